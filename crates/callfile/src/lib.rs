@@ -1,0 +1,1 @@
+//! Asterisk call files: build, validate, render, parse and spool them safely.

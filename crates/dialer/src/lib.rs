@@ -1,0 +1,1 @@
+//! Dialer messages: model, states, templates, store, backends and delivery.
