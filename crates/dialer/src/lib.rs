@@ -1,1 +1,18 @@
 //! Dialer messages: model, states, templates, store, backends and delivery.
+
+pub mod backend;
+pub mod backends;
+pub mod config;
+pub mod store;
+mod id;
+mod message;
+mod phone;
+mod related;
+mod state;
+
+pub use backend::Backend;
+pub use id::{InvalidMessageId, MessageId};
+pub use message::{HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag};
+pub use phone::{PhoneError, PhoneNumber};
+pub use related::{InvalidRelated, RelatedObject};
+pub use state::{State, UnknownState};

@@ -1,0 +1,150 @@
+//! The `Backend` trait: what every delivery channel (Dummy, Asterisk, Daktela, ...) offers.
+//!
+//! Backends never touch the store and are never called inside a database transaction:
+//! the delivery code claims a message, calls the backend, and records what it said.
+
+use async_trait::async_trait;
+
+use crate::{JsonMap, Message, MessageId, State};
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The configured name (`[backends.NAME]`).
+    fn name(&self) -> &str;
+
+    /// How many more messages may be handed over now, given how many of this backend's
+    /// messages are in flight (sent, not final). `None`: no limit. Pacing backends
+    /// (Asterisk's `max_in_flight`, `calls_per_second`) answer here; the rest stay WAITING.
+    async fn capacity(&self, _in_flight: usize) -> Option<usize> {
+        None
+    }
+
+    /// Hands one message over. Never panics or raises: every failure is a [`Publish`] value.
+    async fn publish(&self, message: &Message) -> Publish;
+
+    /// Hands many over; by default one by one. Backends with a batch API or concurrency
+    /// override it. The result has one entry per message, in order.
+    async fn publish_many(&self, messages: &[Message]) -> Vec<Publish> {
+        let mut out = Vec::with_capacity(messages.len());
+        for m in messages {
+            out.push(self.publish(m).await);
+        }
+        out
+    }
+
+    /// After an attempt whose outcome is unknown (a crash between publish and the state
+    /// update, a timeout after the request was sent): did the backend take this message?
+    /// Called before publishing it again, so that nobody is called twice.
+    async fn find(&self, _message: &Message) -> Result<Found, BackendError> {
+        Ok(Found::Unknown)
+    }
+
+    /// Bulk status check of sent, non-final messages. `cursor` is where the last
+    /// successful check got to (the backend's own format); the report says where the next
+    /// one starts. A failure that concerns one message goes in `failures`; an `Err` means
+    /// the whole backend is unavailable and counts against no message.
+    async fn check_status(&self, _messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {
+        Ok(StatusReport::default())
+    }
+
+    /// Results that arrived on their own since the last call (Asterisk's archives and
+    /// dialplan reports). `pending` are this backend's sent, non-final messages.
+    async fn intake(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {
+        Ok(StatusReport::default())
+    }
+
+    /// Withdraws a message the backend has not acted on yet, where it can.
+    async fn cancel(&self, _message: &Message) -> Result<Cancel, BackendError> {
+        Ok(Cancel::Unsupported)
+    }
+}
+
+/// The outcome of handing one message to a backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Publish {
+    /// Taken: READY with `sent_at` (or DEBUG and final for the Dummy backend).
+    Accepted(Accepted),
+    /// Failed, may succeed later: ERROR_RETRY with backoff. `ambiguous` when the request
+    /// may have reached the backend (timeout): the next attempt asks [`Backend::find`] first.
+    Retry { error: String, ambiguous: bool },
+    /// Failed for good: ERROR.
+    Failed { error: String },
+    /// The backend as a whole cannot take messages now (401/403): the message stays
+    /// WAITING and the attempt does not count.
+    Paused { reason: String },
+    /// No capacity now (pacing): the message stays WAITING and the attempt does not count.
+    Deferred,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub state: State,
+    pub is_final: bool,
+    /// Merged into the message's `extra_sender_data`.
+    pub sender_data: JsonMap,
+    /// For the state history.
+    pub reason: String,
+}
+
+impl Accepted {
+    pub fn ready(sender_data: JsonMap, reason: impl Into<String>) -> Self {
+        Accepted { state: State::Ready, is_final: false, sender_data, reason: reason.into() }
+    }
+}
+
+/// Whether a backend already holds a message (see [`Backend::find`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Yes(Accepted),
+    No,
+    /// The backend cannot tell: the message is not published again.
+    Unknown,
+}
+
+/// A state a backend reports for one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub id: MessageId,
+    pub state: State,
+    pub is_final: bool,
+    pub error: Option<String>,
+    /// Merged into `extra_sender_data`.
+    pub sender_data: JsonMap,
+    pub reason: String,
+}
+
+/// A status check failure that concerns one message only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFailure {
+    pub id: MessageId,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusReport {
+    pub updates: Vec<StatusUpdate>,
+    pub failures: Vec<CheckFailure>,
+    /// Where the next check starts; stored only when the run succeeded.
+    pub cursor: Option<String>,
+    /// Odd records and other things worth a log line; they affect no message.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cancel {
+    /// The backend will not call.
+    Withdrawn,
+    /// The backend has already acted (or may have); the reason says how far it got.
+    TooLate(String),
+    /// This backend cannot withdraw messages.
+    Unsupported,
+}
+
+/// A failure of the backend as a whole; it counts against no message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    #[error("backend unavailable: {0}")]
+    Outage(String),
+    #[error("backend paused: {0}")]
+    Paused(String),
+}

@@ -1,0 +1,36 @@
+//! The Dummy backend: calls nobody; every message ends in DEBUG, final.
+
+use async_trait::async_trait;
+
+use crate::backend::{Accepted, Backend, Found, Publish};
+use crate::{JsonMap, Message, State};
+
+pub struct Dummy {
+    name: String,
+}
+
+impl Dummy {
+    pub fn new(name: &str) -> Self {
+        Dummy { name: name.to_string() }
+    }
+
+    fn accepted() -> Accepted {
+        Accepted { state: State::Debug, is_final: true, sender_data: JsonMap::new(), reason: "dummy backend: not sent".into() }
+    }
+}
+
+#[async_trait]
+impl Backend for Dummy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn publish(&self, _message: &Message) -> Publish {
+        Publish::Accepted(Self::accepted())
+    }
+
+    /// Publishing again has no effect anywhere, so an unknown outcome is safely "no".
+    async fn find(&self, _message: &Message) -> Result<Found, crate::backend::BackendError> {
+        Ok(Found::No)
+    }
+}
