@@ -1,13 +1,14 @@
-//! The backends, one file each, and building them from configuration.
+//! The backends, one file each, and the registry built from configuration.
 
 mod dummy;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use dummy::Dummy;
 
 use crate::backend::Backend;
-use crate::config::{BackendConfig, ConfigError};
+use crate::config::{BackendConfig, Config, ConfigError};
 
 /// Builds the backend configured as `[backends.NAME]`.
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
@@ -17,5 +18,97 @@ pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, Con
             key: format!("backends.{name}.kind"),
             reason: format!("unknown backend kind {other:?} (known: dummy)"),
         }),
+    }
+}
+
+/// The configured backends by name, and which one is the default.
+#[derive(Clone)]
+pub struct Backends {
+    by_name: BTreeMap<String, Arc<dyn Backend>>,
+    default: String,
+}
+
+impl Backends {
+    /// With no `[backends]` at all, one Dummy backend named `dummy` is the default.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let mut by_name = BTreeMap::new();
+        for (name, bc) in &config.backends {
+            by_name.insert(name.clone(), build(name, bc)?);
+        }
+        if by_name.is_empty() {
+            by_name.insert("dummy".to_string(), Arc::new(Dummy::new("dummy")) as Arc<dyn Backend>);
+        }
+        let default = match &config.default_backend {
+            Some(d) if by_name.contains_key(d) => d.clone(),
+            Some(d) => {
+                return Err(ConfigError::Invalid {
+                    key: "default_backend".into(),
+                    reason: format!("no backend named {d:?} is configured"),
+                })
+            }
+            None if by_name.len() == 1 => by_name.keys().next().cloned().unwrap_or_default(),
+            None => {
+                return Err(ConfigError::Invalid {
+                    key: "default_backend".into(),
+                    reason: "several backends are configured: say which one is the default".into(),
+                })
+            }
+        };
+        Ok(Backends { by_name, default })
+    }
+
+    /// Registers a backend built in code (tests, embedding applications).
+    pub fn with(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.by_name.insert(backend.name().to_string(), backend);
+        self
+    }
+
+    pub fn single(backend: Arc<dyn Backend>) -> Self {
+        let default = backend.name().to_string();
+        Backends { by_name: BTreeMap::from([(default.clone(), backend)]), default }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Backend>> {
+        self.by_name.get(name)
+    }
+
+    pub fn default_name(&self) -> &str {
+        &self.default
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<dyn Backend>)> {
+        self.by_name.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml_text: &str) -> Config {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn no_configuration_means_one_dummy_default() {
+        let b = Backends::from_config(&Config::default()).unwrap();
+        assert_eq!(b.default_name(), "dummy");
+        assert!(b.get("dummy").is_some());
+    }
+
+    #[test]
+    fn unknown_kind_and_default_are_errors() {
+        let err = Backends::from_config(&config("[backends.x]\nkind = \"fax\"\n")).err().unwrap();
+        assert!(err.to_string().contains("backends.x.kind"), "{err}");
+        let two = "[backends.a]\nkind = \"dummy\"\n[backends.b]\nkind = \"dummy\"\n";
+        assert!(Backends::from_config(&config(two)).is_err());
+        let named = format!("default_backend = \"b\"\n{two}");
+        assert_eq!(Backends::from_config(&config(&named)).unwrap().default_name(), "b");
+        let wrong = format!("default_backend = \"c\"\n{two}");
+        assert!(Backends::from_config(&config(&wrong)).is_err());
     }
 }
