@@ -476,11 +476,15 @@ impl Engine {
             }
         }
         let owner_ok = self.cfg.run_as.is_none_or(|(uid, _)| uid == 0 || uid == meta.uid());
-        if !owner_ok {
+        // Without ownership utime fails and the append's own write leaves mtime = now
+        // (fake now, since the fake's clock is not the wall clock).
+        let stamp = if owner_ok {
+            now_s + i64::from(retry_time)
+        } else {
             self.obs.warnings.push(format!("Unable to set utime on {}: Operation not permitted", path.display()));
-            return;
-        }
-        let mtime = UNIX_EPOCH + Duration::from_secs((now_s + i64::from(retry_time)).max(0) as u64);
+            now_s
+        };
+        let mtime = UNIX_EPOCH + Duration::from_secs(stamp.max(0) as u64);
         if let Ok(f) = OpenOptions::new().write(true).open(path) {
             let _ = f.set_times(FileTimes::new().set_modified(mtime).set_accessed(mtime));
         }
