@@ -407,3 +407,21 @@ fn counts_dials_and_files_present() {
     assert_eq!(obs.dials.values().copied().collect::<Vec<_>>(), vec![2; 5]);
     assert_eq!(obs.dialed_more_than_once().len(), 5);
 }
+
+#[test]
+fn short_retry_time_after_restart_archives_expired_during_the_call() {
+    // After a restart the AbortRetry line counts as a retry: with RetryTime shorter than the
+    // call, the next queue entry finds MaxRetries used up and archives `Expired` mid-call;
+    // the call's own `Completed` then finds nothing to archive. Why RetryTime must exceed
+    // WaitTime plus the call's length.
+    let spool = Spool::new();
+    let mut fake = spool.fake_with(Callees::new(Callee::answers()));
+    spool.spool("x.call", "Channel: SIP/1\nApplication: Wait\nData: 100\nRetryTime: 5\nArchive: yes\n");
+    fake.run_for(Duration::from_secs(3));
+    fake.crash();
+    fake.restart();
+    fake.run_until_idle().unwrap();
+    let ends: Vec<(Status, Disposition)> = fake.observations().ends.iter().map(|e| (e.status, e.disposition)).collect();
+    assert_eq!(ends, [(Status::Expired, Disposition::Archived), (Status::Completed, Disposition::Gone)]);
+    assert!(spool.archived("x.call").unwrap().ends_with("Status: Expired\n"));
+}

@@ -42,6 +42,8 @@ pub enum Disposition {
     Deleted,
     /// `AlwaysDelete: no` and an mtime in the future: left in `outgoing`.
     LeftInSpool,
+    /// The file was no longer in `outgoing` (already archived by an earlier decision).
+    Gone,
 }
 
 /// How one attempt ended.
@@ -525,6 +527,11 @@ impl Engine {
             }
         }
         self.forget(name);
+        if !path.exists() {
+            end.disposition = Disposition::Gone;
+            self.obs.ends.push(end);
+            return;
+        }
         if !cf.archive {
             let _ = fs::remove_file(&path);
             self.obs.ends.push(end);
