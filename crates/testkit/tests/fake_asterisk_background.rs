@@ -7,14 +7,20 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use dialout_testkit::fake_asterisk::{real_unix_millis, AttemptOutcome, BackgroundAsterisk, Callee, Callees, FakeAsterisk, Status};
-use fake_asterisk_support::{app_call, set_mtime, Spool};
+use dialout_testkit::fake_asterisk::{
+    AttemptOutcome, BackgroundAsterisk, Callee, Callees, FakeAsterisk, Status, real_unix_millis,
+};
+use fake_asterisk_support::{Spool, app_call, set_mtime};
 
 const LONG: Duration = Duration::from_secs(15);
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn spawn(spool: &Spool, callees: Callees, speed: f64) -> BackgroundAsterisk {
-    FakeAsterisk::builder(&spool.outgoing).callees(callees).rescan_every(HOUR).spawn(speed).unwrap()
+    FakeAsterisk::builder(&spool.outgoing)
+        .callees(callees)
+        .rescan_every(HOUR)
+        .spawn(speed)
+        .unwrap()
 }
 
 fn stage_and_rename(spool: &Spool, name: &str, text: &str) {
@@ -31,7 +37,10 @@ fn renamed_file_is_taken_at_once() {
     stage_and_rename(&spool, "r.call", &app_call("SIP/1", ""));
     let t = Instant::now();
     let obs = fake.wait_until(LONG, |o| !o.attempts.is_empty()).unwrap();
-    assert!(t.elapsed() < Duration::from_secs(5), "taken through inotify, not a rescan");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "taken through inotify, not a rescan"
+    );
     assert_eq!(obs.attempts[0].file_name, "r.call");
 }
 
@@ -46,7 +55,9 @@ fn file_written_in_place_is_read_at_first_close() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(fake.observations().ends.is_empty() && fake.observations().attempts.is_empty());
     drop(f); // first close: taken now, half-written
-    let obs = fake.wait_until(LONG, |o| o.end_of("inplace.call").is_some()).unwrap();
+    let obs = fake
+        .wait_until(LONG, |o| o.end_of("inplace.call").is_some())
+        .unwrap();
     let end = obs.end_of("inplace.call").unwrap();
     assert_eq!(end.status, Status::Failed, "read half-written: invalid");
     assert!(obs.attempts.is_empty());
@@ -64,7 +75,8 @@ fn staging_subdirectory_is_not_watched_and_rename_from_it_is_taken() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(fake.observations().attempts.is_empty());
     fs::rename(sub.join("s.call"), spool.outgoing.join("s.call")).unwrap();
-    fake.wait_until(LONG, |o| o.dials.get("s.call") == Some(&1)).unwrap();
+    fake.wait_until(LONG, |o| o.dials.get("s.call") == Some(&1))
+        .unwrap();
 }
 
 #[test]
@@ -83,9 +95,16 @@ fn archive_race_is_visible_to_a_watcher() {
         std::thread::sleep(Duration::from_millis(2));
     }
     let first = fs::read_to_string(&archived).unwrap();
-    assert!(!first.contains("Status:"), "renamed before Status is appended: {first:?}");
+    assert!(
+        !first.contains("Status:"),
+        "renamed before Status is appended: {first:?}"
+    );
     fake.wait_idle(LONG).unwrap();
-    assert!(fs::read_to_string(&archived).unwrap().ends_with("Status: Completed\n"));
+    assert!(
+        fs::read_to_string(&archived)
+            .unwrap()
+            .ends_with("Status: Completed\n")
+    );
 }
 
 #[test]
@@ -99,7 +118,10 @@ fn future_mtime_is_held_in_fake_time() {
     set_mtime(&staged, due);
     fs::rename(&staged, spool.outgoing.join("later.call")).unwrap();
     let obs = fake.wait_until(LONG, |o| !o.attempts.is_empty()).unwrap();
-    assert!(obs.attempts[0].started >= due * 1000, "not before its mtime");
+    assert!(
+        obs.attempts[0].started >= due * 1000,
+        "not before its mtime"
+    );
     assert!(obs.attempts[0].started < (due + 5) * 1000);
 }
 
@@ -107,34 +129,62 @@ fn future_mtime_is_held_in_fake_time() {
 fn crash_and_restart_dial_again_in_background() {
     let spool = Spool::new();
     let fake = spawn(&spool, Callees::new(Callee::answers()), 100.0);
-    stage_and_rename(&spool, "c.call", "Channel: SIP/1\nApplication: Wait\nData: 20\nRetryTime: 30\nArchive: yes\n");
-    fake.wait_until(LONG, |o| o.attempts.first().is_some_and(|a| a.answered.is_some())).unwrap();
+    stage_and_rename(
+        &spool,
+        "c.call",
+        "Channel: SIP/1\nApplication: Wait\nData: 20\nRetryTime: 30\nArchive: yes\n",
+    );
+    fake.wait_until(LONG, |o| {
+        o.attempts.first().is_some_and(|a| a.answered.is_some())
+    })
+    .unwrap();
     fake.crash();
-    assert_eq!(fake.observations().attempts[0].outcome, AttemptOutcome::Crashed);
+    assert_eq!(
+        fake.observations().attempts[0].outcome,
+        AttemptOutcome::Crashed
+    );
     fake.restart();
-    let obs = fake.wait_until(LONG, |o| o.end_of("c.call").is_some()).unwrap();
+    let obs = fake
+        .wait_until(LONG, |o| o.end_of("c.call").is_some())
+        .unwrap();
     assert_eq!(obs.dials["c.call"], 2);
     fake.wait_idle(LONG).unwrap();
-    assert!(spool.archived("c.call").unwrap().ends_with("Status: Completed\n"));
+    assert!(
+        spool
+            .archived("c.call")
+            .unwrap()
+            .ends_with("Status: Completed\n")
+    );
 }
 
 #[test]
 fn concurrent_writer_is_paced_and_observed() {
     let spool = Spool::new();
-    let fake = spawn(&spool, Callees::new(Callee::answers_then_hangs_up(2.0)), 200.0);
+    let fake = spawn(
+        &spool,
+        Callees::new(Callee::answers_then_hangs_up(2.0)),
+        200.0,
+    );
     let outgoing = spool.outgoing.clone();
     let staging = spool.staging.clone();
     let writer = std::thread::spawn(move || {
         for i in 0..40 {
             let staged = staging.join(format!("{i}.call"));
-            fs::write(&staged, format!("Channel: SIP/{i}\nApplication: Wait\nData: 30\n")).unwrap();
+            fs::write(
+                &staged,
+                format!("Channel: SIP/{i}\nApplication: Wait\nData: 30\n"),
+            )
+            .unwrap();
             fs::rename(&staged, outgoing.join(format!("{i}.call"))).unwrap();
             std::thread::sleep(Duration::from_millis(5));
         }
     });
     writer.join().unwrap();
     let obs = fake.wait_until(LONG, |o| o.ends.len() == 40).unwrap();
-    assert!(obs.max_files_in_spool >= 2, "several calls were in the spool at once");
+    assert!(
+        obs.max_files_in_spool >= 2,
+        "several calls were in the spool at once"
+    );
     assert!(obs.max_files_in_spool <= 40);
     assert!(obs.dialed_more_than_once().is_empty());
     assert!(obs.ends.iter().all(|e| e.status == Status::Completed));
@@ -142,4 +192,23 @@ fn concurrent_writer_is_paced_and_observed() {
     assert_eq!(idle.attempts.len(), 40);
     let final_obs = fake.shutdown();
     assert_eq!(final_obs.ends.len(), 40);
+}
+
+#[test]
+fn mtime_set_after_writing_in_place_does_not_delay() {
+    let spool = Spool::new();
+    let fake = spawn(&spool, Callees::new(Callee::answers()), 1.0);
+    let path = spool.outgoing.join("late-utime.call");
+    fs::write(&path, "Channel: SIP/1\nApplication: Wait\nData: 600\n").unwrap();
+    // The writer "schedules" it an hour ahead, but only after closing it: too late.
+    std::thread::sleep(Duration::from_millis(200));
+    let future = real_unix_millis() / 1000 + 3600;
+    if path.exists() {
+        set_mtime(&path, future);
+    }
+    let obs = fake.wait_until(LONG, |o| !o.attempts.is_empty()).unwrap();
+    assert!(
+        obs.attempts[0].started < future * 1000 - 3_000_000,
+        "dialed at its first close, not an hour later"
+    );
 }

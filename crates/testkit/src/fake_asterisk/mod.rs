@@ -13,9 +13,11 @@ mod reader;
 mod runner;
 mod spooler;
 
-pub use callee::{reason, Callee, Callees};
-pub use clock::{real_unix_millis, secs, FakeMillis};
+pub use callee::{Callee, Callees, reason};
+pub use clock::{FakeMillis, real_unix_millis, secs};
 pub use dialplan::{AppRun, Dialplan, DialplanError, Step};
-pub use reader::{ast_true, read_call_file, scan_int, CallFile, CallerId, Invalid, LineMode, MAX_LINE};
+pub use reader::{
+    CallFile, CallerId, Invalid, LineMode, MAX_LINE, ast_true, read_call_file, scan_int,
+};
 pub use runner::{BackgroundAsterisk, FakeAsterisk, FakeAsteriskBuilder, FakeError};
 pub use spooler::{Attempt, AttemptOutcome, Disposition, FileEnd, Observations, Status};
