@@ -678,3 +678,22 @@ fn run_until_observed_stops_at_the_condition() {
         "goes idle first"
     );
 }
+
+#[test]
+fn endless_delayed_retry_is_reported_not_idle() {
+    let spool = Spool::new();
+    let mut fake = spool.fake_with(Callees::new(Callee::answers_then_hangs_up(5.0)));
+    spool.spool(
+        "stay.call",
+        &app_call("SIP/1", "AlwaysDelete: no\nRetryTime: 60\n"),
+    );
+    let err = fake
+        .run_until_idle()
+        .expect_err("a file left with a future mtime keeps being delayed");
+    assert!(err.to_string().contains("DelayedRetry"), "{err}");
+    assert_eq!(
+        fake.observations().dials["stay.call"],
+        1,
+        "never dialed again by the same process"
+    );
+}

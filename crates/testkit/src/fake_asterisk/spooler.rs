@@ -374,6 +374,22 @@ impl Engine {
         }
     }
 
+    /// A regular file in the spool dir that was never taken (background: inotify or the rescan
+    /// will take it soon).
+    pub(crate) fn has_untaken_files(&self) -> bool {
+        if !self.running {
+            return false;
+        }
+        let Ok(dir) = fs::read_dir(&self.cfg.spool_dir) else {
+            return false;
+        };
+        dir.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            fs::metadata(e.path())
+                .is_ok_and(|m| m.is_file() && self.known.get(&name) != Some(&m.ino()))
+        })
+    }
+
     /// inotify IN_CREATE of a regular file: it will be taken at its first close-write.
     pub(crate) fn on_created(&mut self, name: &str) {
         if self.running {
