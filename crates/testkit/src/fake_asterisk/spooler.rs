@@ -122,6 +122,11 @@ impl Observations {
             .iter()
             .filter(move |a| a.file_name == file_name)
     }
+    /// The call file as the fake read it at its first attempt (`None` if never dialed: see
+    /// [`read_call_file`](super::read_call_file) for files that were invalid).
+    pub fn understood(&self, file_name: &str) -> Option<&CallFile> {
+        self.attempts.iter().find(|a| a.file_name == file_name).map(|a| &a.call_file)
+    }
     /// The last end recorded for this file name.
     pub fn end_of(&self, file_name: &str) -> Option<&FileEnd> {
         self.ends.iter().rev().find(|e| e.file_name == file_name)
