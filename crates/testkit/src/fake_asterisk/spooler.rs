@@ -248,8 +248,10 @@ impl Engine {
 
     /// kill -9: every call and timer vanishes; an archive waiting for its Status stays without.
     pub(crate) fn crash(&mut self) {
-        for (_, call) in self.calls.drain() {
-            self.obs.attempts[call.record].outcome = AttemptOutcome::Crashed;
+        let now = self.clock.now();
+        let calls: Vec<ActiveCall> = self.calls.drain().map(|(_, c)| c).collect();
+        for call in calls {
+            self.close_record(&call, now, AttemptOutcome::Crashed);
         }
         self.queue.clear();
         self.wakes.clear();
