@@ -122,7 +122,10 @@ fn future_mtime_is_held_in_fake_time() {
         obs.attempts[0].started >= due * 1000,
         "not before its mtime"
     );
-    assert!(obs.attempts[0].started < (due + 5) * 1000);
+    assert!(
+        obs.attempts[0].started < (due + 100) * 1000,
+        "taken when due (1 s of slack)"
+    );
 }
 
 #[test]
@@ -160,9 +163,10 @@ fn crash_and_restart_dial_again_in_background() {
 #[test]
 fn concurrent_writer_is_paced_and_observed() {
     let spool = Spool::new();
+    // Each call lasts 21 fake seconds (about 0.1 s), files arrive every 5 ms: they overlap.
     let fake = spawn(
         &spool,
-        Callees::new(Callee::answers_then_hangs_up(2.0)),
+        Callees::new(Callee::answers_then_hangs_up(20.0)),
         200.0,
     );
     let outgoing = spool.outgoing.clone();

@@ -125,7 +125,10 @@ impl Observations {
     /// The call file as the fake read it at its first attempt (`None` if never dialed: see
     /// [`read_call_file`](super::read_call_file) for files that were invalid).
     pub fn understood(&self, file_name: &str) -> Option<&CallFile> {
-        self.attempts.iter().find(|a| a.file_name == file_name).map(|a| &a.call_file)
+        self.attempts
+            .iter()
+            .find(|a| a.file_name == file_name)
+            .map(|a| &a.call_file)
     }
     /// The last end recorded for this file name.
     pub fn end_of(&self, file_name: &str) -> Option<&FileEnd> {
