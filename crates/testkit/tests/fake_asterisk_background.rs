@@ -216,3 +216,20 @@ fn mtime_set_after_writing_in_place_does_not_delay() {
         "dialed at its first close, not an hour later"
     );
 }
+
+#[test]
+fn hard_link_created_but_never_opened_is_taken_after_two_seconds() {
+    let spool = Spool::new();
+    // 1 fake second = 100 ms: the 2-second grace for a created-but-unopened file is 0.2 s.
+    let fake = spawn(&spool, Callees::default(), 10.0);
+    let staged = spool.staging.join("linked.call");
+    fs::write(&staged, app_call("SIP/1", "")).unwrap();
+    let linked_at = fake.now();
+    fs::hard_link(&staged, spool.outgoing.join("linked.call")).unwrap();
+    let obs = fake.wait_until(LONG, |o| !o.attempts.is_empty()).unwrap();
+    let waited = obs.attempts[0].started - linked_at;
+    assert!(
+        (1000..=4000).contains(&waited),
+        "taken after the 2 s grace (1 s resolution), waited {waited} ms"
+    );
+}

@@ -512,6 +512,7 @@ fn on_fs_event(eng: &mut Engine, ev: &notify::Event) {
         match ev.kind {
             EventKind::Create(CreateKind::File) => eng.on_created(&name),
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => eng.on_closed_write(&name),
+            EventKind::Access(AccessKind::Open(_)) => eng.on_opened(&name),
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => eng.on_moved_in(&name),
             EventKind::Remove(RemoveKind::File)
             | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => eng.on_removed(&name),

@@ -204,8 +204,10 @@ pub(crate) struct Engine {
     status_appends: BTreeSet<(FakeMillis, PathBuf, Status)>,
     /// Files taken (name → inode), so a file is taken once, as inotify would.
     known: HashMap<String, u64>,
-    /// Created in place, waiting for their first close-write.
-    created: HashSet<String>,
+    /// Created in place: `Some(deadline)` until opened (a file created but never opened, such
+    /// as a hard link, is taken at the deadline, 2 s later), `None` once opened (taken at its
+    /// first close-write).
+    created: HashMap<String, Option<i64>>,
     next_id: u64,
     pub(crate) obs: Observations,
 }
@@ -225,7 +227,7 @@ impl Engine {
             wakes: BTreeSet::new(),
             status_appends: BTreeSet::new(),
             known: HashMap::new(),
-            created: HashSet::new(),
+            created: HashMap::new(),
             next_id: 0,
             obs: Observations::default(),
         };
@@ -304,7 +306,10 @@ impl Engine {
 
     /// Nothing queued, running or waiting to be appended.
     pub(crate) fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.calls.is_empty() && self.status_appends.is_empty()
+        self.queue.is_empty()
+            && self.calls.is_empty()
+            && self.status_appends.is_empty()
+            && self.created.values().all(Option::is_none)
     }
 
     /// The earliest pending event, in fake time.
@@ -315,7 +320,8 @@ impl Engine {
         let q = self.queue.first().map(|(w, _)| w * 1000);
         let w = self.wakes.first().map(|(t, _)| *t);
         let s = self.status_appends.first().map(|(t, _, _)| *t);
-        [q, w, s].into_iter().flatten().min()
+        let c = self.created.values().flatten().min().map(|d| d * 1000);
+        [q, w, s, c].into_iter().flatten().min()
     }
 
     /// Process every event due at the clock's now.
@@ -344,6 +350,16 @@ impl Engine {
         {
             self.wakes.remove(&(wt, id));
             self.wake_call(id, wt);
+            return;
+        }
+        let expired = self
+            .created
+            .iter()
+            .find(|(_, d)| d.is_some_and(|d| d * 1000 <= t))
+            .map(|(n, _)| n.clone());
+        if let Some(name) = expired {
+            self.created.remove(&name);
+            self.take(&name);
             return;
         }
         if let Some(entry) = self.queue.first().cloned() {
@@ -376,7 +392,7 @@ impl Engine {
         seen.sort();
         let now = self.clock.now();
         for (name, ino) in seen {
-            if self.created.contains(&name) || self.known.get(&name) == Some(&ino) {
+            if self.created.contains_key(&name) || self.known.get(&name) == Some(&ino) {
                 continue;
             }
             self.known.insert(name.clone(), ino);
@@ -400,17 +416,26 @@ impl Engine {
         })
     }
 
-    /// inotify IN_CREATE of a regular file: it will be taken at its first close-write.
+    /// inotify IN_CREATE of a regular file: taken at its first close-write, or in 2 s if
+    /// nobody opens it.
     pub(crate) fn on_created(&mut self, name: &str) {
         if self.running {
-            self.created.insert(name.to_string());
+            let deadline = secs(self.clock.now()) + 2;
+            self.created.insert(name.to_string(), Some(deadline));
             self.sample_count();
+        }
+    }
+
+    /// inotify IN_OPEN: a created file now waits for its close-write.
+    pub(crate) fn on_opened(&mut self, name: &str) {
+        if let Some(entry) = self.created.get_mut(name) {
+            *entry = None;
         }
     }
 
     /// inotify IN_CLOSE_WRITE: taken only if it was created in place.
     pub(crate) fn on_closed_write(&mut self, name: &str) {
-        if self.running && self.created.remove(name) {
+        if self.running && self.created.remove(name).is_some() {
             self.take(name);
         }
     }
