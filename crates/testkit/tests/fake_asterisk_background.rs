@@ -229,7 +229,7 @@ fn hard_link_created_but_never_opened_is_taken_after_two_seconds() {
     let obs = fake.wait_until(LONG, |o| !o.attempts.is_empty()).unwrap();
     let waited = obs.attempts[0].started - linked_at;
     assert!(
-        (1000..=4000).contains(&waited),
+        (1000..=6000).contains(&waited),
         "taken after the 2 s grace (1 s resolution), waited {waited} ms"
     );
 }

@@ -154,14 +154,17 @@
 //!   dialplan goes on (`dialplan::playback_of_a_missing_file_warns_and_continues`).
 //! - `h` runs at the end of every PBX run, the `failed` pseudo channel's included
 //!   (`dialplan::h_also_runs_after_the_failed_extension`).
+//! - A file created in `outgoing` but never opened (a hard link) is taken 2 s after its
+//!   creation (`background::hard_link_created_but_never_opened_is_taken_after_two_seconds`).
 //!
 //! # Simplifications
 //!
 //! Local channels only check that the target extension exists, then use the chosen callee
 //! (no second leg); `early_media`, Codecs and CallerID are read and recorded, not simulated;
 //! queue entries of a file the fake removed are dropped (Asterisk keeps them; they find
-//! nothing); hard links (created, never closed) are not taken; `max_files_in_spool` is sampled
-//! at scans and inotify events.
+//! nothing); `max_files_in_spool` is sampled at scans and inotify events. The rescan fallback
+//! is the fake's own safety net (Asterisk relies on inotify alone); it skips files inotify
+//! reported created and not yet closed.
 
 mod callee;
 mod clock;
