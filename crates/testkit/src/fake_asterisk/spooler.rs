@@ -261,6 +261,7 @@ impl Engine {
         self.queue.clear();
         self.wakes.clear();
         self.status_appends.clear();
+        self.created.clear();
         self.running = false;
     }
 
@@ -288,6 +289,7 @@ impl Engine {
         }
         self.queue.clear();
         self.wakes.clear();
+        self.created.clear();
         self.running = false;
     }
 
