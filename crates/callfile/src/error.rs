@@ -79,7 +79,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: Field, reason: impl Into<String>) -> Self {
-        Self { field, reason: reason.into() }
+        Self {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -113,9 +116,17 @@ pub enum SpoolError {
         "user: no permission to give {path} to uid {uid:?} gid {gid:?} \
          (chown needs root or CAP_CHOWN; or run as the Asterisk user and set no user)"
     )]
-    NoPermissionToChown { path: PathBuf, uid: Option<u32>, gid: Option<u32> },
+    NoPermissionToChown {
+        path: PathBuf,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
     #[error("{field}: no permission to {action} in {path}")]
-    SpoolDirPermission { field: Field, path: PathBuf, action: &'static str },
+    SpoolDirPermission {
+        field: Field,
+        path: PathBuf,
+        action: &'static str,
+    },
     #[error("{field}: directory {path} does not exist")]
     MissingDir { field: Field, path: PathBuf },
     #[error(
@@ -134,7 +145,9 @@ pub enum SpoolError {
         #[source]
         source: std::io::Error,
     },
-    #[error("spooled {path}, but syncing its directory failed ({source}): the file may not survive a crash")]
+    #[error(
+        "spooled {path}, but syncing its directory failed ({source}): the file may not survive a crash"
+    )]
     NotDurable {
         path: PathBuf,
         #[source]

@@ -23,7 +23,10 @@ mod validate;
 
 pub use action::Action;
 pub use call::{Call, CallBuilder};
-pub use callfile::{CallFile, CallFileBuilder, DEFAULT_MODE, DEFAULT_SPOOL_DIR, Durability, LineLimit, STAGING_SUBDIR};
+pub use callfile::{
+    CallFile, CallFileBuilder, DEFAULT_MODE, DEFAULT_SPOOL_DIR, Durability, LineLimit,
+    STAGING_SUBDIR,
+};
 pub use error::{BuildError, Field, SpoolError, ValidationError};
 pub use parse::{Attempt, AttemptKind, Outcome, ParseError, Parsed, parse};
 pub use render::render;

@@ -46,14 +46,18 @@ pub fn asterisk_read(text: &str, reader: Reader) -> Vec<(String, String)> {
     let mut result = Vec::new();
     for mut buf in chunks(text.as_bytes(), reader) {
         // '#' at the start or after a space or tab ends the line.
-        if let Some(i) = (0..buf.len()).find(|&i| buf[i] == b'#' && (i == 0 || buf[i - 1] == b' ' || buf[i - 1] == b'\t')) {
+        if let Some(i) = (0..buf.len())
+            .find(|&i| buf[i] == b'#' && (i == 0 || buf[i - 1] == b' ' || buf[i - 1] == b'\t'))
+        {
             buf.truncate(i);
         }
         // ';' ends the line unless preceded by '\', which is then removed; as in the C loop,
         // the search resumes one byte after the (moved) ';'.
         let mut c = 0;
         while c < buf.len() {
-            let Some(p) = buf[c..].iter().position(|&b| b == b';') else { break };
+            let Some(p) = buf[c..].iter().position(|&b| b == b';') else {
+                break;
+            };
             let i = c + p;
             if i > 0 && buf[i - 1] == b'\\' {
                 buf.remove(i - 1);
@@ -69,7 +73,9 @@ pub fn asterisk_read(text: &str, reader: Reader) -> Vec<(String, String)> {
         if buf.is_empty() {
             continue;
         }
-        let Some(colon) = buf.iter().position(|&b| b == b':') else { continue };
+        let Some(colon) = buf.iter().position(|&b| b == b':') else {
+            continue;
+        };
         let key = String::from_utf8_lossy(&buf[..colon]).into_owned();
         let mut v = colon + 1;
         while v < buf.len() && buf[v] < 33 {
@@ -135,8 +141,13 @@ pub fn clean_value(start_hash_ok: bool) -> impl Strategy<Value = String> {
         ],
         0..12,
     );
-    (prop::char::range('a', 'z'), inner, prop::char::range('0', '9'), any::<bool>()).prop_map(
-        move |(first, inner, last, hash_first)| {
+    (
+        prop::char::range('a', 'z'),
+        inner,
+        prop::char::range('0', '9'),
+        any::<bool>(),
+    )
+        .prop_map(move |(first, inner, last, hash_first)| {
             let mut s = String::new();
             if start_hash_ok && hash_first {
                 s.push('#');
@@ -153,8 +164,7 @@ pub fn clean_value(start_hash_ok: bool) -> impl Strategy<Value = String> {
             }
             s.push(last);
             s
-        },
-    )
+        })
 }
 
 pub fn word() -> impl Strategy<Value = String> {
