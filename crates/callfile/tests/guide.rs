@@ -407,7 +407,9 @@ fn readme_snippets_are_mirrored_here() {
             let l = squash(line);
             match mirror[pos..].find(&l) {
                 Some(at) => pos += at + l.len(),
-                None => panic!("README snippet {name}: line {line:?} is not in its mirror (in order)"),
+                None => {
+                    panic!("README snippet {name}: line {line:?} is not in its mirror (in order)")
+                }
             }
         }
         checked += 1;

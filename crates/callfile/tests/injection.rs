@@ -3,55 +3,9 @@
 
 mod common;
 
-use common::{Reader, asterisk_read, nasty_string};
+use common::{Reader, asterisk_read, intended, nasty_string};
 use dialout_callfile::{Action, BuildError, Call, CallFile, Field, LineLimit};
 use proptest::prelude::*;
-
-/// The lines the model means, computed from the getters (not from the renderer).
-fn intended(cf: &CallFile) -> Vec<(String, String)> {
-    let c = cf.call();
-    let mut v: Vec<(String, String)> = vec![("channel".into(), c.channel().into())];
-    if let Some(x) = c.callerid() {
-        v.push(("callerid".into(), x.into()));
-    }
-    for (n, val) in c.variables() {
-        v.push(("set".into(), format!("{n}={val}")));
-    }
-    if let Some(x) = c.account() {
-        v.push(("account".into(), x.into()));
-    }
-    if let Some(x) = c.wait_time() {
-        v.push(("waittime".into(), x.to_string()));
-    }
-    if let Some(x) = c.retry_time() {
-        v.push(("retrytime".into(), x.to_string()));
-    }
-    if let Some(x) = c.max_retries() {
-        v.push(("maxretries".into(), x.to_string()));
-    }
-    if let Some(x) = c.codecs() {
-        v.push(("codecs".into(), x.into()));
-    }
-    match cf.action() {
-        Action::Application { app, data } => {
-            v.push(("application".into(), app.clone()));
-            v.push(("data".into(), data.clone()));
-        }
-        Action::Context {
-            context,
-            extension,
-            priority,
-        } => {
-            v.push(("context".into(), context.clone()));
-            v.push(("extension".into(), extension.clone()));
-            v.push(("priority".into(), priority.to_string()));
-        }
-    }
-    if cf.archive() {
-        v.push(("archive".into(), "yes".into()));
-    }
-    v
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Slot {
