@@ -279,6 +279,10 @@ impl CallFile {
     /// Spools the file: dialed at `at` (an absolute instant), or now when `None`.
     /// Returns the path of the file in the spool directory. On error nothing is left behind,
     /// except for [`SpoolError::NotDurable`], where the file was spooled.
+    ///
+    /// An instant more than a second in the past is [`SpoolError::InvalidTime`]: a caller
+    /// whose schedule may already have passed (catching up after a pause) passes `None` for
+    /// those, e.g. `at.filter(|t| *t > Timestamp::now())`.
     pub fn spool(&self, at: Option<Timestamp>) -> Result<PathBuf, SpoolError> {
         let mtime = check_time(at)?;
         let owner = resolve_owner(self.user.as_deref(), self.group.as_deref())?;

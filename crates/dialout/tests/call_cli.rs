@@ -240,16 +240,24 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
     );
 }
 
-/// Runs the binary as `nobody` when we are root, so that permission errors are real.
+/// Runs the binary as `nobody` when we are root, so that permission errors are real. The
+/// binary is copied beside the spool dir first: the build directory may not be reachable by
+/// `nobody` (a checkout under /root, say). `spool` is `<dir>/outgoing`, `<dir>` mode 0755.
 fn as_unprivileged(spool: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).env("DIALOUT_SPOOL_DIR", spool);
-    if nix::unistd::geteuid().is_root() {
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        let bin = spool.parent().unwrap().join("dialout");
+        fs::copy(BIN, &bin).unwrap();
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
         let nobody = nix::unistd::User::from_name("nobody")
             .unwrap()
             .expect("user nobody must exist");
+        let mut cmd = Command::new(bin);
         cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
-    }
+        cmd
+    } else {
+        Command::new(BIN)
+    };
+    cmd.args(args).env("DIALOUT_SPOOL_DIR", spool).current_dir("/");
     cmd.output().unwrap()
 }
 
