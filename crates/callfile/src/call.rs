@@ -72,7 +72,6 @@ pub struct CallBuilder {
     call: Call,
 }
 
-
 impl CallBuilder {
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.call.channel = channel.into();

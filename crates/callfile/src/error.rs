@@ -136,7 +136,9 @@ pub enum SpoolError {
     CrossFilesystem { staging: PathBuf, spool: PathBuf },
     #[error("at: invalid time {at}: {reason}")]
     InvalidTime { at: jiff::Timestamp, reason: String },
-    #[error("filename: {path} already exists in the spool directory; not overwritten")]
+    #[error(
+        "filename: {path} already exists in the spool directory (or twice in one batch); not overwritten"
+    )]
     AlreadyExists { path: PathBuf },
     #[error("{action} {path}: {source}")]
     Io {

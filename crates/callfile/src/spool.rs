@@ -329,6 +329,16 @@ pub fn spool_batch(items: &[(CallFile, Option<Timestamp>)], durability: Durabili
             error: Some((i, e)),
         }
     };
+    // Given names are checked up front, so that the common clash fails before any rename.
+    let mut names = std::collections::HashSet::new();
+    for (i, (cf, _)) in items.iter().enumerate() {
+        if let Some(name) = &cf.filename {
+            let target = cf.spool_dir.join(name);
+            if !names.insert(target.clone()) || fs::symlink_metadata(&target).is_ok() {
+                return fail(&[], i, SpoolError::AlreadyExists { path: target });
+            }
+        }
+    }
     for (i, (cf, at)) in items.iter().enumerate() {
         let prepared = (|| {
             let mtime = check_time(*at)?;

@@ -313,23 +313,51 @@ fn batch_error_before_the_first_rename_leaves_nothing() {
 }
 
 #[test]
-fn batch_error_after_renames_says_which_files_were_spooled() {
+fn batch_name_clashes_are_found_before_anything_is_spooled() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("taken.call"), "x").unwrap();
+    let named = |n: &str| (builder(dir.path()).filename(n).build().unwrap(), None);
+    for (items, bad) in [
+        (vec![named("a.call"), named("b.call"), named("a.call")], 2),
+        (vec![named("a.call"), named("taken.call")], 1),
+    ] {
+        let r = spool_batch(&items, Durability::GroupCommit);
+        assert!(r.spooled.is_empty());
+        let (i, e) = r.error.unwrap();
+        assert_eq!(i, bad);
+        assert!(matches!(e, SpoolError::AlreadyExists { .. }), "{e}");
+        assert_eq!(files(dir.path()), vec!["taken.call".to_string()]);
+        assert_eq!(
+            files(&dir.path().join(STAGING_SUBDIR)),
+            Vec::<String>::new()
+        );
+    }
+}
+
+#[test]
+fn batch_error_after_renames_says_which_files_were_spooled() {
+    // Item 6 stages on another filesystem: only its rename can fail (EXDEV), after 6 renames.
+    let dir = tempfile::tempdir().unwrap();
+    let shm = tempfile::tempdir_in("/dev/shm").expect("/dev/shm (tmpfs) is needed for this test");
+    assert_ne!(
+        fs::metadata(shm.path()).unwrap().dev(),
+        fs::metadata(dir.path()).unwrap().dev()
+    );
     let mut items: Vec<_> = (0..10)
         .map(|_| (builder(dir.path()).build().unwrap(), None))
         .collect();
-    items[6].0 = builder(dir.path()).filename("taken.call").build().unwrap();
+    items[6].0 = builder(dir.path()).staging_dir(shm.path()).build().unwrap();
     let r = spool_batch(&items, Durability::GroupCommit);
     let (i, e) = r.error.unwrap();
     assert_eq!(i, 6);
-    assert!(matches!(e, SpoolError::AlreadyExists { .. }), "{e}");
+    assert!(matches!(e, SpoolError::CrossFilesystem { .. }), "{e}");
     assert_eq!(r.spooled.len(), 6);
     assert!(r.spooled.iter().all(|p| p.exists()));
-    // The 6 spooled plus the file that was already there; the rest were removed from staging.
-    assert_eq!(files(dir.path()).len(), 7);
+    // Exactly the 6 spooled; the rest were removed from both staging directories.
+    assert_eq!(files(dir.path()).len(), 6);
     assert_eq!(
         files(&dir.path().join(STAGING_SUBDIR)),
         Vec::<String>::new()
     );
+    assert_eq!(files(shm.path()), Vec::<String>::new());
 }
