@@ -187,6 +187,7 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
         (vec!["--at", "2010-12-01T01:00:00+01:00"], "--at"),
         (vec!["--in", "-5m"], "--in"),
         (vec!["--in", "soon"], "--in"),
+        (vec!["--in", "1 month"], "--in"),
         (vec!["--user", "dialout-no-such-user"], "--user"),
         (vec!["--group", "dialout-no-such-group"], "--group"),
         (vec!["--mode", "644"], "--mode"),
@@ -257,7 +258,9 @@ fn as_unprivileged(spool: &Path, args: &[&str]) -> Output {
     } else {
         Command::new(BIN)
     };
-    cmd.args(args).env("DIALOUT_SPOOL_DIR", spool).current_dir("/");
+    cmd.args(args)
+        .env("DIALOUT_SPOOL_DIR", spool)
+        .current_dir("/");
     cmd.output().unwrap()
 }
 
@@ -421,4 +424,18 @@ fn readme_command_lines_work() {
         }
     }
     assert!(ran >= 10, "only {ran} README command lines found");
+}
+
+#[test]
+fn in_days_counts_24_hours() {
+    let spool = tempfile::tempdir().unwrap();
+    let before = Timestamp::now() + SignedDuration::from_hours(48);
+    let mut args = HELLO.to_vec();
+    args.extend(["--in", "2d"]);
+    let o = dialout(spool.path(), &args);
+    let after = Timestamp::now() + SignedDuration::from_hours(48);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = stdout(&o).trim_end().to_string();
+    let mtime = Timestamp::try_from(fs::metadata(path).unwrap().modified().unwrap()).unwrap();
+    assert!(before <= mtime && mtime <= after, "{mtime}");
 }

@@ -63,7 +63,7 @@ pub struct Args {
     /// Dial at this instant: RFC 3339 with an offset (2030-12-01T01:00:00+01:00).
     #[arg(long, value_name = "INSTANT")]
     pub at: Option<String>,
-    /// Dial after this long (90s, 1h, 1h30m).
+    /// Dial after this long (90s, 1h, 1h30m, 2d; a day is 24 hours).
     #[arg(long = "in", value_name = "DURATION", allow_hyphen_values = true)]
     pub in_: Option<String>,
     /// Owner of the spooled file (the Asterisk user; needs root or CAP_CHOWN).
@@ -158,8 +158,16 @@ fn schedule(a: &Args) -> Result<Option<Timestamp>, Failure> {
             usage("--at", format!("{at:?} is not an RFC 3339 instant with an offset (2030-12-01T01:00:00+01:00): {e}"))
         }),
         (None, Some(d)) => {
-            let dur: SignedDuration =
-                d.parse().map_err(|e| usage("--in", format!("{d:?} is not a duration like 90s, 1h or 1h30m: {e}")))?;
+            // Days count as 24 hours (an interval, not a calendar date).
+            let dur: SignedDuration = d
+                .parse()
+                .or_else(|_| {
+                    d.parse::<jiff::Span>()
+                        .and_then(|s| s.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+                })
+                .map_err(|e| {
+                    usage("--in", format!("{d:?} is not a duration like 90s, 1h, 1h30m or 2d: {e}"))
+                })?;
             if dur.is_negative() {
                 return Err(usage("--in", format!("{d:?} is negative")));
             }
