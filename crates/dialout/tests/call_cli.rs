@@ -242,13 +242,16 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
 }
 
 /// Runs the binary as `nobody` when we are root, so that permission errors are real. The
-/// binary is copied beside the spool dir first: the build directory may not be reachable by
+/// binary is linked (or copied) beside the spool dir first: the build directory may not be reachable by
 /// `nobody` (a checkout under /root, say). `spool` is `<dir>/outgoing`, `<dir>` mode 0755.
 fn as_unprivileged(spool: &Path, args: &[&str]) -> Output {
     let mut cmd = if nix::unistd::geteuid().is_root() {
         let bin = spool.parent().unwrap().join("dialout");
-        fs::copy(BIN, &bin).unwrap();
-        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+        // A hard link opens nothing for writing (a copy's write handle, inherited by a child
+        // another test thread forks meanwhile, makes exec fail with ETXTBSY).
+        if fs::hard_link(BIN, &bin).is_err() {
+            fs::copy(BIN, &bin).unwrap();
+        }
         let nobody = nix::unistd::User::from_name("nobody")
             .unwrap()
             .expect("user nobody must exist");
@@ -261,7 +264,16 @@ fn as_unprivileged(spool: &Path, args: &[&str]) -> Output {
     cmd.args(args)
         .env("DIALOUT_SPOOL_DIR", spool)
         .current_dir("/");
-    cmd.output().unwrap()
+    // The copy fallback can still meet ETXTBSY for a moment: retry briefly.
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return r.unwrap(),
+        }
+    }
+    panic!("{}: still busy after 2 s", BIN);
 }
 
 #[test]
