@@ -47,7 +47,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write an Asterisk call file and spool it (or print it with --print).
-    Call(call::Args),
+    Call(Box<call::Args>),
     /// Inspect call files.
     #[command(subcommand)]
     Callfile(callfile::Command),
@@ -105,7 +105,7 @@ pub type Outcome = Result<(), Failure>;
 pub fn run(cli: Cli) -> Outcome {
     let g = &cli.global;
     match cli.command {
-        Command::Call(a) => call::run(a, g),
+        Command::Call(a) => call::run(*a, g),
         Command::Callfile(c) => callfile::run(c, g),
         Command::Send(a) => send::run(a, g),
         Command::SendTemplate(a) => send::run_template(a, g),
