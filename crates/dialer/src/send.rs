@@ -181,6 +181,9 @@ impl Dialer {
             batch.push(new);
             publish.push(self.publishes(&r.options));
         }
+        if publish.iter().all(|p| *p) {
+            return self.store_and_publish(batch, true).await;
+        }
         let inserted = self.insert(batch).await?;
         let ids: Vec<MessageId> = inserted
             .iter()
@@ -272,10 +275,22 @@ impl Dialer {
     }
 
     async fn store_and_publish(&self, batch: Vec<NewMessage>, publish: bool) -> Result<Vec<Sent>, SendError> {
-        let inserted = self.insert(batch).await?;
-        let ids: Vec<MessageId> =
-            if publish { inserted.iter().filter(|i| !i.existing).map(|i| i.message.id).collect() } else { Vec::new() };
-        self.finish_publishing(inserted, &ids).await
+        if !publish {
+            let inserted = self.insert(batch).await?;
+            return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
+        }
+        // Stored, claimed and the attempt begun in one committed transaction; then the backend.
+        let owner = publisher_id();
+        let owner_c = owner.clone();
+        let inserted = self
+            .blocking(move |s| {
+                let now = Timestamp::now();
+                s.insert_claimed(&batch, now, &owner_c, now + LEASE)
+            })
+            .await?;
+        let claimed: Vec<Message> = inserted.iter().filter(|i| !i.existing).map(|i| i.message.clone()).collect();
+        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
+        Ok(merge(inserted, published))
     }
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
@@ -285,16 +300,10 @@ impl Dialer {
 
     async fn finish_publishing(&self, inserted: Vec<Inserted>, ids: &[MessageId]) -> Result<Vec<Sent>, SendError> {
         if ids.is_empty() {
-            return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
+            return Ok(merge(inserted, Vec::new()));
         }
         let published = publish_now(&self.store, &self.backends, ids).await?;
-        Ok(inserted
-            .into_iter()
-            .map(|i| {
-                let message = published.iter().find(|m| m.id == i.message.id).cloned().unwrap_or(i.message);
-                Sent { message, existing: i.existing }
-            })
-            .collect())
+        Ok(merge(inserted, published))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -304,6 +313,23 @@ impl Dialer {
         blocking(&self.store, f).await
     }
 }
+
+/// Messages as stored, replaced by their published version where there is one.
+fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
+    let mut published: std::collections::HashMap<MessageId, Message> = published.into_iter().map(|m| (m.id, m)).collect();
+    inserted
+        .into_iter()
+        .map(|i| Sent { message: published.remove(&i.message.id).unwrap_or(i.message), existing: i.existing })
+        .collect()
+}
+
+/// A claim owner unique to this publishing call.
+fn publisher_id() -> String {
+    format!("send-{}-{}", std::process::id(), MessageId::new())
+}
+
+/// How long a publishing `send` holds its messages before a worker may take them over.
+const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
 
 fn check_content(content: String) -> Result<String, InvalidInput> {
     if content.trim().is_empty() {
@@ -320,6 +346,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, SendError> {
+    // On a multi-threaded runtime the work stays on this thread and the runtime hands its
+    // other tasks to another worker meanwhile: no thread hop, which costs more than a short
+    // SQLite transaction. A current-thread runtime cannot do that: a blocking-pool thread.
+    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(SendError::from);
+    }
     let store = store.clone();
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
@@ -332,6 +364,12 @@ async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Message
     minimal_publish::publish_now(store, backends, ids).await
 }
 
+/// Publishes messages `owner` holds with their attempt begun; replaced by the delivery
+/// module's equivalent when merged.
+async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
+    minimal_publish::publish_claimed(store, backends, owner, claimed).await
+}
+
 /// The smallest correct publish: claim, count the attempt, call the backend outside any
 /// transaction, record what it said. Retries and pacing belong to the delivery machinery.
 mod minimal_publish {
@@ -340,13 +378,11 @@ mod minimal_publish {
     use crate::store::Change;
     use crate::State;
 
-    const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
     const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
     pub(super) async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
-        let owner = format!("send-{}", MessageId::new());
-        let ids_owned = ids.to_vec();
-        let owner_c = owner.clone();
+        let owner = publisher_id();
+        let (ids_owned, owner_c) = (ids.to_vec(), owner.clone());
         let claimed = blocking(store, move |s| {
             let now = Timestamp::now();
             let claimed = s.claim_ids(&ids_owned, &owner_c, now, now + LEASE)?;
@@ -357,33 +393,52 @@ mod minimal_publish {
             Ok(begun)
         })
         .await?;
-        let mut out = Vec::with_capacity(claimed.len());
-        for m in claimed {
+        publish_claimed(store, backends, &owner, claimed).await
+    }
+
+    pub(super) async fn publish_claimed(
+        store: &Arc<dyn Store>,
+        backends: &Backends,
+        owner: &str,
+        claimed: Vec<Message>,
+    ) -> Result<Vec<Message>, SendError> {
+        let mut changes = Vec::with_capacity(claimed.len());
+        for m in &claimed {
             let outcome = match backends.get(&m.backend) {
-                Some(b) => b.publish(&m).await,
+                Some(b) => b.publish(m).await,
                 None => Publish::Failed { error: format!("backend {:?} is not configured", m.backend) },
             };
-            let now = Timestamp::now();
-            let change = match outcome {
-                Publish::Accepted(a) => Change {
-                    is_final: a.is_final,
-                    sent_at: Some(now),
-                    sender_data: a.sender_data,
-                    ..Change::to(a.state, a.reason)
-                },
-                Publish::Retry { error, ambiguous } => Change {
-                    error: Some(error.clone()),
-                    next_attempt_at: Some(now + RETRY_AFTER),
-                    attempt_unresolved: ambiguous,
-                    ..Change::to(State::ErrorRetry, error)
-                },
-                Publish::Failed { error } => Change { error: Some(error.clone()), ..Change::to(State::Error, error) },
-                Publish::Paused { reason } => Change::to(State::Waiting, reason),
-                Publish::Deferred => Change::to(State::Waiting, "deferred: no capacity"),
-            };
-            let (id, owner) = (m.id, owner.clone());
-            out.extend(blocking(store, move |s| s.finish(id, &owner, &change, now)).await?);
+            changes.push((m.id, change_for(outcome, Timestamp::now())));
         }
-        Ok(out)
+        let owner = owner.to_string();
+        // One hop to the blocking pool for all outcomes; each is its own transaction.
+        blocking(store, move |s| {
+            let mut out = Vec::with_capacity(changes.len());
+            for (id, change) in &changes {
+                out.extend(s.finish(*id, &owner, change, Timestamp::now())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    fn change_for(outcome: Publish, now: Timestamp) -> Change {
+        match outcome {
+            Publish::Accepted(a) => Change {
+                is_final: a.is_final,
+                sent_at: Some(now),
+                sender_data: a.sender_data,
+                ..Change::to(a.state, a.reason)
+            },
+            Publish::Retry { error, ambiguous } => Change {
+                error: Some(error.clone()),
+                next_attempt_at: Some(now + RETRY_AFTER),
+                attempt_unresolved: ambiguous,
+                ..Change::to(State::ErrorRetry, error)
+            },
+            Publish::Failed { error } => Change { error: Some(error.clone()), ..Change::to(State::Error, error) },
+            Publish::Paused { reason } => Change::to(State::Waiting, reason),
+            Publish::Deferred => Change::to(State::Waiting, "deferred: no capacity"),
+        }
     }
 }
