@@ -80,6 +80,9 @@ pub struct Change {
     /// A failed status check: `check_failures += 1`, a history row `to: ERROR_UPDATE`, the
     /// state itself unchanged unless `state` differs (it becomes final after too many).
     pub check_failed: bool,
+    /// The backend did not take the attempt begun for this change (paused, no capacity):
+    /// `attempts -= 1`, so that only real publishes count against the limit.
+    pub uncount_attempt: bool,
 }
 
 impl Change {
@@ -94,6 +97,7 @@ impl Change {
             next_attempt_at: None,
             attempt_unresolved: false,
             check_failed: false,
+            uncount_attempt: false,
         }
     }
 }
