@@ -132,6 +132,9 @@ pub struct Change {
     /// The backend did not take the attempt begun for this change (paused, no capacity):
     /// `attempts -= 1`, so that only real publishes count against the limit.
     pub uncount_attempt: bool,
+    /// Writes a history row with the reason even when nothing else changes (a cancel
+    /// request the backend could not honour).
+    pub note: bool,
 }
 
 impl Change {
@@ -147,6 +150,7 @@ impl Change {
             attempt_unresolved: false,
             check_failed: false,
             uncount_attempt: false,
+            note: false,
         }
     }
 }
