@@ -100,11 +100,15 @@ async fn cancel_at_backend(store: &Arc<dyn Store>, backends: &Backends, m: Messa
         Cancel::TooLate(r) => {
             let mut c = Change::to(m.state, format!("cancel requested: too late, {r}"));
             c.is_final = m.is_final_state;
+            c.error = m.error.clone();
+            c.note = true;
             (c, |message, reason| CancelOutcome::TooLate { message, reason })
         }
         Cancel::Unsupported => {
             let mut c = Change::to(m.state, "cancel requested: the backend cannot withdraw messages");
             c.is_final = m.is_final_state;
+            c.error = m.error.clone();
+            c.note = true;
             (c, |message, _| CancelOutcome::Unsupported { message })
         }
     };

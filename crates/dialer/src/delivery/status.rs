@@ -242,6 +242,9 @@ async fn expire(
         };
         let mut c = c;
         c.is_final = true;
+        if c.state == m.state {
+            c.error = m.error.clone();
+        }
         changes.push((m.id, c));
     }
     let applied = blocking(store, move |s| {
