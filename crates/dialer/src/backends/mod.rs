@@ -1,11 +1,13 @@
 //! The backends, one file each, and the registry built from configuration.
 
 mod dummy;
+mod file;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use dummy::Dummy;
+pub use file::FileBackend;
 
 use crate::backend::Backend;
 use crate::config::{BackendConfig, Config, ConfigError};
@@ -16,9 +18,10 @@ use crate::PhoneNumber;
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
     match config.kind.as_str() {
         "dummy" => Ok(Arc::new(Dummy::new(name))),
+        "file" => Ok(Arc::new(FileBackend::from_options(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy)"),
+            reason: format!("unknown backend kind {other:?} (known: dummy, file)"),
         }),
     }
 }
