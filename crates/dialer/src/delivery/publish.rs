@@ -241,6 +241,8 @@ pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &
                 c
             };
             c.attempt_unresolved = ambiguous;
+            // Every failed attempt gets its history line, even with the same error.
+            c.note = true;
             c
         }
         Publish::Paused { reason } => {
