@@ -238,7 +238,7 @@ impl Dialer {
                 let known = self.backends.names().collect::<Vec<_>>().join(", ");
                 return Err(InvalidInput::Backend { name: name.clone(), known });
             }
-            None => self.backends.default_name().to_string(),
+            None => self.backends.route(&recipient, None).map_err(|e| InvalidInput::Backend { name: e.name, known: e.known })?,
         };
         let extra_data = match &o.extra_data {
             None | Some(Value::Null) => JsonMap::new(),
@@ -327,63 +327,11 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(SendError::from)
 }
 
-/// Publishes stored messages now; replaced by the delivery module's `publish_now` when merged.
+/// Publishes stored messages now, through the delivery machinery.
 async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
-    minimal_publish::publish_now(store, backends, ids).await
+    crate::delivery::publish_now(store, backends, ids).await.map_err(|e| match e {
+        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+        other => SendError::Internal(other.to_string()),
+    })
 }
 
-/// The smallest correct publish: claim, count the attempt, call the backend outside any
-/// transaction, record what it said. Retries and pacing belong to the delivery machinery.
-mod minimal_publish {
-    use super::*;
-    use crate::backend::Publish;
-    use crate::store::Change;
-    use crate::State;
-
-    const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
-    const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-
-    pub(super) async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
-        let owner = format!("send-{}", MessageId::new());
-        let ids_owned = ids.to_vec();
-        let owner_c = owner.clone();
-        let claimed = blocking(store, move |s| {
-            let now = Timestamp::now();
-            let claimed = s.claim_ids(&ids_owned, &owner_c, now, now + LEASE)?;
-            let mut begun = Vec::with_capacity(claimed.len());
-            for m in claimed {
-                begun.extend(s.begin_attempt(m.id, &owner_c, now)?);
-            }
-            Ok(begun)
-        })
-        .await?;
-        let mut out = Vec::with_capacity(claimed.len());
-        for m in claimed {
-            let outcome = match backends.get(&m.backend) {
-                Some(b) => b.publish(&m).await,
-                None => Publish::Failed { error: format!("backend {:?} is not configured", m.backend) },
-            };
-            let now = Timestamp::now();
-            let change = match outcome {
-                Publish::Accepted(a) => Change {
-                    is_final: a.is_final,
-                    sent_at: Some(now),
-                    sender_data: a.sender_data,
-                    ..Change::to(a.state, a.reason)
-                },
-                Publish::Retry { error, ambiguous } => Change {
-                    error: Some(error.clone()),
-                    next_attempt_at: Some(now + RETRY_AFTER),
-                    attempt_unresolved: ambiguous,
-                    ..Change::to(State::ErrorRetry, error)
-                },
-                Publish::Failed { error } => Change { error: Some(error.clone()), ..Change::to(State::Error, error) },
-                Publish::Paused { reason } => Change::to(State::Waiting, reason),
-                Publish::Deferred => Change::to(State::Waiting, "deferred: no capacity"),
-            };
-            let (id, owner) = (m.id, owner.clone());
-            out.extend(blocking(store, move |s| s.finish(id, &owner, &change, now)).await?);
-        }
-        Ok(out)
-    }
-}
