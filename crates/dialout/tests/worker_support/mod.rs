@@ -72,9 +72,16 @@ impl Env {
         self.dir.path().join("dialout.toml")
     }
 
+    /// `delivery` lines win over the `FAST` defaults.
     fn write_config(&self, delivery: &str) {
+        let key = |l: &str| l.split('=').next().unwrap_or("").trim().to_string();
+        let fast: String = FAST
+            .lines()
+            .filter(|l| !delivery.lines().any(|d| key(d) == key(l)))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let text = format!(
-            "default_region = \"CZ\"\n[backends.out]\nkind = \"file\"\ndir = \"{}\"\n[delivery]\n{FAST}{delivery}",
+            "default_region = \"CZ\"\n[backends.out]\nkind = \"file\"\ndir = \"{}\"\n[delivery]\n{fast}{delivery}",
             self.outbox().display()
         );
         std::fs::write(self.config(), text).unwrap();
