@@ -241,7 +241,7 @@ impl Dialer {
                 let known = self.backends.names().collect::<Vec<_>>().join(", ");
                 return Err(InvalidInput::Backend { name: name.clone(), known });
             }
-            None => self.backends.default_name().to_string(),
+            None => self.backends.route(&recipient, None).map_err(|e| InvalidInput::Backend { name: e.name, known: e.known })?,
         };
         let extra_data = match &o.extra_data {
             None | Some(Value::Null) => JsonMap::new(),
@@ -279,13 +279,14 @@ impl Dialer {
             let inserted = self.insert(batch).await?;
             return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
         }
-        // Stored, claimed and the attempt begun in one committed transaction; then the backend.
-        let owner = publisher_id();
+        // Stored and claimed in one committed transaction; then the delivery machinery.
+        let owner = crate::delivery::owner_id();
         let owner_c = owner.clone();
+        let lease = self.backends.delivery().lease;
         let inserted = self
             .blocking(move |s| {
                 let now = Timestamp::now();
-                s.insert_claimed(&batch, now, &owner_c, now + LEASE)
+                s.insert_claimed(&batch, now, &owner_c, crate::delivery::after(now, lease))
             })
             .await?;
         let claimed: Vec<Message> = inserted.iter().filter(|i| !i.existing).map(|i| i.message.clone()).collect();
@@ -323,13 +324,6 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .collect()
 }
 
-/// A claim owner unique to this publishing call.
-fn publisher_id() -> String {
-    format!("send-{}-{}", std::process::id(), MessageId::new())
-}
-
-/// How long a publishing `send` holds its messages before a worker may take them over.
-const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
 
 fn check_content(content: String) -> Result<String, InvalidInput> {
     if content.trim().is_empty() {
@@ -359,86 +353,26 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(SendError::from)
 }
 
-/// Publishes stored messages now; replaced by the delivery module's `publish_now` when merged.
+/// Publishes stored messages now, through the delivery machinery.
 async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
-    minimal_publish::publish_now(store, backends, ids).await
+    crate::delivery::publish_now(store, backends, ids).await.map_err(|e| match e {
+        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+        other => SendError::Internal(other.to_string()),
+    })
 }
 
-/// Publishes messages `owner` holds with their attempt begun; replaced by the delivery
-/// module's equivalent when merged.
+/// Publishes messages `owner` claimed when they were stored, through the delivery machinery
+/// (allowlist, capacity, attempt counting), then frees any it left claimed.
 async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
-    minimal_publish::publish_claimed(store, backends, owner, claimed).await
-}
-
-/// The smallest correct publish: claim, count the attempt, call the backend outside any
-/// transaction, record what it said. Retries and pacing belong to the delivery machinery.
-mod minimal_publish {
-    use super::*;
-    use crate::backend::Publish;
-    use crate::store::Change;
-    use crate::State;
-
-    const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-
-    pub(super) async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
-        let owner = publisher_id();
-        let (ids_owned, owner_c) = (ids.to_vec(), owner.clone());
-        let claimed = blocking(store, move |s| {
-            let now = Timestamp::now();
-            let claimed = s.claim_ids(&ids_owned, &owner_c, now, now + LEASE)?;
-            let mut begun = Vec::with_capacity(claimed.len());
-            for m in claimed {
-                begun.extend(s.begin_attempt(m.id, &owner_c, now)?);
-            }
-            Ok(begun)
-        })
-        .await?;
-        publish_claimed(store, backends, &owner, claimed).await
-    }
-
-    pub(super) async fn publish_claimed(
-        store: &Arc<dyn Store>,
-        backends: &Backends,
-        owner: &str,
-        claimed: Vec<Message>,
-    ) -> Result<Vec<Message>, SendError> {
-        let mut changes = Vec::with_capacity(claimed.len());
-        for m in &claimed {
-            let outcome = match backends.get(&m.backend) {
-                Some(b) => b.publish(m).await,
-                None => Publish::Failed { error: format!("backend {:?} is not configured", m.backend) },
-            };
-            changes.push((m.id, change_for(outcome, Timestamp::now())));
-        }
+    let n = claimed.len();
+    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await.map_err(|e| match e {
+        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+        other => SendError::Internal(other.to_string()),
+    });
+    // Every recorded outcome released its claim; only the undecided (no capacity) remain.
+    if published.as_ref().map_or(true, |p| p.len() < n) {
         let owner = owner.to_string();
-        // One hop to the blocking pool for all outcomes; each is its own transaction.
-        blocking(store, move |s| {
-            let mut out = Vec::with_capacity(changes.len());
-            for (id, change) in &changes {
-                out.extend(s.finish(*id, &owner, change, Timestamp::now())?);
-            }
-            Ok(out)
-        })
-        .await
+        blocking(store, move |s| s.release(&owner)).await?;
     }
-
-    fn change_for(outcome: Publish, now: Timestamp) -> Change {
-        match outcome {
-            Publish::Accepted(a) => Change {
-                is_final: a.is_final,
-                sent_at: Some(now),
-                sender_data: a.sender_data,
-                ..Change::to(a.state, a.reason)
-            },
-            Publish::Retry { error, ambiguous } => Change {
-                error: Some(error.clone()),
-                next_attempt_at: Some(now + RETRY_AFTER),
-                attempt_unresolved: ambiguous,
-                ..Change::to(State::ErrorRetry, error)
-            },
-            Publish::Failed { error } => Change { error: Some(error.clone()), ..Change::to(State::Error, error) },
-            Publish::Paused { reason } => Change::to(State::Waiting, reason),
-            Publish::Deferred => Change::to(State::Waiting, "deferred: no capacity"),
-        }
-    }
+    published
 }

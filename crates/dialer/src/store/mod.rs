@@ -64,9 +64,8 @@ pub trait Store: Send + Sync + 'static {
     /// when its content, recipient or template differ (and then nothing is stored).
     fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError>;
     /// `insert_messages` for publishing at once: in the same transaction the new messages
-    /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`
-    /// and their first attempt is begun, as `claim_ids` + `begin_attempt` would. Saves two
-    /// write transactions per message on the hot path.
+    /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`, as
+    /// `claim_ids` would. Saves a write transaction per message on the hot path.
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Newest first.
@@ -101,6 +100,20 @@ pub trait Store: Send + Sync + 'static {
     /// Records what the backend said and releases the claim. None when `owner` no longer
     /// holds the claim (nothing changed).
     fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError>;
+    /// `begin_attempt` for many messages, in one transaction where the database allows;
+    /// committed before any backend call. Messages `owner` no longer holds are left out.
+    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.begin_attempt(*id, owner, now)?);
+        }
+        Ok(out)
+    }
+    /// `finish` for many messages, in one transaction where the database allows; one entry
+    /// per change (None where `owner` no longer held the claim).
+    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
+        changes.iter().map(|(id, c)| self.finish(*id, owner, c, now)).collect()
+    }
     /// Releases every claim of `owner` without changing the messages.
     fn release(&self, owner: &str) -> Result<usize, StoreError>;
     /// Extends every claim of `owner`.
@@ -135,6 +148,12 @@ pub struct Change {
     /// A failed status check: `check_failures += 1`, a history row `to: ERROR_UPDATE`, the
     /// state itself unchanged unless `state` differs (it becomes final after too many).
     pub check_failed: bool,
+    /// The backend did not take the attempt begun for this change (paused, no capacity):
+    /// `attempts -= 1`, so that only real publishes count against the limit.
+    pub uncount_attempt: bool,
+    /// Writes a history row with the reason even when nothing else changes (a cancel
+    /// request the backend could not honour).
+    pub note: bool,
 }
 
 impl Change {
@@ -149,6 +168,8 @@ impl Change {
             next_attempt_at: None,
             attempt_unresolved: false,
             check_failed: false,
+            uncount_attempt: false,
+            note: false,
         }
     }
 }

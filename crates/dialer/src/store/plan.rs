@@ -31,6 +31,13 @@ pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Pla
     }
     new.next_attempt_at = change.next_attempt_at.map(micros);
     new.attempt_unresolved = change.attempt_unresolved;
+    if change.uncount_attempt {
+        new.attempts = new.attempts.saturating_sub(1);
+    }
+    // `check_failures` counts failed checks since the last real update.
+    if !change.check_failed && new.state != old.state {
+        new.check_failures = 0;
+    }
 
     let mut history = Vec::new();
     let entry = |to: State| HistoryEntry { at: now, from: Some(old.state), to, reason: change.reason.clone() };
@@ -39,7 +46,9 @@ pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Pla
         history.push(entry(State::ErrorUpdate));
     }
     // A new error in the same state (a second failed attempt) is worth a line too.
-    if new.state != old.state || (!change.check_failed && new.error != old.error) {
+    // So is becoming final in the same state (status window passed), and a note.
+    let finality = new.is_final_state != old.is_final_state;
+    if new.state != old.state || finality || change.note || (!change.check_failed && new.error != old.error) {
         history.push(entry(new.state));
     }
     let changed = new != *old;

@@ -31,7 +31,12 @@ struct PgConn {
 
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
-        StoreError::Database(e.to_string())
+        // The server's own words (its Display alone says only "db error"); they name
+        // columns and constraints, never connection parameters.
+        match e.as_db_error() {
+            Some(db) => StoreError::Database(format!("{} ({}): {}", db.severity(), db.code().code(), db.message())),
+            None => StoreError::Database(e.to_string()),
+        }
     }
 }
 
@@ -223,6 +228,29 @@ impl Store for PgStore {
             super::log_history(m.id, &history);
         }
         Ok(message)
+    }
+    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+        self.write(|db| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(ops::begin_attempt(db, *id, owner, now)?);
+            }
+            Ok(out)
+        })
+    }
+    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
+        let done = self.write(|db| {
+            changes.iter().map(|(id, c)| ops::update(db, *id, Some(owner), c, now)).collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(done
+            .into_iter()
+            .map(|(message, history)| {
+                if let Some(m) = &message {
+                    super::log_history(m.id, &history);
+                }
+                message
+            })
+            .collect())
     }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
         self.write(|db| {

@@ -15,7 +15,7 @@ use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-/// With `claim`, the new message is claimed and its first attempt begun in the same insert.
+/// With `claim`, the new message is claimed in the same insert.
 pub(super) fn insert_one(
     db: &mut Tx<'_, '_>,
     new: &NewMessage,
@@ -32,11 +32,7 @@ pub(super) fn insert_one(
             return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
         }
     }
-    let mut m = new_message_row(new, now);
-    if claim.is_some() {
-        m.attempts = 1;
-        m.attempt_unresolved = true;
-    }
+    let m = new_message_row(new, now);
     let id = m.id.as_uuid();
     let priority = i16::from(m.priority.get());
     let attempts = m.attempts as i32;

@@ -66,15 +66,15 @@ pub(super) fn update(
         return Ok((None, Vec::new()));
     }
     let plan = plan_change(&old, change, now);
-    if plan.changed || owner.is_some() {
+    if plan.changed || owner.is_some() || !plan.history.is_empty() {
         rows::update(tx, &plan.message, history_len + plan.history.len() as i64, owner.is_some())?;
     }
     rows::add_history(tx, id, history_len, &plan.history)?;
     Ok((Some(plan.message), plan.history))
 }
 
-/// Claimed messages are unpublished (or were made final while claimed), so the partial
-/// index of unpublished messages finds them; a final one keeps a harmless stale claim.
+/// Claimed messages are unpublished (an update that takes a message out of that set drops
+/// its claim), so the partial index of unpublished messages finds them all.
 pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreError> {
     Ok(tx
         .prepare_cached("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE state IN (-1, 99) AND claim_owner = ?1")?

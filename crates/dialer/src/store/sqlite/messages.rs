@@ -8,7 +8,7 @@ use super::rows::{self, COLS, related_column, to_json, us};
 use crate::store::{Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
-/// A claim (and a begun attempt) to take with the insert.
+/// A claim to take with the insert.
 pub(super) type Claim<'a> = Option<(&'a str, Timestamp)>;
 
 impl SqliteStore {
@@ -31,11 +31,7 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Cla
             return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
         }
     }
-    let mut m = new_message_row(new, now);
-    if claim.is_some() {
-        m.attempts = 1;
-        m.attempt_unresolved = true;
-    }
+    let m = new_message_row(new, now);
     let id = m.id.to_string();
     tx.prepare_cached(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \

@@ -127,7 +127,8 @@ pub(super) fn add_history(conn: &Connection, id: MessageId, len: i64, entries: &
     Ok(())
 }
 
-/// Writes the mutable columns of `m`, releasing its claim when `release` is set.
+/// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
+/// the message is no longer unpublished (a claim only ever holds unpublished messages).
 pub(super) fn update(conn: &Connection, m: &Message, history_len: i64, release: bool) -> Result<(), StoreError> {
     let sql = if release {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
@@ -136,7 +137,9 @@ pub(super) fn update(conn: &Connection, m: &Message, history_len: i64, release: 
     } else {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
          is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11, history_len = ?12 WHERE id = ?1"
+         attempt_unresolved = ?11, history_len = ?12, \
+         claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
+         claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END WHERE id = ?1"
     };
     conn.prepare_cached(sql)?.execute(rusqlite::params![
         m.id.to_string(),
