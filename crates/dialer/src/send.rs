@@ -305,7 +305,7 @@ impl Dialer {
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        Ok(self.blocking(move |s| s.insert_messages(&batch, Timestamp::now())).await?)
+        self.blocking(move |s| s.insert_messages(&batch, Timestamp::now())).await
     }
 
     async fn finish_publishing(&self, inserted: Vec<Inserted>, ids: &[MessageId]) -> Result<Vec<Sent>, SendError> {

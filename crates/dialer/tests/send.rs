@@ -46,7 +46,8 @@ async fn send_stores_then_publishes_through_dummy() {
 async fn invalid_input_stores_nothing() {
     let db = common::sqlite();
     let d = dialer(&db);
-    let cases: Vec<(SendRequest, fn(&InvalidInput) -> bool)> = vec![
+    type Case = (SendRequest, fn(&InvalidInput) -> bool);
+    let cases: Vec<Case> = vec![
         (SendRequest::new("+420 12", "x"), |e| matches!(e, InvalidInput::Recipient(_))),
         (SendRequest::new("+420777123456", "  "), |e| matches!(e, InvalidInput::Content(_))),
         (
@@ -214,4 +215,23 @@ fn send_on_postgres() {
     let m = rt.block_on(d.send(SendRequest::new("00420777123456", "pg"))).unwrap().message;
     assert_eq!(m.state, State::Debug);
     assert_eq!(db.store.message(m.id).unwrap().unwrap(), m);
+}
+
+/// On a multi-threaded runtime store calls run in place (`block_in_place`); the blocking
+/// PostgreSQL client must work there too.
+#[test]
+fn send_on_postgres_multi_threaded() {
+    let db = common::postgres();
+    let d = dialer(&db);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sent = rt.block_on(async {
+        let mut many = Vec::new();
+        for i in 0..3 {
+            many.push(SendRequest::new("+420777123456", format!("pg {i}")));
+        }
+        d.send_many(many).await
+    });
+    let sent = sent.unwrap();
+    assert!(sent.iter().all(|s| s.message.state == State::Debug));
+    drop(rt);
 }

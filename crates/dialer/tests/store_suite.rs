@@ -31,7 +31,7 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
     n.template_slug = Some("shipped".into());
     // Nanoseconds are dropped: both databases keep microseconds.
     let now = t(0) + SignedDuration::from_nanos(1_234_567);
-    let ins = s.insert_messages(&[n.clone()], now).unwrap();
+    let ins = s.insert_messages(std::slice::from_ref(&n), now).unwrap();
     assert_eq!(ins.len(), 1);
     assert!(!ins[0].existing);
     let m = &ins[0].message;
@@ -50,7 +50,7 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
 fn idempotency_key(s: &Arc<dyn Store>) {
     let mut a = new_message("hello");
     a.idempotency_key = Some("k1".into());
-    let first = s.insert_messages(&[a.clone()], t(0)).unwrap().remove(0);
+    let first = s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap().remove(0);
     let mut again = new_message("hello");
     again.idempotency_key = Some("k1".into());
     let second = s.insert_messages(&[again], t(1)).unwrap().remove(0);
@@ -61,6 +61,25 @@ fn idempotency_key(s: &Arc<dyn Store>) {
     let err = s.insert_messages(&[new_message("ok"), other], t(2)).unwrap_err();
     assert!(matches!(err, StoreError::IdempotencyConflict { existing, .. } if existing == first.message.id), "{err}");
     assert_eq!(count(s.as_ref()), 1, "a failed batch stores nothing");
+}
+
+/// Concurrent sends with one idempotency key store one message; the others get it back.
+fn idempotency_key_under_concurrency(s: &Arc<dyn Store>) {
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut n = new_message("same");
+                n.idempotency_key = Some("race".into());
+                s.insert_messages(&[n], t(0)).unwrap().remove(0)
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| !r.existing).count(), 1);
+    let ids: HashSet<_> = results.iter().map(|r| r.message.id).collect();
+    assert_eq!(ids.len(), 1, "all got the same message");
+    assert_eq!(count(s.as_ref()), 1);
 }
 
 fn bulk_insert_in_one_call(s: &Arc<dyn Store>) {
@@ -78,9 +97,9 @@ fn list_filters(s: &Arc<dyn Store>) {
     b.related = vec![related("order:007")];
     let mut c = new_message("c");
     c.related = vec![related("invoice:A-1")];
-    s.insert_messages(&[a.clone()], t(0)).unwrap();
-    s.insert_messages(&[b.clone()], t(10)).unwrap();
-    s.insert_messages(&[c.clone()], t(20)).unwrap();
+    s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&b), t(10)).unwrap();
+    s.insert_messages(std::slice::from_ref(&c), t(20)).unwrap();
     let ids = |f: MessageFilter| s.messages(&f).unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(ids(MessageFilter::default()), vec![c.id, b.id, a.id], "newest first");
     assert_eq!(ids(MessageFilter { tag: Some(Tag::new("x").unwrap()), ..Default::default() }), vec![a.id]);
@@ -110,7 +129,7 @@ fn templates(s: &Arc<dyn Store>) {
     let mut m = new_message("Hello Jo");
     m.template_slug = Some("shipped".into());
     m.template_id = Some(tpl.id);
-    s.insert_messages(&[m.clone()], t(6)).unwrap();
+    s.insert_messages(std::slice::from_ref(&m), t(6)).unwrap();
     assert!(s.remove_template("shipped").unwrap());
     assert!(!s.remove_template("shipped").unwrap());
     let back = s.message(m.id).unwrap().unwrap();
@@ -137,7 +156,7 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
     later.not_before = Some(t(1000));
     let mut other_backend = new_message("other");
     other_backend.backend = "asterisk".into();
-    s.insert_messages(&[low_old.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&low_old), t(0)).unwrap();
     s.insert_messages(&[high_new.clone(), later.clone(), other_backend.clone()], t(10)).unwrap();
 
     let got = s.claim_due("w1", t(20), t(80), 10, Some("dummy")).unwrap();
@@ -167,7 +186,7 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
 
 fn attempt_and_finish(s: &Arc<dyn Store>) {
     let n = new_message("hi");
-    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     let claimed = s.claim_ids(&[n.id, MessageId::new()], "me", t(1), t(61)).unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(s.claim_ids(&[n.id], "you", t(2), t(62)).unwrap().is_empty(), "already claimed");
@@ -193,7 +212,7 @@ fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
     let n = new_message("now");
     let mut keyed = new_message("keyed");
     keyed.idempotency_key = Some("k".into());
-    s.insert_messages(&[keyed.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&keyed), t(0)).unwrap();
     let mut again = new_message("keyed");
     again.idempotency_key = Some("k".into());
     let ins = s.insert_claimed(&[n.clone(), again], t(1), "me", t(61)).unwrap();
@@ -209,14 +228,14 @@ fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
     assert_eq!(s.history(n.id).unwrap().len(), 2);
     // The lease expires: a worker would take it over (and ask the backend first).
     let m = new_message("crashed");
-    s.insert_claimed(&[m.clone()], t(10), "dead", t(20)).unwrap();
+    s.insert_claimed(std::slice::from_ref(&m), t(10), "dead", t(20)).unwrap();
     let taken = s.claim_due("w", t(21), t(80), 10, None).unwrap();
     assert!(taken.iter().any(|x| x.id == m.id));
 }
 
 fn apply_rules(s: &Arc<dyn Store>) {
     let n = new_message("hi");
-    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     s.claim_ids(&[n.id], "me", t(0), t(60)).unwrap();
     let mut ok = Change::to(State::Ready, "accepted");
     ok.sent_at = Some(t(1));
@@ -321,7 +340,7 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
 fn phone_round_trip(s: &Arc<dyn Store>) {
     let mut n = new_message("x");
     n.recipient = phone("777 123 456");
-    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     assert_eq!(s.message(n.id).unwrap().unwrap().recipient.as_str(), "+420777123456");
 }
 
@@ -339,6 +358,7 @@ macro_rules! suite {
 suite!(
     insert_and_read_back,
     idempotency_key,
+    idempotency_key_under_concurrency,
     bulk_insert_in_one_call,
     list_filters,
     templates,
@@ -358,7 +378,7 @@ fn sqlite_reopen_keeps_data_and_schema_version() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
     let n = new_message("persist");
-    dialout_dialer::store::open(&url).unwrap().insert_messages(&[n.clone()], t(0)).unwrap();
+    dialout_dialer::store::open(&url).unwrap().insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     let again = dialout_dialer::store::open(&url).unwrap();
     assert_eq!(again.message(n.id).unwrap().unwrap().content, "persist");
     let conn = rusqlite::Connection::open(dir.path().join("x.db")).unwrap();

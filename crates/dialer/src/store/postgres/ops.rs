@@ -22,15 +22,8 @@ pub(super) fn insert_one(
     now: Timestamp,
     claim: Option<(&str, Timestamp)>,
 ) -> Result<Inserted, StoreError> {
-    if let Some(key) = &new.idempotency_key {
-        let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
-        let rows = db.query(&sql, &[key])?;
-        if let Some(existing) = rows::read_all(db, &rows)?.pop() {
-            if same_request(&existing, new) {
-                return Ok(Inserted { message: existing, existing: true });
-            }
-            return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
-        }
+    if let Some(found) = by_key(db, new)? {
+        return found;
     }
     let m = new_message_row(new, now);
     let id = m.id.as_uuid();
@@ -38,12 +31,12 @@ pub(super) fn insert_one(
     let attempts = m.attempts as i32;
     let claim_owner = claim.map(|c| c.0);
     let claim_until = claim.map(|c| ts_param(c.1));
-    db.execute(
+    let stored = db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
          idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until) \
          VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, $16, $13, $14, 0, $15, $17, \
-         $18, $19)",
+         $18, $19) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &id,
             &m.created_at,
@@ -66,6 +59,13 @@ pub(super) fn insert_one(
             &claim_until,
         ],
     )?;
+    if stored == 0 {
+        // Another transaction stored this idempotency key since we looked: that one wins.
+        return match by_key(db, new)? {
+            Some(found) => found,
+            None => Err(StoreError::Database("idempotency key conflict without a stored message".into())),
+        };
+    }
     for r in &m.related {
         db.execute(
             "INSERT INTO message_related (message_id, kind, object_id, object_id_int) VALUES ($1, $2, $3, $4) \
@@ -74,6 +74,20 @@ pub(super) fn insert_one(
         )?;
     }
     Ok(Inserted { message: m, existing: false })
+}
+
+/// The message already stored under `new`'s idempotency key, as `insert_one`'s answer.
+fn by_key(db: &mut Tx<'_, '_>, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else { return Ok(None) };
+    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
+    let rows = db.query(&sql, &[key])?;
+    Ok(rows::read_all(db, &rows)?.pop().map(|existing| {
+        if same_request(&existing, new) {
+            Ok(Inserted { message: existing, existing: true })
+        } else {
+            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
+        }
+    }))
 }
 
 pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
@@ -248,7 +262,7 @@ pub(super) fn claim_due(
     let limit = limit as i64;
     let found = db.query(&sql, &[&owner, &ts_param(lease_until), &now, &limit, &backend])?;
     let mut out = rows::read_all(db, &found)?;
-    out.sort_by(|a, b| (a.priority, a.created_at, a.id).cmp(&(b.priority, b.created_at, b.id)));
+    out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
 }
 

@@ -23,7 +23,7 @@ pub(super) fn claim_due(
          ORDER BY priority, created_at, id LIMIT ?4) RETURNING {COLS}"
     );
     let mut out = rows::query(tx, &sql, rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend])?;
-    out.sort_by(|a, b| (a.priority, a.created_at, a.id).cmp(&(b.priority, b.created_at, b.id)));
+    out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
 }
 

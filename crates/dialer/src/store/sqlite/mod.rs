@@ -149,10 +149,9 @@ impl DerefMut for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) {
-            if idle.len() < POOL_SIZE && conn.is_autocommit() {
-                idle.push(conn);
-            }
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else { return };
+        if idle.len() < POOL_SIZE && conn.is_autocommit() {
+            idle.push(conn);
         }
     }
 }
