@@ -198,22 +198,42 @@ impl Dialer {
         // Everything else is checked before the template is even looked up.
         let mut new = self.validate(&request.recipient, "-", &request.options)?;
         let slug = request.slug.clone();
-        let related = new.related.clone();
-        let (tpl, duplicate) = self
-            .blocking(move |s| {
-                let Some(t) = s.template(&slug)? else { return Ok((None, false)) };
-                let duplicate = !t.allow_duplicates && t.active && s.template_used_for(&slug, &related)?;
-                Ok((Some(t), duplicate))
-            })
-            .await?;
+        let tpl = self.blocking(move |s| s.template(&slug)).await?;
         let tpl = tpl.ok_or_else(|| InvalidInput::UnknownTemplate(request.slug.clone()))?;
-        template::can_send(&tpl, || duplicate, &new.related)?;
+        // The duplicate rule is decided by the store, atomically with the insert.
+        template::can_send(&tpl, || false, &new.related)?;
         let content = template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
         new.content = check_content(content)?;
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
-        Ok(self.store_and_publish(vec![new], publish).await?.remove(0))
+        if tpl.allow_duplicates {
+            return Ok(self.store_and_publish(vec![new], publish).await?.remove(0));
+        }
+        let related = new.related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ");
+        let refusal = Refusal::Duplicate { slug: tpl.slug.clone(), related };
+        self.store_unique_and_publish(new, publish).await?.ok_or(SendError::Refused(refusal))
+    }
+
+    /// One message from a template without duplicates: None when the store refused it.
+    async fn store_unique_and_publish(&self, new: NewMessage, publish: bool) -> Result<Option<Sent>, SendError> {
+        if !publish {
+            let inserted = self.blocking(move |s| s.insert_unique(&new, Timestamp::now(), None)).await?;
+            return Ok(inserted.map(|i| Sent { message: i.message, existing: i.existing }));
+        }
+        let owner = crate::delivery::owner_id();
+        let owner_c = owner.clone();
+        let lease = self.backends.delivery().lease;
+        let inserted = self
+            .blocking(move |s| {
+                let now = Timestamp::now();
+                s.insert_unique(&new, now, Some((&owner_c, crate::delivery::after(now, lease))))
+            })
+            .await?;
+        let Some(inserted) = inserted else { return Ok(None) };
+        let claimed = if inserted.existing { Vec::new() } else { vec![inserted.message.clone()] };
+        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
+        Ok(merge(vec![inserted], published).pop())
     }
 
     /// Validates every request; the first invalid one is the error, with its index.

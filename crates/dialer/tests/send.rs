@@ -191,6 +191,14 @@ async fn send_template_renders_and_refuses() {
     assert_eq!(m.template_slug.as_deref(), Some("shipped"));
     assert!(m.template_id.is_some());
 
+    // A retry of the first request (same idempotency key) gets it back; a new request is refused.
+    let mut keyed = treq("shipped", json!({"name": "Al", "order": 7}), &["order:7"]);
+    keyed.options.idempotency_key = Some("order-7".into());
+    let first = d.send_template(keyed.clone()).await.unwrap();
+    let again = d.send_template(keyed).await.unwrap();
+    assert!(again.existing);
+    assert_eq!(again.message.id, first.message.id);
+
     let dup = d.send_template(treq("shipped", json!({"name": "Jo", "order": 42}), &["order:42"])).await.unwrap_err();
     assert!(matches!(dup, SendError::Refused(Refusal::Duplicate { .. })), "{dup}");
     // Other related objects: not a duplicate.
@@ -203,7 +211,7 @@ async fn send_template_renders_and_refuses() {
     let missing = d.send_template(treq("shipped", json!({"name": "Jo"}), &["order:44"])).await.unwrap_err();
     assert!(matches!(missing, SendError::Invalid(InvalidInput::Template(_))), "{missing}");
     assert!(missing.to_string().contains("order") || missing.to_string().contains("undefined"), "{missing}");
-    assert_eq!(stored(&db.store).len(), 2, "refusals and errors stored nothing");
+    assert_eq!(stored(&db.store).len(), 3, "refusals and errors stored nothing");
 }
 
 /// The PostgreSQL store blocks: it is opened and dropped outside the async runtime.

@@ -147,6 +147,35 @@ fn template_duplicates(s: &Arc<dyn Store>) {
     assert!(!s.template_used_for("remind", &[]).unwrap());
 }
 
+fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
+    let make = |rel: &[&str], key: Option<&str>| {
+        let mut m = new_message("x");
+        m.template_slug = Some("remind".into());
+        m.related = rel.iter().map(|r| related(r)).collect();
+        m.idempotency_key = key.map(str::to_string);
+        m
+    };
+    let first = s.insert_unique(&make(&["order:1"], Some("k")), t(0), None).unwrap().expect("stored");
+    assert!(!first.existing);
+    assert!(s.insert_unique(&make(&["order:1"], None), t(1), None).unwrap().is_none(), "duplicate");
+    let retry = s.insert_unique(&make(&["order:1"], Some("k")), t(2), None).unwrap().expect("the first one");
+    assert!(retry.existing, "a retried request gets its message back, not a refusal");
+    let claimed = s.insert_unique(&make(&["order:2"], None), t(3), Some(("me", t(63)))).unwrap().unwrap();
+    assert!(s.claim_ids(&[claimed.message.id], "other", t(4), t(64)).unwrap().is_empty(), "claimed by me");
+    assert_eq!(count(s.as_ref()), 2);
+
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            let m = make(&["order:3", "customer:9"], None);
+            std::thread::spawn(move || s.insert_unique(&m, t(5), None).unwrap())
+        })
+        .collect();
+    let stored = threads.into_iter().filter_map(|h| h.join().unwrap()).count();
+    assert_eq!(stored, 1, "concurrent sends of a no-duplicates template store one message");
+    assert_eq!(count(s.as_ref()), 3);
+}
+
 fn claim_order_and_due_times(s: &Arc<dyn Store>) {
     let mut low_old = new_message("low old");
     low_old.priority = Priority::new(3).unwrap();
@@ -337,6 +366,30 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
     }
 }
 
+/// Publishers claiming the same ids listed in different orders: each message once, no deadlock.
+fn concurrent_claim_ids(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..200).map(|i| new_message(&i.to_string())).collect();
+    s.insert_messages(&batch, t(0)).unwrap();
+    let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+    let threads: Vec<_> = (0..4)
+        .map(|k| {
+            let (s, mut mine) = (s.clone(), ids.clone());
+            mine.rotate_left(k * 50);
+            std::thread::spawn(move || {
+                let owner = format!("p{k}");
+                let mut got = Vec::new();
+                for chunk in mine.chunks(20) {
+                    got.extend(s.claim_ids(chunk, &owner, t(1), t(600)).unwrap().into_iter().map(|m| m.id));
+                }
+                got
+            })
+        })
+        .collect();
+    let all: Vec<MessageId> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert_eq!(all.len(), 200);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
+}
+
 fn phone_round_trip(s: &Arc<dyn Store>) {
     let mut n = new_message("x");
     n.recipient = phone("777 123 456");
@@ -363,6 +416,7 @@ suite!(
     list_filters,
     templates,
     template_duplicates,
+    insert_unique_refuses_duplicates_atomically,
     claim_order_and_due_times,
     attempt_and_finish,
     insert_claimed_holds_the_claim,
@@ -370,6 +424,7 @@ suite!(
     release_renew,
     in_flight_and_cursor,
     concurrent_claims,
+    concurrent_claim_ids,
     phone_round_trip,
 );
 

@@ -67,6 +67,12 @@ pub trait Store: Send + Sync + 'static {
     /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`, as
     /// `claim_ids` would. Saves a write transaction per message on the hot path.
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    /// Stores one message from a template that does not allow duplicates: in the same
+    /// transaction, nothing is stored (None) when a message from `new.template_slug` already
+    /// exists for exactly `new.related`, so two concurrent sends cannot both pass. A matching
+    /// idempotency key is answered first, as in `insert_messages`. With `claim`, the new
+    /// message is claimed by that owner until that instant, as in `insert_claimed`.
+    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError>;
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Newest first.
     fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;

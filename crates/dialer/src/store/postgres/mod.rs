@@ -183,6 +183,13 @@ impl Store for PgStore {
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
         self.insert(new, now, Some((owner, lease_until)))
     }
+    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
+        let inserted = self.write(|db| ops::insert_unique(db, new, now, claim))?;
+        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
+            super::log_created(&i.message);
+        }
+        Ok(inserted)
+    }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         self.read(|db| rows::find(db, id, false))
     }

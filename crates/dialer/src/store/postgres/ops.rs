@@ -76,6 +76,25 @@ pub(super) fn insert_one(
     Ok(Inserted { message: m, existing: false })
 }
 
+/// `insert_one` refusing (None) a duplicate from a template that does not allow them.
+pub(super) fn insert_unique(
+    db: &mut Tx<'_, '_>,
+    new: &NewMessage,
+    now: Timestamp,
+    claim: Option<(&str, Timestamp)>,
+) -> Result<Option<Inserted>, StoreError> {
+    let slug = new.template_slug.clone().unwrap_or_default();
+    // Sends from one template take turns until commit, so the check below stays true.
+    db.execute("SELECT pg_advisory_xact_lock(7283002, hashtext($1))", &[&slug])?;
+    if let Some(found) = by_key(db, new)? {
+        return found.map(Some);
+    }
+    if template_used_for(db, &slug, &new.related)? {
+        return Ok(None);
+    }
+    insert_one(db, new, now, claim).map(Some)
+}
+
 /// The message already stored under `new`'s idempotency key, as `insert_one`'s answer.
 fn by_key(db: &mut Tx<'_, '_>, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
     let Some(key) = &new.idempotency_key else { return Ok(None) };
@@ -274,9 +293,12 @@ pub(super) fn claim_ids(
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
     let uuids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+    // SKIP LOCKED: a row another claimer is taking is not free, and waiting for it while
+    // holding others could deadlock with a claimer that listed the ids in another order.
     let sql = format!(
-        "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id = ANY($1) AND state IN (-1, 99) \
-         AND NOT is_final_state AND (claim_owner IS NULL OR claim_until <= $4) RETURNING {COLS}"
+        "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id IN (SELECT id FROM messages \
+         WHERE id = ANY($1) AND state IN (-1, 99) AND NOT is_final_state \
+         AND (claim_owner IS NULL OR claim_until <= $4) ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
     );
     let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now])?;
     let mut out = rows::read_all(db, &found)?;

@@ -19,17 +19,42 @@ impl SqliteStore {
         }
         Ok(inserted)
     }
+
+    pub(super) fn insert_unique_impl(&self, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Option<Inserted>, StoreError> {
+        let slug = new.template_slug.as_deref().unwrap_or_default();
+        let inserted = self.write(|tx| {
+            if let Some(found) = by_key(tx, new)? {
+                return found.map(Some);
+            }
+            // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
+            if template_used_for(tx, slug, &new.related)? {
+                return Ok(None);
+            }
+            insert_one(tx, new, now, claim).map(Some)
+        })?;
+        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+}
+
+/// The message already stored under `new`'s idempotency key, as the insert's answer.
+fn by_key(conn: &Connection, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else { return Ok(None) };
+    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
+    Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
+        if same_request(&existing, new) {
+            Ok(Inserted { message: existing, existing: true })
+        } else {
+            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
+        }
+    }))
 }
 
 fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Inserted, StoreError> {
-    if let Some(key) = &new.idempotency_key {
-        let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
-        if let Some(existing) = rows::query(tx, &sql, [key])?.pop() {
-            if same_request(&existing, new) {
-                return Ok(Inserted { message: existing, existing: true });
-            }
-            return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
-        }
+    if let Some(found) = by_key(tx, new)? {
+        return found;
     }
     let m = new_message_row(new, now);
     let id = m.id.to_string();

@@ -163,6 +163,9 @@ impl Store for SqliteStore {
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
         self.insert_impl(new, now, Some((owner, lease_until)))
     }
+    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
+        self.insert_unique_impl(new, now, claim)
+    }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         self.read(|c| rows::find(c, id))
     }
