@@ -353,7 +353,6 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .collect()
 }
 
-
 fn check_content(content: String) -> Result<String, InvalidInput> {
     if content.trim().is_empty() {
         return Err(InvalidInput::Content("it is empty"));
