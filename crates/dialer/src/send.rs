@@ -221,7 +221,7 @@ impl Dialer {
             let inserted = self.blocking(move |s| s.insert_unique(&new, Timestamp::now(), None)).await?;
             return Ok(inserted.map(|i| Sent { message: i.message, existing: i.existing }));
         }
-        let owner = crate::delivery::owner_id();
+        let owner = owner_id();
         let owner_c = owner.clone();
         let lease = self.backends.delivery().lease;
         let inserted = self
@@ -309,7 +309,7 @@ impl Dialer {
             return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
         }
         // Stored and claimed in one committed transaction; then the delivery machinery.
-        let owner = crate::delivery::owner_id();
+        let owner = owner_id();
         let owner_c = owner.clone();
         let lease = self.backends.delivery().lease;
         let inserted = self
@@ -351,6 +351,17 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .into_iter()
         .map(|i| Sent { message: published.remove(&i.message.id).unwrap_or(i.message), existing: i.existing })
         .collect()
+}
+
+/// A claim owner unique to this call, like the delivery module's, with the host name read
+/// once per process instead of once per message.
+fn owner_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let id = crate::delivery::owner_id();
+        id.rsplit_once(':').map(|(p, _)| p.to_string()).unwrap_or(id)
+    });
+    format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
 fn check_content(content: String) -> Result<String, InvalidInput> {
