@@ -1,0 +1,121 @@
+//! Claims, attempts and status updates.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use super::rows::{self, COLS, us};
+use crate::store::{Change, StoreError, plan_change};
+use crate::{HistoryEntry, Message, MessageId};
+
+pub(super) fn claim_due(
+    tx: &Transaction<'_>,
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+    backend: Option<&str>,
+) -> Result<Vec<Message>, StoreError> {
+    let sql = format!(
+        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE id IN (SELECT id FROM messages \
+         WHERE state IN (-1, 99) AND is_final_state = 0 \
+         AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
+         AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
+         ORDER BY priority, created_at, id LIMIT ?4) RETURNING {COLS}"
+    );
+    let mut out = rows::query(tx, &sql, rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend])?;
+    out.sort_by_key(|m| (m.priority, m.created_at, m.id));
+    Ok(out)
+}
+
+pub(super) fn claim_ids(
+    tx: &Transaction<'_>,
+    ids: &[MessageId],
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<Vec<Message>, StoreError> {
+    let sql = format!(
+        "UPDATE messages SET claim_owner = ?2, claim_until = ?3 WHERE id = ?1 AND state IN (-1, 99) \
+         AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}"
+    );
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(rows::query(tx, &sql, (id.to_string(), owner, us(lease_until), us(now)))?);
+    }
+    Ok(out)
+}
+
+pub(super) fn begin_attempt(tx: &Transaction<'_>, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    let sql = format!(
+        "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
+         WHERE id = ?1 AND claim_owner = ?2 RETURNING {COLS}"
+    );
+    Ok(rows::query(tx, &sql, (id.to_string(), owner, us(crate::store::micros(now))))?.pop())
+}
+
+/// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
+pub(super) fn update(
+    tx: &Transaction<'_>,
+    id: MessageId,
+    owner: Option<&str>,
+    change: &Change,
+    now: Timestamp,
+) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
+    let Some((old, holder, history_len)) = rows::find_for_update(tx, id)? else { return Ok((None, Vec::new())) };
+    if owner.is_some() && holder.as_deref() != owner {
+        return Ok((None, Vec::new()));
+    }
+    let plan = plan_change(&old, change, now);
+    if plan.changed || owner.is_some() || !plan.history.is_empty() {
+        rows::update(tx, &plan.message, history_len + plan.history.len() as i64, owner.is_some())?;
+    }
+    rows::add_history(tx, id, history_len, &plan.history)?;
+    Ok((Some(plan.message), plan.history))
+}
+
+/// Claimed messages are unpublished (an update that takes a message out of that set drops
+/// its claim), so the partial index of unpublished messages finds them all.
+pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE state IN (-1, 99) AND claim_owner = ?1")?
+        .execute([owner])?)
+}
+
+pub(super) fn renew(tx: &Transaction<'_>, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached("UPDATE messages SET claim_until = ?2 WHERE state IN (-1, 99) AND claim_owner = ?1")?
+        .execute((owner, us(lease_until)))?)
+}
+
+pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL",
+        )?
+        .query_row([backend], |r| r.get(0))?;
+    Ok(n as usize)
+}
+
+pub(super) fn sent_not_final(conn: &Connection, backend: &str, since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
+    let sql = format!(
+        "SELECT {COLS} FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL \
+         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, id LIMIT ?3"
+    );
+    rows::query(conn, &sql, rusqlite::params![backend, since.map(us), limit as i64])
+}
+
+pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT cursor FROM backend_cursors WHERE backend = ?1")?
+        .query_row([backend], |r| r.get(0))
+        .optional()?)
+}
+
+pub(super) fn set_cursor(tx: &Transaction<'_>, backend: &str, cursor: &str) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
+    )?
+    .execute((backend, cursor, Timestamp::now().as_microsecond()))?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Storing and reading messages.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, Transaction};
+
+use super::SqliteStore;
+use super::rows::{self, COLS, related_column, to_json, us};
+use crate::store::{Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request};
+use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+
+/// A claim to take with the insert.
+pub(super) type Claim<'a> = Option<(&'a str, Timestamp)>;
+
+impl SqliteStore {
+    pub(super) fn insert_impl(&self, new: &[NewMessage], now: Timestamp, claim: Claim<'_>) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|tx| new.iter().map(|n| insert_one(tx, n, now, claim)).collect::<Result<Vec<_>, _>>())?;
+        for i in inserted.iter().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+
+    pub(super) fn insert_unique_impl(&self, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Option<Inserted>, StoreError> {
+        let slug = new.template_slug.as_deref().unwrap_or_default();
+        let inserted = self.write(|tx| {
+            if let Some(found) = by_key(tx, new)? {
+                return found.map(Some);
+            }
+            // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
+            if template_used_for(tx, slug, &new.related)? {
+                return Ok(None);
+            }
+            insert_one(tx, new, now, claim).map(Some)
+        })?;
+        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+}
+
+/// The message already stored under `new`'s idempotency key, as the insert's answer.
+fn by_key(conn: &Connection, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else { return Ok(None) };
+    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
+    Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
+        if same_request(&existing, new) {
+            Ok(Inserted { message: existing, existing: true })
+        } else {
+            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
+        }
+    }))
+}
+
+fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Inserted, StoreError> {
+    if let Some(found) = by_key(tx, new)? {
+        return found;
+    }
+    let m = new_message_row(new, now);
+    let id = m.id.to_string();
+    tx.prepare_cached(
+        "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
+         backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
+         idempotency_key, check_failures, resent_from, attempt_unresolved, related, claim_owner, claim_until, \
+         history_len) \
+         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
+         ?19, ?20, 0)",
+    )?
+    .execute(rusqlite::params![
+        id,
+        us(m.created_at),
+        m.recipient.as_str(),
+        m.content,
+        m.template_slug,
+        m.template_id,
+        m.state.code(),
+        m.backend,
+        to_json(&m.extra_data)?,
+        m.tag.as_ref().map(|t| t.as_str()),
+        m.priority.get(),
+        m.predictive,
+        m.attempts,
+        m.not_before.map(us),
+        m.idempotency_key,
+        m.resent_from.map(|r| r.to_string()),
+        m.attempt_unresolved,
+        related_column(&m.related)?,
+        claim.map(|c| c.0),
+        claim.map(|c| us(c.1)),
+    ])?;
+    if !m.related.is_empty() {
+        let mut rel = tx.prepare_cached(
+            "INSERT OR IGNORE INTO message_related (kind, object_id, message_id, object_id_int) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for r in &m.related {
+            rel.execute((&r.kind, &r.id, &id, r.id_int()))?;
+        }
+    }
+    Ok(Inserted { message: m, existing: false })
+}
+
+pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+    let mut sql = format!("SELECT {COLS} FROM messages WHERE 1 = 1");
+    let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut push = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
+        params.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
+    };
+    if let Some(s) = f.state {
+        push(&mut sql, " AND state = ?", Box::new(s.code()));
+    }
+    if let Some(t) = &f.tag {
+        push(&mut sql, " AND tag = ?", Box::new(t.as_str().to_string()));
+    }
+    if let Some(b) = &f.backend {
+        push(&mut sql, " AND backend = ?", Box::new(b.clone()));
+    }
+    if let Some(since) = f.created_since {
+        push(&mut sql, " AND created_at >= ?", Box::new(us(since)));
+    }
+    if let Some(r) = &f.related {
+        push(&mut sql, " AND id IN (SELECT message_id FROM message_related WHERE kind = ?", Box::new(r.kind.clone()));
+        if let Some(n) = r.id_int() {
+            // The integer index finds the candidates; the text keeps `007` apart from `7`.
+            push(&mut sql, " AND object_id_int = ?", Box::new(n));
+        }
+        push(&mut sql, " AND object_id = ?)", Box::new(r.id.clone()));
+    }
+    // Ids are UUID v7: their order is the order of creation.
+    sql.push_str(" ORDER BY id DESC");
+    if let Some(limit) = f.limit {
+        push(&mut sql, " LIMIT ?", Box::new(limit as i64));
+    }
+    let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    rows::query(conn, &sql, refs.as_slice())
+}
+
+pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+    let Some(created_at) = rows::exists(conn, id)? else { return Ok(Vec::new()) };
+    let mut out = vec![creation_entry(created_at)];
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = ?1 ORDER BY n",
+    )?;
+    let mut found = stmt.query([id.to_string()])?;
+    while let Some(r) = found.next()? {
+        let from: Option<i64> = r.get(1)?;
+        out.push(HistoryEntry {
+            at: rows::ts(r.get(0)?)?,
+            from: from.map(rows::state).transpose()?,
+            to: rows::state(r.get(2)?)?,
+            reason: r.get(3)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Exactly the same set of related objects; with none given the rule cannot apply.
+pub(super) fn template_used_for(conn: &Connection, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
+    let mut wanted = related.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    let Some(first) = wanted.first() else { return Ok(false) };
+    let wanted_column = related_column(&wanted)?;
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM message_related r JOIN messages m ON m.id = r.message_id \
+             WHERE r.kind = ?1 AND r.object_id = ?2 AND m.template_slug = ?3 AND m.related = ?4",
+        )?
+        .query_row((&first.kind, &first.id, slug, wanted_column), |r| r.get(0))?;
+    Ok(n > 0)
+}
