@@ -1,10 +1,12 @@
 //! The backends, one file each, and the registry built from configuration.
 
+pub mod daktela;
 mod dummy;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use daktela::Daktela;
 pub use dummy::Dummy;
 
 use crate::backend::Backend;
@@ -14,9 +16,10 @@ use crate::config::{BackendConfig, Config, ConfigError};
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
     match config.kind.as_str() {
         "dummy" => Ok(Arc::new(Dummy::new(name))),
+        "daktela" => Ok(Arc::new(Daktela::from_options(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy)"),
+            reason: format!("unknown backend kind {other:?} (known: dummy, daktela)"),
         }),
     }
 }
