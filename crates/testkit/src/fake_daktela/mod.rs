@@ -75,7 +75,8 @@ pub(crate) struct State {
     records: BTreeMap<String, Map<String, Value>>,
     next_id: u64,
     clock: Clock,
-    faults: VecDeque<Fault>,
+    /// One entry per coming request; None: behave.
+    faults: VecDeque<Option<Fault>>,
     delay: Duration,
     custom_filters: CustomFieldFilters,
     known_record_types: Option<Vec<String>>,
@@ -234,7 +235,16 @@ impl FakeDaktela {
 
     /// The next request (in arrival order) gets this fault; several queue up.
     pub fn fail_next(&self, fault: Fault) {
-        lock(&self.state).faults.push_back(fault);
+        lock(&self.state).faults.push_back(Some(fault));
+    }
+
+    /// The request after the next `k` well-behaved ones gets this fault.
+    pub fn fail_after(&self, k: usize, fault: Fault) {
+        let mut s = lock(&self.state);
+        while s.faults.len() < k {
+            s.faults.push_back(None);
+        }
+        s.faults.push_back(Some(fault));
     }
 
     /// Every request waits this long before being answered.

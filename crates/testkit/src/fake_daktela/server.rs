@@ -45,7 +45,7 @@ async fn handle(AxState(s): AxState<Shared>, method: Method, uri: Uri, headers: 
         });
         st.in_flight += 1;
         st.max_in_flight = st.max_in_flight.max(st.in_flight);
-        (st.faults.pop_front(), st.delay)
+        (st.faults.pop_front().flatten(), st.delay)
     };
     let _counted = InFlight(s.clone());
     if !delay.is_zero() {
