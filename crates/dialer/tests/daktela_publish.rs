@@ -99,7 +99,7 @@ async fn transient_failures_are_retried_and_say_whether_the_record_may_exist() {
 
     fake.fail_next(Fault::TooManyRequests);
     let p = b.publish(&m).await;
-    assert_eq!(retry(&p).1, false, "{p:?}");
+    assert!(!retry(&p).1, "{p:?}");
     assert!(retry(&p).0.contains("429"), "{p:?}");
 
     fake.fail_next(Fault::MalformedJson);

@@ -133,10 +133,8 @@ fn validate(st: &State, body: &Map<String, Value>, creating: bool) -> Map<String
     let mut errors = Map::new();
     match body.get("record_type") {
         Some(Value::String(t)) if !t.is_empty() => {
-            if let Some(known) = &st.known_record_types {
-                if !known.contains(t) {
-                    errors.insert("record_type".into(), json!([format!("Record type {t} does not exist")]));
-                }
+            if st.known_record_types.as_ref().is_some_and(|known| !known.contains(t)) {
+                errors.insert("record_type".into(), json!([format!("Record type {t} does not exist")]));
             }
         }
         None if !creating => {}
@@ -161,10 +159,10 @@ fn validate(st: &State, body: &Map<String, Value>, creating: bool) -> Map<String
     errors
 }
 
-fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(reply(StatusCode::BAD_REQUEST, json!(["Invalid request body"]), Value::Null)),
+        _ => Err(Box::new(reply(StatusCode::BAD_REQUEST, json!(["Invalid request body"]), Value::Null))),
     }
 }
 
@@ -188,7 +186,7 @@ fn keep_known_fields(st: &State, body: Map<String, Value>) -> Map<String, Value>
 fn create(st: &mut State, body: &[u8]) -> Response {
     let body = match parse_body(body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let errors = validate(st, &body, true);
     if !errors.is_empty() {
@@ -204,7 +202,7 @@ fn create(st: &mut State, body: &[u8]) -> Response {
 fn update(st: &mut State, name: &str, body: &[u8]) -> Response {
     let body = match parse_body(body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let errors = validate(st, &body, false);
     if !errors.is_empty() {

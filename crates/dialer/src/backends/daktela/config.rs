@@ -159,7 +159,7 @@ impl DaktelaConfig {
         };
         let requests_per_second = match number("requests_per_second")? {
             None => Some(DEFAULT_REQUESTS_PER_SECOND),
-            Some(r) if r == 0.0 => None,
+            Some(0.0) => None,
             Some(r) if r > 0.0 && r.is_finite() => Some(r),
             Some(_) => return Err(invalid("requests_per_second", "expected a positive number (0: no limit)".into())),
         };
