@@ -3,7 +3,10 @@
 pub mod backend;
 pub mod backends;
 pub mod config;
+pub mod delivery;
 pub mod store;
+pub mod send;
+pub mod template;
 mod id;
 mod message;
 mod phone;
@@ -16,3 +19,4 @@ pub use message::{HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, N
 pub use phone::{PhoneError, PhoneNumber};
 pub use related::{InvalidRelated, RelatedObject};
 pub use state::{State, UnknownState};
+pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
