@@ -24,7 +24,7 @@ url = "{}"
 access_token = "{token}"
 autodialer_record_type = "{TTS}"
 predictive_record_type = "{PREDICTIVE}"
-timeout = 0.5
+timeout = 1.0
 
 [backends.dk.states_mapping]
 statuses_complete = "ANSWERED_COMPLETE"

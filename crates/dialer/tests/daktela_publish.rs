@@ -261,3 +261,16 @@ async fn the_backend_is_built_from_configuration_by_kind() {
     let e = Backends::from_config(&bad).err().unwrap();
     assert!(e.to_string().contains("backends.cloud.access_token"), "{e}");
 }
+
+#[tokio::test]
+async fn a_refused_token_stops_the_rest_of_a_batch_without_a_request_each() {
+    let fake = FakeDaktela::start("the-real-token").await;
+    let b = backend(&fake, "max_concurrent_requests = 2");
+    let messages: Vec<_> = (0..50).map(|i| message("+420777123456", &format!("m{i}"))).collect();
+    let out = b.publish_many(&messages).await;
+    assert!(out.iter().all(|p| matches!(p, Publish::Paused { .. })), "{out:?}");
+    assert!(fake.request_count() <= 2, "{} requests for 50 messages", fake.request_count());
+    // The next batch tries again.
+    b.publish_many(&messages[..1]).await;
+    assert!(fake.request_count() <= 3);
+}

@@ -18,7 +18,7 @@ pub const PREDICTIVE: &str = "records_predictive";
 /// The options of a backend on the fake; keys in `extra` (TOML) win.
 pub fn options(fake: &FakeDaktela, extra: &str) -> toml::Table {
     let text = format!(
-        "url = \"{}\"\naccess_token = \"{TOKEN}\"\nautodialer_record_type = \"{TTS}\"\npredictive_record_type = \"{PREDICTIVE}\"\ntimeout = 0.5\nrequests_per_second = 0\n",
+        "url = \"{}\"\naccess_token = \"{TOKEN}\"\nautodialer_record_type = \"{TTS}\"\npredictive_record_type = \"{PREDICTIVE}\"\ntimeout = 1.0\nrequests_per_second = 0\n",
         fake.url()
     );
     let mut base: toml::Table = toml::from_str(&text).expect("test configuration parses");

@@ -1,7 +1,7 @@
 //! HTTP to Daktela's campaign records: the token only ever in the `X-AUTH-TOKEN` header,
 //! requests within the configured concurrency and rate, every failure classified.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
@@ -71,16 +71,21 @@ impl Client {
         })
     }
 
-    /// `POST {base}.json`: creates a record, returns it.
-    pub async fn create(&self, body: &Value) -> Result<Value, ApiError> {
+    /// `POST {base}.json`: creates a record, returns it. `refused` is shared by a batch:
+    /// once the token was refused, requests still waiting for a slot are not sent.
+    pub async fn create(&self, body: &Value, refused: Option<&OnceLock<String>>) -> Result<Value, ApiError> {
         let url = self.url(".json", &[])?;
-        self.request(Method::POST, url, Some(body), true).await
+        let out = self.request(Method::POST, url, Some(body), true, refused).await;
+        if let (Err(ApiError::Unauthorized(reason)), Some(r)) = (&out, refused) {
+            let _ = r.set(reason.clone());
+        }
+        out
     }
 
     /// `GET {base}.json?params`: one page of records.
     pub async fn list(&self, params: &[(String, String)]) -> Result<Page, ApiError> {
         let url = self.url(".json", params)?;
-        let result = self.request(Method::GET, url, None, false).await?;
+        let result = self.request(Method::GET, url, None, false, None).await?;
         let data = result.get("data").and_then(Value::as_array).cloned().ok_or_else(|| ApiError::Transient {
             reason: "Daktela's list response has no `data` array".into(),
             ambiguous: false,
@@ -100,7 +105,14 @@ impl Client {
     }
 
     /// Waits for a free slot (concurrency) and the next tick (rate), then sends.
-    async fn request(&self, method: Method, url: Url, body: Option<&Value>, acts: bool) -> Result<Value, ApiError> {
+    async fn request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        acts: bool,
+        refused: Option<&OnceLock<String>>,
+    ) -> Result<Value, ApiError> {
         let _permit = self.permits.acquire().await.map_err(|_| ApiError::Transient {
             reason: "the Daktela client is shutting down".into(),
             ambiguous: false,
@@ -113,6 +125,9 @@ impl Client {
                 slot
             };
             tokio::time::sleep_until(slot).await;
+        }
+        if let Some(reason) = refused.and_then(OnceLock::get) {
+            return Err(ApiError::Unauthorized(format!("{reason} (not sent: the token was refused in this batch)")));
         }
         let started = std::time::Instant::now();
         let mut req = self.http.request(method.clone(), url.clone()).header(TOKEN_HEADER, self.token.clone());

@@ -7,7 +7,7 @@ mod publish;
 mod record;
 mod status;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
@@ -63,17 +63,20 @@ impl Backend for Daktela {
     }
 
     async fn publish(&self, message: &Message) -> Publish {
-        self.inner.publish_one(message).await
+        self.inner.publish_one(message, None).await
     }
 
     /// All at once; the client keeps them within `max_concurrent_requests` and
     /// `requests_per_second`.
     async fn publish_many(&self, messages: &[Message]) -> Vec<Publish> {
         let mut tasks = tokio::task::JoinSet::new();
+        // A refused token pauses the rest of the batch without a request each.
+        let refused = Arc::new(OnceLock::new());
         for (i, m) in messages.iter().enumerate() {
             let inner = Arc::clone(&self.inner);
             let m = m.clone();
-            tasks.spawn(async move { (i, inner.publish_one(&m).await) });
+            let refused = Arc::clone(&refused);
+            tasks.spawn(async move { (i, inner.publish_one(&m, Some(&refused)).await) });
         }
         let mut out: Vec<Option<Publish>> = vec![None; messages.len()];
         while let Some(joined) = tasks.join_next().await {

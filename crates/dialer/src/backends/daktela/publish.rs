@@ -1,5 +1,7 @@
 //! Creating a campaign record for a message, and finding it again after an ambiguous failure.
 
+use std::sync::OnceLock;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Map, Value};
 
@@ -72,12 +74,12 @@ impl Inner {
         }))
     }
 
-    pub(super) async fn publish_one(&self, message: &Message) -> Publish {
+    pub(super) async fn publish_one(&self, message: &Message, refused: Option<&OnceLock<String>>) -> Publish {
         let body = match self.record_body(message) {
             Ok(b) => b,
             Err(error) => return Publish::Failed { error },
         };
-        let outcome = match self.client.create(&body).await {
+        let outcome = match self.client.create(&body, refused).await {
             Ok(record) => match record::name(&record) {
                 Some(name) => {
                     tracing::info!(message = %message.id, backend = %self.name, record = name, "Daktela record created");
