@@ -274,3 +274,26 @@ async fn a_refused_token_stops_the_rest_of_a_batch_without_a_request_each() {
     b.publish_many(&messages[..1]).await;
     assert!(fake.request_count() <= 3);
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_the_token_goes_nowhere_else() {
+    let fake = FakeDaktela::start(TOKEN).await;
+    let elsewhere = FakeDaktela::start(TOKEN).await;
+    let b = backend(&fake, "");
+    fake.fail_next(Fault::Redirect(elsewhere.url() + ".json"));
+    let p = b.publish(&message("+420777123456", "x")).await;
+    let (e, amb) = retry(&p);
+    assert!(e.contains("redirect") && !amb, "{e}");
+    assert_eq!(elsewhere.request_count(), 0, "the token was not sent to the redirect's target");
+}
+
+#[tokio::test]
+async fn a_wrong_url_is_a_retry_not_a_failed_message() {
+    let fake = FakeDaktela::start(TOKEN).await;
+    let mut opts = options(&fake, "");
+    opts.insert("url".into(), toml::Value::String(fake.url().replace("campaignsRecords", "campaignRecords")));
+    let b = dialout_dialer::backends::Daktela::from_options("dk", &opts).unwrap();
+    let p = b.publish(&message("+420777123456", "x")).await;
+    let (e, amb) = retry(&p);
+    assert!(e.contains("404") && e.contains("url") && !amb, "{e}");
+}

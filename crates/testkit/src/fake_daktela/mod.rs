@@ -38,6 +38,8 @@ pub enum Fault {
     MalformedJson,
     /// `{"error": error, "result": null}` with this HTTP status.
     NullResultWithError { status: u16, error: Value },
+    /// 301 to this URL (a misconfigured `http://` URL, or a hostile proxy).
+    Redirect(String),
     /// Does the work (creates the record), then holds the answer this long.
     TimeoutAfterWork(Duration),
 }

@@ -60,6 +60,9 @@ async fn handle(AxState(s): AxState<Shared>, method: Method, uri: Uri, headers: 
             let page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>";
             return (StatusCode::BAD_GATEWAY, [(header::CONTENT_TYPE, "text/html")], page).into_response();
         }
+        Some(Fault::Redirect(to)) => {
+            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)], "").into_response();
+        }
         Some(Fault::TooManyRequests) => return reply(StatusCode::TOO_MANY_REQUESTS, json!(["Too many requests"]), Value::Null),
         Some(Fault::Unauthorized) => return reply(StatusCode::UNAUTHORIZED, json!(["Invalid access token"]), Value::Null),
         Some(Fault::Forbidden) => return reply(StatusCode::FORBIDDEN, json!(["Access denied"]), Value::Null),

@@ -49,7 +49,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: &DaktelaConfig) -> Result<Self, String> {
+        // No redirects: the token header would follow them to wherever they point.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .build()
@@ -174,6 +176,19 @@ impl Client {
         };
         if code == 401 || code == 403 {
             return Err(ApiError::Unauthorized(said(format!("Daktela refused the access token (HTTP {code})"))));
+        }
+        if status.is_redirection() {
+            return Err(ApiError::Transient {
+                reason: format!("Daktela answered with a redirect (HTTP {code}), which is not followed: check the configured url"),
+                ambiguous: false,
+            });
+        }
+        if code == 404 || code == 405 {
+            // The collection itself is missing: a configuration problem, not this record's.
+            return Err(ApiError::Transient {
+                reason: said(format!("Daktela has no such endpoint (HTTP {code}): check the configured url")),
+                ambiguous: false,
+            });
         }
         if code == 429 || code == 408 {
             return Err(ApiError::Transient { reason: said(format!("Daktela is throttling (HTTP {code})")), ambiguous: false });
