@@ -3,3 +3,4 @@
 //! They follow `shared/reference/` exactly and share no code with dialout itself.
 
 pub mod fake_asterisk;
+pub mod fake_daktela;

@@ -1,11 +1,13 @@
 //! The backends, one file each, and the registry built from configuration.
 
+pub mod daktela;
 mod dummy;
 mod file;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use daktela::Daktela;
 pub use dummy::Dummy;
 pub use file::FileBackend;
 
@@ -18,10 +20,11 @@ use crate::PhoneNumber;
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
     match config.kind.as_str() {
         "dummy" => Ok(Arc::new(Dummy::new(name))),
+        "daktela" => Ok(Arc::new(Daktela::from_options(name, &config.options)?)),
         "file" => Ok(Arc::new(FileBackend::from_options(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy, file)"),
+            reason: format!("unknown backend kind {other:?} (known: dummy, file, daktela)"),
         }),
     }
 }
