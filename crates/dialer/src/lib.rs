@@ -4,6 +4,7 @@ pub mod backend;
 pub mod backends;
 pub mod config;
 pub mod store;
+pub mod tts;
 mod id;
 mod message;
 mod phone;
