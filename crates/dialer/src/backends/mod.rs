@@ -1,10 +1,12 @@
 //! The backends, one file each, and the registry built from configuration.
 
+pub mod asterisk;
 mod dummy;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use asterisk::Asterisk;
 pub use dummy::Dummy;
 
 use crate::backend::Backend;
@@ -14,9 +16,10 @@ use crate::config::{BackendConfig, Config, ConfigError};
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
     match config.kind.as_str() {
         "dummy" => Ok(Arc::new(Dummy::new(name))),
+        "asterisk" => Ok(Arc::new(Asterisk::from_table(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy)"),
+            reason: format!("unknown backend kind {other:?} (known: dummy, asterisk)"),
         }),
     }
 }
