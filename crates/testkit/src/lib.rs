@@ -1,3 +1,5 @@
 //! Faithful fakes for dialout's tests: Asterisk's call-file spooler and Daktela's API.
 //!
 //! They follow `shared/reference/` exactly and share no code with dialout itself.
+
+pub mod fake_asterisk;
