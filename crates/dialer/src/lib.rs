@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod backends;
 pub mod config;
+pub mod delivery;
 pub mod store;
 pub mod tts;
 mod id;

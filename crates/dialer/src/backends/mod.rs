@@ -2,33 +2,41 @@
 
 pub mod asterisk;
 mod dummy;
+mod file;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use asterisk::Asterisk;
 pub use dummy::Dummy;
+pub use file::FileBackend;
 
 use crate::backend::Backend;
 use crate::config::{BackendConfig, Config, ConfigError};
+use crate::delivery::{DeliverySettings, Router, UnknownBackend};
+use crate::PhoneNumber;
 
 /// Builds the backend configured as `[backends.NAME]`.
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
     match config.kind.as_str() {
         "dummy" => Ok(Arc::new(Dummy::new(name))),
         "asterisk" => Ok(Arc::new(Asterisk::from_table(name, &config.options)?)),
+        "file" => Ok(Arc::new(FileBackend::from_options(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy, asterisk)"),
+            reason: format!("unknown backend kind {other:?} (known: dummy, file, asterisk)"),
         }),
     }
 }
 
-/// The configured backends by name, and which one is the default.
+/// The configured backends by name, which one is the default, and the delivery settings
+/// (`[delivery]`: retries, routing, allowlist) that govern handing messages to them.
 #[derive(Clone)]
 pub struct Backends {
     by_name: BTreeMap<String, Arc<dyn Backend>>,
     default: String,
+    delivery: Arc<DeliverySettings>,
+    router: Router,
 }
 
 impl Backends {
@@ -57,7 +65,25 @@ impl Backends {
                 })
             }
         };
-        Ok(Backends { by_name, default })
+        let b = Backends { by_name, default, delivery: Arc::default(), router: Router::default() };
+        b.with_delivery(DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?)
+    }
+
+    /// Replaces the delivery settings; routes must name configured backends.
+    pub fn with_delivery(mut self, settings: DeliverySettings) -> Result<Self, ConfigError> {
+        self.router = Router::new(&settings.routes, &self)?;
+        self.delivery = Arc::new(settings);
+        Ok(self)
+    }
+
+    pub fn delivery(&self) -> &DeliverySettings {
+        &self.delivery
+    }
+
+    /// The backend for a new message: the one the sender named (it must exist), else the
+    /// longest matching route (`[delivery.routes]`), else the default.
+    pub fn route(&self, number: &PhoneNumber, named: Option<&str>) -> Result<String, UnknownBackend> {
+        self.router.pick(number, named, self)
     }
 
     /// Registers a backend built in code (tests, embedding applications).
@@ -68,7 +94,12 @@ impl Backends {
 
     pub fn single(backend: Arc<dyn Backend>) -> Self {
         let default = backend.name().to_string();
-        Backends { by_name: BTreeMap::from([(default.clone(), backend)]), default }
+        Backends {
+            by_name: BTreeMap::from([(default.clone(), backend)]),
+            default,
+            delivery: Arc::default(),
+            router: Router::default(),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Backend>> {

@@ -2,9 +2,58 @@
 //! embedded default) or PostgreSQL. Synchronous on purpose: async callers run it on a
 //! blocking thread, never inside a backend call.
 
+mod plan;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
 use jiff::Timestamp;
 
 use crate::{HistoryEntry, JsonMap, Message, MessageId, NewMessage, RelatedObject, State, Tag};
+
+pub(crate) use plan::{FIRST_REASON, log_created, log_history, new_message_row, plan_change, same_request};
+
+/// Opens the store a URL names, applying its migrations: `sqlite://PATH` (relative to the
+/// current directory; `sqlite:///abs/path.db` for an absolute one) or `postgres://...`.
+pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if path.is_empty() {
+            return Err(StoreError::Url { url: redact_url(url), reason: "the file path is empty".into() });
+        }
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err(postgres::PgStore::open(url).err().unwrap_or(StoreError::Database("todo".into())))
+    } else {
+        Err(StoreError::Url {
+            url: redact_url(url),
+            reason: "expected sqlite://PATH or postgres://USER@HOST/DATABASE".into(),
+        })
+    }
+}
+
+/// The URL with any password replaced, fit for errors and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_string() };
+    let user = userinfo.split(':').next().unwrap_or("");
+    let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+    // Query parameters may carry a password too (`?password=...`).
+    let tail = match tail.split_once('?') {
+        Some((path, _)) => format!("{path}?***"),
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{masked}@{host}{tail}")
+}
+
+/// Times are kept to the microsecond in both databases.
+pub(crate) fn micros(t: Timestamp) -> Timestamp {
+    Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+}
 
 pub trait Store: Send + Sync + 'static {
     // ---- messages ----
@@ -80,6 +129,12 @@ pub struct Change {
     /// A failed status check: `check_failures += 1`, a history row `to: ERROR_UPDATE`, the
     /// state itself unchanged unless `state` differs (it becomes final after too many).
     pub check_failed: bool,
+    /// The backend did not take the attempt begun for this change (paused, no capacity):
+    /// `attempts -= 1`, so that only real publishes count against the limit.
+    pub uncount_attempt: bool,
+    /// Writes a history row with the reason even when nothing else changes (a cancel
+    /// request the backend could not honour).
+    pub note: bool,
 }
 
 impl Change {
@@ -94,6 +149,8 @@ impl Change {
             next_attempt_at: None,
             attempt_unresolved: false,
             check_failed: false,
+            uncount_attempt: false,
+            note: false,
         }
     }
 }
@@ -153,4 +210,19 @@ pub enum StoreError {
     Url { url: String, reason: String },
     #[error("database error: {0}")]
     Database(String),
+    #[error("stored row is unreadable: {0}")]
+    Corrupt(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_passwords() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db?password=secret"), "postgres://u@h/db?***");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert!(!redact_url("postgres://a:p@ss@h/db").contains("p@ss"));
+    }
 }

@@ -1,0 +1,83 @@
+//! Delivery: the machinery between stored messages and backends.
+//!
+//! A message is published only under a claim (a lease with an owner and an expiry) so that
+//! no two processes ever hand the same message to a backend. Every attempt is counted and
+//! committed *before* the backend is called, and the backend is called outside any
+//! transaction; a process that dies in between leaves an "unresolved" attempt, and whoever
+//! claims the message next asks the backend ([`crate::Backend::find`]) before publishing
+//! again. Store calls run on blocking threads, off the async executor.
+
+mod allowlist;
+mod cancel;
+mod failpoint;
+mod publish;
+mod retry;
+mod router;
+mod settings;
+mod status;
+mod worker;
+
+use std::sync::Arc;
+
+use crate::backend::BackendError;
+use crate::store::{Store, StoreError};
+use crate::MessageId;
+
+pub use allowlist::Allowlist;
+pub use cancel::{cancel, resend, CancelOutcome};
+pub use publish::{publish_claimed, publish_now};
+pub use retry::Backoff;
+pub use router::{Router, UnknownBackend};
+pub use settings::DeliverySettings;
+pub use status::{check_status, intake, BackendCheck, CheckedFailure, StatusRun};
+pub use worker::{Worker, WorkerOptions, WorkerStats};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no message {0}")]
+    NotFound(MessageId),
+    #[error("message {id} cannot be {action}: {reason}")]
+    Refused { id: MessageId, action: &'static str, reason: String },
+    #[error("backend {backend:?}: {error}")]
+    Backend { backend: String, error: BackendError },
+    #[error("message {id} names backend {backend:?}, which is not configured")]
+    NoBackend { id: MessageId, backend: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A claim owner unique to this process and call: host, pid and a random part.
+pub fn owner_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+/// Runs store work on a blocking thread.
+pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, DeliveryError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| DeliveryError::Internal(format!("store task failed: {e}")))?
+        .map_err(DeliveryError::from)
+}
+
+pub(crate) fn after(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
+    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    now.checked_add(sd).unwrap_or(jiff::Timestamp::MAX)
+}
+
+pub(crate) fn before(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
+    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    now.checked_sub(sd).unwrap_or(jiff::Timestamp::MIN)
+}

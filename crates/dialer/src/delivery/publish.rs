@@ -1,0 +1,361 @@
+//! Publishing claimed messages: the one path both `send` (at once) and the worker use.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::{after, blocking, failpoint, owner_id, Allowlist, Backoff, DeliveryError, DeliverySettings};
+use crate::backend::{Accepted, Found, Publish};
+use crate::backends::Backends;
+use crate::store::{Change, Store};
+use crate::{Message, MessageId, State};
+
+/// Publishes these stored messages now (what `send` does unless delivery is queued):
+/// claims them, publishes those that are still unpublished and free, and returns every
+/// message as stored afterwards, in the order of `ids` (ids not stored are left out).
+pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, DeliveryError> {
+    let owner = owner_id();
+    let now = Timestamp::now();
+    let lease_until = after(now, backends.delivery().lease);
+    let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
+    let claimed = blocking(store, move |s| s.claim_ids(&claim_ids, &claim_owner, now, lease_until)).await?;
+    let published = publish_claimed(store, backends, &owner, claimed).await;
+    let release_owner = owner.clone();
+    let released = blocking(store, move |s| s.release(&release_owner)).await;
+    let mut published = published?;
+    released?;
+    let wanted = ids.to_vec();
+    let reloaded = blocking(store, move |s| {
+        let mut out = Vec::with_capacity(wanted.len());
+        for id in wanted {
+            match published.iter().position(|m| m.id == id) {
+                Some(i) => out.push(published.swap_remove(i)),
+                None => out.extend(s.message(id)?),
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(reloaded)
+}
+
+/// Publishes messages `owner` has claimed and records each outcome. Returns the messages
+/// that were updated; any it could not decide on (a backend that cannot answer `find`,
+/// no capacity) are left claimed for the caller to release.
+pub async fn publish_claimed(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    owner: &str,
+    claimed: Vec<Message>,
+) -> Result<Vec<Message>, DeliveryError> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    failpoint::reached("after-claim");
+    let settings = backends.delivery();
+    let allowlist = Allowlist::new(settings.allowlist.as_deref());
+    let backoff = Backoff::from_settings(settings);
+    let mut out = Vec::with_capacity(claimed.len());
+
+    for (name, group) in group_by_backend(claimed) {
+        let now = Timestamp::now();
+        let Some(backend) = backends.get(&name) else {
+            let reason = format!("backend {name:?} is not configured");
+            let changes = group.iter().map(|m| (m.id, error_change(&reason, &reason))).collect();
+            out.extend(finish_all(store, owner, changes).await?);
+            continue;
+        };
+        let mut decided = Vec::new();
+        let mut ready = Vec::new();
+        for m in group {
+            if let Some(refusal) = allowlist.refusal(&m.recipient) {
+                decided.push((m.id, error_change("refused by the allowlist", &refusal)));
+                continue;
+            }
+            if m.attempt_unresolved {
+                match backend.find(&m).await {
+                    Ok(Found::Yes(acc)) => {
+                        let reason = format!("adopted after an unresolved attempt: {}", acc.reason);
+                        decided.push((m.id, accepted_change(acc, reason, now)));
+                        continue;
+                    }
+                    Ok(Found::No) => {}
+                    Ok(Found::Unknown) => {
+                        let reason = format!(
+                            "the outcome of attempt {} is unknown and backend {name:?} cannot look it up: not published again, so that nobody is called twice",
+                            m.attempts
+                        );
+                        decided.push((m.id, error_change("outcome unknown", &reason)));
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(id = %m.id, backend = %name, "cannot resolve the last attempt: {e}; trying later");
+                        continue;
+                    }
+                }
+            }
+            if !backoff.may_retry(m.attempts) {
+                let reason = format!("gave up after {} attempts", m.attempts);
+                let error = match &m.error {
+                    Some(e) => format!("{reason}; last error: {e}"),
+                    None => reason.clone(),
+                };
+                decided.push((m.id, error_change(&reason, &error)));
+                continue;
+            }
+            if now > give_up_at(&m, settings) {
+                let reason = format!("not accepted within {} of being due: gave up", human(settings.give_up_after));
+                let error = match &m.error {
+                    Some(e) => format!("{reason}; last error: {e}"),
+                    None => reason.clone(),
+                };
+                decided.push((m.id, error_change(&reason, &error)));
+                continue;
+            }
+            ready.push(m);
+        }
+        out.extend(finish_all(store, owner, decided).await?);
+        if ready.is_empty() {
+            continue;
+        }
+
+        let n = ready.len();
+        let bname = name.clone();
+        let in_flight = blocking(store, move |s| s.in_flight(&bname)).await?;
+        if let Some(cap) = backend.capacity(in_flight).await {
+            ready.truncate(cap.min(n));
+        }
+        let ids: Vec<MessageId> = ready.iter().map(|m| m.id).collect();
+        let o = owner.to_string();
+        let begun = blocking(store, move |s| {
+            let now = Timestamp::now();
+            let mut begun = Vec::with_capacity(ids.len());
+            for id in ids {
+                begun.extend(s.begin_attempt(id, &o, now)?);
+            }
+            Ok(begun)
+        })
+        .await?;
+        if begun.is_empty() {
+            continue;
+        }
+
+        let results = backend.publish_many(&begun).await;
+        failpoint::reached("after-publish");
+        let now = Timestamp::now();
+        let mut results = results.into_iter();
+        let changes = begun
+            .iter()
+            .map(|m| {
+                let p = results.next().unwrap_or_else(|| Publish::Retry {
+                    error: format!("backend {name:?} returned no result for this message"),
+                    ambiguous: true,
+                });
+                (m.id, change_for(m, p, &backoff, settings, now))
+            })
+            .collect();
+        out.extend(finish_all(store, owner, changes).await?);
+    }
+    Ok(out)
+}
+
+/// Keeps the claim order (priority, then age) within each backend.
+fn group_by_backend(messages: Vec<Message>) -> Vec<(String, Vec<Message>)> {
+    let mut groups: Vec<(String, Vec<Message>)> = Vec::new();
+    for m in messages {
+        match groups.iter_mut().find(|(b, _)| *b == m.backend) {
+            Some((_, g)) => g.push(m),
+            None => groups.push((m.backend.clone(), vec![m])),
+        }
+    }
+    groups
+}
+
+/// When the message was due: created, or its not-before time if later.
+fn due_at(m: &Message) -> Timestamp {
+    m.not_before.map_or(m.created_at, |nb| nb.max(m.created_at))
+}
+
+fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
+    after(due_at(m), settings.give_up_after)
+}
+
+async fn finish_all(store: &Arc<dyn Store>, owner: &str, changes: Vec<(MessageId, Change)>) -> Result<Vec<Message>, DeliveryError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let owner = owner.to_string();
+    blocking(store, move |s| {
+        let now = Timestamp::now();
+        let mut done = Vec::with_capacity(changes.len());
+        for (id, change) in &changes {
+            match s.finish(*id, &owner, change, now)? {
+                Some(m) => done.push(m),
+                None => tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason),
+            }
+        }
+        Ok(done)
+    })
+    .await
+}
+
+fn error_change(reason: &str, error: &str) -> Change {
+    let mut c = Change::to(State::Error, reason);
+    c.is_final = true;
+    c.error = Some(error.to_string());
+    c
+}
+
+fn accepted_change(acc: Accepted, reason: String, now: Timestamp) -> Change {
+    let mut c = Change::to(acc.state, reason);
+    c.is_final = acc.is_final;
+    c.sent_at = Some(now);
+    c.sender_data = acc.sender_data;
+    c
+}
+
+/// What a backend's answer to attempt number `m.attempts` does to the message.
+pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &DeliverySettings, now: Timestamp) -> Change {
+    let n = m.attempts;
+    match p {
+        Publish::Accepted(acc) => {
+            let reason = acc.reason.clone();
+            accepted_change(acc, reason, now)
+        }
+        Publish::Failed { error } => error_change(&format!("attempt {n} failed for good"), &error),
+        Publish::Retry { error, ambiguous } => {
+            let next = after(now, backoff.delay(n));
+            let mut c = if !backoff.may_retry(n) {
+                error_change(&format!("attempt {n} of {} failed: no attempts left", backoff.max_attempts), &error)
+            } else if next > give_up_at(m, settings) {
+                let reason = format!(
+                    "attempt {n} failed and the next would come after the give-up time ({} after being due)",
+                    human(settings.give_up_after)
+                );
+                error_change(&reason, &error)
+            } else {
+                let mut c = Change::to(State::ErrorRetry, format!("attempt {n} of {} failed; next at {next}", backoff.max_attempts));
+                c.is_final = false;
+                c.error = Some(error);
+                c.next_attempt_at = Some(next);
+                c
+            };
+            c.attempt_unresolved = ambiguous;
+            c
+        }
+        Publish::Paused { reason } => {
+            tracing::warn!(id = %m.id, backend = %m.backend, "backend paused: {reason}; the message waits");
+            not_taken(m, format!("backend paused: {reason}; attempt not counted"), Some(after(now, settings.retry_base)))
+        }
+        Publish::Deferred => not_taken(m, "backend has no capacity now; attempt not counted".into(), None),
+    }
+}
+
+/// The backend did not take the attempt: the message stays as it was, uncounted.
+fn not_taken(m: &Message, reason: String, next: Option<Timestamp>) -> Change {
+    let mut c = Change::to(m.state, reason);
+    c.is_final = false;
+    c.error = m.error.clone();
+    c.next_attempt_at = next;
+    c.uncount_attempt = true;
+    c
+}
+
+/// `1h`, `90s`: durations as written in the configuration.
+pub(crate) fn human(d: std::time::Duration) -> String {
+    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    format!("{sd:#}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JsonMap, PhoneNumber, Priority};
+
+    fn message(attempts: u32, created_at: Timestamp) -> Message {
+        Message {
+            id: MessageId::new(),
+            created_at,
+            changed_at: created_at,
+            sent_at: None,
+            recipient: PhoneNumber::from_e164("+420777123456").unwrap(),
+            content: "hello".into(),
+            template_slug: None,
+            template_id: None,
+            state: State::Waiting,
+            backend: "b".into(),
+            error: None,
+            extra_data: JsonMap::new(),
+            extra_sender_data: JsonMap::new(),
+            tag: None,
+            is_final_state: false,
+            related: vec![],
+            priority: Priority::default(),
+            predictive: false,
+            attempts,
+            next_attempt_at: None,
+            not_before: None,
+            idempotency_key: None,
+            check_failures: 0,
+            resent_from: None,
+            attempt_unresolved: true,
+        }
+    }
+
+    fn retry(ambiguous: bool) -> Publish {
+        Publish::Retry { error: "timeout".into(), ambiguous }
+    }
+
+    #[test]
+    fn retries_back_off_until_the_last_attempt_then_error() {
+        let s = DeliverySettings::default();
+        let b = Backoff::from_settings(&s);
+        let now = Timestamp::now();
+        let c1 = change_for(&message(1, now), retry(false), &b, &s, now);
+        assert_eq!((c1.state, c1.is_final), (State::ErrorRetry, false));
+        let wait = c1.next_attempt_at.unwrap().duration_since(now);
+        assert!(wait <= jiff::SignedDuration::from_secs(30) && wait >= jiff::SignedDuration::from_secs(24), "{wait:?}");
+        let c2 = change_for(&message(2, now), retry(true), &b, &s, now);
+        let wait = c2.next_attempt_at.unwrap().duration_since(now);
+        assert!(wait <= jiff::SignedDuration::from_secs(60) && wait >= jiff::SignedDuration::from_secs(48), "{wait:?}");
+        assert!(c2.attempt_unresolved, "an ambiguous failure is looked up before the next publish");
+        let c3 = change_for(&message(3, now), retry(false), &b, &s, now);
+        assert_eq!((c3.state, c3.is_final), (State::Error, true));
+        assert!(c3.reason.contains("no attempts left"), "{}", c3.reason);
+        assert_eq!(c3.error.as_deref(), Some("timeout"));
+    }
+
+    #[test]
+    fn a_retry_past_the_give_up_time_is_an_error() {
+        let s = DeliverySettings::default();
+        let b = Backoff::from_settings(&s);
+        let now = Timestamp::now();
+        let old = message(1, now - jiff::SignedDuration::from_secs(3590));
+        let c = change_for(&old, retry(false), &b, &s, now);
+        assert_eq!(c.state, State::Error);
+        assert!(c.reason.contains("give-up"), "{}", c.reason);
+    }
+
+    #[test]
+    fn paused_and_deferred_keep_the_state_and_do_not_count() {
+        let s = DeliverySettings::default();
+        let b = Backoff::from_settings(&s);
+        let now = Timestamp::now();
+        let c = change_for(&message(1, now), Publish::Paused { reason: "401".into() }, &b, &s, now);
+        assert_eq!((c.state, c.is_final, c.uncount_attempt, c.attempt_unresolved), (State::Waiting, false, true, false));
+        assert!(c.next_attempt_at.is_some_and(|t| t > now));
+        let c = change_for(&message(1, now), Publish::Deferred, &b, &s, now);
+        assert_eq!((c.state, c.uncount_attempt), (State::Waiting, true));
+    }
+
+    #[test]
+    fn accepted_and_failed() {
+        let s = DeliverySettings::default();
+        let b = Backoff::from_settings(&s);
+        let now = Timestamp::now();
+        let c = change_for(&message(1, now), Publish::Accepted(Accepted::ready(JsonMap::new(), "spooled")), &b, &s, now);
+        assert_eq!((c.state, c.is_final, c.sent_at, c.attempt_unresolved), (State::Ready, false, Some(now), false));
+        let c = change_for(&message(1, now), Publish::Failed { error: "invalid number".into() }, &b, &s, now);
+        assert_eq!((c.state, c.is_final, c.error.as_deref()), (State::Error, true, Some("invalid number")));
+    }
+}

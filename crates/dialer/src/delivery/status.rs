@@ -1,0 +1,263 @@
+//! Status checks (`dialout check-status`, and the worker on an interval) and result intake.
+//!
+//! One odd record or one failing message never stops a run: it is counted against that
+//! message only (its last real state kept, ERROR_UPDATE in its history), and after
+//! `max_check_failures` such failures the message is made final as ERROR_UPDATE. A failure
+//! of the whole backend counts against no message: the run reports it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::publish::human;
+use super::{before, blocking, DeliveryError, DeliverySettings};
+use crate::backend::{Backend, Cancel, StatusReport};
+use crate::backends::Backends;
+use crate::store::{Change, Store};
+use crate::{Message, MessageId, State};
+
+/// At most this many messages per backend are handed to one check.
+const CHECK_LIMIT: usize = 100_000;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusRun {
+    pub backends: Vec<BackendCheck>,
+}
+
+impl StatusRun {
+    /// No backend had an outage.
+    pub fn ok(&self) -> bool {
+        self.backends.iter().all(|b| b.outage.is_none())
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BackendCheck {
+    pub backend: String,
+    /// Messages the backend was asked about.
+    pub checked: usize,
+    /// Messages whose state changed.
+    pub updated: Vec<CheckedUpdate>,
+    pub failures: Vec<CheckedFailure>,
+    /// Messages past the status window, made final.
+    pub expired: Vec<CheckedUpdate>,
+    /// The whole backend failed: nothing was counted against any message.
+    pub outage: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedUpdate {
+    pub id: MessageId,
+    pub state: State,
+    pub state_code: i16,
+    pub is_final: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedFailure {
+    pub id: MessageId,
+    pub error: String,
+    /// The state the message keeps (or ERROR_UPDATE once made final).
+    pub state: State,
+    pub check_failures: u32,
+    pub made_final: bool,
+}
+
+/// Asks every backend about its sent, non-final messages inside the status window, and
+/// makes final those past it (asking the backend to withdraw them).
+pub async fn check_status(store: &Arc<dyn Store>, backends: &Backends) -> Result<StatusRun, DeliveryError> {
+    let mut run = StatusRun::default();
+    for (name, backend) in backends.iter() {
+        run.backends.push(check_backend(store, backends.delivery(), name, backend.as_ref()).await?);
+    }
+    Ok(run)
+}
+
+async fn check_backend(
+    store: &Arc<dyn Store>,
+    settings: &DeliverySettings,
+    name: &str,
+    backend: &dyn Backend,
+) -> Result<BackendCheck, DeliveryError> {
+    let mut out = BackendCheck { backend: name.to_string(), ..Default::default() };
+    let since = before(Timestamp::now(), settings.status_window);
+    let n = name.to_string();
+    let (pending, cursor) =
+        blocking(store, move |s| Ok((s.sent_not_final(&n, Some(since), CHECK_LIMIT)?, s.cursor(&n)?))).await?;
+    let pending: Vec<Message> = pending.into_iter().filter(|m| m.sent_at.is_some_and(|t| t >= since)).collect();
+    if !pending.is_empty() {
+        out.checked = pending.len();
+        match backend.check_status(&pending, cursor.as_deref()).await {
+            Err(e) => {
+                tracing::error!(backend = name, "status check failed for the whole backend: {e}");
+                out.outage = Some(e.to_string());
+                return Ok(out);
+            }
+            Ok(report) => {
+                let new_cursor = report.cursor.clone();
+                apply_report(store, settings, &mut out, &pending, report).await?;
+                if let Some(c) = new_cursor {
+                    let n = name.to_string();
+                    blocking(store, move |s| s.set_cursor(&n, &c)).await?;
+                }
+            }
+        }
+    }
+    expire(store, settings, name, backend, since, &mut out).await?;
+    Ok(out)
+}
+
+/// Results that arrived on their own (each worker tick).
+pub async fn intake(store: &Arc<dyn Store>, backends: &Backends) -> Result<StatusRun, DeliveryError> {
+    let mut run = StatusRun::default();
+    for (name, backend) in backends.iter() {
+        let mut out = BackendCheck { backend: name.to_string(), ..Default::default() };
+        let n = name.to_string();
+        let pending = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT)).await?;
+        out.checked = pending.len();
+        match backend.intake(&pending).await {
+            Err(e) => {
+                tracing::warn!(backend = name, "result intake failed: {e}");
+                out.outage = Some(e.to_string());
+            }
+            Ok(report) => apply_report(store, backends.delivery(), &mut out, &pending, report).await?,
+        }
+        run.backends.push(out);
+    }
+    Ok(run)
+}
+
+async fn apply_report(
+    store: &Arc<dyn Store>,
+    settings: &DeliverySettings,
+    out: &mut BackendCheck,
+    pending: &[Message],
+    report: StatusReport,
+) -> Result<(), DeliveryError> {
+    for w in &report.warnings {
+        tracing::warn!(backend = %out.backend, "{w}");
+    }
+    out.warnings.extend(report.warnings);
+    let by_id: HashMap<MessageId, &Message> = pending.iter().map(|m| (m.id, m)).collect();
+    let mut changes: Vec<(MessageId, Change, Option<CheckedFailure>)> = Vec::new();
+    for u in report.updates {
+        let Some(m) = by_id.get(&u.id) else {
+            out.warnings.push(format!("result for message {} ignored: it was not being checked", u.id));
+            continue;
+        };
+        if m.state == u.state && m.is_final_state == u.is_final && u.sender_data.is_empty() {
+            continue;
+        }
+        let mut c = Change::to(u.state, u.reason);
+        c.is_final = u.is_final;
+        c.error = u.error;
+        c.sender_data = u.sender_data;
+        changes.push((u.id, c, None));
+    }
+    let max = settings.max_check_failures;
+    for f in report.failures {
+        let Some(m) = by_id.get(&f.id) else {
+            out.warnings.push(format!("check failure for message {} ignored: it was not being checked ({})", f.id, f.error));
+            continue;
+        };
+        let count = m.check_failures + 1;
+        let made_final = count >= max;
+        let mut c = if made_final {
+            let mut c = Change::to(State::ErrorUpdate, format!("status check failed {count} times: made final; last error: {}", f.error));
+            c.is_final = true;
+            c
+        } else {
+            let mut c = Change::to(m.state, format!("status check failed ({count} of {max}): {}", f.error));
+            c.is_final = m.is_final_state;
+            c
+        };
+        c.check_failed = true;
+        c.error = Some(f.error.clone());
+        tracing::warn!(id = %f.id, backend = %out.backend, "status check failed ({count} of {max}): {}", f.error);
+        let failure = CheckedFailure { id: f.id, error: f.error, state: c.state, check_failures: count, made_final };
+        changes.push((f.id, c, Some(failure)));
+    }
+    let applied = blocking(store, move |s| {
+        let now = Timestamp::now();
+        let mut applied = Vec::with_capacity(changes.len());
+        for (id, c, failure) in changes {
+            let stored = s.apply(id, &c, now)?;
+            applied.push((id, c, failure, stored.is_some()));
+        }
+        Ok(applied)
+    })
+    .await?;
+    for (id, c, failure, stored) in applied {
+        match failure {
+            Some(f) => out.failures.push(f),
+            None if stored => out.updated.push(CheckedUpdate {
+                id,
+                state: c.state,
+                state_code: c.state.code(),
+                is_final: c.is_final,
+                reason: c.reason,
+            }),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Sent, non-final messages older than the window are made final, and the backend is
+/// asked to withdraw them.
+async fn expire(
+    store: &Arc<dyn Store>,
+    settings: &DeliverySettings,
+    name: &str,
+    backend: &dyn Backend,
+    since: Timestamp,
+    out: &mut BackendCheck,
+) -> Result<(), DeliveryError> {
+    let n = name.to_string();
+    let old: Vec<Message> = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT))
+        .await?
+        .into_iter()
+        .filter(|m| m.sent_at.is_some_and(|t| t < since))
+        .collect();
+    if old.is_empty() {
+        return Ok(());
+    }
+    let window = human(settings.status_window);
+    let mut changes = Vec::with_capacity(old.len());
+    for m in old {
+        let base = format!("no final state within the status window ({window})");
+        let c = match backend.cancel(&m).await {
+            Ok(Cancel::Withdrawn) => {
+                let mut c = Change::to(State::Error, format!("{base}: withdrawn from the backend"));
+                c.error = Some(format!("{base}; withdrawn, never called"));
+                c
+            }
+            Ok(Cancel::TooLate(r)) => Change::to(m.state, format!("{base}; too late to withdraw: {r}")),
+            Ok(Cancel::Unsupported) => Change::to(m.state, format!("{base}; the backend cannot withdraw messages")),
+            Err(e) => Change::to(m.state, format!("{base}; withdrawing failed: {e}")),
+        };
+        let mut c = c;
+        c.is_final = true;
+        if c.state == m.state {
+            c.error = m.error.clone();
+        }
+        changes.push((m.id, c));
+    }
+    let applied = blocking(store, move |s| {
+        let now = Timestamp::now();
+        let mut applied = Vec::new();
+        for (id, c) in changes {
+            if s.apply(id, &c, now)?.is_some() {
+                applied.push(CheckedUpdate { id, state: c.state, state_code: c.state.code(), is_final: true, reason: c.reason });
+            }
+        }
+        Ok(applied)
+    })
+    .await?;
+    out.expired.extend(applied);
+    Ok(())
+}

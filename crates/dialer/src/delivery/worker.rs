@@ -1,0 +1,161 @@
+//! The worker: publishes due messages, takes in results, runs the status check on an
+//! interval, and stops cleanly when told to (finishing what it holds, releasing its claims).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::{after, blocking, check_status, intake, owner_id, publish_claimed, DeliveryError, StatusRun};
+use crate::backends::Backends;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Publish what is due, run one intake and status check, and return.
+    pub once: bool,
+    /// Pause when nothing is due (default: `delivery.interval`).
+    pub interval: Option<Duration>,
+    /// Between status checks (default: `delivery.status_interval`).
+    pub status_interval: Option<Duration>,
+    /// No status checks (another process, say cron, runs them).
+    pub no_status: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkerStats {
+    /// Messages claimed for publishing.
+    pub claimed: usize,
+    /// Messages whose outcome was recorded.
+    pub recorded: usize,
+    /// State changes from result intake and status checks.
+    pub status_updates: usize,
+    pub check_failures: usize,
+    /// Backend outages seen by status checks and intake.
+    pub outages: usize,
+}
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    backends: Backends,
+    options: WorkerOptions,
+    owner: String,
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, backends: Backends, options: WorkerOptions) -> Self {
+        Worker { store, backends, options, owner: owner_id() }
+    }
+
+    /// The claim owner this worker uses.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Runs until `stop` turns true (or, with `once`, until nothing is due). Whatever
+    /// happens, the claims it still holds are released before it returns.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
+        let lease = self.backends.delivery().lease;
+        let renewer = {
+            let (store, owner) = (Arc::clone(&self.store), self.owner.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let (o, until) = (owner.clone(), after(Timestamp::now(), lease));
+                    if let Err(e) = blocking(&store, move |s| s.renew(&o, until)).await {
+                        tracing::warn!("renewing claims failed: {e}");
+                    }
+                }
+            })
+        };
+        let result = self.work(&mut stop).await;
+        renewer.abort();
+        let owner = self.owner.clone();
+        let released = blocking(&self.store, move |s| s.release(&owner)).await;
+        let stats = result?;
+        released?;
+        tracing::info!(claimed = stats.claimed, recorded = stats.recorded, "worker stopped");
+        Ok(stats)
+    }
+
+    async fn work(&self, stop: &mut watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
+        let settings = self.backends.delivery();
+        let interval = self.options.interval.unwrap_or(settings.interval);
+        let status_interval = self.options.status_interval.unwrap_or(settings.status_interval);
+        let mut stats = WorkerStats::default();
+        let mut next_status = Instant::now();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let taken = intake(&self.store, &self.backends).await?;
+            count(&mut stats, &taken);
+            if !self.options.once && !self.options.no_status && Instant::now() >= next_status {
+                let run = check_status(&self.store, &self.backends).await?;
+                count(&mut stats, &run);
+                next_status = Instant::now() + status_interval;
+            }
+            let more = self.publish_due(&mut stats, stop).await?;
+            if !more {
+                if self.options.once {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        if self.options.once && !*stop.borrow() {
+            let taken = intake(&self.store, &self.backends).await?;
+            count(&mut stats, &taken);
+            if !self.options.no_status {
+                let run = check_status(&self.store, &self.backends).await?;
+                count(&mut stats, &run);
+            }
+        }
+        Ok(stats)
+    }
+
+    /// One batch per backend; true when some backend had a full batch (more may be due).
+    async fn publish_due(&self, stats: &mut WorkerStats, stop: &watch::Receiver<bool>) -> Result<bool, DeliveryError> {
+        let settings = self.backends.delivery();
+        let mut more = false;
+        for (name, backend) in self.backends.iter() {
+            if *stop.borrow() {
+                return Ok(false);
+            }
+            let n = name.to_string();
+            let in_flight = blocking(&self.store, move |s| s.in_flight(&n)).await?;
+            let limit = backend.capacity(in_flight).await.map_or(settings.batch_size, |c| c.min(settings.batch_size));
+            if limit == 0 {
+                continue;
+            }
+            let (n, owner) = (name.to_string(), self.owner.clone());
+            let now = Timestamp::now();
+            let until = after(now, settings.lease);
+            let claimed = blocking(&self.store, move |s| s.claim_due(&owner, now, until, limit, Some(&n))).await?;
+            if claimed.is_empty() {
+                continue;
+            }
+            more |= claimed.len() == limit;
+            stats.claimed += claimed.len();
+            let result = publish_claimed(&self.store, &self.backends, &self.owner, claimed).await;
+            // Anything left undecided goes back to the queue.
+            let owner = self.owner.clone();
+            blocking(&self.store, move |s| s.release(&owner)).await?;
+            stats.recorded += result?.len();
+        }
+        Ok(more)
+    }
+}
+
+fn count(stats: &mut WorkerStats, run: &StatusRun) {
+    for b in &run.backends {
+        stats.status_updates += b.updated.len() + b.expired.len();
+        stats.check_failures += b.failures.len();
+        stats.outages += usize::from(b.outage.is_some());
+    }
+}

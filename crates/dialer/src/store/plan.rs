@@ -1,0 +1,118 @@
+//! What a change does to a message, decided once for both databases: the new row, the
+//! history rows it writes, and whether anything changed at all.
+
+use jiff::Timestamp;
+
+use super::{Change, micros};
+use crate::{HistoryEntry, Message, NewMessage, State};
+
+pub(crate) struct Plan {
+    pub message: Message,
+    pub history: Vec<HistoryEntry>,
+    /// False when the change would write nothing (same values, or a final message).
+    pub changed: bool,
+}
+
+/// Applies `change` to `old`. A final message is never changed.
+pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Plan {
+    if old.is_final_state {
+        return Plan { message: old.clone(), history: Vec::new(), changed: false };
+    }
+    let now = micros(now);
+    let mut new = old.clone();
+    new.state = change.state;
+    new.is_final_state = change.is_final;
+    new.error = change.error.clone();
+    if let Some(sent) = change.sent_at {
+        new.sent_at = Some(micros(sent));
+    }
+    for (k, v) in &change.sender_data {
+        new.extra_sender_data.insert(k.clone(), v.clone());
+    }
+    new.next_attempt_at = change.next_attempt_at.map(micros);
+    new.attempt_unresolved = change.attempt_unresolved;
+    if change.uncount_attempt {
+        new.attempts = new.attempts.saturating_sub(1);
+    }
+    // `check_failures` counts failed checks since the last real update.
+    if !change.check_failed && new.state != old.state {
+        new.check_failures = 0;
+    }
+
+    let mut history = Vec::new();
+    let entry = |to: State| HistoryEntry { at: now, from: Some(old.state), to, reason: change.reason.clone() };
+    if change.check_failed {
+        new.check_failures += 1;
+        history.push(entry(State::ErrorUpdate));
+    }
+    // A new error in the same state (a second failed attempt) is worth a line too.
+    // So is becoming final in the same state (status window passed), and a note.
+    let finality = new.is_final_state != old.is_final_state;
+    if new.state != old.state || finality || change.note || (!change.check_failed && new.error != old.error) {
+        history.push(entry(new.state));
+    }
+    let changed = new != *old;
+    if changed {
+        new.changed_at = now;
+    }
+    Plan { message: new, history, changed }
+}
+
+/// The row a new message becomes: WAITING, no attempt yet.
+pub(crate) fn new_message_row(new: &NewMessage, now: Timestamp) -> Message {
+    let now = micros(now);
+    Message {
+        id: new.id,
+        created_at: now,
+        changed_at: now,
+        sent_at: None,
+        recipient: new.recipient.clone(),
+        content: new.content.clone(),
+        template_slug: new.template_slug.clone(),
+        template_id: new.template_id,
+        state: State::Waiting,
+        backend: new.backend.clone(),
+        error: None,
+        extra_data: new.extra_data.clone(),
+        extra_sender_data: Default::default(),
+        tag: new.tag.clone(),
+        is_final_state: false,
+        related: {
+            // Kept sorted and unique, the order both databases read them back in.
+            let mut r = new.related.clone();
+            r.sort();
+            r.dedup();
+            r
+        },
+        priority: new.priority,
+        predictive: new.predictive,
+        attempts: 0,
+        next_attempt_at: None,
+        not_before: new.not_before.map(micros),
+        idempotency_key: new.idempotency_key.clone(),
+        check_failures: 0,
+        resent_from: new.resent_from,
+        attempt_unresolved: false,
+    }
+}
+
+/// Whether a request reusing an idempotency key asks for the same message.
+pub(crate) fn same_request(existing: &Message, new: &NewMessage) -> bool {
+    existing.recipient == new.recipient
+        && existing.content == new.content
+        && existing.template_slug == new.template_slug
+}
+
+pub(crate) fn log_created(m: &Message) {
+    tracing::info!(message_id = %m.id, state = %m.state, backend = %m.backend, "message stored");
+}
+
+/// One log line per history row, written after the commit so the log never lies.
+pub(crate) fn log_history(id: crate::MessageId, history: &[HistoryEntry]) {
+    for h in history {
+        let from = h.from.map(State::name).unwrap_or("-");
+        tracing::info!(message_id = %id, from, to = %h.to, reason = %h.reason, "message state changed");
+    }
+}
+
+pub(crate) const FIRST_REASON: &str = "stored";

@@ -1,0 +1,11 @@
+//! PostgreSQL store (placeholder until implemented).
+
+use crate::store::StoreError;
+
+pub struct PgStore;
+
+impl PgStore {
+    pub fn open(_url: &str) -> Result<Self, StoreError> {
+        Err(StoreError::Database("PostgreSQL store not implemented yet".into()))
+    }
+}

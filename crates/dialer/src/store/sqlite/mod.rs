@@ -1,0 +1,234 @@
+//! The embedded store: one SQLite file in WAL mode, synchronous=NORMAL, a small pool of
+//! connections with cached prepared statements. Writers take the lock up front
+//! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
+
+mod delivery;
+mod messages;
+mod rows;
+mod schema;
+mod templates;
+
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::{Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange};
+use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+
+/// Idle connections kept for reuse; more are opened under load and closed afterwards.
+const POOL_SIZE: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it, readable by its owner only) the database file and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
+        let store = SqliteStore { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) };
+        let mut conn = store.conn()?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut conn)?;
+        drop(conn);
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> Result<Pooled<'_>, StoreError> {
+        let reused = self.idle.lock().map_err(|_| poisoned())?.pop();
+        let conn = match reused {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        Ok(Pooled { store: self, conn: Some(conn) })
+    }
+
+    /// Runs `f` in one write transaction, committed when it returns Ok.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.conn()?;
+        f(&conn)
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Database("connection pool lock poisoned".into())
+}
+
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|e| StoreError::Database(format!("cannot create database file {}: {e}", path.display())))
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Database(format!("cannot open database file {}: {e}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at INTEGER NOT NULL)")?;
+    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > newest {
+        return Err(StoreError::Database(format!(
+            "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
+        )));
+    }
+    for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            (version, Timestamp::now().as_microsecond()),
+        )?;
+        tracing::info!(version, "sqlite schema migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A connection borrowed from the pool, returned when dropped.
+struct Pooled<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) {
+            if idle.len() < POOL_SIZE && conn.is_autocommit() {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        self.insert_messages_impl(new, now)
+    }
+    fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        self.read(|c| Ok(rows::find(c, id)?.map(|(_, m)| m)))
+    }
+    fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        self.read(|c| messages::list(c, filter))
+    }
+    fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.read(|c| messages::history(c, id))
+    }
+    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
+        self.read(|c| messages::template_used_for(c, slug, related))
+    }
+
+    fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
+        self.write(|tx| templates::add(tx, template, now))
+    }
+    fn update_template(&self, slug: &str, change: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
+        self.write(|tx| templates::update(tx, slug, change, now))
+    }
+    fn template(&self, slug: &str) -> Result<Option<Template>, StoreError> {
+        self.read(|c| templates::get(c, slug))
+    }
+    fn templates(&self) -> Result<Vec<Template>, StoreError> {
+        self.read(templates::list)
+    }
+    fn remove_template(&self, slug: &str) -> Result<bool, StoreError> {
+        self.write(|tx| templates::remove(tx, slug))
+    }
+
+    fn claim_due(&self, owner: &str, now: Timestamp, lease_until: Timestamp, limit: usize, backend: Option<&str>) -> Result<Vec<Message>, StoreError> {
+        self.write(|tx| delivery::claim_due(tx, owner, now, lease_until, limit, backend))
+    }
+    fn claim_ids(&self, ids: &[MessageId], owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<Vec<Message>, StoreError> {
+        self.write(|tx| delivery::claim_ids(tx, ids, owner, now, lease_until))
+    }
+    fn begin_attempt(&self, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+        self.write(|tx| delivery::begin_attempt(tx, id, owner, now))
+    }
+    fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+        let (message, history) = self.write(|tx| delivery::update(tx, id, Some(owner), change, now))?;
+        if let Some(m) = &message {
+            super::log_history(m.id, &history);
+        }
+        Ok(message)
+    }
+    fn release(&self, owner: &str) -> Result<usize, StoreError> {
+        self.write(|tx| Ok(tx.prepare_cached("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?1")?.execute([owner])?))
+    }
+    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached("UPDATE messages SET claim_until = ?2 WHERE claim_owner = ?1")?
+                .execute((owner, lease_until.as_microsecond()))?)
+        })
+    }
+    fn apply(&self, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+        let (message, history) = self.write(|tx| delivery::update(tx, id, None, change, now))?;
+        if let Some(m) = &message {
+            super::log_history(m.id, &history);
+        }
+        Ok(message)
+    }
+    fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
+        self.read(|c| delivery::in_flight(c, backend))
+    }
+    fn sent_not_final(&self, backend: &str, sent_since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.read(|c| delivery::sent_not_final(c, backend, sent_since, limit))
+    }
+    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
+        self.read(|c| delivery::cursor(c, backend))
+    }
+    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
+        self.write(|tx| delivery::set_cursor(tx, backend, cursor))
+    }
+}

@@ -1,0 +1,350 @@
+//! One store test suite, run against SQLite (a temporary file) and PostgreSQL (a fresh
+//! database on the local server per test).
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use common::{new_message, phone, related};
+use dialout_dialer::store::{Change, MessageFilter, NewTemplate, Store, StoreError, TemplateChange};
+use dialout_dialer::{MessageId, Priority, State, Tag};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+fn count(store: &dyn Store) -> usize {
+    store.messages(&MessageFilter::default()).unwrap().len()
+}
+
+fn insert_and_read_back(s: &Arc<dyn Store>) {
+    let mut n = new_message("Your order has shipped");
+    n.tag = Some(Tag::new("orders").unwrap());
+    n.related = vec![related("order:42"), related("customer:abc")];
+    n.extra_data = json!({"lang": "cs", "n": 3}).as_object().unwrap().clone();
+    n.priority = Priority::HIGHEST;
+    n.predictive = true;
+    n.not_before = Some(t(100));
+    n.template_slug = Some("shipped".into());
+    // Nanoseconds are dropped: both databases keep microseconds.
+    let now = t(0) + SignedDuration::from_nanos(1_234_567);
+    let ins = s.insert_messages(&[n.clone()], now).unwrap();
+    assert_eq!(ins.len(), 1);
+    assert!(!ins[0].existing);
+    let m = &ins[0].message;
+    assert_eq!(m.state, State::Waiting);
+    assert_eq!(m.created_at.as_microsecond(), now.as_microsecond());
+    assert_eq!(m.related, vec![related("customer:abc"), related("order:42")], "sorted");
+    let back = s.message(n.id).unwrap().expect("stored");
+    assert_eq!(&back, m);
+    assert_eq!(back.extra_data["lang"], "cs");
+    let h = s.history(n.id).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!((h[0].from, h[0].to), (None, State::Waiting));
+    assert!(s.message(MessageId::new()).unwrap().is_none());
+}
+
+fn idempotency_key(s: &Arc<dyn Store>) {
+    let mut a = new_message("hello");
+    a.idempotency_key = Some("k1".into());
+    let first = s.insert_messages(&[a.clone()], t(0)).unwrap().remove(0);
+    let mut again = new_message("hello");
+    again.idempotency_key = Some("k1".into());
+    let second = s.insert_messages(&[again], t(1)).unwrap().remove(0);
+    assert!(second.existing);
+    assert_eq!(second.message.id, first.message.id);
+    let mut other = new_message("something else");
+    other.idempotency_key = Some("k1".into());
+    let err = s.insert_messages(&[new_message("ok"), other], t(2)).unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyConflict { existing, .. } if existing == first.message.id), "{err}");
+    assert_eq!(count(s.as_ref()), 1, "a failed batch stores nothing");
+}
+
+fn bulk_insert_in_one_call(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..250).map(|i| new_message(&format!("m{i}"))).collect();
+    let ins = s.insert_messages(&batch, t(0)).unwrap();
+    assert_eq!(ins.len(), 250);
+    assert_eq!(count(s.as_ref()), 250);
+}
+
+fn list_filters(s: &Arc<dyn Store>) {
+    let mut a = new_message("a");
+    a.tag = Some(Tag::new("x").unwrap());
+    a.related = vec![related("order:7")];
+    let mut b = new_message("b");
+    b.related = vec![related("order:007")];
+    let mut c = new_message("c");
+    c.related = vec![related("invoice:A-1")];
+    s.insert_messages(&[a.clone()], t(0)).unwrap();
+    s.insert_messages(&[b.clone()], t(10)).unwrap();
+    s.insert_messages(&[c.clone()], t(20)).unwrap();
+    let ids = |f: MessageFilter| s.messages(&f).unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(ids(MessageFilter::default()), vec![c.id, b.id, a.id], "newest first");
+    assert_eq!(ids(MessageFilter { tag: Some(Tag::new("x").unwrap()), ..Default::default() }), vec![a.id]);
+    assert_eq!(ids(MessageFilter { related: Some(related("order:7")), ..Default::default() }), vec![a.id]);
+    assert_eq!(ids(MessageFilter { related: Some(related("order:007")), ..Default::default() }), vec![b.id]);
+    assert_eq!(ids(MessageFilter { related: Some(related("invoice:A-1")), ..Default::default() }), vec![c.id]);
+    assert_eq!(ids(MessageFilter { created_since: Some(t(10)), ..Default::default() }), vec![c.id, b.id]);
+    assert_eq!(ids(MessageFilter { limit: Some(1), ..Default::default() }), vec![c.id]);
+    assert_eq!(ids(MessageFilter { state: Some(State::Debug), ..Default::default() }), vec![]);
+    assert_eq!(ids(MessageFilter { state: Some(State::Waiting), ..Default::default() }).len(), 3);
+}
+
+fn templates(s: &Arc<dyn Store>) {
+    let nt = NewTemplate { slug: "shipped".into(), body: "Hello {{ name }}".into(), active: true, allow_duplicates: true };
+    let tpl = s.add_template(&nt, t(0)).unwrap();
+    assert!(matches!(s.add_template(&nt, t(1)), Err(StoreError::TemplateExists(_))));
+    assert_eq!(s.template("shipped").unwrap().unwrap(), tpl);
+    let changed = s
+        .update_template("shipped", &TemplateChange { active: Some(false), ..Default::default() }, t(5))
+        .unwrap();
+    assert!(!changed.active);
+    assert_eq!(changed.body, tpl.body);
+    assert_eq!(changed.changed_at, t(5));
+    assert!(matches!(s.update_template("nope", &TemplateChange::default(), t(5)), Err(StoreError::NoTemplate(_))));
+    assert_eq!(s.templates().unwrap().len(), 1);
+
+    let mut m = new_message("Hello Jo");
+    m.template_slug = Some("shipped".into());
+    m.template_id = Some(tpl.id);
+    s.insert_messages(&[m.clone()], t(6)).unwrap();
+    assert!(s.remove_template("shipped").unwrap());
+    assert!(!s.remove_template("shipped").unwrap());
+    let back = s.message(m.id).unwrap().unwrap();
+    assert_eq!((back.template_slug.as_deref(), back.template_id), (Some("shipped"), None));
+}
+
+fn template_duplicates(s: &Arc<dyn Store>) {
+    let mut m = new_message("x");
+    m.template_slug = Some("remind".into());
+    m.related = vec![related("order:1"), related("customer:9")];
+    s.insert_messages(&[m], t(0)).unwrap();
+    assert!(s.template_used_for("remind", &[related("customer:9"), related("order:1")]).unwrap());
+    assert!(!s.template_used_for("remind", &[related("order:1")]).unwrap(), "a different set");
+    assert!(!s.template_used_for("other", &[related("order:1"), related("customer:9")]).unwrap());
+    assert!(!s.template_used_for("remind", &[]).unwrap());
+}
+
+fn claim_order_and_due_times(s: &Arc<dyn Store>) {
+    let mut low_old = new_message("low old");
+    low_old.priority = Priority::new(3).unwrap();
+    let mut high_new = new_message("high new");
+    high_new.priority = Priority::HIGHEST;
+    let mut later = new_message("not before");
+    later.not_before = Some(t(1000));
+    let mut other_backend = new_message("other");
+    other_backend.backend = "asterisk".into();
+    s.insert_messages(&[low_old.clone()], t(0)).unwrap();
+    s.insert_messages(&[high_new.clone(), later.clone(), other_backend.clone()], t(10)).unwrap();
+
+    let got = s.claim_due("w1", t(20), t(80), 10, Some("dummy")).unwrap();
+    assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), vec![high_new.id, low_old.id]);
+    assert!(s.claim_due("w2", t(30), t(90), 10, Some("dummy")).unwrap().is_empty(), "held by w1");
+    // The lease expired: another worker gets them.
+    assert_eq!(s.claim_due("w2", t(80), t(140), 10, Some("dummy")).unwrap().len(), 2);
+    // At its not-before time it is due too (w2's lease has expired by then as well).
+    let ids: Vec<_> = s.claim_due("w3", t(1000), t(1060), 10, Some("dummy")).unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![high_new.id, low_old.id, later.id]);
+    assert_eq!(s.claim_due("w3", t(1000), t(1060), 10, None).unwrap()[0].id, other_backend.id);
+    s.release("w3").unwrap();
+
+    // A retry is due only after its next attempt time.
+    let m = &s.claim_due("w4", t(2000), t(2060), 1, Some("dummy")).unwrap()[0];
+    s.begin_attempt(m.id, "w4", t(2000)).unwrap().unwrap();
+    let mut retry = Change::to(State::ErrorRetry, "timeout");
+    retry.error = Some("timeout".into());
+    retry.next_attempt_at = Some(t(2100));
+    s.finish(m.id, "w4", &retry, t(2001)).unwrap().unwrap();
+    let ids: Vec<_> = s.claim_due("w5", t(2050), t(2060), 10, None).unwrap().iter().map(|m| m.id).collect();
+    assert!(!ids.contains(&m.id));
+    s.release("w5").unwrap();
+    let ids: Vec<_> = s.claim_due("w5", t(2100), t(2160), 10, None).unwrap().iter().map(|m| m.id).collect();
+    assert!(ids.contains(&m.id));
+}
+
+fn attempt_and_finish(s: &Arc<dyn Store>) {
+    let n = new_message("hi");
+    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    let claimed = s.claim_ids(&[n.id, MessageId::new()], "me", t(1), t(61)).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(s.claim_ids(&[n.id], "you", t(2), t(62)).unwrap().is_empty(), "already claimed");
+    assert!(s.begin_attempt(n.id, "you", t(2)).unwrap().is_none());
+    let m = s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap();
+    assert_eq!((m.attempts, m.attempt_unresolved), (1, true));
+    let mut ok = Change::to(State::Ready, "accepted");
+    ok.sent_at = Some(t(3));
+    ok.sender_data = json!({"record": "r1"}).as_object().unwrap().clone();
+    assert!(s.finish(n.id, "you", &ok, t(3)).unwrap().is_none(), "not the owner");
+    let m = s.finish(n.id, "me", &ok, t(3)).unwrap().unwrap();
+    assert_eq!((m.state, m.sent_at, m.attempt_unresolved), (State::Ready, Some(t(3)), false));
+    assert_eq!(m.extra_sender_data["record"], "r1");
+    assert_eq!(s.message(n.id).unwrap().unwrap(), m);
+    assert!(s.finish(n.id, "me", &ok, t(4)).unwrap().is_none(), "the claim was released");
+    let h = s.history(n.id).unwrap();
+    assert_eq!(h.iter().map(|h| h.to).collect::<Vec<_>>(), vec![State::Waiting, State::Ready]);
+    assert_eq!(h[1].reason, "accepted");
+    assert!(s.claim_ids(&[n.id], "me", t(5), t(65)).unwrap().is_empty(), "READY is not unpublished");
+}
+
+fn apply_rules(s: &Arc<dyn Store>) {
+    let n = new_message("hi");
+    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.claim_ids(&[n.id], "me", t(0), t(60)).unwrap();
+    let mut ok = Change::to(State::Ready, "accepted");
+    ok.sent_at = Some(t(1));
+    let ready = s.finish(n.id, "me", &ok, t(1)).unwrap().unwrap();
+
+    // Nothing changes: nothing written.
+    let same = s.apply(n.id, &ok, t(2)).unwrap().unwrap();
+    assert_eq!(same.changed_at, ready.changed_at);
+    assert_eq!(s.history(n.id).unwrap().len(), 2);
+
+    // A failed check keeps the state and says so in the history.
+    let mut failed = Change::to(State::Ready, "status check failed: 500");
+    failed.check_failed = true;
+    failed.error = Some("HTTP 500".into());
+    let m = s.apply(n.id, &failed, t(3)).unwrap().unwrap();
+    assert_eq!((m.state, m.check_failures), (State::Ready, 1));
+    assert_eq!(s.message(n.id).unwrap().unwrap(), m);
+    let h = s.history(n.id).unwrap();
+    assert_eq!((h[2].from, h[2].to), (Some(State::Ready), State::ErrorUpdate));
+    assert_eq!(h.len(), 3);
+
+    let done = s.apply(n.id, &Change::to(State::AnsweredComplete, "heard"), t(4)).unwrap().unwrap();
+    assert!(done.is_final_state);
+    // Final is final.
+    let after = s.apply(n.id, &Change::to(State::Unreachable, "late"), t(5)).unwrap().unwrap();
+    assert_eq!(after, done);
+    assert_eq!(s.message(n.id).unwrap().unwrap().state, State::AnsweredComplete);
+    assert_eq!(s.history(n.id).unwrap().len(), 4);
+    assert!(s.apply(MessageId::new(), &ok, t(6)).unwrap().is_none());
+}
+
+fn release_renew(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..3).map(|i| new_message(&i.to_string())).collect();
+    s.insert_messages(&batch, t(0)).unwrap();
+    assert_eq!(s.claim_due("a", t(1), t(10), 10, None).unwrap().len(), 3);
+    assert_eq!(s.renew("a", t(100)).unwrap(), 3);
+    assert!(s.claim_due("b", t(50), t(60), 10, None).unwrap().is_empty(), "renewed lease holds");
+    assert_eq!(s.release("a").unwrap(), 3);
+    assert_eq!(s.claim_due("b", t(50), t(60), 10, None).unwrap().len(), 3);
+}
+
+fn in_flight_and_cursor(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..3).map(|i| new_message(&i.to_string())).collect();
+    s.insert_messages(&batch, t(0)).unwrap();
+    for (i, m) in s.claim_due("w", t(1), t(60), 10, None).unwrap().iter().enumerate() {
+        let mut ok = Change::to(State::Ready, "ok");
+        ok.sent_at = Some(t(10 * i as i64));
+        s.finish(m.id, "w", &ok, t(2)).unwrap().unwrap();
+    }
+    assert_eq!(s.in_flight("dummy").unwrap(), 3);
+    assert_eq!(s.in_flight("asterisk").unwrap(), 0);
+    assert_eq!(s.sent_not_final("dummy", Some(t(10)), 100).unwrap().len(), 2);
+    assert_eq!(s.sent_not_final("dummy", None, 1).unwrap().len(), 1);
+    s.apply(batch[0].id, &Change::to(State::Declined, "busy"), t(3)).unwrap();
+    assert_eq!(s.in_flight("dummy").unwrap(), 2);
+
+    assert_eq!(s.cursor("dummy").unwrap(), None);
+    s.set_cursor("dummy", "2026-01-01 10:00:00").unwrap();
+    s.set_cursor("dummy", "2026-01-01 11:00:00").unwrap();
+    assert_eq!(s.cursor("dummy").unwrap().as_deref(), Some("2026-01-01 11:00:00"));
+}
+
+/// Several threads claim from the same queue: every message is claimed exactly once.
+fn concurrent_claims(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..400).map(|i| new_message(&i.to_string())).collect();
+    s.insert_messages(&batch, t(0)).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|w| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let owner = format!("worker-{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let got = s.claim_due(&owner, t(1), t(600), 7, None).unwrap();
+                    if got.is_empty() {
+                        break;
+                    }
+                    for m in got {
+                        let mut ok = Change::to(State::Debug, "done");
+                        ok.sent_at = Some(t(2));
+                        s.begin_attempt(m.id, &owner, t(2)).unwrap().expect("still mine");
+                        s.finish(m.id, &owner, &ok, t(2)).unwrap().expect("still mine");
+                        mine.push(m.id);
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let all: Vec<MessageId> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 400, "each claimed once");
+    assert_eq!(unique.len(), 400);
+    for m in s.messages(&MessageFilter::default()).unwrap() {
+        assert_eq!((m.state, m.attempts), (State::Debug, 1), "{}", m.id);
+    }
+}
+
+fn phone_round_trip(s: &Arc<dyn Store>) {
+    let mut n = new_message("x");
+    n.recipient = phone("777 123 456");
+    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    assert_eq!(s.message(n.id).unwrap().unwrap().recipient.as_str(), "+420777123456");
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { let db = crate::common::sqlite(); super::$name(&db.store); } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { let db = crate::common::postgres(); super::$name(&db.store); } )*
+        }
+    };
+}
+
+suite!(
+    insert_and_read_back,
+    idempotency_key,
+    bulk_insert_in_one_call,
+    list_filters,
+    templates,
+    template_duplicates,
+    claim_order_and_due_times,
+    attempt_and_finish,
+    apply_rules,
+    release_renew,
+    in_flight_and_cursor,
+    concurrent_claims,
+    phone_round_trip,
+);
+
+#[test]
+fn sqlite_reopen_keeps_data_and_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let n = new_message("persist");
+    dialout_dialer::store::open(&url).unwrap().insert_messages(&[n.clone()], t(0)).unwrap();
+    let again = dialout_dialer::store::open(&url).unwrap();
+    assert_eq!(again.message(n.id).unwrap().unwrap().content, "persist");
+    let conn = rusqlite::Connection::open(dir.path().join("x.db")).unwrap();
+    let v: i64 = conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).unwrap();
+    assert!(v >= 1);
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    use std::os::unix::fs::PermissionsExt;
+    let perms = std::fs::metadata(dir.path().join("x.db")).unwrap().permissions().mode();
+    assert_eq!(perms & 0o077, 0, "database readable by its owner only");
+}
+
+#[test]
+fn unknown_url_scheme_is_refused_without_the_password() {
+    let err = dialout_dialer::store::open("mysql://u:hunter2@h/db").err().unwrap().to_string();
+    assert!(err.contains("expected sqlite://"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
