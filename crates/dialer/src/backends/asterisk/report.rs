@@ -1,13 +1,14 @@
 //! The report lines the shipped dialplan appends (`dialplan/dialout.conf`):
 //! `answered EPOCH ATTEMPT`, `complete EPOCH ATTEMPT`, `failed EPOCH ATTEMPT REASON`,
-//! `hangup EPOCH ATTEMPT`. Fields are split on single spaces so that an empty variable keeps
+//! `hangup EPOCH ATTEMPT`; `complete` ends with `${PLAYBACKSTATUS}` (SUCCESS or FAILED). Fields are split on single spaces so that an empty variable keeps
 //! the positions of the others.
 
 /// One line of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
     Answered { attempt: Option<u32> },
-    Complete { attempt: Option<u32> },
+    /// `played` is false when Playback reported FAILED (missing or unreadable audio).
+    Complete { attempt: Option<u32>, played: bool },
     Failed { attempt: Option<u32>, reason: Option<u32> },
     Hangup { attempt: Option<u32> },
 }
@@ -32,7 +33,7 @@ impl Report {
             let num = |i: usize| f.get(i).and_then(|s| s.trim().parse::<u32>().ok());
             let parsed = match f[0] {
                 "answered" => Some(Line::Answered { attempt: num(2) }),
-                "complete" => Some(Line::Complete { attempt: num(2) }),
+                "complete" => Some(Line::Complete { attempt: num(2), played: f.get(3).is_none_or(|s| !s.trim().eq_ignore_ascii_case("FAILED")) }),
                 "failed" => Some(Line::Failed { attempt: num(2), reason: num(3) }),
                 "hangup" => Some(Line::Hangup { attempt: num(2) }),
                 _ => None,
@@ -49,8 +50,14 @@ impl Report {
         self.lines.iter().any(|l| matches!(l, Line::Answered { .. }))
     }
 
+    /// Heard to the end: the dialplan got past Playback, and Playback played.
     pub fn complete(&self) -> bool {
-        self.lines.iter().any(|l| matches!(l, Line::Complete { .. }))
+        self.lines.iter().any(|l| matches!(l, Line::Complete { played: true, .. }))
+    }
+
+    /// The dialplan got past Playback, but Playback could not play the audio.
+    pub fn playback_failed(&self) -> bool {
+        self.lines.iter().any(|l| matches!(l, Line::Complete { played: false, .. }))
     }
 
     /// The last failed attempt: its number (counted when the variable was empty) and REASON.
@@ -100,7 +107,9 @@ mod tests {
         assert_eq!(r.last_failure(), Some((2, Some(3))));
         assert!(r.answered() && r.in_call() && !r.complete());
         assert_eq!(r.odd, vec!["nonsense".to_string()]);
-        let done = Report::parse("answered 1 1\ncomplete 2 1\nhangup 3 1\n");
-        assert!(done.complete() && !done.in_call());
+        let done = Report::parse("answered 1 1\ncomplete 2 1 SUCCESS\nhangup 3 1\n");
+        assert!(done.complete() && !done.in_call() && !done.playback_failed());
+        let silent = Report::parse("answered 1 1\ncomplete 2 1 FAILED\nhangup 3 1\n");
+        assert!(!silent.complete() && silent.playback_failed());
     }
 }

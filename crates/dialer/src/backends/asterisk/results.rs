@@ -67,7 +67,9 @@ pub fn judge(seen: &Seen, report: &Report, max_attempts: u32) -> Option<Verdict>
 
 fn final_verdict(outcome: Outcome, report: &Report) -> Verdict {
     let heard = || {
-        if report.complete() {
+        if report.playback_failed() && !report.complete() {
+            error("answered, but Asterisk could not play the audio (PLAYBACKSTATUS=FAILED): check that Asterisk can read audio_dir (see `dialout doctor`)")
+        } else if report.complete() {
             verdict(State::AnsweredComplete, "answered and heard the message to the end")
         } else {
             verdict(State::AnsweredPartial, "answered, hung up before the end of the message")
@@ -113,6 +115,7 @@ mod tests {
         let expired = archived("Status: Expired");
         assert_eq!(state(&completed, "answered 1 1\ncomplete 2 1\nhangup 3 1\n", 1), Some(State::AnsweredComplete));
         assert_eq!(state(&completed, "answered 1 1\nhangup 3 1\n", 1), Some(State::AnsweredPartial));
+        assert_eq!(state(&completed, "answered 1 1\ncomplete 2 1 FAILED\nhangup 3 1\n", 1), Some(State::Error), "heard nothing");
         assert_eq!(state(&completed, "failed 1 1 5\nanswered 1 2\nhangup 3 2\n", 3), Some(State::AnsweredPartial));
         assert_eq!(state(&expired, "failed 1 1 5\n", 1), Some(State::Declined));
         assert_eq!(state(&expired, "failed 1 1 1\n", 1), Some(State::Declined));
