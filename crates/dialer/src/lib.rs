@@ -5,6 +5,8 @@ pub mod backends;
 pub mod config;
 pub mod delivery;
 pub mod store;
+pub mod send;
+pub mod template;
 pub mod tts;
 mod id;
 mod message;
@@ -18,3 +20,4 @@ pub use message::{HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, N
 pub use phone::{PhoneError, PhoneNumber};
 pub use related::{InvalidRelated, RelatedObject};
 pub use state::{State, UnknownState};
+pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};

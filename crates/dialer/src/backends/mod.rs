@@ -66,7 +66,9 @@ impl Backends {
             }
         };
         let b = Backends { by_name, default, delivery: Arc::default(), router: Router::default() };
-        b.with_delivery(DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?)
+        let mut delivery = DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?;
+        delivery.queued = config.batch_sending;
+        b.with_delivery(delivery)
     }
 
     /// Replaces the delivery settings; routes must name configured backends.

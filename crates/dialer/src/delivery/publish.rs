@@ -241,11 +241,15 @@ pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &
                 c
             };
             c.attempt_unresolved = ambiguous;
+            // Every failed attempt gets its history line, even with the same error.
+            c.note = true;
             c
         }
         Publish::Paused { reason } => {
             tracing::warn!(id = %m.id, backend = %m.backend, "backend paused: {reason}; the message waits");
-            not_taken(m, format!("backend paused: {reason}; attempt not counted"), Some(after(now, settings.retry_base)))
+            let mut c = not_taken(m, format!("backend paused: {reason}; attempt not counted"), Some(after(now, settings.retry_base)));
+            c.note = true;
+            c
         }
         Publish::Deferred => not_taken(m, "backend has no capacity now; attempt not counted".into(), None),
     }

@@ -2,7 +2,6 @@
 //!
 //! ```toml
 //! [delivery]
-//! queued = false              # true: `send` only stores; `dialout worker` publishes (batch mode)
 //! batch_size = 20             # messages a worker claims at a time
 //! max_attempts = 3            # publishes per message at most (3 means 3, not 4)
 //! retry_base = "30s"          # first retry delay; doubles with every attempt ...
@@ -32,6 +31,7 @@ use crate::PhoneNumber;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliverySettings {
+    /// `send` only stores; the worker publishes. Set from the top-level `batch_sending`.
     pub queued: bool,
     pub batch_size: usize,
     pub max_attempts: u32,
@@ -81,7 +81,6 @@ enum RawDuration {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    queued: Option<bool>,
     batch_size: Option<i64>,
     max_attempts: Option<i64>,
     retry_base: Option<RawDuration>,
@@ -159,7 +158,7 @@ impl DeliverySettings {
             }
         }
         let s = DeliverySettings {
-            queued: raw.queued.unwrap_or(d.queued),
+            queued: d.queued,
             batch_size: count("batch_size", raw.batch_size, d.batch_size as i64, 1)? as usize,
             max_attempts: count("max_attempts", raw.max_attempts, d.max_attempts.into(), 1)? as u32,
             retry_base: duration("retry_base", raw.retry_base, d.retry_base)?,

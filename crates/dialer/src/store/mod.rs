@@ -23,7 +23,7 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         }
         Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(postgres::PgStore::open(url).err().unwrap_or(StoreError::Database("todo".into())))
+        Ok(Arc::new(postgres::PgStore::open(url)?))
     } else {
         Err(StoreError::Url {
             url: redact_url(url),

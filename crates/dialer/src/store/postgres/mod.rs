@@ -1,11 +1,255 @@
-//! PostgreSQL store (placeholder until implemented).
+//! The PostgreSQL store, on the synchronous `postgres` crate with a small connection pool.
+//! It blocks: async code calls it from blocking threads (`spawn_blocking`).
 
-use crate::store::StoreError;
+mod ops;
+mod rows;
+mod schema;
 
-pub struct PgStore;
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement};
+
+use super::{Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange, redact_url};
+use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+
+const POOL_SIZE: usize = 8;
+
+pub struct PgStore {
+    config: postgres::Config,
+    idle: Mutex<Vec<PgConn>>,
+}
+
+struct PgConn {
+    client: Client,
+    /// Prepared once per connection: the hot statements skip the parse round trip.
+    stmts: HashMap<String, Statement>,
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// A client (or transaction) with its connection's statement cache.
+pub(super) struct Db<'a, C: GenericClient> {
+    c: &'a mut C,
+    stmts: &'a mut HashMap<String, Statement>,
+}
+
+pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl<C: GenericClient> Db<'_, C> {
+    fn stmt(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.prepare(sql)?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+    pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+        let s = self.stmt(sql)?;
+        Ok(self.c.query(&s, params)?)
+    }
+    pub(super) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, StoreError> {
+        let s = self.stmt(sql)?;
+        Ok(self.c.query_opt(&s, params)?)
+    }
+    pub(super) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+        let s = self.stmt(sql)?;
+        Ok(self.c.execute(&s, params)?)
+    }
+    /// Not cached: for queries built at run time.
+    pub(super) fn query_dynamic(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+        Ok(self.c.query(sql, params)?)
+    }
+}
 
 impl PgStore {
-    pub fn open(_url: &str) -> Result<Self, StoreError> {
-        Err(StoreError::Database("PostgreSQL store not implemented yet".into()))
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let config: postgres::Config = url.parse().map_err(|e: postgres::Error| StoreError::Url {
+            url: redact_url(url),
+            reason: e.to_string(),
+        })?;
+        let store = PgStore { config, idle: Mutex::new(Vec::new()) };
+        let mut conn = store.conn().map_err(|e| match e {
+            StoreError::Database(reason) => {
+                StoreError::Database(format!("cannot connect to PostgreSQL at {}: {reason}", redact_url(url)))
+            }
+            other => other,
+        })?;
+        migrate(&mut conn.client)?;
+        drop(conn);
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<Pooled<'_>, StoreError> {
+        let reused = self.idle.lock().map_err(|_| StoreError::Database("connection pool lock poisoned".into()))?.pop();
+        let conn = match reused {
+            Some(c) if !c.client.is_closed() => c,
+            _ => PgConn { client: self.config.connect(NoTls)?, stmts: HashMap::new() },
+        };
+        Ok(Pooled { store: self, conn: Some(conn) })
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        let PgConn { client, stmts } = &mut *conn;
+        let mut tx = client.transaction()?;
+        let out = f(&mut Db { c: &mut tx, stmts })?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        let PgConn { client, stmts } = &mut *conn;
+        f(&mut Db { c: client, stmts })
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    // Several processes may open a fresh database at once: one migrates, the others wait.
+    tx.execute("SELECT pg_advisory_xact_lock(7283001)", &[])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")?;
+    let current: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?.get(0);
+    let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > newest {
+        return Err(StoreError::Database(format!(
+            "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
+        )));
+    }
+    for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql)?;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[version])?;
+        tracing::info!(version, "postgres schema migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+struct Pooled<'a> {
+    store: &'a PgStore,
+    conn: Option<PgConn>,
+}
+
+impl Deref for Pooled<'_> {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut PgConn {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) {
+            if idle.len() < POOL_SIZE && !conn.client.is_closed() {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+impl Store for PgStore {
+    fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|db| new.iter().map(|n| ops::insert_one(db, n, now)).collect::<Result<Vec<_>, _>>())?;
+        for i in inserted.iter().filter(|i| !i.existing) {
+            super::log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+    fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        self.read(|db| rows::find(db, id, false))
+    }
+    fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        self.read(|db| ops::list(db, filter))
+    }
+    fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.read(|db| ops::history(db, id))
+    }
+    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
+        self.read(|db| ops::template_used_for(db, slug, related))
+    }
+
+    fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
+        self.write(|db| ops::add_template(db, template, now))
+    }
+    fn update_template(&self, slug: &str, change: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
+        self.write(|db| ops::update_template(db, slug, change, now))
+    }
+    fn template(&self, slug: &str) -> Result<Option<Template>, StoreError> {
+        self.read(|db| ops::template(db, slug, false))
+    }
+    fn templates(&self) -> Result<Vec<Template>, StoreError> {
+        self.read(ops::templates)
+    }
+    fn remove_template(&self, slug: &str) -> Result<bool, StoreError> {
+        self.write(|db| ops::remove_template(db, slug))
+    }
+
+    fn claim_due(&self, owner: &str, now: Timestamp, lease_until: Timestamp, limit: usize, backend: Option<&str>) -> Result<Vec<Message>, StoreError> {
+        self.write(|db| ops::claim_due(db, owner, now, lease_until, limit, backend))
+    }
+    fn claim_ids(&self, ids: &[MessageId], owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<Vec<Message>, StoreError> {
+        self.write(|db| ops::claim_ids(db, ids, owner, now, lease_until))
+    }
+    fn begin_attempt(&self, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+        self.write(|db| ops::begin_attempt(db, id, owner, now))
+    }
+    fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+        let (message, history) = self.write(|db| ops::update(db, id, Some(owner), change, now))?;
+        if let Some(m) = &message {
+            super::log_history(m.id, &history);
+        }
+        Ok(message)
+    }
+    fn release(&self, owner: &str) -> Result<usize, StoreError> {
+        self.write(|db| {
+            Ok(db.execute("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = $1", &[&owner])?
+                as usize)
+        })
+    }
+    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
+        self.write(|db| {
+            Ok(db.execute("UPDATE messages SET claim_until = $2 WHERE claim_owner = $1", &[&owner, &lease_until])? as usize)
+        })
+    }
+    fn apply(&self, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+        let (message, history) = self.write(|db| ops::update(db, id, None, change, now))?;
+        if let Some(m) = &message {
+            super::log_history(m.id, &history);
+        }
+        Ok(message)
+    }
+    fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
+        self.read(|db| ops::in_flight(db, backend))
+    }
+    fn sent_not_final(&self, backend: &str, sent_since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.read(|db| ops::sent_not_final(db, backend, sent_since, limit))
+    }
+    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
+        self.read(|db| Ok(db.query_opt("SELECT cursor FROM backend_cursors WHERE backend = $1", &[&backend])?.map(|r| r.get(0))))
+    }
+    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
+        self.write(|db| {
+            db.execute(
+                "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES ($1, $2, now()) \
+                 ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
+                &[&backend, &cursor],
+            )?;
+            Ok(())
+        })
     }
 }

@@ -1,0 +1,337 @@
+//! `send` and `send_template`: validate everything, store the message as WAITING in its own
+//! short transaction, commit, and only then hand it to a backend (outside any transaction).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::backends::Backends;
+use crate::config::Config;
+use crate::store::{Inserted, Store, StoreError};
+use crate::template::{self, Refusal, TemplateError};
+use crate::{
+    InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage, PhoneError, PhoneNumber,
+    Priority, RelatedObject, Tag,
+};
+
+/// Delivery options shared by `send` and `send_template`, as a caller writes them; all are
+/// validated before anything is stored.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// `TYPE:ID` pairs (`order:42`).
+    pub related: Vec<String>,
+    pub tag: Option<String>,
+    /// A JSON object kept with the message.
+    pub extra_data: Option<Value>,
+    /// A configured backend's name; default: the configured default.
+    pub backend: Option<String>,
+    /// 1 (highest) to 3 (default).
+    pub priority: Option<i64>,
+    /// Not published before this instant.
+    pub not_before: Option<Timestamp>,
+    pub predictive: bool,
+    pub idempotency_key: Option<String>,
+    /// Store only; the worker publishes it.
+    pub queued: bool,
+    /// The message this one resends.
+    pub resent_from: Option<MessageId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SendRequest {
+    pub recipient: String,
+    pub content: String,
+    pub options: SendOptions,
+}
+
+impl SendRequest {
+    pub fn new(recipient: impl Into<String>, content: impl Into<String>) -> Self {
+        SendRequest { recipient: recipient.into(), content: content.into(), options: SendOptions::default() }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TemplateRequest {
+    pub recipient: String,
+    pub slug: String,
+    /// A JSON object of template variables.
+    pub context: Value,
+    pub options: SendOptions,
+}
+
+/// Bad input: nothing was stored.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidInput {
+    #[error(transparent)]
+    Recipient(#[from] PhoneError),
+    #[error("invalid content: {0}")]
+    Content(&'static str),
+    #[error(transparent)]
+    Tag(#[from] InvalidTag),
+    #[error(transparent)]
+    Related(#[from] InvalidRelated),
+    #[error(transparent)]
+    Priority(#[from] InvalidPriority),
+    #[error("unknown backend {name:?}: configured backends are {known}")]
+    Backend { name: String, known: String },
+    #[error("invalid {field}: {reason}")]
+    Json { field: &'static str, reason: String },
+    #[error("invalid idempotency key: {0}")]
+    IdempotencyKey(&'static str),
+    #[error("idempotency key {key:?} was already used for message {existing} with other content")]
+    IdempotencyConflict { key: String, existing: MessageId },
+    #[error("unknown template {0:?}")]
+    UnknownTemplate(String),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("request {index}: {error}")]
+    InBatch { index: usize, error: Box<InvalidInput> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// `send_template` only: the template's rule refused; nothing was stored.
+    #[error("not sent: {0}")]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for SendError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::IdempotencyConflict { key, existing } => {
+                SendError::Invalid(InvalidInput::IdempotencyConflict { key, existing })
+            }
+            other => SendError::Store(other),
+        }
+    }
+}
+
+/// A stored message, as it is after publishing (or WAITING when queued).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    pub message: Message,
+    /// The idempotency key matched an earlier message: it is returned and nothing was sent.
+    pub existing: bool,
+}
+
+/// The entry point for applications: validation, storage and publishing.
+#[derive(Clone)]
+pub struct Dialer {
+    store: Arc<dyn Store>,
+    backends: Backends,
+    default_region: Option<String>,
+    batch_sending: bool,
+}
+
+impl Dialer {
+    pub fn new(store: Arc<dyn Store>, backends: Backends) -> Self {
+        Dialer { store, backends, default_region: None, batch_sending: false }
+    }
+
+    pub fn from_config(store: Arc<dyn Store>, config: &Config) -> Result<Self, crate::config::ConfigError> {
+        let backends = Backends::from_config(config)?;
+        Ok(Dialer {
+            store,
+            backends,
+            default_region: config.default_region.clone(),
+            batch_sending: config.batch_sending,
+        })
+    }
+
+    pub fn with_default_region(mut self, region: Option<String>) -> Self {
+        self.default_region = region;
+        self
+    }
+
+    /// Only store messages; publishing is left to the worker.
+    pub fn with_batch_sending(mut self, on: bool) -> Self {
+        self.batch_sending = on;
+        self
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn backends(&self) -> &Backends {
+        &self.backends
+    }
+
+    pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
+        let new = self.validate(&request.recipient, &request.content, &request.options)?;
+        let publish = self.publishes(&request.options);
+        Ok(self.store_and_publish(vec![new], publish).await?.remove(0))
+    }
+
+    /// Stores every message in one transaction (all or none), then publishes them.
+    pub async fn send_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+        let mut batch = Vec::with_capacity(requests.len());
+        let mut publish = Vec::with_capacity(requests.len());
+        for (index, r) in requests.iter().enumerate() {
+            let new = self
+                .validate(&r.recipient, &r.content, &r.options)
+                .map_err(|error| InvalidInput::InBatch { index, error: Box::new(error) })?;
+            batch.push(new);
+            publish.push(self.publishes(&r.options));
+        }
+        let inserted = self.insert(batch).await?;
+        let ids: Vec<MessageId> = inserted
+            .iter()
+            .zip(&publish)
+            .filter(|(i, p)| !i.existing && **p)
+            .map(|(i, _)| i.message.id)
+            .collect();
+        self.finish_publishing(inserted, &ids).await
+    }
+
+    /// Renders a stored template and sends the result, unless the template refuses.
+    pub async fn send_template(&self, request: TemplateRequest) -> Result<Sent, SendError> {
+        template::check_slug(&request.slug).map_err(InvalidInput::from)?;
+        let context = match &request.context {
+            Value::Object(m) => m.clone(),
+            Value::Null => JsonMap::new(),
+            _ => return Err(InvalidInput::Json { field: "template context", reason: "expected a JSON object".into() }.into()),
+        };
+        // Everything else is checked before the template is even looked up.
+        let mut new = self.validate(&request.recipient, "-", &request.options)?;
+        let slug = request.slug.clone();
+        let related = new.related.clone();
+        let (tpl, duplicate) = self
+            .blocking(move |s| {
+                let Some(t) = s.template(&slug)? else { return Ok((None, false)) };
+                let duplicate = !t.allow_duplicates && t.active && s.template_used_for(&slug, &related)?;
+                Ok((Some(t), duplicate))
+            })
+            .await?;
+        let tpl = tpl.ok_or_else(|| InvalidInput::UnknownTemplate(request.slug.clone()))?;
+        template::can_send(&tpl, || duplicate, &new.related)?;
+        let content = template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
+        new.content = check_content(content)?;
+        new.template_slug = Some(tpl.slug.clone());
+        new.template_id = Some(tpl.id);
+        let publish = self.publishes(&request.options);
+        Ok(self.store_and_publish(vec![new], publish).await?.remove(0))
+    }
+
+    fn publishes(&self, o: &SendOptions) -> bool {
+        !self.batch_sending && !o.queued && o.not_before.is_none_or(|t| t <= Timestamp::now())
+    }
+
+    fn validate(&self, recipient: &str, content: &str, o: &SendOptions) -> Result<NewMessage, InvalidInput> {
+        let recipient = PhoneNumber::parse(recipient, self.default_region.as_deref())?;
+        let content = check_content(content.to_string())?;
+        let tag = o.tag.as_deref().map(Tag::new).transpose()?;
+        let mut related = o.related.iter().map(|r| r.parse::<RelatedObject>()).collect::<Result<Vec<_>, _>>()?;
+        related.sort();
+        related.dedup();
+        let priority = o.priority.map(Priority::new).transpose()?.unwrap_or_default();
+        let backend = match &o.backend {
+            Some(name) if self.backends.get(name).is_some() => name.clone(),
+            Some(name) => {
+                let known = self.backends.names().collect::<Vec<_>>().join(", ");
+                return Err(InvalidInput::Backend { name: name.clone(), known });
+            }
+            None => self.backends.route(&recipient, None).map_err(|e| InvalidInput::Backend { name: e.name, known: e.known })?,
+        };
+        let extra_data = match &o.extra_data {
+            None | Some(Value::Null) => JsonMap::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return Err(InvalidInput::Json { field: "extra data", reason: "expected a JSON object".into() }),
+        };
+        if let Some(k) = &o.idempotency_key {
+            if k.is_empty() || k.len() > 200 {
+                return Err(InvalidInput::IdempotencyKey("expected 1 to 200 characters"));
+            }
+            if k.chars().any(char::is_control) {
+                return Err(InvalidInput::IdempotencyKey("it contains control characters"));
+            }
+        }
+        Ok(NewMessage {
+            id: MessageId::new(),
+            recipient,
+            content,
+            template_slug: None,
+            template_id: None,
+            backend,
+            extra_data,
+            tag,
+            related,
+            priority,
+            predictive: o.predictive,
+            not_before: o.not_before,
+            idempotency_key: o.idempotency_key.clone(),
+            resent_from: o.resent_from,
+        })
+    }
+
+    async fn store_and_publish(&self, batch: Vec<NewMessage>, publish: bool) -> Result<Vec<Sent>, SendError> {
+        let inserted = self.insert(batch).await?;
+        let ids: Vec<MessageId> =
+            if publish { inserted.iter().filter(|i| !i.existing).map(|i| i.message.id).collect() } else { Vec::new() };
+        self.finish_publishing(inserted, &ids).await
+    }
+
+    async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
+        // Committed before any backend is called.
+        Ok(self.blocking(move |s| s.insert_messages(&batch, Timestamp::now())).await?)
+    }
+
+    async fn finish_publishing(&self, inserted: Vec<Inserted>, ids: &[MessageId]) -> Result<Vec<Sent>, SendError> {
+        if ids.is_empty() {
+            return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
+        }
+        let published = publish_now(&self.store, &self.backends, ids).await?;
+        Ok(inserted
+            .into_iter()
+            .map(|i| {
+                let message = published.iter().find(|m| m.id == i.message.id).cloned().unwrap_or(i.message);
+                Sent { message, existing: i.existing }
+            })
+            .collect())
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, SendError> {
+        blocking(&self.store, f).await
+    }
+}
+
+fn check_content(content: String) -> Result<String, InvalidInput> {
+    if content.trim().is_empty() {
+        return Err(InvalidInput::Content("it is empty"));
+    }
+    if content.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(InvalidInput::Content("it contains control characters other than newlines and tabs"));
+    }
+    Ok(content)
+}
+
+/// Runs store work on a blocking thread, off the async executor.
+pub(crate) async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, SendError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| SendError::Internal(format!("store task failed: {e}")))?
+        .map_err(SendError::from)
+}
+
+/// Publishes stored messages now, through the delivery machinery.
+async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
+    crate::delivery::publish_now(store, backends, ids).await.map_err(|e| match e {
+        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+        other => SendError::Internal(other.to_string()),
+    })
+}
+

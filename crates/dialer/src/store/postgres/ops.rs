@@ -1,0 +1,319 @@
+//! Messages, templates and delivery bookkeeping on PostgreSQL.
+
+use jiff::Timestamp;
+use postgres::types::{Json, ToSql};
+use postgres::{GenericClient, Row, Transaction};
+use uuid::Uuid;
+
+use super::Db;
+use super::rows::{self, COLS, ts_param};
+use crate::store::{
+    Change, FIRST_REASON, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange, micros,
+    new_message_row, plan_change, same_request,
+};
+use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+
+type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
+
+pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) -> Result<Inserted, StoreError> {
+    if let Some(key) = &new.idempotency_key {
+        let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
+        let rows = db.query(&sql, &[key])?;
+        if let Some(existing) = rows::read_all(db, &rows)?.pop() {
+            if same_request(&existing, new) {
+                return Ok(Inserted { message: existing, existing: true });
+            }
+            return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
+        }
+    }
+    let m = new_message_row(new, now);
+    let id = m.id.as_uuid();
+    let priority = i16::from(m.priority.get());
+    db.execute(
+        "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
+         backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
+         idempotency_key, check_failures, resent_from, attempt_unresolved) \
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, 0, $13, $14, 0, $15, false)",
+        &[
+            &id,
+            &m.created_at,
+            &m.recipient.as_str(),
+            &m.content,
+            &m.template_slug,
+            &m.template_id,
+            &m.state.code(),
+            &m.backend,
+            &Json(&m.extra_data),
+            &m.tag.as_ref().map(|t| t.as_str()),
+            &priority,
+            &m.predictive,
+            &m.not_before,
+            &m.idempotency_key,
+            &m.resent_from.map(|r| r.as_uuid()),
+        ],
+    )?;
+    for r in &m.related {
+        db.execute(
+            "INSERT INTO message_related (message_id, kind, object_id, object_id_int) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+            &[&id, &r.kind, &r.id, &r.id_int()],
+        )?;
+    }
+    let first = HistoryEntry { at: m.created_at, from: None, to: m.state, reason: FIRST_REASON.into() };
+    rows::add_history(db, m.id, &first)?;
+    Ok(Inserted { message: m, existing: false })
+}
+
+pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+    let mut sql = format!("SELECT {COLS} FROM messages WHERE true");
+    let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+    let mut push = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync>| {
+        params.push(v);
+        sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(s) = f.state {
+        push(&mut sql, " AND state = ?", Box::new(s.code()));
+    }
+    if let Some(t) = &f.tag {
+        push(&mut sql, " AND tag = ?", Box::new(t.as_str().to_string()));
+    }
+    if let Some(b) = &f.backend {
+        push(&mut sql, " AND backend = ?", Box::new(b.clone()));
+    }
+    if let Some(since) = f.created_since {
+        push(&mut sql, " AND created_at >= ?", Box::new(since));
+    }
+    if let Some(r) = &f.related {
+        push(&mut sql, " AND id IN (SELECT message_id FROM message_related WHERE kind = ?", Box::new(r.kind.clone()));
+        if let Some(n) = r.id_int() {
+            // The integer index finds the candidates; the text keeps `007` apart from `7`.
+            push(&mut sql, " AND object_id_int = ?", Box::new(n));
+        }
+        push(&mut sql, " AND object_id = ?)", Box::new(r.id.clone()));
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC");
+    if let Some(limit) = f.limit {
+        push(&mut sql, " LIMIT ?", Box::new(limit as i64));
+    }
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
+    let found = db.query_dynamic(&sql, &refs)?;
+    rows::read_all(db, &found)
+}
+
+pub(super) fn history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+    let found = db.query(
+        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = $1 ORDER BY id",
+        &[&id.as_uuid()],
+    )?;
+    found
+        .iter()
+        .map(|r| {
+            let from: Option<i16> = r.try_get(1)?;
+            Ok(HistoryEntry {
+                at: r.try_get(0)?,
+                from: from.map(rows::state).transpose()?,
+                to: rows::state(r.try_get(2)?)?,
+                reason: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Exactly the same set of related objects; with none given the rule cannot apply.
+pub(super) fn template_used_for<C: GenericClient>(db: &mut Db<'_, C>, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
+    let mut wanted = related.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    let Some(first) = wanted.first() else { return Ok(false) };
+    let candidates = db.query(
+        "SELECT r.message_id FROM message_related r JOIN messages m ON m.id = r.message_id \
+         WHERE r.kind = $1 AND r.object_id = $2 AND m.template_slug = $3",
+        &[&first.kind, &first.id, &slug],
+    )?;
+    for c in candidates {
+        let id: Uuid = c.try_get(0)?;
+        let theirs = db.query(
+            "SELECT kind, object_id FROM message_related WHERE message_id = $1 ORDER BY kind COLLATE \"C\", object_id COLLATE \"C\"",
+            &[&id],
+        )?;
+        let theirs = theirs
+            .iter()
+            .map(|r| Ok(RelatedObject { kind: r.try_get(0)?, id: r.try_get(1)? }))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if theirs == wanted {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+const TEMPLATE_COLS: &str = "id, slug, body, active, allow_duplicates, created_at, changed_at";
+
+fn read_template(r: &Row) -> Result<Template, StoreError> {
+    Ok(Template {
+        id: r.try_get(0)?,
+        slug: r.try_get(1)?,
+        body: r.try_get(2)?,
+        active: r.try_get(3)?,
+        allow_duplicates: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        changed_at: r.try_get(6)?,
+    })
+}
+
+pub(super) fn template<C: GenericClient>(db: &mut Db<'_, C>, slug: &str, for_update: bool) -> Result<Option<Template>, StoreError> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {TEMPLATE_COLS} FROM templates WHERE slug = $1{lock}");
+    db.query_opt(&sql, &[&slug])?.as_ref().map(read_template).transpose()
+}
+
+pub(super) fn templates<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Vec<Template>, StoreError> {
+    let sql = format!("SELECT {TEMPLATE_COLS} FROM templates ORDER BY slug COLLATE \"C\"");
+    db.query(&sql, &[])?.iter().map(read_template).collect()
+}
+
+pub(super) fn add_template(db: &mut Tx<'_, '_>, t: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
+    let now = micros(now);
+    let sql = format!(
+        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (slug) DO NOTHING RETURNING {TEMPLATE_COLS}"
+    );
+    match db.query_opt(&sql, &[&t.slug, &t.body, &t.active, &t.allow_duplicates, &now])? {
+        Some(r) => read_template(&r),
+        None => Err(StoreError::TemplateExists(t.slug.clone())),
+    }
+}
+
+pub(super) fn update_template(db: &mut Tx<'_, '_>, slug: &str, c: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
+    let mut t = template(db, slug, true)?.ok_or_else(|| StoreError::NoTemplate(slug.to_string()))?;
+    let before = t.clone();
+    if let Some(b) = &c.body {
+        t.body = b.clone();
+    }
+    if let Some(a) = c.active {
+        t.active = a;
+    }
+    if let Some(d) = c.allow_duplicates {
+        t.allow_duplicates = d;
+    }
+    if t == before {
+        return Ok(t);
+    }
+    t.changed_at = micros(now);
+    db.execute(
+        "UPDATE templates SET body = $2, active = $3, allow_duplicates = $4, changed_at = $5 WHERE id = $1",
+        &[&t.id, &t.body, &t.active, &t.allow_duplicates, &t.changed_at],
+    )?;
+    Ok(t)
+}
+
+pub(super) fn remove_template(db: &mut Tx<'_, '_>, slug: &str) -> Result<bool, StoreError> {
+    let Some(t) = template(db, slug, true)? else { return Ok(false) };
+    db.execute("UPDATE messages SET template_id = NULL WHERE template_slug = $1 AND template_id = $2", &[&slug, &t.id])?;
+    db.execute("DELETE FROM templates WHERE id = $1", &[&t.id])?;
+    Ok(true)
+}
+
+pub(super) fn claim_due(
+    db: &mut Tx<'_, '_>,
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+    backend: Option<&str>,
+) -> Result<Vec<Message>, StoreError> {
+    // SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and
+    // the re-check on the locked row keeps a just-claimed message out.
+    let sql = format!(
+        "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id IN (SELECT id FROM messages \
+         WHERE state IN (-1, 99) AND NOT is_final_state \
+         AND (not_before IS NULL OR not_before <= $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
+         AND (claim_owner IS NULL OR claim_until <= $3) AND ($5::text IS NULL OR backend = $5) \
+         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
+    );
+    let limit = limit as i64;
+    let found = db.query(&sql, &[&owner, &ts_param(lease_until), &now, &limit, &backend])?;
+    let mut out = rows::read_all(db, &found)?;
+    out.sort_by(|a, b| (a.priority, a.created_at, a.id).cmp(&(b.priority, b.created_at, b.id)));
+    Ok(out)
+}
+
+pub(super) fn claim_ids(
+    db: &mut Tx<'_, '_>,
+    ids: &[MessageId],
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<Vec<Message>, StoreError> {
+    let uuids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+    let sql = format!(
+        "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id = ANY($1) AND state IN (-1, 99) \
+         AND NOT is_final_state AND (claim_owner IS NULL OR claim_until <= $4) RETURNING {COLS}"
+    );
+    let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now])?;
+    let mut out = rows::read_all(db, &found)?;
+    // In the order asked for.
+    out.sort_by_key(|m| ids.iter().position(|i| *i == m.id));
+    Ok(out)
+}
+
+pub(super) fn begin_attempt(db: &mut Tx<'_, '_>, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    let sql = format!(
+        "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = true, changed_at = $3 \
+         WHERE id = $1 AND claim_owner = $2 RETURNING {COLS}"
+    );
+    let found = db.query(&sql, &[&id.as_uuid(), &owner, &ts_param(now)])?;
+    Ok(rows::read_all(db, &found)?.pop())
+}
+
+/// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
+pub(super) fn update(
+    db: &mut Tx<'_, '_>,
+    id: MessageId,
+    owner: Option<&str>,
+    change: &Change,
+    now: Timestamp,
+) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
+    let Some(old) = rows::find(db, id, true)? else { return Ok((None, Vec::new())) };
+    if let Some(owner) = owner {
+        let holder: Option<String> =
+            db.query_opt("SELECT claim_owner FROM messages WHERE id = $1", &[&id.as_uuid()])?.and_then(|r| r.get(0));
+        if holder.as_deref() != Some(owner) {
+            return Ok((None, Vec::new()));
+        }
+    }
+    let plan = plan_change(&old, change, now);
+    if plan.changed || owner.is_some() {
+        rows::update(db, &plan.message, owner.is_some())?;
+    }
+    for h in &plan.history {
+        rows::add_history(db, id, h)?;
+    }
+    Ok((Some(plan.message), plan.history))
+}
+
+pub(super) fn in_flight<C: GenericClient>(db: &mut Db<'_, C>, backend: &str) -> Result<usize, StoreError> {
+    let n: i64 = db
+        .query_opt(
+            "SELECT COUNT(*) FROM messages WHERE backend = $1 AND NOT is_final_state AND sent_at IS NOT NULL",
+            &[&backend],
+        )?
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    Ok(n as usize)
+}
+
+pub(super) fn sent_not_final<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    backend: &str,
+    since: Option<Timestamp>,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    let sql = format!(
+        "SELECT {COLS} FROM messages WHERE backend = $1 AND NOT is_final_state AND sent_at IS NOT NULL \
+         AND ($2::timestamptz IS NULL OR sent_at >= $2) ORDER BY sent_at, id LIMIT $3"
+    );
+    let limit = limit as i64;
+    let found = db.query(&sql, &[&backend, &since, &limit])?;
+    rows::read_all(db, &found)
+}

@@ -1,0 +1,139 @@
+//! Status checks: odd results and failing messages affect only themselves, an outage
+//! counts against nobody, the window ends with a final state — on SQLite and PostgreSQL.
+
+mod common;
+mod delivery_support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::TestDb;
+use delivery_support::*;
+use dialout_dialer::backend::BackendError;
+use dialout_dialer::backends::{Backends, FileBackend};
+use dialout_dialer::delivery::{check_status, publish_now, DeliverySettings};
+use dialout_dialer::{MessageId, State};
+use jiff::Timestamp;
+
+fn outbox(dir: &Path, settings: DeliverySettings) -> Backends {
+    backends(Arc::new(FileBackend::new("f", dir, None)), settings)
+}
+
+fn result(dir: &Path, id: MessageId, body: &str) {
+    std::fs::create_dir_all(dir.join("results")).unwrap();
+    std::fs::write(dir.join("results").join(format!("{id}.json")), body).unwrap();
+}
+
+async fn sent(db: &TestDb, b: &Backends, n: usize) -> Vec<MessageId> {
+    let ids = insert(&db.store, (0..n).map(|i| message_for("f", &format!("m{i}"))).collect(), Timestamp::now());
+    let out = publish_now(&db.store, b, &ids).await.unwrap();
+    assert!(out.iter().all(|m| m.state == State::Ready));
+    ids
+}
+
+async fn one_malformed_and_one_failing_do_not_stop_the_run(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = outbox(dir.path(), DeliverySettings::default());
+    let ids = sent(db, &b, 5).await;
+    result(dir.path(), ids[0], r#"{"state": "ANSWERED_COMPLETE"}"#);
+    result(dir.path(), ids[1], "{\"state\": \"ANSWERED_");
+    result(dir.path(), ids[2], r#"{"error": "record 17 is gone"}"#);
+    result(dir.path(), ids[3], r#"{"state": "CALL_IN_PROGRESS"}"#);
+    // ids[4]: nothing yet.
+
+    let run = check_status(&db.store, &b).await.unwrap();
+    assert!(run.ok());
+    let r = &run.backends[0];
+    assert_eq!(r.checked, 5);
+    let mut updated: Vec<MessageId> = r.updated.iter().map(|u| u.id).collect();
+    updated.sort();
+    let mut want = vec![ids[0], ids[3]];
+    want.sort();
+    assert_eq!(updated, want);
+    assert_eq!(r.failures.len(), 2);
+
+    assert_eq!((get(&db.store, ids[0]).state, get(&db.store, ids[0]).is_final_state), (State::AnsweredComplete, true));
+    assert_eq!((get(&db.store, ids[3]).state, get(&db.store, ids[3]).is_final_state), (State::CallInProgress, false));
+    for (id, text) in [(ids[1], "malformed"), (ids[2], "record 17 is gone")] {
+        let m = get(&db.store, id);
+        assert_eq!((m.state, m.is_final_state, m.check_failures), (State::Ready, false, 1), "last real state kept");
+        assert!(m.error.as_deref().unwrap().contains(text), "{:?}", m.error);
+        let last = history(&db.store, id).pop().unwrap();
+        assert_eq!((last.from, last.to), (Some(State::Ready), State::ErrorUpdate));
+    }
+    assert_eq!(get(&db.store, ids[4]).state, State::Ready);
+}
+
+async fn repeated_failures_make_a_message_final(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = outbox(dir.path(), DeliverySettings { max_check_failures: 3, ..Default::default() });
+    let ids = sent(db, &b, 1).await;
+    result(dir.path(), ids[0], r#"{"error": "HTTP 404"}"#);
+    for n in 1..=3u32 {
+        let run = check_status(&db.store, &b).await.unwrap();
+        let f = &run.backends[0].failures[0];
+        assert_eq!((f.check_failures, f.made_final), (n, n == 3));
+    }
+    let m = get(&db.store, ids[0]);
+    assert_eq!((m.state, m.is_final_state, m.check_failures), (State::ErrorUpdate, true, 3));
+    // Final: no longer checked.
+    let run = check_status(&db.store, &b).await.unwrap();
+    assert_eq!(run.backends[0].checked, 0);
+}
+
+async fn a_real_update_resets_the_failure_count(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = outbox(dir.path(), DeliverySettings::default());
+    let ids = sent(db, &b, 1).await;
+    result(dir.path(), ids[0], r#"{"error": "HTTP 404"}"#);
+    check_status(&db.store, &b).await.unwrap();
+    assert_eq!(get(&db.store, ids[0]).check_failures, 1);
+    result(dir.path(), ids[0], r#"{"state": "RESCHEDULED"}"#);
+    check_status(&db.store, &b).await.unwrap();
+    let m = get(&db.store, ids[0]);
+    assert_eq!((m.state, m.check_failures), (State::Rescheduled, 0));
+}
+
+async fn an_outage_counts_against_no_message(db: &TestDb) {
+    let backend = Scripted::accepting("s");
+    let b = backends(backend.clone(), DeliverySettings::default());
+    let ids = insert(&db.store, vec![message_for("s", "x")], Timestamp::now());
+    publish_now(&db.store, &b, &ids).await.unwrap();
+    *backend.status.lock().unwrap() = Some(Err(BackendError::Paused("HTTP 401: token expired".into())));
+    let run = check_status(&db.store, &b).await.unwrap();
+    assert!(!run.ok());
+    assert!(run.backends[0].outage.as_deref().unwrap().contains("401"));
+    let m = get(&db.store, ids[0]);
+    assert_eq!((m.state, m.check_failures, m.is_final_state), (State::Ready, 0, false));
+    assert_eq!(history(&db.store, ids[0]).len(), 2, "nothing written");
+}
+
+async fn past_the_window_final_and_withdrawn(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = outbox(dir.path(), DeliverySettings { status_window: Duration::from_millis(300), ..Default::default() });
+    let ids = sent(db, &b, 2).await;
+    result(dir.path(), ids[1], r#"{"state": "RESCHEDULED"}"#);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let run = check_status(&db.store, &b).await.unwrap();
+    assert_eq!(run.backends[0].checked, 0, "outside the window: not checked");
+    assert_eq!(run.backends[0].expired.len(), 2);
+
+    let withdrawn = get(&db.store, ids[0]);
+    assert_eq!((withdrawn.state, withdrawn.is_final_state), (State::Error, true));
+    assert!(dir.path().join("cancelled").join(format!("{}.json", ids[0])).exists(), "the backend was asked to withdraw it");
+    assert!(history(&db.store, ids[0]).last().unwrap().reason.contains("status window"));
+
+    let late = get(&db.store, ids[1]);
+    assert_eq!((late.state, late.is_final_state), (State::Ready, true), "state kept, made final");
+    let last = history(&db.store, ids[1]).pop().unwrap();
+    assert!(last.reason.contains("status window") && last.reason.contains("too late"), "{}", last.reason);
+}
+
+db_suite!(
+    one_malformed_and_one_failing_do_not_stop_the_run,
+    repeated_failures_make_a_message_final,
+    a_real_update_resets_the_failure_count,
+    an_outage_counts_against_no_message,
+    past_the_window_final_and_withdrawn,
+);
