@@ -1,10 +1,8 @@
 //! `dialout doctor`: checks the Asterisk backends of a configuration against this machine.
 
-use std::path::PathBuf;
-
 use dialout_dialer::backends::asterisk::checks::{doctor, Check};
 use dialout_dialer::backends::asterisk::AsteriskConfig;
-use dialout_dialer::config::Config;
+use dialout_dialer::config::{Config, ConfigError};
 use dialout_dialer::tts::EspeakNg;
 
 use super::{Failure, Global, Outcome};
@@ -24,20 +22,10 @@ struct BackendReport {
 }
 
 fn load(g: &Global) -> Result<Config, Failure> {
-    let path = match &g.config {
-        Some(p) => p.clone(),
-        None => {
-            let p = PathBuf::from("dialout.toml");
-            if !p.exists() {
-                return Err(Failure::failed(
-                    "no configuration: pass --config FILE (or DIALOUT_CONFIG) with a [backends.NAME] kind = \"asterisk\" section",
-                ));
-            }
-            p
-        }
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| Failure::failed(format!("cannot read configuration {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| Failure::usage(format!("configuration {}: {e}", path.display())))
+    Config::load(g.config.as_deref()).map_err(|e| match e {
+        ConfigError::Read { .. } => Failure::failed(e),
+        _ => Failure::usage(e),
+    })
 }
 
 pub fn run(args: Args, g: &Global) -> Outcome {
@@ -56,7 +44,7 @@ pub fn run(args: Args, g: &Global) -> Outcome {
     if reports.is_empty() {
         return Err(Failure::failed(match &args.backend {
             Some(b) => format!("no backend {b:?} of kind \"asterisk\" in the configuration"),
-            None => "no backend of kind \"asterisk\" in the configuration: add [backends.NAME] with kind = \"asterisk\"".into(),
+            None => "no backend of kind \"asterisk\" in the configuration (--config FILE, DIALOUT_CONFIG or ./dialout.toml): add [backends.NAME] with kind = \"asterisk\"".into(),
         }));
     }
     if g.json {
