@@ -295,3 +295,28 @@ fn a_staging_dir_on_another_filesystem_is_refused_at_start_up() {
     assert!(text.contains("another filesystem"), "{text}");
     assert_eq!(std::fs::read_dir(dir.path().join("outgoing")).unwrap().count(), 0, "nothing left in the spool");
 }
+
+#[tokio::test]
+async fn audio_stays_while_a_message_or_a_spooled_file_needs_it() {
+    let s = setup("");
+    let backend = s.backend.with_audio_grace(Duration::ZERO);
+    let audio_files = |root: &Path| std::fs::read_dir(root.join("dialout/audio")).unwrap().count();
+    let mut a = message("+420777000061");
+    a.content = "First text.".into();
+    let mut b = message("+420777000062");
+    b.content = "Second text.".into();
+    publish(&backend, &mut a).await;
+    publish(&backend, &mut b).await;
+    assert_eq!(audio_files(&s.root), 2);
+    // Both call files are still in the spool: nothing goes, even with no pending message.
+    assert_eq!(backend.cleanup_audio(&[]), 0);
+    std::fs::remove_file(s.root.join("outgoing").join(file_name(b.id))).unwrap();
+    // b's file left the spool; a is pending and in the spool.
+    assert_eq!(backend.cleanup_audio(std::slice::from_ref(&a)), 1);
+    assert_eq!(audio_files(&s.root), 1);
+    let mut fake = fake(&s.root, Callees::new(Callee::answers()));
+    fake.run_until_idle().unwrap();
+    assert!(fake.observations().attempts.iter().all(|at| at.warnings.is_empty()), "a's audio was there to play");
+    assert_eq!(backend.cleanup_audio(&[]), 1, "a is done: its audio goes");
+    assert_eq!(audio_files(&s.root), 0);
+}

@@ -58,6 +58,7 @@ struct Inner {
     wake: Arc<tokio::sync::Notify>,
     last_rescan: Mutex<Option<Instant>>,
     last_cleanup: Mutex<Instant>,
+    audio_grace: Duration,
 }
 
 fn start_error(backend: &str, key: &str, reason: impl Into<String>) -> ConfigError {
@@ -96,8 +97,27 @@ impl Asterisk {
                 wake: Arc::new(tokio::sync::Notify::new()),
                 last_rescan: Mutex::new(None),
                 last_cleanup: Mutex::new(Instant::now()),
+                audio_grace: AUDIO_GRACE,
             }),
         })
+    }
+
+    /// How long unused audio is kept at least (default 10 minutes), so that audio rendered
+    /// for a message being published right now is never removed under it.
+    pub fn with_audio_grace(self, grace: Duration) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.audio_grace = grace;
+                Asterisk { inner: Arc::new(inner) }
+            }
+            Err(inner) => Asterisk { inner },
+        }
+    }
+
+    /// Removes cached audio that no pending message and no call file in the spool needs
+    /// (intake does this every 10 minutes). Returns how many files were removed.
+    pub fn cleanup_audio(&self, pending: &[Message]) -> usize {
+        self.inner.cleanup_audio_now(pending)
     }
 
     pub fn config(&self) -> &AsteriskConfig {
@@ -272,6 +292,10 @@ impl Inner {
             }
             *last = Instant::now();
         }
+        self.cleanup_audio_now(pending);
+    }
+
+    fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
         let mut keep: HashSet<String> =
             pending.iter().filter_map(|m| m.extra_sender_data.get("audio").and_then(Value::as_str).map(str::to_string)).collect();
         if let Ok(rd) = fs::read_dir(&self.config.spool_dir) {
@@ -290,10 +314,17 @@ impl Inner {
                 }
             }
         }
-        match self.audio.cleanup(&keep, AUDIO_GRACE) {
-            Ok(n) if n > 0 => tracing::info!(backend = %self.name, removed = n, "removed unused audio"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(backend = %self.name, error = %e, "audio cleanup failed"),
+        match self.audio.cleanup(&keep, self.audio_grace) {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(backend = %self.name, removed = n, "removed unused audio");
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(backend = %self.name, error = %e, "audio cleanup failed");
+                0
+            }
         }
     }
 
