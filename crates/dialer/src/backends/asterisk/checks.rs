@@ -33,6 +33,25 @@ fn libc_exdev() -> i32 {
     nix::errno::Errno::EXDEV as i32
 }
 
+/// Removes call files a crash left half-staged (Asterisk never sees the staging dir, so they
+/// are clutter, not calls). Only ours, and only old ones: another process may be staging now.
+pub fn sweep_staging(staging: &Path, older_than: std::time::Duration) -> usize {
+    let Ok(rd) = fs::read_dir(staging) else { return 0 };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !(name.contains("-dialout-") && name.ends_with(".call")) {
+            continue;
+        }
+        let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| now.duration_since(m).ok()).is_some_and(|a| a >= older_than);
+        if old && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Creates a directory dialout owns the contents of, with `mode`, given to user/group.
 pub fn ensure_dir(dir: &Path, mode: u32, config: &AsteriskConfig) -> Result<(), String> {
     if dir.is_dir() {

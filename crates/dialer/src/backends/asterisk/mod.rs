@@ -81,6 +81,10 @@ impl Asterisk {
         }
         checks::ensure_dir(&config.staging_dir, 0o700, &config).map_err(|e| start_error(name, "staging_dir", e))?;
         checks::probe_rename(&config.staging_dir, &config.spool_dir).map_err(|e| start_error(name, "staging_dir", e))?;
+        let swept = checks::sweep_staging(&config.staging_dir, Duration::from_secs(600));
+        if swept > 0 {
+            tracing::info!(backend = name, removed = swept, "removed call files left half-staged by a crash");
+        }
         checks::ensure_dir(&config.done_dir, 0o750, &config).map_err(|e| start_error(name, "done_dir", e))?;
         checks::ensure_dir(&config.audio_dir, 0o750, &config).map_err(|e| start_error(name, "audio_dir", e))?;
         checks::ensure_dir(&config.report_dir, 0o770, &config).map_err(|e| start_error(name, "report_dir", e))?;
