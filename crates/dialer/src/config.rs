@@ -73,7 +73,7 @@ impl Config {
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| {
             // The message and the line only: the offending line itself may hold a secret.
-            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
             ConfigError::Parse { path: origin.to_string(), reason: format!("{}{at}", e.message().trim()) }
         })

@@ -4,10 +4,12 @@ pub mod asterisk;
 pub mod call;
 pub mod callfile;
 pub mod check_status;
+pub mod context;
 pub mod doctor;
 pub mod messages;
 pub mod send;
 pub mod template;
+pub mod view;
 pub mod worker;
 
 use std::path::PathBuf;

@@ -1,11 +1,144 @@
+//! `dialout template add|set|list|show|remove`.
+
+use dialout_dialer::store::{NewTemplate, StoreError, TemplateChange};
+use dialout_dialer::template;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::context::{Context, print_json};
+use super::view::template_json;
 use super::{Failure, Global, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Not implemented yet.
-    Todo,
+    /// Store a new template; its body is checked now.
+    Add(AddArgs),
+    /// Change a template's body or flags.
+    Set(SetArgs),
+    /// List the templates.
+    List,
+    /// Show one template.
+    Show { slug: String },
+    /// Remove a template; messages sent from it keep its slug.
+    Remove { slug: String },
 }
 
-pub fn run(_cmd: Command, _g: &Global) -> Outcome {
-    Err(Failure::failed("not implemented yet"))
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// a-z 0-9 _ -
+    pub slug: String,
+    /// Jinja-like text: `Hello {{ name }}`.
+    #[arg(long)]
+    pub body: String,
+    /// Store it inactive: send-template refuses it.
+    #[arg(long)]
+    pub inactive: bool,
+    /// Refuse a second message from it for the same related objects.
+    #[arg(long = "no-duplicates")]
+    pub no_duplicates: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    pub slug: String,
+    #[arg(long)]
+    pub body: Option<String>,
+    #[arg(long, conflicts_with = "inactive")]
+    pub active: bool,
+    #[arg(long)]
+    pub inactive: bool,
+    #[arg(long, conflicts_with = "no_duplicates")]
+    pub duplicates: bool,
+    #[arg(long = "no-duplicates")]
+    pub no_duplicates: bool,
+}
+
+fn store_failure(e: StoreError) -> Failure {
+    match e {
+        StoreError::TemplateExists(_) | StoreError::NoTemplate(_) => Failure::usage(e),
+        other => Failure::failed(other),
+    }
+}
+
+fn flag(on: bool, off: bool) -> Option<bool> {
+    if on { Some(true) } else if off { Some(false) } else { None }
+}
+
+pub fn run(cmd: Command, g: &Global) -> Outcome {
+    // Input is checked before the database is opened.
+    match &cmd {
+        Command::Add(a) => {
+            template::check_slug(&a.slug).map_err(Failure::usage)?;
+            template::check_body(&a.body).map_err(Failure::usage)?;
+        }
+        Command::Set(s) => {
+            if let Some(b) = &s.body {
+                template::check_body(b).map_err(Failure::usage)?;
+            }
+        }
+        _ => {}
+    }
+    let ctx = Context::open(g)?;
+    let store = ctx.store();
+    let out = |t: &dialout_dialer::store::Template, verb: &str| -> Outcome {
+        if g.json {
+            print_json(&template_json(t))
+        } else {
+            println!("template {} {verb}", t.slug);
+            Ok(())
+        }
+    };
+    match cmd {
+        Command::Add(a) => {
+            let new = NewTemplate { slug: a.slug, body: a.body, active: !a.inactive, allow_duplicates: !a.no_duplicates };
+            let t = store.add_template(&new, Timestamp::now()).map_err(store_failure)?;
+            out(&t, "added")
+        }
+        Command::Set(s) => {
+            let change = TemplateChange {
+                body: s.body,
+                active: flag(s.active, s.inactive),
+                allow_duplicates: flag(s.duplicates, s.no_duplicates),
+            };
+            let t = store.update_template(&s.slug, &change, Timestamp::now()).map_err(store_failure)?;
+            out(&t, "updated")
+        }
+        Command::List => {
+            let all = store.templates().map_err(store_failure)?;
+            if g.json {
+                return print_json(&Value::Array(all.iter().map(template_json).collect()));
+            }
+            for t in all {
+                let flags = format!(
+                    "{}{}",
+                    if t.active { "active" } else { "inactive" },
+                    if t.allow_duplicates { "" } else { ", no duplicates" }
+                );
+                println!("{}  ({flags})  {}", t.slug, t.body.replace('\n', " "));
+            }
+            Ok(())
+        }
+        Command::Show { slug } => {
+            let t = store.template(&slug).map_err(store_failure)?.ok_or_else(|| store_failure(StoreError::NoTemplate(slug)))?;
+            if g.json {
+                return print_json(&template_json(&t));
+            }
+            println!("template {}", t.slug);
+            println!("  active            {}", t.active);
+            println!("  allow_duplicates  {}", t.allow_duplicates);
+            println!("  changed_at        {}", t.changed_at);
+            println!("  body\n{}", t.body);
+            Ok(())
+        }
+        Command::Remove { slug } => {
+            if !store.remove_template(&slug).map_err(store_failure)? {
+                return Err(store_failure(StoreError::NoTemplate(slug)));
+            }
+            if g.json {
+                return print_json(&json!({ "slug": slug, "removed": true }));
+            }
+            println!("template {slug} removed");
+            Ok(())
+        }
+    }
 }

@@ -1,0 +1,102 @@
+//! What the dialer commands share: configuration, the store, the `Dialer`, an async runtime,
+//! parsing of instants and `KEY=VALUE` pairs, and printing.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use dialout_dialer::config::Config;
+use dialout_dialer::store::{self, Store};
+use dialout_dialer::{Dialer, SendError};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use super::{Failure, Global};
+
+/// Reads the configuration (`--config`, `DIALOUT_CONFIG`, or `./dialout.toml` when present),
+/// the environment overrides, then `--database`. A bad configuration is invalid input (2).
+pub fn load_config(g: &Global) -> Result<Config, Failure> {
+    let mut config = Config::load(g.config.as_deref()).map_err(Failure::usage)?;
+    if let Some(url) = &g.database {
+        config.database_url = Some(url.clone());
+    }
+    Ok(config)
+}
+
+pub struct Context {
+    #[allow(dead_code)] // read by the worker and check-status commands
+    pub config: Config,
+    pub dialer: Dialer,
+    // Declared last: dropped after the store, outside any async context.
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Context {
+    pub fn open(g: &Global) -> Result<Context, Failure> {
+        let config = load_config(g)?;
+        let store = store::open(config.database_url()).map_err(Failure::failed)?;
+        let dialer = Dialer::from_config(store, &config).map_err(Failure::usage)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
+        Ok(Context { config, dialer, runtime })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.dialer.store()
+    }
+
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+}
+
+/// Exit codes for `send` and `send-template`: 2 invalid input, 3 refused, 1 the rest.
+pub fn send_failure(e: SendError) -> Failure {
+    match e {
+        SendError::Invalid(i) => Failure::usage(i),
+        SendError::Refused(r) => Failure::refused(format!("not sent: {r}")),
+        other => Failure::failed(other),
+    }
+}
+
+/// An RFC 3339 instant (`2026-05-01T09:00:00Z`, `2026-05-01T11:00:00+02:00`) or a duration
+/// (`90s`, `15m`, `2h`, `1 day`) counted from now, `forward` into the future or back.
+pub fn parse_instant(text: &str, forward: bool) -> Result<Timestamp, String> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let d: SignedDuration = text.trim().parse().map_err(|_| {
+        format!("invalid instant {text:?}: expected RFC 3339 such as 2026-05-01T09:00:00Z, or a duration such as 15m or 2h")
+    })?;
+    let now = Timestamp::now();
+    let t = if forward { now.checked_add(d) } else { now.checked_sub(d) };
+    t.map_err(|e| format!("invalid instant {text:?}: {e}"))
+}
+
+/// `KEY=VALUE` pairs (string values) over an optional JSON object.
+pub fn key_values(what: &str, pairs: &[String], json: Option<&str>) -> Result<Option<Value>, Failure> {
+    let mut map = match json {
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(Failure::usage(format!("invalid --{what}-json: expected a JSON object"))),
+            Err(e) => return Err(Failure::usage(format!("invalid --{what}-json: {e}"))),
+        },
+        None => serde_json::Map::new(),
+    };
+    for pair in pairs {
+        match pair.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                map.insert(k.to_string(), Value::String(v.to_string()));
+            }
+            _ => return Err(Failure::usage(format!("invalid --{what} {pair:?}: expected KEY=VALUE"))),
+        }
+    }
+    Ok((json.is_some() || !pairs.is_empty()).then_some(Value::Object(map)))
+}
+
+pub fn print_json(v: &Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
