@@ -51,7 +51,7 @@ pub async fn publish_claimed(
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    failpoint::reached("after-claim");
+    failpoint::reached("after-claim").await;
     let settings = backends.delivery();
     let allowlist = Allowlist::new(settings.allowlist.as_deref());
     let backoff = Backoff::from_settings(settings);
@@ -141,7 +141,7 @@ pub async fn publish_claimed(
         }
 
         let results = backend.publish_many(&begun).await;
-        failpoint::reached("after-publish");
+        failpoint::reached("after-publish").await;
         let now = Timestamp::now();
         let mut results = results.into_iter();
         let changes = begun

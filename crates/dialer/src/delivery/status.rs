@@ -63,6 +63,7 @@ pub struct CheckedFailure {
     pub error: String,
     /// The state the message keeps (or ERROR_UPDATE once made final).
     pub state: State,
+    pub state_code: i16,
     pub check_failures: u32,
     pub made_final: bool,
 }
@@ -178,7 +179,7 @@ async fn apply_report(
         c.check_failed = true;
         c.error = Some(f.error.clone());
         tracing::warn!(id = %f.id, backend = %out.backend, "status check failed ({count} of {max}): {}", f.error);
-        let failure = CheckedFailure { id: f.id, error: f.error, state: c.state, check_failures: count, made_final };
+        let failure = CheckedFailure { id: f.id, error: f.error, state: c.state, state_code: c.state.code(), check_failures: count, made_final };
         changes.push((f.id, c, Some(failure)));
     }
     let applied = blocking(store, move |s| {
