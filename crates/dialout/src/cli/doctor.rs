@@ -2,7 +2,6 @@
 
 use dialout_dialer::backends::asterisk::checks::{doctor, Check};
 use dialout_dialer::backends::asterisk::AsteriskConfig;
-use dialout_dialer::config::{Config, ConfigError};
 use dialout_dialer::tts::EspeakNg;
 
 use super::{Failure, Global, Outcome};
@@ -21,15 +20,8 @@ struct BackendReport {
     checks: Vec<Check>,
 }
 
-fn load(g: &Global) -> Result<Config, Failure> {
-    Config::load(g.config.as_deref()).map_err(|e| match e {
-        ConfigError::Read { .. } => Failure::failed(e),
-        _ => Failure::usage(e),
-    })
-}
-
 pub fn run(args: Args, g: &Global) -> Outcome {
-    let config = load(g)?;
+    let config = super::context::load_config(g)?;
     let mut reports = Vec::new();
     for (name, bc) in &config.backends {
         if bc.kind != "asterisk" || args.backend.as_ref().is_some_and(|b| b != name) {

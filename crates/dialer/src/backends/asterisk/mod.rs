@@ -57,6 +57,9 @@ struct Inner {
     watcher: Mutex<Option<watch::Watcher>>,
     wake: Arc<tokio::sync::Notify>,
     last_rescan: Mutex<Option<Instant>>,
+    /// The pending messages of the last intake: a message new since then is looked at in
+    /// full, as its files may have changed before it became pending (a restart, `find`).
+    known: Mutex<HashSet<crate::MessageId>>,
     last_cleanup: Mutex<Instant>,
     audio_grace: Duration,
 }
@@ -100,6 +103,7 @@ impl Asterisk {
                 watcher: Mutex::new(None),
                 wake: Arc::new(tokio::sync::Notify::new()),
                 last_rescan: Mutex::new(None),
+                known: Mutex::new(HashSet::new()),
                 last_cleanup: Mutex::new(Instant::now()),
                 audio_grace: AUDIO_GRACE,
             }),
@@ -267,10 +271,11 @@ impl Inner {
             (Some(w), false) => w.take(|n| names.contains(n)),
             _ => None,
         };
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         let report = match changed {
             Some(changed) => {
                 let changed: HashSet<String> = changed.into_iter().collect();
-                self.scan(&pending.iter().filter(|m| changed.contains(&sender_name(m))).collect::<Vec<_>>())
+                self.scan(&pending.iter().filter(|m| !known.contains(&m.id) || changed.contains(&sender_name(m))).collect::<Vec<_>>())
             }
             None => {
                 *last = Some(Instant::now());
@@ -281,6 +286,8 @@ impl Inner {
                 self.scan(&pending.iter().collect::<Vec<_>>())
             }
         };
+        *known = pending.iter().map(|m| m.id).collect();
+        drop(known);
         drop(last);
         drop(watcher);
         self.cleanup_audio(pending);
