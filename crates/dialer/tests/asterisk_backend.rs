@@ -27,9 +27,10 @@ struct Setup {
 
 fn config(root: &Path, extra: &str) -> AsteriskConfig {
     let text = format!(
-        "spool_dir = \"{}/outgoing\"\nchannel = \"PJSIP/{{number}}@trunk\"\nwait_time = 20\nretry_time = 60\nmax_retries = 1\n\
-         calls_per_second = 1000\nmax_in_flight = 100\n{extra}",
-        root.display()
+        "spool_dir = \"{}/outgoing\"\nchannel = \"PJSIP/{{number}}@trunk\"\nwait_time = 20\nretry_time = 60\n\
+         calls_per_second = 1000\nmax_in_flight = 100\n{extra}{}",
+        root.display(),
+        if extra.contains("max_retries") { "" } else { "max_retries = 1\n" }
     );
     AsteriskConfig::from_table("pbx", &toml::from_str(&text).unwrap()).unwrap()
 }
@@ -105,6 +106,7 @@ async fn intake(backend: &Asterisk, messages: &mut [Message]) -> Vec<(MessageId,
         m.state = u.state;
         m.is_final_state = u.is_final;
         m.error = u.error;
+        m.extra_sender_data.extend(u.sender_data);
         out.push((u.id, u.state));
     }
     out
@@ -319,4 +321,28 @@ async fn audio_stays_while_a_message_or_a_spooled_file_needs_it() {
     assert!(fake.observations().attempts.iter().all(|at| at.warnings.is_empty()), "a's audio was there to play");
     assert_eq!(backend.cleanup_audio(&[]), 1, "a is done: its audio goes");
     assert_eq!(audio_files(&s.root), 0);
+}
+
+#[tokio::test]
+async fn each_failed_attempt_is_reported_with_its_reason() {
+    let s = setup("max_retries = 2\n");
+    let mut fake = fake(&s.root, Callees::new(Callee::unreachable()).exact_sequence("PJSIP/+420777000071@trunk", vec![Callee::busy(), Callee::no_answer(), Callee::congestion()]));
+    let mut m = vec![message("+420777000071")];
+    publish(&s.backend, &mut m[0]).await;
+    let mut updates = vec![];
+    for _ in 0..400 {
+        fake.run_for(Duration::from_secs(2));
+        for (_, state) in intake(&s.backend, &mut m).await {
+            updates.push((state, m[0].extra_sender_data.get("failed_attempts").cloned(), m[0].extra_sender_data.get("last_reason").cloned()));
+        }
+        if m[0].is_final_state {
+            break;
+        }
+    }
+    let j = |n: u64| Some(serde_json::Value::from(n));
+    assert_eq!(
+        updates,
+        vec![(State::Rescheduled, j(1), j(5)), (State::Rescheduled, j(2), j(3)), (State::Unreachable, j(3), j(8))],
+        "one update per failed attempt; the last attempt's congestion decides"
+    );
 }

@@ -237,10 +237,18 @@ impl Inner {
             .and_then(Value::as_u64)
             .map_or(self.config.max_retries + 1, |n| n as u32);
         let Some(v) = judge(&seen, &report, max_attempts) else { return Ok(None) };
-        if v.state == message.state && !v.is_final {
+        // Failed attempts are kept with the message, so each retry shows in its history.
+        let mut data = JsonMap::new();
+        if let Some((n, reason)) = report.last_failure() {
+            data.insert("failed_attempts".into(), Value::from(n));
+            data.insert("last_reason".into(), reason.map_or(Value::Null, Value::from));
+        }
+        let recorded = message.extra_sender_data.get("failed_attempts").and_then(Value::as_u64);
+        let new_failure = data.get("failed_attempts").and_then(Value::as_u64) != recorded;
+        if v.state == message.state && !v.is_final && !new_failure {
             return Ok(None);
         }
-        Ok(Some(StatusUpdate { id: message.id, state: v.state, is_final: v.is_final, error: v.error, sender_data: JsonMap::new(), reason: v.reason }))
+        Ok(Some(StatusUpdate { id: message.id, state: v.state, is_final: v.is_final, error: v.error, sender_data: data, reason: v.reason }))
     }
 
     fn scan(&self, messages: &[&Message]) -> StatusReport {
