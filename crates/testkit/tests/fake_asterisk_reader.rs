@@ -2,8 +2,8 @@
 
 mod fake_asterisk_support;
 
-use dialout_testkit::fake_asterisk::{read_call_file, CallFile, Invalid, LineMode};
-use fake_asterisk_support::{app_call, Spool};
+use dialout_testkit::fake_asterisk::{CallFile, Invalid, LineMode, read_call_file};
+use fake_asterisk_support::{Spool, app_call};
 
 fn read(text: &str) -> CallFile {
     read_call_file(text.as_bytes(), LineMode::Modern)
@@ -29,27 +29,44 @@ fn keys_are_not_trimmed() {
     let cf = read(" Channel: SIP/1\nChannel : SIP/2\nApplication: NoOp\n");
     assert_eq!(cf.tech, "", "neither line is a Channel");
     assert_eq!(cf.validate(), Err(Invalid::NoChannel));
-    assert!(cf.warnings.iter().any(|w| w.contains("unknown keyword ' Channel'")));
-    assert!(cf.warnings.iter().any(|w| w.contains("unknown keyword 'Channel '")));
+    assert!(
+        cf.warnings
+            .iter()
+            .any(|w| w.contains("unknown keyword ' Channel'"))
+    );
+    assert!(
+        cf.warnings
+            .iter()
+            .any(|w| w.contains("unknown keyword 'Channel '"))
+    );
 }
 
 #[test]
 fn line_without_colon_is_ignored() {
     let cf = read("Channel: SIP/1\nthis line has no separator\nApplication: NoOp\n");
     assert!(cf.validate().is_ok());
-    assert!(cf.warnings.iter().any(|w| w.contains("syntax error at line 2")));
+    assert!(
+        cf.warnings
+            .iter()
+            .any(|w| w.contains("syntax error at line 2"))
+    );
 }
 
 #[test]
 fn value_blanks_and_control_bytes_are_trimmed() {
     let cf = read("Channel:\t  SIP/1 \x01\x1f \nApplication: NoOp\nData: \x02\x03 x y \t\n");
     assert_eq!(cf.channel(), "SIP/1");
-    assert_eq!(cf.data, "x y", "leading and trailing bytes below 33 go, inner blanks stay");
+    assert_eq!(
+        cf.data, "x y",
+        "leading and trailing bytes below 33 go, inner blanks stay"
+    );
 }
 
 #[test]
 fn crlf_files_work() {
-    let cf = read("Channel: PJSIP/7\r\nApplication: Playback\r\nData: hello\r\nMaxRetries: 2\r\nArchive: yes\r\n");
+    let cf = read(
+        "Channel: PJSIP/7\r\nApplication: Playback\r\nData: hello\r\nMaxRetries: 2\r\nArchive: yes\r\n",
+    );
     assert_eq!(cf.channel(), "PJSIP/7");
     assert_eq!(cf.data, "hello");
     assert_eq!(cf.max_retries, 2);
@@ -60,7 +77,10 @@ fn crlf_files_work() {
 fn semicolon_starts_a_comment_unless_escaped() {
     let cf = read("Channel: SIP/1 ; the phone\nApplication: NoOp\nData: a\\;b;c\n");
     assert_eq!(cf.channel(), "SIP/1");
-    assert_eq!(cf.data, "a;b", "`\\;` becomes `;`, the next `;` starts a comment");
+    assert_eq!(
+        cf.data, "a;b",
+        "`\\;` becomes `;`, the next `;` starts a comment"
+    );
     let cf = read("; Channel: SIP/9\nChannel: SIP/1\nApplication: NoOp\n");
     assert_eq!(cf.channel(), "SIP/1");
 }
@@ -80,23 +100,38 @@ fn hash_comment_rules() {
 
 #[test]
 fn line_of_1022_is_read_1023_is_skipped() {
-    let ok = format!("Channel: SIP/1\nApplication: NoOp\nData: {}\n", "x".repeat(1022 - 6));
+    let ok = format!(
+        "Channel: SIP/1\nApplication: NoOp\nData: {}\n",
+        "x".repeat(1022 - 6)
+    );
     assert_eq!(read(&ok).data.len(), 1016);
-    let long = format!("Channel: SIP/1\nApplication: NoOp\nData: short\nData: {}\n", "x".repeat(1023 - 6));
+    let long = format!(
+        "Channel: SIP/1\nApplication: NoOp\nData: short\nData: {}\n",
+        "x".repeat(1023 - 6)
+    );
     let cf = read(&long);
     assert_eq!(cf.data, "short", "the 1023-byte line is skipped whole");
     assert!(cf.warnings.iter().any(|w| w.contains("too long")));
     // A modern Asterisk cannot be injected through a long value.
-    let inject = format!("Channel: SIP/1\nApplication: NoOp\nData: {}Application: System\n", "y".repeat(1100));
+    let inject = format!(
+        "Channel: SIP/1\nApplication: NoOp\nData: {}Application: System\n",
+        "y".repeat(1100)
+    );
     assert_eq!(read(&inject).application, "NoOp");
 }
 
 #[test]
 fn old_asterisk_long_line_injects_a_key() {
     // 249 bytes of value + "Data: " = 255: the next chunk starts a new "line".
-    let text = format!("Channel: SIP/1\nApplication: NoOp\nData: {}Application: System\n", "y".repeat(249));
+    let text = format!(
+        "Channel: SIP/1\nApplication: NoOp\nData: {}Application: System\n",
+        "y".repeat(249)
+    );
     let old = read_call_file(text.as_bytes(), LineMode::Old);
-    assert_eq!(old.application, "System", "the rest of the long line became a key");
+    assert_eq!(
+        old.application, "System",
+        "the rest of the long line became a key"
+    );
     assert_eq!(old.data.len(), 249);
     let modern = read_call_file(text.as_bytes(), LineMode::Modern);
     assert_eq!(modern.application, "NoOp");
@@ -112,7 +147,11 @@ fn last_line_without_newline_is_read() {
 fn unknown_keys_are_ignored() {
     let cf = read("Channel: SIP/1\nFoo: bar\nApplication: NoOp\n");
     assert!(cf.validate().is_ok());
-    assert!(cf.warnings.iter().any(|w| w.contains("unknown keyword 'Foo'")));
+    assert!(
+        cf.warnings
+            .iter()
+            .any(|w| w.contains("unknown keyword 'Foo'"))
+    );
 }
 
 #[test]
@@ -122,8 +161,18 @@ fn ami_only_keys_are_unknown() {
     );
     assert!(cf.variables.is_empty(), "Variable is not Set");
     assert_eq!(cf.wait_time, 45, "Timeout is not WaitTime");
-    for key in ["Timeout", "Variable", "Async", "ChannelId", "PredialCallee", "PredialCaller"] {
-        assert!(cf.warnings.iter().any(|w| w.contains(&format!("'{key}'"))), "{key} should be unknown");
+    for key in [
+        "Timeout",
+        "Variable",
+        "Async",
+        "ChannelId",
+        "PredialCallee",
+        "PredialCaller",
+    ] {
+        assert!(
+            cf.warnings.iter().any(|w| w.contains(&format!("'{key}'"))),
+            "{key} should be unknown"
+        );
     }
 }
 
@@ -140,14 +189,21 @@ fn channel_splits_at_first_slash() {
     assert_eq!(cf.tech, "Local");
     assert_eq!(cf.dest, "1000@internal&SIP/x/123");
     let cf = read("Channel: nothing-here\nApplication: NoOp\n");
-    assert_eq!(cf.validate(), Err(Invalid::NoChannel), "a channel without / is not read");
+    assert_eq!(
+        cf.validate(),
+        Err(Invalid::NoChannel),
+        "a channel without / is not read"
+    );
 }
 
 #[test]
 fn caller_id_forms() {
     let id = |v: &str| read(&format!("CallerID: {v}\n")).caller_id.unwrap();
     let q = id("\"Shop Desk\" <+1 (555) 000-0005>");
-    assert_eq!((q.name.as_str(), q.number.as_str()), ("Shop Desk", "+15550000005"));
+    assert_eq!(
+        (q.name.as_str(), q.number.as_str()),
+        ("Shop Desk", "+15550000005")
+    );
     let p = id("Shop <123>");
     assert_eq!((p.name.as_str(), p.number.as_str()), ("Shop", "123"));
     let n = id("+420 777 123 456");
@@ -170,7 +226,11 @@ fn priority_defaults_to_1_and_must_be_a_positive_number() {
     assert_eq!(read("Priority: 3\n").priority, 3);
     assert_eq!(read("").priority, 1);
     for bad in ["0", "-2", "start", "n"] {
-        assert_eq!(read(&format!("Priority: {bad}\n")).priority, 1, "Priority {bad}");
+        assert_eq!(
+            read(&format!("Priority: {bad}\n")).priority,
+            1,
+            "Priority {bad}"
+        );
     }
 }
 
@@ -179,7 +239,11 @@ fn wait_time_default_and_replacement() {
     assert_eq!(read("").wait_time, 45);
     assert_eq!(read("WaitTime: 20\n").wait_time, 20);
     for bad in ["0", "-5", "soon"] {
-        assert_eq!(read(&format!("WaitTime: {bad}\n")).wait_time, 45, "WaitTime {bad}");
+        assert_eq!(
+            read(&format!("WaitTime: {bad}\n")).wait_time,
+            45,
+            "WaitTime {bad}"
+        );
     }
 }
 
@@ -188,7 +252,11 @@ fn retry_time_default_and_replacement() {
     assert_eq!(read("").retry_time, 300);
     assert_eq!(read("RetryTime: 60\n").retry_time, 60);
     for bad in ["0", "-1", "later"] {
-        assert_eq!(read(&format!("RetryTime: {bad}\n")).retry_time, 300, "RetryTime {bad}");
+        assert_eq!(
+            read(&format!("RetryTime: {bad}\n")).retry_time,
+            300,
+            "RetryTime {bad}"
+        );
     }
 }
 
@@ -196,9 +264,17 @@ fn retry_time_default_and_replacement() {
 fn max_retries_default_and_parsing() {
     assert_eq!(read("").max_retries, 0);
     assert_eq!(read("MaxRetries: 4\n").max_retries, 4);
-    assert_eq!(read("MaxRetries: -1\n").max_retries, -1, "negative is kept (it expires the file)");
+    assert_eq!(
+        read("MaxRetries: -1\n").max_retries,
+        -1,
+        "negative is kept (it expires the file)"
+    );
     assert_eq!(read("MaxRetries: many\n").max_retries, 0);
-    assert_eq!(read("MaxRetries: 3 times\n").max_retries, 3, "sscanf reads a prefix");
+    assert_eq!(
+        read("MaxRetries: 3 times\n").max_retries,
+        3,
+        "sscanf reads a prefix"
+    );
 }
 
 #[test]
@@ -227,10 +303,16 @@ fn set_and_setvar_split_at_first_equals() {
 fn always_delete_truthiness() {
     assert!(read("").always_delete, "default yes");
     for yes in ["yes", "TRUE", "y", "t", "1", "on", "On"] {
-        assert!(read(&format!("AlwaysDelete: {yes}\n")).always_delete, "{yes}");
+        assert!(
+            read(&format!("AlwaysDelete: {yes}\n")).always_delete,
+            "{yes}"
+        );
     }
     for no in ["no", "0", "off", "yep", "2", ""] {
-        assert!(!read(&format!("AlwaysDelete: {no}\n")).always_delete, "{no:?}");
+        assert!(
+            !read(&format!("AlwaysDelete: {no}\n")).always_delete,
+            "{no:?}"
+        );
     }
     assert!(read("Archive: Yes\n").archive);
     assert!(!read("Archive: yess\n").archive);
@@ -246,9 +328,18 @@ fn early_media_needs_the_underscore() {
 
 #[test]
 fn validity_needs_channel_and_application_or_extension() {
-    assert_eq!(read("Application: NoOp\n").validate(), Err(Invalid::NoChannel));
-    assert_eq!(read("Channel: SIP/1\nContext: c\n").validate(), Err(Invalid::NoApplicationOrExtension));
-    assert!(read("Channel: SIP/1\nExtension: s\n").validate().is_ok(), "Extension alone suffices (context default empty)");
+    assert_eq!(
+        read("Application: NoOp\n").validate(),
+        Err(Invalid::NoChannel)
+    );
+    assert_eq!(
+        read("Channel: SIP/1\nContext: c\n").validate(),
+        Err(Invalid::NoApplicationOrExtension)
+    );
+    assert!(
+        read("Channel: SIP/1\nExtension: s\n").validate().is_ok(),
+        "Extension alone suffices (context default empty)"
+    );
     assert!(read(&app_call("SIP/1", "")).validate().is_ok());
 }
 
@@ -257,13 +348,18 @@ fn retry_bookkeeping_lines_are_counted() {
     let cf = read("StartRetry: 77 1 (100)\nEndRetry: 77 1 (145)\nStartRetry: 77 2 (400)\n");
     assert_eq!(cf.retries, 1);
     assert_eq!(cf.calling_pid, 77);
-    let cf = read("StartRetry: 77 1 (100)\nAbortRetry: 78 1 (500)\nStartRetry: 78 1 (500)\nDelayedRetry: 78 0 (600)\n");
+    let cf = read(
+        "StartRetry: 77 1 (100)\nAbortRetry: 78 1 (500)\nStartRetry: 78 1 (500)\nDelayedRetry: 78 0 (600)\n",
+    );
     assert_eq!((cf.retries, cf.calling_pid), (1, 78));
 }
 
 #[test]
 fn nul_byte_ends_the_line_as_in_c() {
-    let cf = read_call_file(b"Channel: SIP/1\nApplication: NoOp\nData: ab\0cd\n", LineMode::Modern);
+    let cf = read_call_file(
+        b"Channel: SIP/1\nApplication: NoOp\nData: ab\0cd\n",
+        LineMode::Modern,
+    );
     assert_eq!(cf.data, "ab");
 }
 
@@ -271,10 +367,24 @@ fn nul_byte_ends_the_line_as_in_c() {
 fn the_spooler_reads_with_the_same_rules() {
     // A file the spooler dials must be understood the same way as by read_call_file.
     let spool = Spool::new();
-    spool.spool("x.call", "channel: SIP/1 ; c\r\nAPPLICATION: Wait\r\nData: 2 #two\r\n");
+    spool.spool(
+        "x.call",
+        "channel: SIP/1 ; c\r\nAPPLICATION: Wait\r\nData: 2 #two\r\n",
+    );
     let mut fake = spool.fake();
     fake.run_until_idle().unwrap();
     let a = &fake.observations().attempts[0];
-    assert_eq!((a.channel.as_str(), a.call_file.application.as_str(), a.call_file.data.as_str()), ("SIP/1", "Wait", "2"));
-    assert_eq!(a.apps[0].ended - a.apps[0].started, 2000, "Wait(2) lasted two fake seconds");
+    assert_eq!(
+        (
+            a.channel.as_str(),
+            a.call_file.application.as_str(),
+            a.call_file.data.as_str()
+        ),
+        ("SIP/1", "Wait", "2")
+    );
+    assert_eq!(
+        a.apps[0].ended - a.apps[0].started,
+        2000,
+        "Wait(2) lasted two fake seconds"
+    );
 }

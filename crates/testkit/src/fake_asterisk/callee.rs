@@ -19,7 +19,10 @@ pub mod reason {
 pub enum Callee {
     /// Rings `ring` seconds, answers, then hangs up `hangup_after` seconds after answering
     /// (`None`: stays on until the PBX hangs up). Ringing ≥ WaitTime means no answer (REASON 3).
-    Answers { ring: f64, hangup_after: Option<f64> },
+    Answers {
+        ring: f64,
+        hangup_after: Option<f64>,
+    },
     /// Busy after `after` seconds (REASON 5).
     Busy { after: f64 },
     /// Rings until WaitTime (REASON 3).
@@ -35,11 +38,17 @@ pub enum Callee {
 impl Callee {
     /// Answers after one second of ringing and stays on until the PBX hangs up.
     pub fn answers() -> Callee {
-        Callee::Answers { ring: 1.0, hangup_after: None }
+        Callee::Answers {
+            ring: 1.0,
+            hangup_after: None,
+        }
     }
     /// Answers after one second and hangs up `secs` seconds later (even mid-Playback).
     pub fn answers_then_hangs_up(secs: f64) -> Callee {
-        Callee::Answers { ring: 1.0, hangup_after: Some(secs) }
+        Callee::Answers {
+            ring: 1.0,
+            hangup_after: Some(secs),
+        }
     }
     /// Same as [`Callee::answers_then_hangs_up`]: stays on the line `secs` seconds at most.
     pub fn answers_and_stays_for(secs: f64) -> Callee {
@@ -65,8 +74,14 @@ impl Callee {
 /// How a dial ended, in fake seconds after the dial started.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum DialResult {
-    Answered { after: f64, hangup_after: Option<f64> },
-    Failed { after: f64, reason: i32 },
+    Answered {
+        after: f64,
+        hangup_after: Option<f64>,
+    },
+    Failed {
+        after: f64,
+        reason: i32,
+    },
 }
 
 impl Callee {
@@ -74,7 +89,10 @@ impl Callee {
         let wait = f64::from(wait_time);
         let fail = |after: f64, reason: i32| {
             if after >= wait {
-                DialResult::Failed { after: wait, reason: reason::NO_ANSWER }
+                DialResult::Failed {
+                    after: wait,
+                    reason: reason::NO_ANSWER,
+                }
             } else {
                 DialResult::Failed { after, reason }
             }
@@ -82,16 +100,28 @@ impl Callee {
         match *self {
             Callee::Answers { ring, hangup_after } => {
                 if ring >= wait {
-                    DialResult::Failed { after: wait, reason: reason::NO_ANSWER }
+                    DialResult::Failed {
+                        after: wait,
+                        reason: reason::NO_ANSWER,
+                    }
                 } else {
-                    DialResult::Answered { after: ring, hangup_after }
+                    DialResult::Answered {
+                        after: ring,
+                        hangup_after,
+                    }
                 }
             }
             Callee::Busy { after } => fail(after, reason::BUSY),
-            Callee::NoAnswer => DialResult::Failed { after: wait, reason: reason::NO_ANSWER },
+            Callee::NoAnswer => DialResult::Failed {
+                after: wait,
+                reason: reason::NO_ANSWER,
+            },
             Callee::Congestion { after } => fail(after, reason::CONGESTION),
             Callee::Rejects { after } => fail(after, reason::HANGUP_BEFORE_ANSWER),
-            Callee::Unreachable => DialResult::Failed { after: 0.0, reason: reason::UNREACHABLE },
+            Callee::Unreachable => DialResult::Failed {
+                after: 0.0,
+                reason: reason::UNREACHABLE,
+            },
         }
     }
 }
@@ -133,7 +163,11 @@ impl Default for Callees {
 impl Callees {
     /// Every channel not matched by a rule gets `default`.
     pub fn new(default: Callee) -> Callees {
-        Callees { rules: Vec::new(), default: vec![default], dials: HashMap::new() }
+        Callees {
+            rules: Vec::new(),
+            default: vec![default],
+            dials: HashMap::new(),
+        }
     }
     /// Channel string (`Tech/Dest`, exactly as in the file) → callee.
     pub fn exact(self, channel: &str, callee: Callee) -> Callees {
@@ -141,7 +175,10 @@ impl Callees {
     }
     /// Channel string → one callee per successive dial of that channel.
     pub fn exact_sequence(mut self, channel: &str, seq: Vec<Callee>) -> Callees {
-        assert!(!seq.is_empty(), "a callee sequence needs at least one callee");
+        assert!(
+            !seq.is_empty(),
+            "a callee sequence needs at least one callee"
+        );
         self.rules.push((Matcher::Exact(channel.to_string()), seq));
         self
     }
@@ -159,13 +196,19 @@ impl Callees {
         pred: impl Fn(&str) -> bool + Send + Sync + 'static,
         seq: Vec<Callee>,
     ) -> Callees {
-        assert!(!seq.is_empty(), "a callee sequence needs at least one callee");
+        assert!(
+            !seq.is_empty(),
+            "a callee sequence needs at least one callee"
+        );
         self.rules.push((Matcher::Predicate(Arc::new(pred)), seq));
         self
     }
     /// Default for all other channels, one per successive dial of each channel.
     pub fn default_sequence(mut self, seq: Vec<Callee>) -> Callees {
-        assert!(!seq.is_empty(), "a callee sequence needs at least one callee");
+        assert!(
+            !seq.is_empty(),
+            "a callee sequence needs at least one callee"
+        );
         self.default = seq;
         self
     }

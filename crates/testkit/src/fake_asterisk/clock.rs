@@ -11,8 +11,14 @@ pub type FakeMillis = i64;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Clock {
-    Step { now: FakeMillis },
-    Scaled { origin_real: Instant, origin_fake: FakeMillis, speed: f64 },
+    Step {
+        now: FakeMillis,
+    },
+    Scaled {
+        origin_real: Instant,
+        origin_fake: FakeMillis,
+        speed: f64,
+    },
 }
 
 impl Clock {
@@ -21,24 +27,30 @@ impl Clock {
     }
 
     pub(crate) fn scaled(start: FakeMillis, speed: f64) -> Clock {
-        Clock::Scaled { origin_real: Instant::now(), origin_fake: start, speed }
+        Clock::Scaled {
+            origin_real: Instant::now(),
+            origin_fake: start,
+            speed,
+        }
     }
 
     pub(crate) fn now(&self) -> FakeMillis {
         match self {
             Clock::Step { now } => *now,
-            Clock::Scaled { origin_real, origin_fake, speed } => {
-                origin_fake + (origin_real.elapsed().as_secs_f64() * 1000.0 * speed) as i64
-            }
+            Clock::Scaled {
+                origin_real,
+                origin_fake,
+                speed,
+            } => origin_fake + (origin_real.elapsed().as_secs_f64() * 1000.0 * speed) as i64,
         }
     }
 
     /// Step mode only: move forward (never back).
     pub(crate) fn jump_to(&mut self, t: FakeMillis) {
-        if let Clock::Step { now } = self {
-            if t > *now {
-                *now = t;
-            }
+        if let Clock::Step { now } = self
+            && t > *now
+        {
+            *now = t;
         }
     }
 
@@ -68,7 +80,10 @@ impl Clock {
 
 /// The wall clock as Unix milliseconds.
 pub fn real_unix_millis() -> FakeMillis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Whole seconds of a fake instant (what `time(NULL)` would say).

@@ -10,15 +10,22 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::clock::{secs, FakeMillis};
+use super::clock::{FakeMillis, secs};
 
 /// A dialplan outside the supported subset, or unreadable.
 #[derive(Debug, thiserror::Error)]
 pub enum DialplanError {
     #[error("cannot read dialplan {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("dialplan line {line}: unsupported {what} in `{text}`")]
-    Unsupported { line: usize, what: String, text: String },
+    Unsupported {
+        line: usize,
+        what: String,
+        text: String,
+    },
 }
 
 const APPS: [&str; 6] = ["Answer", "Playback", "Hangup", "Wait", "NoOp", "Set"];
@@ -44,8 +51,10 @@ impl Dialplan {
     /// Read and check a dialplan file.
     pub fn load(path: impl AsRef<Path>) -> Result<Dialplan, DialplanError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| DialplanError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| DialplanError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Dialplan::parse(&text)
     }
 
@@ -91,9 +100,13 @@ impl Dialplan {
                     let mut parts = value.splitn(3, ',');
                     let name = parts.next().unwrap_or("").trim();
                     let prio = parts.next().unwrap_or("").trim();
-                    let app = parts.next().ok_or_else(|| unsupported("exten without application"))?;
+                    let app = parts
+                        .next()
+                        .ok_or_else(|| unsupported("exten without application"))?;
                     if name.is_empty() || name.starts_with('_') || name.contains('/') {
-                        return Err(unsupported(&format!("extension name `{name}` (patterns and caller-id matches)")));
+                        return Err(unsupported(&format!(
+                            "extension name `{name}` (patterns and caller-id matches)"
+                        )));
                     }
                     (name.to_string(), prio.to_string(), app.trim().to_string())
                 }
@@ -108,29 +121,47 @@ impl Dialplan {
                 }
                 other => return Err(unsupported(&format!("keyword `{other}`"))),
             };
-            let prios = dp.contexts.entry(ctx).or_default().entry(exten.clone()).or_default();
+            let prios = dp
+                .contexts
+                .entry(ctx)
+                .or_default()
+                .entry(exten.clone())
+                .or_default();
             let number = if prio == "n" {
                 prios.keys().next_back().map_or(1, |p| p + 1)
             } else {
                 match prio.parse::<i32>() {
                     Ok(n) if n >= 1 => n,
-                    _ => return Err(unsupported(&format!("priority `{prio}` (only numbers and `n`)"))),
+                    _ => {
+                        return Err(unsupported(&format!(
+                            "priority `{prio}` (only numbers and `n`)"
+                        )));
+                    }
                 }
             };
             let (app_name, args) = split_app(&app).map_err(|w| unsupported(&w))?;
             check_expressions(&args).map_err(|w| unsupported(&w))?;
             if app_name == "Set" {
                 let lhs = args.split_once('=').map_or(args.as_str(), |(l, _)| l);
-                if let Some((func, _)) = lhs.split_once('(') {
-                    if !func.eq_ignore_ascii_case("FILE") {
-                        return Err(unsupported(&format!("function `{func}`")));
-                    }
+                if let Some((func, _)) = lhs.split_once('(')
+                    && !func.eq_ignore_ascii_case("FILE")
+                {
+                    return Err(unsupported(&format!("function `{func}`")));
                 }
             }
             if prios.contains_key(&number) {
-                return Err(unsupported(&format!("duplicate priority {number} of `{exten}`")));
+                return Err(unsupported(&format!(
+                    "duplicate priority {number} of `{exten}`"
+                )));
             }
-            prios.insert(number, Step { app: app_name, args, line });
+            prios.insert(
+                number,
+                Step {
+                    app: app_name,
+                    args,
+                    line,
+                },
+            );
             last_exten = Some(exten);
         }
         Ok(dp)
@@ -181,7 +212,9 @@ fn split_app(app: &str) -> Result<(String, String), String> {
             }
             (app[..open].trim(), &app[open + 1..close])
         }
-        None if app.contains(',') => return Err(format!("application syntax `{app}` (use App(args))")),
+        None if app.contains(',') => {
+            return Err(format!("application syntax `{app}` (use App(args))"));
+        }
         None => (app.trim(), ""),
     };
     let canon = APPS
@@ -207,7 +240,11 @@ fn check_expressions(args: &str) -> Result<(), String> {
             if let Some((func, _)) = inner.split_once('(') {
                 return Err(format!("function `{func}`"));
             }
-            if inner.is_empty() || !inner.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            if inner.is_empty()
+                || !inner
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
                 return Err(format!("variable reference `${{{inner}}}`"));
             }
             i += 2 + end + 1;
@@ -293,10 +330,22 @@ impl Run {
 
     /// Application form.
     pub(crate) fn application(channel: &str, app: &str, data: &str) -> Run {
-        Run::new(channel, Some((app.to_string(), data.to_string())), "", "", 1)
+        Run::new(
+            channel,
+            Some((app.to_string(), data.to_string())),
+            "",
+            "",
+            1,
+        )
     }
 
-    fn new(channel: &str, single: Option<(String, String)>, context: &str, exten: &str, priority: i32) -> Run {
+    fn new(
+        channel: &str,
+        single: Option<(String, String)>,
+        context: &str,
+        exten: &str,
+        priority: i32,
+    ) -> Run {
         Run {
             channel: channel.to_string(),
             single,
@@ -341,11 +390,11 @@ impl Run {
     /// Clean stop: the channel is hung up now.
     pub(crate) fn force_hangup(&mut self, now: FakeMillis, env: &Env<'_>) -> FakeMillis {
         if self.phase == Phase::Main {
-            if let Some(p) = self.pending.take() {
-                if let Some(last) = self.apps.last_mut() {
-                    last.ended = now.min(p.until);
-                    last.interrupted = true;
-                }
+            if let Some(p) = self.pending.take()
+                && let Some(last) = self.apps.last_mut()
+            {
+                last.ended = now.min(p.until);
+                last.interrupted = true;
             }
             self.enter_h();
         }
@@ -390,7 +439,11 @@ impl Run {
 
     fn enter_h(&mut self) {
         self.pending = None;
-        self.phase = if self.single.is_some() { Phase::Done } else { Phase::H };
+        self.phase = if self.single.is_some() {
+            Phase::Done
+        } else {
+            Phase::H
+        };
     }
 
     /// Execute the next priority; `Some(t)` when it lasts until `t`.
@@ -404,7 +457,9 @@ impl Run {
                 (app.clone(), data.clone(), String::new(), String::new(), 1)
             }
             None => {
-                let step = env.dialplan.and_then(|d| d.step(&self.context, &self.exten, self.priority));
+                let step = env
+                    .dialplan
+                    .and_then(|d| d.step(&self.context, &self.exten, self.priority));
                 let Some(step) = step.cloned() else {
                     if !self.started_any {
                         self.warnings.push(format!(
@@ -418,12 +473,19 @@ impl Run {
                 let data = match self.substitute(&step.args, now) {
                     Ok(d) => d,
                     Err(e) => {
-                        self.errors.push(format!("dialplan line {}: {e}", step.line));
+                        self.errors
+                            .push(format!("dialplan line {}: {e}", step.line));
                         self.enter_h();
                         return None;
                     }
                 };
-                (step.app, data, self.context.clone(), self.exten.clone(), self.priority)
+                (
+                    step.app,
+                    data,
+                    self.context.clone(),
+                    self.exten.clone(),
+                    self.priority,
+                )
             }
         };
         self.started_any = true;
@@ -489,7 +551,8 @@ impl Run {
             let data = match self.substitute(&step.args, now) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.errors.push(format!("dialplan line {}: {e}", step.line));
+                    self.errors
+                        .push(format!("dialplan line {}: {e}", step.line));
                     return;
                 }
             };
@@ -548,7 +611,8 @@ impl Run {
             Some("Wait") => match data.trim().parse::<f64>() {
                 Ok(s) if s >= 0.0 => AppOutcome::Lasts((s * 1000.0) as i64),
                 _ => {
-                    self.errors.push(format!("Wait({data}): not a number of seconds"));
+                    self.errors
+                        .push(format!("Wait({data}): not a number of seconds"));
                     AppOutcome::HangUp
                 }
             },
@@ -556,7 +620,8 @@ impl Run {
             _ => {
                 // Application form only: the dialplan parser refuses unknown applications.
                 *note = Some(format!("application {app} is not simulated by the fake"));
-                self.warnings.push(format!("application {app}({data}) not simulated"));
+                self.warnings
+                    .push(format!("application {app}({data}) not simulated"));
                 AppOutcome::Continue
             }
         }
@@ -565,7 +630,9 @@ impl Run {
     fn playback(&mut self, data: &str, env: &Env<'_>, note: &mut Option<String>) -> AppOutcome {
         let (files, options) = data.split_once(',').unwrap_or((data, ""));
         if !options.trim().is_empty() {
-            self.errors.push(format!("Playback option `{options}` is not supported by the fake"));
+            self.errors.push(format!(
+                "Playback option `{options}` is not supported by the fake"
+            ));
             return AppOutcome::HangUp;
         }
         let mut total = 0;
@@ -603,7 +670,10 @@ impl Run {
             }
             return Err(format!("function `{func}` is not supported by the fake"));
         }
-        let plain = name.strip_prefix("__").or_else(|| name.strip_prefix('_')).unwrap_or(name);
+        let plain = name
+            .strip_prefix("__")
+            .or_else(|| name.strip_prefix('_'))
+            .unwrap_or(name);
         self.vars.insert(plain.to_string(), value.to_string());
         Ok(())
     }
@@ -651,7 +721,9 @@ fn file_write(args: &str, value: &str) -> Result<(), String> {
     let options = parts.get(3).copied().unwrap_or("");
     let format = parts.get(4).copied().unwrap_or("");
     if parts.len() > 5 || !offset.is_empty() || !length.is_empty() {
-        return Err(format!("FILE({args}): offsets/lengths are not supported by the fake"));
+        return Err(format!(
+            "FILE({args}): offsets/lengths are not supported by the fake"
+        ));
     }
     let mut opts: Vec<char> = options.chars().collect();
     opts.sort_unstable();
@@ -659,10 +731,16 @@ fn file_write(args: &str, value: &str) -> Result<(), String> {
         [] => (false, false),
         ['a'] => (true, false),
         ['a', 'l'] => (true, true),
-        _ => return Err(format!("FILE options `{options}` are not supported by the fake")),
+        _ => {
+            return Err(format!(
+                "FILE options `{options}` are not supported by the fake"
+            ));
+        }
     };
     if !(format.is_empty() || (line && format == "u")) {
-        return Err(format!("FILE format `{format}` is not supported by the fake"));
+        return Err(format!(
+            "FILE format `{format}` is not supported by the fake"
+        ));
     }
     if path.is_empty() {
         return Err("FILE: empty path".into());
@@ -678,14 +756,24 @@ fn file_write(args: &str, value: &str) -> Result<(), String> {
     if line {
         text.push(b'\n');
     }
-    f.write_all(&text).map_err(|e| format!("FILE: cannot write {path}: {e}"))
+    f.write_all(&text)
+        .map_err(|e| format!("FILE: cannot write {path}: {e}"))
 }
 
 /// Length of a sound as Asterisk would play it, trying the formats it can read.
 fn audio_millis(name: &str, sounds_dir: &Path) -> Result<FakeMillis, String> {
-    let base = if Path::new(name).is_absolute() { PathBuf::from(name) } else { sounds_dir.join(name) };
+    let base = if Path::new(name).is_absolute() {
+        PathBuf::from(name)
+    } else {
+        sounds_dir.join(name)
+    };
     let with = |ext: &str| PathBuf::from(format!("{}.{ext}", base.display()));
-    for (ext, rate) in [("wav", 8000u32), ("sln", 8000), ("sln16", 16000), ("wav16", 16000)] {
+    for (ext, rate) in [
+        ("wav", 8000u32),
+        ("sln", 8000),
+        ("sln16", 16000),
+        ("wav16", 16000),
+    ] {
         let p = with(ext);
         if !p.is_file() {
             continue;

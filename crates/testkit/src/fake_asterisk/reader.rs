@@ -128,7 +128,11 @@ impl CallFile {
 
     /// Value of the last `Set`/`SetVar` of this exact name, if any.
     pub fn variable(&self, name: &str) -> Option<&str> {
-        self.variables.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.variables
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -137,9 +141,10 @@ pub fn read_call_file(bytes: &[u8], mode: LineMode) -> CallFile {
     let mut cf = CallFile::default();
     for (lineno, line) in split_lines(bytes, mode).into_iter().enumerate() {
         match line {
-            RawLine::TooLong(len) => cf
-                .warnings
-                .push(format!("line {} is too long ({len} bytes), skipped", lineno + 1)),
+            RawLine::TooLong(len) => cf.warnings.push(format!(
+                "line {} is too long ({len} bytes), skipped",
+                lineno + 1
+            )),
             RawLine::Text(text) => apply_line(&mut cf, text, lineno + 1),
         }
     }
@@ -201,7 +206,8 @@ fn apply_line(cf: &mut CallFile, raw: &[u8], lineno: usize) {
         return;
     }
     let Some(colon) = buf.iter().position(|&b| b == b':') else {
-        cf.warnings.push(format!("syntax error at line {lineno}: no ':'"));
+        cf.warnings
+            .push(format!("syntax error at line {lineno}: no ':'"));
         return;
     };
     let key = String::from_utf8_lossy(&buf[..colon]).into_owned();
@@ -252,16 +258,17 @@ fn apply_key(cf: &mut CallFile, key: &str, c: &str, lineno: usize) {
                 cf.tech = tech.to_string();
                 cf.dest = dest.to_string();
             }
-            None => cf
-                .warnings
-                .push(format!("Channel should be in form Tech/Dest at line {lineno}")),
+            None => cf.warnings.push(format!(
+                "Channel should be in form Tech/Dest at line {lineno}"
+            )),
         },
         "callerid" => cf.caller_id = Some(split_caller_id(c)),
         "application" => cf.application = c.to_string(),
         "data" => cf.data = c.to_string(),
         "maxretries" => {
             cf.max_retries = scan_int(c).unwrap_or_else(|| {
-                cf.warnings.push(format!("invalid MaxRetries at line {lineno}"));
+                cf.warnings
+                    .push(format!("invalid MaxRetries at line {lineno}"));
                 0
             })
         }
@@ -274,7 +281,8 @@ fn apply_key(cf: &mut CallFile, key: &str, c: &str, lineno: usize) {
         "retry" => cf.retries += 1,
         "startretry" => {
             cf.calling_pid = scan_long(c).unwrap_or_else(|| {
-                cf.warnings.push("unable to retrieve calling PID".to_string());
+                cf.warnings
+                    .push("unable to retrieve calling PID".to_string());
                 0
             })
         }
@@ -285,15 +293,17 @@ fn apply_key(cf: &mut CallFile, key: &str, c: &str, lineno: usize) {
         "delayedretry" => {}
         "setvar" | "set" => match c.split_once('=') {
             Some((name, value)) => cf.variables.push((name.to_string(), value.to_string())),
-            None => cf
-                .warnings
-                .push(format!("malformed {key} at line {lineno}: should be {key}: variable=value")),
+            None => cf.warnings.push(format!(
+                "malformed {key} at line {lineno}: should be {key}: variable=value"
+            )),
         },
         "account" => cf.account = c.to_string(),
         "alwaysdelete" => cf.always_delete = ast_true(c),
         "archive" => cf.archive = ast_true(c),
         "early_media" => cf.early_media = ast_true(c),
-        _ => cf.warnings.push(format!("unknown keyword '{key}' at line {lineno}")),
+        _ => cf
+            .warnings
+            .push(format!("unknown keyword '{key}' at line {lineno}")),
     }
 }
 
@@ -330,7 +340,9 @@ fn scan_long(s: &str) -> Option<i64> {
     let start = i;
     let mut n: i64 = 0;
     while i < bytes.len() && i < 30 && bytes[i].is_ascii_digit() {
-        n = n.saturating_mul(10).saturating_add(i64::from(bytes[i] - b'0'));
+        n = n
+            .saturating_mul(10)
+            .saturating_add(i64::from(bytes[i] - b'0'));
         i += 1;
     }
     if i == start {
@@ -364,7 +376,10 @@ fn split_caller_id(s: &str) -> CallerId {
             (String::new(), s.trim().to_string())
         } else {
             let n = s.trim();
-            let n = n.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(n);
+            let n = n
+                .strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .unwrap_or(n);
             (n.to_string(), String::new())
         }
     };
@@ -375,12 +390,15 @@ fn split_caller_id(s: &str) -> CallerId {
 }
 
 fn is_phone_number(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
+    s.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
 }
 
 /// `ast_shrink_phone_number`: drop `( ) - .` and blanks.
 fn shrink_number(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, '(' | ')' | '-' | '.' | ' ' | '\t')).collect()
+    s.chars()
+        .filter(|c| !matches!(c, '(' | ')' | '-' | '.' | ' ' | '\t'))
+        .collect()
 }
 
 fn truncate_bytes(s: &str, max: usize) -> String {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind, 
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::callee::Callees;
-use super::clock::{real_unix_millis, Clock, FakeMillis};
+use super::clock::{Clock, FakeMillis, real_unix_millis};
 use super::dialplan::{Dialplan, DialplanError};
 use super::reader::LineMode;
 use super::spooler::{Config, Engine, Observations};
@@ -20,13 +20,23 @@ use super::spooler::{Config, Engine, Observations};
 #[derive(Debug, thiserror::Error)]
 pub enum FakeError {
     #[error("spool directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Dialplan(#[from] DialplanError),
     #[error("watching {path} with inotify: {source}")]
-    Watch { path: PathBuf, source: notify::Error },
-    #[error("not idle after {events} events, fake time {now} ms (a file left in the spool keeps retrying?)")]
+    Watch {
+        path: PathBuf,
+        source: notify::Error,
+    },
+    #[error(
+        "not idle after {events} events, fake time {now} ms (a file left in the spool writes DelayedRetry for ever?)"
+    )]
     NotIdle { events: u64, now: FakeMillis },
+    #[error("went idle at fake time {now} ms without the condition being met")]
+    Unmet { now: FakeMillis },
     #[error("condition not met within {0:?} (real time)")]
     Timeout(Duration),
 }
@@ -43,9 +53,10 @@ pub struct FakeAsteriskBuilder {
 
 impl FakeAsteriskBuilder {
     pub(crate) fn new(spool_dir: &Path) -> FakeAsteriskBuilder {
-        let done_dir = spool_dir
-            .parent()
-            .map_or_else(|| PathBuf::from("outgoing_done"), |p| p.join("outgoing_done"));
+        let done_dir = spool_dir.parent().map_or_else(
+            || PathBuf::from("outgoing_done"),
+            |p| p.join("outgoing_done"),
+        );
         FakeAsteriskBuilder {
             cfg: Config {
                 spool_dir: spool_dir.to_path_buf(),
@@ -54,7 +65,9 @@ impl FakeAsteriskBuilder {
                 sounds_dir: PathBuf::from("/var/lib/asterisk/sounds"),
                 line_mode: LineMode::Modern,
                 pid: 4242,
-                technologies: ["PJSIP", "SIP", "IAX2", "DAHDI", "Local"].map(String::from).to_vec(),
+                technologies: ["PJSIP", "SIP", "IAX2", "DAHDI", "Local"]
+                    .map(String::from)
+                    .to_vec(),
                 archive_gap: Duration::ZERO,
                 run_as: None,
             },
@@ -129,9 +142,16 @@ impl FakeAsteriskBuilder {
 
     /// Step mode: nothing happens until the test calls `run_*`; time jumps from event to event.
     pub fn build(self) -> Result<FakeAsterisk, FakeError> {
-        let start = self.start.unwrap_or_else(|| real_unix_millis() / 1000 * 1000);
-        let engine = Engine::new(self.cfg.clone(), Clock::step(start), self.callees)
-            .map_err(|source| FakeError::Io { path: self.cfg.spool_dir.clone(), source })?;
+        let start = self
+            .start
+            .unwrap_or_else(|| real_unix_millis() / 1000 * 1000);
+        let engine =
+            Engine::new(self.cfg.clone(), Clock::step(start), self.callees).map_err(|source| {
+                FakeError::Io {
+                    path: self.cfg.spool_dir.clone(),
+                    source,
+                }
+            })?;
         Ok(FakeAsterisk { engine })
     }
 
@@ -143,28 +163,51 @@ impl FakeAsteriskBuilder {
             self.cfg.archive_gap = Duration::from_millis(20);
         }
         let spool = self.cfg.spool_dir.clone();
-        std::fs::create_dir_all(&spool).map_err(|source| FakeError::Io { path: spool.clone(), source })?;
+        std::fs::create_dir_all(&spool).map_err(|source| FakeError::Io {
+            path: spool.clone(),
+            source,
+        })?;
         let (tx, rx) = channel::<Msg>();
         let fs_tx = tx.clone();
         let mut watcher = notify::recommended_watcher(move |res| {
             let _ = fs_tx.send(Msg::Fs(res));
         })
-        .map_err(|source| FakeError::Watch { path: spool.clone(), source })?;
+        .map_err(|source| FakeError::Watch {
+            path: spool.clone(),
+            source,
+        })?;
         watcher
             .watch(&spool, RecursiveMode::NonRecursive)
-            .map_err(|source| FakeError::Watch { path: spool.clone(), source })?;
+            .map_err(|source| FakeError::Watch {
+                path: spool.clone(),
+                source,
+            })?;
         let start = self.start.unwrap_or_else(real_unix_millis);
         // The watch is set before the start-up scan, so no file falls between the two.
         let engine = Engine::new(self.cfg.clone(), Clock::scaled(start, speed), self.callees)
-            .map_err(|source| FakeError::Io { path: spool.clone(), source })?;
-        let shared = Arc::new(Shared { engine: Mutex::new(engine), changed: Condvar::new(), quit: AtomicBool::new(false) });
+            .map_err(|source| FakeError::Io {
+                path: spool.clone(),
+                source,
+            })?;
+        let shared = Arc::new(Shared {
+            engine: Mutex::new(engine),
+            changed: Condvar::new(),
+            quit: AtomicBool::new(false),
+        });
         let thread_shared = Arc::clone(&shared);
         let rescan_every = self.rescan_every;
         let thread = std::thread::Builder::new()
             .name("fake-asterisk".into())
             .spawn(move || background_loop(thread_shared, rx, watcher, rescan_every))
-            .map_err(|source| FakeError::Io { path: spool.clone(), source })?;
-        Ok(BackgroundAsterisk { shared, tx, thread: Some(thread) })
+            .map_err(|source| FakeError::Io {
+                path: spool.clone(),
+                source,
+            })?;
+        Ok(BackgroundAsterisk {
+            shared,
+            tx,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -181,13 +224,48 @@ impl FakeAsterisk {
 
     /// Take new files, then run, jumping time from event to event, until nothing is queued,
     /// ringing, playing or waiting for its Status line. Gives up after a million events.
+    ///
+    /// A file that can never leave (for instance `AlwaysDelete: no` with its mtime pushed
+    /// ahead, or a resubmitted archive) makes Asterisk write `DelayedRetry` for ever: after
+    /// 500 of them in one run this returns [`FakeError::NotIdle`] instead of spinning.
     pub fn run_until_idle(&mut self) -> Result<(), FakeError> {
         self.engine.discover();
         let mut events = 0u64;
+        let delayed_at_start = self.engine.obs.delayed_retries;
         while let Some(t) = self.engine.next_event() {
             events += 1;
+            if events > 1_000_000 || self.engine.obs.delayed_retries - delayed_at_start > 500 {
+                return Err(FakeError::NotIdle {
+                    events,
+                    now: self.engine.clock.now(),
+                });
+            }
+            self.engine.clock.jump_to(t);
+            self.engine.process_due();
+        }
+        Ok(())
+    }
+
+    /// Take new files and run event by event until `pred` holds; fails when the fake goes
+    /// idle (or a million events pass) without it.
+    pub fn run_until_observed(
+        &mut self,
+        mut pred: impl FnMut(&Observations) -> bool,
+    ) -> Result<(), FakeError> {
+        self.engine.discover();
+        let mut events = 0u64;
+        while !pred(&self.engine.obs) {
+            let Some(t) = self.engine.next_event() else {
+                return Err(FakeError::Unmet {
+                    now: self.engine.clock.now(),
+                });
+            };
+            events += 1;
             if events > 1_000_000 {
-                return Err(FakeError::NotIdle { events, now: self.engine.clock.now() });
+                return Err(FakeError::NotIdle {
+                    events,
+                    now: self.engine.clock.now(),
+                });
             }
             self.engine.clock.jump_to(t);
             self.engine.process_due();
@@ -315,9 +393,8 @@ impl BackgroundAsterisk {
         let deadline = Instant::now() + timeout;
         loop {
             {
-                let mut eng = self.shared.lock();
-                eng.discover();
-                if eng.is_idle() {
+                let eng = self.shared.lock();
+                if eng.is_idle() && !eng.has_untaken_files() {
                     return Ok(eng.obs.clone());
                 }
             }
@@ -326,7 +403,10 @@ impl BackgroundAsterisk {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let eng = self.shared.lock();
-            let _ = self.shared.changed.wait_timeout(eng, left.min(Duration::from_millis(50)));
+            let _ = self
+                .shared
+                .changed
+                .wait_timeout(eng, left.min(Duration::from_millis(50)));
         }
     }
     /// Fake now, Unix milliseconds.
@@ -392,7 +472,9 @@ fn background_loop(
     while !shared.quit.load(Ordering::SeqCst) {
         let timeout = {
             let eng = shared.lock();
-            let until_event = eng.next_event().map_or(rescan_every, |t| eng.clock.real_until(t));
+            let until_event = eng
+                .next_event()
+                .map_or(rescan_every, |t| eng.clock.real_until(t));
             until_event.min(next_rescan.saturating_duration_since(Instant::now()))
         };
         let first = match rx.recv_timeout(timeout) {
@@ -424,14 +506,16 @@ fn on_fs_event(eng: &mut Engine, ev: &notify::Event) {
         if path.parent() != Some(spool.as_path()) {
             continue;
         }
-        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
         match ev.kind {
             EventKind::Create(CreateKind::File) => eng.on_created(&name),
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => eng.on_closed_write(&name),
+            EventKind::Access(AccessKind::Open(_)) => eng.on_opened(&name),
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => eng.on_moved_in(&name),
-            EventKind::Remove(RemoveKind::File) | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
-                eng.on_removed(&name)
-            }
+            EventKind::Remove(RemoveKind::File)
+            | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => eng.on_removed(&name),
             _ => {}
         }
     }

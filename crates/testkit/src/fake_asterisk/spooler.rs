@@ -10,10 +10,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::callee::{reason, Callee, Callees, DialResult};
-use super::clock::{secs, Clock, FakeMillis};
+use super::callee::{Callee, Callees, DialResult, reason};
+use super::clock::{Clock, FakeMillis, secs};
 use super::dialplan::{AppRun, Dialplan, Env, Progress, Run};
-use super::reader::{read_call_file, CallFile, LineMode};
+use super::reader::{CallFile, LineMode, read_call_file};
 
 /// Final word Asterisk appends to an archived file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,6 +42,8 @@ pub enum Disposition {
     Deleted,
     /// `AlwaysDelete: no` and an mtime in the future: left in `outgoing`.
     LeftInSpool,
+    /// The file was no longer in `outgoing` (already archived by an earlier decision).
+    Gone,
 }
 
 /// How one attempt ended.
@@ -116,7 +118,17 @@ pub struct Observations {
 
 impl Observations {
     pub fn attempts_of<'a>(&'a self, file_name: &'a str) -> impl Iterator<Item = &'a Attempt> + 'a {
-        self.attempts.iter().filter(move |a| a.file_name == file_name)
+        self.attempts
+            .iter()
+            .filter(move |a| a.file_name == file_name)
+    }
+    /// The call file as the fake read it at its first attempt (`None` if never dialed: see
+    /// [`read_call_file`](super::read_call_file) for files that were invalid).
+    pub fn understood(&self, file_name: &str) -> Option<&CallFile> {
+        self.attempts
+            .iter()
+            .find(|a| a.file_name == file_name)
+            .map(|a| &a.call_file)
     }
     /// The last end recorded for this file name.
     pub fn end_of(&self, file_name: &str) -> Option<&FileEnd> {
@@ -124,18 +136,29 @@ impl Observations {
     }
     /// File names dialed more than once.
     pub fn dialed_more_than_once(&self) -> Vec<&str> {
-        self.dials.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k.as_str()).collect()
+        self.dials
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, _)| k.as_str())
+            .collect()
     }
     /// Every error of every attempt (the dialplan or a `Set:` left the fake's subset).
     pub fn errors(&self) -> Vec<String> {
         self.attempts
             .iter()
-            .flat_map(|a| a.errors.iter().map(move |e| format!("{}#{}: {e}", a.file_name, a.number)))
+            .flat_map(|a| {
+                a.errors
+                    .iter()
+                    .map(move |e| format!("{}#{}: {e}", a.file_name, a.number))
+            })
             .collect()
     }
     /// Attempts still running.
     pub fn in_progress(&self) -> usize {
-        self.attempts.iter().filter(|a| a.outcome == AttemptOutcome::InProgress).count()
+        self.attempts
+            .iter()
+            .filter(|a| a.outcome == AttemptOutcome::InProgress)
+            .count()
     }
 }
 
@@ -181,8 +204,10 @@ pub(crate) struct Engine {
     status_appends: BTreeSet<(FakeMillis, PathBuf, Status)>,
     /// Files taken (name → inode), so a file is taken once, as inotify would.
     known: HashMap<String, u64>,
-    /// Created in place, waiting for their first close-write.
-    created: HashSet<String>,
+    /// Created in place: `Some(deadline)` until opened (a file created but never opened, such
+    /// as a hard link, is taken at the deadline, 2 s later), `None` once opened (taken at its
+    /// first close-write).
+    created: HashMap<String, Option<i64>>,
     next_id: u64,
     pub(crate) obs: Observations,
 }
@@ -202,7 +227,7 @@ impl Engine {
             wakes: BTreeSet::new(),
             status_appends: BTreeSet::new(),
             known: HashMap::new(),
-            created: HashSet::new(),
+            created: HashMap::new(),
             next_id: 0,
             obs: Observations::default(),
         };
@@ -228,12 +253,15 @@ impl Engine {
 
     /// kill -9: every call and timer vanishes; an archive waiting for its Status stays without.
     pub(crate) fn crash(&mut self) {
-        for (_, call) in self.calls.drain() {
-            self.obs.attempts[call.record].outcome = AttemptOutcome::Crashed;
+        let now = self.clock.now();
+        let calls: Vec<ActiveCall> = self.calls.drain().map(|(_, c)| c).collect();
+        for call in calls {
+            self.close_record(&call, now, AttemptOutcome::Crashed);
         }
         self.queue.clear();
         self.wakes.clear();
         self.status_appends.clear();
+        self.created.clear();
         self.running = false;
     }
 
@@ -243,19 +271,25 @@ impl Engine {
         let ids: Vec<u64> = self.calls.keys().copied().collect();
         for id in ids {
             let mut call = self.calls.remove(&id).expect("listed call");
-            let env = Env { dialplan: self.cfg.dialplan.as_ref(), sounds_dir: &self.cfg.sounds_dir };
+            let env = Env {
+                dialplan: self.cfg.dialplan.as_ref(),
+                sounds_dir: &self.cfg.sounds_dir,
+            };
             if matches!(call.phase, Phase::Answered | Phase::FailedExten { .. }) {
                 call.run.force_hangup(now, &env);
             }
             self.close_record(&call, now, AttemptOutcome::Stopped);
             self.remove_from_queue(&call.name, &call.cf, Status::Expired, now, None);
         }
-        let pending: Vec<_> = std::mem::take(&mut self.status_appends).into_iter().collect();
+        let pending: Vec<_> = std::mem::take(&mut self.status_appends)
+            .into_iter()
+            .collect();
         for (_, path, status) in pending {
             append_status(&path, status);
         }
         self.queue.clear();
         self.wakes.clear();
+        self.created.clear();
         self.running = false;
     }
 
@@ -274,7 +308,10 @@ impl Engine {
 
     /// Nothing queued, running or waiting to be appended.
     pub(crate) fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.calls.is_empty() && self.status_appends.is_empty()
+        self.queue.is_empty()
+            && self.calls.is_empty()
+            && self.status_appends.is_empty()
+            && self.created.values().all(Option::is_none)
     }
 
     /// The earliest pending event, in fake time.
@@ -285,7 +322,8 @@ impl Engine {
         let q = self.queue.first().map(|(w, _)| w * 1000);
         let w = self.wakes.first().map(|(t, _)| *t);
         let s = self.status_appends.first().map(|(t, _, _)| *t);
-        [q, w, s].into_iter().flatten().min()
+        let c = self.created.values().flatten().min().map(|d| d * 1000);
+        [q, w, s, c].into_iter().flatten().min()
     }
 
     /// Process every event due at the clock's now.
@@ -302,19 +340,29 @@ impl Engine {
     /// One event at fake time `t` (processed at `now` ≥ `t`): archive appends, then calls,
     /// then queue entries.
     fn process_one(&mut self, t: FakeMillis, now: FakeMillis) {
-        if let Some(first) = self.status_appends.first().cloned() {
-            if first.0 <= t {
-                self.status_appends.remove(&first);
-                append_status(&first.1, first.2);
-                return;
-            }
+        if let Some(first) = self.status_appends.first().cloned()
+            && first.0 <= t
+        {
+            self.status_appends.remove(&first);
+            append_status(&first.1, first.2);
+            return;
         }
-        if let Some(&(wt, id)) = self.wakes.first() {
-            if wt <= t {
-                self.wakes.remove(&(wt, id));
-                self.wake_call(id, wt);
-                return;
-            }
+        if let Some(&(wt, id)) = self.wakes.first()
+            && wt <= t
+        {
+            self.wakes.remove(&(wt, id));
+            self.wake_call(id, wt);
+            return;
+        }
+        let expired = self
+            .created
+            .iter()
+            .find(|(_, d)| d.is_some_and(|d| d * 1000 <= t))
+            .map(|(n, _)| n.clone());
+        if let Some(name) = expired {
+            self.created.remove(&name);
+            self.take(&name);
+            return;
         }
         if let Some(entry) = self.queue.first().cloned() {
             self.queue.remove(&entry);
@@ -328,14 +376,16 @@ impl Engine {
         if !self.running {
             return;
         }
-        let Ok(dir) = fs::read_dir(&self.cfg.spool_dir) else { return };
+        let Ok(dir) = fs::read_dir(&self.cfg.spool_dir) else {
+            return;
+        };
         let mut seen = Vec::new();
         for entry in dir.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Ok(meta) = fs::metadata(entry.path()) {
-                if meta.is_file() {
-                    seen.push((name, meta.ino()));
-                }
+            if let Ok(meta) = fs::metadata(entry.path())
+                && meta.is_file()
+            {
+                seen.push((name, meta.ino()));
             }
         }
         self.obs.max_files_in_spool = self.obs.max_files_in_spool.max(seen.len());
@@ -344,7 +394,7 @@ impl Engine {
         seen.sort();
         let now = self.clock.now();
         for (name, ino) in seen {
-            if self.created.contains(&name) || self.known.get(&name) == Some(&ino) {
+            if self.created.contains_key(&name) || self.known.get(&name) == Some(&ino) {
                 continue;
             }
             self.known.insert(name.clone(), ino);
@@ -352,17 +402,42 @@ impl Engine {
         }
     }
 
-    /// inotify IN_CREATE of a regular file: it will be taken at its first close-write.
+    /// A regular file in the spool dir that was never taken (background: inotify or the rescan
+    /// will take it soon).
+    pub(crate) fn has_untaken_files(&self) -> bool {
+        if !self.running {
+            return false;
+        }
+        let Ok(dir) = fs::read_dir(&self.cfg.spool_dir) else {
+            return false;
+        };
+        dir.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            fs::metadata(e.path())
+                .is_ok_and(|m| m.is_file() && self.known.get(&name) != Some(&m.ino()))
+        })
+    }
+
+    /// inotify IN_CREATE of a regular file: taken at its first close-write, or in 2 s if
+    /// nobody opens it.
     pub(crate) fn on_created(&mut self, name: &str) {
         if self.running {
-            self.created.insert(name.to_string());
+            let deadline = secs(self.clock.now()) + 2;
+            self.created.insert(name.to_string(), Some(deadline));
             self.sample_count();
+        }
+    }
+
+    /// inotify IN_OPEN: a created file now waits for its close-write.
+    pub(crate) fn on_opened(&mut self, name: &str) {
+        if let Some(entry) = self.created.get_mut(name) {
+            *entry = None;
         }
     }
 
     /// inotify IN_CLOSE_WRITE: taken only if it was created in place.
     pub(crate) fn on_closed_write(&mut self, name: &str) {
-        if self.running && self.created.remove(name) {
+        if self.running && self.created.remove(name).is_some() {
             self.take(name);
         }
     }
@@ -382,7 +457,9 @@ impl Engine {
 
     fn take(&mut self, name: &str) {
         self.sample_count();
-        let Ok(meta) = fs::metadata(self.cfg.spool_dir.join(name)) else { return };
+        let Ok(meta) = fs::metadata(self.cfg.spool_dir.join(name)) else {
+            return;
+        };
         if !meta.is_file() || self.known.get(name) == Some(&meta.ino()) {
             return;
         }
@@ -393,7 +470,10 @@ impl Engine {
 
     fn sample_count(&mut self) {
         if let Ok(dir) = fs::read_dir(&self.cfg.spool_dir) {
-            let n = dir.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_file())).count();
+            let n = dir
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .count();
             self.obs.max_files_in_spool = self.obs.max_files_in_spool.max(n);
         }
     }
@@ -444,7 +524,13 @@ impl Engine {
         };
         let cf = read_call_file(&bytes, self.cfg.line_mode);
         if let Err(why) = cf.validate() {
-            self.remove_from_queue(name, &cf, Status::Failed, now, Some(format!("invalid: {why}")));
+            self.remove_from_queue(
+                name,
+                &cf,
+                Status::Failed,
+                now,
+                Some(format!("invalid: {why}")),
+            );
             return 0;
         }
         if cf.retries <= cf.max_retries {
@@ -467,21 +553,34 @@ impl Engine {
     }
 
     /// Append `\n<Kind>: <pid> <attempt> (<now>)\n` and set the mtime to now + RetryTime.
-    fn safe_append(&mut self, path: &Path, kind: &str, attempt: i32, retry_time: i32, now: FakeMillis) {
+    fn safe_append(
+        &mut self,
+        path: &Path,
+        kind: &str,
+        attempt: i32,
+        retry_time: i32,
+        now: FakeMillis,
+    ) {
         let now_s = secs(now);
         let Ok(meta) = fs::metadata(path) else { return };
-        if self.can(&meta, 0o2) {
-            if let Ok(mut f) = OpenOptions::new().append(true).open(path) {
-                let _ = write!(f, "\n{kind}: {} {attempt} ({now_s})\n", self.pid);
-            }
+        if self.can(&meta, 0o2)
+            && let Ok(mut f) = OpenOptions::new().append(true).open(path)
+        {
+            let _ = write!(f, "\n{kind}: {} {attempt} ({now_s})\n", self.pid);
         }
-        let owner_ok = self.cfg.run_as.is_none_or(|(uid, _)| uid == 0 || uid == meta.uid());
+        let owner_ok = self
+            .cfg
+            .run_as
+            .is_none_or(|(uid, _)| uid == 0 || uid == meta.uid());
         // Without ownership utime fails and the append's own write leaves mtime = now
         // (fake now, since the fake's clock is not the wall clock).
         let stamp = if owner_ok {
             now_s + i64::from(retry_time)
         } else {
-            self.obs.warnings.push(format!("Unable to set utime on {}: Operation not permitted", path.display()));
+            self.obs.warnings.push(format!(
+                "Unable to set utime on {}: Operation not permitted",
+                path.display()
+            ));
             now_s
         };
         let mtime = UNIX_EPOCH + Duration::from_secs(stamp.max(0) as u64);
@@ -492,7 +591,9 @@ impl Engine {
 
     /// Permission check as the Asterisk user (`run_as`), else as this process.
     fn can(&self, meta: &fs::Metadata, bit: u32) -> bool {
-        let Some((uid, gid)) = self.cfg.run_as else { return true };
+        let Some((uid, gid)) = self.cfg.run_as else {
+            return true;
+        };
         if uid == 0 {
             return true;
         }
@@ -512,19 +613,36 @@ impl Engine {
     }
 
     /// `remove_from_queue`: leave, delete, or archive then append Status after the gap.
-    fn remove_from_queue(&mut self, name: &str, cf: &CallFile, status: Status, now: FakeMillis, detail: Option<String>) {
+    fn remove_from_queue(
+        &mut self,
+        name: &str,
+        cf: &CallFile,
+        status: Status,
+        now: FakeMillis,
+        detail: Option<String>,
+    ) {
         let path = self.cfg.spool_dir.join(name);
-        let mut end = FileEnd { file_name: name.to_string(), status, disposition: Disposition::Deleted, at: now, detail };
-        if !cf.always_delete {
-            if let Ok(m) = fs::metadata(&path) {
-                if secs(now) < m.mtime() {
-                    end.disposition = Disposition::LeftInSpool;
-                    self.obs.ends.push(end);
-                    return;
-                }
-            }
+        let mut end = FileEnd {
+            file_name: name.to_string(),
+            status,
+            disposition: Disposition::Deleted,
+            at: now,
+            detail,
+        };
+        if !cf.always_delete
+            && let Ok(m) = fs::metadata(&path)
+            && secs(now) < m.mtime()
+        {
+            end.disposition = Disposition::LeftInSpool;
+            self.obs.ends.push(end);
+            return;
         }
         self.forget(name);
+        if !path.exists() {
+            end.disposition = Disposition::Gone;
+            self.obs.ends.push(end);
+            return;
+        }
         if !cf.archive {
             let _ = fs::remove_file(&path);
             self.obs.ends.push(end);
@@ -537,7 +655,9 @@ impl Engine {
         };
         if !moved {
             let _ = fs::remove_file(&path);
-            self.obs.warnings.push(format!("could not archive {name}: deleted"));
+            self.obs
+                .warnings
+                .push(format!("could not archive {name}: deleted"));
             self.obs.ends.push(end);
             return;
         }
@@ -570,7 +690,13 @@ impl Engine {
             }
             Err(why) => {
                 run.warnings.push(why);
-                (None, DialResult::Failed { after: 0.0, reason: reason::UNREACHABLE })
+                (
+                    None,
+                    DialResult::Failed {
+                        after: 0.0,
+                        reason: reason::UNREACHABLE,
+                    },
+                )
             }
         };
         let after = match result {
@@ -597,46 +723,78 @@ impl Engine {
         let id = self.next_id;
         self.next_id += 1;
         let wake = now + (after * 1000.0) as i64;
-        self.calls.insert(id, ActiveCall { name: name.to_string(), cf, attempt, record, run, phase: Phase::Dialing { at: wake, result } });
+        self.calls.insert(
+            id,
+            ActiveCall {
+                name: name.to_string(),
+                cf,
+                attempt,
+                record,
+                run,
+                phase: Phase::Dialing { at: wake, result },
+            },
+        );
         self.wakes.insert((wake, id));
     }
 
     /// Unknown technology, or a Local channel into a missing extension: REASON 0 at once.
     fn dialable(&self, cf: &CallFile) -> Result<(), String> {
-        if !self.cfg.technologies.iter().any(|t| t.eq_ignore_ascii_case(&cf.tech)) {
+        if !self
+            .cfg
+            .technologies
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&cf.tech))
+        {
             return Err(format!("unknown channel technology `{}`", cf.tech));
         }
         if cf.tech.eq_ignore_ascii_case("Local") {
             let target = cf.dest.split('/').next().unwrap_or("");
             let (exten, context) = target.split_once('@').unwrap_or((target, "default"));
-            let exists = self.cfg.dialplan.as_ref().is_some_and(|d| d.has_exten(context, exten));
+            let exists = self
+                .cfg
+                .dialplan
+                .as_ref()
+                .is_some_and(|d| d.has_exten(context, exten));
             if !exists {
-                return Err(format!("Local channel into missing extension {exten}@{context}"));
+                return Err(format!(
+                    "Local channel into missing extension {exten}@{context}"
+                ));
             }
         }
         Ok(())
     }
 
     fn wake_call(&mut self, id: u64, t: FakeMillis) {
-        let Some(mut call) = self.calls.remove(&id) else { return };
-        let env = Env { dialplan: self.cfg.dialplan.as_ref(), sounds_dir: &self.cfg.sounds_dir };
+        let Some(mut call) = self.calls.remove(&id) else {
+            return;
+        };
+        let env = Env {
+            dialplan: self.cfg.dialplan.as_ref(),
+            sounds_dir: &self.cfg.sounds_dir,
+        };
         if let Phase::Dialing { at, result } = call.phase {
             match result {
                 DialResult::Answered { hangup_after, .. } => {
                     self.obs.attempts[call.record].answered = Some(at);
-                    call.run.callee_hangs_up_at(hangup_after.map(|h| at + (h * 1000.0) as i64));
+                    call.run
+                        .callee_hangs_up_at(hangup_after.map(|h| at + (h * 1000.0) as i64));
                     call.phase = Phase::Answered;
                 }
                 DialResult::Failed { reason, .. } => {
                     let has_failed = !call.cf.uses_application()
-                        && self.cfg.dialplan.as_ref().is_some_and(|d| d.has_exten(&call.cf.context, "failed"));
+                        && self
+                            .cfg
+                            .dialplan
+                            .as_ref()
+                            .is_some_and(|d| d.has_exten(&call.cf.context, "failed"));
                     if !has_failed {
                         self.obs.attempts[call.record].outcome = AttemptOutcome::Failed(reason);
                         self.finish(call, t, false);
                         return;
                     }
                     // The `failed` extension on a pseudo channel, with REASON and the Set: lines.
-                    let mut failed = Run::dialplan("OutgoingSpoolFailed", &call.cf.context, "failed", 1);
+                    let mut failed =
+                        Run::dialplan("OutgoingSpoolFailed", &call.cf.context, "failed", 1);
                     failed.apply_call_file_vars(&call.cf.variables, t);
                     failed.set_var("AST_OUTGOING_ATTEMPT", &call.attempt.to_string());
                     failed.set_var("REASON", &reason.to_string());
@@ -673,7 +831,12 @@ impl Engine {
             rec.outcome = outcome;
         }
         rec.apps = call.run.apps.clone();
-        rec.variables = call.run.variables().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        rec.variables = call
+            .run
+            .variables()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         rec.cdr = call.run.cdr.clone();
         rec.warnings = call.run.warnings.clone();
         rec.errors = call.run.errors.clone();
@@ -685,7 +848,7 @@ impl Engine {
         self.close_record(&call, t, outcome);
         if answered {
             self.remove_from_queue(&call.name, &call.cf, Status::Completed, t, None);
-        } else if call.attempt >= call.cf.max_retries + 1 {
+        } else if call.attempt > call.cf.max_retries {
             self.remove_from_queue(&call.name, &call.cf, Status::Expired, t, None);
         } else {
             let path = self.cfg.spool_dir.join(&call.name);
@@ -698,6 +861,6 @@ impl Engine {
 /// `fopen(newfn, "a")` then `Status: X\n` (creates the file if a watcher took it meanwhile).
 fn append_status(path: &Path, status: Status) {
     if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
-        let _ = write!(f, "Status: {}\n", status.as_str());
+        let _ = writeln!(f, "Status: {}", status.as_str());
     }
 }

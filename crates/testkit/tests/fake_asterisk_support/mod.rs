@@ -38,7 +38,13 @@ impl Spool {
         let staging = root.join("staging");
         fs::create_dir_all(&outgoing).unwrap();
         fs::create_dir_all(&staging).unwrap();
-        Spool { done: root.join("outgoing_done"), _tmp: tmp, root, outgoing, staging }
+        Spool {
+            done: root.join("outgoing_done"),
+            _tmp: tmp,
+            root,
+            outgoing,
+            staging,
+        }
     }
 
     /// Stage, set the mtime, rename into `outgoing` (the right way to spool).
@@ -59,7 +65,11 @@ impl Spool {
     }
 
     pub fn fake_with(&self, callees: Callees) -> FakeAsterisk {
-        FakeAsterisk::builder(&self.outgoing).start_at_unix(T0).callees(callees).build().unwrap()
+        FakeAsterisk::builder(&self.outgoing)
+            .start_at_unix(T0)
+            .callees(callees)
+            .build()
+            .unwrap()
     }
 
     pub fn archived(&self, name: &str) -> Option<String> {
@@ -77,7 +87,12 @@ impl Spool {
 
 pub fn set_mtime(path: &Path, unix: i64) {
     let t = UNIX_EPOCH + Duration::from_secs(unix as u64);
-    File::options().write(true).open(path).unwrap().set_times(FileTimes::new().set_modified(t)).unwrap();
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(t))
+        .unwrap();
 }
 
 pub fn mtime(path: &Path) -> i64 {
@@ -87,7 +102,12 @@ pub fn mtime(path: &Path) -> i64 {
 
 /// A WAV file of `secs` seconds at `rate` Hz, mono 16-bit.
 pub fn wav(path: &Path, secs: f64, rate: u32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for _ in 0..((secs * f64::from(rate)) as usize) {
         w.write_sample(0i16).unwrap();
