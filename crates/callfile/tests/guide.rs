@@ -295,13 +295,20 @@ fn readme_snippets_are_mirrored_here() {
     let me = include_str!("guide.rs");
     let mut checked = 0;
     for block in section.split("```rust").skip(1) {
-        let block = block.split("```").next().unwrap();
+        let block = block.split("```").next().unwrap().trim_start_matches('\n');
         let name = block.lines().next().unwrap_or("").trim();
         let body: Vec<&str> = block.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect();
         let name = name.strip_prefix("// ").unwrap_or_else(|| panic!("README rust block must start with `// <name>`: {block}"));
         let marker = format!("// README: {name}\n");
         let start = me.find(&marker).unwrap_or_else(|| panic!("no mirror for README snippet {name}")) + marker.len();
-        let mirror: Vec<&str> = me[start..].split("// README end").next().unwrap().lines().map(str::trim).collect();
+        // The mirrors may point the spool at a temp dir, inline: `.spool_dir(spool.path())`.
+        let mirror: Vec<String> = me[start..]
+            .split("// README end")
+            .next()
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().replace(".spool_dir(spool.path())", ""))
+            .collect();
         let mut it = mirror.iter();
         for line in &body {
             assert!(it.any(|m| m == line), "README snippet {name}: line {line:?} is not in its mirror (in order)");

@@ -238,3 +238,62 @@ fn callfile_show_reads_pending_and_archived_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("channel: missing"), "{}", stderr(&o));
 }
+
+/// Splits a shell line into words: blanks separate, single quotes group (all the README uses).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                started = true;
+            }
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut cur));
+                    started = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(cur);
+    }
+    words
+}
+
+/// Every complete `dialout call` line of the README's call-file section runs (with --print).
+#[test]
+fn readme_command_lines_work() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme.split("<!-- SECTION: callfile -->").nth(1).unwrap().split("<!-- SECTION:").next().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for block in section.split("```sh").skip(1) {
+        let block = block.split("```").next().unwrap().replace("\\\n", " ");
+        for line in block.lines().map(str::trim) {
+            let line = line.trim_start_matches("sudo ");
+            // Lines with "..." or optional [parts] are sketches, not complete commands.
+            if !line.starts_with("dialout call ") || line.contains("...") || line.contains('[') {
+                continue;
+            }
+            let line = line.split(" #").next().unwrap();
+            let mut words = shell_words(line);
+            words.remove(0);
+            words.push("--print".into());
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let o = dialout(spool.path(), &args);
+            assert!(o.status.success(), "{line}: {}", stderr(&o));
+            assert!(stdout(&o).starts_with("Channel: "), "{line}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "only {ran} README command lines found");
+}
