@@ -346,3 +346,36 @@ async fn each_failed_attempt_is_reported_with_its_reason() {
         "one update per failed attempt; the last attempt's congestion decides"
     );
 }
+
+#[tokio::test]
+async fn with_user_set_everything_dialout_creates_belongs_to_asterisk() {
+    use std::os::unix::fs::MetadataExt;
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().expect("user nobody must exist on the test machine");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("outgoing")).unwrap();
+    let c = config(root, "user = \"nobody\"\n");
+    let started = Asterisk::start("pbx", c, Arc::new(EspeakNg::new()));
+    if !nix::unistd::geteuid().is_root() {
+        // Without CAP_CHOWN nothing can be given to the Asterisk user: a clear start-up error.
+        let err = started.err().expect("refused without root").to_string();
+        assert!(err.contains("Asterisk user"), "{err}");
+        return;
+    }
+    let backend = started.unwrap();
+    let mut m = message("+420777000081");
+    publish(&backend, &mut m).await;
+    let audio = std::fs::read_dir(root.join("dialout/audio")).unwrap().next().unwrap().unwrap().path();
+    for p in [
+        root.join("outgoing").join(file_name(m.id)),
+        root.join("outgoing/.dialout-staging"),
+        root.join("outgoing_done"),
+        root.join("dialout"),
+        root.join("dialout/audio"),
+        root.join("dialout/reports"),
+        audio,
+    ] {
+        let meta = std::fs::metadata(&p).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (nobody.uid.as_raw(), nobody.gid.as_raw()), "{}", p.display());
+    }
+}

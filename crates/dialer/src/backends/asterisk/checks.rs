@@ -52,17 +52,33 @@ pub fn sweep_staging(staging: &Path, older_than: std::time::Duration) -> usize {
     removed
 }
 
-/// Creates a directory dialout owns the contents of, with `mode`, given to user/group.
+/// Creates a directory (and its missing parents) with `mode`, each given to user/group, so
+/// that Asterisk can reach it: a parent left to root with mode 0750 would lock it out.
 pub fn ensure_dir(dir: &Path, mode: u32, config: &AsteriskConfig) -> Result<(), String> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(mode).create(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    // The umask may have narrowed the mode.
-    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut missing = vec![];
+    let mut p = Some(dir);
+    while let Some(d) = p {
+        if d.exists() {
+            break;
+        }
+        missing.push(d);
+        p = d.parent();
+    }
     let (uid, gid) = owner_ids(config)?;
-    if uid.is_some() || gid.is_some() {
-        nix::unistd::chown(dir, uid, gid).map_err(|e| format!("cannot give {} to the Asterisk user: {e}", dir.display()))?;
+    for d in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(mode).create(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => continue,
+            Err(e) => return Err(format!("cannot create {}: {e}", d.display())),
+        }
+        // The umask may have narrowed the mode.
+        fs::set_permissions(d, fs::Permissions::from_mode(mode)).map_err(|e| format!("{}: {e}", d.display()))?;
+        if uid.is_some() || gid.is_some() {
+            nix::unistd::chown(d, uid, gid).map_err(|e| format!("cannot give {} to the Asterisk user: {e}", d.display()))?;
+        }
     }
     Ok(())
 }
@@ -172,6 +188,19 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_parents_are_created_with_the_mode() {
+        let root = tempfile::tempdir().unwrap();
+        let config = AsteriskConfig::from_table("t", &toml::from_str("channel = \"PJSIP/{number}\"").unwrap()).unwrap();
+        let leaf = root.path().join("a/b/c");
+        ensure_dir(&leaf, 0o750, &config).unwrap();
+        for d in ["a", "a/b", "a/b/c"] {
+            let mode = fs::metadata(root.path().join(d)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o750, "{d}");
+        }
+        ensure_dir(&leaf, 0o750, &config).unwrap();
+    }
 
     #[test]
     fn rename_probe_works_on_one_filesystem_and_leaves_nothing() {
