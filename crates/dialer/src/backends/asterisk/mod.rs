@@ -213,12 +213,8 @@ impl Inner {
     fn examine(&self, message: &Message) -> Result<Option<StatusUpdate>, String> {
         let name = sender_name(message);
         let paths = self.config.paths(&name);
-        let report = match fs::read_to_string(&paths.report) {
-            Ok(t) => Report::parse(&t),
-            Err(e) if e.kind() == ErrorKind::NotFound => Report::default(),
-            Err(e) => return Err(format!("cannot read the report {}: {e}", paths.report.display())),
-        };
-        // Spool first, archive second: Asterisk moves the file from one to the other.
+        // Spool first, archive second: Asterisk moves the file from one to the other. The
+        // report last: once the Status line is there, the dialplan has written every line.
         let seen = if paths.spooled.exists() {
             Seen::Spooled
         } else {
@@ -230,6 +226,11 @@ impl Inner {
                 Err(e) if e.kind() == ErrorKind::NotFound => Seen::Vanished,
                 Err(e) => return Err(format!("cannot read the archive {}: {e}", paths.archived.display())),
             }
+        };
+        let report = match fs::read_to_string(&paths.report) {
+            Ok(t) => Report::parse(&t),
+            Err(e) if e.kind() == ErrorKind::NotFound => Report::default(),
+            Err(e) => return Err(format!("cannot read the report {}: {e}", paths.report.display())),
         };
         let max_attempts = message
             .extra_sender_data
