@@ -1,6 +1,6 @@
 //! `dialout doctor`: checks the Asterisk backends of a configuration against this machine.
 
-use dialout_dialer::backends::asterisk::checks::{doctor, Check};
+use dialout_dialer::backends::asterisk::checks::{doctor, Check, ASTERISK_ETC};
 use dialout_dialer::backends::asterisk::AsteriskConfig;
 use dialout_dialer::tts::EspeakNg;
 
@@ -28,7 +28,7 @@ pub fn run(args: Args, g: &Global) -> Outcome {
             continue;
         }
         let checks = match AsteriskConfig::from_table(name, &bc.options) {
-            Ok(ac) => doctor(&ac, &EspeakNg::new()),
+            Ok(ac) => doctor(&ac, &EspeakNg::new(), std::path::Path::new(ASTERISK_ETC)),
             Err(e) => vec![Check { what: "the configuration is valid".into(), ok: false, fix: Some(e.to_string()) }],
         };
         reports.push(BackendReport { backend: name.clone(), ok: checks.iter().all(|c| c.ok), checks });

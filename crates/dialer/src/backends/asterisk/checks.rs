@@ -3,7 +3,7 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::config::AsteriskConfig;
 use crate::tts::Tts;
@@ -133,9 +133,44 @@ fn dir_check(key: &str, dir: &Path, fix_missing: &str) -> Check {
     }
 }
 
+/// Where Asterisk's configuration lives on a standard install.
+pub const ASTERISK_ETC: &str = "/etc/asterisk";
+
+/// Whether `extensions.conf` (or a file it `#include`s) defines the context. Only a hint: a
+/// dialplan held in a database or another PBX host cannot be checked from here.
+pub fn dialplan_check(context: &str, etc: &Path) -> Check {
+    let main = etc.join("extensions.conf");
+    let Ok(text) = fs::read_to_string(&main) else {
+        return pass(format!("dialplan: {} is not on this machine; make sure the PBX has the [{context}] context (`dialout asterisk dialplan`)", main.display()));
+    };
+    let header = format!("[{context}]");
+    let mut files = vec![];
+    for line in text.lines() {
+        let l = line.trim();
+        let rest = l.strip_prefix("#include").or_else(|| l.strip_prefix("#tryinclude"));
+        if let Some(rest) = rest {
+            let name = rest.trim().trim_matches('"').trim_matches('<').trim_matches('>');
+            let p = if Path::new(name).is_absolute() { PathBuf::from(name) } else { etc.join(name) };
+            if let Ok(t) = fs::read_to_string(&p) {
+                files.push((p, t));
+            }
+        }
+    }
+    files.insert(0, (main.clone(), text));
+    for (path, text) in &files {
+        if text.lines().any(|l| l.trim().split(';').next().unwrap_or("").trim_end().starts_with(&header)) {
+            return pass(format!("dialplan: [{context}] is defined in {}", path.display()));
+        }
+    }
+    fail(
+        format!("dialplan: [{context}] is defined in {} or a file it includes", main.display()),
+        format!("dialout asterisk dialplan > {0}/dialout.conf; add `#include dialout.conf` to {0}/extensions.conf; asterisk -rx \"dialplan reload\"", etc.display()),
+    )
+}
+
 /// Every check, in the order an admin fixes things. Nothing is created or changed except
 /// probe files that are removed at once.
-pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts) -> Vec<Check> {
+pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> {
     let mut out = Vec::new();
     out.push(dir_check("spool_dir", &config.spool_dir, "is Asterisk installed? set spool_dir to <astspooldir>/outgoing (asterisk.conf)"));
     out.push(dir_check(
@@ -177,6 +212,7 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts) -> Vec<Check> {
         Err(e) => fail(format!("{} with voice {:?}", tts.name(), config.voice), e.to_string()),
     });
     out.push(dir_check("audio_dir", &config.audio_dir, &format!("mkdir -p {} and let the Asterisk group read it (dialout creates it at start-up when it can)", config.audio_dir.display())));
+    out.push(dialplan_check(&config.context, etc));
     out.push(dir_check(
         "report_dir",
         &config.report_dir,
@@ -188,6 +224,20 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dialplan_is_found_through_an_include() {
+        let etc = tempfile::tempdir().unwrap();
+        assert!(dialplan_check("dialout-message", etc.path()).ok, "no extensions.conf: nothing to check here");
+        fs::write(etc.path().join("extensions.conf"), "[general]\n[default]\nexten => 1,1,NoOp()\n").unwrap();
+        let missing = dialplan_check("dialout-message", etc.path());
+        assert!(!missing.ok && missing.fix.unwrap().contains("#include dialout.conf"));
+        fs::write(etc.path().join("extensions.conf"), "[general]\n#include \"dialout.conf\"\n").unwrap();
+        fs::write(etc.path().join("dialout.conf"), super::super::DIALPLAN).unwrap();
+        let found = dialplan_check("dialout-message", etc.path());
+        assert!(found.ok && found.what.contains("dialout.conf"), "{}", found.what);
+        assert!(!dialplan_check("other", etc.path()).ok);
+    }
 
     #[test]
     fn missing_parents_are_created_with_the_mode() {
