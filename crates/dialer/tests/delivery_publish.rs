@@ -129,7 +129,7 @@ async fn concurrent_publishers_never_publish_twice(db: &TestDb) {
             let (store, b) = (Arc::clone(store), b.clone());
             let mut mine = ids.clone();
             mine.rotate_left(k * 10);
-            tokio::spawn(async move { publish_now(&store, &b, &mine).await.unwrap() })
+            tokio::spawn(async move { publish_now(&store, &b, &mine).await.unwrap_or_else(|e| panic!("publish_now failed: {e}")) })
         })
         .collect();
     for t in tasks {

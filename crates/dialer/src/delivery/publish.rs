@@ -127,15 +127,7 @@ pub async fn publish_claimed(
         }
         let ids: Vec<MessageId> = ready.iter().map(|m| m.id).collect();
         let o = owner.to_string();
-        let begun = blocking(store, move |s| {
-            let now = Timestamp::now();
-            let mut begun = Vec::with_capacity(ids.len());
-            for id in ids {
-                begun.extend(s.begin_attempt(id, &o, now)?);
-            }
-            Ok(begun)
-        })
-        .await?;
+        let begun = blocking(store, move |s| s.begin_attempts(&ids, &o, Timestamp::now())).await?;
         if begun.is_empty() {
             continue;
         }
@@ -186,10 +178,10 @@ async fn finish_all(store: &Arc<dyn Store>, owner: &str, changes: Vec<(MessageId
     }
     let owner = owner.to_string();
     blocking(store, move |s| {
-        let now = Timestamp::now();
-        let mut done = Vec::with_capacity(changes.len());
-        for (id, change) in &changes {
-            match s.finish(*id, &owner, change, now)? {
+        let stored = s.finish_many(&owner, &changes, Timestamp::now())?;
+        let mut done = Vec::with_capacity(stored.len());
+        for ((id, change), m) in changes.iter().zip(stored) {
+            match m {
                 Some(m) => done.push(m),
                 None => tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason),
             }

@@ -95,6 +95,20 @@ pub trait Store: Send + Sync + 'static {
     /// Records what the backend said and releases the claim. None when `owner` no longer
     /// holds the claim (nothing changed).
     fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError>;
+    /// `begin_attempt` for many messages, in one transaction where the database allows;
+    /// committed before any backend call. Messages `owner` no longer holds are left out.
+    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.begin_attempt(*id, owner, now)?);
+        }
+        Ok(out)
+    }
+    /// `finish` for many messages, in one transaction where the database allows; one entry
+    /// per change (None where `owner` no longer held the claim).
+    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
+        changes.iter().map(|(id, c)| self.finish(*id, owner, c, now)).collect()
+    }
     /// Releases every claim of `owner` without changing the messages.
     fn release(&self, owner: &str) -> Result<usize, StoreError>;
     /// Extends every claim of `owner`.

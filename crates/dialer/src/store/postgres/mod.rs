@@ -215,6 +215,29 @@ impl Store for PgStore {
         }
         Ok(message)
     }
+    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+        self.write(|db| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(ops::begin_attempt(db, *id, owner, now)?);
+            }
+            Ok(out)
+        })
+    }
+    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
+        let done = self.write(|db| {
+            changes.iter().map(|(id, c)| ops::update(db, *id, Some(owner), c, now)).collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(done
+            .into_iter()
+            .map(|(message, history)| {
+                if let Some(m) = &message {
+                    super::log_history(m.id, &history);
+                }
+                message
+            })
+            .collect())
+    }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
         self.write(|db| {
             Ok(db.execute("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = $1", &[&owner])?
