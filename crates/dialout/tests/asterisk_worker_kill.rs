@@ -149,10 +149,12 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
     let mut first = worker(&env, Some("after-publish"), "");
     let rx = lines(&mut first);
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut said = vec![];
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the worker reaches the failpoint");
-        if line.contains("failpoint after-publish reached") {
-            break;
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line.contains("failpoint after-publish reached") => break,
+            Ok(line) => said.push(line),
+            Err(e) => panic!("`dialout worker` did not reach its failpoint ({e}); it said:\n{}", said.join("\n")),
         }
     }
     let spooled_unrecorded = std::fs::read_dir(env.root.join("outgoing")).unwrap().filter_map(Result::ok).filter(|e| e.path().is_file()).count()
