@@ -14,6 +14,10 @@ pub enum Command {
     List(ListArgs),
     /// One message with its state history.
     Show(ShowArgs),
+    /// Cancel a message: never published, or withdrawn by its backend where it still can.
+    Cancel(super::message_actions::CancelArgs),
+    /// Send a message again as a new one linked to it (`resent_from`).
+    Resend(super::message_actions::ResendArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +45,8 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
     match cmd {
         Command::List(a) => list(a, g),
         Command::Show(a) => show(a, g),
+        Command::Cancel(a) => super::message_actions::cancel(a, g),
+        Command::Resend(a) => super::message_actions::resend(a, g),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod callfile;
 pub mod check_status;
 pub mod context;
 pub mod doctor;
+pub mod message_actions;
 pub mod messages;
 pub mod send;
 pub mod template;

@@ -1,8 +1,84 @@
+//! `dialout worker`: publishes due messages, takes in results and runs the status check
+//! until SIGINT/SIGTERM, then finishes what it holds, releases its claims and exits 0.
+
+use dialout_dialer::delivery::{Worker, WorkerOptions};
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::context::{print_json, Context};
 use super::{Failure, Global, Outcome};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Publish what is due, take in results, run one status check, and exit (tests, cron).
+    #[arg(long)]
+    pub once: bool,
+    /// Pause when nothing is due (default: delivery.interval, 1s).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Between status checks (default: delivery.status_interval, 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub status_interval: Option<String>,
+    /// Run no status checks here (cron runs `dialout check-status`).
+    #[arg(long)]
+    pub no_status: bool,
+    /// Messages claimed at a time (default: delivery.batch_size, 20).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+}
 
-pub fn run(_args: Args, _g: &Global) -> Outcome {
-    Err(Failure::failed("not implemented yet"))
+fn duration(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, Failure> {
+    let Some(t) = text else { return Ok(None) };
+    let d: jiff::SignedDuration = t
+        .trim()
+        .parse()
+        .map_err(|_| Failure::usage(format!("invalid --{flag} {t:?}: expected a duration such as 500ms, 2s or 1m")))?;
+    if d.is_negative() || d.is_zero() {
+        return Err(Failure::usage(format!("invalid --{flag} {t:?}: must be positive")));
+    }
+    Ok(Some(d.unsigned_abs()))
+}
+
+pub fn run(args: Args, g: &Global) -> Outcome {
+    let options = WorkerOptions {
+        once: args.once,
+        interval: duration("interval", &args.interval)?,
+        status_interval: duration("status-interval", &args.status_interval)?,
+        no_status: args.no_status,
+    };
+    if args.batch_size == Some(0) {
+        return Err(Failure::usage("invalid --batch-size 0: must be at least 1"));
+    }
+    let ctx = Context::open(g)?;
+    let mut backends = ctx.dialer.backends().clone();
+    if let Some(n) = args.batch_size {
+        let mut settings = backends.delivery().clone();
+        settings.batch_size = n;
+        backends = backends.with_delivery(settings).map_err(Failure::usage)?;
+    }
+    let worker = Worker::new(ctx.store().clone(), backends, options);
+    let stats = ctx.block_on(async {
+        // Installed before any work, so that a stop signal never kills a publish halfway.
+        let mut term = signal(SignalKind::terminate()).map_err(|e| Failure::failed(format!("cannot handle SIGTERM: {e}")))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| Failure::failed(format!("cannot handle SIGINT: {e}")))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!("{name}: finishing what is held, then stopping");
+            let _ = stop_tx.send(true);
+        });
+        tracing::info!(owner = worker.owner(), "worker started");
+        worker.run(stop_rx).await.map_err(Failure::failed)
+    })?;
+    if g.json {
+        let v = serde_json::to_value(&stats).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
+        return print_json(&v);
+    }
+    println!(
+        "worker stopped: {} claimed, {} recorded, {} status updates, {} failed checks, {} backend outages",
+        stats.claimed, stats.recorded, stats.status_updates, stats.check_failures, stats.outages
+    );
+    Ok(())
 }

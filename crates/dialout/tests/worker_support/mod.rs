@@ -1,0 +1,227 @@
+//! Helpers for the worker tests: a database (SQLite file or a fresh PostgreSQL database),
+//! a configuration with the file backend as a publish counter, and running `dialout`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use dialout_dialer::backends::FileBackend;
+use dialout_dialer::store::{self, MessageFilter, Store};
+use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, Priority};
+use jiff::Timestamp;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// `[delivery]` keys added to every test configuration: short leases so that a killed
+/// worker's claims expire quickly.
+pub const FAST: &str = "lease = \"1s\"\ninterval = \"50ms\"\n";
+
+impl Env {
+    pub fn sqlite(delivery: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("dialout.db").display());
+        let env = Env { dir, url, pg: None };
+        env.write_config(delivery);
+        env
+    }
+
+    pub fn postgres(delivery: &str) -> Env {
+        let admin = std::env::var("DIALOUT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed for this test and is unreachable at {admin} ({e}). Start the local server \
+                 (e.g. `service postgresql start`) or point DIALOUT_TEST_PG_URL at one (trust auth, user postgres)."
+            )
+        });
+        let name = format!("dialout_test_{}", MessageId::new().as_uuid().simple());
+        client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        let base = admin.split('?').next().unwrap();
+        let cut = base.rfind('/').filter(|i| *i > base.find("://").map_or(0, |j| j + 2)).unwrap_or(base.len());
+        let url = format!("{}/{name}", &base[..cut]);
+        let env = Env { dir: tempfile::tempdir().unwrap(), url, pg: Some((admin, name)) };
+        env.write_config(delivery);
+        env
+    }
+
+    pub fn is_pg(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("dialout.toml")
+    }
+
+    /// `delivery` lines win over the `FAST` defaults.
+    fn write_config(&self, delivery: &str) {
+        let key = |l: &str| l.split('=').next().unwrap_or("").trim().to_string();
+        let fast: String = FAST
+            .lines()
+            .filter(|l| !delivery.lines().any(|d| key(d) == key(l)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = format!(
+            "default_region = \"CZ\"\n[backends.out]\nkind = \"file\"\ndir = \"{}\"\n[delivery]\n{fast}{delivery}",
+            self.outbox().display()
+        );
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    pub fn store(&self) -> std::sync::Arc<dyn Store> {
+        store::open(&self.url).expect("open store")
+    }
+
+    /// Stores `n` messages for the file backend, unpublished.
+    pub fn insert(&self, n: usize) -> Vec<MessageId> {
+        let s = self.store();
+        let recipient = PhoneNumber::from_e164("+420777123456").unwrap();
+        let mut ids = Vec::with_capacity(n);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
+            let batch: Vec<NewMessage> = chunk
+                .iter()
+                .map(|i| NewMessage {
+                    id: MessageId::new(),
+                    recipient: recipient.clone(),
+                    content: format!("message {i}"),
+                    template_slug: None,
+                    template_id: None,
+                    backend: "out".into(),
+                    extra_data: Default::default(),
+                    tag: None,
+                    related: Vec::new(),
+                    priority: Priority::DEFAULT,
+                    predictive: false,
+                    not_before: None,
+                    idempotency_key: None,
+                    resent_from: None,
+                })
+                .collect();
+            ids.extend(s.insert_messages(&batch, Timestamp::now()).unwrap().into_iter().map(|i| i.message.id));
+        }
+        ids
+    }
+
+    pub fn messages(&self) -> Vec<Message> {
+        self.store().messages(&MessageFilter { limit: Some(1_000_000), ..Default::default() }).unwrap()
+    }
+
+    /// How many times each message reached the backend (the file backend's publish log).
+    pub fn publishes(&self) -> std::collections::HashMap<String, usize> {
+        FileBackend::publish_counts(&self.outbox()).unwrap()
+    }
+
+    /// Messages with a claim, straight from the database.
+    pub fn claimed(&self) -> i64 {
+        let sql = "SELECT COUNT(*) FROM messages WHERE claim_owner IS NOT NULL";
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => rusqlite::Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap(),
+            None => postgres::Client::connect(&self.url, postgres::NoTls).unwrap().query_one(sql, &[]).unwrap().get(0),
+        }
+    }
+
+    /// `dialout --config … --database … ARGS`, with no DIALOUT_* variables from outside.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialout"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DIALOUT_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.current_dir(self.dir.path())
+            .env("DIALOUT_LOG", "warn")
+            .arg("--config")
+            .arg(self.config())
+            .arg("--database")
+            .arg(&self.url)
+            .args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd(args).output().expect("run dialout");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// Starts `cmd` and returns once it printed `marker` on stderr (the rest of stderr is
+/// drained in the background so the child never blocks on it).
+pub fn spawn_until(mut cmd: Command, marker: &str, timeout: Duration) -> Child {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn dialout");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let wanted = marker.to_string();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(&wanted) {
+                let _ = tx.send(Ok(()));
+            }
+            seen.push(line);
+        }
+        let _ = tx.send(Err(seen.join("\n")));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(())) => child,
+        Ok(Err(stderr)) => panic!("dialout ended without reaching {marker:?}; stderr:\n{stderr}"),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("dialout did not reach {marker:?} within {timeout:?}")
+        }
+    }
+}
+
+/// Waits for a child with a deadline; kills it and fails the test if it is late.
+pub fn wait_with_deadline(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("dialout did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn outbox_file(dir: &Path, id: MessageId) -> PathBuf {
+    dir.join(format!("{id}.json"))
+}
