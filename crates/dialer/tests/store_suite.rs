@@ -189,6 +189,31 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
     assert!(s.claim_ids(&[n.id], "me", t(5), t(65)).unwrap().is_empty(), "READY is not unpublished");
 }
 
+fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
+    let n = new_message("now");
+    let mut keyed = new_message("keyed");
+    keyed.idempotency_key = Some("k".into());
+    s.insert_messages(&[keyed.clone()], t(0)).unwrap();
+    let mut again = new_message("keyed");
+    again.idempotency_key = Some("k".into());
+    let ins = s.insert_claimed(&[n.clone(), again], t(1), "me", t(61)).unwrap();
+    assert_eq!((ins[0].message.attempts, ins[0].message.attempt_unresolved), (0, false));
+    assert_eq!(s.message(n.id).unwrap().unwrap(), ins[0].message);
+    assert!(ins[1].existing, "an idempotent repeat is returned, not claimed");
+    assert_eq!(ins[1].message.attempts, 0);
+    let due: Vec<_> = s.claim_due("other", t(2), t(62), 10, None).unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(due, vec![keyed.id], "the claimed one is held");
+    assert_eq!(s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap().attempts, 1);
+    let done = s.finish(n.id, "me", &Change::to(State::Debug, "dummy"), t(3)).unwrap().unwrap();
+    assert_eq!((done.state, done.attempts, done.attempt_unresolved), (State::Debug, 1, false));
+    assert_eq!(s.history(n.id).unwrap().len(), 2);
+    // The lease expires: a worker would take it over (and ask the backend first).
+    let m = new_message("crashed");
+    s.insert_claimed(&[m.clone()], t(10), "dead", t(20)).unwrap();
+    let taken = s.claim_due("w", t(21), t(80), 10, None).unwrap();
+    assert!(taken.iter().any(|x| x.id == m.id));
+}
+
 fn apply_rules(s: &Arc<dyn Store>) {
     let n = new_message("hi");
     s.insert_messages(&[n.clone()], t(0)).unwrap();
@@ -231,6 +256,9 @@ fn release_renew(s: &Arc<dyn Store>) {
     assert!(s.claim_due("b", t(50), t(60), 10, None).unwrap().is_empty(), "renewed lease holds");
     assert_eq!(s.release("a").unwrap(), 3);
     assert_eq!(s.claim_due("b", t(50), t(60), 10, None).unwrap().len(), 3);
+    // A claimed message made final (cancelled, say) loses its claim with it.
+    s.apply(batch[0].id, &Change::to(State::Error, "cancelled"), t(51)).unwrap();
+    assert_eq!(s.release("b").unwrap(), 2);
 }
 
 fn in_flight_and_cursor(s: &Arc<dyn Store>) {
@@ -317,6 +345,7 @@ suite!(
     template_duplicates,
     claim_order_and_due_times,
     attempt_and_finish,
+    insert_claimed_holds_the_claim,
     apply_rules,
     release_renew,
     in_flight_and_cursor,

@@ -8,14 +8,20 @@ use uuid::Uuid;
 use super::Db;
 use super::rows::{self, COLS, ts_param};
 use crate::store::{
-    Change, FIRST_REASON, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange, micros,
+    Change, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange, creation_entry, micros,
     new_message_row, plan_change, same_request,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) -> Result<Inserted, StoreError> {
+/// With `claim`, the new message is claimed in the same insert.
+pub(super) fn insert_one(
+    db: &mut Tx<'_, '_>,
+    new: &NewMessage,
+    now: Timestamp,
+    claim: Option<(&str, Timestamp)>,
+) -> Result<Inserted, StoreError> {
     if let Some(key) = &new.idempotency_key {
         let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
         let rows = db.query(&sql, &[key])?;
@@ -29,11 +35,15 @@ pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) 
     let m = new_message_row(new, now);
     let id = m.id.as_uuid();
     let priority = i16::from(m.priority.get());
+    let attempts = m.attempts as i32;
+    let claim_owner = claim.map(|c| c.0);
+    let claim_until = claim.map(|c| ts_param(c.1));
     db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, 0, $13, $14, 0, $15, false)",
+         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until) \
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, $16, $13, $14, 0, $15, $17, \
+         $18, $19)",
         &[
             &id,
             &m.created_at,
@@ -50,6 +60,10 @@ pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) 
             &m.not_before,
             &m.idempotency_key,
             &m.resent_from.map(|r| r.as_uuid()),
+            &attempts,
+            &m.attempt_unresolved,
+            &claim_owner,
+            &claim_until,
         ],
     )?;
     for r in &m.related {
@@ -59,8 +73,6 @@ pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) 
             &[&id, &r.kind, &r.id, &r.id_int()],
         )?;
     }
-    let first = HistoryEntry { at: m.created_at, from: None, to: m.state, reason: FIRST_REASON.into() };
-    rows::add_history(db, m.id, &first)?;
     Ok(Inserted { message: m, existing: false })
 }
 
@@ -101,22 +113,24 @@ pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> R
 }
 
 pub(super) fn history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+    let Some(created) = db.query_opt("SELECT created_at FROM messages WHERE id = $1", &[&id.as_uuid()])? else {
+        return Ok(Vec::new());
+    };
+    let mut out = vec![creation_entry(created.try_get(0)?)];
     let found = db.query(
         "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = $1 ORDER BY id",
         &[&id.as_uuid()],
     )?;
-    found
-        .iter()
-        .map(|r| {
-            let from: Option<i16> = r.try_get(1)?;
-            Ok(HistoryEntry {
-                at: r.try_get(0)?,
-                from: from.map(rows::state).transpose()?,
-                to: rows::state(r.try_get(2)?)?,
-                reason: r.try_get(3)?,
-            })
-        })
-        .collect()
+    for r in &found {
+        let from: Option<i16> = r.try_get(1)?;
+        out.push(HistoryEntry {
+            at: r.try_get(0)?,
+            from: from.map(rows::state).transpose()?,
+            to: rows::state(r.try_get(2)?)?,
+            reason: r.try_get(3)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
