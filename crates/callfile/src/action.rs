@@ -10,16 +10,31 @@ pub enum Action {
     /// `Application:` + `Data:` (data may be empty).
     Application { app: String, data: String },
     /// `Context:` + `Extension:` + `Priority:` (a number ≥ 1; labels are not read by Asterisk).
-    Context { context: String, extension: String, priority: u32 },
+    Context {
+        context: String,
+        extension: String,
+        priority: u32,
+    },
 }
 
 impl Action {
     pub fn application(app: impl Into<String>, data: impl Into<String>) -> Self {
-        Action::Application { app: app.into(), data: data.into() }
+        Action::Application {
+            app: app.into(),
+            data: data.into(),
+        }
     }
 
-    pub fn context(context: impl Into<String>, extension: impl Into<String>, priority: u32) -> Self {
-        Action::Context { context: context.into(), extension: extension.into(), priority }
+    pub fn context(
+        context: impl Into<String>,
+        extension: impl Into<String>,
+        priority: u32,
+    ) -> Self {
+        Action::Context {
+            context: context.into(),
+            extension: extension.into(),
+            priority,
+        }
     }
 
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -28,7 +43,11 @@ impl Action {
                 validate::application(app)?;
                 validate::text(Field::Data, data, true, false)
             }
-            Action::Context { context, extension, priority } => {
+            Action::Context {
+                context,
+                extension,
+                priority,
+            } => {
                 validate::text(Field::Context, context, false, false)?;
                 validate::text(Field::Extension, extension, false, false)?;
                 validate::at_least_one(Field::Priority, *priority)

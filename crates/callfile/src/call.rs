@@ -4,7 +4,7 @@ use crate::error::{BuildError, Field};
 use crate::validate;
 
 /// The call part of a call file. Built (and validated) with [`Call::builder`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Call {
     pub(crate) channel: String,
     pub(crate) callerid: Option<String>,
@@ -72,23 +72,6 @@ pub struct CallBuilder {
     call: Call,
 }
 
-impl Default for Call {
-    fn default() -> Self {
-        Call {
-            channel: String::new(),
-            callerid: None,
-            variables: Vec::new(),
-            account: None,
-            wait_time: None,
-            retry_time: None,
-            max_retries: None,
-            codecs: None,
-            always_delete: None,
-            early_media: None,
-        }
-    }
-}
-
 impl CallBuilder {
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.call.channel = channel.into();
@@ -103,8 +86,13 @@ impl CallBuilder {
         self.call.variables.push((name.into(), value.into()));
         self
     }
-    pub fn variables<N: Into<String>, V: Into<String>>(mut self, vars: impl IntoIterator<Item = (N, V)>) -> Self {
-        self.call.variables.extend(vars.into_iter().map(|(n, v)| (n.into(), v.into())));
+    pub fn variables<N: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        self.call
+            .variables
+            .extend(vars.into_iter().map(|(n, v)| (n.into(), v.into())));
         self
     }
     pub fn account(mut self, account: impl Into<String>) -> Self {

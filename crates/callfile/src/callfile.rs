@@ -97,7 +97,9 @@ impl CallFile {
     }
     /// The staging directory used: the one given, or `<spool_dir>/.dialout-staging`.
     pub fn staging_dir(&self) -> PathBuf {
-        self.staging_dir.clone().unwrap_or_else(|| self.spool_dir.join(STAGING_SUBDIR))
+        self.staging_dir
+            .clone()
+            .unwrap_or_else(|| self.spool_dir.join(STAGING_SUBDIR))
     }
     pub(crate) fn staging_is_default(&self) -> bool {
         self.staging_dir.is_none()
@@ -230,7 +232,10 @@ impl CallFileBuilder {
             )
             .into());
         }
-        let function = call.variables.iter().find(|(n, v)| validate::variable(n, v) == Ok(validate::VarName::Function));
+        let function = call
+            .variables
+            .iter()
+            .find(|(n, v)| validate::variable(n, v) == Ok(validate::VarName::Function));
         if let (false, Some((n, _))) = (self.allow_set_functions, function) {
             return Err(ValidationError::new(
                 Field::Variable,

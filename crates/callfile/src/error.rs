@@ -79,7 +79,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: Field, reason: impl Into<String>) -> Self {
-        Self { field, reason: reason.into() }
+        Self {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -113,9 +116,17 @@ pub enum SpoolError {
         "user: no permission to give {path} to uid {uid:?} gid {gid:?} \
          (chown needs root or CAP_CHOWN; or run as the Asterisk user and set no user)"
     )]
-    NoPermissionToChown { path: PathBuf, uid: Option<u32>, gid: Option<u32> },
+    NoPermissionToChown {
+        path: PathBuf,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
     #[error("{field}: no permission to {action} in {path}")]
-    SpoolDirPermission { field: Field, path: PathBuf, action: &'static str },
+    SpoolDirPermission {
+        field: Field,
+        path: PathBuf,
+        action: &'static str,
+    },
     #[error("{field}: directory {path} does not exist")]
     MissingDir { field: Field, path: PathBuf },
     #[error(
@@ -125,7 +136,9 @@ pub enum SpoolError {
     CrossFilesystem { staging: PathBuf, spool: PathBuf },
     #[error("at: invalid time {at}: {reason}")]
     InvalidTime { at: jiff::Timestamp, reason: String },
-    #[error("filename: {path} already exists in the spool directory; not overwritten")]
+    #[error(
+        "filename: {path} already exists in the spool directory (or twice in one batch); not overwritten"
+    )]
     AlreadyExists { path: PathBuf },
     #[error("{action} {path}: {source}")]
     Io {
@@ -134,7 +147,9 @@ pub enum SpoolError {
         #[source]
         source: std::io::Error,
     },
-    #[error("spooled {path}, but syncing its directory failed ({source}): the file may not survive a crash")]
+    #[error(
+        "spooled {path}, but syncing its directory failed ({source}): the file may not survive a crash"
+    )]
     NotDurable {
         path: PathBuf,
         #[source]

@@ -63,7 +63,11 @@ pub enum ParseError {
     #[error("{0}: missing (Asterisk would refuse the file as invalid)")]
     Missing(Field),
     #[error("line {line}: {key}: {reason}")]
-    Invalid { line: usize, key: String, reason: String },
+    Invalid {
+        line: usize,
+        key: String,
+        reason: String,
+    },
 }
 
 /// One line as Asterisk reads it: comments cut, `\;` unescaped, blanks trimmed.
@@ -106,20 +110,30 @@ pub(crate) fn read_line(raw: &str) -> Option<String> {
 
 /// Asterisk's `ast_true`.
 fn ast_true(v: &str) -> bool {
-    ["yes", "true", "y", "t", "1", "on"].iter().any(|t| v.eq_ignore_ascii_case(t))
+    ["yes", "true", "y", "t", "1", "on"]
+        .iter()
+        .any(|t| v.eq_ignore_ascii_case(t))
 }
 
 fn number(line: usize, key: &str, v: &str) -> Result<u32, ParseError> {
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = v.parse::<u32>() {
-            return Ok(n);
-        }
+    // Digits only: `parse` alone would accept a leading '+'.
+    match v.parse::<u32>() {
+        Ok(n) if v.bytes().all(|b| b.is_ascii_digit()) => return Ok(n),
+        _ => {}
     }
-    Err(ParseError::Invalid { line, key: key.into(), reason: format!("{v:?} is not a non-negative number") })
+    Err(ParseError::Invalid {
+        line,
+        key: key.into(),
+        reason: format!("{v:?} is not a non-negative number"),
+    })
 }
 
 fn attempt(line: usize, key: &str, kind: AttemptKind, v: &str) -> Result<Attempt, ParseError> {
-    let bad = || ParseError::Invalid { line, key: key.into(), reason: format!("{v:?} is not '<pid> <attempt> (<unix time>)'") };
+    let bad = || ParseError::Invalid {
+        line,
+        key: key.into(),
+        reason: format!("{v:?} is not '<pid> <attempt> (<unix time>)'"),
+    };
     let mut it = v.split_whitespace();
     let pid = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let attempt = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
@@ -131,7 +145,12 @@ fn attempt(line: usize, key: &str, kind: AttemptKind, v: &str) -> Result<Attempt
         return Err(bad());
     }
     let at = jiff::Timestamp::from_second(t).map_err(|_| bad())?;
-    Ok(Attempt { kind, pid, attempt, at })
+    Ok(Attempt {
+        kind,
+        pid,
+        attempt,
+        at,
+    })
 }
 
 /// Parses a call file, pending or archived. Repeated keys: the last wins, as in Asterisk.
@@ -156,28 +175,69 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
             ignored.push((n, line));
             continue;
         };
-        let v = rest.trim_start_matches(|c: char| (c as u32) < 33).to_string();
+        let v = rest
+            .trim_start_matches(|c: char| (c as u32) < 33)
+            .to_string();
         let k = key.to_ascii_lowercase();
         let mut note = |f: Field| key_lines.push((f, n));
         match k.as_str() {
-            "channel" => { note(Field::Channel); channel = Some(v) }
-            "callerid" => { note(Field::CallerId); b = b.callerid(v) }
+            "channel" => {
+                note(Field::Channel);
+                channel = Some(v)
+            }
+            "callerid" => {
+                note(Field::CallerId);
+                b = b.callerid(v)
+            }
             "set" | "setvar" => match v.split_once('=') {
-                Some((name, value)) => { note(Field::Variable); b = b.var(name, value) }
+                Some((name, value)) => {
+                    note(Field::Variable);
+                    b = b.var(name, value)
+                }
                 None => ignored.push((n, line.clone())),
             },
-            "account" => { note(Field::Account); b = b.account(v) }
-            "waittime" => { note(Field::WaitTime); b = b.wait_time(number(n, key, &v)?) }
-            "retrytime" => { note(Field::RetryTime); b = b.retry_time(number(n, key, &v)?) }
-            "maxretries" => { note(Field::MaxRetries); b = b.max_retries(number(n, key, &v)?) }
-            "codecs" => { note(Field::Codecs); b = b.codecs(v) }
+            "account" => {
+                note(Field::Account);
+                b = b.account(v)
+            }
+            "waittime" => {
+                note(Field::WaitTime);
+                b = b.wait_time(number(n, key, &v)?)
+            }
+            "retrytime" => {
+                note(Field::RetryTime);
+                b = b.retry_time(number(n, key, &v)?)
+            }
+            "maxretries" => {
+                note(Field::MaxRetries);
+                b = b.max_retries(number(n, key, &v)?)
+            }
+            "codecs" => {
+                note(Field::Codecs);
+                b = b.codecs(v)
+            }
             "alwaysdelete" => b = b.always_delete(ast_true(&v)),
             "early_media" => b = b.early_media(ast_true(&v)),
-            "application" => { note(Field::Application); app = Some(v) }
-            "data" => { note(Field::Data); data = Some(v) }
-            "context" => { note(Field::Context); context = Some(v) }
-            "extension" => { note(Field::Extension); exten = Some(v) }
-            "priority" => { note(Field::Priority); prio = Some(number(n, key, &v)?) }
+            "application" => {
+                note(Field::Application);
+                app = Some(v)
+            }
+            "data" => {
+                note(Field::Data);
+                data = Some(v)
+            }
+            "context" => {
+                note(Field::Context);
+                context = Some(v)
+            }
+            "extension" => {
+                note(Field::Extension);
+                exten = Some(v)
+            }
+            "priority" => {
+                note(Field::Priority);
+                prio = Some(number(n, key, &v)?)
+            }
             "archive" => archive = ast_true(&v),
             "startretry" => attempts.push(attempt(n, key, AttemptKind::StartRetry, &v)?),
             "endretry" => attempts.push(attempt(n, key, AttemptKind::EndRetry, &v)?),
@@ -202,14 +262,24 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     }
 
     let channel = channel.ok_or(ParseError::Missing(Field::Channel))?;
-    let line_of = |f: Field| key_lines.iter().rev().find(|(k, _)| *k == f).map_or(0, |(_, n)| *n);
+    let line_of = |f: Field| {
+        key_lines
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == f)
+            .map_or(0, |(_, n)| *n)
+    };
     let invalid = |e: BuildError| {
         let f = e.field();
         let reason = match &e {
             BuildError::Invalid(v) => v.reason.clone(),
             BuildError::Missing(_) => "missing".into(),
         };
-        ParseError::Invalid { line: line_of(f), key: f.name().into(), reason }
+        ParseError::Invalid {
+            line: line_of(f),
+            key: f.name().into(),
+            reason,
+        }
     };
     let call: Call = b.channel(channel).build().map_err(invalid)?;
     // Asterisk: an Application wins over a Context.
@@ -223,5 +293,12 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
         (None, None) => return Err(ParseError::Missing(Field::Action)),
     };
     action.validate().map_err(|e| invalid(e.into()))?;
-    Ok(Parsed { call, action, archive, attempts, status, ignored })
+    Ok(Parsed {
+        call,
+        action,
+        archive,
+        attempts,
+        status,
+        ignored,
+    })
 }

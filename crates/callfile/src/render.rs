@@ -12,7 +12,11 @@ use crate::error::Field;
 
 /// Escapes `;` as `\;`. Values are validated first, so nothing else needs escaping.
 pub(crate) fn escape(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.contains(';') { v.replace(';', "\\;").into() } else { v.into() }
+    if v.contains(';') {
+        v.replace(';', "\\;").into()
+    } else {
+        v.into()
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -56,7 +60,11 @@ pub(crate) fn lines(call: &Call, action: &Action, archive: bool) -> Vec<(Field, 
             push(Field::Application, "Application", app);
             push(Field::Data, "Data", data);
         }
-        Action::Context { context, extension, priority } => {
+        Action::Context {
+            context,
+            extension,
+            priority,
+        } => {
             push(Field::Context, "Context", context);
             push(Field::Extension, "Extension", extension);
             push(Field::Priority, "Priority", &priority.to_string());

@@ -22,7 +22,11 @@ use crate::error::{Field, SpoolError};
 const PAST_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SpoolError + 'a {
-    move |source| SpoolError::Io { action, path: path.to_path_buf(), source }
+    move |source| SpoolError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Refuses instants in the past: Asterisk would dial at once, which is never what a schedule meant
@@ -33,7 +37,9 @@ pub(crate) fn check_time(at: Option<Timestamp>) -> Result<Option<SystemTime>, Sp
     if at < now - PAST_SLACK {
         return Err(SpoolError::InvalidTime {
             at,
-            reason: format!("it is in the past (now is {now}); Asterisk would dial at once. Pass no time to dial now"),
+            reason: format!(
+                "it is in the past (now is {now}); Asterisk would dial at once. Pass no time to dial now"
+            ),
         });
     }
     Ok(Some(SystemTime::from(at)))
@@ -50,7 +56,9 @@ fn resolve_owner(user: Option<&str>, group: Option<&str>) -> Result<Owner, Spool
             path: PathBuf::from("/etc/passwd"),
             source: e.into(),
         })?;
-        let found = found.ok_or_else(|| SpoolError::NoSuchUser { user: u.to_string() })?;
+        let found = found.ok_or_else(|| SpoolError::NoSuchUser {
+            user: u.to_string(),
+        })?;
         uid = Some(found.uid);
         gid = Some(found.gid);
     }
@@ -60,7 +68,13 @@ fn resolve_owner(user: Option<&str>, group: Option<&str>) -> Result<Owner, Spool
             path: PathBuf::from("/etc/group"),
             source: e.into(),
         })?;
-        gid = Some(found.ok_or_else(|| SpoolError::NoSuchGroup { group: g.to_string() })?.gid);
+        gid = Some(
+            found
+                .ok_or_else(|| SpoolError::NoSuchGroup {
+                    group: g.to_string(),
+                })?
+                .gid,
+        );
     }
     Ok((uid, gid))
 }
@@ -88,15 +102,27 @@ impl Staged {
 }
 
 fn open_staged(cf: &CallFile, staging: &Path, path: &Path) -> Result<File, SpoolError> {
-    let open = || OpenOptions::new().write(true).create_new(true).mode(cf.mode).open(path);
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(cf.mode)
+            .open(path)
+    };
     match open() {
         Ok(f) => Ok(f),
         Err(e) if e.kind() == ErrorKind::NotFound => {
             if !cf.spool_dir.is_dir() {
-                return Err(SpoolError::MissingDir { field: Field::SpoolDir, path: cf.spool_dir.clone() });
+                return Err(SpoolError::MissingDir {
+                    field: Field::SpoolDir,
+                    path: cf.spool_dir.clone(),
+                });
             }
             if !cf.staging_is_default() {
-                return Err(SpoolError::MissingDir { field: Field::StagingDir, path: staging.to_path_buf() });
+                return Err(SpoolError::MissingDir {
+                    field: Field::StagingDir,
+                    path: staging.to_path_buf(),
+                });
             }
             match fs::DirBuilder::new().mode(0o700).create(staging) {
                 Ok(()) => {}
@@ -118,7 +144,11 @@ fn open_staged(cf: &CallFile, staging: &Path, path: &Path) -> Result<File, Spool
 
 fn open_error(e: io::Error, staging: &Path, path: &Path) -> SpoolError {
     if e.kind() == ErrorKind::PermissionDenied {
-        SpoolError::SpoolDirPermission { field: Field::StagingDir, path: staging.to_path_buf(), action: "create files" }
+        SpoolError::SpoolDirPermission {
+            field: Field::StagingDir,
+            path: staging.to_path_buf(),
+            action: "create files",
+        }
     } else {
         io_err("create", path)(e)
     }
@@ -141,7 +171,10 @@ pub(crate) fn stage(
         }
     };
     let staging = cf.staging_dir();
-    let staged = Staged { staged: staging.join(staged_name), target: cf.spool_dir.join(name) };
+    let staged = Staged {
+        staged: staging.join(staged_name),
+        target: cf.spool_dir.join(name),
+    };
     let mut file = open_staged(cf, &staging, &staged.staged)?;
     let result = finish_staged(cf, &mut file, &staged.staged, content, mtime, owner, fsync);
     drop(file);
@@ -163,7 +196,8 @@ fn finish_staged(
     owner: Owner,
     fsync: bool,
 ) -> Result<(), SpoolError> {
-    file.write_all(content.as_bytes()).map_err(io_err("write", path))?;
+    file.write_all(content.as_bytes())
+        .map_err(io_err("write", path))?;
     if owner.0.is_some() || owner.1.is_some() {
         nix::unistd::fchown(&*file, owner.0, owner.1).map_err(|e| match e {
             nix::errno::Errno::EPERM => SpoolError::NoPermissionToChown {
@@ -176,10 +210,12 @@ fn finish_staged(
     }
     // The umask may have removed bits of the mode; chown may clear some too.
     if owner.0.is_some() || owner.1.is_some() || umask().is_none_or(|m| m & cf.mode != 0) {
-        file.set_permissions(fs::Permissions::from_mode(cf.mode)).map_err(io_err("chmod", path))?;
+        file.set_permissions(fs::Permissions::from_mode(cf.mode))
+            .map_err(io_err("chmod", path))?;
     }
     if let Some(t) = mtime {
-        file.set_times(FileTimes::new().set_modified(t).set_accessed(t)).map_err(io_err("set the mtime of", path))?;
+        file.set_times(FileTimes::new().set_modified(t).set_accessed(t))
+            .map_err(io_err("set the mtime of", path))?;
     }
     if fsync {
         file.sync_all().map_err(io_err("fsync", path))?;
@@ -211,13 +247,19 @@ pub(crate) fn commit(cf: &CallFile, s: &Staged) -> Result<(), SpoolError> {
         s.discard();
         match e.raw_os_error() {
             Some(libc_exdev) if libc_exdev == nix::errno::Errno::EXDEV as i32 => {
-                SpoolError::CrossFilesystem { staging: cf.staging_dir(), spool: cf.spool_dir.clone() }
+                SpoolError::CrossFilesystem {
+                    staging: cf.staging_dir(),
+                    spool: cf.spool_dir.clone(),
+                }
             }
             _ => match e.kind() {
-                ErrorKind::AlreadyExists => SpoolError::AlreadyExists { path: s.target.clone() },
-                ErrorKind::NotFound if !cf.spool_dir.is_dir() => {
-                    SpoolError::MissingDir { field: Field::SpoolDir, path: cf.spool_dir.clone() }
-                }
+                ErrorKind::AlreadyExists => SpoolError::AlreadyExists {
+                    path: s.target.clone(),
+                },
+                ErrorKind::NotFound if !cf.spool_dir.is_dir() => SpoolError::MissingDir {
+                    field: Field::SpoolDir,
+                    path: cf.spool_dir.clone(),
+                },
                 ErrorKind::PermissionDenied => SpoolError::SpoolDirPermission {
                     field: Field::SpoolDir,
                     path: cf.spool_dir.clone(),
@@ -237,6 +279,10 @@ impl CallFile {
     /// Spools the file: dialed at `at` (an absolute instant), or now when `None`.
     /// Returns the path of the file in the spool directory. On error nothing is left behind,
     /// except for [`SpoolError::NotDurable`], where the file was spooled.
+    ///
+    /// An instant more than a second in the past is [`SpoolError::InvalidTime`]: a caller
+    /// whose schedule may already have passed (catching up after a pause) passes `None` for
+    /// those, e.g. `at.filter(|t| *t > Timestamp::now())`.
     pub fn spool(&self, at: Option<Timestamp>) -> Result<PathBuf, SpoolError> {
         let mtime = check_time(at)?;
         let owner = resolve_owner(self.user.as_deref(), self.group.as_deref())?;
@@ -244,7 +290,10 @@ impl CallFile {
         let staged = stage(self, &self.render(), mtime, owner, durable)?;
         commit(self, &staged)?;
         if durable {
-            sync_dir(&self.spool_dir).map_err(|source| SpoolError::NotDurable { path: staged.target.clone(), source })?;
+            sync_dir(&self.spool_dir).map_err(|source| SpoolError::NotDurable {
+                path: staged.target.clone(),
+                source,
+            })?;
         }
         Ok(staged.target)
     }
@@ -275,8 +324,21 @@ pub fn spool_batch(items: &[(CallFile, Option<Timestamp>)], durability: Durabili
     let mut staged: Vec<Staged> = Vec::with_capacity(items.len());
     let fail = |staged: &[Staged], i: usize, e: SpoolError| {
         staged.iter().for_each(Staged::discard);
-        BatchResult { spooled: Vec::new(), error: Some((i, e)) }
+        BatchResult {
+            spooled: Vec::new(),
+            error: Some((i, e)),
+        }
     };
+    // Given names are checked up front, so that the common clash fails before any rename.
+    let mut names = std::collections::HashSet::new();
+    for (i, (cf, _)) in items.iter().enumerate() {
+        if let Some(name) = &cf.filename {
+            let target = cf.spool_dir.join(name);
+            if !names.insert(target.clone()) || fs::symlink_metadata(&target).is_ok() {
+                return fail(&[], i, SpoolError::AlreadyExists { path: target });
+            }
+        }
+    }
     for (i, (cf, at)) in items.iter().enumerate() {
         let prepared = (|| {
             let mtime = check_time(*at)?;
@@ -285,7 +347,13 @@ pub fn spool_batch(items: &[(CallFile, Option<Timestamp>)], durability: Durabili
                 Some(o) => *o,
                 None => *owners.entry(key).or_insert(resolve_owner(key.0, key.1)?),
             };
-            stage(cf, &cf.render(), mtime, owner, durability == Durability::EachFile)
+            stage(
+                cf,
+                &cf.render(),
+                mtime,
+                owner,
+                durability == Durability::EachFile,
+            )
         })();
         match prepared {
             Ok(s) => staged.push(s),
@@ -310,7 +378,10 @@ pub fn spool_batch(items: &[(CallFile, Option<Timestamp>)], durability: Durabili
     for (i, ((cf, _), s)) in items.iter().zip(&staged).enumerate() {
         if let Err(e) = commit(cf, s) {
             staged[i + 1..].iter().for_each(Staged::discard);
-            return BatchResult { spooled, error: Some((i, e)) };
+            return BatchResult {
+                spooled,
+                error: Some((i, e)),
+            };
         }
         spooled.push(s.target.clone());
     }
@@ -323,11 +394,20 @@ pub fn spool_batch(items: &[(CallFile, Option<Timestamp>)], durability: Durabili
             if let Err(source) = sync_dir(&cf.spool_dir) {
                 return BatchResult {
                     spooled,
-                    error: Some((i, SpoolError::NotDurable { path: cf.spool_dir.clone(), source })),
+                    error: Some((
+                        i,
+                        SpoolError::NotDurable {
+                            path: cf.spool_dir.clone(),
+                            source,
+                        },
+                    )),
                 };
             }
             synced.push(&cf.spool_dir);
         }
     }
-    BatchResult { spooled, error: None }
+    BatchResult {
+        spooled,
+        error: None,
+    }
 }

@@ -25,7 +25,9 @@ fn hello_world() -> R {
     // README: hello
     use dialout_callfile::{Action, Call, CallFile};
 
-    let call = Call::builder().channel("SIP/flowroute/18002223333").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .build()?;
     let cf = CallFile::builder()
         .call(call)
         .action(Action::application("Playback", "hello-world"))
@@ -33,13 +35,21 @@ fn hello_world() -> R {
         .build()?;
     let path = cf.spool(None)?; // dialed at once
     // README end
-    assert_eq!(read(&path), "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n");
+    assert_eq!(
+        read(&path),
+        "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n"
+    );
     Ok(())
 }
 
 fn hello(spool: &Path) -> CallFile {
     CallFile::builder()
-        .call(Call::builder().channel("SIP/flowroute/18002223333").build().unwrap())
+        .call(
+            Call::builder()
+                .channel("SIP/flowroute/18002223333")
+                .build()
+                .unwrap(),
+        )
         .action(Action::application("Playback", "hello-world"))
         .spool_dir(spool)
         .build()
@@ -72,13 +82,19 @@ fn scheduling_at_a_fixed_date_is_exact_across_dst() -> R {
     // An instant with its offset is exact:
     let at: Timestamp = "2030-12-01T01:00:00+01:00".parse()?;
     // or a wall-clock time in a named zone, resolved with the tz database (DST included):
-    let same = jiff::civil::date(2030, 12, 1).at(1, 0, 0, 0).in_tz("Europe/Prague")?.timestamp();
+    let same = jiff::civil::date(2030, 12, 1)
+        .at(1, 0, 0, 0)
+        .in_tz("Europe/Prague")?
+        .timestamp();
     assert_eq!(at, same);
     let path = cf.spool(Some(at))?;
     // README end
     assert_eq!(mtime(&path), at);
     // In summer the same wall-clock hour is another offset: 01:00 in July is 23:00 UTC.
-    let july = jiff::civil::date(2030, 7, 1).at(1, 0, 0, 0).in_tz("Europe/Prague")?.timestamp();
+    let july = jiff::civil::date(2030, 7, 1)
+        .at(1, 0, 0, 0)
+        .in_tz("Europe/Prague")?
+        .timestamp();
     assert_eq!(july.to_string(), "2030-06-30T23:00:00Z");
     Ok(())
 }
@@ -87,7 +103,10 @@ fn scheduling_at_a_fixed_date_is_exact_across_dst() -> R {
 fn the_guides_naive_2010_date_is_refused_not_dialed_at_once() -> R {
     let spool = tempfile::tempdir()?;
     // pycall: cf.spool(datetime(2010, 12, 1, 1, 0, 0)) dials at once, silently.
-    let at = jiff::civil::date(2010, 12, 1).at(1, 0, 0, 0).in_tz("Europe/Prague")?.timestamp();
+    let at = jiff::civil::date(2010, 12, 1)
+        .at(1, 0, 0, 0)
+        .in_tz("Europe/Prague")?
+        .timestamp();
     let e = hello(spool.path()).spool(Some(at)).unwrap_err();
     assert!(matches!(e, SpoolError::InvalidTime { .. }), "{e}");
     assert!(e.to_string().contains("in the past"), "{e}");
@@ -98,7 +117,9 @@ fn the_guides_naive_2010_date_is_refused_not_dialed_at_once() -> R {
 #[test]
 fn permissions_user_asterisk() -> R {
     let spool = tempfile::tempdir()?;
-    let call = Call::builder().channel("SIP/flowroute/18002223333").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .build()?;
     let action = Action::application("Playback", "hello-world");
     // README: user
     let cf = CallFile::builder()
@@ -111,9 +132,17 @@ fn permissions_user_asterisk() -> R {
     // README end
     match nix::unistd::User::from_name("asterisk")? {
         // As the guide warns, a machine without Asterisk has no such user.
-        None => assert!(matches!(result, Err(SpoolError::NoSuchUser { ref user }) if user == "asterisk"), "{result:?}"),
-        Some(u) if nix::unistd::geteuid().is_root() => assert_eq!(fs::metadata(result?)?.uid(), u.uid.as_raw()),
-        Some(_) => assert!(matches!(result, Err(SpoolError::NoPermissionToChown { .. })), "{result:?}"),
+        None => assert!(
+            matches!(result, Err(SpoolError::NoSuchUser { ref user }) if user == "asterisk"),
+            "{result:?}"
+        ),
+        Some(u) if nix::unistd::geteuid().is_root() => {
+            assert_eq!(fs::metadata(result?)?.uid(), u.uid.as_raw())
+        }
+        Some(_) => assert!(
+            matches!(result, Err(SpoolError::NoPermissionToChown { .. })),
+            "{result:?}"
+        ),
     }
     Ok(())
 }
@@ -122,7 +151,9 @@ fn permissions_user_asterisk() -> R {
 fn context_survey() -> R {
     let spool = tempfile::tempdir()?;
     // README: context
-    let call = Call::builder().channel("SIP/flowroute/18002223333").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .build()?;
     let cf = CallFile::builder()
         .call(call)
         .action(Action::context("survey", "s", 1))
@@ -130,7 +161,10 @@ fn context_survey() -> R {
         .build()?;
     cf.spool(None)?;
     // README end
-    assert_eq!(cf.render(), "Channel: SIP/flowroute/18002223333\nContext: survey\nExtension: s\nPriority: 1\n");
+    assert_eq!(
+        cf.render(),
+        "Channel: SIP/flowroute/18002223333\nContext: survey\nExtension: s\nPriority: 1\n"
+    );
     Ok(())
 }
 
@@ -144,10 +178,19 @@ fn callerid() -> R {
     // README end
     assert_eq!(call.callerid(), Some("\"Test User\" <5555555555>"));
     // The guide's own string (with a stray quote) is kept as given, too.
-    let odd = Call::builder().channel("SIP/f/1").callerid("'Test User' <5555555555>'").build()?;
+    let odd = Call::builder()
+        .channel("SIP/f/1")
+        .callerid("'Test User' <5555555555>'")
+        .build()?;
     assert_eq!(odd.callerid(), Some("'Test User' <5555555555>'"));
-    let cf = CallFile::builder().call(call).action(Action::application("Playback", "hello-world")).build()?;
-    assert!(cf.render().contains("\nCallerid: \"Test User\" <5555555555>\n"));
+    let cf = CallFile::builder()
+        .call(call)
+        .action(Action::application("Playback", "hello-world"))
+        .build()?;
+    assert!(
+        cf.render()
+            .contains("\nCallerid: \"Test User\" <5555555555>\n")
+    );
     Ok(())
 }
 
@@ -158,19 +201,31 @@ fn variables_reach_the_dialplan() -> R {
         .channel("SIP/flowroute/18882223333")
         .var("greeting", "tt-monkeys") // ${greeting} in the dialplan
         .build()?;
-    let cf = CallFile::builder().call(call).action(Action::context("survey", "s", 1)).build()?;
+    let cf = CallFile::builder()
+        .call(call)
+        .action(Action::context("survey", "s", 1))
+        .build()?;
     // README end
     assert!(cf.render().contains("\nSet: greeting=tt-monkeys\n"));
-    assert_eq!(parse(&cf.render())?.call.variables(), [("greeting".to_string(), "tt-monkeys".to_string())]);
+    assert_eq!(
+        parse(&cf.render())?.call.variables(),
+        [("greeting".to_string(), "tt-monkeys".to_string())]
+    );
     Ok(())
 }
 
 #[test]
 fn account_code() -> R {
     // README: account
-    let call = Call::builder().channel("SIP/flowroute/18002223333").account("randall").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .account("randall")
+        .build()?;
     // README end
-    let cf = CallFile::builder().call(call).action(Action::application("Playback", "hello-world")).build()?;
+    let cf = CallFile::builder()
+        .call(call)
+        .action(Action::application("Playback", "hello-world"))
+        .build()?;
     assert!(cf.render().contains("\nAccount: randall\n"));
     Ok(())
 }
@@ -185,18 +240,30 @@ fn timing_values() -> R {
         .max_retries(2) // retries after the first attempt: 3 attempts at most
         .build()?;
     // README end
-    let cf = CallFile::builder().call(call).action(Action::application("Playback", "hello-world")).build()?;
-    assert!(cf.render().ends_with("WaitTime: 10\nRetryTime: 60\nMaxretries: 2\nApplication: Playback\nData: hello-world\n"));
+    let cf = CallFile::builder()
+        .call(call)
+        .action(Action::application("Playback", "hello-world"))
+        .build()?;
+    assert!(cf.render().ends_with(
+        "WaitTime: 10\nRetryTime: 60\nMaxretries: 2\nApplication: Playback\nData: hello-world\n"
+    ));
     Ok(())
 }
 
 #[test]
 fn archive_keeps_the_result() -> R {
     let spool = tempfile::tempdir()?;
-    let call = Call::builder().channel("SIP/flowroute/18002223333").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .build()?;
     let action = Action::application("Playback", "hello-world");
     // README: archive
-    let cf = CallFile::builder().call(call).action(action).archive(true).spool_dir(spool.path()).build()?;
+    let cf = CallFile::builder()
+        .call(call)
+        .action(action)
+        .archive(true)
+        .spool_dir(spool.path())
+        .build()?;
     let path = cf.spool(None)?;
     // ... later, Asterisk has moved it to outgoing_done and appended its Status line:
     let done = fs::read_to_string(&path)? + "Status: Completed";
@@ -210,7 +277,9 @@ fn archive_keeps_the_result() -> R {
 fn filename_and_staging_dir() -> R {
     let spool = tempfile::tempdir()?;
     let staging = tempfile::tempdir()?; // same filesystem as the spool dir
-    let call = Call::builder().channel("SIP/flowroute/18002223333").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .build()?;
     let action = Action::application("Playback", "hello-world");
     // README: filename
     let cf = CallFile::builder()
@@ -240,7 +309,11 @@ fn the_guides_tempdir_on_another_filesystem_is_refused() -> R {
     );
     let staging = tempfile::tempdir_in(shm)?;
     let cf = CallFile::builder()
-        .call(Call::builder().channel("SIP/flowroute/18002223333").build()?)
+        .call(
+            Call::builder()
+                .channel("SIP/flowroute/18002223333")
+                .build()?,
+        )
         .action(Action::application("Playback", "hello-world"))
         .filename("test.call")
         .staging_dir(staging.path())
@@ -257,11 +330,17 @@ fn the_guides_tempdir_on_another_filesystem_is_refused() -> R {
 fn custom_spool_dir() -> R {
     let tmp = tempfile::tempdir()?;
     fs::create_dir(tmp.path().join("outgoing"))?;
-    let call = Call::builder().channel("SIP/flowroute/18002223333").build()?;
+    let call = Call::builder()
+        .channel("SIP/flowroute/18002223333")
+        .build()?;
     let action = Action::application("Playback", "hello-world");
     let outgoing = tmp.path().join("outgoing");
     // README: spool-dir
-    let cf = CallFile::builder().call(call).action(action).spool_dir(&outgoing).build()?;
+    let cf = CallFile::builder()
+        .call(call)
+        .action(action)
+        .spool_dir(&outgoing)
+        .build()?;
     let path = cf.spool(None)?;
     // README end
     assert_eq!(path.parent(), Some(outgoing.as_path()));
@@ -271,13 +350,19 @@ fn custom_spool_dir() -> R {
 #[test]
 fn several_numbers_at_once_need_a_local_channel_not_ampersand() -> R {
     // The guide's `Local/1000@internal&SIP/flowroute/18002223333` expires undialed on a real Asterisk.
-    let e = Call::builder().channel("Local/1000@internal&SIP/flowroute/18002223333").build().unwrap_err();
+    let e = Call::builder()
+        .channel("Local/1000@internal&SIP/flowroute/18002223333")
+        .build()
+        .unwrap_err();
     assert!(e.to_string().contains("Dial(A&B)"), "{e}");
     // README: ring-both
     // extensions.conf:  [ring-both]
     //                   exten => s,1,Dial(SIP/1000&SIP/flowroute/18002223333)
     let call = Call::builder().channel("Local/s@ring-both").build()?;
-    let cf = CallFile::builder().call(call).action(Action::application("Playback", "hello-world")).build()?;
+    let cf = CallFile::builder()
+        .call(call)
+        .action(Action::application("Playback", "hello-world"))
+        .build()?;
     // README end
     assert!(cf.render().starts_with("Channel: Local/s@ring-both\n"));
     Ok(())
@@ -286,7 +371,8 @@ fn several_numbers_at_once_need_a_local_channel_not_ampersand() -> R {
 /// Every Rust snippet of the README's call-file section, line by line, in its mirror above.
 #[test]
 fn readme_snippets_are_mirrored_here() {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme
         .split("<!-- SECTION: callfile -->")
         .nth(1)
@@ -297,21 +383,34 @@ fn readme_snippets_are_mirrored_here() {
     for block in section.split("```rust").skip(1) {
         let block = block.split("```").next().unwrap().trim_start_matches('\n');
         let name = block.lines().next().unwrap_or("").trim();
-        let body: Vec<&str> = block.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect();
-        let name = name.strip_prefix("// ").unwrap_or_else(|| panic!("README rust block must start with `// <name>`: {block}"));
-        let marker = format!("// README: {name}\n");
-        let start = me.find(&marker).unwrap_or_else(|| panic!("no mirror for README snippet {name}")) + marker.len();
-        // The mirrors may point the spool at a temp dir, inline: `.spool_dir(spool.path())`.
-        let mirror: Vec<String> = me[start..]
-            .split("// README end")
-            .next()
-            .unwrap()
+        let body: Vec<&str> = block
             .lines()
-            .map(|l| l.trim().replace(".spool_dir(spool.path())", ""))
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
             .collect();
-        let mut it = mirror.iter();
+        let name = name
+            .strip_prefix("// ")
+            .unwrap_or_else(|| panic!("README rust block must start with `// <name>`: {block}"));
+        let marker = format!("// README: {name}\n");
+        let start = me
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no mirror for README snippet {name}"))
+            + marker.len();
+        // The mirrors may point the spool at a temp dir, inline: `.spool_dir(spool.path())`;
+        // rustfmt may wrap lines differently, so whitespace is ignored.
+        let squash = |t: &str| t.split_whitespace().collect::<String>();
+        let mirror_text = me[start..].split("// README end").next().unwrap();
+        let mirror = squash(mirror_text).replace(".spool_dir(spool.path())", "");
+        let mut pos = 0;
         for line in &body {
-            assert!(it.any(|m| m == line), "README snippet {name}: line {line:?} is not in its mirror (in order)");
+            let l = squash(line);
+            match mirror[pos..].find(&l) {
+                Some(at) => pos += at + l.len(),
+                None => {
+                    panic!("README snippet {name}: line {line:?} is not in its mirror (in order)")
+                }
+            }
         }
         checked += 1;
     }

@@ -3,51 +3,9 @@
 
 mod common;
 
-use common::{Reader, asterisk_read, nasty_string};
+use common::{Reader, asterisk_read, intended, nasty_string};
 use dialout_callfile::{Action, BuildError, Call, CallFile, Field, LineLimit};
 use proptest::prelude::*;
-
-/// The lines the model means, computed from the getters (not from the renderer).
-fn intended(cf: &CallFile) -> Vec<(String, String)> {
-    let c = cf.call();
-    let mut v: Vec<(String, String)> = vec![("channel".into(), c.channel().into())];
-    if let Some(x) = c.callerid() {
-        v.push(("callerid".into(), x.into()));
-    }
-    for (n, val) in c.variables() {
-        v.push(("set".into(), format!("{n}={val}")));
-    }
-    if let Some(x) = c.account() {
-        v.push(("account".into(), x.into()));
-    }
-    if let Some(x) = c.wait_time() {
-        v.push(("waittime".into(), x.to_string()));
-    }
-    if let Some(x) = c.retry_time() {
-        v.push(("retrytime".into(), x.to_string()));
-    }
-    if let Some(x) = c.max_retries() {
-        v.push(("maxretries".into(), x.to_string()));
-    }
-    if let Some(x) = c.codecs() {
-        v.push(("codecs".into(), x.into()));
-    }
-    match cf.action() {
-        Action::Application { app, data } => {
-            v.push(("application".into(), app.clone()));
-            v.push(("data".into(), data.clone()));
-        }
-        Action::Context { context, extension, priority } => {
-            v.push(("context".into(), context.clone()));
-            v.push(("extension".into(), extension.clone()));
-            v.push(("priority".into(), priority.to_string()));
-        }
-    }
-    if cf.archive() {
-        v.push(("archive".into(), "yes".into()));
-    }
-    v
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Slot {
@@ -80,7 +38,11 @@ const SLOTS: [Slot; 11] = [
 
 fn build(slot: Slot, s: &str, limit: LineLimit, functions: bool) -> Result<CallFile, BuildError> {
     let get = |this: Slot, default: &str| -> String {
-        if std::mem::discriminant(&this) == std::mem::discriminant(&slot) { s.to_string() } else { default.to_string() }
+        if std::mem::discriminant(&this) == std::mem::discriminant(&slot) {
+            s.to_string()
+        } else {
+            default.to_string()
+        }
     };
     let channel = match slot {
         Slot::ChannelDest => format!("SIP/{s}"),
@@ -90,16 +52,30 @@ fn build(slot: Slot, s: &str, limit: LineLimit, functions: bool) -> Result<CallF
     let call = Call::builder()
         .channel(channel)
         .callerid(get(Slot::CallerId, "\"A\" <1>"))
-        .var(get(Slot::VarName, "GREETING"), get(Slot::VarValue, "tt-monkeys"))
+        .var(
+            get(Slot::VarName, "GREETING"),
+            get(Slot::VarValue, "tt-monkeys"),
+        )
         .account(get(Slot::Account, "acct"))
         .codecs(get(Slot::Codecs, "ulaw"))
         .wait_time(10)
         .build()?;
     let action = match slot {
-        Slot::Context | Slot::Extension => Action::context(get(Slot::Context, "survey"), get(Slot::Extension, "s"), 1),
-        _ => Action::application(get(Slot::Application, "Playback"), get(Slot::Data, "hello-world")),
+        Slot::Context | Slot::Extension => {
+            Action::context(get(Slot::Context, "survey"), get(Slot::Extension, "s"), 1)
+        }
+        _ => Action::application(
+            get(Slot::Application, "Playback"),
+            get(Slot::Data, "hello-world"),
+        ),
     };
-    CallFile::builder().call(call).action(action).archive(true).line_limit(limit).allow_set_functions(functions).build()
+    CallFile::builder()
+        .call(call)
+        .action(action)
+        .archive(true)
+        .line_limit(limit)
+        .allow_set_functions(functions)
+        .build()
 }
 
 fn field_of(slot: Slot) -> Field {
@@ -117,7 +93,9 @@ fn field_of(slot: Slot) -> Field {
 }
 
 fn lower(v: Vec<(String, String)>) -> Vec<(String, String)> {
-    v.into_iter().map(|(k, x)| (k.to_ascii_lowercase(), x)).collect()
+    v.into_iter()
+        .map(|(k, x)| (k.to_ascii_lowercase(), x))
+        .collect()
 }
 
 proptest! {
@@ -161,15 +139,23 @@ fn tricky_but_safe_values_are_accepted_and_read_back() {
         (Slot::CallerId, "'Test User' <5555555555>'"),
         (Slot::Context, "é-ctx"),
     ] {
-        let cf = build(slot, s, LineLimit::Legacy, false).unwrap_or_else(|e| panic!("{s:?} refused: {e}"));
-        assert_eq!(lower(asterisk_read(&cf.render(), Reader::Legacy)), intended(&cf), "{s:?}");
+        let cf = build(slot, s, LineLimit::Legacy, false)
+            .unwrap_or_else(|e| panic!("{s:?} refused: {e}"));
+        assert_eq!(
+            lower(asterisk_read(&cf.render(), Reader::Legacy)),
+            intended(&cf),
+            "{s:?}"
+        );
     }
 }
 
 #[test]
 fn classic_injections_are_refused_with_the_field_named() {
     let cases = [
-        (Slot::CallerId, "\"Bob\" <1>\nApplication: System\nData: rm -rf /"),
+        (
+            Slot::CallerId,
+            "\"Bob\" <1>\nApplication: System\nData: rm -rf /",
+        ),
         (Slot::ChannelDest, "trunk/1\rApplication: System"),
         (Slot::Data, "x\u{0}y"),
         (Slot::Data, "hello #world"),

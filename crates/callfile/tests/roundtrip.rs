@@ -2,73 +2,9 @@
 
 mod common;
 
-use common::{Reader, asterisk_read, clean_value, word};
-use dialout_callfile::{Action, AttemptKind, Call, CallFile, LineLimit, Outcome, ParseError, parse};
+use common::{Reader, asterisk_read, callfile};
+use dialout_callfile::{Action, AttemptKind, Call, CallFile, Outcome, ParseError, parse};
 use proptest::prelude::*;
-
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![
-        (word(), prop_oneof![Just(String::new()), clean_value(false)]).prop_map(|(a, d)| Action::application(a, d)),
-        (clean_value(false), clean_value(false), 1u32..100).prop_map(|(c, e, p)| Action::context(c, e, p)),
-    ]
-}
-
-fn callerid() -> impl Strategy<Value = String> {
-    prop_oneof![clean_value(false), (word(), "[0-9+]{1,15}").prop_map(|(n, d)| format!("\"{n}\" <{d}>"))]
-}
-
-pub fn callfile() -> impl Strategy<Value = CallFile> {
-    let call = (
-        ("[A-Z][A-Za-z0-9]{1,5}", clean_value(false)),
-        prop::option::of(callerid()),
-        prop::collection::vec(("_{0,2}", word(), prop_oneof![Just(String::new()), clean_value(true)]), 0..4),
-        prop::option::of(clean_value(false)),
-        (prop::option::of(1u32..1000), prop::option::of(1u32..1000), prop::option::of(0u32..10)),
-        prop::option::of(prop_oneof![Just("ulaw"), Just("alaw,ulaw"), Just("gsm")]),
-        (prop::option::of(any::<bool>()), prop::option::of(any::<bool>())),
-    );
-    (call, action(), any::<bool>(), any::<bool>()).prop_filter_map(
-        "early_media with an application is refused",
-        |((chan, cid, vars, account, (wait, retry, max), codecs, (always, early)), action, archive, modern)| {
-            let mut b = Call::builder().channel(format!("{}/{}", chan.0, chan.1));
-            if let Some(c) = cid {
-                b = b.callerid(c);
-            }
-            for (p, n, v) in vars {
-                b = b.var(format!("{p}{n}"), v);
-            }
-            if let Some(a) = account {
-                b = b.account(a);
-            }
-            if let Some(w) = wait {
-                b = b.wait_time(w);
-            }
-            if let Some(r) = retry {
-                b = b.retry_time(r);
-            }
-            if let Some(m) = max {
-                b = b.max_retries(m);
-            }
-            if let Some(c) = codecs {
-                b = b.codecs(c);
-            }
-            if let Some(a) = always {
-                b = b.always_delete(a);
-            }
-            if let Some(e) = early {
-                b = b.early_media(e);
-            }
-            let call = b.build().expect("generated call is valid");
-            CallFile::builder()
-                .call(call)
-                .action(action)
-                .archive(archive)
-                .line_limit(if modern { LineLimit::Modern } else { LineLimit::Legacy })
-                .build()
-                .ok()
-        },
-    )
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -117,7 +53,10 @@ fn archive_without_status_is_not_finished() {
     assert!(!p.is_finished());
     assert_eq!(p.attempts.len(), 1);
     assert_eq!(p.attempts[0].pid, 77);
-    assert_eq!(p.attempts[0].at, jiff::Timestamp::from_second(1763700000).unwrap());
+    assert_eq!(
+        p.attempts[0].at,
+        jiff::Timestamp::from_second(1763700000).unwrap()
+    );
 }
 
 #[test]
@@ -125,7 +64,14 @@ fn delayed_and_abort_retry_lines_are_typed() {
     let text = "Channel: SIP/x/1\nContext: survey\nExtension: s\nPriority: 1\n\nStartRetry: 1 1 (10)\n\nDelayedRetry: 1 1 (20)\n\nAbortRetry: 2 1 (30)\nStatus: Expired";
     let p = parse(text).unwrap();
     let kinds: Vec<_> = p.attempts.iter().map(|a| a.kind).collect();
-    assert_eq!(kinds, [AttemptKind::StartRetry, AttemptKind::DelayedRetry, AttemptKind::AbortRetry]);
+    assert_eq!(
+        kinds,
+        [
+            AttemptKind::StartRetry,
+            AttemptKind::DelayedRetry,
+            AttemptKind::AbortRetry
+        ]
+    );
     assert_eq!(p.status, Some(Outcome::Expired));
 }
 
@@ -137,22 +83,40 @@ fn parser_reads_like_asterisk() {
                 Application: Playback\r\nData: a#b\r\nEarlyMedia: yes\r\nno colon here\r\n";
     let p = parse(text).unwrap();
     assert_eq!(p.call.channel(), "SIP/a/1");
-    assert_eq!(p.call.variables(), [("A".into(), "b;c".into()), ("B".into(), "#kept".into())]);
+    assert_eq!(
+        p.call.variables(),
+        [("A".into(), "b;c".into()), ("B".into(), "#kept".into())]
+    );
     assert_eq!(p.action, Action::application("Playback", "a#b"));
     assert_eq!(p.call.early_media(), None, "EarlyMedia is not early_media");
-    assert_eq!(p.ignored.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [10, 11]);
+    assert_eq!(
+        p.ignored.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [10, 11]
+    );
 }
 
 #[test]
 fn parse_errors_name_the_line_and_key() {
-    assert_eq!(parse("Application: Playback\n").unwrap_err(), ParseError::Missing(dialout_callfile::Field::Channel));
-    assert_eq!(parse("Channel: SIP/a/1\nData: x\n").unwrap_err(), ParseError::Missing(dialout_callfile::Field::Action));
+    assert_eq!(
+        parse("Application: Playback\n").unwrap_err(),
+        ParseError::Missing(dialout_callfile::Field::Channel)
+    );
+    assert_eq!(
+        parse("Channel: SIP/a/1\nData: x\n").unwrap_err(),
+        ParseError::Missing(dialout_callfile::Field::Action)
+    );
     let e = parse("Channel: SIP/a/1\nWaitTime: soon\nApplication: Playback\n").unwrap_err();
-    assert!(matches!(&e, ParseError::Invalid { line: 2, key, .. } if key == "WaitTime"), "{e:?}");
+    assert!(
+        matches!(&e, ParseError::Invalid { line: 2, key, .. } if key == "WaitTime"),
+        "{e:?}"
+    );
     let e = parse("Channel: SIP/a/1\nApplication: Playback\nStatus: Done").unwrap_err();
     assert!(matches!(&e, ParseError::Invalid { line: 3, .. }), "{e:?}");
     let e = parse("Channel: nochannel\nApplication: Playback\n").unwrap_err();
-    assert!(matches!(&e, ParseError::Invalid { line: 1, key, .. } if key == "channel"), "{e:?}");
+    assert!(
+        matches!(&e, ParseError::Invalid { line: 1, key, .. } if key == "channel"),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -11,7 +11,12 @@ use jiff::{SignedDuration, Timestamp};
 const BIN: &str = env!("CARGO_BIN_EXE_dialout");
 
 fn dialout(spool: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("DIALOUT_SPOOL_DIR", spool).env_remove("DIALOUT_LOG").output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("DIALOUT_SPOOL_DIR", spool)
+        .env_remove("DIALOUT_LOG")
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -36,7 +41,15 @@ fn all_files(dir: &Path) -> Vec<String> {
     out
 }
 
-const HELLO: &[&str] = &["call", "--channel", "SIP/flowroute/18002223333", "--application", "Playback", "--data", "hello-world"];
+const HELLO: &[&str] = &[
+    "call",
+    "--channel",
+    "SIP/flowroute/18002223333",
+    "--application",
+    "Playback",
+    "--data",
+    "hello-world",
+];
 
 #[test]
 fn print_writes_the_file_to_stdout_and_spools_nothing() {
@@ -45,7 +58,10 @@ fn print_writes_the_file_to_stdout_and_spools_nothing() {
     args.push("--print");
     let o = dialout(spool.path(), &args);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n");
+    assert_eq!(
+        stdout(&o),
+        "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n"
+    );
     assert!(all_files(spool.path()).is_empty());
 }
 
@@ -55,11 +71,38 @@ fn every_option_of_the_guide_renders_in_pycalls_order() {
     let o = dialout(
         spool.path(),
         &[
-            "call", "--channel", "SIP/flowroute/18002223333", "--callerid", "\"Test User\" <5555555555>",
-            "--var", "greeting=tt-monkeys", "--var", "__ID=42", "--var", "a=b=c", "--account", "randall",
-            "--wait-time", "10", "--retry-time", "60", "--max-retries", "2", "--codecs", "ulaw,alaw",
-            "--always-delete", "no", "--early-media", "--context", "survey", "--extension", "s", "--priority", "1",
-            "--archive", "--print",
+            "call",
+            "--channel",
+            "SIP/flowroute/18002223333",
+            "--callerid",
+            "\"Test User\" <5555555555>",
+            "--var",
+            "greeting=tt-monkeys",
+            "--var",
+            "__ID=42",
+            "--var",
+            "a=b=c",
+            "--account",
+            "randall",
+            "--wait-time",
+            "10",
+            "--retry-time",
+            "60",
+            "--max-retries",
+            "2",
+            "--codecs",
+            "ulaw,alaw",
+            "--always-delete",
+            "no",
+            "--early-media",
+            "--context",
+            "survey",
+            "--extension",
+            "s",
+            "--priority",
+            "1",
+            "--archive",
+            "--print",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -78,7 +121,10 @@ fn spools_into_the_spool_dir_from_the_environment() {
     assert!(o.status.success(), "{}", stderr(&o));
     let path = stdout(&o).trim_end().to_string();
     assert_eq!(Path::new(&path).parent().unwrap(), spool.path());
-    assert_eq!(fs::read_to_string(&path).unwrap(), "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n");
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n"
+    );
     assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
     assert_eq!(all_files(spool.path()), vec![path]);
 }
@@ -87,10 +133,21 @@ fn spools_into_the_spool_dir_from_the_environment() {
 fn at_and_in_set_the_mtime() {
     let spool = tempfile::tempdir().unwrap();
     let mut args = HELLO.to_vec();
-    args.extend(["--at", "2030-12-01T01:00:00+01:00", "--filename", "fixed.call"]);
+    args.extend([
+        "--at",
+        "2030-12-01T01:00:00+01:00",
+        "--filename",
+        "fixed.call",
+    ]);
     let o = dialout(spool.path(), &args);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mtime = Timestamp::try_from(fs::metadata(spool.path().join("fixed.call")).unwrap().modified().unwrap()).unwrap();
+    let mtime = Timestamp::try_from(
+        fs::metadata(spool.path().join("fixed.call"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(mtime, "2030-12-01T00:00:00Z".parse().unwrap());
 
     let before = Timestamp::now() + SignedDuration::from_secs(90);
@@ -110,7 +167,8 @@ fn at_and_in_set_the_mtime() {
 #[test]
 fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
     let spool = tempfile::tempdir().unwrap();
-    let shm = tempfile::tempdir_in("/dev/shm").expect("/dev/shm (tmpfs) is needed for the cross-filesystem case");
+    let shm = tempfile::tempdir_in("/dev/shm")
+        .expect("/dev/shm (tmpfs) is needed for the cross-filesystem case");
     let shm_path = shm.path().to_str().unwrap().to_string();
     let long_data = "d".repeat(300);
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -129,6 +187,7 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
         (vec!["--at", "2010-12-01T01:00:00+01:00"], "--at"),
         (vec!["--in", "-5m"], "--in"),
         (vec!["--in", "soon"], "--in"),
+        (vec!["--in", "1 month"], "--in"),
         (vec!["--user", "dialout-no-such-user"], "--user"),
         (vec!["--group", "dialout-no-such-group"], "--group"),
         (vec!["--mode", "644"], "--mode"),
@@ -146,31 +205,75 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
-        assert!(err.starts_with(&format!("dialout: {option}")), "{extra:?}: {err}");
+        assert!(
+            err.starts_with(&format!("dialout: {option}")),
+            "{extra:?}: {err}"
+        );
         assert!(o.stdout.is_empty(), "{extra:?}");
-        assert!(all_files(spool.path()).is_empty(), "{extra:?} left {:?}", all_files(spool.path()));
+        assert!(
+            all_files(spool.path()).is_empty(),
+            "{extra:?} left {:?}",
+            all_files(spool.path())
+        );
         assert!(all_files(shm.path()).is_empty(), "{extra:?}");
     }
     let no_channel = dialout(spool.path(), &["call", "--application", "Playback"]);
     assert_eq!(no_channel.status.code(), Some(2));
     assert_eq!(stderr(&no_channel), "dialout: --channel: required\n");
-    let amp = dialout(spool.path(), &["call", "--channel", "Local/1000@internal&SIP/x/1", "--application", "Playback"]);
+    let amp = dialout(
+        spool.path(),
+        &[
+            "call",
+            "--channel",
+            "Local/1000@internal&SIP/x/1",
+            "--application",
+            "Playback",
+        ],
+    );
     assert_eq!(amp.status.code(), Some(2));
     assert!(stderr(&amp).contains("Local channel") && stderr(&amp).contains("Dial(A&B)"));
     let missing = dialout(&spool.path().join("nope"), HELLO);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).starts_with("dialout: --spool-dir: "), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).starts_with("dialout: --spool-dir: "),
+        "{}",
+        stderr(&missing)
+    );
 }
 
-/// Runs the binary as `nobody` when we are root, so that permission errors are real.
+/// Runs the binary as `nobody` when we are root, so that permission errors are real. The
+/// binary is linked (or copied) beside the spool dir first: the build directory may not be reachable by
+/// `nobody` (a checkout under /root, say). `spool` is `<dir>/outgoing`, `<dir>` mode 0755.
 fn as_unprivileged(spool: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).env("DIALOUT_SPOOL_DIR", spool);
-    if nix::unistd::geteuid().is_root() {
-        let nobody = nix::unistd::User::from_name("nobody").unwrap().expect("user nobody must exist");
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        let bin = spool.parent().unwrap().join("dialout");
+        // A hard link opens nothing for writing (a copy's write handle, inherited by a child
+        // another test thread forks meanwhile, makes exec fail with ETXTBSY).
+        if fs::hard_link(BIN, &bin).is_err() {
+            fs::copy(BIN, &bin).unwrap();
+        }
+        let nobody = nix::unistd::User::from_name("nobody")
+            .unwrap()
+            .expect("user nobody must exist");
+        let mut cmd = Command::new(bin);
         cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
+        cmd
+    } else {
+        Command::new(BIN)
+    };
+    cmd.args(args)
+        .env("DIALOUT_SPOOL_DIR", spool)
+        .current_dir("/");
+    // The copy fallback can still meet ETXTBSY for a moment: retry briefly.
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return r.unwrap(),
+        }
     }
-    cmd.output().unwrap()
+    panic!("{}: still busy after 2 s", BIN);
 }
 
 #[test]
@@ -184,7 +287,11 @@ fn without_chown_permission_the_error_says_so_and_nothing_is_left() {
     args.extend(["--user", "root"]);
     let o = as_unprivileged(&spool, &args);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).starts_with("dialout: --user: no permission to give "), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("dialout: --user: no permission to give "),
+        "{}",
+        stderr(&o)
+    );
     assert!(all_files(&spool).is_empty(), "{:?}", all_files(&spool));
 }
 
@@ -200,7 +307,12 @@ fn an_unwritable_spool_dir_is_reported_and_nothing_is_left() {
     }
     let o = as_unprivileged(&spool, HELLO);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).starts_with("dialout: --spool-dir: no permission to create the staging directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .starts_with("dialout: --spool-dir: no permission to create the staging directory"),
+        "{}",
+        stderr(&o)
+    );
     assert!(all_files(&spool).is_empty());
 }
 
@@ -208,16 +320,30 @@ fn an_unwritable_spool_dir_is_reported_and_nothing_is_left() {
 fn callfile_show_reads_pending_and_archived_files() {
     let dir = tempfile::tempdir().unwrap();
     let pending = dir.path().join("p.call");
-    fs::write(&pending, "Channel: SIP/x/1\nSet: A=b\\;c\nApplication: Playback\nData: hello-world\nArchive: yes\n").unwrap();
+    fs::write(
+        &pending,
+        "Channel: SIP/x/1\nSet: A=b\\;c\nApplication: Playback\nData: hello-world\nArchive: yes\n",
+    )
+    .unwrap();
     let o = dialout(dir.path(), &["callfile", "show", pending.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("channel       SIP/x/1\n") && out.contains("set           A=b;c\n"), "{out}");
+    assert!(
+        out.contains("channel       SIP/x/1\n") && out.contains("set           A=b;c\n"),
+        "{out}"
+    );
     assert!(out.contains("status        pending\n"), "{out}");
 
     let running = dir.path().join("r.call");
-    fs::write(&running, fs::read_to_string(&pending).unwrap() + "\nStartRetry: 99 1 (1763700000)\n").unwrap();
-    let o = dialout(dir.path(), &["--json", "callfile", "show", running.to_str().unwrap()]);
+    fs::write(
+        &running,
+        fs::read_to_string(&pending).unwrap() + "\nStartRetry: 99 1 (1763700000)\n",
+    )
+    .unwrap();
+    let o = dialout(
+        dir.path(),
+        &["--json", "callfile", "show", running.to_str().unwrap()],
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["finished"], false);
     assert_eq!(v["status"], serde_json::Value::Null);
@@ -225,8 +351,15 @@ fn callfile_show_reads_pending_and_archived_files() {
     assert_eq!(v["call"]["variables"][0][1], "b;c");
 
     let done = dir.path().join("d.call");
-    fs::write(&done, fs::read_to_string(&running).unwrap() + "\nEndRetry: 99 1 (1763700045)\nStatus: Expired").unwrap();
-    let o = dialout(dir.path(), &["callfile", "show", "--json", done.to_str().unwrap()]);
+    fs::write(
+        &done,
+        fs::read_to_string(&running).unwrap() + "\nEndRetry: 99 1 (1763700045)\nStatus: Expired",
+    )
+    .unwrap();
+    let o = dialout(
+        dir.path(),
+        &["callfile", "show", "--json", done.to_str().unwrap()],
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["finished"], true);
     assert_eq!(v["status"], "Expired");
@@ -272,8 +405,15 @@ fn shell_words(line: &str) -> Vec<String> {
 /// Every complete `dialout call` line of the README's call-file section runs (with --print).
 #[test]
 fn readme_command_lines_work() {
-    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let section = readme.split("<!-- SECTION: callfile -->").nth(1).unwrap().split("<!-- SECTION:").next().unwrap();
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme
+        .split("<!-- SECTION: callfile -->")
+        .nth(1)
+        .unwrap()
+        .split("<!-- SECTION:")
+        .next()
+        .unwrap();
     let spool = tempfile::tempdir().unwrap();
     let mut ran = 0;
     for block in section.split("```sh").skip(1) {
@@ -296,4 +436,18 @@ fn readme_command_lines_work() {
         }
     }
     assert!(ran >= 10, "only {ran} README command lines found");
+}
+
+#[test]
+fn in_days_counts_24_hours() {
+    let spool = tempfile::tempdir().unwrap();
+    let before = Timestamp::now() + SignedDuration::from_hours(48);
+    let mut args = HELLO.to_vec();
+    args.extend(["--in", "2d"]);
+    let o = dialout(spool.path(), &args);
+    let after = Timestamp::now() + SignedDuration::from_hours(48);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = stdout(&o).trim_end().to_string();
+    let mtime = Timestamp::try_from(fs::metadata(path).unwrap().modified().unwrap()).unwrap();
+    assert!(before <= mtime && mtime <= after, "{mtime}");
 }

@@ -63,7 +63,7 @@ pub struct Args {
     /// Dial at this instant: RFC 3339 with an offset (2030-12-01T01:00:00+01:00).
     #[arg(long, value_name = "INSTANT")]
     pub at: Option<String>,
-    /// Dial after this long (90s, 1h, 1h30m).
+    /// Dial after this long (90s, 1h, 1h30m, 2d; a day is 24 hours).
     #[arg(long = "in", value_name = "DURATION", allow_hyphen_values = true)]
     pub in_: Option<String>,
     /// Owner of the spooled file (the Asterisk user; needs root or CAP_CHOWN).
@@ -124,7 +124,10 @@ fn option_of(field: Field) -> &'static str {
 }
 
 fn usage(option: &str, reason: impl std::fmt::Display) -> Failure {
-    Failure::usage(format!("{option}: {}", reason.to_string().replace('\n', " ")))
+    Failure::usage(format!(
+        "{option}: {}",
+        reason.to_string().replace('\n', " ")
+    ))
 }
 
 fn build_failure(e: BuildError) -> Failure {
@@ -155,8 +158,16 @@ fn schedule(a: &Args) -> Result<Option<Timestamp>, Failure> {
             usage("--at", format!("{at:?} is not an RFC 3339 instant with an offset (2030-12-01T01:00:00+01:00): {e}"))
         }),
         (None, Some(d)) => {
-            let dur: SignedDuration =
-                d.parse().map_err(|e| usage("--in", format!("{d:?} is not a duration like 90s, 1h or 1h30m: {e}")))?;
+            // Days count as 24 hours (an interval, not a calendar date).
+            let dur: SignedDuration = d
+                .parse()
+                .or_else(|_| {
+                    d.parse::<jiff::Span>()
+                        .and_then(|s| s.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+                })
+                .map_err(|e| {
+                    usage("--in", format!("{d:?} is not a duration like 90s, 1h, 1h30m or 2d: {e}"))
+                })?;
             if dur.is_negative() {
                 return Err(usage("--in", format!("{d:?} is negative")));
             }
@@ -167,13 +178,18 @@ fn schedule(a: &Args) -> Result<Option<Timestamp>, Failure> {
 }
 
 fn build(a: &Args) -> Result<CallFile, Failure> {
-    let channel = a.channel.as_deref().ok_or_else(|| usage("--channel", "required"))?;
+    let channel = a
+        .channel
+        .as_deref()
+        .ok_or_else(|| usage("--channel", "required"))?;
     let mut b = Call::builder().channel(channel);
     if let Some(v) = &a.callerid {
         b = b.callerid(v);
     }
     for v in &a.vars {
-        let (n, val) = v.split_once('=').ok_or_else(|| usage("--var", format!("{v:?} is not NAME=VALUE")))?;
+        let (n, val) = v
+            .split_once('=')
+            .ok_or_else(|| usage("--var", format!("{v:?} is not NAME=VALUE")))?;
         b = b.var(n, val);
     }
     if let Some(v) = &a.account {
@@ -204,11 +220,19 @@ fn build(a: &Args) -> Result<CallFile, Failure> {
     let call = b.build().map_err(build_failure)?;
 
     let action = match (&a.application, &a.context) {
-        (Some(_), Some(_)) => return Err(usage("--application", "give --application or --context, not both")),
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "--application",
+                "give --application or --context, not both",
+            ));
+        }
         (None, None) => return Err(usage("--application/--context", "one of them is required")),
         (Some(app), None) => {
             if a.extension.is_some() || a.priority.is_some() {
-                return Err(usage("--extension", "--extension and --priority go with --context"));
+                return Err(usage(
+                    "--extension",
+                    "--extension and --priority go with --context",
+                ));
             }
             Action::application(app, a.data.clone().unwrap_or_default())
         }
@@ -217,7 +241,11 @@ fn build(a: &Args) -> Result<CallFile, Failure> {
                 return Err(usage("--data", "--data goes with --application"));
             }
             let priority = number("--priority", &a.priority)?.unwrap_or(1);
-            Action::context(ctx, a.extension.clone().unwrap_or_else(|| "s".into()), priority)
+            Action::context(
+                ctx,
+                a.extension.clone().unwrap_or_else(|| "s".into()),
+                priority,
+            )
         }
     };
 
@@ -229,7 +257,9 @@ fn build(a: &Args) -> Result<CallFile, Failure> {
         .allow_set_functions(a.allow_set_functions);
     if let Some(m) = &a.max_line {
         let limit = m.parse().ok().and_then(LineLimit::from_bytes);
-        cf = cf.line_limit(limit.ok_or_else(|| usage("--max-line", format!("{m:?} is not 255 or 1022")))?);
+        cf = cf.line_limit(
+            limit.ok_or_else(|| usage("--max-line", format!("{m:?} is not 255 or 1022")))?,
+        );
     }
     if let Some(m) = &a.mode {
         let mode = u32::from_str_radix(m.trim_start_matches("0o"), 8)
@@ -257,15 +287,24 @@ fn spool_failure(e: SpoolError) -> Failure {
         SpoolError::NoSuchUser { .. } => usage("--user", msg.trim_start_matches("user: ")),
         SpoolError::NoSuchGroup { .. } => usage("--group", msg.trim_start_matches("group: ")),
         SpoolError::InvalidTime { .. } => usage("--at/--in", msg.trim_start_matches("at: ")),
-        SpoolError::CrossFilesystem { .. } => usage("--tempdir", msg.trim_start_matches("staging_dir: ")),
-        SpoolError::AlreadyExists { .. } => usage("--filename", msg.trim_start_matches("filename: ")),
-        SpoolError::MissingDir { field, .. } => {
-            usage(option_of(*field), msg.trim_start_matches(&format!("{field}: ")))
+        SpoolError::CrossFilesystem { .. } => {
+            usage("--tempdir", msg.trim_start_matches("staging_dir: "))
         }
-        SpoolError::NoPermissionToChown { .. } => Failure::failed(format!("--user: {}", msg.trim_start_matches("user: "))),
-        SpoolError::SpoolDirPermission { field, .. } => {
-            Failure::failed(format!("{}: {}", option_of(*field), msg.trim_start_matches(&format!("{field}: "))))
+        SpoolError::AlreadyExists { .. } => {
+            usage("--filename", msg.trim_start_matches("filename: "))
         }
+        SpoolError::MissingDir { field, .. } => usage(
+            option_of(*field),
+            msg.trim_start_matches(&format!("{field}: ")),
+        ),
+        SpoolError::NoPermissionToChown { .. } => {
+            Failure::failed(format!("--user: {}", msg.trim_start_matches("user: ")))
+        }
+        SpoolError::SpoolDirPermission { field, .. } => Failure::failed(format!(
+            "{}: {}",
+            option_of(*field),
+            msg.trim_start_matches(&format!("{field}: "))
+        )),
         _ => Failure::failed(msg),
     }
 }

@@ -23,11 +23,12 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
 }
 
 fn show(file: PathBuf, g: &Global) -> Outcome {
-    let bytes = std::fs::read(&file).map_err(|e| Failure::failed(format!("{}: {e}", file.display())))?;
+    let bytes =
+        std::fs::read(&file).map_err(|e| Failure::failed(format!("{}: {e}", file.display())))?;
     let text = String::from_utf8_lossy(&bytes);
     let parsed = parse(&text).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
     if g.json {
-        let mut v = serde_json::to_value(&parsed).map_err(|e| Failure::failed(e))?;
+        let mut v = serde_json::to_value(&parsed).map_err(Failure::failed)?;
         v["finished"] = parsed.is_finished().into();
         println!("{v}");
     } else {
@@ -75,7 +76,11 @@ fn human(p: &Parsed) -> String {
             line("application", app);
             line("data", data);
         }
-        Action::Context { context, extension, priority } => {
+        Action::Context {
+            context,
+            extension,
+            priority,
+        } => {
             line("context", context);
             line("extension", extension);
             line("priority", priority);
@@ -83,13 +88,18 @@ fn human(p: &Parsed) -> String {
     }
     line("archive", &p.archive);
     for a in &p.attempts {
-        line("attempt", &format!("{:?} #{} pid {} at {}", a.kind, a.attempt, a.pid, a.at));
+        line(
+            "attempt",
+            &format!("{:?} #{} pid {} at {}", a.kind, a.attempt, a.pid, a.at),
+        );
     }
     let status = match p.status {
         Some(Status::Completed) => "Completed (answered)".to_string(),
         Some(Status::Expired) => "Expired (every attempt failed)".to_string(),
         Some(Status::Failed) => "Failed (file unreadable or invalid)".to_string(),
-        None if p.archive && !p.attempts.is_empty() => "not finished (no Status line yet)".to_string(),
+        None if p.archive && !p.attempts.is_empty() => {
+            "not finished (no Status line yet)".to_string()
+        }
         None => "pending".to_string(),
     };
     line("status", &status);
