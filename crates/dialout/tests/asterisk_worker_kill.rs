@@ -201,6 +201,12 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
         expected[m.recipient.as_str()].1 > 1
     }), "only files with a retry are dialed more than once");
     assert!(obs.max_files_in_spool <= 30, "{} files in the spool at once", obs.max_files_in_spool);
+    // The batch spooled before the first kill was recognised, not spooled again.
+    let recognised = all(&store)
+        .iter()
+        .filter(|m| store.history(m.id).unwrap().iter().any(|h| h.reason.contains("after an interrupted attempt") || h.reason.contains("already spooled")))
+        .count();
+    assert!(recognised >= spooled_unrecorded, "{recognised} messages recognised after the crash, {spooled_unrecorded} were spooled unrecorded");
 }
 
 fn nix_kill_term(pid: u32) {
