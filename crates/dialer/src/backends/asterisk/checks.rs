@@ -196,13 +196,14 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
                 _ => "the user and group exist".to_string(),
             }));
             let me = nix::unistd::geteuid();
-            if let Some(uid) = uid {
-                if uid != me && !me.is_root() {
-                    out.push(fail(
-                        format!("this process (uid {me}) can give files to uid {uid}"),
-                        "run dialout as root (or with CAP_CHOWN), or as the Asterisk user with no `user` set",
-                    ));
-                }
+            if let Some(uid) = uid
+                && uid != me
+                && !me.is_root()
+            {
+                out.push(fail(
+                    format!("this process (uid {me}) can give files to uid {uid}"),
+                    "run dialout as root (or with CAP_CHOWN), or as the Asterisk user with no `user` set",
+                ));
             }
         }
         Err(e) => out.push(fail(format!("user/group: {e}"), "set `user` (and `group`) to the account Asterisk runs as, e.g. asterisk")),

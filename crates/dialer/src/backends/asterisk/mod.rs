@@ -180,10 +180,10 @@ impl Inner {
         if let Some(found) = self.trace(&name) {
             return Publish::Accepted(self.accepted(message, None, format!("already spooled ({} exists)", found.display())));
         }
-        if let Ok(mut pacer) = self.pacer.lock() {
-            if pacer.take(Instant::now()).is_err() {
-                return Publish::Deferred;
-            }
+        if let Ok(mut pacer) = self.pacer.lock()
+            && pacer.take(Instant::now()).is_err()
+        {
+            return Publish::Deferred;
         }
         let audio = match self.audio.ensure(&message.content, &self.config.voice) {
             Ok(a) => a,
@@ -326,10 +326,10 @@ impl Inner {
                 let Ok(text) = fs::read_to_string(e.path()) else { continue };
                 let Ok(parsed) = dialout_callfile::parse(&text) else { continue };
                 for (k, v) in parsed.call.variables() {
-                    if k == "DIALOUT_AUDIO" {
-                        if let Some(stem) = std::path::Path::new(v).file_name().and_then(|s| s.to_str()) {
-                            keep.insert(stem.to_string());
-                        }
+                    if k == "DIALOUT_AUDIO"
+                        && let Some(stem) = std::path::Path::new(v).file_name().and_then(|s| s.to_str())
+                    {
+                        keep.insert(stem.to_string());
                     }
                 }
             }

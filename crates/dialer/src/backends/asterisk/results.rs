@@ -53,10 +53,7 @@ pub fn judge(seen: &Seen, report: &Report, max_attempts: u32) -> Option<Verdict>
                 _ => None,
             }
         }
-        Seen::Archived(parsed) => match parsed.status {
-            None => None,
-            Some(outcome) => Some(final_verdict(outcome, report)),
-        },
+        Seen::Archived(parsed) => parsed.status.map(|outcome| final_verdict(outcome, report)),
         Seen::ArchiveUnreadable(why) => Some(error(format!("the archived call file cannot be read: {why}"))),
         Seen::Vanished => Some(error(
             "the call file left the spool directory without an archive: Asterisk could not read it \

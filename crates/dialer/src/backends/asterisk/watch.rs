@@ -56,11 +56,11 @@ impl Watcher {
     /// Takes the changed names that `wanted` accepts; keeps the rest a while. Returns None
     /// when events were lost (queue overflow, watch error): then rescan everything.
     pub fn take(&self, wanted: impl Fn(&str) -> bool) -> Option<Vec<String>> {
-        if let Ok(mut f) = self.failed.lock() {
-            if let Some(err) = f.take() {
-                tracing::warn!(error = %err, "file watcher lost events; rescanning");
-                return None;
-            }
+        if let Ok(mut f) = self.failed.lock()
+            && let Some(err) = f.take()
+        {
+            tracing::warn!(error = %err, "file watcher lost events; rescanning");
+            return None;
         }
         let mut set = self.changed.lock().ok()?;
         let now = Instant::now();
