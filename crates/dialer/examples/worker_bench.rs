@@ -1,8 +1,10 @@
 //! Benchmark: N messages (default 1,000,000) through the Dummy backend by the worker.
 //!
 //! ```sh
-//! cargo run --release -p dialout-dialer --example worker_bench -- [N] [BATCH] [DB_URL]
+//! cargo run --release -p dialout-dialer --example worker_bench -- [N] [BATCH] [DB_URL] [prepare]
 //! ```
+//!
+//! With `prepare` it only stores the messages (to measure `dialout worker --once` itself).
 //!
 //! Stores N messages (bulk inserts of 10,000, not timed), then runs one worker with
 //! `--once` semantics until nothing is due, and prints messages per second and the
@@ -61,6 +63,9 @@ fn main() {
     }
     let stored_s = t0.elapsed().as_secs_f64();
     println!("stored {n} messages in {stored_s:.1} s (not part of the figure); VmHWM so far {}", vm("VmHWM:"));
+    if args.get(3).map(String::as_str) == Some("prepare") {
+        return;
+    }
 
     let settings = DeliverySettings { batch_size: batch, ..Default::default() };
     let backends = Backends::single(Arc::new(Dummy::new("dummy"))).with_delivery(settings).unwrap();

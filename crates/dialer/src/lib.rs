@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod store;
 pub mod send;
 pub mod template;
+pub mod tts;
 mod id;
 mod message;
 mod phone;

@@ -1,5 +1,6 @@
 //! The backends, one file each, and the registry built from configuration.
 
+pub mod asterisk;
 pub mod daktela;
 mod dummy;
 mod file;
@@ -7,6 +8,7 @@ mod file;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use asterisk::Asterisk;
 pub use daktela::Daktela;
 pub use dummy::Dummy;
 pub use file::FileBackend;
@@ -20,11 +22,12 @@ use crate::PhoneNumber;
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
     match config.kind.as_str() {
         "dummy" => Ok(Arc::new(Dummy::new(name))),
+        "asterisk" => Ok(Arc::new(Asterisk::from_table(name, &config.options)?)),
         "daktela" => Ok(Arc::new(Daktela::from_options(name, &config.options)?)),
         "file" => Ok(Arc::new(FileBackend::from_options(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy, file, daktela)"),
+            reason: format!("unknown backend kind {other:?} (known: dummy, file, asterisk, daktela)"),
         }),
     }
 }

@@ -1,8 +1,65 @@
+//! `dialout doctor`: checks the Asterisk backends of a configuration against this machine.
+
+use dialout_dialer::backends::asterisk::checks::{doctor, Check, ASTERISK_ETC};
+use dialout_dialer::backends::asterisk::AsteriskConfig;
+use dialout_dialer::tts::EspeakNg;
+
 use super::{Failure, Global, Outcome};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Check only this backend (default: every backend of kind "asterisk").
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+}
 
-pub fn run(_args: Args, _g: &Global) -> Outcome {
-    Err(Failure::failed("not implemented yet"))
+#[derive(serde::Serialize)]
+struct BackendReport {
+    backend: String,
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+pub fn run(args: Args, g: &Global) -> Outcome {
+    let config = super::context::load_config(g)?;
+    let mut reports = Vec::new();
+    for (name, bc) in &config.backends {
+        if bc.kind != "asterisk" || args.backend.as_ref().is_some_and(|b| b != name) {
+            continue;
+        }
+        let checks = match AsteriskConfig::from_table(name, &bc.options) {
+            Ok(ac) => doctor(&ac, &EspeakNg::new(), std::path::Path::new(ASTERISK_ETC)),
+            Err(e) => vec![Check { what: "the configuration is valid".into(), ok: false, fix: Some(e.to_string()) }],
+        };
+        reports.push(BackendReport { backend: name.clone(), ok: checks.iter().all(|c| c.ok), checks });
+    }
+    if reports.is_empty() {
+        return Err(Failure::failed(match &args.backend {
+            Some(b) => format!("no backend {b:?} of kind \"asterisk\" in the configuration"),
+            None => "no backend of kind \"asterisk\" in the configuration (--config FILE, DIALOUT_CONFIG or ./dialout.toml): add [backends.NAME] with kind = \"asterisk\"".into(),
+        }));
+    }
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&reports).map_err(|e| Failure::failed(e.to_string()))?);
+    } else {
+        for r in &reports {
+            println!("backend {}:", r.backend);
+            for c in &r.checks {
+                if c.ok {
+                    println!("  ok    {}", c.what);
+                } else {
+                    println!("  FAIL  {}", c.what);
+                    if let Some(fix) = &c.fix {
+                        println!("        fix: {fix}");
+                    }
+                }
+            }
+        }
+    }
+    let failed: usize = reports.iter().map(|r| r.checks.iter().filter(|c| !c.ok).count()).sum();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::failed(format!("doctor: {failed} problem(s) to fix")))
+    }
 }

@@ -236,18 +236,10 @@ impl Store for PgStore {
         Ok(message)
     }
     fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
-        self.write(|db| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.extend(ops::begin_attempt(db, *id, owner, now)?);
-            }
-            Ok(out)
-        })
+        self.write(|db| ops::begin_attempts(db, ids, owner, now))
     }
     fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
-        let done = self.write(|db| {
-            changes.iter().map(|(id, c)| ops::update(db, *id, Some(owner), c, now)).collect::<Result<Vec<_>, _>>()
-        })?;
+        let done = self.write(|db| ops::finish_many(db, owner, changes, now))?;
         Ok(done
             .into_iter()
             .map(|(message, history)| {

@@ -342,6 +342,52 @@ pub(super) fn update(
     Ok((Some(plan.message), plan.history))
 }
 
+/// `begin_attempt` for a batch: one statement.
+pub(super) fn begin_attempts(db: &mut Tx<'_, '_>, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+    let uuids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+    let sql = format!(
+        "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = true, changed_at = $3 \
+         WHERE id = ANY($1) AND claim_owner = $2 RETURNING {COLS}"
+    );
+    let found = db.query(&sql, &[&uuids, &owner, &ts_param(now)])?;
+    let mut out = rows::read_all(db, &found)?;
+    out.sort_by_key(|m| ids.iter().position(|i| *i == m.id));
+    Ok(out)
+}
+
+/// `update` with an owner for a batch: the rows are read and locked in one statement.
+pub(super) fn finish_many(
+    db: &mut Tx<'_, '_>,
+    owner: &str,
+    changes: &[(MessageId, Change)],
+    now: Timestamp,
+) -> Result<Vec<(Option<Message>, Vec<HistoryEntry>)>, StoreError> {
+    let uuids: Vec<Uuid> = changes.iter().map(|(i, _)| i.as_uuid()).collect();
+    let owner_col = COLS.split(',').count();
+    let sql = format!("SELECT {COLS}, claim_owner FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+    let found = db.query(&sql, &[&uuids])?;
+    let holders: Vec<(MessageId, Option<String>)> = found
+        .iter()
+        .map(|r| Ok((MessageId::from_uuid(r.try_get(0)?), r.try_get(owner_col)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let olds = rows::read_all(db, &found)?;
+    let mut out = Vec::with_capacity(changes.len());
+    for (id, change) in changes {
+        let held = holders.iter().any(|(i, h)| i == id && h.as_deref() == Some(owner));
+        let Some(old) = olds.iter().find(|m| m.id == *id).filter(|_| held) else {
+            out.push((None, Vec::new()));
+            continue;
+        };
+        let plan = plan_change(old, change, now);
+        rows::update(db, &plan.message, true)?;
+        for h in &plan.history {
+            rows::add_history(db, *id, h)?;
+        }
+        out.push((Some(plan.message), plan.history));
+    }
+    Ok(out)
+}
+
 pub(super) fn in_flight<C: GenericClient>(db: &mut Db<'_, C>, backend: &str) -> Result<usize, StoreError> {
     let n: i64 = db
         .query_opt(

@@ -1,0 +1,176 @@
+//! Messages into call files: naming, building, spooling, pacing, finding and withdrawing.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dialout_callfile::{Action, Call, CallFile, SpoolError};
+
+use super::config::AsteriskConfig;
+use crate::{Message, MessageId};
+
+const PREFIX: &str = "dialout-";
+const SUFFIX: &str = ".call";
+
+/// The call file's name: the message's global id, so that installations sharing a PBX never
+/// collide (Asterisk's archive overwrites a file of the same name).
+pub fn file_name(id: MessageId) -> String {
+    format!("{PREFIX}{id}{SUFFIX}")
+}
+
+/// The call-file name a path in the spool, done or report directory belongs to.
+pub fn name_from_path(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let name = name.strip_suffix(".report").unwrap_or(name);
+    (name.starts_with(PREFIX) && name.ends_with(SUFFIX)).then(|| name.to_string())
+}
+
+/// The message id of one of our call-file names.
+pub fn id_from_name(name: &str) -> Option<MessageId> {
+    name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?.parse().ok()
+}
+
+pub struct Paths {
+    pub spooled: PathBuf,
+    pub archived: PathBuf,
+    pub report: PathBuf,
+}
+
+impl AsteriskConfig {
+    pub fn paths(&self, name: &str) -> Paths {
+        Paths { spooled: self.spool_dir.join(name), archived: self.done_dir.join(name), report: self.report_path(name) }
+    }
+
+    /// The call file of one message. `audio` is the playback name (no extension).
+    pub fn call_file(&self, message: &Message, audio: &Path) -> Result<CallFile, String> {
+        let name = file_name(message.id);
+        let mut call = Call::builder()
+            .channel(self.channel.render(&message.recipient))
+            .var("DIALOUT_ID", message.id.to_string())
+            .var("DIALOUT_AUDIO", audio.to_string_lossy().into_owned())
+            .var("DIALOUT_REPORT", self.report_path(&name).to_string_lossy().into_owned())
+            .wait_time(self.wait_time)
+            .retry_time(self.retry_time)
+            .max_retries(self.max_retries);
+        if let Some(c) = &self.callerid {
+            call = call.callerid(c.clone());
+        }
+        let call = call.build().map_err(|e| e.to_string())?;
+        let mut file = CallFile::builder()
+            .call(call)
+            .action(Action::context(self.context.clone(), "s", 1))
+            .archive(true)
+            .filename(name)
+            .spool_dir(self.spool_dir.clone())
+            .staging_dir(self.staging_dir.clone());
+        if let Some(u) = &self.user {
+            file = file.user(u.clone());
+        }
+        if let Some(g) = &self.group {
+            file = file.group(g.clone());
+        }
+        // Asterisk appends to the file: without owning it, it needs group write.
+        if self.user.is_none() && self.group.is_some() {
+            file = file.mode(0o660);
+        }
+        file.build().map_err(|e| e.to_string())
+    }
+}
+
+/// What spooling said, sorted by what the delivery machinery should do.
+pub enum Spooled {
+    Done(PathBuf),
+    /// A file of that name is already in the spool: this message was spooled before.
+    AlreadyThere(PathBuf),
+    /// The set-up is wrong (directories, owner, filesystem): every message would fail alike.
+    SetUp(String),
+    /// May work next time.
+    Transient(String),
+}
+
+pub fn spool(file: &CallFile) -> Spooled {
+    match file.spool(None) {
+        Ok(p) => Spooled::Done(p),
+        Err(SpoolError::NotDurable { path, source }) => {
+            tracing::warn!(path = %path.display(), error = %source, "spooled, but the directory sync failed");
+            Spooled::Done(path)
+        }
+        Err(SpoolError::AlreadyExists { path }) => Spooled::AlreadyThere(path),
+        Err(e @ (SpoolError::NoSuchUser { .. }
+        | SpoolError::NoSuchGroup { .. }
+        | SpoolError::NoPermissionToChown { .. }
+        | SpoolError::SpoolDirPermission { .. }
+        | SpoolError::MissingDir { .. }
+        | SpoolError::CrossFilesystem { .. })) => Spooled::SetUp(e.to_string()),
+        Err(e) => Spooled::Transient(e.to_string()),
+    }
+}
+
+/// `calls_per_second` as a sliding window: at most `limit` spools in any `window`.
+pub struct Pacer {
+    window: Duration,
+    limit: usize,
+    recent: VecDeque<Instant>,
+}
+
+impl Pacer {
+    pub fn new(calls_per_second: f64) -> Self {
+        let window = Duration::from_secs_f64((1.0 / calls_per_second).max(1.0));
+        let limit = ((calls_per_second * window.as_secs_f64()).floor() as usize).max(1);
+        Pacer { window, limit, recent: VecDeque::new() }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while self.recent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            self.recent.pop_front();
+        }
+    }
+
+    pub fn available(&mut self, now: Instant) -> usize {
+        self.expire(now);
+        self.limit.saturating_sub(self.recent.len())
+    }
+
+    /// Takes one slot, or says when the next one frees up.
+    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.expire(now);
+        if self.recent.len() < self.limit {
+            self.recent.push_back(now);
+            Ok(())
+        } else {
+            let oldest = self.recent.front().copied().unwrap_or(now);
+            Err(self.window.saturating_sub(now.duration_since(oldest)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_foreign_files_are_not_ours() {
+        let id = MessageId::new();
+        let name = file_name(id);
+        assert_eq!(id_from_name(&name), Some(id));
+        assert_eq!(name_from_path(&Path::new("/r").join(format!("{name}.report"))), Some(name.clone()));
+        assert_eq!(name_from_path(&Path::new("/s").join(&name)), Some(name));
+        assert_eq!(name_from_path(Path::new("/s/other.call")), None);
+    }
+
+    #[test]
+    fn pacer_allows_calls_per_second_in_any_window() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(3.0);
+        assert_eq!(p.available(t0), 3);
+        for _ in 0..3 {
+            p.take(t0).unwrap();
+        }
+        assert!(p.take(t0 + Duration::from_millis(500)).is_err());
+        assert_eq!(p.available(t0 + Duration::from_millis(1000)), 3);
+        let mut slow = Pacer::new(0.5);
+        slow.take(t0).unwrap();
+        assert_eq!(slow.take(t0 + Duration::from_millis(1500)), Err(Duration::from_millis(500)));
+        assert!(slow.take(t0 + Duration::from_secs(2)).is_ok());
+    }
+}

@@ -1,0 +1,115 @@
+//! `dialout asterisk dialplan`, `dialout doctor`, and `dialout send` through the Asterisk
+//! backend, run as the built binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dialout");
+
+fn dialout(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env_remove("DIALOUT_CONFIG")
+        .env_remove("DIALOUT_DATABASE_URL")
+        .env_remove("DIALOUT_LOG")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+fn write_config(dir: &Path, extra: &str) -> String {
+    let path = dir.join("dialout.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "database_url = \"sqlite://{0}/dialout.db\"\n[backends.pbx]\nkind = \"asterisk\"\nspool_dir = \"{0}/spool/outgoing\"\n\
+             channel = \"PJSIP/{{number}}@trunk\"\n{extra}",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn dialplan_prints_the_shipped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dialout(dir.path(), &["asterisk", "dialplan"]);
+    assert!(out.status.success());
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/dialout.conf")).unwrap();
+    assert_eq!(text(&out.stdout), shipped);
+    let renamed = dialout(dir.path(), &["asterisk", "dialplan", "--context", "my-calls"]);
+    assert!(text(&renamed.stdout).contains("\n[my-calls]\n"));
+    assert!(!text(&renamed.stdout).contains("[dialout-message]"));
+    let bad = dialout(dir.path(), &["asterisk", "dialplan", "--context", "a]b"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("--context"));
+}
+
+#[test]
+fn doctor_passes_a_good_setup_and_says_what_to_fix_in_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["spool/outgoing/.dialout-staging", "spool/outgoing_done", "spool/dialout/audio", "spool/dialout/reports"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let config = write_config(root, "");
+    let good = dialout(root, &["--config", &config, "doctor"]);
+    assert!(good.status.success(), "{}{}", text(&good.stdout), text(&good.stderr));
+    assert!(!text(&good.stdout).contains("FAIL"), "{}", text(&good.stdout));
+    assert!(text(&good.stdout).contains("one filesystem"));
+
+    let shm = tempfile::tempdir_in("/dev/shm").expect("this test needs /dev/shm");
+    std::fs::remove_dir(root.join("spool/dialout/reports")).unwrap();
+    let config = write_config(root, &format!("staging_dir = \"{}\"\nuser = \"no-such-user-dialout\"\n", shm.path().display()));
+    let bad = dialout(root, &["--config", &config, "doctor"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = text(&bad.stdout);
+    assert!(out.contains("FAIL  staging_dir and spool_dir are on one filesystem"), "{out}");
+    assert!(out.contains("EXDEV"), "{out}");
+    assert!(out.contains("no such user"), "{out}");
+    assert!(out.contains("FAIL  report_dir"), "{out}");
+    assert!(out.contains("fix: "), "{out}");
+    let json = dialout(root, &["--config", &config, "--json", "doctor"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json output is JSON");
+    assert_eq!(v[0]["backend"], "pbx");
+    assert_eq!(v[0]["ok"], false);
+    assert!(v[0]["checks"].as_array().unwrap().iter().any(|c| c["ok"] == false && c["fix"].is_string()));
+}
+
+#[test]
+fn send_spools_one_call_file_and_the_message_is_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
+    let config = write_config(root, "");
+    let out = dialout(root, &["--config", &config, "--json", "send", "+420777123456", "Your order has shipped"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = if v.is_array() { v[0].clone() } else { v };
+    let id = msg["id"].as_str().unwrap().to_string();
+    assert_eq!(msg["state"], "READY", "{msg}");
+    let spooled = root.join("spool/outgoing").join(format!("dialout-{id}.call"));
+    let file = std::fs::read_to_string(&spooled).unwrap();
+    assert!(file.contains("Channel: PJSIP/+420777123456@trunk\n"), "{file}");
+    assert!(file.contains("Context: dialout-message\n"), "{file}");
+    assert!(file.contains(&format!("Set: DIALOUT_ID={id}\n")), "{file}");
+    assert!(file.contains("Archive: yes\n"), "{file}");
+    assert!(!file.contains("shipped"), "the text never goes into the call file");
+}
+
+#[test]
+fn a_bad_backend_key_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
+    let config = write_config(root, "calls_per_second = -1\n");
+    let out = dialout(root, &["--config", &config, "send", "+420777123456", "Hi"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("backends.pbx.calls_per_second"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(root.join("spool/outgoing")).unwrap().count(), 0);
+}
