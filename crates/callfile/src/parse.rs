@@ -163,6 +163,10 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     let mut status = None;
     let mut ignored = Vec::new();
     let mut key_lines: Vec<(Field, usize)> = Vec::new();
+    // Asterisk appends `Status:` after renaming the file into the archive, so a reader can
+    // catch the last line half-written: such a tail means "not finished yet", not an error.
+    let last_line = text.split('\n').count();
+    let unterminated_tail = !text.ends_with('\n');
 
     for (i, raw) in text.split('\n').enumerate() {
         let n = i + 1;
@@ -248,6 +252,13 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                     "Completed" => Outcome::Completed,
                     "Expired" => Outcome::Expired,
                     "Failed" => Outcome::Failed,
+                    partial
+                        if unterminated_tail
+                            && n == last_line
+                            && ["Completed", "Expired", "Failed"].iter().any(|w| w.starts_with(partial)) =>
+                    {
+                        continue;
+                    }
                     _ => {
                         return Err(ParseError::Invalid {
                             line: n,

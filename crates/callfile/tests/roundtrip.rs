@@ -131,3 +131,18 @@ fn status_follows_a_last_line_without_newline_only_when_the_file_ends_in_newline
     let text = cf.render() + "Status: Completed";
     assert_eq!(parse(&text).unwrap().status, Some(Outcome::Completed));
 }
+
+#[test]
+fn status_line_caught_half_written_is_not_finished_yet() {
+    let base = "Channel: SIP/x/1\nApplication: Playback\nData: hello-world\nArchive: yes\n\nStartRetry: 77 1 (1763700000)\n";
+    for tail in ["Status: ", "Status: Comp", "Status: Ex", "Status: F"] {
+        let p = parse(&format!("{base}{tail}")).unwrap();
+        assert_eq!(p.status, None, "{tail:?}");
+        assert!(!p.is_finished(), "{tail:?}");
+    }
+    // Complete words count with or without their newline; junk is still an error.
+    assert_eq!(parse(&format!("{base}Status: Completed")).unwrap().status, Some(Outcome::Completed));
+    assert_eq!(parse(&format!("{base}Status: Failed\n")).unwrap().status, Some(Outcome::Failed));
+    assert!(parse(&format!("{base}Status: \n")).is_err());
+    assert!(parse(&format!("{base}Status: Bogus")).is_err());
+}
