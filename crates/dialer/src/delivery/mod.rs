@@ -25,7 +25,7 @@ use crate::MessageId;
 
 pub use allowlist::Allowlist;
 pub use cancel::{cancel, resend, CancelOutcome};
-pub use publish::{publish_claimed, publish_now};
+pub use publish::{publish_claimed, publish_now, Published};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub use settings::DeliverySettings;

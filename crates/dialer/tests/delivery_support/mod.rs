@@ -1,6 +1,6 @@
 //! Helpers for the delivery tests: a scripted backend that records every call, stores with
 //! chosen delivery settings, and a look at claims the Store trait does not expose.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros, unused_imports)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -142,7 +142,6 @@ fn claimed_now(db: &TestDb) -> i64 {
 }
 
 /// Runs both databases: `db_suite!(name, ...)` for `async fn name(db: &TestDb)`.
-#[macro_export]
 macro_rules! db_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -158,3 +157,5 @@ macro_rules! db_suite {
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
+
+pub(crate) use db_suite;
