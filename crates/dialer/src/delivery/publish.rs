@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::{after, blocking, failpoint, owner_id, Allowlist, Backoff, DeliveryError, DeliverySettings};
+use super::{after, blocking, failpoint, owner_id, Allowlist, Backoff, DeliveryError, DeliverySettings, Renewer};
 use crate::backend::{Accepted, Found, Publish};
 use crate::backends::Backends;
 use crate::store::{Change, Store};
@@ -19,7 +19,9 @@ pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Mes
     let lease_until = after(now, backends.delivery().lease);
     let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
     let claimed = blocking(store, move |s| s.claim_ids(&claim_ids, &claim_owner, now, lease_until)).await?;
+    let renewer = Renewer::start(store, &owner, backends.delivery().lease);
     let published = publish_claimed(store, backends, &owner, claimed).await;
+    drop(renewer);
     let release_owner = owner.clone();
     let released = blocking(store, move |s| s.release(&release_owner)).await;
     let mut published = published?.messages;

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{after, blocking, check_status, intake, owner_id, publish_claimed, DeliveryError, StatusRun};
+use super::{after, blocking, check_status, intake, owner_id, publish_claimed, DeliveryError, Renewer, StatusRun};
 use crate::backends::Backends;
 use crate::store::Store;
 
@@ -58,21 +58,9 @@ impl Worker {
     /// Runs until `stop` turns true (or, with `once`, until nothing is due). Whatever
     /// happens, the claims it still holds are released before it returns.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
-        let lease = self.backends.delivery().lease;
-        let renewer = {
-            let (store, owner) = (Arc::clone(&self.store), self.owner.clone());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    let (o, until) = (owner.clone(), after(Timestamp::now(), lease));
-                    if let Err(e) = blocking(&store, move |s| s.renew(&o, until)).await {
-                        tracing::warn!("renewing claims failed: {e}");
-                    }
-                }
-            })
-        };
+        let renewer = Renewer::start(&self.store, &self.owner, self.backends.delivery().lease);
         let result = self.work(&mut stop).await;
-        renewer.abort();
+        drop(renewer);
         let owner = self.owner.clone();
         let released = blocking(&self.store, move |s| s.release(&owner)).await;
         let stats = result?;
