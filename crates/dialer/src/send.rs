@@ -172,14 +172,10 @@ impl Dialer {
 
     /// Stores every message in one transaction (all or none), then publishes them.
     pub async fn send_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
-        let mut batch = Vec::with_capacity(requests.len());
-        let mut publish = Vec::with_capacity(requests.len());
-        for (index, r) in requests.iter().enumerate() {
-            let new = self
-                .validate(&r.recipient, &r.content, &r.options)
-                .map_err(|error| InvalidInput::InBatch { index, error: Box::new(error) })?;
-            batch.push(new);
-            publish.push(self.publishes(&r.options));
+        let batch = self.validate_many(&requests)?;
+        let publish: Vec<bool> = requests.iter().map(|r| self.publishes(&r.options)).collect();
+        if publish.iter().all(|p| *p) {
+            return self.store_and_publish(batch, true).await;
         }
         let inserted = self.insert(batch).await?;
         let ids: Vec<MessageId> = inserted
@@ -202,22 +198,58 @@ impl Dialer {
         // Everything else is checked before the template is even looked up.
         let mut new = self.validate(&request.recipient, "-", &request.options)?;
         let slug = request.slug.clone();
-        let related = new.related.clone();
-        let (tpl, duplicate) = self
-            .blocking(move |s| {
-                let Some(t) = s.template(&slug)? else { return Ok((None, false)) };
-                let duplicate = !t.allow_duplicates && t.active && s.template_used_for(&slug, &related)?;
-                Ok((Some(t), duplicate))
-            })
-            .await?;
+        let tpl = self.blocking(move |s| s.template(&slug)).await?;
         let tpl = tpl.ok_or_else(|| InvalidInput::UnknownTemplate(request.slug.clone()))?;
-        template::can_send(&tpl, || duplicate, &new.related)?;
+        // The duplicate rule is decided by the store, atomically with the insert.
+        template::can_send(&tpl, || false, &new.related)?;
         let content = template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
         new.content = check_content(content)?;
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
-        Ok(self.store_and_publish(vec![new], publish).await?.remove(0))
+        if tpl.allow_duplicates {
+            return Ok(self.store_and_publish(vec![new], publish).await?.remove(0));
+        }
+        let related = new.related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ");
+        let refusal = Refusal::Duplicate { slug: tpl.slug.clone(), related };
+        self.store_unique_and_publish(new, publish).await?.ok_or(SendError::Refused(refusal))
+    }
+
+    /// One message from a template without duplicates: None when the store refused it.
+    async fn store_unique_and_publish(&self, new: NewMessage, publish: bool) -> Result<Option<Sent>, SendError> {
+        if !publish {
+            let inserted = self.blocking(move |s| s.insert_unique(&new, Timestamp::now(), None)).await?;
+            return Ok(inserted.map(|i| Sent { message: i.message, existing: i.existing }));
+        }
+        let owner = owner_id();
+        let owner_c = owner.clone();
+        let lease = self.backends.delivery().lease;
+        let inserted = self
+            .blocking(move |s| {
+                let now = Timestamp::now();
+                s.insert_unique(&new, now, Some((&owner_c, crate::delivery::after(now, lease))))
+            })
+            .await?;
+        let Some(inserted) = inserted else { return Ok(None) };
+        let claimed = if inserted.existing { Vec::new() } else { vec![inserted.message.clone()] };
+        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
+        Ok(merge(vec![inserted], published).pop())
+    }
+
+    /// Validates every request; the first invalid one is the error, with its index.
+    fn validate_many(&self, requests: &[SendRequest]) -> Result<Vec<NewMessage>, InvalidInput> {
+        let one = |offset: usize, chunk: &[SendRequest]| -> Result<Vec<NewMessage>, InvalidInput> {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    self.validate(&r.recipient, &r.content, &r.options)
+                        .map_err(|error| InvalidInput::InBatch { index: offset + i, error: Box::new(error) })
+                })
+                .collect()
+        };
+        // Not spread over threads: libphonenumber's regex cache sits behind one lock.
+        one(0, requests)
     }
 
     fn publishes(&self, o: &SendOptions) -> bool {
@@ -272,29 +304,36 @@ impl Dialer {
     }
 
     async fn store_and_publish(&self, batch: Vec<NewMessage>, publish: bool) -> Result<Vec<Sent>, SendError> {
-        let inserted = self.insert(batch).await?;
-        let ids: Vec<MessageId> =
-            if publish { inserted.iter().filter(|i| !i.existing).map(|i| i.message.id).collect() } else { Vec::new() };
-        self.finish_publishing(inserted, &ids).await
+        if !publish {
+            let inserted = self.insert(batch).await?;
+            return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
+        }
+        // Stored and claimed in one committed transaction; then the delivery machinery.
+        let owner = owner_id();
+        let owner_c = owner.clone();
+        let lease = self.backends.delivery().lease;
+        let inserted = self
+            .blocking(move |s| {
+                let now = Timestamp::now();
+                s.insert_claimed(&batch, now, &owner_c, crate::delivery::after(now, lease))
+            })
+            .await?;
+        let claimed: Vec<Message> = inserted.iter().filter(|i| !i.existing).map(|i| i.message.clone()).collect();
+        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
+        Ok(merge(inserted, published))
     }
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        Ok(self.blocking(move |s| s.insert_messages(&batch, Timestamp::now())).await?)
+        self.blocking(move |s| s.insert_messages(&batch, Timestamp::now())).await
     }
 
     async fn finish_publishing(&self, inserted: Vec<Inserted>, ids: &[MessageId]) -> Result<Vec<Sent>, SendError> {
         if ids.is_empty() {
-            return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
+            return Ok(merge(inserted, Vec::new()));
         }
         let published = publish_now(&self.store, &self.backends, ids).await?;
-        Ok(inserted
-            .into_iter()
-            .map(|i| {
-                let message = published.iter().find(|m| m.id == i.message.id).cloned().unwrap_or(i.message);
-                Sent { message, existing: i.existing }
-            })
-            .collect())
+        Ok(merge(inserted, published))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -303,6 +342,26 @@ impl Dialer {
     ) -> Result<T, SendError> {
         blocking(&self.store, f).await
     }
+}
+
+/// Messages as stored, replaced by their published version where there is one.
+fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
+    let mut published: std::collections::HashMap<MessageId, Message> = published.into_iter().map(|m| (m.id, m)).collect();
+    inserted
+        .into_iter()
+        .map(|i| Sent { message: published.remove(&i.message.id).unwrap_or(i.message), existing: i.existing })
+        .collect()
+}
+
+/// A claim owner unique to this call, like the delivery module's, with the host name read
+/// once per process instead of once per message.
+fn owner_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let id = crate::delivery::owner_id();
+        id.rsplit_once(':').map(|(p, _)| p.to_string()).unwrap_or(id)
+    });
+    format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
 fn check_content(content: String) -> Result<String, InvalidInput> {
@@ -320,6 +379,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, SendError> {
+    // On a multi-threaded runtime the work stays on this thread and the runtime hands its
+    // other tasks to another worker meanwhile: no thread hop, which costs more than a short
+    // SQLite transaction. A current-thread runtime cannot do that: a blocking-pool thread.
+    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(SendError::from);
+    }
     let store = store.clone();
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
@@ -335,3 +400,18 @@ async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Message
     })
 }
 
+/// Publishes messages `owner` claimed when they were stored, through the delivery machinery
+/// (allowlist, capacity, attempt counting), then frees any it left claimed.
+async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
+    let n = claimed.len();
+    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await.map_err(|e| match e {
+        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+        other => SendError::Internal(other.to_string()),
+    });
+    // Every recorded outcome released its claim; only the undecided (no capacity) remain.
+    if published.as_ref().map_or(true, |p| p.len() < n) {
+        let owner = owner.to_string();
+        blocking(store, move |s| s.release(&owner)).await?;
+    }
+    published
+}

@@ -46,7 +46,8 @@ async fn send_stores_then_publishes_through_dummy() {
 async fn invalid_input_stores_nothing() {
     let db = common::sqlite();
     let d = dialer(&db);
-    let cases: Vec<(SendRequest, fn(&InvalidInput) -> bool)> = vec![
+    type Case = (SendRequest, fn(&InvalidInput) -> bool);
+    let cases: Vec<Case> = vec![
         (SendRequest::new("+420 12", "x"), |e| matches!(e, InvalidInput::Recipient(_))),
         (SendRequest::new("+420777123456", "  "), |e| matches!(e, InvalidInput::Content(_))),
         (
@@ -190,6 +191,14 @@ async fn send_template_renders_and_refuses() {
     assert_eq!(m.template_slug.as_deref(), Some("shipped"));
     assert!(m.template_id.is_some());
 
+    // A retry of the first request (same idempotency key) gets it back; a new request is refused.
+    let mut keyed = treq("shipped", json!({"name": "Al", "order": 7}), &["order:7"]);
+    keyed.options.idempotency_key = Some("order-7".into());
+    let first = d.send_template(keyed.clone()).await.unwrap();
+    let again = d.send_template(keyed).await.unwrap();
+    assert!(again.existing);
+    assert_eq!(again.message.id, first.message.id);
+
     let dup = d.send_template(treq("shipped", json!({"name": "Jo", "order": 42}), &["order:42"])).await.unwrap_err();
     assert!(matches!(dup, SendError::Refused(Refusal::Duplicate { .. })), "{dup}");
     // Other related objects: not a duplicate.
@@ -202,7 +211,7 @@ async fn send_template_renders_and_refuses() {
     let missing = d.send_template(treq("shipped", json!({"name": "Jo"}), &["order:44"])).await.unwrap_err();
     assert!(matches!(missing, SendError::Invalid(InvalidInput::Template(_))), "{missing}");
     assert!(missing.to_string().contains("order") || missing.to_string().contains("undefined"), "{missing}");
-    assert_eq!(stored(&db.store).len(), 2, "refusals and errors stored nothing");
+    assert_eq!(stored(&db.store).len(), 3, "refusals and errors stored nothing");
 }
 
 /// The PostgreSQL store blocks: it is opened and dropped outside the async runtime.
@@ -214,4 +223,23 @@ fn send_on_postgres() {
     let m = rt.block_on(d.send(SendRequest::new("00420777123456", "pg"))).unwrap().message;
     assert_eq!(m.state, State::Debug);
     assert_eq!(db.store.message(m.id).unwrap().unwrap(), m);
+}
+
+/// On a multi-threaded runtime store calls run in place (`block_in_place`); the blocking
+/// PostgreSQL client must work there too.
+#[test]
+fn send_on_postgres_multi_threaded() {
+    let db = common::postgres();
+    let d = dialer(&db);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sent = rt.block_on(async {
+        let mut many = Vec::new();
+        for i in 0..3 {
+            many.push(SendRequest::new("+420777123456", format!("pg {i}")));
+        }
+        d.send_many(many).await
+    });
+    let sent = sent.unwrap();
+    assert!(sent.iter().all(|s| s.message.state == State::Debug));
+    drop(rt);
 }

@@ -31,7 +31,7 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
     n.template_slug = Some("shipped".into());
     // Nanoseconds are dropped: both databases keep microseconds.
     let now = t(0) + SignedDuration::from_nanos(1_234_567);
-    let ins = s.insert_messages(&[n.clone()], now).unwrap();
+    let ins = s.insert_messages(std::slice::from_ref(&n), now).unwrap();
     assert_eq!(ins.len(), 1);
     assert!(!ins[0].existing);
     let m = &ins[0].message;
@@ -50,7 +50,7 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
 fn idempotency_key(s: &Arc<dyn Store>) {
     let mut a = new_message("hello");
     a.idempotency_key = Some("k1".into());
-    let first = s.insert_messages(&[a.clone()], t(0)).unwrap().remove(0);
+    let first = s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap().remove(0);
     let mut again = new_message("hello");
     again.idempotency_key = Some("k1".into());
     let second = s.insert_messages(&[again], t(1)).unwrap().remove(0);
@@ -61,6 +61,25 @@ fn idempotency_key(s: &Arc<dyn Store>) {
     let err = s.insert_messages(&[new_message("ok"), other], t(2)).unwrap_err();
     assert!(matches!(err, StoreError::IdempotencyConflict { existing, .. } if existing == first.message.id), "{err}");
     assert_eq!(count(s.as_ref()), 1, "a failed batch stores nothing");
+}
+
+/// Concurrent sends with one idempotency key store one message; the others get it back.
+fn idempotency_key_under_concurrency(s: &Arc<dyn Store>) {
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut n = new_message("same");
+                n.idempotency_key = Some("race".into());
+                s.insert_messages(&[n], t(0)).unwrap().remove(0)
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| !r.existing).count(), 1);
+    let ids: HashSet<_> = results.iter().map(|r| r.message.id).collect();
+    assert_eq!(ids.len(), 1, "all got the same message");
+    assert_eq!(count(s.as_ref()), 1);
 }
 
 fn bulk_insert_in_one_call(s: &Arc<dyn Store>) {
@@ -78,9 +97,9 @@ fn list_filters(s: &Arc<dyn Store>) {
     b.related = vec![related("order:007")];
     let mut c = new_message("c");
     c.related = vec![related("invoice:A-1")];
-    s.insert_messages(&[a.clone()], t(0)).unwrap();
-    s.insert_messages(&[b.clone()], t(10)).unwrap();
-    s.insert_messages(&[c.clone()], t(20)).unwrap();
+    s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&b), t(10)).unwrap();
+    s.insert_messages(std::slice::from_ref(&c), t(20)).unwrap();
     let ids = |f: MessageFilter| s.messages(&f).unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(ids(MessageFilter::default()), vec![c.id, b.id, a.id], "newest first");
     assert_eq!(ids(MessageFilter { tag: Some(Tag::new("x").unwrap()), ..Default::default() }), vec![a.id]);
@@ -110,7 +129,7 @@ fn templates(s: &Arc<dyn Store>) {
     let mut m = new_message("Hello Jo");
     m.template_slug = Some("shipped".into());
     m.template_id = Some(tpl.id);
-    s.insert_messages(&[m.clone()], t(6)).unwrap();
+    s.insert_messages(std::slice::from_ref(&m), t(6)).unwrap();
     assert!(s.remove_template("shipped").unwrap());
     assert!(!s.remove_template("shipped").unwrap());
     let back = s.message(m.id).unwrap().unwrap();
@@ -128,6 +147,35 @@ fn template_duplicates(s: &Arc<dyn Store>) {
     assert!(!s.template_used_for("remind", &[]).unwrap());
 }
 
+fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
+    let make = |rel: &[&str], key: Option<&str>| {
+        let mut m = new_message("x");
+        m.template_slug = Some("remind".into());
+        m.related = rel.iter().map(|r| related(r)).collect();
+        m.idempotency_key = key.map(str::to_string);
+        m
+    };
+    let first = s.insert_unique(&make(&["order:1"], Some("k")), t(0), None).unwrap().expect("stored");
+    assert!(!first.existing);
+    assert!(s.insert_unique(&make(&["order:1"], None), t(1), None).unwrap().is_none(), "duplicate");
+    let retry = s.insert_unique(&make(&["order:1"], Some("k")), t(2), None).unwrap().expect("the first one");
+    assert!(retry.existing, "a retried request gets its message back, not a refusal");
+    let claimed = s.insert_unique(&make(&["order:2"], None), t(3), Some(("me", t(63)))).unwrap().unwrap();
+    assert!(s.claim_ids(&[claimed.message.id], "other", t(4), t(64)).unwrap().is_empty(), "claimed by me");
+    assert_eq!(count(s.as_ref()), 2);
+
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            let m = make(&["order:3", "customer:9"], None);
+            std::thread::spawn(move || s.insert_unique(&m, t(5), None).unwrap())
+        })
+        .collect();
+    let stored = threads.into_iter().filter_map(|h| h.join().unwrap()).count();
+    assert_eq!(stored, 1, "concurrent sends of a no-duplicates template store one message");
+    assert_eq!(count(s.as_ref()), 3);
+}
+
 fn claim_order_and_due_times(s: &Arc<dyn Store>) {
     let mut low_old = new_message("low old");
     low_old.priority = Priority::new(3).unwrap();
@@ -137,7 +185,7 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
     later.not_before = Some(t(1000));
     let mut other_backend = new_message("other");
     other_backend.backend = "asterisk".into();
-    s.insert_messages(&[low_old.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&low_old), t(0)).unwrap();
     s.insert_messages(&[high_new.clone(), later.clone(), other_backend.clone()], t(10)).unwrap();
 
     let got = s.claim_due("w1", t(20), t(80), 10, Some("dummy")).unwrap();
@@ -167,7 +215,7 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
 
 fn attempt_and_finish(s: &Arc<dyn Store>) {
     let n = new_message("hi");
-    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     let claimed = s.claim_ids(&[n.id, MessageId::new()], "me", t(1), t(61)).unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(s.claim_ids(&[n.id], "you", t(2), t(62)).unwrap().is_empty(), "already claimed");
@@ -189,9 +237,34 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
     assert!(s.claim_ids(&[n.id], "me", t(5), t(65)).unwrap().is_empty(), "READY is not unpublished");
 }
 
+fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
+    let n = new_message("now");
+    let mut keyed = new_message("keyed");
+    keyed.idempotency_key = Some("k".into());
+    s.insert_messages(std::slice::from_ref(&keyed), t(0)).unwrap();
+    let mut again = new_message("keyed");
+    again.idempotency_key = Some("k".into());
+    let ins = s.insert_claimed(&[n.clone(), again], t(1), "me", t(61)).unwrap();
+    assert_eq!((ins[0].message.attempts, ins[0].message.attempt_unresolved), (0, false));
+    assert_eq!(s.message(n.id).unwrap().unwrap(), ins[0].message);
+    assert!(ins[1].existing, "an idempotent repeat is returned, not claimed");
+    assert_eq!(ins[1].message.attempts, 0);
+    let due: Vec<_> = s.claim_due("other", t(2), t(62), 10, None).unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(due, vec![keyed.id], "the claimed one is held");
+    assert_eq!(s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap().attempts, 1);
+    let done = s.finish(n.id, "me", &Change::to(State::Debug, "dummy"), t(3)).unwrap().unwrap();
+    assert_eq!((done.state, done.attempts, done.attempt_unresolved), (State::Debug, 1, false));
+    assert_eq!(s.history(n.id).unwrap().len(), 2);
+    // The lease expires: a worker would take it over (and ask the backend first).
+    let m = new_message("crashed");
+    s.insert_claimed(std::slice::from_ref(&m), t(10), "dead", t(20)).unwrap();
+    let taken = s.claim_due("w", t(21), t(80), 10, None).unwrap();
+    assert!(taken.iter().any(|x| x.id == m.id));
+}
+
 fn apply_rules(s: &Arc<dyn Store>) {
     let n = new_message("hi");
-    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     s.claim_ids(&[n.id], "me", t(0), t(60)).unwrap();
     let mut ok = Change::to(State::Ready, "accepted");
     ok.sent_at = Some(t(1));
@@ -231,6 +304,9 @@ fn release_renew(s: &Arc<dyn Store>) {
     assert!(s.claim_due("b", t(50), t(60), 10, None).unwrap().is_empty(), "renewed lease holds");
     assert_eq!(s.release("a").unwrap(), 3);
     assert_eq!(s.claim_due("b", t(50), t(60), 10, None).unwrap().len(), 3);
+    // A claimed message made final (cancelled, say) loses its claim with it.
+    s.apply(batch[0].id, &Change::to(State::Error, "cancelled"), t(51)).unwrap();
+    assert_eq!(s.release("b").unwrap(), 2);
 }
 
 fn in_flight_and_cursor(s: &Arc<dyn Store>) {
@@ -290,10 +366,34 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
     }
 }
 
+/// Publishers claiming the same ids listed in different orders: each message once, no deadlock.
+fn concurrent_claim_ids(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..200).map(|i| new_message(&i.to_string())).collect();
+    s.insert_messages(&batch, t(0)).unwrap();
+    let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+    let threads: Vec<_> = (0..4)
+        .map(|k| {
+            let (s, mut mine) = (s.clone(), ids.clone());
+            mine.rotate_left(k * 50);
+            std::thread::spawn(move || {
+                let owner = format!("p{k}");
+                let mut got = Vec::new();
+                for chunk in mine.chunks(20) {
+                    got.extend(s.claim_ids(chunk, &owner, t(1), t(600)).unwrap().into_iter().map(|m| m.id));
+                }
+                got
+            })
+        })
+        .collect();
+    let all: Vec<MessageId> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert_eq!(all.len(), 200);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
+}
+
 fn phone_round_trip(s: &Arc<dyn Store>) {
     let mut n = new_message("x");
     n.recipient = phone("777 123 456");
-    s.insert_messages(&[n.clone()], t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     assert_eq!(s.message(n.id).unwrap().unwrap().recipient.as_str(), "+420777123456");
 }
 
@@ -311,16 +411,20 @@ macro_rules! suite {
 suite!(
     insert_and_read_back,
     idempotency_key,
+    idempotency_key_under_concurrency,
     bulk_insert_in_one_call,
     list_filters,
     templates,
     template_duplicates,
+    insert_unique_refuses_duplicates_atomically,
     claim_order_and_due_times,
     attempt_and_finish,
+    insert_claimed_holds_the_claim,
     apply_rules,
     release_renew,
     in_flight_and_cursor,
     concurrent_claims,
+    concurrent_claim_ids,
     phone_round_trip,
 );
 
@@ -329,7 +433,7 @@ fn sqlite_reopen_keeps_data_and_schema_version() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
     let n = new_message("persist");
-    dialout_dialer::store::open(&url).unwrap().insert_messages(&[n.clone()], t(0)).unwrap();
+    dialout_dialer::store::open(&url).unwrap().insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
     let again = dialout_dialer::store::open(&url).unwrap();
     assert_eq!(again.message(n.id).unwrap().unwrap().content, "persist");
     let conn = rusqlite::Connection::open(dir.path().join("x.db")).unwrap();

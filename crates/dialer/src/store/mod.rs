@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use crate::{HistoryEntry, JsonMap, Message, MessageId, NewMessage, RelatedObject, State, Tag};
 
-pub(crate) use plan::{FIRST_REASON, log_created, log_history, new_message_row, plan_change, same_request};
+pub(crate) use plan::{creation_entry, log_created, log_history, new_message_row, plan_change, same_request};
 
 /// Opens the store a URL names, applying its migrations: `sqlite://PATH` (relative to the
 /// current directory; `sqlite:///abs/path.db` for an absolute one) or `postgres://...`.
@@ -63,9 +63,20 @@ pub trait Store: Send + Sync + 'static {
     /// again: the first message comes back (`existing: true`), or `IdempotencyConflict`
     /// when its content, recipient or template differ (and then nothing is stored).
     fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    /// `insert_messages` for publishing at once: in the same transaction the new messages
+    /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`, as
+    /// `claim_ids` would. Saves a write transaction per message on the hot path.
+    fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    /// Stores one message from a template that does not allow duplicates: in the same
+    /// transaction, nothing is stored (None) when a message from `new.template_slug` already
+    /// exists for exactly `new.related`, so two concurrent sends cannot both pass. A matching
+    /// idempotency key is answered first, as in `insert_messages`. With `claim`, the new
+    /// message is claimed by that owner until that instant, as in `insert_claimed`.
+    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError>;
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Newest first.
     fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;
+    /// The first entry (None → WAITING, "stored") is the creation itself.
     fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError>;
     /// Whether a message from this template already exists for exactly these related
     /// objects (the templates' no-duplicates rule).

@@ -116,3 +116,8 @@ pub(crate) fn log_history(id: crate::MessageId, history: &[HistoryEntry]) {
 }
 
 pub(crate) const FIRST_REASON: &str = "stored";
+
+/// The first history entry, implied by the message's creation (not stored as a row).
+pub(crate) fn creation_entry(created_at: Timestamp) -> HistoryEntry {
+    HistoryEntry { at: created_at, from: None, to: State::Waiting, reason: FIRST_REASON.into() }
+}

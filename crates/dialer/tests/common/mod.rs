@@ -20,10 +20,9 @@ enum Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Guard::Pg { admin, name } = self {
-            if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        let Guard::Pg { admin, name } = self else { return };
+        if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }

@@ -31,7 +31,12 @@ struct PgConn {
 
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
-        StoreError::Database(e.to_string())
+        // The server's own words (its Display alone says only "db error"); they name
+        // columns and constraints, never connection parameters.
+        match e.as_db_error() {
+            Some(db) => StoreError::Database(format!("{} ({}): {}", db.severity(), db.code().code(), db.message())),
+            None => StoreError::Database(e.to_string()),
+        }
     }
 }
 
@@ -113,6 +118,16 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    fn insert(&self, new: &[NewMessage], now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|db| new.iter().map(|n| ops::insert_one(db, n, now, claim)).collect::<Result<Vec<_>, _>>())?;
+        for i in inserted.iter().filter(|i| !i.existing) {
+            super::log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+}
+
 fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     // Several processes may open a fresh database at once: one migrates, the others wait.
@@ -154,18 +169,23 @@ impl DerefMut for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) {
-            if idle.len() < POOL_SIZE && !conn.client.is_closed() {
-                idle.push(conn);
-            }
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else { return };
+        if idle.len() < POOL_SIZE && !conn.client.is_closed() {
+            idle.push(conn);
         }
     }
 }
 
 impl Store for PgStore {
     fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|db| new.iter().map(|n| ops::insert_one(db, n, now)).collect::<Result<Vec<_>, _>>())?;
-        for i in inserted.iter().filter(|i| !i.existing) {
+        self.insert(new, now, None)
+    }
+    fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        self.insert(new, now, Some((owner, lease_until)))
+    }
+    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
+        let inserted = self.write(|db| ops::insert_unique(db, new, now, claim))?;
+        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             super::log_created(&i.message);
         }
         Ok(inserted)

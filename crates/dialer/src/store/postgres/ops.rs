@@ -8,32 +8,35 @@ use uuid::Uuid;
 use super::Db;
 use super::rows::{self, COLS, ts_param};
 use crate::store::{
-    Change, FIRST_REASON, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange, micros,
+    Change, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange, creation_entry, micros,
     new_message_row, plan_change, same_request,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) -> Result<Inserted, StoreError> {
-    if let Some(key) = &new.idempotency_key {
-        let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
-        let rows = db.query(&sql, &[key])?;
-        if let Some(existing) = rows::read_all(db, &rows)?.pop() {
-            if same_request(&existing, new) {
-                return Ok(Inserted { message: existing, existing: true });
-            }
-            return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
-        }
+/// With `claim`, the new message is claimed in the same insert.
+pub(super) fn insert_one(
+    db: &mut Tx<'_, '_>,
+    new: &NewMessage,
+    now: Timestamp,
+    claim: Option<(&str, Timestamp)>,
+) -> Result<Inserted, StoreError> {
+    if let Some(found) = by_key(db, new)? {
+        return found;
     }
     let m = new_message_row(new, now);
     let id = m.id.as_uuid();
     let priority = i16::from(m.priority.get());
-    db.execute(
+    let attempts = m.attempts as i32;
+    let claim_owner = claim.map(|c| c.0);
+    let claim_until = claim.map(|c| ts_param(c.1));
+    let stored = db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, 0, $13, $14, 0, $15, false)",
+         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until) \
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, $16, $13, $14, 0, $15, $17, \
+         $18, $19) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &id,
             &m.created_at,
@@ -50,8 +53,19 @@ pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) 
             &m.not_before,
             &m.idempotency_key,
             &m.resent_from.map(|r| r.as_uuid()),
+            &attempts,
+            &m.attempt_unresolved,
+            &claim_owner,
+            &claim_until,
         ],
     )?;
+    if stored == 0 {
+        // Another transaction stored this idempotency key since we looked: that one wins.
+        return match by_key(db, new)? {
+            Some(found) => found,
+            None => Err(StoreError::Database("idempotency key conflict without a stored message".into())),
+        };
+    }
     for r in &m.related {
         db.execute(
             "INSERT INTO message_related (message_id, kind, object_id, object_id_int) VALUES ($1, $2, $3, $4) \
@@ -59,9 +73,40 @@ pub(super) fn insert_one(db: &mut Tx<'_, '_>, new: &NewMessage, now: Timestamp) 
             &[&id, &r.kind, &r.id, &r.id_int()],
         )?;
     }
-    let first = HistoryEntry { at: m.created_at, from: None, to: m.state, reason: FIRST_REASON.into() };
-    rows::add_history(db, m.id, &first)?;
     Ok(Inserted { message: m, existing: false })
+}
+
+/// `insert_one` refusing (None) a duplicate from a template that does not allow them.
+pub(super) fn insert_unique(
+    db: &mut Tx<'_, '_>,
+    new: &NewMessage,
+    now: Timestamp,
+    claim: Option<(&str, Timestamp)>,
+) -> Result<Option<Inserted>, StoreError> {
+    let slug = new.template_slug.clone().unwrap_or_default();
+    // Sends from one template take turns until commit, so the check below stays true.
+    db.execute("SELECT pg_advisory_xact_lock(7283002, hashtext($1))", &[&slug])?;
+    if let Some(found) = by_key(db, new)? {
+        return found.map(Some);
+    }
+    if template_used_for(db, &slug, &new.related)? {
+        return Ok(None);
+    }
+    insert_one(db, new, now, claim).map(Some)
+}
+
+/// The message already stored under `new`'s idempotency key, as `insert_one`'s answer.
+fn by_key(db: &mut Tx<'_, '_>, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else { return Ok(None) };
+    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
+    let rows = db.query(&sql, &[key])?;
+    Ok(rows::read_all(db, &rows)?.pop().map(|existing| {
+        if same_request(&existing, new) {
+            Ok(Inserted { message: existing, existing: true })
+        } else {
+            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
+        }
+    }))
 }
 
 pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
@@ -101,22 +146,24 @@ pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> R
 }
 
 pub(super) fn history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+    let Some(created) = db.query_opt("SELECT created_at FROM messages WHERE id = $1", &[&id.as_uuid()])? else {
+        return Ok(Vec::new());
+    };
+    let mut out = vec![creation_entry(created.try_get(0)?)];
     let found = db.query(
         "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = $1 ORDER BY id",
         &[&id.as_uuid()],
     )?;
-    found
-        .iter()
-        .map(|r| {
-            let from: Option<i16> = r.try_get(1)?;
-            Ok(HistoryEntry {
-                at: r.try_get(0)?,
-                from: from.map(rows::state).transpose()?,
-                to: rows::state(r.try_get(2)?)?,
-                reason: r.try_get(3)?,
-            })
-        })
-        .collect()
+    for r in &found {
+        let from: Option<i16> = r.try_get(1)?;
+        out.push(HistoryEntry {
+            at: r.try_get(0)?,
+            from: from.map(rows::state).transpose()?,
+            to: rows::state(r.try_get(2)?)?,
+            reason: r.try_get(3)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
@@ -234,7 +281,7 @@ pub(super) fn claim_due(
     let limit = limit as i64;
     let found = db.query(&sql, &[&owner, &ts_param(lease_until), &now, &limit, &backend])?;
     let mut out = rows::read_all(db, &found)?;
-    out.sort_by(|a, b| (a.priority, a.created_at, a.id).cmp(&(b.priority, b.created_at, b.id)));
+    out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
 }
 
@@ -246,9 +293,12 @@ pub(super) fn claim_ids(
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
     let uuids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+    // SKIP LOCKED: a row another claimer is taking is not free, and waiting for it while
+    // holding others could deadlock with a claimer that listed the ids in another order.
     let sql = format!(
-        "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id = ANY($1) AND state IN (-1, 99) \
-         AND NOT is_final_state AND (claim_owner IS NULL OR claim_until <= $4) RETURNING {COLS}"
+        "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id IN (SELECT id FROM messages \
+         WHERE id = ANY($1) AND state IN (-1, 99) AND NOT is_final_state \
+         AND (claim_owner IS NULL OR claim_until <= $4) ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
     );
     let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now])?;
     let mut out = rows::read_all(db, &found)?;

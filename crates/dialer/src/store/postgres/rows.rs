@@ -99,7 +99,8 @@ pub(super) fn add_history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId, h
     Ok(())
 }
 
-/// Writes the mutable columns of `m`, releasing its claim when `release` is set.
+/// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
+/// the message is no longer unpublished (a claim only ever holds unpublished messages).
 pub(super) fn update<C: GenericClient>(db: &mut Db<'_, C>, m: &Message, release: bool) -> Result<(), StoreError> {
     let sql = if release {
         "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, extra_sender_data = $6, \
@@ -108,7 +109,9 @@ pub(super) fn update<C: GenericClient>(db: &mut Db<'_, C>, m: &Message, release:
     } else {
         "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, extra_sender_data = $6, \
          is_final_state = $7, attempts = $8, next_attempt_at = $9, check_failures = $10, \
-         attempt_unresolved = $11 WHERE id = $1"
+         attempt_unresolved = $11, \
+         claim_owner = CASE WHEN $4::smallint IN (-1, 99) AND NOT $7::boolean THEN claim_owner END, \
+         claim_until = CASE WHEN $4::smallint IN (-1, 99) AND NOT $7::boolean THEN claim_until END WHERE id = $1"
     };
     let attempts = m.attempts as i32;
     let check_failures = m.check_failures as i32;

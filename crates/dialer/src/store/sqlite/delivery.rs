@@ -7,19 +7,6 @@ use super::rows::{self, COLS, us};
 use crate::store::{Change, StoreError, plan_change};
 use crate::{HistoryEntry, Message, MessageId};
 
-const DUE: &str = "state IN (-1, 99) AND is_final_state = 0 \
-    AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
-    AND (claim_owner IS NULL OR claim_until <= ?3)";
-
-fn by_seqs(conn: &Connection, seqs: &[i64]) -> Result<Vec<Message>, StoreError> {
-    let sql = format!("SELECT {COLS} FROM messages WHERE seq = ?1");
-    let mut out = Vec::with_capacity(seqs.len());
-    for seq in seqs {
-        out.extend(rows::query(conn, &sql, [seq])?.into_iter().map(|(_, m)| m));
-    }
-    Ok(out)
-}
-
 pub(super) fn claim_due(
     tx: &Transaction<'_>,
     owner: &str,
@@ -28,17 +15,15 @@ pub(super) fn claim_due(
     limit: usize,
     backend: Option<&str>,
 ) -> Result<Vec<Message>, StoreError> {
-    let backend_clause = if backend.is_some() { "AND backend = ?5" } else { "AND ?5 IS NULL" };
     let sql = format!(
-        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE seq IN (SELECT seq FROM messages \
-         WHERE {DUE} {backend_clause} ORDER BY priority, created_at, seq LIMIT ?4) RETURNING seq"
+        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE id IN (SELECT id FROM messages \
+         WHERE state IN (-1, 99) AND is_final_state = 0 \
+         AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
+         AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
+         ORDER BY priority, created_at, id LIMIT ?4) RETURNING {COLS}"
     );
-    let seqs = tx
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend], |r| r.get::<_, i64>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut out = by_seqs(tx, &seqs)?;
-    out.sort_by(|a, b| (a.priority, a.created_at, a.id).cmp(&(b.priority, b.created_at, b.id)));
+    let mut out = rows::query(tx, &sql, rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend])?;
+    out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
 }
 
@@ -49,31 +34,23 @@ pub(super) fn claim_ids(
     now: Timestamp,
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = tx.prepare_cached(
+    let sql = format!(
         "UPDATE messages SET claim_owner = ?2, claim_until = ?3 WHERE id = ?1 AND state IN (-1, 99) \
-         AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING seq",
-    )?;
-    let mut seqs = Vec::with_capacity(ids.len());
+         AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}"
+    );
+    let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let seq: Option<i64> =
-            stmt.query_row((id.to_string(), owner, us(lease_until), us(now)), |r| r.get(0)).optional()?;
-        seqs.extend(seq);
+        out.extend(rows::query(tx, &sql, (id.to_string(), owner, us(lease_until), us(now)))?);
     }
-    by_seqs(tx, &seqs)
+    Ok(out)
 }
 
 pub(super) fn begin_attempt(tx: &Transaction<'_>, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
-    let seq: Option<i64> = tx
-        .prepare_cached(
-            "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
-             WHERE id = ?1 AND claim_owner = ?2 RETURNING seq",
-        )?
-        .query_row((id.to_string(), owner, us(now)), |r| r.get(0))
-        .optional()?;
-    Ok(match seq {
-        Some(seq) => by_seqs(tx, &[seq])?.pop(),
-        None => None,
-    })
+    let sql = format!(
+        "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
+         WHERE id = ?1 AND claim_owner = ?2 RETURNING {COLS}"
+    );
+    Ok(rows::query(tx, &sql, (id.to_string(), owner, us(crate::store::micros(now))))?.pop())
 }
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
@@ -84,22 +61,30 @@ pub(super) fn update(
     change: &Change,
     now: Timestamp,
 ) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
-    let Some((seq, old)) = rows::find(tx, id)? else { return Ok((None, Vec::new())) };
-    if let Some(owner) = owner {
-        let holder: Option<String> =
-            tx.prepare_cached("SELECT claim_owner FROM messages WHERE seq = ?1")?.query_row([seq], |r| r.get(0))?;
-        if holder.as_deref() != Some(owner) {
-            return Ok((None, Vec::new()));
-        }
+    let Some((old, holder, history_len)) = rows::find_for_update(tx, id)? else { return Ok((None, Vec::new())) };
+    if owner.is_some() && holder.as_deref() != owner {
+        return Ok((None, Vec::new()));
     }
     let plan = plan_change(&old, change, now);
-    if plan.changed || owner.is_some() {
-        rows::update(tx, seq, &plan.message, owner.is_some())?;
+    if plan.changed || owner.is_some() || !plan.history.is_empty() {
+        rows::update(tx, &plan.message, history_len + plan.history.len() as i64, owner.is_some())?;
     }
-    for h in &plan.history {
-        rows::add_history(tx, seq, h)?;
-    }
+    rows::add_history(tx, id, history_len, &plan.history)?;
     Ok((Some(plan.message), plan.history))
+}
+
+/// Claimed messages are unpublished (an update that takes a message out of that set drops
+/// its claim), so the partial index of unpublished messages finds them all.
+pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE state IN (-1, 99) AND claim_owner = ?1")?
+        .execute([owner])?)
+}
+
+pub(super) fn renew(tx: &Transaction<'_>, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached("UPDATE messages SET claim_until = ?2 WHERE state IN (-1, 99) AND claim_owner = ?1")?
+        .execute((owner, us(lease_until)))?)
 }
 
 pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, StoreError> {
@@ -114,9 +99,9 @@ pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, Store
 pub(super) fn sent_not_final(conn: &Connection, backend: &str, since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
         "SELECT {COLS} FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL \
-         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, seq LIMIT ?3"
+         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, id LIMIT ?3"
     );
-    Ok(rows::query(conn, &sql, rusqlite::params![backend, since.map(us), limit as i64])?.into_iter().map(|(_, m)| m).collect())
+    rows::query(conn, &sql, rusqlite::params![backend, since.map(us), limit as i64])
 }
 
 pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>, StoreError> {

@@ -1,48 +1,73 @@
 //! Storing and reading messages.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use super::SqliteStore;
-use super::rows::{self, COLS, us};
-use crate::store::{FIRST_REASON, Inserted, MessageFilter, StoreError, log_created, new_message_row, same_request};
+use super::rows::{self, COLS, related_column, to_json, us};
+use crate::store::{Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
+/// A claim to take with the insert.
+pub(super) type Claim<'a> = Option<(&'a str, Timestamp)>;
+
 impl SqliteStore {
-    pub(super) fn insert_messages_impl(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|tx| new.iter().map(|n| insert_one(tx, n, now)).collect::<Result<Vec<_>, _>>())?;
+    pub(super) fn insert_impl(&self, new: &[NewMessage], now: Timestamp, claim: Claim<'_>) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|tx| new.iter().map(|n| insert_one(tx, n, now, claim)).collect::<Result<Vec<_>, _>>())?;
         for i in inserted.iter().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+
+    pub(super) fn insert_unique_impl(&self, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Option<Inserted>, StoreError> {
+        let slug = new.template_slug.as_deref().unwrap_or_default();
+        let inserted = self.write(|tx| {
+            if let Some(found) = by_key(tx, new)? {
+                return found.map(Some);
+            }
+            // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
+            if template_used_for(tx, slug, &new.related)? {
+                return Ok(None);
+            }
+            insert_one(tx, new, now, claim).map(Some)
+        })?;
+        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
         }
         Ok(inserted)
     }
 }
 
-fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp) -> Result<Inserted, StoreError> {
-    if let Some(key) = &new.idempotency_key {
-        let seq: Option<i64> = tx
-            .prepare_cached("SELECT seq FROM messages WHERE idempotency_key = ?1")?
-            .query_row([key], |r| r.get(0))
-            .optional()?;
-        if let Some(seq) = seq {
-            let sql = format!("SELECT {COLS} FROM messages WHERE seq = ?1");
-            let (_, existing) = rows::query(tx, &sql, [seq])?.pop().ok_or_else(|| StoreError::Database("message vanished".into()))?;
-            if same_request(&existing, new) {
-                return Ok(Inserted { message: existing, existing: true });
-            }
-            return Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id });
+/// The message already stored under `new`'s idempotency key, as the insert's answer.
+fn by_key(conn: &Connection, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else { return Ok(None) };
+    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
+    Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
+        if same_request(&existing, new) {
+            Ok(Inserted { message: existing, existing: true })
+        } else {
+            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
         }
+    }))
+}
+
+fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Inserted, StoreError> {
+    if let Some(found) = by_key(tx, new)? {
+        return found;
     }
     let m = new_message_row(new, now);
-    let json = |v| serde_json::to_string(v).map_err(|e| StoreError::Database(format!("JSON data: {e}")));
+    let id = m.id.to_string();
     tx.prepare_cached(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved) \
-         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, 0, ?13, ?14, 0, ?15, 0)",
+         idempotency_key, check_failures, resent_from, attempt_unresolved, related, claim_owner, claim_until, \
+         history_len) \
+         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
+         ?19, ?20, 0)",
     )?
     .execute(rusqlite::params![
-        m.id.to_string(),
+        id,
         us(m.created_at),
         m.recipient.as_str(),
         m.content,
@@ -50,23 +75,27 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp) -> Result<
         m.template_id,
         m.state.code(),
         m.backend,
-        json(&m.extra_data)?,
+        to_json(&m.extra_data)?,
         m.tag.as_ref().map(|t| t.as_str()),
         m.priority.get(),
         m.predictive,
+        m.attempts,
         m.not_before.map(us),
         m.idempotency_key,
         m.resent_from.map(|r| r.to_string()),
+        m.attempt_unresolved,
+        related_column(&m.related)?,
+        claim.map(|c| c.0),
+        claim.map(|c| us(c.1)),
     ])?;
-    let seq = tx.last_insert_rowid();
-    let mut rel = tx.prepare_cached(
-        "INSERT OR IGNORE INTO message_related (message_seq, kind, object_id, object_id_int) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for r in &m.related {
-        rel.execute((seq, &r.kind, &r.id, r.id_int()))?;
+    if !m.related.is_empty() {
+        let mut rel = tx.prepare_cached(
+            "INSERT OR IGNORE INTO message_related (kind, object_id, message_id, object_id_int) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for r in &m.related {
+            rel.execute((&r.kind, &r.id, &id, r.id_int()))?;
+        }
     }
-    let first = HistoryEntry { at: m.created_at, from: None, to: m.state, reason: FIRST_REASON.into() };
-    rows::add_history(tx, seq, &first)?;
     Ok(Inserted { message: m, existing: false })
 }
 
@@ -90,29 +119,30 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
         push(&mut sql, " AND created_at >= ?", Box::new(us(since)));
     }
     if let Some(r) = &f.related {
-        push(&mut sql, " AND seq IN (SELECT message_seq FROM message_related WHERE kind = ?", Box::new(r.kind.clone()));
+        push(&mut sql, " AND id IN (SELECT message_id FROM message_related WHERE kind = ?", Box::new(r.kind.clone()));
         if let Some(n) = r.id_int() {
             // The integer index finds the candidates; the text keeps `007` apart from `7`.
             push(&mut sql, " AND object_id_int = ?", Box::new(n));
         }
         push(&mut sql, " AND object_id = ?)", Box::new(r.id.clone()));
     }
-    sql.push_str(" ORDER BY seq DESC");
+    // Ids are UUID v7: their order is the order of creation.
+    sql.push_str(" ORDER BY id DESC");
     if let Some(limit) = f.limit {
         push(&mut sql, " LIMIT ?", Box::new(limit as i64));
     }
     let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
-    Ok(rows::query(conn, &sql, refs.as_slice())?.into_iter().map(|(_, m)| m).collect())
+    rows::query(conn, &sql, refs.as_slice())
 }
 
 pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
-    let Some(seq) = rows::seq_of(conn, id)? else { return Ok(Vec::new()) };
+    let Some(created_at) = rows::exists(conn, id)? else { return Ok(Vec::new()) };
+    let mut out = vec![creation_entry(created_at)];
     let mut stmt = conn.prepare_cached(
-        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_seq = ?1 ORDER BY id",
+        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = ?1 ORDER BY n",
     )?;
-    let mut rows_ = stmt.query([seq])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows_.next()? {
+    let mut found = stmt.query([id.to_string()])?;
+    while let Some(r) = found.next()? {
         let from: Option<i64> = r.get(1)?;
         out.push(HistoryEntry {
             at: rows::ts(r.get(0)?)?,
@@ -130,15 +160,12 @@ pub(super) fn template_used_for(conn: &Connection, slug: &str, related: &[Relate
     wanted.sort();
     wanted.dedup();
     let Some(first) = wanted.first() else { return Ok(false) };
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.message_seq FROM message_related r JOIN messages m ON m.seq = r.message_seq \
-         WHERE r.kind = ?1 AND r.object_id = ?2 AND m.template_slug = ?3",
-    )?;
-    let seqs = stmt.query_map((&first.kind, &first.id, slug), |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>()?;
-    for seq in seqs {
-        if rows::related(conn, seq)? == wanted {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let wanted_column = related_column(&wanted)?;
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM message_related r JOIN messages m ON m.id = r.message_id \
+             WHERE r.kind = ?1 AND r.object_id = ?2 AND m.template_slug = ?3 AND m.related = ?4",
+        )?
+        .query_row((&first.kind, &first.id, slug, wanted_column), |r| r.get(0))?;
+    Ok(n > 0)
 }

@@ -98,6 +98,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         .map_err(|e| StoreError::Database(format!("cannot open database file {}: {e}", path.display())))?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Each message rewrites the same few hot pages (the newest leaf of the table and of the
+    // index of unpublished messages); checkpointing less often writes each of them back
+    // (with an fsync) once per 40 MB of WAL instead of once per 4 MB.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -145,20 +149,25 @@ impl DerefMut for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) {
-            if idle.len() < POOL_SIZE && conn.is_autocommit() {
-                idle.push(conn);
-            }
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else { return };
+        if idle.len() < POOL_SIZE && conn.is_autocommit() {
+            idle.push(conn);
         }
     }
 }
 
 impl Store for SqliteStore {
     fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_messages_impl(new, now)
+        self.insert_impl(new, now, None)
+    }
+    fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        self.insert_impl(new, now, Some((owner, lease_until)))
+    }
+    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
+        self.insert_unique_impl(new, now, claim)
     }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        self.read(|c| Ok(rows::find(c, id)?.map(|(_, m)| m)))
+        self.read(|c| rows::find(c, id))
     }
     fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
         self.read(|c| messages::list(c, filter))
@@ -226,14 +235,10 @@ impl Store for SqliteStore {
             .collect())
     }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
-        self.write(|tx| Ok(tx.prepare_cached("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = ?1")?.execute([owner])?))
+        self.write(|tx| delivery::release(tx, owner))
     }
     fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
-        self.write(|tx| {
-            Ok(tx
-                .prepare_cached("UPDATE messages SET claim_until = ?2 WHERE claim_owner = ?1")?
-                .execute((owner, lease_until.as_microsecond()))?)
-        })
+        self.write(|tx| delivery::renew(tx, owner, lease_until))
     }
     fn apply(&self, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
         let (message, history) = self.write(|tx| delivery::update(tx, id, None, change, now))?;

@@ -6,10 +6,10 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use crate::store::StoreError;
 use crate::{HistoryEntry, JsonMap, Message, MessageId, PhoneNumber, Priority, RelatedObject, State, Tag};
 
-pub(super) const COLS: &str = "seq, id, created_at, changed_at, sent_at, recipient, content, template_slug, \
+pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
     predictive, attempts, next_attempt_at, not_before, idempotency_key, check_failures, resent_from, \
-    attempt_unresolved";
+    attempt_unresolved, related";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -35,108 +35,133 @@ fn json(text: &str) -> Result<JsonMap, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt("JSON data", e))
 }
 
-/// A row selected with [`COLS`], without its related objects.
-pub(super) fn read(row: &Row<'_>) -> Result<(i64, Message), StoreError> {
-    let id: String = row.get(1)?;
-    let recipient: String = row.get(5)?;
-    let tag: Option<String> = row.get(14)?;
-    let resent_from: Option<String> = row.get(23)?;
-    let message = Message {
-        id: id.parse().map_err(|e| corrupt("id", e))?,
-        created_at: ts(row.get(2)?)?,
-        changed_at: ts(row.get(3)?)?,
-        sent_at: opt_ts(row.get(4)?)?,
-        recipient: PhoneNumber::from_e164(&recipient).map_err(|e| corrupt("recipient", e))?,
-        content: row.get(6)?,
-        template_slug: row.get(7)?,
-        template_id: row.get(8)?,
-        state: state(row.get(9)?)?,
-        backend: row.get(10)?,
-        error: row.get(11)?,
-        extra_data: json(&row.get::<_, String>(12)?)?,
-        extra_sender_data: json(&row.get::<_, String>(13)?)?,
-        tag: tag.map(|t| Tag::new(&t)).transpose().map_err(|e| corrupt("tag", e))?,
-        is_final_state: row.get(15)?,
-        priority: Priority::new(row.get(16)?).map_err(|e| corrupt("priority", e))?,
-        predictive: row.get(17)?,
-        attempts: row.get(18)?,
-        next_attempt_at: opt_ts(row.get(19)?)?,
-        not_before: opt_ts(row.get(20)?)?,
-        idempotency_key: row.get(21)?,
-        check_failures: row.get(22)?,
-        resent_from: resent_from.map(|r| r.parse()).transpose().map_err(|e| corrupt("resent_from", e))?,
-        attempt_unresolved: row.get(24)?,
-        related: Vec::new(),
-    };
-    Ok((row.get(0)?, message))
+pub(super) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| corrupt("JSON data", e))
 }
 
-/// Runs a query selecting [`COLS`] and loads each message's related objects.
-pub(super) fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<(i64, Message)>, StoreError> {
+/// The `related` column: a JSON array of `TYPE:ID`, NULL when there are none.
+pub(super) fn related_column(related: &[RelatedObject]) -> Result<Option<String>, StoreError> {
+    if related.is_empty() {
+        return Ok(None);
+    }
+    to_json(&related.iter().map(|r| r.to_string()).collect::<Vec<_>>()).map(Some)
+}
+
+fn read_related(text: Option<String>) -> Result<Vec<RelatedObject>, StoreError> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    let items: Vec<String> = serde_json::from_str(&text).map_err(|e| corrupt("related", e))?;
+    items.iter().map(|r| r.parse().map_err(|e| corrupt("related", e))).collect()
+}
+
+/// A row selected with [`COLS`] first.
+pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
+    let id: String = row.get(0)?;
+    let recipient: String = row.get(4)?;
+    let tag: Option<String> = row.get(13)?;
+    let resent_from: Option<String> = row.get(22)?;
+    Ok(Message {
+        id: id.parse().map_err(|e| corrupt("id", e))?,
+        created_at: ts(row.get(1)?)?,
+        changed_at: ts(row.get(2)?)?,
+        sent_at: opt_ts(row.get(3)?)?,
+        recipient: PhoneNumber::from_e164(&recipient).map_err(|e| corrupt("recipient", e))?,
+        content: row.get(5)?,
+        template_slug: row.get(6)?,
+        template_id: row.get(7)?,
+        state: state(row.get(8)?)?,
+        backend: row.get(9)?,
+        error: row.get(10)?,
+        extra_data: json(&row.get::<_, String>(11)?)?,
+        extra_sender_data: json(&row.get::<_, String>(12)?)?,
+        tag: tag.map(|t| Tag::new(&t)).transpose().map_err(|e| corrupt("tag", e))?,
+        is_final_state: row.get(14)?,
+        priority: Priority::new(row.get(15)?).map_err(|e| corrupt("priority", e))?,
+        predictive: row.get(16)?,
+        attempts: row.get(17)?,
+        next_attempt_at: opt_ts(row.get(18)?)?,
+        not_before: opt_ts(row.get(19)?)?,
+        idempotency_key: row.get(20)?,
+        check_failures: row.get(21)?,
+        resent_from: resent_from.map(|r| r.parse()).transpose().map_err(|e| corrupt("resent_from", e))?,
+        attempt_unresolved: row.get(23)?,
+        related: read_related(row.get(24)?)?,
+    })
+}
+
+/// Runs a query selecting [`COLS`].
+pub(super) fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(read(row)?);
     }
-    for (seq, m) in &mut out {
-        m.related = related(conn, *seq)?;
-    }
     Ok(out)
 }
 
-pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<(i64, Message)>, StoreError> {
+pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
     let sql = format!("SELECT {COLS} FROM messages WHERE id = ?1");
     Ok(query(conn, &sql, [id.to_string()])?.pop())
 }
 
-pub(super) fn related(conn: &Connection, seq: i64) -> Result<Vec<RelatedObject>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT kind, object_id FROM message_related WHERE message_seq = ?1 ORDER BY kind, object_id")?;
-    let rows = stmt.query_map([seq], |r| Ok(RelatedObject { kind: r.get(0)?, id: r.get(1)? }))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// A message with its claim holder and history length, for an update.
+pub(super) fn find_for_update(conn: &Connection, id: MessageId) -> Result<Option<(Message, Option<String>, i64)>, StoreError> {
+    let sql = format!("SELECT {COLS}, claim_owner, history_len FROM messages WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id.to_string()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some((read(row)?, row.get(25)?, row.get(26)?))),
+        None => Ok(None),
+    }
 }
 
-pub(super) fn add_history(conn: &Connection, seq: i64, h: &HistoryEntry) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO message_history (message_seq, at, from_state, to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute((seq, us(h.at), h.from.map(|s| s.code()), h.to.code(), &h.reason))?;
+/// Appends history rows numbered after the `len` already stored.
+pub(super) fn add_history(conn: &Connection, id: MessageId, len: i64, entries: &[HistoryEntry]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO message_history (message_id, n, at, from_state, to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let id = id.to_string();
+    for (i, h) in entries.iter().enumerate() {
+        stmt.execute((&id, len + 1 + i as i64, us(h.at), h.from.map(|s| s.code()), h.to.code(), &h.reason))?;
+    }
     Ok(())
 }
 
-/// Writes the mutable columns of `m`, releasing its claim when `release` is set.
-pub(super) fn update(conn: &Connection, seq: i64, m: &Message, release: bool) -> Result<(), StoreError> {
-    let sender = serde_json::to_string(&m.extra_sender_data).map_err(|e| corrupt("JSON data", e))?;
+/// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
+/// the message is no longer unpublished (a claim only ever holds unpublished messages).
+pub(super) fn update(conn: &Connection, m: &Message, history_len: i64, release: bool) -> Result<(), StoreError> {
     let sql = if release {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
          is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11, claim_owner = NULL, claim_until = NULL WHERE seq = ?1"
+         attempt_unresolved = ?11, history_len = ?12, claim_owner = NULL, claim_until = NULL WHERE id = ?1"
     } else {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
          is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11 WHERE seq = ?1"
+         attempt_unresolved = ?11, history_len = ?12, \
+         claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
+         claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END WHERE id = ?1"
     };
-    conn.prepare_cached(sql)?
-    .execute(rusqlite::params![
-        seq,
+    conn.prepare_cached(sql)?.execute(rusqlite::params![
+        m.id.to_string(),
         us(m.changed_at),
         m.sent_at.map(us),
         m.state.code(),
         m.error,
-        sender,
+        to_json(&m.extra_sender_data)?,
         m.is_final_state,
         m.attempts,
         m.next_attempt_at.map(us),
         m.check_failures,
         m.attempt_unresolved,
+        history_len,
     ])?;
     Ok(())
 }
 
-pub(super) fn seq_of(conn: &Connection, id: MessageId) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT seq FROM messages WHERE id = ?1")?
+pub(super) fn exists(conn: &Connection, id: MessageId) -> Result<Option<Timestamp>, StoreError> {
+    let created: Option<i64> = conn
+        .prepare_cached("SELECT created_at FROM messages WHERE id = ?1")?
         .query_row([id.to_string()], |r| r.get(0))
-        .optional()?)
+        .optional()?;
+    created.map(ts).transpose()
 }

@@ -1,7 +1,7 @@
 //! SQLite schema, as numbered migrations applied in order on open.
 //!
-//! Times are INTEGER microseconds since the Unix epoch (UTC); ids are UUID text. History
-//! and related objects point at the message's rowid (`seq`) to keep their indexes small.
+//! Times are INTEGER microseconds since the Unix epoch (UTC); ids are UUID text. The schema
+//! is shaped for the send path: few b-tree pages written per message (see docs/benchmarks.md).
 
 pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
 
@@ -15,9 +15,10 @@ CREATE TABLE templates (
     created_at INTEGER NOT NULL,
     changed_at INTEGER NOT NULL
 );
+-- Keyed by the UUID v7 text, which sorts by creation: new rows append, and no separate id
+-- index has to be written with every message.
 CREATE TABLE messages (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL,
     changed_at INTEGER NOT NULL,
     sent_at INTEGER,
@@ -41,34 +42,37 @@ CREATE TABLE messages (
     check_failures INTEGER NOT NULL,
     resent_from TEXT,
     attempt_unresolved INTEGER NOT NULL,
+    -- JSON array of TYPE:ID, read with the message; message_related is for lookups.
+    related TEXT,
     claim_owner TEXT,
-    claim_until INTEGER
-);
+    claim_until INTEGER,
+    -- Rows in message_history (the creation itself is not stored there: it is created_at).
+    history_len INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX messages_idempotency ON messages(idempotency_key) WHERE idempotency_key IS NOT NULL;
 -- Only unpublished messages are in it, so it stays small however big the table grows.
+-- Claimed messages are unpublished too: releasing and renewing claims use it as well.
 CREATE INDEX messages_due ON messages(priority, created_at) WHERE state IN (-1, 99);
 CREATE INDEX messages_open ON messages(backend, sent_at) WHERE is_final_state = 0 AND sent_at IS NOT NULL;
-CREATE INDEX messages_claims ON messages(claim_owner) WHERE claim_owner IS NOT NULL;
 CREATE INDEX messages_tag ON messages(tag) WHERE tag IS NOT NULL;
 CREATE INDEX messages_template ON messages(template_slug) WHERE template_slug IS NOT NULL;
 CREATE TABLE message_history (
-    id INTEGER PRIMARY KEY,
-    message_seq INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
     at INTEGER NOT NULL,
     from_state INTEGER,
     to_state INTEGER NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX message_history_message ON message_history(message_seq);
+    reason TEXT NOT NULL,
+    PRIMARY KEY (message_id, n)
+) WITHOUT ROWID;
 CREATE TABLE message_related (
-    message_seq INTEGER NOT NULL,
     kind TEXT NOT NULL,
     object_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
     object_id_int INTEGER,
-    PRIMARY KEY (message_seq, kind, object_id)
+    PRIMARY KEY (kind, object_id, message_id)
 ) WITHOUT ROWID;
 CREATE INDEX message_related_int ON message_related(kind, object_id_int) WHERE object_id_int IS NOT NULL;
-CREATE INDEX message_related_text ON message_related(kind, object_id);
 CREATE TABLE backend_cursors (
     backend TEXT PRIMARY KEY,
     cursor TEXT NOT NULL,
