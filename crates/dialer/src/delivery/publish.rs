@@ -19,9 +19,7 @@ pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Mes
     let lease_until = after(now, backends.delivery().lease);
     let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
     let claimed = blocking(store, move |s| s.claim_ids(&claim_ids, &claim_owner, now, lease_until)).await?;
-    let renewer = Renewer::start(store, &owner, backends.delivery().lease);
     let published = publish_claimed(store, backends, &owner, claimed).await;
-    drop(renewer);
     let release_owner = owner.clone();
     let released = blocking(store, move |s| s.release(&release_owner)).await;
     let mut published = published?.messages;
@@ -52,8 +50,8 @@ pub struct Published {
     pub deferred: usize,
 }
 
-/// Publishes messages `owner` has claimed and records each outcome. Any message it could
-/// not decide on (a backend that cannot answer `find`, no capacity) is left claimed for the
+/// Publishes messages `owner` has claimed and records each outcome, renewing the claims
+/// meanwhile. Any message it could not decide on (a backend that cannot answer `find`, no capacity) is left claimed for the
 /// caller to release.
 pub async fn publish_claimed(
     store: &Arc<dyn Store>,
@@ -65,6 +63,8 @@ pub async fn publish_claimed(
     if claimed.is_empty() {
         return Ok(done);
     }
+    // A slow backend must not let the claims expire while it works.
+    let _renewer = Renewer::start(store, owner, backends.delivery().lease);
     failpoint::reached("after-claim").await;
     let settings = backends.delivery();
     let allowlist = Allowlist::new(settings.allowlist.as_deref());

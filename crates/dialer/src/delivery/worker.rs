@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{after, blocking, check_status, intake, owner_id, publish_claimed, DeliveryError, Renewer, StatusRun};
+use super::{after, blocking, check_status, intake, owner_id, publish_claimed, DeliveryError, StatusRun};
 use crate::backends::Backends;
 use crate::store::Store;
 
@@ -58,9 +58,7 @@ impl Worker {
     /// Runs until `stop` turns true (or, with `once`, until nothing is due). Whatever
     /// happens, the claims it still holds are released before it returns.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
-        let renewer = Renewer::start(&self.store, &self.owner, self.backends.delivery().lease);
         let result = self.work(&mut stop).await;
-        drop(renewer);
         let owner = self.owner.clone();
         let released = blocking(&self.store, move |s| s.release(&owner)).await;
         let stats = result?;
