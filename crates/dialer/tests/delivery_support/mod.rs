@@ -26,6 +26,8 @@ pub struct Scripted {
     pub finds: Mutex<Vec<MessageId>>,
     pub found: Mutex<HashMap<MessageId, Found>>,
     pub status: Mutex<Option<Result<StatusReport, BackendError>>>,
+    /// Handed out once by `intake`.
+    pub arrived: Mutex<Option<StatusReport>>,
     pub cancel_answer: Mutex<Option<Cancel>>,
     pub delay: Duration,
 }
@@ -40,6 +42,7 @@ impl Scripted {
             finds: Mutex::default(),
             found: Mutex::default(),
             status: Mutex::default(),
+            arrived: Mutex::default(),
             cancel_answer: Mutex::default(),
             delay: Duration::ZERO,
         })
@@ -90,6 +93,10 @@ impl Backend for Scripted {
 
     async fn check_status(&self, _m: &[Message], _c: Option<&str>) -> Result<StatusReport, BackendError> {
         self.status.lock().unwrap().clone().unwrap_or(Ok(StatusReport::default()))
+    }
+
+    async fn intake(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {
+        Ok(self.arrived.lock().unwrap().take().unwrap_or_default())
     }
 
     async fn cancel(&self, _m: &Message) -> Result<Cancel, BackendError> {
