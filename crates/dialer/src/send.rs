@@ -404,7 +404,7 @@ async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Message
 /// (allowlist, capacity, attempt counting), then frees any it left claimed.
 async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
     let n = claimed.len();
-    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await.map_err(|e| match e {
+    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await.map(|p| p.messages).map_err(|e| match e {
         crate::delivery::DeliveryError::Store(s) => SendError::from(s),
         other => SendError::Internal(other.to_string()),
     });

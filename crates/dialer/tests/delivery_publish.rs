@@ -156,7 +156,26 @@ async fn capacity_leaves_the_rest_waiting(db: &TestDb) {
     assert_eq!(claimed(db), 0);
 }
 
+async fn a_slow_backend_keeps_its_claim_alive(db: &TestDb) {
+    let backend = Scripted::slow_accepting("s", Duration::from_millis(1200));
+    let settings = DeliverySettings { lease: Duration::from_millis(300), ..Default::default() };
+    let b = backends(backend.clone(), settings);
+    let ids = insert(&db.store, vec![message_for("s", "x")], Timestamp::now());
+    let (store, b2, mine) = (Arc::clone(&db.store), b.clone(), ids.clone());
+    let first = tokio::spawn(async move { publish_now(&store, &b2, &mine).await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Well past the 300 ms lease: had it not been renewed, this would take the message.
+    let now = Timestamp::now();
+    let stolen = sync(|| db.store.claim_ids(&ids, "thief", now, now + SignedDuration::from_secs(60)).unwrap());
+    assert!(stolen.is_empty(), "the claim was renewed while the backend worked");
+    let out = first.await.unwrap();
+    assert_eq!(out[0].state, State::Ready);
+    assert_eq!(backend.total(), 1);
+    assert_eq!(claimed(db), 0);
+}
+
 db_suite!(
+    a_slow_backend_keeps_its_claim_alive,
     dummy_publishes_once_and_releases,
     allowlist_refuses_other_numbers,
     unresolved_attempts_ask_the_backend_first,

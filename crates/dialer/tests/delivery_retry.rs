@@ -119,7 +119,32 @@ async fn worker_order_is_priority_then_age(db: &TestDb) {
     assert_eq!(get(&db.store, future).state, State::Waiting);
 }
 
+async fn a_paused_backend_is_left_alone(db: &TestDb) {
+    let backend = Scripted::new("s", |_, _| Publish::Paused { reason: "HTTP 401".into() });
+    let settings = DeliverySettings {
+        batch_size: 1,
+        retry_base: Duration::from_secs(5),
+        interval: Duration::from_millis(10),
+        ..Default::default()
+    };
+    let b = backends(backend.clone(), settings);
+    let ids = insert(&db.store, (0..5).map(|i| message_for("s", &format!("m{i}"))).collect(), Timestamp::now());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = Worker::new(Arc::clone(&db.store), b, WorkerOptions { no_status: true, ..Default::default() });
+    let handle = tokio::spawn(async move { worker.run(stop_rx).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop_tx.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    assert_eq!(backend.total(), 1, "one 401, then the backend is not asked for every message");
+    for id in &ids {
+        let m = get(&db.store, *id);
+        assert_eq!((m.state, m.attempts, m.is_final_state), (State::Waiting, 0, false));
+    }
+    assert_eq!(claimed(db), 0);
+}
+
 db_suite!(
+    a_paused_backend_is_left_alone,
     three_attempts_are_three_publishes_with_backoff,
     one_attempt_allowed_is_one_publish,
     success_on_the_second_attempt,

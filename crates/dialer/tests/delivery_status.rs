@@ -130,7 +130,38 @@ async fn past_the_window_final_and_withdrawn(db: &TestDb) {
     assert!(last.reason.contains("status window") && last.reason.contains("too late"), "{}", last.reason);
 }
 
+async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
+    use dialout_dialer::backend::{CheckFailure, StatusReport, StatusUpdate};
+    use dialout_dialer::delivery::{Worker, WorkerOptions};
+    let backend = Scripted::accepting("s");
+    let b = backends(backend.clone(), DeliverySettings::default());
+    let ids = insert(&db.store, vec![message_for("s", "a"), message_for("s", "b")], Timestamp::now());
+    publish_now(&db.store, &b, &ids).await.unwrap();
+    *backend.arrived.lock().unwrap() = Some(StatusReport {
+        updates: vec![StatusUpdate {
+            id: ids[0],
+            state: State::Unanswered,
+            is_final: true,
+            error: None,
+            sender_data: [("reason".to_string(), serde_json::json!(3))].into_iter().collect(),
+            reason: "archive: all attempts failed, REASON=3".into(),
+        }],
+        failures: vec![CheckFailure { id: ids[1], error: "report file unreadable".into() }],
+        ..Default::default()
+    });
+    let worker = Worker::new(Arc::clone(&db.store), b, WorkerOptions { once: true, no_status: true, ..Default::default() });
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let stats = worker.run(rx).await.unwrap();
+    assert_eq!((stats.status_updates, stats.check_failures), (1, 1));
+    let m = get(&db.store, ids[0]);
+    assert_eq!((m.state, m.is_final_state), (State::Unanswered, true));
+    assert_eq!(m.extra_sender_data["reason"], 3);
+    let m = get(&db.store, ids[1]);
+    assert_eq!((m.state, m.check_failures), (State::Ready, 1));
+}
+
 db_suite!(
+    the_worker_takes_in_results_that_arrive,
     one_malformed_and_one_failing_do_not_stop_the_run,
     repeated_failures_make_a_message_final,
     a_real_update_resets_the_failure_count,

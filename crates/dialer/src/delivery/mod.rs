@@ -25,7 +25,7 @@ use crate::MessageId;
 
 pub use allowlist::Allowlist;
 pub use cancel::{cancel, resend, CancelOutcome};
-pub use publish::{publish_claimed, publish_now};
+pub use publish::{publish_claimed, publish_now, Published};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub use settings::DeliverySettings;
@@ -57,6 +57,31 @@ pub fn owner_id() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".into());
     format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+/// Keeps `owner`'s claims alive (renewed every third of the lease) until dropped, so that
+/// a slow backend never lets a claim expire while its message is being handed over.
+pub(crate) struct Renewer(tokio::task::JoinHandle<()>);
+
+impl Renewer {
+    pub(crate) fn start(store: &Arc<dyn Store>, owner: &str, lease: std::time::Duration) -> Renewer {
+        let (store, owner) = (Arc::clone(store), owner.to_string());
+        Renewer(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let (o, until) = (owner.clone(), after(jiff::Timestamp::now(), lease));
+                if let Err(e) = blocking(&store, move |s| s.renew(&o, until)).await {
+                    tracing::warn!("renewing claims failed: {e}");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Renewer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Runs store work on a blocking thread.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::{after, blocking, failpoint, owner_id, Allowlist, Backoff, DeliveryError, DeliverySettings};
+use super::{after, blocking, failpoint, owner_id, Allowlist, Backoff, DeliveryError, DeliverySettings, Renewer};
 use crate::backend::{Accepted, Found, Publish};
 use crate::backends::Backends;
 use crate::store::{Change, Store};
@@ -22,7 +22,7 @@ pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Mes
     let published = publish_claimed(store, backends, &owner, claimed).await;
     let release_owner = owner.clone();
     let released = blocking(store, move |s| s.release(&release_owner)).await;
-    let mut published = published?;
+    let mut published = published?.messages;
     released?;
     let wanted = ids.to_vec();
     let reloaded = blocking(store, move |s| {
@@ -39,18 +39,32 @@ pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Mes
     Ok(reloaded)
 }
 
-/// Publishes messages `owner` has claimed and records each outcome. Returns the messages
-/// that were updated; any it could not decide on (a backend that cannot answer `find`,
-/// no capacity) are left claimed for the caller to release.
+/// What [`publish_claimed`] did.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// The messages whose outcome was recorded.
+    pub messages: Vec<Message>,
+    /// Backends that said they cannot take messages now, with their reason.
+    pub paused: Vec<(String, String)>,
+    /// Messages a backend deferred for lack of capacity.
+    pub deferred: usize,
+}
+
+/// Publishes messages `owner` has claimed and records each outcome, renewing the claims
+/// meanwhile. Any message it could not decide on (a backend that cannot answer `find`, no capacity) is left claimed for the
+/// caller to release.
 pub async fn publish_claimed(
     store: &Arc<dyn Store>,
     backends: &Backends,
     owner: &str,
     claimed: Vec<Message>,
-) -> Result<Vec<Message>, DeliveryError> {
+) -> Result<Published, DeliveryError> {
+    let mut done = Published::default();
     if claimed.is_empty() {
-        return Ok(Vec::new());
+        return Ok(done);
     }
+    // A slow backend must not let the claims expire while it works.
+    let _renewer = Renewer::start(store, owner, backends.delivery().lease);
     failpoint::reached("after-claim").await;
     let settings = backends.delivery();
     let allowlist = Allowlist::new(settings.allowlist.as_deref());
@@ -134,6 +148,15 @@ pub async fn publish_claimed(
 
         let results = backend.publish_many(&begun).await;
         failpoint::reached("after-publish").await;
+        for r in &results {
+            match r {
+                Publish::Paused { reason } if done.paused.iter().all(|(b, _)| *b != name) => {
+                    done.paused.push((name.clone(), reason.clone()));
+                }
+                Publish::Deferred => done.deferred += 1,
+                _ => {}
+            }
+        }
         let now = Timestamp::now();
         let mut results = results.into_iter();
         let changes = begun
@@ -148,7 +171,8 @@ pub async fn publish_claimed(
             .collect();
         out.extend(finish_all(store, owner, changes).await?);
     }
-    Ok(out)
+    done.messages = out;
+    Ok(done)
 }
 
 /// Keeps the claim order (priority, then age) within each backend.
@@ -243,7 +267,10 @@ pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &
             c.note = true;
             c
         }
-        Publish::Deferred => not_taken(m, "backend has no capacity now; attempt not counted".into(), None),
+        // Due again after a pause, so that a full backend is not asked in a tight loop.
+        Publish::Deferred => {
+            not_taken(m, "backend has no capacity now; attempt not counted".into(), Some(after(now, settings.interval)))
+        }
     }
 }
 

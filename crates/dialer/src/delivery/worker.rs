@@ -1,6 +1,7 @@
 //! The worker: publishes due messages, takes in results, runs the status check on an
 //! interval, and stops cleanly when told to (finishing what it holds, releasing its claims).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,21 +58,7 @@ impl Worker {
     /// Runs until `stop` turns true (or, with `once`, until nothing is due). Whatever
     /// happens, the claims it still holds are released before it returns.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
-        let lease = self.backends.delivery().lease;
-        let renewer = {
-            let (store, owner) = (Arc::clone(&self.store), self.owner.clone());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    let (o, until) = (owner.clone(), after(Timestamp::now(), lease));
-                    if let Err(e) = blocking(&store, move |s| s.renew(&o, until)).await {
-                        tracing::warn!("renewing claims failed: {e}");
-                    }
-                }
-            })
-        };
         let result = self.work(&mut stop).await;
-        renewer.abort();
         let owner = self.owner.clone();
         let released = blocking(&self.store, move |s| s.release(&owner)).await;
         let stats = result?;
@@ -85,19 +72,22 @@ impl Worker {
         let interval = self.options.interval.unwrap_or(settings.interval);
         let status_interval = self.options.status_interval.unwrap_or(settings.status_interval);
         let mut stats = WorkerStats::default();
+        let mut paused: HashMap<String, Instant> = HashMap::new();
         let mut next_status = Instant::now();
+        let mut next_intake = Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
-            let taken = intake(&self.store, &self.backends).await?;
-            count(&mut stats, &taken);
-            if !self.options.once && !self.options.no_status && Instant::now() >= next_status {
-                let run = check_status(&self.store, &self.backends).await?;
-                count(&mut stats, &run);
-                next_status = Instant::now() + status_interval;
-            }
-            let more = self.publish_due(&mut stats, stop).await?;
+            let more = match self.tick(&mut stats, stop, &mut paused, &mut next_intake, &mut next_status, interval, status_interval).await {
+                Ok(more) => more,
+                // A long-running worker outlives a database restart; `--once` reports it.
+                Err(e) if !self.options.once => {
+                    tracing::error!("worker tick failed: {e}; retrying in {interval:?}");
+                    false
+                }
+                Err(e) => return Err(e),
+            };
             if !more {
                 if self.options.once {
                     break;
@@ -119,13 +109,46 @@ impl Worker {
         Ok(stats)
     }
 
+    /// Intake (at most once per interval), the status check when due, one publishing round.
+    #[allow(clippy::too_many_arguments)]
+    async fn tick(
+        &self,
+        stats: &mut WorkerStats,
+        stop: &watch::Receiver<bool>,
+        paused: &mut HashMap<String, Instant>,
+        next_intake: &mut Instant,
+        next_status: &mut Instant,
+        interval: Duration,
+        status_interval: Duration,
+    ) -> Result<bool, DeliveryError> {
+        if Instant::now() >= *next_intake {
+            let taken = intake(&self.store, &self.backends).await?;
+            count(stats, &taken);
+            *next_intake = Instant::now() + interval;
+        }
+        if !self.options.once && !self.options.no_status && Instant::now() >= *next_status {
+            let run = check_status(&self.store, &self.backends).await?;
+            count(stats, &run);
+            *next_status = Instant::now() + status_interval;
+        }
+        self.publish_due(stats, stop, paused).await
+    }
+
     /// One batch per backend; true when some backend had a full batch (more may be due).
-    async fn publish_due(&self, stats: &mut WorkerStats, stop: &watch::Receiver<bool>) -> Result<bool, DeliveryError> {
+    async fn publish_due(
+        &self,
+        stats: &mut WorkerStats,
+        stop: &watch::Receiver<bool>,
+        paused: &mut HashMap<String, Instant>,
+    ) -> Result<bool, DeliveryError> {
         let settings = self.backends.delivery();
         let mut more = false;
         for (name, backend) in self.backends.iter() {
             if *stop.borrow() {
                 return Ok(false);
+            }
+            if paused.get(name).is_some_and(|until| Instant::now() < *until) {
+                continue;
             }
             let n = name.to_string();
             let in_flight = blocking(&self.store, move |s| s.in_flight(&n)).await?;
@@ -140,13 +163,21 @@ impl Worker {
             if claimed.is_empty() {
                 continue;
             }
-            more |= claimed.len() == limit;
+            let full = claimed.len() == limit;
             stats.claimed += claimed.len();
             let result = publish_claimed(&self.store, &self.backends, &self.owner, claimed).await;
             // Anything left undecided goes back to the queue.
             let owner = self.owner.clone();
             blocking(&self.store, move |s| s.release(&owner)).await?;
-            stats.recorded += result?.len();
+            let done = result?;
+            stats.recorded += done.messages.len();
+            for (b, reason) in &done.paused {
+                // A paused backend (401/403) is left alone for a while instead of being
+                // asked again for every message.
+                tracing::warn!(backend = %b, "backend paused: {reason}; not publishing to it for {:?}", settings.retry_base);
+                paused.insert(b.clone(), Instant::now() + settings.retry_base);
+            }
+            more |= full && done.paused.is_empty() && done.deferred == 0;
         }
         Ok(more)
     }

@@ -1,6 +1,6 @@
 //! Helpers for the delivery tests: a scripted backend that records every call, stores with
 //! chosen delivery settings, and a look at claims the Store trait does not expose.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros, unused_imports)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,8 @@ pub struct Scripted {
     pub finds: Mutex<Vec<MessageId>>,
     pub found: Mutex<HashMap<MessageId, Found>>,
     pub status: Mutex<Option<Result<StatusReport, BackendError>>>,
+    /// Handed out once by `intake`.
+    pub arrived: Mutex<Option<StatusReport>>,
     pub cancel_answer: Mutex<Option<Cancel>>,
     pub delay: Duration,
 }
@@ -40,6 +42,7 @@ impl Scripted {
             finds: Mutex::default(),
             found: Mutex::default(),
             status: Mutex::default(),
+            arrived: Mutex::default(),
             cancel_answer: Mutex::default(),
             delay: Duration::ZERO,
         })
@@ -92,6 +95,10 @@ impl Backend for Scripted {
         self.status.lock().unwrap().clone().unwrap_or(Ok(StatusReport::default()))
     }
 
+    async fn intake(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {
+        Ok(self.arrived.lock().unwrap().take().unwrap_or_default())
+    }
+
     async fn cancel(&self, _m: &Message) -> Result<Cancel, BackendError> {
         Ok(self.cancel_answer.lock().unwrap().clone().unwrap_or(Cancel::Unsupported))
     }
@@ -142,7 +149,6 @@ fn claimed_now(db: &TestDb) -> i64 {
 }
 
 /// Runs both databases: `db_suite!(name, ...)` for `async fn name(db: &TestDb)`.
-#[macro_export]
 macro_rules! db_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -158,3 +164,5 @@ macro_rules! db_suite {
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
+
+pub(crate) use db_suite;

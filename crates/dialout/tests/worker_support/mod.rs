@@ -21,10 +21,10 @@ pub struct Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        if let Some((admin, name)) = &self.pg {
-            if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }

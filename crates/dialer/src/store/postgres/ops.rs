@@ -355,13 +355,16 @@ pub(super) fn begin_attempts(db: &mut Tx<'_, '_>, ids: &[MessageId], owner: &str
     Ok(out)
 }
 
+/// A message as updated (None: the claim was lost) and the history rows written.
+pub(super) type Updated = (Option<Message>, Vec<HistoryEntry>);
+
 /// `update` with an owner for a batch: the rows are read and locked in one statement.
 pub(super) fn finish_many(
     db: &mut Tx<'_, '_>,
     owner: &str,
     changes: &[(MessageId, Change)],
     now: Timestamp,
-) -> Result<Vec<(Option<Message>, Vec<HistoryEntry>)>, StoreError> {
+) -> Result<Vec<Updated>, StoreError> {
     let uuids: Vec<Uuid> = changes.iter().map(|(i, _)| i.as_uuid()).collect();
     let owner_col = COLS.split(',').count();
     let sql = format!("SELECT {COLS}, claim_owner FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE");
