@@ -110,7 +110,7 @@ async fn a_timeout_after_create_is_adopted_on_the_next_attempt_not_posted_again(
     assert_eq!(claimed.len(), 1);
     let done = publish_claimed(dialer.store(), dialer.backends(), &owner, claimed).await.unwrap();
     db.store.release(&owner).unwrap();
-    assert_eq!(done.len(), 1);
+    assert_eq!(done.messages.len(), 1);
     let m = db.store.message(m.id).unwrap().unwrap();
     assert_eq!(m.state, State::Ready, "{m:?}");
     assert_eq!(name(&m), fake.records()[0]["name"].as_str().unwrap());
