@@ -19,11 +19,15 @@ pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Mes
     let lease_until = after(now, backends.delivery().lease);
     let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
     let claimed = blocking(store, move |s| s.claim_ids(&claim_ids, &claim_owner, now, lease_until)).await?;
+    let n = claimed.len();
     let published = publish_claimed(store, backends, &owner, claimed).await;
-    let release_owner = owner.clone();
-    let released = blocking(store, move |s| s.release(&release_owner)).await;
+    // Each recorded outcome released its claim; release the rest (and after an error).
+    // Skipped when nothing is left: releasing looks through every unpublished message.
+    if published.as_ref().map_or(true, |p| p.messages.len() < n) {
+        let release_owner = owner.clone();
+        blocking(store, move |s| s.release(&release_owner)).await?;
+    }
     let mut published = published?.messages;
-    released?;
     let wanted = ids.to_vec();
     let reloaded = blocking(store, move |s| {
         let mut out = Vec::with_capacity(wanted.len());
