@@ -62,12 +62,11 @@ pub async fn cancel(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) 
         let o = owner.clone();
         let done = blocking(store, move |s| {
             let got = s.claim_ids(&[id], &o, now, until)?;
-            let done = match got.first() {
-                Some(_) => s.finish(id, &o, &cancelled("cancelled before it was published"), now)?,
-                None => None,
-            };
-            s.release(&o)?;
-            Ok(done)
+            match got.first() {
+                // `finish` releases the claim.
+                Some(_) => s.finish(id, &o, &cancelled("cancelled before it was published"), now),
+                None => Ok(None),
+            }
         })
         .await?;
         if let Some(message) = done {

@@ -19,17 +19,22 @@ pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Mes
     let lease_until = after(now, backends.delivery().lease);
     let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
     let claimed = blocking(store, move |s| s.claim_ids(&claim_ids, &claim_owner, now, lease_until)).await?;
+    let n = claimed.len();
     let published = publish_claimed(store, backends, &owner, claimed).await;
-    let release_owner = owner.clone();
-    let released = blocking(store, move |s| s.release(&release_owner)).await;
-    let mut published = published?.messages;
-    released?;
+    // Each recorded outcome released its claim; release the rest (and after an error).
+    // Skipped when nothing is left: releasing looks through every unpublished message.
+    if published.as_ref().map_or(true, |p| p.messages.len() < n) {
+        let release_owner = owner.clone();
+        blocking(store, move |s| s.release(&release_owner)).await?;
+    }
+    let mut published: std::collections::HashMap<MessageId, Message> =
+        published?.messages.into_iter().map(|m| (m.id, m)).collect();
     let wanted = ids.to_vec();
     let reloaded = blocking(store, move |s| {
         let mut out = Vec::with_capacity(wanted.len());
         for id in wanted {
-            match published.iter().position(|m| m.id == id) {
-                Some(i) => out.push(published.swap_remove(i)),
+            match published.remove(&id) {
+                Some(m) => out.push(m),
                 None => out.extend(s.message(id)?),
             }
         }
@@ -51,8 +56,8 @@ pub struct Published {
 }
 
 /// Publishes messages `owner` has claimed and records each outcome, renewing the claims
-/// meanwhile. Any message it could not decide on (a backend that cannot answer `find`, no capacity) is left claimed for the
-/// caller to release.
+/// meanwhile. Any message it could not decide on (a backend that cannot answer `find`, no
+/// capacity) is left claimed for the caller to release.
 pub async fn publish_claimed(
     store: &Arc<dyn Store>,
     backends: &Backends,

@@ -164,11 +164,15 @@ impl Worker {
                 continue;
             }
             let full = claimed.len() == limit;
-            stats.claimed += claimed.len();
+            let n = claimed.len();
+            stats.claimed += n;
             let result = publish_claimed(&self.store, &self.backends, &self.owner, claimed).await;
-            // Anything left undecided goes back to the queue.
-            let owner = self.owner.clone();
-            blocking(&self.store, move |s| s.release(&owner)).await?;
+            // Each recorded outcome released its claim; anything left undecided (or all of
+            // it, after an error) goes back to the queue.
+            if result.as_ref().map_or(true, |d| d.messages.len() < n) {
+                let owner = self.owner.clone();
+                blocking(&self.store, move |s| s.release(&owner)).await?;
+            }
             let done = result?;
             stats.recorded += done.messages.len();
             for (b, reason) in &done.paused {

@@ -369,15 +369,16 @@ pub(super) fn finish_many(
     let owner_col = COLS.split(',').count();
     let sql = format!("SELECT {COLS}, claim_owner FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE");
     let found = db.query(&sql, &[&uuids])?;
-    let holders: Vec<(MessageId, Option<String>)> = found
+    let holders: std::collections::HashMap<MessageId, Option<String>> = found
         .iter()
         .map(|r| Ok((MessageId::from_uuid(r.try_get(0)?), r.try_get(owner_col)?)))
         .collect::<Result<_, StoreError>>()?;
-    let olds = rows::read_all(db, &found)?;
+    let olds: std::collections::HashMap<MessageId, Message> =
+        rows::read_all(db, &found)?.into_iter().map(|m| (m.id, m)).collect();
     let mut out = Vec::with_capacity(changes.len());
     for (id, change) in changes {
-        let held = holders.iter().any(|(i, h)| i == id && h.as_deref() == Some(owner));
-        let Some(old) = olds.iter().find(|m| m.id == *id).filter(|_| held) else {
+        let held = holders.get(id).is_some_and(|h| h.as_deref() == Some(owner));
+        let Some(old) = olds.get(id).filter(|_| held) else {
             out.push((None, Vec::new()));
             continue;
         };
