@@ -17,7 +17,7 @@ use std::time::Instant;
 use dialout_dialer::backends::{Backends, Dummy};
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::store::{self, MessageFilter};
-use dialout_dialer::{MessageId, NewMessage, PhoneNumber, Priority, State};
+use dialout_dialer::{NewMessage, PhoneNumber, State};
 use jiff::Timestamp;
 
 fn vm(key: &str) -> String {
@@ -41,22 +41,7 @@ fn main() {
     while left > 0 {
         let k = left.min(10_000);
         let chunk: Vec<NewMessage> = (0..k)
-            .map(|i| NewMessage {
-                id: MessageId::new(),
-                recipient: recipient.clone(),
-                content: format!("Your code is {i:06}"),
-                template_slug: None,
-                template_id: None,
-                backend: "dummy".into(),
-                extra_data: Default::default(),
-                tag: None,
-                related: Vec::new(),
-                priority: Priority::DEFAULT,
-                predictive: false,
-                not_before: None,
-                idempotency_key: None,
-                resent_from: None,
-            })
+            .map(|i| NewMessage::new(recipient.clone(), format!("Your code is {i:06}"), "dummy"))
             .collect();
         store.insert_messages(&chunk, Timestamp::now()).expect("insert");
         left -= k;

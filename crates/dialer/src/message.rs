@@ -77,6 +77,65 @@ pub struct NewMessage {
     pub resent_from: Option<MessageId>,
 }
 
+impl NewMessage {
+    /// A plain message to `recipient` through `backend`: a fresh id, the default priority,
+    /// nothing else set. Fill in the rest with struct update syntax.
+    pub fn new(recipient: PhoneNumber, content: impl Into<String>, backend: impl Into<String>) -> Self {
+        NewMessage {
+            id: MessageId::new(),
+            recipient,
+            content: content.into(),
+            template_slug: None,
+            template_id: None,
+            backend: backend.into(),
+            extra_data: JsonMap::new(),
+            tag: None,
+            related: Vec::new(),
+            priority: Priority::DEFAULT,
+            predictive: false,
+            not_before: None,
+            idempotency_key: None,
+            resent_from: None,
+        }
+    }
+}
+
+impl Message {
+    /// The message as first stored: WAITING, no attempt yet, related objects sorted and unique.
+    pub fn waiting(new: &NewMessage, now: Timestamp) -> Message {
+        let mut related = new.related.clone();
+        related.sort();
+        related.dedup();
+        Message {
+            id: new.id,
+            created_at: now,
+            changed_at: now,
+            sent_at: None,
+            recipient: new.recipient.clone(),
+            content: new.content.clone(),
+            template_slug: new.template_slug.clone(),
+            template_id: new.template_id,
+            state: State::Waiting,
+            backend: new.backend.clone(),
+            error: None,
+            extra_data: new.extra_data.clone(),
+            extra_sender_data: JsonMap::new(),
+            tag: new.tag.clone(),
+            is_final_state: false,
+            related,
+            priority: new.priority,
+            predictive: new.predictive,
+            attempts: 0,
+            next_attempt_at: None,
+            not_before: new.not_before,
+            idempotency_key: new.idempotency_key.clone(),
+            check_failures: 0,
+            resent_from: new.resent_from,
+            attempt_unresolved: false,
+        }
+    }
+}
+
 /// One line of a message's state history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {

@@ -10,7 +10,7 @@ use dialout_dialer::backend::{Backend, Cancel, Found, Publish};
 use dialout_dialer::backends::asterisk::{file_name, AsteriskConfig, DIALPLAN};
 use dialout_dialer::backends::Asterisk;
 use dialout_dialer::tts::EspeakNg;
-use dialout_dialer::{Message, MessageId, PhoneNumber, Priority, State};
+use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, Dialplan, FakeAsterisk, Status};
 
 const TEXT: &str = "Hello. This is a reminder of your appointment tomorrow at ten.";
@@ -52,34 +52,8 @@ fn fake(root: &Path, callees: Callees) -> FakeAsterisk {
 }
 
 fn message(number: &str) -> Message {
-    let now = jiff::Timestamp::now();
-    Message {
-        id: MessageId::new(),
-        created_at: now,
-        changed_at: now,
-        sent_at: None,
-        recipient: PhoneNumber::from_e164(number).unwrap(),
-        content: TEXT.into(),
-        template_slug: None,
-        template_id: None,
-        state: State::Waiting,
-        backend: "pbx".into(),
-        error: None,
-        extra_data: Default::default(),
-        extra_sender_data: Default::default(),
-        tag: None,
-        is_final_state: false,
-        related: vec![],
-        priority: Priority::DEFAULT,
-        predictive: false,
-        attempts: 0,
-        next_attempt_at: None,
-        not_before: None,
-        idempotency_key: None,
-        check_failures: 0,
-        resent_from: None,
-        attempt_unresolved: false,
-    }
+    let new = NewMessage::new(PhoneNumber::from_e164(number).unwrap(), TEXT, "pbx");
+    Message::waiting(&new, jiff::Timestamp::now())
 }
 
 /// Publishes and records what the backend said, as the delivery code would.

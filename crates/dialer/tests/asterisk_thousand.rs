@@ -12,7 +12,7 @@ use dialout_dialer::backends::{Asterisk, Backends};
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::tts::{EspeakNg, Tts};
-use dialout_dialer::{MessageId, NewMessage, PhoneNumber, Priority, State};
+use dialout_dialer::{NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 
 const N: usize = 1000;
@@ -69,22 +69,7 @@ async fn a_thousand_messages_reach_their_final_states_within_the_pacing() {
 
     let texts = ["Your order has shipped.", "Your appointment is tomorrow at ten.", "Please call us back about your invoice."];
     let new: Vec<NewMessage> = (0..N)
-        .map(|i| NewMessage {
-            id: MessageId::new(),
-            recipient: PhoneNumber::from_e164(&number(i)).unwrap(),
-            content: texts[i % texts.len()].into(),
-            template_slug: None,
-            template_id: None,
-            backend: "pbx".into(),
-            extra_data: Default::default(),
-            tag: None,
-            related: vec![],
-            priority: Priority::DEFAULT,
-            predictive: false,
-            not_before: None,
-            idempotency_key: None,
-            resent_from: None,
-        })
+        .map(|i| NewMessage::new(PhoneNumber::from_e164(&number(i)).unwrap(), texts[i % texts.len()], "pbx"))
         .collect();
     store.insert_messages(&new, jiff::Timestamp::now()).unwrap();
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use dialout_dialer::backends::asterisk::file_name;
 use dialout_dialer::store::{self, MessageFilter, Store};
-use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, Priority, State};
+use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 
 const N: usize = 200;
@@ -125,22 +125,7 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
 
     let store = store::open(&env.db).unwrap();
     let new: Vec<NewMessage> = (0..N)
-        .map(|i| NewMessage {
-            id: MessageId::new(),
-            recipient: PhoneNumber::from_e164(&number(i)).unwrap(),
-            content: ["Your order has shipped.", "Your appointment is tomorrow."][i % 2].into(),
-            template_slug: None,
-            template_id: None,
-            backend: "pbx".into(),
-            extra_data: Default::default(),
-            tag: None,
-            related: vec![],
-            priority: Priority::DEFAULT,
-            predictive: false,
-            not_before: None,
-            idempotency_key: None,
-            resent_from: None,
-        })
+        .map(|i| NewMessage::new(PhoneNumber::from_e164(&number(i)).unwrap(), ["Your order has shipped.", "Your appointment is tomorrow."][i % 2], "pbx"))
         .collect();
     store.insert_messages(&new, jiff::Timestamp::now()).unwrap();
 

@@ -137,20 +137,15 @@ pub async fn resend(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) 
         return Err(DeliveryError::NoBackend { id, backend: m.backend });
     }
     let new = NewMessage {
-        id: MessageId::new(),
-        recipient: m.recipient,
-        content: m.content,
         template_slug: m.template_slug,
         template_id: m.template_id,
-        backend: m.backend,
         extra_data: m.extra_data,
         tag: m.tag,
         related: m.related,
         priority: m.priority,
         predictive: m.predictive,
-        not_before: None,
-        idempotency_key: None,
         resent_from: Some(id),
+        ..NewMessage::new(m.recipient, m.content, m.backend)
     };
     let new_id = new.id;
     let inserted = blocking(store, move |s| s.insert_messages(&[new], Timestamp::now())).await?;

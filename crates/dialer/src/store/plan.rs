@@ -60,40 +60,10 @@ pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Pla
 
 /// The row a new message becomes: WAITING, no attempt yet.
 pub(crate) fn new_message_row(new: &NewMessage, now: Timestamp) -> Message {
-    let now = micros(now);
-    Message {
-        id: new.id,
-        created_at: now,
-        changed_at: now,
-        sent_at: None,
-        recipient: new.recipient.clone(),
-        content: new.content.clone(),
-        template_slug: new.template_slug.clone(),
-        template_id: new.template_id,
-        state: State::Waiting,
-        backend: new.backend.clone(),
-        error: None,
-        extra_data: new.extra_data.clone(),
-        extra_sender_data: Default::default(),
-        tag: new.tag.clone(),
-        is_final_state: false,
-        related: {
-            // Kept sorted and unique, the order both databases read them back in.
-            let mut r = new.related.clone();
-            r.sort();
-            r.dedup();
-            r
-        },
-        priority: new.priority,
-        predictive: new.predictive,
-        attempts: 0,
-        next_attempt_at: None,
-        not_before: new.not_before.map(micros),
-        idempotency_key: new.idempotency_key.clone(),
-        check_failures: 0,
-        resent_from: new.resent_from,
-        attempt_unresolved: false,
-    }
+    // Times as the databases keep them (microseconds).
+    let mut m = Message::waiting(new, micros(now));
+    m.not_before = m.not_before.map(micros);
+    m
 }
 
 /// Whether a request reusing an idempotency key asks for the same message.

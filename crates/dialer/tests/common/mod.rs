@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use dialout_dialer::store::{self, Store};
-use dialout_dialer::{MessageId, NewMessage, PhoneNumber, Priority, RelatedObject};
+use dialout_dialer::{MessageId, NewMessage, PhoneNumber, RelatedObject};
 
 pub struct TestDb {
     pub store: Arc<dyn Store>,
@@ -72,22 +72,7 @@ pub fn phone(n: &str) -> PhoneNumber {
 }
 
 pub fn new_message(content: &str) -> NewMessage {
-    NewMessage {
-        id: MessageId::new(),
-        recipient: phone("+420777123456"),
-        content: content.to_string(),
-        template_slug: None,
-        template_id: None,
-        backend: "dummy".into(),
-        extra_data: Default::default(),
-        tag: None,
-        related: Vec::new(),
-        priority: Priority::DEFAULT,
-        predictive: false,
-        not_before: None,
-        idempotency_key: None,
-        resent_from: None,
-    }
+    NewMessage::new(phone("+420777123456"), content, "dummy")
 }
 
 pub fn related(s: &str) -> RelatedObject {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use dialout_dialer::backend::{Accepted, Backend, Publish, StatusReport};
 use dialout_dialer::backends::Daktela;
-use dialout_dialer::{JsonMap, Message, MessageId, PhoneNumber, Priority, State};
+use dialout_dialer::{Message, NewMessage, PhoneNumber};
 use dialout_testkit::fake_daktela::FakeDaktela;
 use jiff::Timestamp;
 use serde_json::Value;
@@ -32,34 +32,8 @@ pub fn backend(fake: &FakeDaktela, extra: &str) -> Arc<Daktela> {
 }
 
 pub fn message(number: &str, content: &str) -> Message {
-    let now = Timestamp::now();
-    Message {
-        id: MessageId::new(),
-        created_at: now,
-        changed_at: now,
-        sent_at: None,
-        recipient: PhoneNumber::from_e164(number).unwrap(),
-        content: content.into(),
-        template_slug: None,
-        template_id: None,
-        state: State::Waiting,
-        backend: "dk".into(),
-        error: None,
-        extra_data: JsonMap::new(),
-        extra_sender_data: JsonMap::new(),
-        tag: None,
-        is_final_state: false,
-        related: vec![],
-        priority: Priority::DEFAULT,
-        predictive: false,
-        attempts: 0,
-        next_attempt_at: None,
-        not_before: None,
-        idempotency_key: None,
-        check_failures: 0,
-        resent_from: None,
-        attempt_unresolved: false,
-    }
+    let new = NewMessage::new(PhoneNumber::from_e164(number).unwrap(), content, "dk");
+    Message::waiting(&new, Timestamp::now())
 }
 
 /// What the store does with an accepted publish.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use dialout_dialer::backends::FileBackend;
 use dialout_dialer::store::{self, MessageFilter, Store};
-use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, Priority};
+use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber};
 use jiff::Timestamp;
 
 pub struct Env {
@@ -99,22 +99,7 @@ impl Env {
         for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
             let batch: Vec<NewMessage> = chunk
                 .iter()
-                .map(|i| NewMessage {
-                    id: MessageId::new(),
-                    recipient: recipient.clone(),
-                    content: format!("message {i}"),
-                    template_slug: None,
-                    template_id: None,
-                    backend: "out".into(),
-                    extra_data: Default::default(),
-                    tag: None,
-                    related: Vec::new(),
-                    priority: Priority::DEFAULT,
-                    predictive: false,
-                    not_before: None,
-                    idempotency_key: None,
-                    resent_from: None,
-                })
+                .map(|i| NewMessage::new(recipient.clone(), format!("message {i}"), "out"))
                 .collect();
             ids.extend(s.insert_messages(&batch, Timestamp::now()).unwrap().into_iter().map(|i| i.message.id));
         }

@@ -196,7 +196,7 @@ pub(super) fn to_backend_error(e: ApiError) -> BackendError {
 mod tests {
     use super::*;
     use crate::backends::daktela::config::DaktelaConfig;
-    use crate::{JsonMap, MessageId, PhoneNumber, Priority};
+    use crate::{NewMessage, PhoneNumber};
 
     fn inner() -> Inner {
         let opts: toml::Table = toml::from_str(
@@ -207,34 +207,11 @@ mod tests {
     }
 
     fn message(extra: Value) -> Message {
-        let now = Timestamp::now();
-        Message {
-            id: MessageId::new(),
-            created_at: now,
-            changed_at: now,
-            sent_at: None,
-            recipient: PhoneNumber::from_e164("+420777123456").unwrap(),
-            content: "Hello".into(),
-            template_slug: None,
-            template_id: None,
-            state: State::Waiting,
-            backend: "dk".into(),
-            error: None,
+        let new = NewMessage {
             extra_data: extra.as_object().cloned().unwrap_or_default(),
-            extra_sender_data: JsonMap::new(),
-            tag: None,
-            is_final_state: false,
-            related: vec![],
-            priority: Priority::DEFAULT,
-            predictive: false,
-            attempts: 0,
-            next_attempt_at: None,
-            not_before: None,
-            idempotency_key: None,
-            check_failures: 0,
-            resent_from: None,
-            attempt_unresolved: false,
-        }
+            ..NewMessage::new(PhoneNumber::from_e164("+420777123456").unwrap(), "Hello", "dk")
+        };
+        Message::waiting(&new, Timestamp::now())
     }
 
     #[test]
