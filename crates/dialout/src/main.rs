@@ -1,5 +1,16 @@
 //! The `dialout` command line. Thin: parsing and printing here, the work in the library crates.
 
+/// `println!` for command output: a reader that went away (`dialout ... | head`) ends the
+/// command quietly instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` for command output; see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*)) };
+}
+
 mod cli;
 
 use std::process::ExitCode;

@@ -228,3 +228,27 @@ fn unreachable_database_is_exit_1() {
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
     assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        ok(dialout(dir.path(), &["send", "+420777123456", &format!("message {i}")], &[]));
+    }
+    // The reader goes away before dialout writes (as `dialout ... | head -1` can).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dialout"))
+        .current_dir(dir.path())
+        .args(["--json", "messages", "list"])
+        .env("DIALOUT_LOG", "warn")
+        .env_remove("DIALOUT_DATABASE_URL")
+        .env_remove("DIALOUT_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

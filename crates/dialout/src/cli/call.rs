@@ -313,15 +313,15 @@ pub fn run(args: Args, g: &Global) -> Outcome {
     let cf = build(&args)?;
     let at = schedule(&args)?;
     if args.print {
-        print!("{}", cf.render());
+        out!("{}", cf.render());
         return Ok(());
     }
     let path = cf.spool(at).map_err(spool_failure)?;
     if g.json {
         let out = serde_json::json!({ "path": path, "at": at.map(|t| t.to_string()) });
-        println!("{out}");
+        outln!("{out}");
     } else {
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(())
 }

@@ -30,9 +30,9 @@ fn show(file: PathBuf, g: &Global) -> Outcome {
     if g.json {
         let mut v = serde_json::to_value(&parsed).map_err(Failure::failed)?;
         v["finished"] = parsed.is_finished().into();
-        println!("{v}");
+        outln!("{v}");
     } else {
-        print!("{}", human(&parsed));
+        out!("{}", human(&parsed));
     }
     Ok(())
 }

@@ -35,8 +35,8 @@ pub fn run(_args: Args, g: &Global) -> Outcome {
 fn print_human(run: &StatusRun) {
     for b in &run.backends {
         match &b.outage {
-            Some(o) => println!("{}: UNAVAILABLE ({o}); {} messages not checked", b.backend, b.checked),
-            None => println!(
+            Some(o) => outln!("{}: UNAVAILABLE ({o}); {} messages not checked", b.backend, b.checked),
+            None => outln!(
                 "{}: {} checked, {} updated, {} failed checks, {} past the window",
                 b.backend,
                 b.checked,
@@ -46,17 +46,17 @@ fn print_human(run: &StatusRun) {
             ),
         }
         for u in &b.updated {
-            println!("  {}  {} ({}){}", u.id, u.state, u.state.code(), if u.is_final { ", final" } else { "" });
+            outln!("  {}  {} ({}){}", u.id, u.state, u.state.code(), if u.is_final { ", final" } else { "" });
         }
         for f in &b.failures {
             let fate = if f.made_final { "made final".to_string() } else { format!("keeps {}", f.state) };
-            println!("  {}  ERROR_UPDATE ({}): check {} failed: {}; {fate}", f.id, dialout_dialer::State::ErrorUpdate.code(), f.check_failures, f.error);
+            outln!("  {}  ERROR_UPDATE ({}): check {} failed: {}; {fate}", f.id, dialout_dialer::State::ErrorUpdate.code(), f.check_failures, f.error);
         }
         for e in &b.expired {
-            println!("  {}  {} ({}), final: {}", e.id, e.state, e.state.code(), e.reason);
+            outln!("  {}  {} ({}), final: {}", e.id, e.state, e.state.code(), e.reason);
         }
         for w in &b.warnings {
-            println!("  warning: {w}");
+            outln!("  warning: {w}");
         }
     }
 }

@@ -97,6 +97,6 @@ pub fn key_values(what: &str, pairs: &[String], json: Option<&str>) -> Result<Op
 
 pub fn print_json(v: &Value) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

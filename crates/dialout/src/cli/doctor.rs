@@ -40,17 +40,17 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         }));
     }
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&reports).map_err(|e| Failure::failed(e.to_string()))?);
+        outln!("{}", serde_json::to_string_pretty(&reports).map_err(|e| Failure::failed(e.to_string()))?);
     } else {
         for r in &reports {
-            println!("backend {}:", r.backend);
+            outln!("backend {}:", r.backend);
             for c in &r.checks {
                 if c.ok {
-                    println!("  ok    {}", c.what);
+                    outln!("  ok    {}", c.what);
                 } else {
-                    println!("  FAIL  {}", c.what);
+                    outln!("  FAIL  {}", c.what);
                     if let Some(fix) = &c.fix {
-                        println!("        fix: {fix}");
+                        outln!("        fix: {fix}");
                     }
                 }
             }

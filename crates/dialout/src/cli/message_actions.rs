@@ -44,8 +44,8 @@ pub fn cancel(a: CancelArgs, g: &Global) -> Outcome {
     if g.json {
         print_json(&json!({ "outcome": outcome, "detail": detail, "message": message_json(out.message()) }))?;
     } else {
-        println!("{outcome}: {detail}");
-        println!("{}", message_line(out.message()));
+        outln!("{outcome}: {detail}");
+        outln!("{}", message_line(out.message()));
     }
     if out.stopped() { Ok(()) } else { Err(Failure::failed(format!("message {id} not cancelled: {detail}"))) }
 }
@@ -58,7 +58,7 @@ pub fn resend(a: ResendArgs, g: &Global) -> Outcome {
     if g.json {
         print_json(&message_json(&m))
     } else {
-        println!("{}", message_line(&m));
+        outln!("{}", message_line(&m));
         Ok(())
     }
 }

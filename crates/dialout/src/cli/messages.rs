@@ -65,7 +65,7 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
         return print_json(&Value::Array(found.iter().map(message_json).collect()));
     }
     for m in &found {
-        println!("{}", message_line(m));
+        outln!("{}", message_line(m));
     }
     Ok(())
 }
@@ -80,10 +80,10 @@ fn show(a: ShowArgs, g: &Global) -> Outcome {
         v["history"] = Value::Array(history.iter().map(history_json).collect());
         return print_json(&v);
     }
-    print!("{}", message_text(&m));
-    println!("  history");
+    out!("{}", message_text(&m));
+    outln!("  history");
     for h in &history {
-        println!("{}", history_line(h));
+        outln!("{}", history_line(h));
     }
     Ok(())
 }

@@ -121,6 +121,20 @@ pub fn run(cli: Cli) -> Outcome {
     }
 }
 
+/// Writes command output to stdout. A closed pipe means the reader has what it wanted: exit 0
+/// at once; any other write error is a failure (exit 1).
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("dialout: cannot write to stdout: {err}");
+        std::process::exit(1);
+    }
+}
+
 /// Logs go to stderr so that stdout carries only what was asked for.
 pub fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;

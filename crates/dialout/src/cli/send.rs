@@ -108,8 +108,8 @@ fn report(sent: &Sent, g: &Global) -> Outcome {
         return print_json(&v);
     }
     if sent.existing {
-        println!("already stored with this idempotency key; nothing sent again");
+        outln!("already stored with this idempotency key; nothing sent again");
     }
-    println!("{}", message_line(&sent.message));
+    outln!("{}", message_line(&sent.message));
     Ok(())
 }

@@ -84,7 +84,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
         if g.json {
             print_json(&template_json(t))
         } else {
-            println!("template {} {verb}", t.slug);
+            outln!("template {} {verb}", t.slug);
             Ok(())
         }
     };
@@ -114,7 +114,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                     if t.active { "active" } else { "inactive" },
                     if t.allow_duplicates { "" } else { ", no duplicates" }
                 );
-                println!("{}  ({flags})  {}", t.slug, t.body.replace('\n', " "));
+                outln!("{}  ({flags})  {}", t.slug, t.body.replace('\n', " "));
             }
             Ok(())
         }
@@ -123,11 +123,11 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             if g.json {
                 return print_json(&template_json(&t));
             }
-            println!("template {}", t.slug);
-            println!("  active            {}", t.active);
-            println!("  allow_duplicates  {}", t.allow_duplicates);
-            println!("  changed_at        {}", t.changed_at);
-            println!("  body\n{}", t.body);
+            outln!("template {}", t.slug);
+            outln!("  active            {}", t.active);
+            outln!("  allow_duplicates  {}", t.allow_duplicates);
+            outln!("  changed_at        {}", t.changed_at);
+            outln!("  body\n{}", t.body);
             Ok(())
         }
         Command::Remove { slug } => {
@@ -137,7 +137,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             if g.json {
                 return print_json(&json!({ "slug": slug, "removed": true }));
             }
-            println!("template {slug} removed");
+            outln!("template {slug} removed");
             Ok(())
         }
     }

@@ -76,7 +76,7 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         let v = serde_json::to_value(&stats).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
         return print_json(&v);
     }
-    println!(
+    outln!(
         "worker stopped: {} claimed, {} recorded, {} status updates, {} failed checks, {} backend outages",
         stats.claimed, stats.recorded, stats.status_updates, stats.check_failures, stats.outages
     );
