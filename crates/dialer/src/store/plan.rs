@@ -81,7 +81,7 @@ pub(crate) fn log_created(m: &Message) {
 pub(crate) fn log_history(id: crate::MessageId, history: &[HistoryEntry]) {
     for h in history {
         let from = h.from.map(State::name).unwrap_or("-");
-        tracing::info!(message_id = %id, from, to = %h.to, reason = %h.reason, "message state changed");
+        tracing::info!(message_id = %id, from = %from, to = %h.to, reason = %h.reason, "message state changed");
     }
 }
 
