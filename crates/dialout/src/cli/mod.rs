@@ -29,6 +29,7 @@ pub struct Cli {
 
 /// Options every command accepts.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Configuration file (TOML). Default: ./dialout.toml when it exists.
     #[arg(long, global = true, env = "DIALOUT_CONFIG", value_name = "FILE")]
