@@ -113,3 +113,27 @@ fn a_bad_backend_key_is_refused_with_its_name() {
     assert!(text(&out.stderr).contains("backends.pbx.calls_per_second"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_dir(root.join("spool/outgoing")).unwrap().count(), 0);
 }
+
+#[test]
+fn stored_data_stays_readable_when_the_backend_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
+    let config = write_config(root, "");
+    let sent = dialout(root, &["--config", &config, "send", "+420777123456", "Hi"]);
+    assert_eq!(sent.status.code(), Some(0), "{}", text(&sent.stderr));
+
+    // Now the spool sits under a file: the backend cannot start, so sending fails...
+    std::fs::write(root.join("blocker"), "").unwrap();
+    let broken = write_config(root, "");
+    std::fs::write(&broken, std::fs::read_to_string(&broken).unwrap().replace("/spool/outgoing", "/blocker/outgoing")).unwrap();
+    let send = dialout(root, &["--config", &broken, "send", "+420777123456", "Hi again"]);
+    assert_ne!(send.status.code(), Some(0), "{}", text(&send.stdout));
+    // ...but listing messages and managing templates need only the store.
+    let list = dialout(root, &["--config", &broken, "--json", "messages", "list"]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let tpl = dialout(root, &["--config", &broken, "template", "add", "hello", "--body", "Hello {{ name }}"]);
+    assert_eq!(tpl.status.code(), Some(0), "{}", text(&tpl.stderr));
+}

@@ -51,6 +51,13 @@ impl Context {
     }
 }
 
+/// Opens only the store, for commands that read or edit stored data (`messages list`,
+/// `template ...`): they work even where a backend could not start (no espeak-ng, no spool).
+pub fn open_store(g: &Global) -> Result<Arc<dyn Store>, Failure> {
+    let config = load_config(g)?;
+    store::open(config.database_url()).map_err(Failure::failed)
+}
+
 /// Exit codes for `send` and `send-template`: 2 invalid input, 3 refused, 1 the rest.
 pub fn send_failure(e: SendError) -> Failure {
     match e {

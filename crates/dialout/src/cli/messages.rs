@@ -4,7 +4,7 @@ use dialout_dialer::store::MessageFilter;
 use dialout_dialer::{MessageId, RelatedObject, State, Tag};
 use serde_json::Value;
 
-use super::context::{Context, parse_instant, print_json};
+use super::context::{open_store, parse_instant, print_json};
 use super::view::{history_json, history_line, message_json, message_line, message_text};
 use super::{Failure, Global, Outcome};
 
@@ -59,8 +59,8 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
         created_since: a.since.as_deref().map(|s| parse_instant(s, false)).transpose().map_err(Failure::usage)?,
         limit: Some(a.limit),
     };
-    let ctx = Context::open(g)?;
-    let found = ctx.store().messages(&filter).map_err(Failure::failed)?;
+    let store = open_store(g)?;
+    let found = store.messages(&filter).map_err(Failure::failed)?;
     if g.json {
         return print_json(&Value::Array(found.iter().map(message_json).collect()));
     }
@@ -72,9 +72,9 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
 
 fn show(a: ShowArgs, g: &Global) -> Outcome {
     let id: MessageId = a.id.parse().map_err(Failure::usage)?;
-    let ctx = Context::open(g)?;
-    let m = ctx.store().message(id).map_err(Failure::failed)?.ok_or_else(|| Failure::usage(format!("no message {id}")))?;
-    let history = ctx.store().history(id).map_err(Failure::failed)?;
+    let store = open_store(g)?;
+    let m = store.message(id).map_err(Failure::failed)?.ok_or_else(|| Failure::usage(format!("no message {id}")))?;
+    let history = store.history(id).map_err(Failure::failed)?;
     if g.json {
         let mut v = message_json(&m);
         v["history"] = Value::Array(history.iter().map(history_json).collect());

@@ -5,7 +5,7 @@ use dialout_dialer::template;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::context::{Context, print_json};
+use super::context::{open_store, print_json};
 use super::view::template_json;
 use super::{Failure, Global, Outcome};
 
@@ -78,8 +78,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
         }
         _ => {}
     }
-    let ctx = Context::open(g)?;
-    let store = ctx.store();
+    let store = &open_store(g)?;
     let out = |t: &dialout_dialer::store::Template, verb: &str| -> Outcome {
         if g.json {
             print_json(&template_json(t))
