@@ -19,6 +19,12 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Whether [`Backend::capacity`] may limit anything. When false (the default) the
+    /// count of messages in flight, a query per publish, is not made.
+    fn paces(&self) -> bool {
+        false
+    }
+
     /// Hands one message over. Never panics or raises: every failure is a [`Publish`] value.
     async fn publish(&self, message: &Message) -> Publish;
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::backends::Backends;
 use crate::config::Config;
+use crate::delivery::owner_id;
 use crate::store::{Inserted, Store, StoreError};
 use crate::template::{self, Refusal, TemplateError};
 use crate::{
@@ -351,17 +352,6 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .into_iter()
         .map(|i| Sent { message: published.remove(&i.message.id).unwrap_or(i.message), existing: i.existing })
         .collect()
-}
-
-/// A claim owner unique to this call, like the delivery module's, with the host name read
-/// once per process instead of once per message.
-fn owner_id() -> String {
-    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let prefix = PREFIX.get_or_init(|| {
-        let id = crate::delivery::owner_id();
-        id.rsplit_once(':').map(|(p, _)| p.to_string()).unwrap_or(id)
-    });
-    format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
 fn check_content(content: String) -> Result<String, InvalidInput> {

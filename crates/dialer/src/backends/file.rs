@@ -244,6 +244,10 @@ impl Backend for FileBackend {
         self.inner.max_in_flight.map(|max| max.saturating_sub(in_flight))
     }
 
+    fn paces(&self) -> bool {
+        self.inner.max_in_flight.is_some()
+    }
+
     async fn publish(&self, message: &Message) -> Publish {
         self.publish_many(std::slice::from_ref(message)).await.pop().unwrap_or(Publish::Deferred)
     }

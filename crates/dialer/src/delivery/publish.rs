@@ -138,11 +138,12 @@ pub async fn publish_claimed(
             continue;
         }
 
-        let n = ready.len();
-        let bname = name.clone();
-        let in_flight = blocking(store, move |s| s.in_flight(&bname)).await?;
-        if let Some(cap) = backend.capacity(in_flight).await {
-            ready.truncate(cap.min(n));
+        if backend.paces() {
+            let (n, bname) = (ready.len(), name.clone());
+            let in_flight = blocking(store, move |s| s.in_flight(&bname)).await?;
+            if let Some(cap) = backend.capacity(in_flight).await {
+                ready.truncate(cap.min(n));
+            }
         }
         let ids: Vec<MessageId> = ready.iter().map(|m| m.id).collect();
         let o = owner.to_string();
