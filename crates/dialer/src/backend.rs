@@ -45,6 +45,13 @@ pub trait Backend: Send + Sync {
         Ok(Found::Unknown)
     }
 
+    /// Whether [`Backend::find`] answers Yes or No (never Unknown by design). Then `send`
+    /// may begin the first attempt in the transaction that stores the message, one commit
+    /// fewer: a crash before the outcome is recorded is resolved through `find`.
+    fn can_find(&self) -> bool {
+        false
+    }
+
     /// Bulk status check of sent, non-final messages. `cursor` is where the last
     /// successful check got to (the backend's own format); the report says where the next
     /// one starts. A failure that concerns one message goes in `failures`; an `Err` means

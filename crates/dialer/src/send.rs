@@ -313,14 +313,22 @@ impl Dialer {
         let owner = owner_id();
         let owner_c = owner.clone();
         let lease = self.backends.delivery().lease;
+        // With nothing to decide before the backend is called, the first attempt is begun
+        // in the same commit (one fewer); otherwise it is committed on its own afterwards.
+        let at_once = batch.iter().all(|m| crate::delivery::may_begin_at_once(&self.backends, m));
         let inserted = self
             .blocking(move |s| {
                 let now = Timestamp::now();
-                s.insert_claimed(&batch, now, &owner_c, crate::delivery::after(now, lease))
+                let until = crate::delivery::after(now, lease);
+                if at_once { s.insert_attempting(&batch, now, &owner_c, until) } else { s.insert_claimed(&batch, now, &owner_c, until) }
             })
             .await?;
         let claimed: Vec<Message> = inserted.iter().filter(|i| !i.existing).map(|i| i.message.clone()).collect();
-        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
+        let published = if at_once {
+            publish_begun(&self.store, &self.backends, &owner, claimed).await?
+        } else {
+            publish_claimed(&self.store, &self.backends, &owner, claimed).await?
+        };
         Ok(merge(inserted, published))
     }
 
@@ -394,7 +402,24 @@ async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Message
 /// (allowlist, capacity, attempt counting), then frees any it left claimed.
 async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
     let n = claimed.len();
-    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await.map(|p| p.messages).map_err(|e| match e {
+    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await;
+    release_rest(store, owner, n, published).await
+}
+
+/// Hands over messages stored with their first attempt begun, then frees any left claimed.
+async fn publish_begun(store: &Arc<dyn Store>, backends: &Backends, owner: &str, begun: Vec<Message>) -> Result<Vec<Message>, SendError> {
+    let n = begun.len();
+    let published = crate::delivery::publish_begun(store, backends, owner, begun).await;
+    release_rest(store, owner, n, published).await
+}
+
+async fn release_rest(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    n: usize,
+    published: Result<crate::delivery::Published, crate::delivery::DeliveryError>,
+) -> Result<Vec<Message>, SendError> {
+    let published = published.map(|p| p.messages).map_err(|e| match e {
         crate::delivery::DeliveryError::Store(s) => SendError::from(s),
         other => SendError::Internal(other.to_string()),
     });

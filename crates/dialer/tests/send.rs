@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Backend, Publish};
+use dialout_dialer::backend::{Backend, BackendError, Found, Publish};
 use dialout_dialer::backends::{Backends, Dummy};
 use dialout_dialer::store::{MessageFilter, NewTemplate, Store};
 use dialout_dialer::template::Refusal;
@@ -116,6 +116,8 @@ struct Probe {
     store: Arc<dyn Store>,
     calls: AtomicUsize,
     outcome: Publish,
+    /// Claims `find` can resolve an attempt: `send` then begins it in the storing commit.
+    finds: bool,
 }
 
 #[async_trait]
@@ -132,15 +134,32 @@ impl Backend for Probe {
         self.store.set_cursor("probe", "x").unwrap();
         self.outcome.clone()
     }
+    async fn find(&self, _m: &Message) -> Result<Found, BackendError> {
+        Ok(if self.finds { Found::No } else { Found::Unknown })
+    }
+    fn can_find(&self) -> bool {
+        self.finds
+    }
 }
 
 #[tokio::test]
 async fn backend_is_called_after_commit_and_its_error_is_stored() {
+    committed_before_the_backend(false).await;
+}
+
+/// The same when the first attempt is begun in the transaction that stores the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_that_can_find_is_called_after_the_one_commit() {
+    committed_before_the_backend(true).await;
+}
+
+async fn committed_before_the_backend(finds: bool) {
     let db = common::sqlite();
     let probe = Arc::new(Probe {
         store: db.store.clone(),
         calls: AtomicUsize::new(0),
         outcome: Publish::Failed { error: "number blocked".into() },
+        finds,
     });
     let d = Dialer::new(db.store.clone(), Backends::single(probe.clone()));
     let m = d.send(SendRequest::new("+420777123456", "x")).await.expect("a backend error is not raised").message;

@@ -265,6 +265,10 @@ impl Backend for FileBackend {
         off_executor(move || inner.find(&m)).await?
     }
 
+    fn can_find(&self) -> bool {
+        true
+    }
+
     async fn check_status(&self, messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {
         let (inner, list) = (Arc::clone(&self.inner), messages.to_vec());
         off_executor(move || inner.check(&list)).await?

@@ -25,7 +25,7 @@ use crate::MessageId;
 
 pub use allowlist::Allowlist;
 pub use cancel::{cancel, resend, CancelOutcome};
-pub use publish::{publish_claimed, publish_now, Published};
+pub use publish::{may_begin_at_once, publish_begun, publish_claimed, publish_now, Published};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub use settings::DeliverySettings;

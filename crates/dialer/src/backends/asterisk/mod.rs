@@ -414,6 +414,10 @@ impl Backend for Asterisk {
         .await)
     }
 
+    fn can_find(&self) -> bool {
+        true
+    }
+
     async fn check_status(&self, messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {
         if !self.inner.config.spool_dir.is_dir() {
             return Err(BackendError::Outage(format!("spool_dir {} is not there", self.inner.config.spool_dir.display())));

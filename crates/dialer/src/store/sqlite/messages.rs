@@ -8,8 +8,8 @@ use super::rows::{self, COLS, related_column, to_json, us};
 use crate::store::{Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
-/// A claim to take with the insert.
-pub(super) type Claim<'a> = Option<(&'a str, Timestamp)>;
+/// A claim to take with the insert: owner, lease, and whether the first attempt begins.
+pub(super) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
 
 impl SqliteStore {
     pub(super) fn insert_impl(&self, new: &[NewMessage], now: Timestamp, claim: Claim<'_>) -> Result<Vec<Inserted>, StoreError> {
@@ -56,7 +56,11 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Cla
     if let Some(found) = by_key(tx, new)? {
         return found;
     }
-    let m = new_message_row(new, now);
+    let mut m = new_message_row(new, now);
+    if claim.is_some_and(|c| c.2) {
+        m.attempts = 1;
+        m.attempt_unresolved = true;
+    }
     let id = m.id.to_string();
     tx.prepare_cached(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
