@@ -173,6 +173,9 @@ impl Dialer {
 
     /// Stores every message in one transaction (all or none), then publishes them.
     pub async fn send_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+        if requests.iter().all(|r| !self.publishes(&r.options)) {
+            return self.store_many(requests).await;
+        }
         let batch = self.validate_many(&requests)?;
         let publish: Vec<bool> = requests.iter().map(|r| self.publishes(&r.options)).collect();
         if publish.iter().all(|p| *p) {
@@ -235,6 +238,60 @@ impl Dialer {
         let claimed = if inserted.existing { Vec::new() } else { vec![inserted.message.clone()] };
         let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
         Ok(merge(vec![inserted], published).pop())
+    }
+
+    /// Stores requests that are not published now, all in one transaction: a second thread
+    /// validates chunk k+1 while chunk k is written (validation, mostly phone numbers,
+    /// costs about as much as the insert). The first invalid request is the error, with its
+    /// index, and then nothing is stored.
+    async fn store_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+        const CHUNK: usize = 128;
+        let this = self.clone();
+        let invalid = Arc::new(std::sync::Mutex::new(None::<InvalidInput>));
+        let seen = Arc::clone(&invalid);
+        let stored = self
+            .blocking(move |s| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, InvalidInput>>(2);
+                std::thread::scope(|scope| {
+                    scope.spawn(|| {
+                        for (k, chunk) in requests.chunks(CHUNK).enumerate() {
+                            let r = this.validate_chunk(k * CHUNK, chunk);
+                            let stop = r.is_err();
+                            if tx.send(r).is_err() || stop {
+                                break;
+                            }
+                        }
+                        drop(tx);
+                    });
+                    let mut next = || {
+                        rx.recv().ok().map(|r| {
+                            r.map_err(|e| {
+                                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                                StoreError::Database("invalid input".into())
+                            })
+                        })
+                    };
+                    let out = s.insert_chunks(Timestamp::now(), &mut next);
+                    drop(rx);
+                    out
+                })
+            })
+            .await;
+        if let Some(e) = invalid.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e.into());
+        }
+        Ok(stored?.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect())
+    }
+
+    fn validate_chunk(&self, offset: usize, chunk: &[SendRequest]) -> Result<Vec<NewMessage>, InvalidInput> {
+        chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                self.validate(&r.recipient, &r.content, &r.options)
+                    .map_err(|error| InvalidInput::InBatch { index: offset + i, error: Box::new(error) })
+            })
+            .collect()
     }
 
     /// Validates every request; the first invalid one is the error, with its index.

@@ -262,3 +262,43 @@ fn send_on_postgres_multi_threaded() {
     assert!(sent.iter().all(|s| s.message.state == State::Debug));
     drop(rt);
 }
+
+/// A queued bulk send is validated chunk by chunk while earlier chunks are written, in one
+/// transaction: an invalid request far into the batch still leaves nothing stored, and its
+/// index is reported.
+async fn queued_bulk_is_all_or_nothing_across_chunks(db: &common::TestDb) {
+    let d = dialer(db);
+    let queued = |i: usize| {
+        let mut r = SendRequest::new(format!("+420777{:06}", i), format!("m{i}"));
+        r.options.queued = true;
+        r
+    };
+    let mut batch: Vec<_> = (0..700).map(queued).collect();
+    batch[517] = SendRequest::new("12", "bad number");
+    batch[517].options.queued = true;
+    let err = d.send_many(batch).await.unwrap_err();
+    assert!(matches!(err, SendError::Invalid(InvalidInput::InBatch { index: 517, .. })), "{err}");
+    // The PostgreSQL client blocks: not on the runtime's own threads.
+    let count = || tokio::task::block_in_place(|| stored(&db.store).len());
+    assert_eq!(count(), 0, "nothing stored");
+    let sent = d.send_many((0..700).map(queued).collect()).await.unwrap();
+    assert_eq!(sent.len(), 700);
+    assert!(sent.iter().enumerate().all(|(i, s)| s.message.state == State::Waiting && s.message.content == format!("m{i}")));
+    assert_eq!(count(), 700);
+}
+
+fn on_multi_threaded_runtime(db: common::TestDb) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // The database is dropped (with blocking clients) outside the runtime.
+    rt.block_on(queued_bulk_is_all_or_nothing_across_chunks(&db));
+}
+
+#[test]
+fn sqlite_queued_bulk_is_all_or_nothing_across_chunks() {
+    on_multi_threaded_runtime(common::sqlite());
+}
+
+#[test]
+fn postgres_queued_bulk_is_all_or_nothing_across_chunks() {
+    on_multi_threaded_runtime(common::postgres());
+}

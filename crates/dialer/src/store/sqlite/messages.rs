@@ -24,6 +24,28 @@ impl SqliteStore {
         Ok(inserted)
     }
 
+    pub(super) fn insert_chunks_impl(
+        &self,
+        now: Timestamp,
+        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|tx| {
+            let mut st = InsertStatements::new(tx)?;
+            let mut out = Vec::new();
+            // An Err returns before the commit: the transaction rolls back, nothing stored.
+            while let Some(chunk) = next() {
+                for n in &chunk? {
+                    out.push(insert_one(tx, &mut st, n, now, None)?);
+                }
+            }
+            Ok(out)
+        })?;
+        for i in inserted.iter().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+
     pub(super) fn insert_unique_impl(&self, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Option<Inserted>, StoreError> {
         let slug = new.template_slug.as_deref().unwrap_or_default();
         let inserted = self.write(|tx| {

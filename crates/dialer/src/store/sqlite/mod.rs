@@ -163,6 +163,13 @@ impl Store for SqliteStore {
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
         self.insert_impl(new, now, Some((owner, lease_until, false)))
     }
+    fn insert_chunks(
+        &self,
+        now: Timestamp,
+        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        self.insert_chunks_impl(now, next)
+    }
     fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
         self.insert_impl(new, now, Some((owner, lease_until, true)))
     }
