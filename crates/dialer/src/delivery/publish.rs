@@ -167,6 +167,8 @@ pub fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
         && !backend.paces()
         && backends.delivery().allowlist.as_deref().is_none_or(|l| l.contains(&m.recipient))
         && Backoff::from_settings(backends.delivery()).may_retry(0)
+        // Not given up before the backend could be called (a new message is due now).
+        && backends.delivery().give_up_after >= std::time::Duration::from_secs(1)
         && m.not_before.is_none_or(|t| t <= Timestamp::now())
 }
 
