@@ -3,7 +3,8 @@
 //!
 //!     cargo run --release -p dialout-dialer --example send_bench [-- SCALE [ROUNDS]]
 //!
-//! SCALE (default 1.0) multiplies the message counts. The series run in ROUNDS (default 3)
+//! SCALE (default 1.0) multiplies the message counts; a third argument (`single`, `queued`,
+//! `bulk`, `bulk-publish`, `template`) runs that series alone, for a profiler. The series run in ROUNDS (default 3)
 //! interleaved rounds and the best round of each is reported, so that a burst of load from
 //! other processes on a shared machine does not decide a ratio. Every run writes to its own
 //! new database file; nothing is deleted until the end.
@@ -120,6 +121,19 @@ fn main() {
         dir.path().join(format!("{name}-{files}.db"))
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // `send_bench SCALE 1 single` runs that one series alone, for a profiler.
+    if let Some(only) = std::env::args().nth(3) {
+        let rate = match only.as_str() {
+            "single" => single(&rt, &file("single"), n(5_000), false),
+            "queued" => single(&rt, &file("queued"), n(10_000), true),
+            "bulk" => bulk(&rt, &file("bulk"), n(300_000), true),
+            "bulk-publish" => bulk(&rt, &file("bulk-publish"), n(20_000), false),
+            "template" => template(&rt, &file("template"), n(5_000)),
+            other => panic!("unknown series {other:?}: single, queued, bulk, bulk-publish or template"),
+        };
+        println!("{only}: {rate:.0} messages/s");
+        return;
+    }
 
     const SERIES: usize = 8;
     let mut best = [0f64; SERIES];

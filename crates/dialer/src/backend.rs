@@ -19,6 +19,12 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Whether [`Backend::capacity`] may limit anything. When false (the default) the
+    /// count of messages in flight, a query per publish, is not made.
+    fn paces(&self) -> bool {
+        false
+    }
+
     /// Hands one message over. Never panics or raises: every failure is a [`Publish`] value.
     async fn publish(&self, message: &Message) -> Publish;
 
@@ -37,6 +43,13 @@ pub trait Backend: Send + Sync {
     /// Called before publishing it again, so that nobody is called twice.
     async fn find(&self, _message: &Message) -> Result<Found, BackendError> {
         Ok(Found::Unknown)
+    }
+
+    /// Whether [`Backend::find`] answers Yes or No (never Unknown by design). Then `send`
+    /// may begin the first attempt in the transaction that stores the message, one commit
+    /// fewer: a crash before the outcome is recorded is resolved through `find`.
+    fn can_find(&self) -> bool {
+        false
     }
 
     /// Bulk status check of sent, non-final messages. `cursor` is where the last

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::backends::Backends;
 use crate::config::Config;
+use crate::delivery::owner_id;
 use crate::store::{Inserted, Store, StoreError};
 use crate::template::{self, Refusal, TemplateError};
 use crate::{
@@ -172,6 +173,9 @@ impl Dialer {
 
     /// Stores every message in one transaction (all or none), then publishes them.
     pub async fn send_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+        if requests.iter().all(|r| !self.publishes(&r.options)) {
+            return self.store_many(requests).await;
+        }
         let batch = self.validate_many(&requests)?;
         let publish: Vec<bool> = requests.iter().map(|r| self.publishes(&r.options)).collect();
         if publish.iter().all(|p| *p) {
@@ -234,6 +238,60 @@ impl Dialer {
         let claimed = if inserted.existing { Vec::new() } else { vec![inserted.message.clone()] };
         let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
         Ok(merge(vec![inserted], published).pop())
+    }
+
+    /// Stores requests that are not published now, all in one transaction: a second thread
+    /// validates chunk k+1 while chunk k is written (validation, mostly phone numbers,
+    /// costs about as much as the insert). The first invalid request is the error, with its
+    /// index, and then nothing is stored.
+    async fn store_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+        const CHUNK: usize = 128;
+        let this = self.clone();
+        let invalid = Arc::new(std::sync::Mutex::new(None::<InvalidInput>));
+        let seen = Arc::clone(&invalid);
+        let stored = self
+            .blocking(move |s| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, InvalidInput>>(2);
+                std::thread::scope(|scope| {
+                    scope.spawn(|| {
+                        for (k, chunk) in requests.chunks(CHUNK).enumerate() {
+                            let r = this.validate_chunk(k * CHUNK, chunk);
+                            let stop = r.is_err();
+                            if tx.send(r).is_err() || stop {
+                                break;
+                            }
+                        }
+                        drop(tx);
+                    });
+                    let mut next = || {
+                        rx.recv().ok().map(|r| {
+                            r.map_err(|e| {
+                                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                                StoreError::Database("invalid input".into())
+                            })
+                        })
+                    };
+                    let out = s.insert_chunks(Timestamp::now(), &mut next);
+                    drop(rx);
+                    out
+                })
+            })
+            .await;
+        if let Some(e) = invalid.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e.into());
+        }
+        Ok(stored?.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect())
+    }
+
+    fn validate_chunk(&self, offset: usize, chunk: &[SendRequest]) -> Result<Vec<NewMessage>, InvalidInput> {
+        chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                self.validate(&r.recipient, &r.content, &r.options)
+                    .map_err(|error| InvalidInput::InBatch { index: offset + i, error: Box::new(error) })
+            })
+            .collect()
     }
 
     /// Validates every request; the first invalid one is the error, with its index.
@@ -312,14 +370,22 @@ impl Dialer {
         let owner = owner_id();
         let owner_c = owner.clone();
         let lease = self.backends.delivery().lease;
+        // With nothing to decide before the backend is called, the first attempt is begun
+        // in the same commit (one fewer); otherwise it is committed on its own afterwards.
+        let at_once = batch.iter().all(|m| crate::delivery::may_begin_at_once(&self.backends, m));
         let inserted = self
             .blocking(move |s| {
                 let now = Timestamp::now();
-                s.insert_claimed(&batch, now, &owner_c, crate::delivery::after(now, lease))
+                let until = crate::delivery::after(now, lease);
+                if at_once { s.insert_attempting(&batch, now, &owner_c, until) } else { s.insert_claimed(&batch, now, &owner_c, until) }
             })
             .await?;
         let claimed: Vec<Message> = inserted.iter().filter(|i| !i.existing).map(|i| i.message.clone()).collect();
-        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
+        let published = if at_once {
+            publish_begun(&self.store, &self.backends, &owner, claimed).await?
+        } else {
+            publish_claimed(&self.store, &self.backends, &owner, claimed).await?
+        };
         Ok(merge(inserted, published))
     }
 
@@ -351,17 +417,6 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .into_iter()
         .map(|i| Sent { message: published.remove(&i.message.id).unwrap_or(i.message), existing: i.existing })
         .collect()
-}
-
-/// A claim owner unique to this call, like the delivery module's, with the host name read
-/// once per process instead of once per message.
-fn owner_id() -> String {
-    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let prefix = PREFIX.get_or_init(|| {
-        let id = crate::delivery::owner_id();
-        id.rsplit_once(':').map(|(p, _)| p.to_string()).unwrap_or(id)
-    });
-    format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
 fn check_content(content: String) -> Result<String, InvalidInput> {
@@ -404,7 +459,24 @@ async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[Message
 /// (allowlist, capacity, attempt counting), then frees any it left claimed.
 async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
     let n = claimed.len();
-    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await.map(|p| p.messages).map_err(|e| match e {
+    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await;
+    release_rest(store, owner, n, published).await
+}
+
+/// Hands over messages stored with their first attempt begun, then frees any left claimed.
+async fn publish_begun(store: &Arc<dyn Store>, backends: &Backends, owner: &str, begun: Vec<Message>) -> Result<Vec<Message>, SendError> {
+    let n = begun.len();
+    let published = crate::delivery::publish_begun(store, backends, owner, begun).await;
+    release_rest(store, owner, n, published).await
+}
+
+async fn release_rest(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    n: usize,
+    published: Result<crate::delivery::Published, crate::delivery::DeliveryError>,
+) -> Result<Vec<Message>, SendError> {
+    let published = published.map(|p| p.messages).map_err(|e| match e {
         crate::delivery::DeliveryError::Store(s) => SendError::from(s),
         other => SendError::Internal(other.to_string()),
     });

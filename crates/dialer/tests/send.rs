@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Backend, Publish};
+use dialout_dialer::backend::{Backend, BackendError, Found, Publish};
 use dialout_dialer::backends::{Backends, Dummy};
 use dialout_dialer::store::{MessageFilter, NewTemplate, Store};
 use dialout_dialer::template::Refusal;
@@ -116,6 +116,8 @@ struct Probe {
     store: Arc<dyn Store>,
     calls: AtomicUsize,
     outcome: Publish,
+    /// Claims `find` can resolve an attempt: `send` then begins it in the storing commit.
+    finds: bool,
 }
 
 #[async_trait]
@@ -132,15 +134,32 @@ impl Backend for Probe {
         self.store.set_cursor("probe", "x").unwrap();
         self.outcome.clone()
     }
+    async fn find(&self, _m: &Message) -> Result<Found, BackendError> {
+        Ok(if self.finds { Found::No } else { Found::Unknown })
+    }
+    fn can_find(&self) -> bool {
+        self.finds
+    }
 }
 
 #[tokio::test]
 async fn backend_is_called_after_commit_and_its_error_is_stored() {
+    committed_before_the_backend(false).await;
+}
+
+/// The same when the first attempt is begun in the transaction that stores the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_that_can_find_is_called_after_the_one_commit() {
+    committed_before_the_backend(true).await;
+}
+
+async fn committed_before_the_backend(finds: bool) {
     let db = common::sqlite();
     let probe = Arc::new(Probe {
         store: db.store.clone(),
         calls: AtomicUsize::new(0),
         outcome: Publish::Failed { error: "number blocked".into() },
+        finds,
     });
     let d = Dialer::new(db.store.clone(), Backends::single(probe.clone()));
     let m = d.send(SendRequest::new("+420777123456", "x")).await.expect("a backend error is not raised").message;
@@ -242,4 +261,44 @@ fn send_on_postgres_multi_threaded() {
     let sent = sent.unwrap();
     assert!(sent.iter().all(|s| s.message.state == State::Debug));
     drop(rt);
+}
+
+/// A queued bulk send is validated chunk by chunk while earlier chunks are written, in one
+/// transaction: an invalid request far into the batch still leaves nothing stored, and its
+/// index is reported.
+async fn queued_bulk_is_all_or_nothing_across_chunks(db: &common::TestDb) {
+    let d = dialer(db);
+    let queued = |i: usize| {
+        let mut r = SendRequest::new(format!("+420777{:06}", i), format!("m{i}"));
+        r.options.queued = true;
+        r
+    };
+    let mut batch: Vec<_> = (0..700).map(queued).collect();
+    batch[517] = SendRequest::new("12", "bad number");
+    batch[517].options.queued = true;
+    let err = d.send_many(batch).await.unwrap_err();
+    assert!(matches!(err, SendError::Invalid(InvalidInput::InBatch { index: 517, .. })), "{err}");
+    // The PostgreSQL client blocks: not on the runtime's own threads.
+    let count = || tokio::task::block_in_place(|| stored(&db.store).len());
+    assert_eq!(count(), 0, "nothing stored");
+    let sent = d.send_many((0..700).map(queued).collect()).await.unwrap();
+    assert_eq!(sent.len(), 700);
+    assert!(sent.iter().enumerate().all(|(i, s)| s.message.state == State::Waiting && s.message.content == format!("m{i}")));
+    assert_eq!(count(), 700);
+}
+
+fn on_multi_threaded_runtime(db: common::TestDb) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // The database is dropped (with blocking clients) outside the runtime.
+    rt.block_on(queued_bulk_is_all_or_nothing_across_chunks(&db));
+}
+
+#[test]
+fn sqlite_queued_bulk_is_all_or_nothing_across_chunks() {
+    on_multi_threaded_runtime(common::sqlite());
+}
+
+#[test]
+fn postgres_queued_bulk_is_all_or_nothing_across_chunks() {
+    on_multi_threaded_runtime(common::postgres());
 }

@@ -93,3 +93,38 @@ fn sqlite_kill_during_send_then_worker() {
     assert_eq!(m.state, State::Ready);
     assert_eq!(env.publishes()[&m.id.to_string()], 1);
 }
+
+/// `dialout send` to a backend whose `find` can tell whether it got a message stores the
+/// message with its first attempt begun, in one commit, before the backend is called. A
+/// `kill -9` right after that commit: the message is there, claimed, its attempt
+/// unresolved and not published; after the lease the worker asks the backend, which says
+/// no, and publishes it exactly once.
+fn kill_during_send_before_publish(env: Env) {
+    let mut cmd = env.cmd(&["send", "+420777123456", "hello"]);
+    cmd.env("DIALOUT_FAILPOINT", "after-claim");
+    let mut child = spawn_until(cmd, "failpoint after-claim reached", Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let m = &env.messages()[0];
+    assert_eq!((m.state, m.attempts, m.attempt_unresolved), (State::Waiting, 1, true));
+    assert_eq!(env.claimed(), 1, "still claimed by the dead process");
+    assert!(env.publishes().is_empty(), "the backend was not called before the kill");
+    std::thread::sleep(Duration::from_millis(1200));
+    env.run(&["worker", "--once", "--no-status"]).ok();
+    let all = env.messages();
+    assert_eq!(all.len(), 1, "no message lost");
+    let m = &all[0];
+    assert_eq!((m.state, m.attempt_unresolved), (State::Ready, false));
+    assert_eq!(env.publishes()[&m.id.to_string()], 1, "published exactly once");
+    assert_eq!(env.claimed(), 0);
+}
+
+#[test]
+fn sqlite_kill_during_send_before_publish_then_worker() {
+    kill_during_send_before_publish(Env::sqlite(""));
+}
+
+#[test]
+fn postgres_kill_during_send_before_publish_then_worker() {
+    kill_during_send_before_publish(Env::postgres(""));
+}

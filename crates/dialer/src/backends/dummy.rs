@@ -33,4 +33,8 @@ impl Backend for Dummy {
     async fn find(&self, _message: &Message) -> Result<Found, crate::backend::BackendError> {
         Ok(Found::No)
     }
+
+    fn can_find(&self) -> bool {
+        true
+    }
 }

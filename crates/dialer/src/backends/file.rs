@@ -244,6 +244,10 @@ impl Backend for FileBackend {
         self.inner.max_in_flight.map(|max| max.saturating_sub(in_flight))
     }
 
+    fn paces(&self) -> bool {
+        self.inner.max_in_flight.is_some()
+    }
+
     async fn publish(&self, message: &Message) -> Publish {
         self.publish_many(std::slice::from_ref(message)).await.pop().unwrap_or(Publish::Deferred)
     }
@@ -259,6 +263,10 @@ impl Backend for FileBackend {
     async fn find(&self, message: &Message) -> Result<Found, BackendError> {
         let (inner, m) = (Arc::clone(&self.inner), message.clone());
         off_executor(move || inner.find(&m)).await?
+    }
+
+    fn can_find(&self) -> bool {
+        true
     }
 
     async fn check_status(&self, messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {

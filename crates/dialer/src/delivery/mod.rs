@@ -25,7 +25,7 @@ use crate::MessageId;
 
 pub use allowlist::Allowlist;
 pub use cancel::{cancel, resend, CancelOutcome};
-pub use publish::{publish_claimed, publish_now, Published};
+pub use publish::{may_begin_at_once, publish_begun, publish_claimed, publish_now, Published};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub use settings::DeliverySettings;
@@ -48,15 +48,20 @@ pub enum DeliveryError {
     Internal(String),
 }
 
-/// A claim owner unique to this process and call: host, pid and a random part.
+/// A claim owner unique to this process and call: host, pid and a random part. The host
+/// and pid are read once per process (a file read per message showed in the profile).
 pub fn owner_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>())
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}:{}", std::process::id())
+    });
+    format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
 /// Keeps `owner`'s claims alive (renewed every third of the lease) until dropped, so that
@@ -84,12 +89,18 @@ impl Drop for Renewer {
     }
 }
 
-/// Runs store work on a blocking thread.
+/// Runs store work off the async executor.
 pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, DeliveryError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
+    // On a multi-threaded runtime the work stays on this thread while the runtime moves
+    // its other tasks to another worker: no hop to the blocking pool, which costs more
+    // than a short SQLite transaction. A current-thread runtime cannot: the blocking pool.
+    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(DeliveryError::from);
+    }
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await

@@ -138,11 +138,12 @@ pub async fn publish_claimed(
             continue;
         }
 
-        let n = ready.len();
-        let bname = name.clone();
-        let in_flight = blocking(store, move |s| s.in_flight(&bname)).await?;
-        if let Some(cap) = backend.capacity(in_flight).await {
-            ready.truncate(cap.min(n));
+        if backend.paces() {
+            let (n, bname) = (ready.len(), name.clone());
+            let in_flight = blocking(store, move |s| s.in_flight(&bname)).await?;
+            if let Some(cap) = backend.capacity(in_flight).await {
+                ready.truncate(cap.min(n));
+            }
         }
         let ids: Vec<MessageId> = ready.iter().map(|m| m.id).collect();
         let o = owner.to_string();
@@ -150,34 +151,116 @@ pub async fn publish_claimed(
         if begun.is_empty() {
             continue;
         }
-
-        let results = backend.publish_many(&begun).await;
-        failpoint::reached("after-publish").await;
-        for r in &results {
-            match r {
-                Publish::Paused { reason } if done.paused.iter().all(|(b, _)| *b != name) => {
-                    done.paused.push((name.clone(), reason.clone()));
-                }
-                Publish::Deferred => done.deferred += 1,
-                _ => {}
-            }
-        }
-        let now = Timestamp::now();
-        let mut results = results.into_iter();
-        let changes = begun
-            .iter()
-            .map(|m| {
-                let p = results.next().unwrap_or_else(|| Publish::Retry {
-                    error: format!("backend {name:?} returned no result for this message"),
-                    ambiguous: true,
-                });
-                (m.id, change_for(m, p, &backoff, settings, now))
-            })
-            .collect();
-        out.extend(finish_all(store, owner, changes).await?);
+        out.extend(hand_over(store, backend.as_ref(), owner, &begun, &backoff, settings, &mut done).await?);
     }
     done.messages = out;
     Ok(done)
+}
+
+/// Whether `send` may store `m` with its first attempt already begun
+/// ([`Store::insert_attempting`]) and hand it over with [`publish_begun`]: nothing is left to
+/// decide before the backend is called (no allowlist refusal, no pacing, an attempt
+/// allowed), and the backend's `find` can resolve the attempt should the process die.
+pub fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
+    let Some(backend) = backends.get(&m.backend) else { return false };
+    backend.can_find()
+        && !backend.paces()
+        && backends.delivery().allowlist.as_deref().is_none_or(|l| l.contains(&m.recipient))
+        && Backoff::from_settings(backends.delivery()).may_retry(0)
+        // Not given up before the backend could be called (a new message is due now).
+        && backends.delivery().give_up_after >= std::time::Duration::from_secs(1)
+        && m.not_before.is_none_or(|t| t <= Timestamp::now())
+}
+
+/// Publishes messages stored claimed by `owner` with their first attempt begun and
+/// committed ([`Store::insert_attempting`], after [`may_begin_at_once`]), and records each
+/// outcome. The claims are renewed only if the backend is slow.
+pub async fn publish_begun(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    owner: &str,
+    begun: Vec<Message>,
+) -> Result<Published, DeliveryError> {
+    let mut done = Published::default();
+    if begun.is_empty() {
+        return Ok(done);
+    }
+    failpoint::reached("after-claim").await;
+    let settings = backends.delivery();
+    let backoff = Backoff::from_settings(settings);
+    let mut out = Vec::with_capacity(begun.len());
+    for (name, group) in group_by_backend(begun) {
+        let Some(backend) = backends.get(&name) else {
+            let reason = format!("backend {name:?} is not configured");
+            let changes = group.iter().map(|m| (m.id, error_change(&reason, &reason))).collect();
+            out.extend(finish_all(store, owner, changes).await?);
+            continue;
+        };
+        let handed = hand_over(store, backend.as_ref(), owner, &group, &backoff, settings, &mut done);
+        out.extend(renewing(store, owner, settings.lease, handed).await?);
+    }
+    done.messages = out;
+    Ok(done)
+}
+
+/// Runs `work`, renewing `owner`'s claims every third of the lease while it takes that
+/// long: in the same task, so a quick publish costs no task spawn.
+async fn renewing<T>(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    lease: std::time::Duration,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tokio::time::sleep(lease / 3) => {
+                let (o, until) = (owner.to_string(), after(Timestamp::now(), lease));
+                if let Err(e) = blocking(store, move |s| s.renew(&o, until)).await {
+                    tracing::warn!("renewing claims failed: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Calls the backend for messages whose attempt is begun and committed, then records what
+/// it said (`done` collects pauses and deferrals).
+async fn hand_over(
+    store: &Arc<dyn Store>,
+    backend: &dyn crate::Backend,
+    owner: &str,
+    begun: &[Message],
+    backoff: &Backoff,
+    settings: &DeliverySettings,
+    done: &mut Published,
+) -> Result<Vec<Message>, DeliveryError> {
+    let name = backend.name().to_string();
+    let results = backend.publish_many(begun).await;
+    failpoint::reached("after-publish").await;
+    for r in &results {
+        match r {
+            Publish::Paused { reason } if done.paused.iter().all(|(b, _)| *b != name) => {
+                done.paused.push((name.clone(), reason.clone()));
+            }
+            Publish::Deferred => done.deferred += 1,
+            _ => {}
+        }
+    }
+    let now = Timestamp::now();
+    let mut results = results.into_iter();
+    let changes = begun
+        .iter()
+        .map(|m| {
+            let p = results.next().unwrap_or_else(|| Publish::Retry {
+                error: format!("backend {name:?} returned no result for this message"),
+                ambiguous: true,
+            });
+            (m.id, change_for(m, p, backoff, settings, now))
+        })
+        .collect();
+    finish_all(store, owner, changes).await
 }
 
 /// Keeps the claim order (priority, then age) within each backend.

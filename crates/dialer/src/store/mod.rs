@@ -67,6 +67,25 @@ pub trait Store: Send + Sync + 'static {
     /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`, as
     /// `claim_ids` would. Saves a write transaction per message on the hot path.
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    /// `insert_messages` of the chunks `next` yields until None, all in one transaction, so
+    /// that the caller can prepare the next chunk while this one is written. An `Err` from
+    /// `next` is returned and nothing is stored. By default: collect, then insert.
+    fn insert_chunks(
+        &self,
+        now: Timestamp,
+        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let mut all = Vec::new();
+        while let Some(chunk) = next() {
+            all.extend(chunk?);
+        }
+        self.insert_messages(&all, now)
+    }
+    /// `insert_claimed` that also begins the first attempt of each new message (attempts 1,
+    /// unresolved), as `begin_attempts` would, in the same transaction. Only for backends
+    /// whose `find` can tell afterwards whether they got a message: a crash before the
+    /// outcome is recorded leaves an unresolved attempt that the next claimer looks up.
+    fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
     /// Stores one message from a template that does not allow duplicates: in the same
     /// transaction, nothing is stored (None) when a message from `new.template_slug` already
     /// exists for exactly `new.related`, so two concurrent sends cannot both pass. A matching

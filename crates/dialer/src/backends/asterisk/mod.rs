@@ -394,6 +394,10 @@ impl Backend for Asterisk {
         Some(self.inner.config.max_in_flight.saturating_sub(busy).min(paced))
     }
 
+    fn paces(&self) -> bool {
+        true
+    }
+
     async fn publish(&self, message: &Message) -> Publish {
         let inner = self.inner.clone();
         let message = message.clone();
@@ -408,6 +412,10 @@ impl Backend for Asterisk {
             None => Found::No,
         })
         .await)
+    }
+
+    fn can_find(&self) -> bool {
+        true
     }
 
     async fn check_status(&self, messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {

@@ -95,6 +95,10 @@ impl Backend for Daktela {
         self.inner.find_one(message).await
     }
 
+    fn can_find(&self) -> bool {
+        true
+    }
+
     async fn check_status(&self, messages: &[Message], cursor: Option<&str>) -> Result<StatusReport, BackendError> {
         self.inner.check(messages, cursor).await
     }

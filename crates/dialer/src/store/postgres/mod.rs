@@ -119,8 +119,8 @@ impl PgStore {
 }
 
 impl PgStore {
-    fn insert(&self, new: &[NewMessage], now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|db| new.iter().map(|n| ops::insert_one(db, n, now, claim)).collect::<Result<Vec<_>, _>>())?;
+    fn insert(&self, new: &[NewMessage], now: Timestamp, claim: Option<(&str, Timestamp)>, attempt: bool) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|db| new.iter().map(|n| ops::insert_one(db, n, now, claim, attempt)).collect::<Result<Vec<_>, _>>())?;
         for i in inserted.iter().filter(|i| !i.existing) {
             super::log_created(&i.message);
         }
@@ -178,10 +178,13 @@ impl Drop for Pooled<'_> {
 
 impl Store for PgStore {
     fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, None)
+        self.insert(new, now, None, false)
     }
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, Some((owner, lease_until)))
+        self.insert(new, now, Some((owner, lease_until)), false)
+    }
+    fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        self.insert(new, now, Some((owner, lease_until)), true)
     }
     fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
         let inserted = self.write(|db| ops::insert_unique(db, new, now, claim))?;

@@ -15,17 +15,23 @@ use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-/// With `claim`, the new message is claimed in the same insert.
+/// With `claim`, the new message is claimed in the same insert; with `attempt` too, its
+/// first attempt is begun (see `Store::insert_attempting`).
 pub(super) fn insert_one(
     db: &mut Tx<'_, '_>,
     new: &NewMessage,
     now: Timestamp,
     claim: Option<(&str, Timestamp)>,
+    attempt: bool,
 ) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(db, new)? {
         return found;
     }
-    let m = new_message_row(new, now);
+    let mut m = new_message_row(new, now);
+    if claim.is_some() && attempt {
+        m.attempts = 1;
+        m.attempt_unresolved = true;
+    }
     let id = m.id.as_uuid();
     let priority = i16::from(m.priority.get());
     let attempts = m.attempts as i32;
@@ -92,7 +98,7 @@ pub(super) fn insert_unique(
     if template_used_for(db, &slug, &new.related)? {
         return Ok(None);
     }
-    insert_one(db, new, now, claim).map(Some)
+    insert_one(db, new, now, claim, false).map(Some)
 }
 
 /// The message already stored under `new`'s idempotency key, as `insert_one`'s answer.

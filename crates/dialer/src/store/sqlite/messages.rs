@@ -8,12 +8,38 @@ use super::rows::{self, COLS, related_column, to_json, us};
 use crate::store::{Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
-/// A claim to take with the insert.
-pub(super) type Claim<'a> = Option<(&'a str, Timestamp)>;
+/// A claim to take with the insert: owner, lease, and whether the first attempt begins.
+pub(super) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
 
 impl SqliteStore {
     pub(super) fn insert_impl(&self, new: &[NewMessage], now: Timestamp, claim: Claim<'_>) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|tx| new.iter().map(|n| insert_one(tx, n, now, claim)).collect::<Result<Vec<_>, _>>())?;
+        let inserted = self.write(|tx| {
+            // Looked up once per batch, not once per message.
+            let mut st = InsertStatements::new(tx)?;
+            new.iter().map(|n| insert_one(tx, &mut st, n, now, claim)).collect::<Result<Vec<_>, _>>()
+        })?;
+        for i in inserted.iter().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+        Ok(inserted)
+    }
+
+    pub(super) fn insert_chunks_impl(
+        &self,
+        now: Timestamp,
+        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|tx| {
+            let mut st = InsertStatements::new(tx)?;
+            let mut out = Vec::new();
+            // An Err returns before the commit: the transaction rolls back, nothing stored.
+            while let Some(chunk) = next() {
+                for n in &chunk? {
+                    out.push(insert_one(tx, &mut st, n, now, None)?);
+                }
+            }
+            Ok(out)
+        })?;
         for i in inserted.iter().filter(|i| !i.existing) {
             log_created(&i.message);
         }
@@ -30,7 +56,7 @@ impl SqliteStore {
             if template_used_for(tx, slug, &new.related)? {
                 return Ok(None);
             }
-            insert_one(tx, new, now, claim).map(Some)
+            insert_one(tx, &mut InsertStatements::new(tx)?, new, now, claim).map(Some)
         })?;
         if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
@@ -52,21 +78,41 @@ fn by_key(conn: &Connection, new: &NewMessage) -> Result<Option<Result<Inserted,
     }))
 }
 
-fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Inserted, StoreError> {
+/// The prepared statements of an insert.
+struct InsertStatements<'t> {
+    message: rusqlite::CachedStatement<'t>,
+    related: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> InsertStatements<'t> {
+    fn new(tx: &'t Transaction<'_>) -> Result<Self, StoreError> {
+        Ok(InsertStatements {
+            message: tx.prepare_cached(
+                "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
+                 backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
+                 idempotency_key, check_failures, resent_from, attempt_unresolved, related, claim_owner, claim_until, \
+                 history_len) \
+                 VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
+                 ?19, ?20, 0)",
+            )?,
+            related: tx.prepare_cached(
+                "INSERT OR IGNORE INTO message_related (kind, object_id, message_id, object_id_int) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+        })
+    }
+}
+
+fn insert_one(tx: &Transaction<'_>, st: &mut InsertStatements<'_>, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(tx, new)? {
         return found;
     }
-    let m = new_message_row(new, now);
+    let mut m = new_message_row(new, now);
+    if claim.is_some_and(|c| c.2) {
+        m.attempts = 1;
+        m.attempt_unresolved = true;
+    }
     let id = m.id.to_string();
-    tx.prepare_cached(
-        "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
-         backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved, related, claim_owner, claim_until, \
-         history_len) \
-         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
-         ?19, ?20, 0)",
-    )?
-    .execute(rusqlite::params![
+    st.message.execute(rusqlite::params![
         id,
         us(m.created_at),
         m.recipient.as_str(),
@@ -88,13 +134,8 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, now: Timestamp, claim: Cla
         claim.map(|c| c.0),
         claim.map(|c| us(c.1)),
     ])?;
-    if !m.related.is_empty() {
-        let mut rel = tx.prepare_cached(
-            "INSERT OR IGNORE INTO message_related (kind, object_id, message_id, object_id_int) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for r in &m.related {
-            rel.execute((&r.kind, &r.id, &id, r.id_int()))?;
-        }
+    for r in &m.related {
+        st.related.execute((&r.kind, &r.id, &id, r.id_int()))?;
     }
     Ok(Inserted { message: m, existing: false })
 }

@@ -161,10 +161,20 @@ impl Store for SqliteStore {
         self.insert_impl(new, now, None)
     }
     fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, Some((owner, lease_until)))
+        self.insert_impl(new, now, Some((owner, lease_until, false)))
+    }
+    fn insert_chunks(
+        &self,
+        now: Timestamp,
+        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        self.insert_chunks_impl(now, next)
+    }
+    fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+        self.insert_impl(new, now, Some((owner, lease_until, true)))
     }
     fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
-        self.insert_unique_impl(new, now, claim)
+        self.insert_unique_impl(new, now, claim.map(|(o, t)| (o, t, false)))
     }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         self.read(|c| rows::find(c, id))
