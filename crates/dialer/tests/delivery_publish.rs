@@ -77,13 +77,29 @@ async fn unresolved_attempts_ask_the_backend_first(db: &TestDb) {
     assert_eq!(backend.count(ids[0]), 0, "adopted, not published again");
     assert!(history(store, ids[0]).last().unwrap().reason.contains("adopted"));
 
-    assert_eq!((out[1].state, out[1].attempts), (State::Ready, 2));
+    // The lost attempt never reached the backend: this publish takes its place.
+    assert_eq!((out[1].state, out[1].attempts), (State::Ready, 1), "attempts count publishes");
     assert_eq!(backend.count(ids[1]), 1, "the backend never had it: published");
 
     assert_eq!((out[2].state, out[2].is_final_state), (State::Error, true));
     assert!(out[2].error.as_deref().unwrap().contains("unknown"), "{:?}", out[2].error);
     assert_eq!(backend.count(ids[2]), 0, "an unknown outcome is never published again");
     assert_eq!(backend.finds.lock().unwrap().len(), 3);
+    assert_eq!(claimed(db), 0);
+}
+
+/// With one attempt allowed, a crash before the backend was called still leaves that one
+/// publish to make: the lost attempt does not use it up.
+async fn a_lost_attempt_does_not_use_up_the_last_one(db: &TestDb) {
+    let store = &db.store;
+    let backend = Scripted::accepting("s");
+    let b = backends(backend.clone(), DeliverySettings { max_attempts: 1, ..Default::default() });
+    let ids = insert(store, vec![message_for("s", "only once")], Timestamp::now());
+    leave_unresolved(db, &ids);
+    backend.found.lock().unwrap().insert(ids[0], Found::No);
+    let out = publish_now(store, &b, &ids).await.unwrap();
+    assert_eq!((out[0].state, out[0].attempts, out[0].attempt_unresolved), (State::Ready, 1, false));
+    assert_eq!(backend.count(ids[0]), 1);
     assert_eq!(claimed(db), 0);
 }
 
@@ -179,6 +195,7 @@ db_suite!(
     dummy_publishes_once_and_releases,
     allowlist_refuses_other_numbers,
     unresolved_attempts_ask_the_backend_first,
+    a_lost_attempt_does_not_use_up_the_last_one,
     paused_and_deferred_do_not_count,
     old_messages_are_given_up,
     concurrent_publishers_never_publish_twice,

@@ -86,6 +86,9 @@ pub async fn publish_claimed(
         };
         let mut decided = Vec::new();
         let mut ready = Vec::new();
+        // Messages whose lost attempt never reached the backend: this publish takes its
+        // place, already counted and committed, so it is not begun (counted) again.
+        let mut resumed = std::collections::HashSet::new();
         for m in group {
             if let Some(refusal) = allowlist.refusal(&m.recipient) {
                 decided.push((m.id, error_change("refused by the allowlist", &refusal)));
@@ -98,7 +101,9 @@ pub async fn publish_claimed(
                         decided.push((m.id, accepted_change(acc, reason, now)));
                         continue;
                     }
-                    Ok(Found::No) => {}
+                    Ok(Found::No) => {
+                        resumed.insert(m.id);
+                    }
                     Ok(Found::Unknown) => {
                         let reason = format!(
                             "the outcome of attempt {} is unknown and backend {name:?} cannot look it up: not published again, so that nobody is called twice",
@@ -113,8 +118,9 @@ pub async fn publish_claimed(
                     }
                 }
             }
-            if !backoff.may_retry(m.attempts) {
-                let reason = format!("gave up after {} attempts", m.attempts);
+            let made = m.attempts - u32::from(resumed.contains(&m.id));
+            if !backoff.may_retry(made) {
+                let reason = format!("gave up after {made} attempts");
                 let error = match &m.error {
                     Some(e) => format!("{reason}; last error: {e}"),
                     None => reason.clone(),
@@ -145,9 +151,12 @@ pub async fn publish_claimed(
                 ready.truncate(cap.min(n));
             }
         }
-        let ids: Vec<MessageId> = ready.iter().map(|m| m.id).collect();
-        let o = owner.to_string();
-        let begun = blocking(store, move |s| s.begin_attempts(&ids, &o, Timestamp::now())).await?;
+        let (mut begun, fresh): (Vec<Message>, Vec<Message>) = ready.into_iter().partition(|m| resumed.contains(&m.id));
+        let ids: Vec<MessageId> = fresh.iter().map(|m| m.id).collect();
+        if !ids.is_empty() {
+            let o = owner.to_string();
+            begun.extend(blocking(store, move |s| s.begin_attempts(&ids, &o, Timestamp::now())).await?);
+        }
         if begun.is_empty() {
             continue;
         }
