@@ -45,6 +45,12 @@ pub trait Backend: Send + Sync {
         Ok(Found::Unknown)
     }
 
+    /// Whether results arrive on their own ([`Backend::intake`] is implemented). When false
+    /// (the default) the worker does not read this backend's in-flight messages each tick.
+    fn has_intake(&self) -> bool {
+        false
+    }
+
     /// Whether [`Backend::find`] answers Yes or No (never Unknown by design). Then `send`
     /// may begin the first attempt in the transaction that stores the message, one commit
     /// fewer: a crash before the outcome is recorded is resolved through `find`.

@@ -160,7 +160,34 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
     assert_eq!((m.state, m.check_failures), (State::Ready, 1));
 }
 
+async fn a_backend_without_intake_is_not_asked(db: &TestDb) {
+    use dialout_dialer::backend::{StatusReport, StatusUpdate};
+    use dialout_dialer::delivery::{Worker, WorkerOptions};
+    let backend = Scripted::accepting_without_intake("s");
+    let b = backends(backend.clone(), DeliverySettings::default());
+    let ids = insert(&db.store, vec![message_for("s", "a")], Timestamp::now());
+    publish_now(&db.store, &b, &ids).await.unwrap();
+    let planted = StatusReport {
+        updates: vec![StatusUpdate {
+            id: ids[0],
+            state: State::Unanswered,
+            is_final: true,
+            error: None,
+            sender_data: Default::default(),
+            reason: "must not be read".into(),
+        }],
+        ..Default::default()
+    };
+    *backend.arrived.lock().unwrap() = Some(planted);
+    let worker = Worker::new(Arc::clone(&db.store), b, WorkerOptions { once: true, no_status: true, ..Default::default() });
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    worker.run(rx).await.unwrap();
+    assert!(backend.arrived.lock().unwrap().is_some(), "intake was not called");
+    assert_eq!(get(&db.store, ids[0]).state, State::Ready);
+}
+
 db_suite!(
+    a_backend_without_intake_is_not_asked,
     the_worker_takes_in_results_that_arrive,
     one_malformed_and_one_failing_do_not_stop_the_run,
     repeated_failures_make_a_message_final,

@@ -115,7 +115,7 @@ async fn check_backend(
 /// Results that arrived on their own (each worker tick).
 pub async fn intake(store: &Arc<dyn Store>, backends: &Backends) -> Result<StatusRun, DeliveryError> {
     let mut run = StatusRun::default();
-    for (name, backend) in backends.iter() {
+    for (name, backend) in backends.iter().filter(|(_, b)| b.has_intake()) {
         let mut out = BackendCheck { backend: name.to_string(), ..Default::default() };
         let n = name.to_string();
         let pending = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT)).await?;

@@ -30,6 +30,8 @@ pub struct Scripted {
     pub arrived: Mutex<Option<StatusReport>>,
     pub cancel_answer: Mutex<Option<Cancel>>,
     pub delay: Duration,
+    /// Whether it says results arrive on their own (`has_intake`).
+    pub with_intake: bool,
 }
 
 impl Scripted {
@@ -45,11 +47,19 @@ impl Scripted {
             arrived: Mutex::default(),
             cancel_answer: Mutex::default(),
             delay: Duration::ZERO,
+            with_intake: true,
         })
     }
 
     pub fn accepting(name: &str) -> Arc<Self> {
         Self::new(name, |_, _| Publish::Accepted(Accepted::ready(JsonMap::new(), "accepted")))
+    }
+
+    /// Accepts, and has no intake of its own (like Dummy or Daktela).
+    pub fn accepting_without_intake(name: &str) -> Arc<Self> {
+        let mut s = Arc::try_unwrap(Self::accepting(name)).ok().unwrap();
+        s.with_intake = false;
+        Arc::new(s)
     }
 
     pub fn slow_accepting(name: &str, delay: Duration) -> Arc<Self> {
@@ -93,6 +103,10 @@ impl Backend for Scripted {
 
     async fn check_status(&self, _m: &[Message], _c: Option<&str>) -> Result<StatusReport, BackendError> {
         self.status.lock().unwrap().clone().unwrap_or(Ok(StatusReport::default()))
+    }
+
+    fn has_intake(&self) -> bool {
+        self.with_intake
     }
 
     async fn intake(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {

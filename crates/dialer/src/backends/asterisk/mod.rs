@@ -414,6 +414,11 @@ impl Backend for Asterisk {
         .await)
     }
 
+    /// Archives and dialplan reports arrive on their own.
+    fn has_intake(&self) -> bool {
+        true
+    }
+
     fn can_find(&self) -> bool {
         true
     }
