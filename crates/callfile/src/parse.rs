@@ -255,7 +255,9 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                     partial
                         if unterminated_tail
                             && n == last_line
-                            && ["Completed", "Expired", "Failed"].iter().any(|w| w.starts_with(partial)) =>
+                            && ["Completed", "Expired", "Failed"]
+                                .iter()
+                                .any(|w| w.starts_with(partial)) =>
                     {
                         continue;
                     }

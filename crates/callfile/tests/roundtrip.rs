@@ -141,8 +141,14 @@ fn status_line_caught_half_written_is_not_finished_yet() {
         assert!(!p.is_finished(), "{tail:?}");
     }
     // Complete words count with or without their newline; junk is still an error.
-    assert_eq!(parse(&format!("{base}Status: Completed")).unwrap().status, Some(Outcome::Completed));
-    assert_eq!(parse(&format!("{base}Status: Failed\n")).unwrap().status, Some(Outcome::Failed));
+    assert_eq!(
+        parse(&format!("{base}Status: Completed")).unwrap().status,
+        Some(Outcome::Completed)
+    );
+    assert_eq!(
+        parse(&format!("{base}Status: Failed\n")).unwrap().status,
+        Some(Outcome::Failed)
+    );
     assert!(parse(&format!("{base}Status: \n")).is_err());
     assert!(parse(&format!("{base}Status: Bogus")).is_err());
 }

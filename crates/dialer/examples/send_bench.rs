@@ -38,9 +38,19 @@ fn raw(path: &Path, n: usize, per_tx: usize) -> f64 {
     while done < n {
         let tx = conn.transaction().unwrap();
         {
-            let mut stmt = tx.prepare_cached("INSERT INTO raw (uid, recipient, content, created_at) VALUES (?1, ?2, ?3, ?4)").unwrap();
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO raw (uid, recipient, content, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .unwrap();
             for i in done..(done + per_tx).min(n) {
-                stmt.execute((format!("{i:032x}"), recipient(i), "Your order has shipped", i as i64)).unwrap();
+                stmt.execute((
+                    format!("{i:032x}"),
+                    recipient(i),
+                    "Your order has shipped",
+                    i as i64,
+                ))
+                .unwrap();
             }
         }
         tx.commit().unwrap();
@@ -56,7 +66,11 @@ fn dialer(path: &Path) -> Dialer {
 
 fn request(i: usize, queued: bool) -> SendRequest {
     let mut r = SendRequest::new(recipient(i), "Your order has shipped");
-    r.options = SendOptions { related: vec![format!("order:{i}")], queued, ..Default::default() };
+    r.options = SendOptions {
+        related: vec![format!("order:{i}")],
+        queued,
+        ..Default::default()
+    };
     r
 }
 
@@ -102,7 +116,10 @@ fn template(rt: &Runtime, path: &Path, n: usize) -> f64 {
                 recipient: recipient(i),
                 slug: "shipped".into(),
                 context: json!({"name": "Jo", "order": i}),
-                options: SendOptions { related: vec![format!("order:{i}")], ..Default::default() },
+                options: SendOptions {
+                    related: vec![format!("order:{i}")],
+                    ..Default::default()
+                },
             };
             d.send_template(r).await.unwrap();
         }
@@ -111,8 +128,14 @@ fn template(rt: &Runtime, path: &Path, n: usize) -> f64 {
 }
 
 fn main() {
-    let scale: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3);
+    let scale: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let rounds: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let n = |base: usize| ((base as f64 * scale) as usize).max(100);
     let dir = tempfile::tempdir().unwrap();
     let mut files = 0;
@@ -120,7 +143,11 @@ fn main() {
         files += 1;
         dir.path().join(format!("{name}-{files}.db"))
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     // `send_bench SCALE 1 single` runs that one series alone, for a profiler.
     if let Some(only) = std::env::args().nth(3) {
         let rate = match only.as_str() {
@@ -129,7 +156,9 @@ fn main() {
             "bulk" => bulk(&rt, &file("bulk"), n(300_000), true),
             "bulk-publish" => bulk(&rt, &file("bulk-publish"), n(20_000), false),
             "template" => template(&rt, &file("template"), n(5_000)),
-            other => panic!("unknown series {other:?}: single, queued, bulk, bulk-publish or template"),
+            other => {
+                panic!("unknown series {other:?}: single, queued, bulk, bulk-publish or template")
+            }
         };
         println!("{only}: {rate:.0} messages/s");
         return;
@@ -152,14 +181,37 @@ fn main() {
             *b = b.max(x);
         }
     }
-    let [raw1, raw1000, single, queued, bulk, bulk_publish, template, _] = best;
+    let [
+        raw1,
+        raw1000,
+        single,
+        queued,
+        bulk,
+        bulk_publish,
+        template,
+        _,
+    ] = best;
 
-    println!("SQLite, WAL, synchronous=NORMAL, Dummy backend; best of {rounds} rounds (messages/s)");
+    println!(
+        "SQLite, WAL, synchronous=NORMAL, Dummy backend; best of {rounds} rounds (messages/s)"
+    );
     println!("  raw INSERT, 1 row per transaction          {raw1:>9.0}");
     println!("  raw INSERT, 1000 rows per transaction      {raw1000:>9.0}");
-    println!("  send, one at a time, published at once     {single:>9.0}  {:.2} x raw 1/tx (goal >= 0.30)", single / raw1);
-    println!("  send, one at a time, queued (stored only)  {queued:>9.0}  {:.2} x raw 1/tx", queued / raw1);
-    println!("  send_many, 1000 per call, queued           {bulk:>9.0}  {:.2} x raw 1000/tx (goal >= 100000/s)", bulk / raw1000);
+    println!(
+        "  send, one at a time, published at once     {single:>9.0}  {:.2} x raw 1/tx (goal >= 0.30)",
+        single / raw1
+    );
+    println!(
+        "  send, one at a time, queued (stored only)  {queued:>9.0}  {:.2} x raw 1/tx",
+        queued / raw1
+    );
+    println!(
+        "  send_many, 1000 per call, queued           {bulk:>9.0}  {:.2} x raw 1000/tx (goal >= 100000/s)",
+        bulk / raw1000
+    );
     println!("  send_many, 1000 per call, published        {bulk_publish:>9.0}");
-    println!("  send_template, one at a time, published    {template:>9.0}  {:.2} x raw 1/tx", template / raw1);
+    println!(
+        "  send_template, one at a time, published    {template:>9.0}  {:.2} x raw 1/tx",
+        template / raw1
+    );
 }

@@ -23,16 +23,27 @@ use jiff::Timestamp;
 fn vm(key: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        })
         .unwrap_or_else(|| "?".into())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: usize = args.first().map_or(1_000_000, |a| a.parse().expect("N: a number"));
-    let batch: usize = args.get(1).map_or(1000, |a| a.parse().expect("BATCH: a number"));
+    let n: usize = args
+        .first()
+        .map_or(1_000_000, |a| a.parse().expect("N: a number"));
+    let batch: usize = args
+        .get(1)
+        .map_or(1000, |a| a.parse().expect("BATCH: a number"));
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = args.get(2).cloned().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let url = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = store::open(&url).expect("open store");
 
     let recipient = PhoneNumber::from_e164("+420777123456").unwrap();
@@ -43,26 +54,51 @@ fn main() {
         let chunk: Vec<NewMessage> = (0..k)
             .map(|i| NewMessage::new(recipient.clone(), format!("Your code is {i:06}"), "dummy"))
             .collect();
-        store.insert_messages(&chunk, Timestamp::now()).expect("insert");
+        store
+            .insert_messages(&chunk, Timestamp::now())
+            .expect("insert");
         left -= k;
     }
     let stored_s = t0.elapsed().as_secs_f64();
-    println!("stored {n} messages in {stored_s:.1} s (not part of the figure); VmHWM so far {}", vm("VmHWM:"));
+    println!(
+        "stored {n} messages in {stored_s:.1} s (not part of the figure); VmHWM so far {}",
+        vm("VmHWM:")
+    );
     if args.get(3).map(String::as_str) == Some("prepare") {
         return;
     }
 
-    let settings = DeliverySettings { batch_size: batch, ..Default::default() };
-    let backends = Backends::single(Arc::new(Dummy::new("dummy"))).with_delivery(settings).unwrap();
-    let worker = Worker::new(Arc::clone(&store), backends, WorkerOptions { once: true, no_status: true, ..Default::default() });
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let settings = DeliverySettings {
+        batch_size: batch,
+        ..Default::default()
+    };
+    let backends = Backends::single(Arc::new(Dummy::new("dummy")))
+        .with_delivery(settings)
+        .unwrap();
+    let worker = Worker::new(
+        Arc::clone(&store),
+        backends,
+        WorkerOptions {
+            once: true,
+            no_status: true,
+            ..Default::default()
+        },
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (_stop, rx) = tokio::sync::watch::channel(false);
     let t1 = Instant::now();
     let stats = rt.block_on(worker.run(rx)).expect("worker");
     let secs = t1.elapsed().as_secs_f64();
 
     let left = store
-        .messages(&MessageFilter { state: Some(State::Waiting), limit: Some(1), ..Default::default() })
+        .messages(&MessageFilter {
+            state: Some(State::Waiting),
+            limit: Some(1),
+            ..Default::default()
+        })
         .unwrap()
         .len();
     assert_eq!(stats.recorded, n, "every message recorded");

@@ -62,7 +62,11 @@ pub trait Backend: Send + Sync {
     /// successful check got to (the backend's own format); the report says where the next
     /// one starts. A failure that concerns one message goes in `failures`; an `Err` means
     /// the whole backend is unavailable and counts against no message.
-    async fn check_status(&self, _messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {
+    async fn check_status(
+        &self,
+        _messages: &[Message],
+        _cursor: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
         Ok(StatusReport::default())
     }
 
@@ -107,7 +111,12 @@ pub struct Accepted {
 
 impl Accepted {
     pub fn ready(sender_data: JsonMap, reason: impl Into<String>) -> Self {
-        Accepted { state: State::Ready, is_final: false, sender_data, reason: reason.into() }
+        Accepted {
+            state: State::Ready,
+            is_final: false,
+            sender_data,
+            reason: reason.into(),
+        }
     }
 }
 

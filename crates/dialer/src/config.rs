@@ -58,8 +58,10 @@ impl Config {
         };
         let mut config = match &file {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| ConfigError::Read { path: p.display().to_string(), reason: e.to_string() })?;
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?;
                 Config::from_toml(&text, &p.display().to_string())?
             }
             None => Config::default(),
@@ -73,9 +75,14 @@ impl Config {
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| {
             // The message and the line only: the offending line itself may hold a secret.
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-            ConfigError::Parse { path: origin.to_string(), reason: format!("{}{at}", e.message().trim()) }
+            ConfigError::Parse {
+                path: origin.to_string(),
+                reason: format!("{}{at}", e.message().trim()),
+            }
         })
     }
 
@@ -94,10 +101,14 @@ impl Config {
     pub fn check(&self) -> Result<(), ConfigError> {
         if let Some(region) = &self.default_region {
             // A valid number checked with the region proves the region is known.
-            if let Err(crate::PhoneError::UnknownRegion(_)) = crate::PhoneNumber::parse("+420777123456", Some(region)) {
+            if let Err(crate::PhoneError::UnknownRegion(_)) =
+                crate::PhoneNumber::parse("+420777123456", Some(region))
+            {
                 return Err(ConfigError::Invalid {
                     key: "default_region".into(),
-                    reason: format!("unknown region {region:?}: expected an ISO 3166 code such as CZ or US"),
+                    reason: format!(
+                        "unknown region {region:?}: expected an ISO 3166 code such as CZ or US"
+                    ),
                 });
             }
         }
@@ -115,7 +126,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named_and_values_not_echoed() {
-        let err = Config::from_toml("databse_url = \"postgres://u:s3cret@h/db\"\n", "x.toml").unwrap_err().to_string();
+        let err = Config::from_toml("databse_url = \"postgres://u:s3cret@h/db\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("databse_url"), "{err}");
         assert!(err.contains("line 1"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
@@ -123,7 +136,11 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let mut c = Config::from_toml("database_url = \"sqlite://a.db\"\ndefault_region = \"CZ\"\n", "x").unwrap();
+        let mut c = Config::from_toml(
+            "database_url = \"sqlite://a.db\"\ndefault_region = \"CZ\"\n",
+            "x",
+        )
+        .unwrap();
         c.apply_env(|k| (k == "DIALOUT_DATABASE_URL").then(|| "sqlite://b.db".to_string()));
         assert_eq!(c.database_url(), "sqlite://b.db");
         assert_eq!(c.default_region.as_deref(), Some("CZ"));
@@ -133,7 +150,12 @@ mod tests {
     #[test]
     fn bad_region_is_refused() {
         let c = Config::from_toml("default_region = \"XX\"\n", "x").unwrap();
-        assert!(c.check().unwrap_err().to_string().contains("default_region"));
+        assert!(
+            c.check()
+                .unwrap_err()
+                .to_string()
+                .contains("default_region")
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub struct InvalidMessageId(pub String);
 impl FromStr for MessageId {
     type Err = InvalidMessageId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s.trim()).map(MessageId).map_err(|_| InvalidMessageId(s.to_string()))
+        Uuid::parse_str(s.trim())
+            .map(MessageId)
+            .map_err(|_| InvalidMessageId(s.to_string()))
     }
 }
 

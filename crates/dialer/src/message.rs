@@ -80,7 +80,11 @@ pub struct NewMessage {
 impl NewMessage {
     /// A plain message to `recipient` through `backend`: a fresh id, the default priority,
     /// nothing else set. Fill in the rest with struct update syntax.
-    pub fn new(recipient: PhoneNumber, content: impl Into<String>, backend: impl Into<String>) -> Self {
+    pub fn new(
+        recipient: PhoneNumber,
+        content: impl Into<String>,
+        backend: impl Into<String>,
+    ) -> Self {
         NewMessage {
             id: MessageId::new(),
             recipient,
@@ -161,7 +165,11 @@ impl Priority {
     pub const HIGHEST: Priority = Priority(1);
     pub const DEFAULT: Priority = Priority(3);
     pub fn new(p: i64) -> Result<Self, InvalidPriority> {
-        if (1..=3).contains(&p) { Ok(Priority(p as u8)) } else { Err(InvalidPriority(p)) }
+        if (1..=3).contains(&p) {
+            Ok(Priority(p as u8))
+        } else {
+            Err(InvalidPriority(p))
+        }
     }
     pub fn get(self) -> u8 {
         self.0
@@ -200,8 +208,14 @@ impl Tag {
     pub fn new(tag: &str) -> Result<Self, InvalidTag> {
         let ok = !tag.is_empty()
             && tag.len() <= 64
-            && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok { Ok(Tag(tag.to_string())) } else { Err(InvalidTag(tag.to_string())) }
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Tag(tag.to_string()))
+        } else {
+            Err(InvalidTag(tag.to_string()))
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0

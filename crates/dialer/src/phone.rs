@@ -22,7 +22,10 @@ impl PhoneNumber {
     /// national `777 123 456` with `default_region` (`CZ`). The region's international
     /// prefix (`00` in CZ, `011` in US) is understood through libphonenumber's metadata.
     pub fn parse(input: &str, default_region: Option<&str>) -> Result<Self, PhoneError> {
-        let invalid = |reason: &str| PhoneError::Invalid { input: input.to_string(), reason: reason.to_string() };
+        let invalid = |reason: &str| PhoneError::Invalid {
+            input: input.to_string(),
+            reason: reason.to_string(),
+        };
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(invalid("it is empty"));
@@ -52,7 +55,9 @@ impl PhoneNumber {
         };
         let number = phonenumber::parse(parse_region, &text).map_err(|e| {
             if region.is_none() && !text.starts_with('+') {
-                invalid("a national number needs a default region (configuration key `default_region`)")
+                invalid(
+                    "a national number needs a default region (configuration key `default_region`)",
+                )
             } else {
                 invalid(&e.to_string())
             }
@@ -82,7 +87,10 @@ impl PhoneNumber {
         if ok {
             Ok(PhoneNumber(text.to_string()))
         } else {
-            Err(PhoneError::Invalid { input: text.to_string(), reason: "not in E.164 form".into() })
+            Err(PhoneError::Invalid {
+                input: text.to_string(),
+                reason: "not in E.164 form".into(),
+            })
         }
     }
 }
@@ -119,9 +127,22 @@ mod tests {
 
     #[test]
     fn international_prefix_of_the_region() {
-        assert_eq!(PhoneNumber::parse("00420777123456", Some("CZ")).unwrap().as_str(), "+420777123456");
-        assert_eq!(PhoneNumber::parse("00420777123456", None).unwrap().as_str(), "+420777123456");
-        assert_eq!(PhoneNumber::parse("011 420 777 123 456", Some("us")).unwrap().as_str(), "+420777123456");
+        assert_eq!(
+            PhoneNumber::parse("00420777123456", Some("CZ"))
+                .unwrap()
+                .as_str(),
+            "+420777123456"
+        );
+        assert_eq!(
+            PhoneNumber::parse("00420777123456", None).unwrap().as_str(),
+            "+420777123456"
+        );
+        assert_eq!(
+            PhoneNumber::parse("011 420 777 123 456", Some("us"))
+                .unwrap()
+                .as_str(),
+            "+420777123456"
+        );
     }
 
     #[test]
@@ -130,6 +151,9 @@ mod tests {
             let err = PhoneNumber::parse(bad, None).unwrap_err();
             assert!(matches!(err, PhoneError::Invalid { .. }), "{bad:?}: {err}");
         }
-        assert!(matches!(PhoneNumber::parse("777123456", Some("XX")), Err(PhoneError::UnknownRegion(_))));
+        assert!(matches!(
+            PhoneNumber::parse("777123456", Some("XX")),
+            Err(PhoneError::UnknownRegion(_))
+        ));
     }
 }

@@ -14,7 +14,9 @@ pub struct RelatedObject {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid related object {input:?}: {reason} (expected TYPE:ID such as order:42, TYPE made of a-z 0-9 _ . -)")]
+#[error(
+    "invalid related object {input:?}: {reason} (expected TYPE:ID such as order:42, TYPE made of a-z 0-9 _ . -)"
+)]
 pub struct InvalidRelated {
     pub input: String,
     pub reason: &'static str,
@@ -23,11 +25,17 @@ pub struct InvalidRelated {
 impl RelatedObject {
     pub fn new(kind: &str, id: &str) -> Result<Self, InvalidRelated> {
         let input = format!("{kind}:{id}");
-        let fail = |reason| InvalidRelated { input: input.clone(), reason };
+        let fail = |reason| InvalidRelated {
+            input: input.clone(),
+            reason,
+        };
         if kind.is_empty() {
             return Err(fail("the type is empty"));
         }
-        if !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b)) {
+        if !kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+        {
             return Err(fail("the type has a character other than a-z 0-9 _ . -"));
         }
         if id.is_empty() {
@@ -36,7 +44,10 @@ impl RelatedObject {
         if id.chars().any(|c| c.is_control()) {
             return Err(fail("the id has control characters"));
         }
-        Ok(RelatedObject { kind: kind.to_string(), id: id.to_string() })
+        Ok(RelatedObject {
+            kind: kind.to_string(),
+            id: id.to_string(),
+        })
     }
 
     /// The id as an integer when it is one; stored in an indexed column for fast lookups.
@@ -50,7 +61,10 @@ impl FromStr for RelatedObject {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once(':') {
             Some((kind, id)) => RelatedObject::new(kind, id),
-            None => Err(InvalidRelated { input: s.to_string(), reason: "there is no ':'" }),
+            None => Err(InvalidRelated {
+                input: s.to_string(),
+                reason: "there is no ':'",
+            }),
         }
     }
 }
@@ -68,9 +82,15 @@ mod tests {
     #[test]
     fn parses_type_and_id_after_first_colon() {
         let r: RelatedObject = "order:42".parse().unwrap();
-        assert_eq!((r.kind.as_str(), r.id.as_str(), r.id_int()), ("order", "42", Some(42)));
+        assert_eq!(
+            (r.kind.as_str(), r.id.as_str(), r.id_int()),
+            ("order", "42", Some(42))
+        );
         let r: RelatedObject = "shop.invoice:2026:A-7".parse().unwrap();
-        assert_eq!((r.kind.as_str(), r.id.as_str(), r.id_int()), ("shop.invoice", "2026:A-7", None));
+        assert_eq!(
+            (r.kind.as_str(), r.id.as_str(), r.id_int()),
+            ("shop.invoice", "2026:A-7", None)
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::delivery::owner_id;
 use crate::store::{Inserted, Store, StoreError};
 use crate::template::{self, Refusal, TemplateError};
 use crate::{
-    InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage, PhoneError, PhoneNumber,
-    Priority, RelatedObject, Tag,
+    InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage,
+    PhoneError, PhoneNumber, Priority, RelatedObject, Tag,
 };
 
 /// Delivery options shared by `send` and `send_template`, as a caller writes them; all are
@@ -48,7 +48,11 @@ pub struct SendRequest {
 
 impl SendRequest {
     pub fn new(recipient: impl Into<String>, content: impl Into<String>) -> Self {
-        SendRequest { recipient: recipient.into(), content: content.into(), options: SendOptions::default() }
+        SendRequest {
+            recipient: recipient.into(),
+            content: content.into(),
+            options: SendOptions::default(),
+        }
     }
 }
 
@@ -87,7 +91,10 @@ pub enum InvalidInput {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("request {index}: {error}")]
-    InBatch { index: usize, error: Box<InvalidInput> },
+    InBatch {
+        index: usize,
+        error: Box<InvalidInput>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,10 +140,18 @@ pub struct Dialer {
 
 impl Dialer {
     pub fn new(store: Arc<dyn Store>, backends: Backends) -> Self {
-        Dialer { store, backends, default_region: None, batch_sending: false }
+        Dialer {
+            store,
+            backends,
+            default_region: None,
+            batch_sending: false,
+        }
     }
 
-    pub fn from_config(store: Arc<dyn Store>, config: &Config) -> Result<Self, crate::config::ConfigError> {
+    pub fn from_config(
+        store: Arc<dyn Store>,
+        config: &Config,
+    ) -> Result<Self, crate::config::ConfigError> {
         let backends = Backends::from_config(config)?;
         Ok(Dialer {
             store,
@@ -177,7 +192,10 @@ impl Dialer {
             return self.store_many(requests).await;
         }
         let batch = self.validate_many(&requests)?;
-        let publish: Vec<bool> = requests.iter().map(|r| self.publishes(&r.options)).collect();
+        let publish: Vec<bool> = requests
+            .iter()
+            .map(|r| self.publishes(&r.options))
+            .collect();
         if publish.iter().all(|p| *p) {
             return self.store_and_publish(batch, true).await;
         }
@@ -197,7 +215,13 @@ impl Dialer {
         let context = match &request.context {
             Value::Object(m) => m.clone(),
             Value::Null => JsonMap::new(),
-            _ => return Err(InvalidInput::Json { field: "template context", reason: "expected a JSON object".into() }.into()),
+            _ => {
+                return Err(InvalidInput::Json {
+                    field: "template context",
+                    reason: "expected a JSON object".into(),
+                }
+                .into());
+            }
         };
         // Everything else is checked before the template is even looked up.
         let mut new = self.validate(&request.recipient, "-", &request.options)?;
@@ -206,7 +230,8 @@ impl Dialer {
         let tpl = tpl.ok_or_else(|| InvalidInput::UnknownTemplate(request.slug.clone()))?;
         // The duplicate rule is decided by the store, atomically with the insert.
         template::can_send(&tpl, || false, &new.related)?;
-        let content = template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
+        let content =
+            template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
         new.content = check_content(content)?;
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
@@ -214,16 +239,35 @@ impl Dialer {
         if tpl.allow_duplicates {
             return Ok(self.store_and_publish(vec![new], publish).await?.remove(0));
         }
-        let related = new.related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ");
-        let refusal = Refusal::Duplicate { slug: tpl.slug.clone(), related };
-        self.store_unique_and_publish(new, publish).await?.ok_or(SendError::Refused(refusal))
+        let related = new
+            .related
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let refusal = Refusal::Duplicate {
+            slug: tpl.slug.clone(),
+            related,
+        };
+        self.store_unique_and_publish(new, publish)
+            .await?
+            .ok_or(SendError::Refused(refusal))
     }
 
     /// One message from a template without duplicates: None when the store refused it.
-    async fn store_unique_and_publish(&self, new: NewMessage, publish: bool) -> Result<Option<Sent>, SendError> {
+    async fn store_unique_and_publish(
+        &self,
+        new: NewMessage,
+        publish: bool,
+    ) -> Result<Option<Sent>, SendError> {
         if !publish {
-            let inserted = self.blocking(move |s| s.insert_unique(&new, Timestamp::now(), None)).await?;
-            return Ok(inserted.map(|i| Sent { message: i.message, existing: i.existing }));
+            let inserted = self
+                .blocking(move |s| s.insert_unique(&new, Timestamp::now(), None))
+                .await?;
+            return Ok(inserted.map(|i| Sent {
+                message: i.message,
+                existing: i.existing,
+            }));
         }
         let owner = owner_id();
         let owner_c = owner.clone();
@@ -231,11 +275,21 @@ impl Dialer {
         let inserted = self
             .blocking(move |s| {
                 let now = Timestamp::now();
-                s.insert_unique(&new, now, Some((&owner_c, crate::delivery::after(now, lease))))
+                s.insert_unique(
+                    &new,
+                    now,
+                    Some((&owner_c, crate::delivery::after(now, lease))),
+                )
             })
             .await?;
-        let Some(inserted) = inserted else { return Ok(None) };
-        let claimed = if inserted.existing { Vec::new() } else { vec![inserted.message.clone()] };
+        let Some(inserted) = inserted else {
+            return Ok(None);
+        };
+        let claimed = if inserted.existing {
+            Vec::new()
+        } else {
+            vec![inserted.message.clone()]
+        };
         let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
         Ok(merge(vec![inserted], published).pop())
     }
@@ -251,7 +305,8 @@ impl Dialer {
         let seen = Arc::clone(&invalid);
         let stored = self
             .blocking(move |s| {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, InvalidInput>>(2);
+                let (tx, rx) =
+                    std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, InvalidInput>>(2);
                 std::thread::scope(|scope| {
                     scope.spawn(|| {
                         for (k, chunk) in requests.chunks(CHUNK).enumerate() {
@@ -280,16 +335,29 @@ impl Dialer {
         if let Some(e) = invalid.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e.into());
         }
-        Ok(stored?.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect())
+        Ok(stored?
+            .into_iter()
+            .map(|i| Sent {
+                message: i.message,
+                existing: i.existing,
+            })
+            .collect())
     }
 
-    fn validate_chunk(&self, offset: usize, chunk: &[SendRequest]) -> Result<Vec<NewMessage>, InvalidInput> {
+    fn validate_chunk(
+        &self,
+        offset: usize,
+        chunk: &[SendRequest],
+    ) -> Result<Vec<NewMessage>, InvalidInput> {
         chunk
             .iter()
             .enumerate()
             .map(|(i, r)| {
                 self.validate(&r.recipient, &r.content, &r.options)
-                    .map_err(|error| InvalidInput::InBatch { index: offset + i, error: Box::new(error) })
+                    .map_err(|error| InvalidInput::InBatch {
+                        index: offset + i,
+                        error: Box::new(error),
+                    })
             })
             .collect()
     }
@@ -302,7 +370,10 @@ impl Dialer {
                 .enumerate()
                 .map(|(i, r)| {
                     self.validate(&r.recipient, &r.content, &r.options)
-                        .map_err(|error| InvalidInput::InBatch { index: offset + i, error: Box::new(error) })
+                        .map_err(|error| InvalidInput::InBatch {
+                            index: offset + i,
+                            error: Box::new(error),
+                        })
                 })
                 .collect()
         };
@@ -314,33 +385,62 @@ impl Dialer {
         !self.batch_sending && !o.queued && o.not_before.is_none_or(|t| t <= Timestamp::now())
     }
 
-    fn validate(&self, recipient: &str, content: &str, o: &SendOptions) -> Result<NewMessage, InvalidInput> {
+    fn validate(
+        &self,
+        recipient: &str,
+        content: &str,
+        o: &SendOptions,
+    ) -> Result<NewMessage, InvalidInput> {
         let recipient = PhoneNumber::parse(recipient, self.default_region.as_deref())?;
         let content = check_content(content.to_string())?;
         let tag = o.tag.as_deref().map(Tag::new).transpose()?;
-        let mut related = o.related.iter().map(|r| r.parse::<RelatedObject>()).collect::<Result<Vec<_>, _>>()?;
+        let mut related = o
+            .related
+            .iter()
+            .map(|r| r.parse::<RelatedObject>())
+            .collect::<Result<Vec<_>, _>>()?;
         related.sort();
         related.dedup();
-        let priority = o.priority.map(Priority::new).transpose()?.unwrap_or_default();
+        let priority = o
+            .priority
+            .map(Priority::new)
+            .transpose()?
+            .unwrap_or_default();
         let backend = match &o.backend {
             Some(name) if self.backends.get(name).is_some() => name.clone(),
             Some(name) => {
                 let known = self.backends.names().collect::<Vec<_>>().join(", ");
-                return Err(InvalidInput::Backend { name: name.clone(), known });
+                return Err(InvalidInput::Backend {
+                    name: name.clone(),
+                    known,
+                });
             }
-            None => self.backends.route(&recipient, None).map_err(|e| InvalidInput::Backend { name: e.name, known: e.known })?,
+            None => self
+                .backends
+                .route(&recipient, None)
+                .map_err(|e| InvalidInput::Backend {
+                    name: e.name,
+                    known: e.known,
+                })?,
         };
         let extra_data = match &o.extra_data {
             None | Some(Value::Null) => JsonMap::new(),
             Some(Value::Object(m)) => m.clone(),
-            Some(_) => return Err(InvalidInput::Json { field: "extra data", reason: "expected a JSON object".into() }),
+            Some(_) => {
+                return Err(InvalidInput::Json {
+                    field: "extra data",
+                    reason: "expected a JSON object".into(),
+                });
+            }
         };
         if let Some(k) = &o.idempotency_key {
             if k.is_empty() || k.len() > 200 {
                 return Err(InvalidInput::IdempotencyKey("expected 1 to 200 characters"));
             }
             if k.chars().any(char::is_control) {
-                return Err(InvalidInput::IdempotencyKey("it contains control characters"));
+                return Err(InvalidInput::IdempotencyKey(
+                    "it contains control characters",
+                ));
             }
         }
         Ok(NewMessage {
@@ -361,10 +461,20 @@ impl Dialer {
         })
     }
 
-    async fn store_and_publish(&self, batch: Vec<NewMessage>, publish: bool) -> Result<Vec<Sent>, SendError> {
+    async fn store_and_publish(
+        &self,
+        batch: Vec<NewMessage>,
+        publish: bool,
+    ) -> Result<Vec<Sent>, SendError> {
         if !publish {
             let inserted = self.insert(batch).await?;
-            return Ok(inserted.into_iter().map(|i| Sent { message: i.message, existing: i.existing }).collect());
+            return Ok(inserted
+                .into_iter()
+                .map(|i| Sent {
+                    message: i.message,
+                    existing: i.existing,
+                })
+                .collect());
         }
         // Stored and claimed in one committed transaction; then the delivery machinery.
         let owner = owner_id();
@@ -372,15 +482,25 @@ impl Dialer {
         let lease = self.backends.delivery().lease;
         // With nothing to decide before the backend is called, the first attempt is begun
         // in the same commit (one fewer); otherwise it is committed on its own afterwards.
-        let at_once = batch.iter().all(|m| crate::delivery::may_begin_at_once(&self.backends, m));
+        let at_once = batch
+            .iter()
+            .all(|m| crate::delivery::may_begin_at_once(&self.backends, m));
         let inserted = self
             .blocking(move |s| {
                 let now = Timestamp::now();
                 let until = crate::delivery::after(now, lease);
-                if at_once { s.insert_attempting(&batch, now, &owner_c, until) } else { s.insert_claimed(&batch, now, &owner_c, until) }
+                if at_once {
+                    s.insert_attempting(&batch, now, &owner_c, until)
+                } else {
+                    s.insert_claimed(&batch, now, &owner_c, until)
+                }
             })
             .await?;
-        let claimed: Vec<Message> = inserted.iter().filter(|i| !i.existing).map(|i| i.message.clone()).collect();
+        let claimed: Vec<Message> = inserted
+            .iter()
+            .filter(|i| !i.existing)
+            .map(|i| i.message.clone())
+            .collect();
         let published = if at_once {
             publish_begun(&self.store, &self.backends, &owner, claimed).await?
         } else {
@@ -391,10 +511,15 @@ impl Dialer {
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        self.blocking(move |s| s.insert_messages(&batch, Timestamp::now())).await
+        self.blocking(move |s| s.insert_messages(&batch, Timestamp::now()))
+            .await
     }
 
-    async fn finish_publishing(&self, inserted: Vec<Inserted>, ids: &[MessageId]) -> Result<Vec<Sent>, SendError> {
+    async fn finish_publishing(
+        &self,
+        inserted: Vec<Inserted>,
+        ids: &[MessageId],
+    ) -> Result<Vec<Sent>, SendError> {
         if ids.is_empty() {
             return Ok(merge(inserted, Vec::new()));
         }
@@ -412,10 +537,14 @@ impl Dialer {
 
 /// Messages as stored, replaced by their published version where there is one.
 fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
-    let mut published: std::collections::HashMap<MessageId, Message> = published.into_iter().map(|m| (m.id, m)).collect();
+    let mut published: std::collections::HashMap<MessageId, Message> =
+        published.into_iter().map(|m| (m.id, m)).collect();
     inserted
         .into_iter()
-        .map(|i| Sent { message: published.remove(&i.message.id).unwrap_or(i.message), existing: i.existing })
+        .map(|i| Sent {
+            message: published.remove(&i.message.id).unwrap_or(i.message),
+            existing: i.existing,
+        })
         .collect()
 }
 
@@ -423,8 +552,13 @@ fn check_content(content: String) -> Result<String, InvalidInput> {
     if content.trim().is_empty() {
         return Err(InvalidInput::Content("it is empty"));
     }
-    if content.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(InvalidInput::Content("it contains control characters other than newlines and tabs"));
+    if content
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(InvalidInput::Content(
+            "it contains control characters other than newlines and tabs",
+        ));
     }
     Ok(content)
 }
@@ -437,7 +571,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
     // On a multi-threaded runtime the work stays on this thread and the runtime hands its
     // other tasks to another worker meanwhile: no thread hop, which costs more than a short
     // SQLite transaction. A current-thread runtime cannot do that: a blocking-pool thread.
-    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
         return tokio::task::block_in_place(|| f(store.as_ref())).map_err(SendError::from);
     }
     let store = store.clone();
@@ -448,23 +584,39 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// Publishes stored messages now, through the delivery machinery.
-async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, SendError> {
-    crate::delivery::publish_now(store, backends, ids).await.map_err(|e| match e {
-        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
-        other => SendError::Internal(other.to_string()),
-    })
+async fn publish_now(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    ids: &[MessageId],
+) -> Result<Vec<Message>, SendError> {
+    crate::delivery::publish_now(store, backends, ids)
+        .await
+        .map_err(|e| match e {
+            crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+            other => SendError::Internal(other.to_string()),
+        })
 }
 
 /// Publishes messages `owner` claimed when they were stored, through the delivery machinery
 /// (allowlist, capacity, attempt counting), then frees any it left claimed.
-async fn publish_claimed(store: &Arc<dyn Store>, backends: &Backends, owner: &str, claimed: Vec<Message>) -> Result<Vec<Message>, SendError> {
+async fn publish_claimed(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    owner: &str,
+    claimed: Vec<Message>,
+) -> Result<Vec<Message>, SendError> {
     let n = claimed.len();
     let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await;
     release_rest(store, owner, n, published).await
 }
 
 /// Hands over messages stored with their first attempt begun, then frees any left claimed.
-async fn publish_begun(store: &Arc<dyn Store>, backends: &Backends, owner: &str, begun: Vec<Message>) -> Result<Vec<Message>, SendError> {
+async fn publish_begun(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    owner: &str,
+    begun: Vec<Message>,
+) -> Result<Vec<Message>, SendError> {
     let n = begun.len();
     let published = crate::delivery::publish_begun(store, backends, owner, begun).await;
     release_rest(store, owner, n, published).await

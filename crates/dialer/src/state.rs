@@ -103,7 +103,9 @@ impl State {
         if let Ok(code) = t.parse::<i64>() {
             return State::from_code(code);
         }
-        State::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(t))
+        State::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(t))
     }
 
     /// pymess's `failed`: the message ended, or is about to end, in an error.
@@ -139,7 +141,9 @@ impl fmt::Display for State {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown state {0:?}: expected a name such as READY or ANSWERED_COMPLETE, or its numeric code")]
+#[error(
+    "unknown state {0:?}: expected a name such as READY or ANSWERED_COMPLETE, or its numeric code"
+)]
 pub struct UnknownState(pub String);
 
 impl FromStr for State {
@@ -208,7 +212,10 @@ mod tests {
 
     #[test]
     fn parse_accepts_lowercase_and_codes_and_rejects_junk() {
-        assert_eq!(State::parse("answered_complete"), Some(State::AnsweredComplete));
+        assert_eq!(
+            State::parse("answered_complete"),
+            Some(State::AnsweredComplete)
+        );
         assert_eq!(State::parse("99"), Some(State::ErrorRetry));
         assert_eq!(State::parse("12"), None);
         assert!("SENT".parse::<State>().is_err());

@@ -22,15 +22,23 @@ pub enum TemplateError {
 pub enum Refusal {
     #[error("template {0:?} is inactive")]
     Inactive(String),
-    #[error("template {slug:?} does not allow duplicates and a message from it already exists for {related}")]
+    #[error(
+        "template {slug:?} does not allow duplicates and a message from it already exists for {related}"
+    )]
     Duplicate { slug: String, related: String },
 }
 
 pub fn check_slug(slug: &str) -> Result<(), TemplateError> {
     let ok = !slug.is_empty()
         && slug.len() <= 100
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(TemplateError::Slug(slug.to_string())) }
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(TemplateError::Slug(slug.to_string()))
+    }
 }
 
 fn environment() -> Environment<'static> {
@@ -44,23 +52,43 @@ fn environment() -> Environment<'static> {
 
 fn describe(e: &minijinja::Error) -> String {
     match e.detail() {
-        Some(d) => format!("{} ({d}){}", e.kind(), e.line().map(|l| format!(" on line {l}")).unwrap_or_default()),
-        None => format!("{}{}", e.kind(), e.line().map(|l| format!(" on line {l}")).unwrap_or_default()),
+        Some(d) => format!(
+            "{} ({d}){}",
+            e.kind(),
+            e.line()
+                .map(|l| format!(" on line {l}"))
+                .unwrap_or_default()
+        ),
+        None => format!(
+            "{}{}",
+            e.kind(),
+            e.line()
+                .map(|l| format!(" on line {l}"))
+                .unwrap_or_default()
+        ),
     }
 }
 
 /// Refuses a body minijinja cannot parse: checked when a template is added or changed.
 pub fn check_body(body: &str) -> Result<(), TemplateError> {
     let env = environment();
-    env.template_from_str(body).map(drop).map_err(|e| TemplateError::Syntax(describe(&e)))
+    env.template_from_str(body)
+        .map(drop)
+        .map_err(|e| TemplateError::Syntax(describe(&e)))
 }
 
 /// Renders a body; a variable missing from `context` is an error.
 pub fn render(slug: &str, body: &str, context: &JsonMap) -> Result<String, TemplateError> {
     let env = environment();
-    let fail = |e: minijinja::Error| TemplateError::Render { slug: slug.to_string(), reason: describe(&e) };
+    let fail = |e: minijinja::Error| TemplateError::Render {
+        slug: slug.to_string(),
+        reason: describe(&e),
+    };
     let tmpl = env.template_from_str(body).map_err(fail)?;
-    let ctx: BTreeMap<String, Value> = context.iter().map(|(k, v)| (k.clone(), to_value(v))).collect();
+    let ctx: BTreeMap<String, Value> = context
+        .iter()
+        .map(|(k, v)| (k.clone(), to_value(v)))
+        .collect();
     tmpl.render(Value::from(ctx)).map_err(fail)
 }
 
@@ -77,19 +105,34 @@ fn to_value(v: &serde_json::Value) -> Value {
         },
         J::String(s) => Value::from(s.as_str()),
         J::Array(a) => Value::from(a.iter().map(to_value).collect::<Vec<_>>()),
-        J::Object(o) => Value::from(o.iter().map(|(k, v)| (k.clone(), to_value(v))).collect::<BTreeMap<_, _>>()),
+        J::Object(o) => Value::from(
+            o.iter()
+                .map(|(k, v)| (k.clone(), to_value(v)))
+                .collect::<BTreeMap<_, _>>(),
+        ),
     }
 }
 
 /// The template's own rule; `duplicate` says whether a message from it already exists for
 /// the same related objects (asked of the store only when duplicates are not allowed).
-pub fn can_send(template: &Template, duplicate: impl FnOnce() -> bool, related: &[crate::RelatedObject]) -> Result<(), Refusal> {
+pub fn can_send(
+    template: &Template,
+    duplicate: impl FnOnce() -> bool,
+    related: &[crate::RelatedObject],
+) -> Result<(), Refusal> {
     if !template.active {
         return Err(Refusal::Inactive(template.slug.clone()));
     }
     if !template.allow_duplicates && duplicate() {
-        let related = related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ");
-        return Err(Refusal::Duplicate { slug: template.slug.clone(), related });
+        let related = related
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Refusal::Duplicate {
+            slug: template.slug.clone(),
+            related,
+        });
     }
     Ok(())
 }
@@ -106,7 +149,12 @@ mod tests {
     #[test]
     fn renders_variables_loops_and_no_html_escaping() {
         let body = "Hello {{ name }}, order {{ order.id }}: {% for i in items %}{{ i }}{% if not loop.last %}, {% endif %}{% endfor %} <&>";
-        let out = render("t", body, &ctx(json!({"name": "Jo & Al", "order": {"id": 42}, "items": ["a", "b"]}))).unwrap();
+        let out = render(
+            "t",
+            body,
+            &ctx(json!({"name": "Jo & Al", "order": {"id": 42}, "items": ["a", "b"]})),
+        )
+        .unwrap();
         assert_eq!(out, "Hello Jo & Al, order 42: a, b <&>");
     }
 
@@ -121,7 +169,10 @@ mod tests {
     #[test]
     fn syntax_errors_are_refused() {
         for bad in ["Hello {{ name", "{% if x %}no end", "{{ }}", "{% bogus %}"] {
-            assert!(matches!(check_body(bad), Err(TemplateError::Syntax(_))), "{bad:?}");
+            assert!(
+                matches!(check_body(bad), Err(TemplateError::Syntax(_))),
+                "{bad:?}"
+            );
         }
         check_body("Hello {{ name }}").unwrap();
     }
@@ -146,10 +197,16 @@ mod tests {
             changed_at: jiff::Timestamp::UNIX_EPOCH,
         };
         assert!(can_send(&t, || false, &[]).is_ok());
-        assert!(matches!(can_send(&t, || true, &[]), Err(Refusal::Duplicate { .. })));
+        assert!(matches!(
+            can_send(&t, || true, &[]),
+            Err(Refusal::Duplicate { .. })
+        ));
         t.allow_duplicates = true;
         assert!(can_send(&t, || panic!("not asked"), &[]).is_ok());
         t.active = false;
-        assert_eq!(can_send(&t, || false, &[]), Err(Refusal::Inactive("s".into())));
+        assert_eq!(
+            can_send(&t, || false, &[]),
+            Err(Refusal::Inactive("s".into()))
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dialout_dialer::backend::{Backend, Cancel, Found, Publish};
-use dialout_dialer::backends::asterisk::{file_name, AsteriskConfig, DIALPLAN};
 use dialout_dialer::backends::Asterisk;
+use dialout_dialer::backends::asterisk::{AsteriskConfig, DIALPLAN, file_name};
 use dialout_dialer::tts::EspeakNg;
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, Dialplan, FakeAsterisk, Status};
@@ -30,7 +30,11 @@ fn config(root: &Path, extra: &str) -> AsteriskConfig {
         "spool_dir = \"{}/outgoing\"\nchannel = \"PJSIP/{{number}}@trunk\"\nwait_time = 20\nretry_time = 60\n\
          calls_per_second = 1000\nmax_in_flight = 100\n{extra}{}",
         root.display(),
-        if extra.contains("max_retries") { "" } else { "max_retries = 1\n" }
+        if extra.contains("max_retries") {
+            ""
+        } else {
+            "max_retries = 1\n"
+        }
     );
     AsteriskConfig::from_table("pbx", &toml::from_str(&text).unwrap()).unwrap()
 }
@@ -44,11 +48,20 @@ fn setup(extra: &str) -> Setup {
         panic!("these tests need espeak-ng: {e}");
     }
     let backend = Asterisk::start("pbx", config(&root, extra), Arc::new(espeak)).unwrap();
-    Setup { _dir: dir, root, backend }
+    Setup {
+        _dir: dir,
+        root,
+        backend,
+    }
 }
 
 fn fake(root: &Path, callees: Callees) -> FakeAsterisk {
-    FakeAsterisk::builder(root.join("outgoing")).dialplan_file(dialplan_path()).unwrap().callees(callees).build().unwrap()
+    FakeAsterisk::builder(root.join("outgoing"))
+        .dialplan_file(dialplan_path())
+        .unwrap()
+        .callees(callees)
+        .build()
+        .unwrap()
 }
 
 fn message(number: &str) -> Message {
@@ -71,7 +84,11 @@ async fn publish(backend: &Asterisk, m: &mut Message) {
 
 /// One intake; applies the updates to `messages` and returns the new states.
 async fn intake(backend: &Asterisk, messages: &mut [Message]) -> Vec<(MessageId, State)> {
-    let pending: Vec<Message> = messages.iter().filter(|m| !m.is_final_state).cloned().collect();
+    let pending: Vec<Message> = messages
+        .iter()
+        .filter(|m| !m.is_final_state)
+        .cloned()
+        .collect();
     let report = backend.check_status(&pending, None).await.unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let mut out = vec![];
@@ -89,7 +106,10 @@ async fn intake(backend: &Asterisk, messages: &mut [Message]) -> Vec<(MessageId,
 #[test]
 fn the_shipped_dialplan_is_within_the_fakes_subset_and_is_what_the_cli_prints() {
     let file = std::fs::read_to_string(dialplan_path()).unwrap();
-    assert_eq!(file, DIALPLAN, "the embedded dialplan is the file in the repository");
+    assert_eq!(
+        file, DIALPLAN,
+        "the embedded dialplan is the file in the repository"
+    );
     let d = Dialplan::load(dialplan_path()).unwrap();
     for exten in ["s", "failed", "h"] {
         assert!(d.has_exten("dialout-message", exten), "{exten}");
@@ -100,15 +120,50 @@ fn the_shipped_dialplan_is_within_the_fakes_subset_and_is_what_the_cli_prints() 
 async fn every_kind_of_callee_reaches_its_truthful_state() {
     let s = setup("");
     let kinds: Vec<(&str, Vec<Callee>, State, u32)> = vec![
-        ("+420777000001", vec![Callee::answers()], State::AnsweredComplete, 1),
-        ("+420777000002", vec![Callee::answers_then_hangs_up(2.5)], State::AnsweredPartial, 1),
+        (
+            "+420777000001",
+            vec![Callee::answers()],
+            State::AnsweredComplete,
+            1,
+        ),
+        (
+            "+420777000002",
+            vec![Callee::answers_then_hangs_up(2.5)],
+            State::AnsweredPartial,
+            1,
+        ),
         ("+420777000003", vec![Callee::busy()], State::Declined, 2),
         ("+420777000004", vec![Callee::rejects()], State::Declined, 2),
-        ("+420777000005", vec![Callee::no_answer()], State::Unanswered, 2),
-        ("+420777000006", vec![Callee::congestion()], State::Unreachable, 2),
-        ("+420777000007", vec![Callee::unreachable()], State::Unreachable, 2),
-        ("+420777000008", vec![Callee::busy(), Callee::answers()], State::AnsweredComplete, 2),
-        ("+420777000009", vec![Callee::busy(), Callee::no_answer()], State::Unanswered, 2),
+        (
+            "+420777000005",
+            vec![Callee::no_answer()],
+            State::Unanswered,
+            2,
+        ),
+        (
+            "+420777000006",
+            vec![Callee::congestion()],
+            State::Unreachable,
+            2,
+        ),
+        (
+            "+420777000007",
+            vec![Callee::unreachable()],
+            State::Unreachable,
+            2,
+        ),
+        (
+            "+420777000008",
+            vec![Callee::busy(), Callee::answers()],
+            State::AnsweredComplete,
+            2,
+        ),
+        (
+            "+420777000009",
+            vec![Callee::busy(), Callee::no_answer()],
+            State::Unanswered,
+            2,
+        ),
     ];
     let mut callees = Callees::new(Callee::unreachable());
     for (n, seq, _, _) in &kinds {
@@ -136,21 +191,35 @@ async fn every_kind_of_callee_reaches_its_truthful_state() {
         }
     }
     let obs = fake.observations();
-    assert!(obs.errors().is_empty(), "the dialplan left the fake's subset: {:?}", obs.errors());
+    assert!(
+        obs.errors().is_empty(),
+        "the dialplan left the fake's subset: {:?}",
+        obs.errors()
+    );
     for ((number, _, want, attempts), m) in kinds.iter().zip(&messages) {
         assert_eq!(m.state, *want, "{number}: {:?}", m.error);
         assert!(m.is_final_state, "{number}");
         let name = file_name(m.id);
         assert_eq!(obs.attempts_of(&name).count() as u32, *attempts, "{number}");
         if *attempts == 2 {
-            assert!(seen_rescheduled.contains(&m.id), "{number}: RESCHEDULED after the first failed attempt");
+            assert!(
+                seen_rescheduled.contains(&m.id),
+                "{number}: RESCHEDULED after the first failed attempt"
+            );
         }
         if *want == State::AnsweredComplete || *want == State::AnsweredPartial {
-            assert!(seen_in_call.contains(&m.id), "{number}: CALL_IN_PROGRESS while playing");
+            assert!(
+                seen_in_call.contains(&m.id),
+                "{number}: CALL_IN_PROGRESS while playing"
+            );
         }
     }
     // The audio was played from the cache, not missing.
-    let warnings: Vec<_> = obs.attempts.iter().flat_map(|a| a.warnings.clone()).collect();
+    let warnings: Vec<_> = obs
+        .attempts
+        .iter()
+        .flat_map(|a| a.warnings.clone())
+        .collect();
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
@@ -170,9 +239,17 @@ async fn a_result_waits_for_the_status_line() {
     fake.run_for(Duration::from_secs(20));
     let archived = s.root.join("outgoing_done").join(file_name(m[0].id));
     assert!(archived.exists(), "archived");
-    assert!(!std::fs::read_to_string(&archived).unwrap().contains("Status:"));
+    assert!(
+        !std::fs::read_to_string(&archived)
+            .unwrap()
+            .contains("Status:")
+    );
     intake(&s.backend, &mut m).await;
-    assert!(!m[0].is_final_state, "no final state before the Status line: {:?}", m[0].state);
+    assert!(
+        !m[0].is_final_state,
+        "no final state before the Status line: {:?}",
+        m[0].state
+    );
     fake.run_for(Duration::from_secs(20));
     intake(&s.backend, &mut m).await;
     assert_eq!(m[0].state, State::AnsweredComplete);
@@ -188,13 +265,23 @@ async fn spooling_is_never_repeated_and_find_sees_what_was_spooled() {
     assert!(matches!(s.backend.find(&m).await.unwrap(), Found::Yes(_)));
     // A second publish (a crash between spooling and the state update) spools nothing.
     let again = s.backend.publish(&m).await;
-    assert!(matches!(&again, Publish::Accepted(a) if a.reason.contains("already spooled")), "{again:?}");
+    assert!(
+        matches!(&again, Publish::Accepted(a) if a.reason.contains("already spooled")),
+        "{again:?}"
+    );
     fake.run_until_idle().unwrap();
-    assert!(matches!(s.backend.find(&m).await.unwrap(), Found::Yes(_)), "found through its archive");
+    assert!(
+        matches!(s.backend.find(&m).await.unwrap(), Found::Yes(_)),
+        "found through its archive"
+    );
     let again = s.backend.publish(&m).await;
     assert!(matches!(again, Publish::Accepted(_)));
     fake.run_until_idle().unwrap();
-    assert_eq!(fake.observations().dials.get(&file_name(m.id)), Some(&1), "dialed once");
+    assert_eq!(
+        fake.observations().dials.get(&file_name(m.id)),
+        Some(&1),
+        "dialed once"
+    );
 }
 
 #[tokio::test]
@@ -208,11 +295,21 @@ async fn cancel_withdraws_a_waiting_file_but_not_a_call_being_dialed() {
     let mut ringing = message("+420777000032");
     publish(&s.backend, &mut ringing).await;
     fake.run_for(Duration::from_secs(5));
-    assert!(matches!(s.backend.cancel(&ringing).await.unwrap(), Cancel::TooLate(_)));
+    assert!(matches!(
+        s.backend.cancel(&ringing).await.unwrap(),
+        Cancel::TooLate(_)
+    ));
     fake.run_until_idle().unwrap();
     let obs = fake.observations();
-    assert_eq!(obs.attempts_of(&file_name(waiting.id)).count(), 0, "the withdrawn call was never dialed");
-    assert_eq!(obs.end_of(&file_name(ringing.id)).map(|e| e.status), Some(Status::Expired));
+    assert_eq!(
+        obs.attempts_of(&file_name(waiting.id)).count(),
+        0,
+        "the withdrawn call was never dialed"
+    );
+    assert_eq!(
+        obs.end_of(&file_name(ringing.id)).map(|e| e.status),
+        Some(Status::Expired)
+    );
 }
 
 #[tokio::test]
@@ -223,7 +320,14 @@ async fn a_file_that_vanishes_without_an_archive_is_an_error() {
     std::fs::remove_file(s.root.join("outgoing").join(file_name(m[0].id))).unwrap();
     intake(&s.backend, &mut m).await;
     assert_eq!(m[0].state, State::Error);
-    assert!(m[0].error.as_deref().unwrap_or("").contains("without an archive"), "{:?}", m[0].error);
+    assert!(
+        m[0].error
+            .as_deref()
+            .unwrap_or("")
+            .contains("without an archive"),
+        "{:?}",
+        m[0].error
+    );
 }
 
 #[tokio::test]
@@ -252,7 +356,11 @@ async fn pacing_defers_beyond_max_in_flight_and_calls_per_second() {
     // The spool holds 2 of our files: in flight counts them even if the store says 0.
     assert_eq!(b.capacity(0).await, Some(0), "no slot left this second");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(b.capacity(0).await, Some(1), "max_in_flight 3 minus the 2 files in the spool");
+    assert_eq!(
+        b.capacity(0).await,
+        Some(1),
+        "max_in_flight 3 minus the 2 files in the spool"
+    );
 }
 
 #[test]
@@ -261,22 +369,45 @@ fn a_staging_dir_on_another_filesystem_is_refused_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("outgoing")).unwrap();
     let shm = Path::new("/dev/shm");
-    let other = shm.metadata().map(|m| m.dev()).unwrap_or_else(|e| panic!("this test needs /dev/shm (tmpfs): {e}"));
-    assert_ne!(other, dir.path().metadata().unwrap().dev(), "this test needs /dev/shm on another filesystem than {}", dir.path().display());
+    let other = shm
+        .metadata()
+        .map(|m| m.dev())
+        .unwrap_or_else(|e| panic!("this test needs /dev/shm (tmpfs): {e}"));
+    assert_ne!(
+        other,
+        dir.path().metadata().unwrap().dev(),
+        "this test needs /dev/shm on another filesystem than {}",
+        dir.path().display()
+    );
     let staging = tempfile::tempdir_in(shm).unwrap();
-    let c = config(dir.path(), &format!("staging_dir = \"{}\"\n", staging.path().display()));
-    let err = Asterisk::start("pbx", c, Arc::new(EspeakNg::new())).err().expect("refused");
+    let c = config(
+        dir.path(),
+        &format!("staging_dir = \"{}\"\n", staging.path().display()),
+    );
+    let err = Asterisk::start("pbx", c, Arc::new(EspeakNg::new()))
+        .err()
+        .expect("refused");
     let text = err.to_string();
     assert!(text.contains("backends.pbx.staging_dir"), "{text}");
     assert!(text.contains("another filesystem"), "{text}");
-    assert_eq!(std::fs::read_dir(dir.path().join("outgoing")).unwrap().count(), 0, "nothing left in the spool");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("outgoing"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing left in the spool"
+    );
 }
 
 #[tokio::test]
 async fn audio_stays_while_a_message_or_a_spooled_file_needs_it() {
     let s = setup("");
     let backend = s.backend.with_audio_grace(Duration::ZERO);
-    let audio_files = |root: &Path| std::fs::read_dir(root.join("dialout/audio")).unwrap().count();
+    let audio_files = |root: &Path| {
+        std::fs::read_dir(root.join("dialout/audio"))
+            .unwrap()
+            .count()
+    };
     let mut a = message("+420777000061");
     a.content = "First text.".into();
     let mut b = message("+420777000062");
@@ -292,7 +423,13 @@ async fn audio_stays_while_a_message_or_a_spooled_file_needs_it() {
     assert_eq!(audio_files(&s.root), 1);
     let mut fake = fake(&s.root, Callees::new(Callee::answers()));
     fake.run_until_idle().unwrap();
-    assert!(fake.observations().attempts.iter().all(|at| at.warnings.is_empty()), "a's audio was there to play");
+    assert!(
+        fake.observations()
+            .attempts
+            .iter()
+            .all(|at| at.warnings.is_empty()),
+        "a's audio was there to play"
+    );
     assert_eq!(backend.cleanup_audio(&[]), 1, "a is done: its audio goes");
     assert_eq!(audio_files(&s.root), 0);
 }
@@ -300,14 +437,24 @@ async fn audio_stays_while_a_message_or_a_spooled_file_needs_it() {
 #[tokio::test]
 async fn each_failed_attempt_is_reported_with_its_reason() {
     let s = setup("max_retries = 2\n");
-    let mut fake = fake(&s.root, Callees::new(Callee::unreachable()).exact_sequence("PJSIP/+420777000071@trunk", vec![Callee::busy(), Callee::no_answer(), Callee::congestion()]));
+    let mut fake = fake(
+        &s.root,
+        Callees::new(Callee::unreachable()).exact_sequence(
+            "PJSIP/+420777000071@trunk",
+            vec![Callee::busy(), Callee::no_answer(), Callee::congestion()],
+        ),
+    );
     let mut m = vec![message("+420777000071")];
     publish(&s.backend, &mut m[0]).await;
     let mut updates = vec![];
     for _ in 0..400 {
         fake.run_for(Duration::from_secs(2));
         for (_, state) in intake(&s.backend, &mut m).await {
-            updates.push((state, m[0].extra_sender_data.get("failed_attempts").cloned(), m[0].extra_sender_data.get("last_reason").cloned()));
+            updates.push((
+                state,
+                m[0].extra_sender_data.get("failed_attempts").cloned(),
+                m[0].extra_sender_data.get("last_reason").cloned(),
+            ));
         }
         if m[0].is_final_state {
             break;
@@ -316,7 +463,11 @@ async fn each_failed_attempt_is_reported_with_its_reason() {
     let j = |n: u64| Some(serde_json::Value::from(n));
     assert_eq!(
         updates,
-        vec![(State::Rescheduled, j(1), j(5)), (State::Rescheduled, j(2), j(3)), (State::Unreachable, j(3), j(8))],
+        vec![
+            (State::Rescheduled, j(1), j(5)),
+            (State::Rescheduled, j(2), j(3)),
+            (State::Unreachable, j(3), j(8))
+        ],
         "one update per failed attempt; the last attempt's congestion decides"
     );
 }
@@ -324,7 +475,9 @@ async fn each_failed_attempt_is_reported_with_its_reason() {
 #[tokio::test]
 async fn with_user_set_everything_dialout_creates_belongs_to_asterisk() {
     use std::os::unix::fs::MetadataExt;
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().expect("user nobody must exist on the test machine");
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody must exist on the test machine");
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("outgoing")).unwrap();
@@ -339,7 +492,12 @@ async fn with_user_set_everything_dialout_creates_belongs_to_asterisk() {
     let backend = started.unwrap();
     let mut m = message("+420777000081");
     publish(&backend, &mut m).await;
-    let audio = std::fs::read_dir(root.join("dialout/audio")).unwrap().next().unwrap().unwrap().path();
+    let audio = std::fs::read_dir(root.join("dialout/audio"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     for p in [
         root.join("outgoing").join(file_name(m.id)),
         root.join("outgoing/.dialout-staging"),
@@ -350,6 +508,11 @@ async fn with_user_set_everything_dialout_creates_belongs_to_asterisk() {
         audio,
     ] {
         let meta = std::fs::metadata(&p).unwrap();
-        assert_eq!((meta.uid(), meta.gid()), (nobody.uid.as_raw(), nobody.gid.as_raw()), "{}", p.display());
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (nobody.uid.as_raw(), nobody.gid.as_raw()),
+            "{}",
+            p.display()
+        );
     }
 }

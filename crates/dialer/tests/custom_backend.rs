@@ -21,14 +21,21 @@ impl Backend for CallService {
     async fn publish(&self, message: &Message) -> Publish {
         self.queue.lock().unwrap().push(message.id);
         let mut data = JsonMap::new();
-        data.insert("queue_position".into(), self.queue.lock().unwrap().len().into());
+        data.insert(
+            "queue_position".into(),
+            self.queue.lock().unwrap().len().into(),
+        );
         Publish::Accepted(Accepted::ready(data, "queued at the call service"))
     }
 
     // Lets dialout resolve an attempt cut short by a crash without calling anyone twice.
     async fn find(&self, message: &Message) -> Result<Found, BackendError> {
         let known = self.queue.lock().unwrap().contains(&message.id);
-        Ok(if known { Found::Yes(Accepted::ready(JsonMap::new(), "already queued")) } else { Found::No })
+        Ok(if known {
+            Found::Yes(Accepted::ready(JsonMap::new(), "already queued"))
+        } else {
+            Found::No
+        })
     }
 
     fn can_find(&self) -> bool {
@@ -38,15 +45,20 @@ impl Backend for CallService {
 // README-END
 
 use dialout_dialer::backends::Backends;
-use dialout_dialer::{store, Dialer, SendRequest, State};
+use dialout_dialer::{Dialer, SendRequest, State, store};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_custom_backend_receives_sent_messages() {
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(&format!("sqlite://{}/dialout.db", dir.path().display())).unwrap();
-    let service = Arc::new(CallService { queue: Mutex::new(Vec::new()) });
+    let service = Arc::new(CallService {
+        queue: Mutex::new(Vec::new()),
+    });
     let dialer = Dialer::new(store, Backends::single(service.clone()));
-    let sent = dialer.send(SendRequest::new("+420777123456", "Your order has shipped")).await.unwrap();
+    let sent = dialer
+        .send(SendRequest::new("+420777123456", "Your order has shipped"))
+        .await
+        .unwrap();
     assert_eq!(sent.message.state, State::Ready);
     assert_eq!(sent.message.backend, "calls");
     assert_eq!(sent.message.extra_sender_data["queue_position"], 1);
@@ -59,5 +71,8 @@ fn the_readme_shows_this_example() {
     let start = me.find("// README-BEGIN\n").unwrap() + "// README-BEGIN\n".len();
     let end = me.find("// README-END").unwrap();
     let readme = include_str!("../../../README.md");
-    assert!(readme.contains(&me[start..end]), "README's 'Writing a backend' differs from tests/custom_backend.rs");
+    assert!(
+        readme.contains(&me[start..end]),
+        "README's 'Writing a backend' differs from tests/custom_backend.rs"
+    );
 }

@@ -11,7 +11,7 @@ use dialout_dialer::config::Config;
 use dialout_dialer::delivery::{check_status, owner_id, publish_claimed};
 use dialout_dialer::send::{Dialer, SendRequest};
 use dialout_dialer::{Message, State};
-use dialout_testkit::fake_daktela::{Fault, FakeDaktela};
+use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -44,7 +44,10 @@ fn request(content: &str, predictive: bool) -> SendRequest {
 }
 
 fn name(m: &Message) -> String {
-    m.extra_sender_data["name"].as_str().expect("record name kept").to_string()
+    m.extra_sender_data["name"]
+        .as_str()
+        .expect("record name kept")
+        .to_string()
 }
 
 #[tokio::test]
@@ -57,20 +60,32 @@ async fn send_then_check_status_through_the_store() {
     let mut tts = request("Your order has shipped", false);
     tts.options.extra_data = Some(json!({"custom_fields": {"order_id": "42"}}));
     let a = dialer.send(tts).await.unwrap().message;
-    let b = dialer.send(request("Your code is 1234", true)).await.unwrap().message;
+    let b = dialer
+        .send(request("Your code is 1234", true))
+        .await
+        .unwrap()
+        .message;
     for m in [&a, &b] {
         assert_eq!(m.state, State::Ready, "{m:?}");
         assert!(m.sent_at.is_some());
     }
     let ra = fake.record(&name(&a)).unwrap();
-    assert_eq!((ra["record_type"].as_str(), ra["customFields"]["order_id"].clone()), (Some(TTS), json!(["42"])));
+    assert_eq!(
+        (
+            ra["record_type"].as_str(),
+            ra["customFields"]["order_id"].clone()
+        ),
+        (Some(TTS), json!(["42"]))
+    );
     assert_eq!(fake.record(&name(&b)).unwrap()["record_type"], PREDICTIVE);
 
     fake.advance(30);
     fake.set_progress(&name(&a), "3", &[]);
     fake.set_progress(&name(&b), "5", &["statuses_complete"]);
     fake.clear_requests();
-    let run = check_status(dialer.store(), dialer.backends()).await.unwrap();
+    let run = check_status(dialer.store(), dialer.backends())
+        .await
+        .unwrap();
     assert!(run.ok(), "{run:?}");
     assert_eq!(fake.request_count(), 2, "one list request per record type");
     let a = db.store.message(a.id).unwrap().unwrap();
@@ -83,12 +98,19 @@ async fn send_then_check_status_through_the_store() {
     // The next run starts from the stored cursor and sees only what changed since.
     fake.advance(30);
     fake.set_progress(&name(&a), "5", &[]);
-    let run = check_status(dialer.store(), dialer.backends()).await.unwrap();
+    let run = check_status(dialer.store(), dialer.backends())
+        .await
+        .unwrap();
     assert_eq!(run.backends[0].updated.len(), 1, "{run:?}");
     let a = db.store.message(a.id).unwrap().unwrap();
     assert_eq!((a.state, a.is_final_state), (State::Done, true));
     let history = db.store.history(a.id).unwrap();
-    assert!(history.iter().any(|h| h.to == State::CallInProgress && h.reason.contains("action 3")), "{history:?}");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.to == State::CallInProgress && h.reason.contains("action 3")),
+        "{history:?}"
+    );
 }
 
 #[tokio::test]
@@ -97,25 +119,43 @@ async fn a_timeout_after_create_is_adopted_on_the_next_attempt_not_posted_again(
     let db = common::sqlite();
     let dialer = Dialer::from_config(db.store.clone(), &config(&fake, TOKEN)).unwrap();
     fake.fail_next(Fault::TimeoutAfterWork(Duration::from_secs(2)));
-    let m = dialer.send(request("Reminder", false)).await.unwrap().message;
+    let m = dialer
+        .send(request("Reminder", false))
+        .await
+        .unwrap()
+        .message;
     assert_eq!(m.state, State::ErrorRetry, "{m:?}");
     assert!(m.attempt_unresolved);
-    assert_eq!(fake.records().len(), 1, "the record was created although the answer never came");
+    assert_eq!(
+        fake.records().len(),
+        1,
+        "the record was created although the answer never came"
+    );
 
     // The retry is due later; claim it as if that time had come.
     let owner = owner_id();
-    let later = Timestamp::now().checked_add(jiff::SignedDuration::from_mins(5)).unwrap();
-    let lease = later.checked_add(jiff::SignedDuration::from_mins(1)).unwrap();
+    let later = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_mins(5))
+        .unwrap();
+    let lease = later
+        .checked_add(jiff::SignedDuration::from_mins(1))
+        .unwrap();
     let claimed = db.store.claim_due(&owner, later, lease, 10, None).unwrap();
     assert_eq!(claimed.len(), 1);
-    let done = publish_claimed(dialer.store(), dialer.backends(), &owner, claimed).await.unwrap();
+    let done = publish_claimed(dialer.store(), dialer.backends(), &owner, claimed)
+        .await
+        .unwrap();
     db.store.release(&owner).unwrap();
     assert_eq!(done.messages.len(), 1);
     let m = db.store.message(m.id).unwrap().unwrap();
     assert_eq!(m.state, State::Ready, "{m:?}");
     assert_eq!(name(&m), fake.records()[0]["name"].as_str().unwrap());
     assert_eq!(fake.records().len(), 1, "no second record");
-    let posts = fake.requests().iter().filter(|r| r.method == "POST").count();
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
     assert_eq!(posts, 1);
 }
 
@@ -124,12 +164,21 @@ async fn a_rejected_token_pauses_and_the_messages_wait() {
     let fake = FakeDaktela::start("the-real-token").await;
     let db = common::sqlite();
     let dialer = Dialer::from_config(db.store.clone(), &config(&fake, TOKEN)).unwrap();
-    let m = dialer.send(request("Reminder", false)).await.unwrap().message;
+    let m = dialer
+        .send(request("Reminder", false))
+        .await
+        .unwrap()
+        .message;
     assert_eq!(m.state, State::Waiting, "{m:?}");
     assert_eq!(m.attempts, 0, "the attempt does not count");
     assert!(fake.records().is_empty());
     let history = db.store.history(m.id).unwrap();
-    assert!(history.iter().any(|h| h.reason.contains("paused") && h.reason.contains("401")), "{history:?}");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.reason.contains("paused") && h.reason.contains("401")),
+        "{history:?}"
+    );
 }
 
 #[tokio::test]
@@ -137,8 +186,15 @@ async fn a_daktela_error_is_stored_in_daktelas_words() {
     let fake = FakeDaktela::start(TOKEN).await;
     let db = common::sqlite();
     let dialer = Dialer::from_config(db.store.clone(), &config(&fake, TOKEN)).unwrap();
-    fake.fail_next(Fault::NullResultWithError { status: 400, error: json!({"number": ["Number is on the blacklist"]}) });
-    let m = dialer.send(request("Reminder", false)).await.unwrap().message;
+    fake.fail_next(Fault::NullResultWithError {
+        status: 400,
+        error: json!({"number": ["Number is on the blacklist"]}),
+    });
+    let m = dialer
+        .send(request("Reminder", false))
+        .await
+        .unwrap()
+        .message;
     assert_eq!(m.state, State::Error, "{m:?}");
     let e = m.error.unwrap();
     assert!(e.contains("number: Number is on the blacklist"), "{e}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use daktela_support::*;
 use dialout_dialer::backend::Backend;
 use dialout_dialer::backends::Daktela;
-use dialout_testkit::fake_daktela::{CustomFieldFilters, Fault, FakeDaktela};
+use dialout_testkit::fake_daktela::{CustomFieldFilters, FakeDaktela, Fault};
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -59,23 +59,47 @@ async fn the_token_never_leaves_the_header() {
         Fault::Unauthorized,
         Fault::Forbidden,
         Fault::MalformedJson,
-        Fault::NullResultWithError { status: 400, error: json!([echoed.clone()]) },
-        Fault::NullResultWithError { status: 500, error: json!({"auth": [echoed.clone()]}) },
-        Fault::NullResultWithError { status: 403, error: json!([echoed.clone()]) },
+        Fault::NullResultWithError {
+            status: 400,
+            error: json!([echoed.clone()]),
+        },
+        Fault::NullResultWithError {
+            status: 500,
+            error: json!({"auth": [echoed.clone()]}),
+        },
+        Fault::NullResultWithError {
+            status: 403,
+            error: json!([echoed.clone()]),
+        },
         Fault::Slow(Duration::from_secs(2)),
         Fault::TimeoutAfterWork(Duration::from_secs(2)),
     ];
     for f in faults {
         fake.fail_next(f);
-        texts.push(format!("{:?}", b.publish(&message("+420777123456", "x")).await));
+        texts.push(format!(
+            "{:?}",
+            b.publish(&message("+420777123456", "x")).await
+        ));
     }
     // Daktela's words survive the scrubbing.
-    assert!(texts.iter().any(|t| t.contains("lacks the right campaignsRecords.create") && t.contains("[redacted]")), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("lacks the right campaignsRecords.create")
+                && t.contains("[redacted]")),
+        "{texts:?}"
+    );
 
     // find by id, refused, and by number; then the status check, its failures included.
-    texts.push(format!("{:?}", b.find(&message("+420777123456", "x")).await));
+    texts.push(format!(
+        "{:?}",
+        b.find(&message("+420777123456", "x")).await
+    ));
     fake.set_custom_field_filters(CustomFieldFilters::Refuse);
-    texts.push(format!("{:?}", b.find(&message("+420777123456", "x")).await));
+    texts.push(format!(
+        "{:?}",
+        b.find(&message("+420777123456", "x")).await
+    ));
     fake.set_progress(&record_name(&ok), "5", &["statuses_unknown"]);
     let r = b.check_status(&[ok.clone()], None).await;
     texts.push(format!("{r:?}"));
@@ -84,7 +108,14 @@ async fn the_token_never_leaves_the_header() {
             ok.extra_sender_data.extend(u.sender_data.clone());
         }
     }
-    for f in [Fault::HtmlServerError, Fault::Unauthorized, Fault::NullResultWithError { status: 502, error: json!([echoed.clone()]) }] {
+    for f in [
+        Fault::HtmlServerError,
+        Fault::Unauthorized,
+        Fault::NullResultWithError {
+            status: 502,
+            error: json!([echoed.clone()]),
+        },
+    ] {
         fake.fail_next(f);
         texts.push(format!("{:?}", b.check_status(&[ok.clone()], None).await));
     }
@@ -95,7 +126,10 @@ async fn the_token_never_leaves_the_header() {
     let mut opts = options(&fake, "");
     opts.insert("access_token".into(), toml::Value::String(wrong.into()));
     let w = Daktela::from_options("dk", &opts).unwrap();
-    texts.push(format!("{:?}", w.publish(&message("+420777123456", "x")).await));
+    texts.push(format!(
+        "{:?}",
+        w.publish(&message("+420777123456", "x")).await
+    ));
 
     tokio::time::sleep(Duration::from_millis(100)).await;
     let log = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
@@ -103,8 +137,15 @@ async fn the_token_never_leaves_the_header() {
 
     // Not vacuous: requests were made with the token in the header, and much was logged.
     assert!(requests.len() >= 20, "{}", requests.len());
-    assert!(requests.iter().any(|r| r.headers.iter().any(|(k, v)| k == "x-auth-token" && v == TOKEN)));
-    assert!(log.contains("daktela request"), "tracing output was captured");
+    assert!(requests.iter().any(|r| {
+        r.headers
+            .iter()
+            .any(|(k, v)| k == "x-auth-token" && v == TOKEN)
+    }));
+    assert!(
+        log.contains("daktela request"),
+        "tracing output was captured"
+    );
     assert!(log.lines().count() > 20, "{log}");
 
     for secret in [TOKEN, wrong] {

@@ -7,8 +7,8 @@ use daktela_support::*;
 use dialout_dialer::backend::{Backend, BackendError, StatusReport};
 use dialout_dialer::backends::Daktela;
 use dialout_dialer::{Message, State};
-use dialout_testkit::fake_daktela::{Fault, FakeDaktela};
-use serde_json::{json, Value};
+use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
+use serde_json::{Value, json};
 
 /// pymess's identity for actions 0–6 written out with integer codes, and two status names.
 const MAPPING: &str = r#"
@@ -25,7 +25,10 @@ statuses_unreachable = 9
 "#;
 
 async fn check(b: &Daktela, messages: &mut [Message], cursor: &mut Option<String>) -> StatusReport {
-    let report = b.check_status(&pending(messages), cursor.as_deref()).await.expect("status check succeeds");
+    let report = b
+        .check_status(&pending(messages), cursor.as_deref())
+        .await
+        .expect("status check succeeds");
     apply(messages, &report);
     *cursor = report.cursor.clone();
     report
@@ -40,7 +43,11 @@ async fn a_sequence_of_record_changes_gives_pymess_states() {
     let fake = FakeDaktela::start(TOKEN).await;
     fake.set_now("2026-11-21 10:00:00");
     let b = backend(&fake, MAPPING);
-    let mut ms = vec![message("+420777123456", "a"), message("+420777123457", "b"), message("+420777123458", "c")];
+    let mut ms = vec![
+        message("+420777123456", "a"),
+        message("+420777123457", "b"),
+        message("+420777123458", "c"),
+    ];
     for m in ms.iter_mut() {
         publish_ok(&b, m).await;
     }
@@ -54,18 +61,41 @@ async fn a_sequence_of_record_changes_gives_pymess_states() {
         (0, "3", &[], State::CallInProgress, false),
         (0, "4", &[], State::Hangup, false),
         (0, "6", &[], State::Rescheduled, false),
-        (0, "5", &["statuses_5c1394ec6ea23488631693"], State::AnsweredComplete, true),
+        (
+            0,
+            "5",
+            &["statuses_5c1394ec6ea23488631693"],
+            State::AnsweredComplete,
+            true,
+        ),
         (1, "5", &[], State::Done, true),
-        (2, "5", &["statuses_unreachable", "statuses_5c1394ec6ea23488631693"], State::Unreachable, true),
+        (
+            2,
+            "5",
+            &["statuses_unreachable", "statuses_5c1394ec6ea23488631693"],
+            State::Unreachable,
+            true,
+        ),
     ];
     for (i, action, statuses, state, is_final) in steps {
         fake.advance(7);
         fake.set_progress(&names[i], action, statuses);
         let r = check(&b, &mut ms, &mut cursor).await;
-        assert_eq!(state_of(&ms, i), (state, is_final), "action {action} statuses {statuses:?}");
-        assert_eq!(r.updates.len(), 1, "only the changed message is updated: {r:?}");
+        assert_eq!(
+            state_of(&ms, i),
+            (state, is_final),
+            "action {action} statuses {statuses:?}"
+        );
+        assert_eq!(
+            r.updates.len(),
+            1,
+            "only the changed message is updated: {r:?}"
+        );
         assert_eq!(r.updates[0].id, ms[i].id);
-        assert_eq!(ms[i].extra_sender_data["action"], action, "the record's action is kept");
+        assert_eq!(
+            ms[i].extra_sender_data["action"], action,
+            "the record's action is kept"
+        );
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
     assert!(pending(&ms).is_empty());
@@ -85,13 +115,22 @@ async fn ten_thousand_open_messages_take_at_most_eleven_requests() {
             let r = fake.record(&name).unwrap();
             m.state = State::Ready;
             m.sent_at = Some(jiff::Timestamp::now());
-            for k in ["name", "record_type", "action", "statuses", "created", "edited"] {
+            for k in [
+                "name",
+                "record_type",
+                "action",
+                "statuses",
+                "created",
+                "edited",
+            ] {
                 m.extra_sender_data.insert(k.into(), r[k].clone());
             }
             ms.push(m);
             // Another application's records, interleaved.
             if i % 5 == 0 {
-                fake.insert(json!({"record_type": "records_other_app", "number": "00420111222333"}));
+                fake.insert(
+                    json!({"record_type": "records_other_app", "number": "00420111222333"}),
+                );
             }
         }
         let names: Vec<String> = ms.iter().map(record_name).collect();
@@ -108,10 +147,16 @@ async fn ten_thousand_open_messages_take_at_most_eleven_requests() {
                 fake.advance(1);
             }
             let (action, _, _) = expect(i);
-            let statuses: &[&str] = if i % 4 == 3 { &["statuses_5c1394ec6ea23488631693"] } else { &[] };
+            let statuses: &[&str] = if i % 4 == 3 {
+                &["statuses_5c1394ec6ea23488631693"]
+            } else {
+                &[]
+            };
             fake.set_progress(name, action, statuses);
             if i % 5 == 0 {
-                fake.insert(json!({"record_type": "records_other_app", "number": "00420111222333"}));
+                fake.insert(
+                    json!({"record_type": "records_other_app", "number": "00420111222333"}),
+                );
             }
         }
         fake.clear_requests();
@@ -123,11 +168,19 @@ async fn ten_thousand_open_messages_take_at_most_eleven_requests() {
         assert_eq!(r.updates.len(), 10_000, "crowded={crowded}");
         for (i, m) in ms.iter().enumerate() {
             let (_, state, is_final) = expect(i);
-            assert_eq!((m.state, m.is_final_state), (state, is_final), "crowded={crowded} message {i}");
+            assert_eq!(
+                (m.state, m.is_final_state),
+                (state, is_final),
+                "crowded={crowded} message {i}"
+            );
         }
         for req in fake.requests() {
             assert!(req.uri.contains("take=1000"), "{}", req.uri);
-            assert!(req.uri.contains(&format!("filter%5B0%5D%5Bvalue%5D={TTS}")), "{}", req.uri);
+            assert!(
+                req.uri.contains(&format!("filter%5B0%5D%5Bvalue%5D={TTS}")),
+                "{}",
+                req.uri
+            );
         }
     }
 }
@@ -136,7 +189,9 @@ async fn ten_thousand_open_messages_take_at_most_eleven_requests() {
 async fn records_of_other_types_are_neither_listed_nor_touched() {
     let fake = FakeDaktela::start(TOKEN).await;
     let b = backend(&fake, MAPPING);
-    let foreign = fake.insert(json!({"record_type": "records_other_app", "number": "00420111222333", "action": "1"}));
+    let foreign = fake.insert(
+        json!({"record_type": "records_other_app", "number": "00420111222333", "action": "1"}),
+    );
     let before = fake.record(&foreign).unwrap();
     let mut ms = vec![message("+420777123456", "a")];
     publish_ok(&b, &mut ms[0]).await;
@@ -155,7 +210,10 @@ async fn records_of_other_types_are_neither_listed_nor_touched() {
     assert!(reqs[0].uri.contains(&format!("={TTS}")), "{}", reqs[0].uri);
     let after = fake.record(&foreign).unwrap();
     assert_eq!(before["record_type"], after["record_type"]);
-    assert_eq!(after["action"], "5", "only the other application changed it");
+    assert_eq!(
+        after["action"], "5",
+        "only the other application changed it"
+    );
 }
 
 #[tokio::test]
@@ -178,7 +236,10 @@ async fn each_record_type_is_listed_by_its_own_query_with_its_own_cursor() {
     assert_eq!(r.updates.len(), 2);
     assert_eq!(fake.request_count(), 2);
     let c: Value = serde_json::from_str(cursor.as_deref().unwrap()).unwrap();
-    assert_eq!(c, json!({TTS: "2026-11-21 10:00:03", PREDICTIVE: "2026-11-21 10:00:06"}));
+    assert_eq!(
+        c,
+        json!({TTS: "2026-11-21 10:00:03", PREDICTIVE: "2026-11-21 10:00:06"})
+    );
 }
 
 #[tokio::test]
@@ -186,20 +247,31 @@ async fn an_odd_record_affects_its_own_message_only() {
     let fake = FakeDaktela::start(TOKEN).await;
     fake.set_now("2026-11-21 10:00:00");
     let b = backend(&fake, MAPPING);
-    let mut ms: Vec<Message> = (0..3).map(|i| message("+420777123456", &format!("m{i}"))).collect();
+    let mut ms: Vec<Message> = (0..3)
+        .map(|i| message("+420777123456", &format!("m{i}")))
+        .collect();
     for m in ms.iter_mut() {
         publish_ok(&b, m).await;
     }
     fake.advance(1);
     fake.set_progress(&record_name(&ms[0]), "4", &["statuses_nobody_mapped"]);
-    fake.update(&record_name(&ms[1]), json!({"action": "x", "statuses": null}));
+    fake.update(
+        &record_name(&ms[1]),
+        json!({"action": "x", "statuses": null}),
+    );
     fake.set_progress(&record_name(&ms[2]), "3", &[]);
     let as_published = ms[0].clone();
     let mut cursor = None;
     let r = check(&b, &mut ms, &mut cursor).await;
     // Unknown status, by default: the action's state, and a warning naming the message.
     assert_eq!(state_of(&ms, 0), (State::Hangup, false));
-    assert!(r.warnings.iter().any(|w| w.contains(&ms[0].id.to_string()) && w.contains("statuses_nobody_mapped")), "{:?}", r.warnings);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains(&ms[0].id.to_string()) && w.contains("statuses_nobody_mapped")),
+        "{:?}",
+        r.warnings
+    );
     // A record without a usable action: a failed check for that message alone.
     assert_eq!(r.failures.len(), 1);
     assert_eq!(r.failures[0].id, ms[1].id);
@@ -235,7 +307,10 @@ async fn a_failed_request_is_an_outage_and_the_next_run_catches_up() {
         Fault::HtmlServerError,
         Fault::TooManyRequests,
         Fault::MalformedJson,
-        Fault::NullResultWithError { status: 500, error: json!(["Internal error"]) },
+        Fault::NullResultWithError {
+            status: 500,
+            error: json!(["Internal error"]),
+        },
         Fault::Slow(std::time::Duration::from_secs(2)),
     ] {
         fake.fail_next(fault.clone());
@@ -245,7 +320,10 @@ async fn a_failed_request_is_an_outage_and_the_next_run_catches_up() {
         }
     }
     fake.fail_next(Fault::Unauthorized);
-    assert!(matches!(b.check_status(&pending(&ms), cursor.as_deref()).await, Err(BackendError::Paused(_))));
+    assert!(matches!(
+        b.check_status(&pending(&ms), cursor.as_deref()).await,
+        Err(BackendError::Paused(_))
+    ));
 
     // The failed runs stored no cursor; later changes and the missed one both arrive.
     fake.advance(5);
@@ -272,7 +350,10 @@ async fn an_outage_on_a_later_page_fails_the_run() {
         fake.advance(1);
     }
     fake.fail_after(1, Fault::HtmlServerError);
-    assert!(matches!(b.check_status(&ms, None).await, Err(BackendError::Outage(_))));
+    assert!(matches!(
+        b.check_status(&ms, None).await,
+        Err(BackendError::Outage(_))
+    ));
 }
 
 #[tokio::test]
@@ -280,7 +361,11 @@ async fn edits_in_the_cursors_second_are_caught_by_the_overlap() {
     let fake = FakeDaktela::start(TOKEN).await;
     fake.set_now("2026-11-21 10:00:00");
     let b = backend(&fake, MAPPING);
-    let mut ms = vec![message("+420777123456", "a"), message("+420777123457", "b"), message("+420777123458", "c")];
+    let mut ms = vec![
+        message("+420777123456", "a"),
+        message("+420777123457", "b"),
+        message("+420777123458", "c"),
+    ];
     for m in ms.iter_mut() {
         publish_ok(&b, m).await;
     }
@@ -288,7 +373,10 @@ async fn edits_in_the_cursors_second_are_caught_by_the_overlap() {
     fake.set_progress(&record_name(&ms[0]), "3", &[]);
     let mut cursor = None;
     check(&b, &mut ms, &mut cursor).await;
-    assert!(cursor.as_deref().unwrap().contains("10:05:00"), "{cursor:?}");
+    assert!(
+        cursor.as_deref().unwrap().contains("10:05:00"),
+        "{cursor:?}"
+    );
     // Same second, after the check.
     fake.set_progress(&record_name(&ms[1]), "4", &[]);
     // A second earlier, committed late.

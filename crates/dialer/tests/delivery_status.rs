@@ -12,7 +12,7 @@ use common::TestDb;
 use delivery_support::*;
 use dialout_dialer::backend::BackendError;
 use dialout_dialer::backends::{Backends, FileBackend};
-use dialout_dialer::delivery::{check_status, publish_now, DeliverySettings};
+use dialout_dialer::delivery::{DeliverySettings, check_status, publish_now};
 use dialout_dialer::{MessageId, State};
 use jiff::Timestamp;
 
@@ -26,7 +26,11 @@ fn result(dir: &Path, id: MessageId, body: &str) {
 }
 
 async fn sent(db: &TestDb, b: &Backends, n: usize) -> Vec<MessageId> {
-    let ids = insert(&db.store, (0..n).map(|i| message_for("f", &format!("m{i}"))).collect(), Timestamp::now());
+    let ids = insert(
+        &db.store,
+        (0..n).map(|i| message_for("f", &format!("m{i}"))).collect(),
+        Timestamp::now(),
+    );
     let out = publish_now(&db.store, b, &ids).await.unwrap();
     assert!(out.iter().all(|m| m.state == State::Ready));
     ids
@@ -53,21 +57,46 @@ async fn one_malformed_and_one_failing_do_not_stop_the_run(db: &TestDb) {
     assert_eq!(updated, want);
     assert_eq!(r.failures.len(), 2);
 
-    assert_eq!((get(&db.store, ids[0]).state, get(&db.store, ids[0]).is_final_state), (State::AnsweredComplete, true));
-    assert_eq!((get(&db.store, ids[3]).state, get(&db.store, ids[3]).is_final_state), (State::CallInProgress, false));
+    assert_eq!(
+        (
+            get(&db.store, ids[0]).state,
+            get(&db.store, ids[0]).is_final_state
+        ),
+        (State::AnsweredComplete, true)
+    );
+    assert_eq!(
+        (
+            get(&db.store, ids[3]).state,
+            get(&db.store, ids[3]).is_final_state
+        ),
+        (State::CallInProgress, false)
+    );
     for (id, text) in [(ids[1], "malformed"), (ids[2], "record 17 is gone")] {
         let m = get(&db.store, id);
-        assert_eq!((m.state, m.is_final_state, m.check_failures), (State::Ready, false, 1), "last real state kept");
+        assert_eq!(
+            (m.state, m.is_final_state, m.check_failures),
+            (State::Ready, false, 1),
+            "last real state kept"
+        );
         assert!(m.error.as_deref().unwrap().contains(text), "{:?}", m.error);
         let last = history(&db.store, id).pop().unwrap();
-        assert_eq!((last.from, last.to), (Some(State::Ready), State::ErrorUpdate));
+        assert_eq!(
+            (last.from, last.to),
+            (Some(State::Ready), State::ErrorUpdate)
+        );
     }
     assert_eq!(get(&db.store, ids[4]).state, State::Ready);
 }
 
 async fn repeated_failures_make_a_message_final(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let b = outbox(dir.path(), DeliverySettings { max_check_failures: 3, ..Default::default() });
+    let b = outbox(
+        dir.path(),
+        DeliverySettings {
+            max_check_failures: 3,
+            ..Default::default()
+        },
+    );
     let ids = sent(db, &b, 1).await;
     result(dir.path(), ids[0], r#"{"error": "HTTP 404"}"#);
     for n in 1..=3u32 {
@@ -76,7 +105,10 @@ async fn repeated_failures_make_a_message_final(db: &TestDb) {
         assert_eq!((f.check_failures, f.made_final), (n, n == 3));
     }
     let m = get(&db.store, ids[0]);
-    assert_eq!((m.state, m.is_final_state, m.check_failures), (State::ErrorUpdate, true, 3));
+    assert_eq!(
+        (m.state, m.is_final_state, m.check_failures),
+        (State::ErrorUpdate, true, 3)
+    );
     // Final: no longer checked.
     let run = check_status(&db.store, &b).await.unwrap();
     assert_eq!(run.backends[0].checked, 0);
@@ -100,34 +132,70 @@ async fn an_outage_counts_against_no_message(db: &TestDb) {
     let b = backends(backend.clone(), DeliverySettings::default());
     let ids = insert(&db.store, vec![message_for("s", "x")], Timestamp::now());
     publish_now(&db.store, &b, &ids).await.unwrap();
-    *backend.status.lock().unwrap() = Some(Err(BackendError::Paused("HTTP 401: token expired".into())));
+    *backend.status.lock().unwrap() =
+        Some(Err(BackendError::Paused("HTTP 401: token expired".into())));
     let run = check_status(&db.store, &b).await.unwrap();
     assert!(!run.ok());
     assert!(run.backends[0].outage.as_deref().unwrap().contains("401"));
     let m = get(&db.store, ids[0]);
-    assert_eq!((m.state, m.check_failures, m.is_final_state), (State::Ready, 0, false));
+    assert_eq!(
+        (m.state, m.check_failures, m.is_final_state),
+        (State::Ready, 0, false)
+    );
     assert_eq!(history(&db.store, ids[0]).len(), 2, "nothing written");
 }
 
 async fn past_the_window_final_and_withdrawn(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let b = outbox(dir.path(), DeliverySettings { status_window: Duration::from_millis(300), ..Default::default() });
+    let b = outbox(
+        dir.path(),
+        DeliverySettings {
+            status_window: Duration::from_millis(300),
+            ..Default::default()
+        },
+    );
     let ids = sent(db, &b, 2).await;
     result(dir.path(), ids[1], r#"{"state": "RESCHEDULED"}"#);
     tokio::time::sleep(Duration::from_millis(400)).await;
     let run = check_status(&db.store, &b).await.unwrap();
-    assert_eq!(run.backends[0].checked, 0, "outside the window: not checked");
+    assert_eq!(
+        run.backends[0].checked, 0,
+        "outside the window: not checked"
+    );
     assert_eq!(run.backends[0].expired.len(), 2);
 
     let withdrawn = get(&db.store, ids[0]);
-    assert_eq!((withdrawn.state, withdrawn.is_final_state), (State::Error, true));
-    assert!(dir.path().join("cancelled").join(format!("{}.json", ids[0])).exists(), "the backend was asked to withdraw it");
-    assert!(history(&db.store, ids[0]).last().unwrap().reason.contains("status window"));
+    assert_eq!(
+        (withdrawn.state, withdrawn.is_final_state),
+        (State::Error, true)
+    );
+    assert!(
+        dir.path()
+            .join("cancelled")
+            .join(format!("{}.json", ids[0]))
+            .exists(),
+        "the backend was asked to withdraw it"
+    );
+    assert!(
+        history(&db.store, ids[0])
+            .last()
+            .unwrap()
+            .reason
+            .contains("status window")
+    );
 
     let late = get(&db.store, ids[1]);
-    assert_eq!((late.state, late.is_final_state), (State::Ready, true), "state kept, made final");
+    assert_eq!(
+        (late.state, late.is_final_state),
+        (State::Ready, true),
+        "state kept, made final"
+    );
     let last = history(&db.store, ids[1]).pop().unwrap();
-    assert!(last.reason.contains("status window") && last.reason.contains("too late"), "{}", last.reason);
+    assert!(
+        last.reason.contains("status window") && last.reason.contains("too late"),
+        "{}",
+        last.reason
+    );
 }
 
 async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
@@ -135,7 +203,11 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
     use dialout_dialer::delivery::{Worker, WorkerOptions};
     let backend = Scripted::accepting("s");
     let b = backends(backend.clone(), DeliverySettings::default());
-    let ids = insert(&db.store, vec![message_for("s", "a"), message_for("s", "b")], Timestamp::now());
+    let ids = insert(
+        &db.store,
+        vec![message_for("s", "a"), message_for("s", "b")],
+        Timestamp::now(),
+    );
     publish_now(&db.store, &b, &ids).await.unwrap();
     *backend.arrived.lock().unwrap() = Some(StatusReport {
         updates: vec![StatusUpdate {
@@ -143,13 +215,26 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
             state: State::Unanswered,
             is_final: true,
             error: None,
-            sender_data: [("reason".to_string(), serde_json::json!(3))].into_iter().collect(),
+            sender_data: [("reason".to_string(), serde_json::json!(3))]
+                .into_iter()
+                .collect(),
             reason: "archive: all attempts failed, REASON=3".into(),
         }],
-        failures: vec![CheckFailure { id: ids[1], error: "report file unreadable".into() }],
+        failures: vec![CheckFailure {
+            id: ids[1],
+            error: "report file unreadable".into(),
+        }],
         ..Default::default()
     });
-    let worker = Worker::new(Arc::clone(&db.store), b, WorkerOptions { once: true, no_status: true, ..Default::default() });
+    let worker = Worker::new(
+        Arc::clone(&db.store),
+        b,
+        WorkerOptions {
+            once: true,
+            no_status: true,
+            ..Default::default()
+        },
+    );
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let stats = worker.run(rx).await.unwrap();
     assert_eq!((stats.status_updates, stats.check_failures), (1, 1));
@@ -179,10 +264,21 @@ async fn a_backend_without_intake_is_not_asked(db: &TestDb) {
         ..Default::default()
     };
     *backend.arrived.lock().unwrap() = Some(planted);
-    let worker = Worker::new(Arc::clone(&db.store), b, WorkerOptions { once: true, no_status: true, ..Default::default() });
+    let worker = Worker::new(
+        Arc::clone(&db.store),
+        b,
+        WorkerOptions {
+            once: true,
+            no_status: true,
+            ..Default::default()
+        },
+    );
     let (_tx, rx) = tokio::sync::watch::channel(false);
     worker.run(rx).await.unwrap();
-    assert!(backend.arrived.lock().unwrap().is_some(), "intake was not called");
+    assert!(
+        backend.arrived.lock().unwrap().is_some(),
+        "intake was not called"
+    );
     assert_eq!(get(&db.store, ids[0]).state, State::Ready);
 }
 

@@ -23,5 +23,8 @@ fn the_readme_shows_this_example() {
     let start = me.find("// README-BEGIN\n").unwrap() + "// README-BEGIN\n".len();
     let end = me.find("    // README-END").unwrap();
     let readme = include_str!("../../../README.md");
-    assert!(readme.contains(&me[start..end]), "README's 'From Rust' differs from tests/readme_from_rust.rs");
+    assert!(
+        readme.contains(&me[start..end]),
+        "README's 'From Rust' differs from tests/readme_from_rust.rs"
+    );
 }

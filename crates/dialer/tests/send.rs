@@ -3,19 +3,25 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use dialout_dialer::backend::{Backend, BackendError, Found, Publish};
 use dialout_dialer::backends::{Backends, Dummy};
 use dialout_dialer::store::{MessageFilter, NewTemplate, Store};
 use dialout_dialer::template::Refusal;
-use dialout_dialer::{Dialer, InvalidInput, Message, SendError, SendOptions, SendRequest, State, TemplateRequest};
+use dialout_dialer::{
+    Dialer, InvalidInput, Message, SendError, SendOptions, SendRequest, State, TemplateRequest,
+};
 use serde_json::json;
 
 fn dialer(db: &common::TestDb) -> Dialer {
-    Dialer::new(db.store.clone(), Backends::single(Arc::new(Dummy::new("dummy")))).with_default_region(Some("CZ".into()))
+    Dialer::new(
+        db.store.clone(),
+        Backends::single(Arc::new(Dummy::new("dummy"))),
+    )
+    .with_default_region(Some("CZ".into()))
 }
 
 fn stored(store: &Arc<dyn Store>) -> Vec<Message> {
@@ -33,12 +39,24 @@ async fn send_stores_then_publishes_through_dummy() {
     let sent = d.send(r).await.unwrap();
     let m = &sent.message;
     assert!(!sent.existing);
-    assert_eq!((m.state, m.is_final_state, m.attempts), (State::Debug, true, 1));
+    assert_eq!(
+        (m.state, m.is_final_state, m.attempts),
+        (State::Debug, true, 1)
+    );
     assert_eq!(m.recipient.as_str(), "+420777123456");
-    assert_eq!(m.extra_data["lang"], "en", "extra data is kept (pymess dropped it)");
+    assert_eq!(
+        m.extra_data["lang"], "en",
+        "extra data is kept (pymess dropped it)"
+    );
     assert!(m.sent_at.is_some());
     assert_eq!(db.store.message(m.id).unwrap().as_ref(), Some(m));
-    let h: Vec<_> = db.store.history(m.id).unwrap().iter().map(|h| h.to).collect();
+    let h: Vec<_> = db
+        .store
+        .history(m.id)
+        .unwrap()
+        .iter()
+        .map(|h| h.to)
+        .collect();
     assert_eq!(h, vec![State::Waiting, State::Debug]);
 }
 
@@ -48,26 +66,60 @@ async fn invalid_input_stores_nothing() {
     let d = dialer(&db);
     type Case = (SendRequest, fn(&InvalidInput) -> bool);
     let cases: Vec<Case> = vec![
-        (SendRequest::new("+420 12", "x"), |e| matches!(e, InvalidInput::Recipient(_))),
-        (SendRequest::new("+420777123456", "  "), |e| matches!(e, InvalidInput::Content(_))),
+        (SendRequest::new("+420 12", "x"), |e| {
+            matches!(e, InvalidInput::Recipient(_))
+        }),
+        (SendRequest::new("+420777123456", "  "), |e| {
+            matches!(e, InvalidInput::Content(_))
+        }),
         (
-            SendRequest { options: SendOptions { tag: Some("bad tag".into()), ..Default::default() }, ..SendRequest::new("+420777123456", "x") },
+            SendRequest {
+                options: SendOptions {
+                    tag: Some("bad tag".into()),
+                    ..Default::default()
+                },
+                ..SendRequest::new("+420777123456", "x")
+            },
             |e| matches!(e, InvalidInput::Tag(_)),
         ),
         (
-            SendRequest { options: SendOptions { related: vec!["order".into()], ..Default::default() }, ..SendRequest::new("+420777123456", "x") },
+            SendRequest {
+                options: SendOptions {
+                    related: vec!["order".into()],
+                    ..Default::default()
+                },
+                ..SendRequest::new("+420777123456", "x")
+            },
             |e| matches!(e, InvalidInput::Related(_)),
         ),
         (
-            SendRequest { options: SendOptions { backend: Some("fax".into()), ..Default::default() }, ..SendRequest::new("+420777123456", "x") },
+            SendRequest {
+                options: SendOptions {
+                    backend: Some("fax".into()),
+                    ..Default::default()
+                },
+                ..SendRequest::new("+420777123456", "x")
+            },
             |e| matches!(e, InvalidInput::Backend { .. }),
         ),
         (
-            SendRequest { options: SendOptions { priority: Some(9), ..Default::default() }, ..SendRequest::new("+420777123456", "x") },
+            SendRequest {
+                options: SendOptions {
+                    priority: Some(9),
+                    ..Default::default()
+                },
+                ..SendRequest::new("+420777123456", "x")
+            },
             |e| matches!(e, InvalidInput::Priority(_)),
         ),
         (
-            SendRequest { options: SendOptions { extra_data: Some(json!([1])), ..Default::default() }, ..SendRequest::new("+420777123456", "x") },
+            SendRequest {
+                options: SendOptions {
+                    extra_data: Some(json!([1])),
+                    ..Default::default()
+                },
+                ..SendRequest::new("+420777123456", "x")
+            },
             |e| matches!(e, InvalidInput::Json { .. }),
         ),
     ];
@@ -92,7 +144,13 @@ async fn idempotency_key_returns_the_first_and_refuses_other_content() {
     assert_eq!(again.message, first.message, "nothing sent again");
     r.content = "other".into();
     let err = d.send(r).await.unwrap_err();
-    assert!(matches!(err, SendError::Invalid(InvalidInput::IdempotencyConflict { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            SendError::Invalid(InvalidInput::IdempotencyConflict { .. })
+        ),
+        "{err}"
+    );
     assert_eq!(stored(&db.store).len(), 1);
 }
 
@@ -108,7 +166,15 @@ async fn queued_and_future_messages_wait() {
     let m = d.send(later).await.unwrap().message;
     assert_eq!((m.state, m.attempts), (State::Waiting, 0));
     let batch = d.clone().with_batch_sending(true);
-    assert_eq!(batch.send(SendRequest::new("+420777123456", "b")).await.unwrap().message.state, State::Waiting);
+    assert_eq!(
+        batch
+            .send(SendRequest::new("+420777123456", "b"))
+            .await
+            .unwrap()
+            .message
+            .state,
+        State::Waiting
+    );
 }
 
 /// Checks, while it is being called, that the message was committed before.
@@ -128,14 +194,25 @@ impl Backend for Probe {
     async fn publish(&self, m: &Message) -> Publish {
         self.calls.fetch_add(1, Ordering::SeqCst);
         // Another connection sees the message, its attempt counted: nothing is left uncommitted.
-        let seen = self.store.message(m.id).unwrap().expect("committed before the backend call");
-        assert_eq!((seen.state, seen.attempts, seen.attempt_unresolved), (State::Waiting, 1, true));
+        let seen = self
+            .store
+            .message(m.id)
+            .unwrap()
+            .expect("committed before the backend call");
+        assert_eq!(
+            (seen.state, seen.attempts, seen.attempt_unresolved),
+            (State::Waiting, 1, true)
+        );
         // And the store is free for writers while the backend works.
         self.store.set_cursor("probe", "x").unwrap();
         self.outcome.clone()
     }
     async fn find(&self, _m: &Message) -> Result<Found, BackendError> {
-        Ok(if self.finds { Found::No } else { Found::Unknown })
+        Ok(if self.finds {
+            Found::No
+        } else {
+            Found::Unknown
+        })
     }
     fn can_find(&self) -> bool {
         self.finds
@@ -158,12 +235,21 @@ async fn committed_before_the_backend(finds: bool) {
     let probe = Arc::new(Probe {
         store: db.store.clone(),
         calls: AtomicUsize::new(0),
-        outcome: Publish::Failed { error: "number blocked".into() },
+        outcome: Publish::Failed {
+            error: "number blocked".into(),
+        },
         finds,
     });
     let d = Dialer::new(db.store.clone(), Backends::single(probe.clone()));
-    let m = d.send(SendRequest::new("+420777123456", "x")).await.expect("a backend error is not raised").message;
-    assert_eq!((m.state, m.error.as_deref(), m.is_final_state), (State::Error, Some("number blocked"), true));
+    let m = d
+        .send(SendRequest::new("+420777123456", "x"))
+        .await
+        .expect("a backend error is not raised")
+        .message;
+    assert_eq!(
+        (m.state, m.error.as_deref(), m.is_final_state),
+        (State::Error, Some("number blocked"), true)
+    );
     assert!(m.failed());
     assert_eq!(probe.calls.load(Ordering::SeqCst), 1);
     assert_eq!(db.store.message(m.id).unwrap().unwrap(), m);
@@ -177,7 +263,13 @@ async fn send_many_is_all_or_nothing() {
     let mut batch: Vec<_> = (0..5).map(good).collect();
     batch.push(SendRequest::new("nope", "x"));
     let err = d.send_many(batch).await.unwrap_err();
-    assert!(matches!(err, SendError::Invalid(InvalidInput::InBatch { index: 5, .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            SendError::Invalid(InvalidInput::InBatch { index: 5, .. })
+        ),
+        "{err}"
+    );
     assert!(stored(&db.store).is_empty());
     let sent = d.send_many((0..50).map(good).collect()).await.unwrap();
     assert_eq!(sent.len(), 50);
@@ -185,7 +277,12 @@ async fn send_many_is_all_or_nothing() {
 }
 
 async fn add_template(store: &Arc<dyn Store>, slug: &str, body: &str, active: bool, dup: bool) {
-    let t = NewTemplate { slug: slug.into(), body: body.into(), active, allow_duplicates: dup };
+    let t = NewTemplate {
+        slug: slug.into(),
+        body: body.into(),
+        active,
+        allow_duplicates: dup,
+    };
     store.add_template(&t, jiff::Timestamp::now()).unwrap();
 }
 
@@ -194,7 +291,10 @@ fn treq(slug: &str, ctx: serde_json::Value, related: &[&str]) -> TemplateRequest
         recipient: "+420777123456".into(),
         slug: slug.into(),
         context: ctx,
-        options: SendOptions { related: related.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+        options: SendOptions {
+            related: related.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
     }
 }
 
@@ -202,10 +302,25 @@ fn treq(slug: &str, ctx: serde_json::Value, related: &[&str]) -> TemplateRequest
 async fn send_template_renders_and_refuses() {
     let db = common::sqlite();
     let d = dialer(&db);
-    add_template(&db.store, "shipped", "Hello {{ name }}, order {{ order }} has shipped", true, false).await;
+    add_template(
+        &db.store,
+        "shipped",
+        "Hello {{ name }}, order {{ order }} has shipped",
+        true,
+        false,
+    )
+    .await;
     add_template(&db.store, "off", "x", false, true).await;
 
-    let m = d.send_template(treq("shipped", json!({"name": "Jo", "order": 42}), &["order:42"])).await.unwrap().message;
+    let m = d
+        .send_template(treq(
+            "shipped",
+            json!({"name": "Jo", "order": 42}),
+            &["order:42"],
+        ))
+        .await
+        .unwrap()
+        .message;
     assert_eq!(m.content, "Hello Jo, order 42 has shipped");
     assert_eq!(m.template_slug.as_deref(), Some("shipped"));
     assert!(m.template_id.is_some());
@@ -218,19 +333,63 @@ async fn send_template_renders_and_refuses() {
     assert!(again.existing);
     assert_eq!(again.message.id, first.message.id);
 
-    let dup = d.send_template(treq("shipped", json!({"name": "Jo", "order": 42}), &["order:42"])).await.unwrap_err();
-    assert!(matches!(dup, SendError::Refused(Refusal::Duplicate { .. })), "{dup}");
+    let dup = d
+        .send_template(treq(
+            "shipped",
+            json!({"name": "Jo", "order": 42}),
+            &["order:42"],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dup, SendError::Refused(Refusal::Duplicate { .. })),
+        "{dup}"
+    );
     // Other related objects: not a duplicate.
-    d.send_template(treq("shipped", json!({"name": "Al", "order": 43}), &["order:43"])).await.unwrap();
+    d.send_template(treq(
+        "shipped",
+        json!({"name": "Al", "order": 43}),
+        &["order:43"],
+    ))
+    .await
+    .unwrap();
 
-    let off = d.send_template(treq("off", json!({}), &[])).await.unwrap_err();
-    assert!(matches!(off, SendError::Refused(Refusal::Inactive(_))), "{off}");
-    let unknown = d.send_template(treq("nope", json!({}), &[])).await.unwrap_err();
-    assert!(matches!(unknown, SendError::Invalid(InvalidInput::UnknownTemplate(_))), "{unknown}");
-    let missing = d.send_template(treq("shipped", json!({"name": "Jo"}), &["order:44"])).await.unwrap_err();
-    assert!(matches!(missing, SendError::Invalid(InvalidInput::Template(_))), "{missing}");
-    assert!(missing.to_string().contains("order") || missing.to_string().contains("undefined"), "{missing}");
-    assert_eq!(stored(&db.store).len(), 3, "refusals and errors stored nothing");
+    let off = d
+        .send_template(treq("off", json!({}), &[]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(off, SendError::Refused(Refusal::Inactive(_))),
+        "{off}"
+    );
+    let unknown = d
+        .send_template(treq("nope", json!({}), &[]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            unknown,
+            SendError::Invalid(InvalidInput::UnknownTemplate(_))
+        ),
+        "{unknown}"
+    );
+    let missing = d
+        .send_template(treq("shipped", json!({"name": "Jo"}), &["order:44"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, SendError::Invalid(InvalidInput::Template(_))),
+        "{missing}"
+    );
+    assert!(
+        missing.to_string().contains("order") || missing.to_string().contains("undefined"),
+        "{missing}"
+    );
+    assert_eq!(
+        stored(&db.store).len(),
+        3,
+        "refusals and errors stored nothing"
+    );
 }
 
 /// The PostgreSQL store blocks: it is opened and dropped outside the async runtime.
@@ -238,8 +397,14 @@ async fn send_template_renders_and_refuses() {
 fn send_on_postgres() {
     let db = common::postgres();
     let d = dialer(&db);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let m = rt.block_on(d.send(SendRequest::new("00420777123456", "pg"))).unwrap().message;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let m = rt
+        .block_on(d.send(SendRequest::new("00420777123456", "pg")))
+        .unwrap()
+        .message;
     assert_eq!(m.state, State::Debug);
     assert_eq!(db.store.message(m.id).unwrap().unwrap(), m);
 }
@@ -250,7 +415,11 @@ fn send_on_postgres() {
 fn send_on_postgres_multi_threaded() {
     let db = common::postgres();
     let d = dialer(&db);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let sent = rt.block_on(async {
         let mut many = Vec::new();
         for i in 0..3 {
@@ -277,7 +446,13 @@ async fn queued_bulk_is_all_or_nothing_across_chunks(db: &common::TestDb) {
     batch[517] = SendRequest::new("12", "bad number");
     batch[517].options.queued = true;
     let err = d.send_many(batch).await.unwrap_err();
-    assert!(matches!(err, SendError::Invalid(InvalidInput::InBatch { index: 517, .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            SendError::Invalid(InvalidInput::InBatch { index: 517, .. })
+        ),
+        "{err}"
+    );
     // The PostgreSQL client blocks: not on the runtime's own threads.
     let count = || tokio::task::block_in_place(|| stored(&db.store).len());
     assert_eq!(count(), 0, "nothing stored");
@@ -288,7 +463,11 @@ async fn queued_bulk_is_all_or_nothing_across_chunks(db: &common::TestDb) {
 }
 
 fn on_multi_threaded_runtime(db: common::TestDb) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     // The database is dropped (with blocking clients) outside the runtime.
     rt.block_on(queued_bulk_is_all_or_nothing_across_chunks(&db));
 }

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::{new_message, phone, related};
-use dialout_dialer::store::{Change, MessageFilter, NewTemplate, Store, StoreError, TemplateChange};
+use dialout_dialer::store::{
+    Change, MessageFilter, NewTemplate, Store, StoreError, TemplateChange,
+};
 use dialout_dialer::{MessageId, Priority, State, Tag};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -37,7 +39,11 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
     let m = &ins[0].message;
     assert_eq!(m.state, State::Waiting);
     assert_eq!(m.created_at.as_microsecond(), now.as_microsecond());
-    assert_eq!(m.related, vec![related("customer:abc"), related("order:42")], "sorted");
+    assert_eq!(
+        m.related,
+        vec![related("customer:abc"), related("order:42")],
+        "sorted"
+    );
     let back = s.message(n.id).unwrap().expect("stored");
     assert_eq!(&back, m);
     assert_eq!(back.extra_data["lang"], "cs");
@@ -50,7 +56,10 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
 fn idempotency_key(s: &Arc<dyn Store>) {
     let mut a = new_message("hello");
     a.idempotency_key = Some("k1".into());
-    let first = s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap().remove(0);
+    let first = s
+        .insert_messages(std::slice::from_ref(&a), t(0))
+        .unwrap()
+        .remove(0);
     let mut again = new_message("hello");
     again.idempotency_key = Some("k1".into());
     let second = s.insert_messages(&[again], t(1)).unwrap().remove(0);
@@ -58,8 +67,13 @@ fn idempotency_key(s: &Arc<dyn Store>) {
     assert_eq!(second.message.id, first.message.id);
     let mut other = new_message("something else");
     other.idempotency_key = Some("k1".into());
-    let err = s.insert_messages(&[new_message("ok"), other], t(2)).unwrap_err();
-    assert!(matches!(err, StoreError::IdempotencyConflict { existing, .. } if existing == first.message.id), "{err}");
+    let err = s
+        .insert_messages(&[new_message("ok"), other], t(2))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::IdempotencyConflict { existing, .. } if existing == first.message.id),
+        "{err}"
+    );
     assert_eq!(count(s.as_ref()), 1, "a failed batch stores nothing");
 }
 
@@ -100,30 +114,107 @@ fn list_filters(s: &Arc<dyn Store>) {
     s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap();
     s.insert_messages(std::slice::from_ref(&b), t(10)).unwrap();
     s.insert_messages(std::slice::from_ref(&c), t(20)).unwrap();
-    let ids = |f: MessageFilter| s.messages(&f).unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
-    assert_eq!(ids(MessageFilter::default()), vec![c.id, b.id, a.id], "newest first");
-    assert_eq!(ids(MessageFilter { tag: Some(Tag::new("x").unwrap()), ..Default::default() }), vec![a.id]);
-    assert_eq!(ids(MessageFilter { related: Some(related("order:7")), ..Default::default() }), vec![a.id]);
-    assert_eq!(ids(MessageFilter { related: Some(related("order:007")), ..Default::default() }), vec![b.id]);
-    assert_eq!(ids(MessageFilter { related: Some(related("invoice:A-1")), ..Default::default() }), vec![c.id]);
-    assert_eq!(ids(MessageFilter { created_since: Some(t(10)), ..Default::default() }), vec![c.id, b.id]);
-    assert_eq!(ids(MessageFilter { limit: Some(1), ..Default::default() }), vec![c.id]);
-    assert_eq!(ids(MessageFilter { state: Some(State::Debug), ..Default::default() }), vec![]);
-    assert_eq!(ids(MessageFilter { state: Some(State::Waiting), ..Default::default() }).len(), 3);
+    let ids = |f: MessageFilter| {
+        s.messages(&f)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(MessageFilter::default()),
+        vec![c.id, b.id, a.id],
+        "newest first"
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            tag: Some(Tag::new("x").unwrap()),
+            ..Default::default()
+        }),
+        vec![a.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            related: Some(related("order:7")),
+            ..Default::default()
+        }),
+        vec![a.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            related: Some(related("order:007")),
+            ..Default::default()
+        }),
+        vec![b.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            related: Some(related("invoice:A-1")),
+            ..Default::default()
+        }),
+        vec![c.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            created_since: Some(t(10)),
+            ..Default::default()
+        }),
+        vec![c.id, b.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            limit: Some(1),
+            ..Default::default()
+        }),
+        vec![c.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            state: Some(State::Debug),
+            ..Default::default()
+        }),
+        vec![]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            state: Some(State::Waiting),
+            ..Default::default()
+        })
+        .len(),
+        3
+    );
 }
 
 fn templates(s: &Arc<dyn Store>) {
-    let nt = NewTemplate { slug: "shipped".into(), body: "Hello {{ name }}".into(), active: true, allow_duplicates: true };
+    let nt = NewTemplate {
+        slug: "shipped".into(),
+        body: "Hello {{ name }}".into(),
+        active: true,
+        allow_duplicates: true,
+    };
     let tpl = s.add_template(&nt, t(0)).unwrap();
-    assert!(matches!(s.add_template(&nt, t(1)), Err(StoreError::TemplateExists(_))));
+    assert!(matches!(
+        s.add_template(&nt, t(1)),
+        Err(StoreError::TemplateExists(_))
+    ));
     assert_eq!(s.template("shipped").unwrap().unwrap(), tpl);
     let changed = s
-        .update_template("shipped", &TemplateChange { active: Some(false), ..Default::default() }, t(5))
+        .update_template(
+            "shipped",
+            &TemplateChange {
+                active: Some(false),
+                ..Default::default()
+            },
+            t(5),
+        )
         .unwrap();
     assert!(!changed.active);
     assert_eq!(changed.body, tpl.body);
     assert_eq!(changed.changed_at, t(5));
-    assert!(matches!(s.update_template("nope", &TemplateChange::default(), t(5)), Err(StoreError::NoTemplate(_))));
+    assert!(matches!(
+        s.update_template("nope", &TemplateChange::default(), t(5)),
+        Err(StoreError::NoTemplate(_))
+    ));
     assert_eq!(s.templates().unwrap().len(), 1);
 
     let mut m = new_message("Hello Jo");
@@ -133,7 +224,10 @@ fn templates(s: &Arc<dyn Store>) {
     assert!(s.remove_template("shipped").unwrap());
     assert!(!s.remove_template("shipped").unwrap());
     let back = s.message(m.id).unwrap().unwrap();
-    assert_eq!((back.template_slug.as_deref(), back.template_id), (Some("shipped"), None));
+    assert_eq!(
+        (back.template_slug.as_deref(), back.template_id),
+        (Some("shipped"), None)
+    );
 }
 
 fn template_duplicates(s: &Arc<dyn Store>) {
@@ -141,9 +235,19 @@ fn template_duplicates(s: &Arc<dyn Store>) {
     m.template_slug = Some("remind".into());
     m.related = vec![related("order:1"), related("customer:9")];
     s.insert_messages(&[m], t(0)).unwrap();
-    assert!(s.template_used_for("remind", &[related("customer:9"), related("order:1")]).unwrap());
-    assert!(!s.template_used_for("remind", &[related("order:1")]).unwrap(), "a different set");
-    assert!(!s.template_used_for("other", &[related("order:1"), related("customer:9")]).unwrap());
+    assert!(
+        s.template_used_for("remind", &[related("customer:9"), related("order:1")])
+            .unwrap()
+    );
+    assert!(
+        !s.template_used_for("remind", &[related("order:1")])
+            .unwrap(),
+        "a different set"
+    );
+    assert!(
+        !s.template_used_for("other", &[related("order:1"), related("customer:9")])
+            .unwrap()
+    );
     assert!(!s.template_used_for("remind", &[]).unwrap());
 }
 
@@ -155,13 +259,35 @@ fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
         m.idempotency_key = key.map(str::to_string);
         m
     };
-    let first = s.insert_unique(&make(&["order:1"], Some("k")), t(0), None).unwrap().expect("stored");
+    let first = s
+        .insert_unique(&make(&["order:1"], Some("k")), t(0), None)
+        .unwrap()
+        .expect("stored");
     assert!(!first.existing);
-    assert!(s.insert_unique(&make(&["order:1"], None), t(1), None).unwrap().is_none(), "duplicate");
-    let retry = s.insert_unique(&make(&["order:1"], Some("k")), t(2), None).unwrap().expect("the first one");
-    assert!(retry.existing, "a retried request gets its message back, not a refusal");
-    let claimed = s.insert_unique(&make(&["order:2"], None), t(3), Some(("me", t(63)))).unwrap().unwrap();
-    assert!(s.claim_ids(&[claimed.message.id], "other", t(4), t(64)).unwrap().is_empty(), "claimed by me");
+    assert!(
+        s.insert_unique(&make(&["order:1"], None), t(1), None)
+            .unwrap()
+            .is_none(),
+        "duplicate"
+    );
+    let retry = s
+        .insert_unique(&make(&["order:1"], Some("k")), t(2), None)
+        .unwrap()
+        .expect("the first one");
+    assert!(
+        retry.existing,
+        "a retried request gets its message back, not a refusal"
+    );
+    let claimed = s
+        .insert_unique(&make(&["order:2"], None), t(3), Some(("me", t(63))))
+        .unwrap()
+        .unwrap();
+    assert!(
+        s.claim_ids(&[claimed.message.id], "other", t(4), t(64))
+            .unwrap()
+            .is_empty(),
+        "claimed by me"
+    );
     assert_eq!(count(s.as_ref()), 2);
 
     let threads: Vec<_> = (0..6)
@@ -171,8 +297,14 @@ fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
             std::thread::spawn(move || s.insert_unique(&m, t(5), None).unwrap())
         })
         .collect();
-    let stored = threads.into_iter().filter_map(|h| h.join().unwrap()).count();
-    assert_eq!(stored, 1, "concurrent sends of a no-duplicates template store one message");
+    let stored = threads
+        .into_iter()
+        .filter_map(|h| h.join().unwrap())
+        .count();
+    assert_eq!(
+        stored, 1,
+        "concurrent sends of a no-duplicates template store one message"
+    );
     assert_eq!(count(s.as_ref()), 3);
 }
 
@@ -185,79 +317,161 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
     later.not_before = Some(t(1000));
     let mut other_backend = new_message("other");
     other_backend.backend = "asterisk".into();
-    s.insert_messages(std::slice::from_ref(&low_old), t(0)).unwrap();
-    s.insert_messages(&[high_new.clone(), later.clone(), other_backend.clone()], t(10)).unwrap();
+    s.insert_messages(std::slice::from_ref(&low_old), t(0))
+        .unwrap();
+    s.insert_messages(
+        &[high_new.clone(), later.clone(), other_backend.clone()],
+        t(10),
+    )
+    .unwrap();
 
     let got = s.claim_due("w1", t(20), t(80), 10, Some("dummy")).unwrap();
-    assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), vec![high_new.id, low_old.id]);
-    assert!(s.claim_due("w2", t(30), t(90), 10, Some("dummy")).unwrap().is_empty(), "held by w1");
+    assert_eq!(
+        got.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![high_new.id, low_old.id]
+    );
+    assert!(
+        s.claim_due("w2", t(30), t(90), 10, Some("dummy"))
+            .unwrap()
+            .is_empty(),
+        "held by w1"
+    );
     // The lease expired: another worker gets them.
-    assert_eq!(s.claim_due("w2", t(80), t(140), 10, Some("dummy")).unwrap().len(), 2);
+    assert_eq!(
+        s.claim_due("w2", t(80), t(140), 10, Some("dummy"))
+            .unwrap()
+            .len(),
+        2
+    );
     // At its not-before time it is due too (w2's lease has expired by then as well).
-    let ids: Vec<_> = s.claim_due("w3", t(1000), t(1060), 10, Some("dummy")).unwrap().iter().map(|m| m.id).collect();
+    let ids: Vec<_> = s
+        .claim_due("w3", t(1000), t(1060), 10, Some("dummy"))
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
     assert_eq!(ids, vec![high_new.id, low_old.id, later.id]);
-    assert_eq!(s.claim_due("w3", t(1000), t(1060), 10, None).unwrap()[0].id, other_backend.id);
+    assert_eq!(
+        s.claim_due("w3", t(1000), t(1060), 10, None).unwrap()[0].id,
+        other_backend.id
+    );
     s.release("w3").unwrap();
 
     // A retry is due only after its next attempt time.
-    let m = &s.claim_due("w4", t(2000), t(2060), 1, Some("dummy")).unwrap()[0];
+    let m = &s
+        .claim_due("w4", t(2000), t(2060), 1, Some("dummy"))
+        .unwrap()[0];
     s.begin_attempt(m.id, "w4", t(2000)).unwrap().unwrap();
     let mut retry = Change::to(State::ErrorRetry, "timeout");
     retry.error = Some("timeout".into());
     retry.next_attempt_at = Some(t(2100));
     s.finish(m.id, "w4", &retry, t(2001)).unwrap().unwrap();
-    let ids: Vec<_> = s.claim_due("w5", t(2050), t(2060), 10, None).unwrap().iter().map(|m| m.id).collect();
+    let ids: Vec<_> = s
+        .claim_due("w5", t(2050), t(2060), 10, None)
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
     assert!(!ids.contains(&m.id));
     s.release("w5").unwrap();
-    let ids: Vec<_> = s.claim_due("w5", t(2100), t(2160), 10, None).unwrap().iter().map(|m| m.id).collect();
+    let ids: Vec<_> = s
+        .claim_due("w5", t(2100), t(2160), 10, None)
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
     assert!(ids.contains(&m.id));
 }
 
 fn attempt_and_finish(s: &Arc<dyn Store>) {
     let n = new_message("hi");
     s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
-    let claimed = s.claim_ids(&[n.id, MessageId::new()], "me", t(1), t(61)).unwrap();
+    let claimed = s
+        .claim_ids(&[n.id, MessageId::new()], "me", t(1), t(61))
+        .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(s.claim_ids(&[n.id], "you", t(2), t(62)).unwrap().is_empty(), "already claimed");
+    assert!(
+        s.claim_ids(&[n.id], "you", t(2), t(62)).unwrap().is_empty(),
+        "already claimed"
+    );
     assert!(s.begin_attempt(n.id, "you", t(2)).unwrap().is_none());
     let m = s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap();
     assert_eq!((m.attempts, m.attempt_unresolved), (1, true));
     let mut ok = Change::to(State::Ready, "accepted");
     ok.sent_at = Some(t(3));
     ok.sender_data = json!({"record": "r1"}).as_object().unwrap().clone();
-    assert!(s.finish(n.id, "you", &ok, t(3)).unwrap().is_none(), "not the owner");
+    assert!(
+        s.finish(n.id, "you", &ok, t(3)).unwrap().is_none(),
+        "not the owner"
+    );
     let m = s.finish(n.id, "me", &ok, t(3)).unwrap().unwrap();
-    assert_eq!((m.state, m.sent_at, m.attempt_unresolved), (State::Ready, Some(t(3)), false));
+    assert_eq!(
+        (m.state, m.sent_at, m.attempt_unresolved),
+        (State::Ready, Some(t(3)), false)
+    );
     assert_eq!(m.extra_sender_data["record"], "r1");
     assert_eq!(s.message(n.id).unwrap().unwrap(), m);
-    assert!(s.finish(n.id, "me", &ok, t(4)).unwrap().is_none(), "the claim was released");
+    assert!(
+        s.finish(n.id, "me", &ok, t(4)).unwrap().is_none(),
+        "the claim was released"
+    );
     let h = s.history(n.id).unwrap();
-    assert_eq!(h.iter().map(|h| h.to).collect::<Vec<_>>(), vec![State::Waiting, State::Ready]);
+    assert_eq!(
+        h.iter().map(|h| h.to).collect::<Vec<_>>(),
+        vec![State::Waiting, State::Ready]
+    );
     assert_eq!(h[1].reason, "accepted");
-    assert!(s.claim_ids(&[n.id], "me", t(5), t(65)).unwrap().is_empty(), "READY is not unpublished");
+    assert!(
+        s.claim_ids(&[n.id], "me", t(5), t(65)).unwrap().is_empty(),
+        "READY is not unpublished"
+    );
 }
 
 fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
     let n = new_message("now");
     let mut keyed = new_message("keyed");
     keyed.idempotency_key = Some("k".into());
-    s.insert_messages(std::slice::from_ref(&keyed), t(0)).unwrap();
+    s.insert_messages(std::slice::from_ref(&keyed), t(0))
+        .unwrap();
     let mut again = new_message("keyed");
     again.idempotency_key = Some("k".into());
-    let ins = s.insert_claimed(&[n.clone(), again], t(1), "me", t(61)).unwrap();
-    assert_eq!((ins[0].message.attempts, ins[0].message.attempt_unresolved), (0, false));
+    let ins = s
+        .insert_claimed(&[n.clone(), again], t(1), "me", t(61))
+        .unwrap();
+    assert_eq!(
+        (ins[0].message.attempts, ins[0].message.attempt_unresolved),
+        (0, false)
+    );
     assert_eq!(s.message(n.id).unwrap().unwrap(), ins[0].message);
-    assert!(ins[1].existing, "an idempotent repeat is returned, not claimed");
+    assert!(
+        ins[1].existing,
+        "an idempotent repeat is returned, not claimed"
+    );
     assert_eq!(ins[1].message.attempts, 0);
-    let due: Vec<_> = s.claim_due("other", t(2), t(62), 10, None).unwrap().iter().map(|m| m.id).collect();
+    let due: Vec<_> = s
+        .claim_due("other", t(2), t(62), 10, None)
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
     assert_eq!(due, vec![keyed.id], "the claimed one is held");
-    assert_eq!(s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap().attempts, 1);
-    let done = s.finish(n.id, "me", &Change::to(State::Debug, "dummy"), t(3)).unwrap().unwrap();
-    assert_eq!((done.state, done.attempts, done.attempt_unresolved), (State::Debug, 1, false));
+    assert_eq!(
+        s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap().attempts,
+        1
+    );
+    let done = s
+        .finish(n.id, "me", &Change::to(State::Debug, "dummy"), t(3))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.state, done.attempts, done.attempt_unresolved),
+        (State::Debug, 1, false)
+    );
     assert_eq!(s.history(n.id).unwrap().len(), 2);
     // The lease expires: a worker would take it over (and ask the backend first).
     let m = new_message("crashed");
-    s.insert_claimed(std::slice::from_ref(&m), t(10), "dead", t(20)).unwrap();
+    s.insert_claimed(std::slice::from_ref(&m), t(10), "dead", t(20))
+        .unwrap();
     let taken = s.claim_due("w", t(21), t(80), 10, None).unwrap();
     assert!(taken.iter().any(|x| x.id == m.id));
 }
@@ -283,15 +497,27 @@ fn apply_rules(s: &Arc<dyn Store>) {
     assert_eq!((m.state, m.check_failures), (State::Ready, 1));
     assert_eq!(s.message(n.id).unwrap().unwrap(), m);
     let h = s.history(n.id).unwrap();
-    assert_eq!((h[2].from, h[2].to), (Some(State::Ready), State::ErrorUpdate));
+    assert_eq!(
+        (h[2].from, h[2].to),
+        (Some(State::Ready), State::ErrorUpdate)
+    );
     assert_eq!(h.len(), 3);
 
-    let done = s.apply(n.id, &Change::to(State::AnsweredComplete, "heard"), t(4)).unwrap().unwrap();
+    let done = s
+        .apply(n.id, &Change::to(State::AnsweredComplete, "heard"), t(4))
+        .unwrap()
+        .unwrap();
     assert!(done.is_final_state);
     // Final is final.
-    let after = s.apply(n.id, &Change::to(State::Unreachable, "late"), t(5)).unwrap().unwrap();
+    let after = s
+        .apply(n.id, &Change::to(State::Unreachable, "late"), t(5))
+        .unwrap()
+        .unwrap();
     assert_eq!(after, done);
-    assert_eq!(s.message(n.id).unwrap().unwrap().state, State::AnsweredComplete);
+    assert_eq!(
+        s.message(n.id).unwrap().unwrap().state,
+        State::AnsweredComplete
+    );
     assert_eq!(s.history(n.id).unwrap().len(), 4);
     assert!(s.apply(MessageId::new(), &ok, t(6)).unwrap().is_none());
 }
@@ -301,33 +527,49 @@ fn release_renew(s: &Arc<dyn Store>) {
     s.insert_messages(&batch, t(0)).unwrap();
     assert_eq!(s.claim_due("a", t(1), t(10), 10, None).unwrap().len(), 3);
     assert_eq!(s.renew("a", t(100)).unwrap(), 3);
-    assert!(s.claim_due("b", t(50), t(60), 10, None).unwrap().is_empty(), "renewed lease holds");
+    assert!(
+        s.claim_due("b", t(50), t(60), 10, None).unwrap().is_empty(),
+        "renewed lease holds"
+    );
     assert_eq!(s.release("a").unwrap(), 3);
     assert_eq!(s.claim_due("b", t(50), t(60), 10, None).unwrap().len(), 3);
     // A claimed message made final (cancelled, say) loses its claim with it.
-    s.apply(batch[0].id, &Change::to(State::Error, "cancelled"), t(51)).unwrap();
+    s.apply(batch[0].id, &Change::to(State::Error, "cancelled"), t(51))
+        .unwrap();
     assert_eq!(s.release("b").unwrap(), 2);
 }
 
 fn in_flight_and_cursor(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..3).map(|i| new_message(&i.to_string())).collect();
     s.insert_messages(&batch, t(0)).unwrap();
-    for (i, m) in s.claim_due("w", t(1), t(60), 10, None).unwrap().iter().enumerate() {
+    for (i, m) in s
+        .claim_due("w", t(1), t(60), 10, None)
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let mut ok = Change::to(State::Ready, "ok");
         ok.sent_at = Some(t(10 * i as i64));
         s.finish(m.id, "w", &ok, t(2)).unwrap().unwrap();
     }
     assert_eq!(s.in_flight("dummy").unwrap(), 3);
     assert_eq!(s.in_flight("asterisk").unwrap(), 0);
-    assert_eq!(s.sent_not_final("dummy", Some(t(10)), 100).unwrap().len(), 2);
+    assert_eq!(
+        s.sent_not_final("dummy", Some(t(10)), 100).unwrap().len(),
+        2
+    );
     assert_eq!(s.sent_not_final("dummy", None, 1).unwrap().len(), 1);
-    s.apply(batch[0].id, &Change::to(State::Declined, "busy"), t(3)).unwrap();
+    s.apply(batch[0].id, &Change::to(State::Declined, "busy"), t(3))
+        .unwrap();
     assert_eq!(s.in_flight("dummy").unwrap(), 2);
 
     assert_eq!(s.cursor("dummy").unwrap(), None);
     s.set_cursor("dummy", "2026-01-01 10:00:00").unwrap();
     s.set_cursor("dummy", "2026-01-01 11:00:00").unwrap();
-    assert_eq!(s.cursor("dummy").unwrap().as_deref(), Some("2026-01-01 11:00:00"));
+    assert_eq!(
+        s.cursor("dummy").unwrap().as_deref(),
+        Some("2026-01-01 11:00:00")
+    );
 }
 
 /// Several threads claim from the same queue: every message is claimed exactly once.
@@ -348,8 +590,12 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
                     for m in got {
                         let mut ok = Change::to(State::Debug, "done");
                         ok.sent_at = Some(t(2));
-                        s.begin_attempt(m.id, &owner, t(2)).unwrap().expect("still mine");
-                        s.finish(m.id, &owner, &ok, t(2)).unwrap().expect("still mine");
+                        s.begin_attempt(m.id, &owner, t(2))
+                            .unwrap()
+                            .expect("still mine");
+                        s.finish(m.id, &owner, &ok, t(2))
+                            .unwrap()
+                            .expect("still mine");
                         mine.push(m.id);
                     }
                 }
@@ -357,7 +603,10 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
             })
         })
         .collect();
-    let all: Vec<MessageId> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let all: Vec<MessageId> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let unique: HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), 400, "each claimed once");
     assert_eq!(unique.len(), 400);
@@ -379,13 +628,21 @@ fn concurrent_claim_ids(s: &Arc<dyn Store>) {
                 let owner = format!("p{k}");
                 let mut got = Vec::new();
                 for chunk in mine.chunks(20) {
-                    got.extend(s.claim_ids(chunk, &owner, t(1), t(600)).unwrap().into_iter().map(|m| m.id));
+                    got.extend(
+                        s.claim_ids(chunk, &owner, t(1), t(600))
+                            .unwrap()
+                            .into_iter()
+                            .map(|m| m.id),
+                    );
                 }
                 got
             })
         })
         .collect();
-    let all: Vec<MessageId> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let all: Vec<MessageId> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     assert_eq!(all.len(), 200);
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
 }
@@ -394,7 +651,10 @@ fn phone_round_trip(s: &Arc<dyn Store>) {
     let mut n = new_message("x");
     n.recipient = phone("777 123 456");
     s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
-    assert_eq!(s.message(n.id).unwrap().unwrap().recipient.as_str(), "+420777123456");
+    assert_eq!(
+        s.message(n.id).unwrap().unwrap().recipient.as_str(),
+        "+420777123456"
+    );
 }
 
 macro_rules! suite {
@@ -433,22 +693,35 @@ fn sqlite_reopen_keeps_data_and_schema_version() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
     let n = new_message("persist");
-    dialout_dialer::store::open(&url).unwrap().insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
+    dialout_dialer::store::open(&url)
+        .unwrap()
+        .insert_messages(std::slice::from_ref(&n), t(0))
+        .unwrap();
     let again = dialout_dialer::store::open(&url).unwrap();
     assert_eq!(again.message(n.id).unwrap().unwrap().content, "persist");
     let conn = rusqlite::Connection::open(dir.path().join("x.db")).unwrap();
-    let v: i64 = conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
     assert!(v >= 1);
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     use std::os::unix::fs::PermissionsExt;
-    let perms = std::fs::metadata(dir.path().join("x.db")).unwrap().permissions().mode();
+    let perms = std::fs::metadata(dir.path().join("x.db"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(perms & 0o077, 0, "database readable by its owner only");
 }
 
 #[test]
 fn unknown_url_scheme_is_refused_without_the_password() {
-    let err = dialout_dialer::store::open("mysql://u:hunter2@h/db").err().unwrap().to_string();
+    let err = dialout_dialer::store::open("mysql://u:hunter2@h/db")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("expected sqlite://"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }

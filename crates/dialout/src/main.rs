@@ -23,7 +23,11 @@ fn main() -> ExitCode {
         Err(err) if err.use_stderr() => {
             // One line that names the option and the reason; the full text is in `--help`.
             let text = err.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
             eprintln!("dialout: {first}");
             return ExitCode::from(2);
         }

@@ -40,9 +40,15 @@ fn dialplan_prints_the_shipped_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dialout(dir.path(), &["asterisk", "dialplan"]);
     assert!(out.status.success());
-    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/dialout.conf")).unwrap();
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/dialout.conf"),
+    )
+    .unwrap();
     assert_eq!(text(&out.stdout), shipped);
-    let renamed = dialout(dir.path(), &["asterisk", "dialplan", "--context", "my-calls"]);
+    let renamed = dialout(
+        dir.path(),
+        &["asterisk", "dialplan", "--context", "my-calls"],
+    );
     assert!(text(&renamed.stdout).contains("\n[my-calls]\n"));
     assert!(!text(&renamed.stdout).contains("[dialout-message]"));
     let bad = dialout(dir.path(), &["asterisk", "dialplan", "--context", "a]b"]);
@@ -54,22 +60,45 @@ fn dialplan_prints_the_shipped_file() {
 fn doctor_passes_a_good_setup_and_says_what_to_fix_in_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for d in ["spool/outgoing/.dialout-staging", "spool/outgoing_done", "spool/dialout/audio", "spool/dialout/reports"] {
+    for d in [
+        "spool/outgoing/.dialout-staging",
+        "spool/outgoing_done",
+        "spool/dialout/audio",
+        "spool/dialout/reports",
+    ] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     let config = write_config(root, "");
     let good = dialout(root, &["--config", &config, "doctor"]);
-    assert!(good.status.success(), "{}{}", text(&good.stdout), text(&good.stderr));
-    assert!(!text(&good.stdout).contains("FAIL"), "{}", text(&good.stdout));
+    assert!(
+        good.status.success(),
+        "{}{}",
+        text(&good.stdout),
+        text(&good.stderr)
+    );
+    assert!(
+        !text(&good.stdout).contains("FAIL"),
+        "{}",
+        text(&good.stdout)
+    );
     assert!(text(&good.stdout).contains("one filesystem"));
 
     let shm = tempfile::tempdir_in("/dev/shm").expect("this test needs /dev/shm");
     std::fs::remove_dir(root.join("spool/dialout/reports")).unwrap();
-    let config = write_config(root, &format!("staging_dir = \"{}\"\nuser = \"no-such-user-dialout\"\n", shm.path().display()));
+    let config = write_config(
+        root,
+        &format!(
+            "staging_dir = \"{}\"\nuser = \"no-such-user-dialout\"\n",
+            shm.path().display()
+        ),
+    );
     let bad = dialout(root, &["--config", &config, "doctor"]);
     assert_eq!(bad.status.code(), Some(1));
     let out = text(&bad.stdout);
-    assert!(out.contains("FAIL  staging_dir and spool_dir are on one filesystem"), "{out}");
+    assert!(
+        out.contains("FAIL  staging_dir and spool_dir are on one filesystem"),
+        "{out}"
+    );
     assert!(out.contains("EXDEV"), "{out}");
     assert!(out.contains("no such user"), "{out}");
     assert!(out.contains("FAIL  report_dir"), "{out}");
@@ -78,7 +107,13 @@ fn doctor_passes_a_good_setup_and_says_what_to_fix_in_a_bad_one() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json output is JSON");
     assert_eq!(v[0]["backend"], "pbx");
     assert_eq!(v[0]["ok"], false);
-    assert!(v[0]["checks"].as_array().unwrap().iter().any(|c| c["ok"] == false && c["fix"].is_string()));
+    assert!(
+        v[0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["ok"] == false && c["fix"].is_string())
+    );
 }
 
 #[test]
@@ -87,19 +122,37 @@ fn send_spools_one_call_file_and_the_message_is_ready() {
     let root = dir.path();
     std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
     let config = write_config(root, "");
-    let out = dialout(root, &["--config", &config, "--json", "send", "+420777123456", "Your order has shipped"]);
+    let out = dialout(
+        root,
+        &[
+            "--config",
+            &config,
+            "--json",
+            "send",
+            "+420777123456",
+            "Your order has shipped",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let msg = if v.is_array() { v[0].clone() } else { v };
     let id = msg["id"].as_str().unwrap().to_string();
     assert_eq!(msg["state"], "READY", "{msg}");
-    let spooled = root.join("spool/outgoing").join(format!("dialout-{id}.call"));
+    let spooled = root
+        .join("spool/outgoing")
+        .join(format!("dialout-{id}.call"));
     let file = std::fs::read_to_string(&spooled).unwrap();
-    assert!(file.contains("Channel: PJSIP/+420777123456@trunk\n"), "{file}");
+    assert!(
+        file.contains("Channel: PJSIP/+420777123456@trunk\n"),
+        "{file}"
+    );
     assert!(file.contains("Context: dialout-message\n"), "{file}");
     assert!(file.contains(&format!("Set: DIALOUT_ID={id}\n")), "{file}");
     assert!(file.contains("Archive: yes\n"), "{file}");
-    assert!(!file.contains("shipped"), "the text never goes into the call file");
+    assert!(
+        !file.contains("shipped"),
+        "the text never goes into the call file"
+    );
 }
 
 #[test]
@@ -110,8 +163,17 @@ fn a_bad_backend_key_is_refused_with_its_name() {
     let config = write_config(root, "calls_per_second = -1\n");
     let out = dialout(root, &["--config", &config, "send", "+420777123456", "Hi"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("backends.pbx.calls_per_second"), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read_dir(root.join("spool/outgoing")).unwrap().count(), 0);
+    assert!(
+        text(&out.stderr).contains("backends.pbx.calls_per_second"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(root.join("spool/outgoing"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -126,14 +188,34 @@ fn stored_data_stays_readable_when_the_backend_cannot_start() {
     // Now the spool sits under a file: the backend cannot start, so sending fails...
     std::fs::write(root.join("blocker"), "").unwrap();
     let broken = write_config(root, "");
-    std::fs::write(&broken, std::fs::read_to_string(&broken).unwrap().replace("/spool/outgoing", "/blocker/outgoing")).unwrap();
-    let send = dialout(root, &["--config", &broken, "send", "+420777123456", "Hi again"]);
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&broken)
+            .unwrap()
+            .replace("/spool/outgoing", "/blocker/outgoing"),
+    )
+    .unwrap();
+    let send = dialout(
+        root,
+        &["--config", &broken, "send", "+420777123456", "Hi again"],
+    );
     assert_ne!(send.status.code(), Some(0), "{}", text(&send.stdout));
     // ...but listing messages and managing templates need only the store.
     let list = dialout(root, &["--config", &broken, "--json", "messages", "list"]);
     assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
     let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
-    let tpl = dialout(root, &["--config", &broken, "template", "add", "hello", "--body", "Hello {{ name }}"]);
+    let tpl = dialout(
+        root,
+        &[
+            "--config",
+            &broken,
+            "template",
+            "add",
+            "hello",
+            "--body",
+            "Hello {{ name }}",
+        ],
+    );
     assert_eq!(tpl.status.code(), Some(0), "{}", text(&tpl.stderr));
 }

@@ -20,11 +20,19 @@ const N: usize = 200;
 fn kind(i: usize) -> (Vec<Callee>, State, usize) {
     match i % 6 {
         0 => (vec![Callee::answers()], State::AnsweredComplete, 1),
-        1 => (vec![Callee::answers_then_hangs_up(2.5)], State::AnsweredPartial, 1),
+        1 => (
+            vec![Callee::answers_then_hangs_up(2.5)],
+            State::AnsweredPartial,
+            1,
+        ),
         2 => (vec![Callee::busy()], State::Declined, 2),
         3 => (vec![Callee::no_answer()], State::Unanswered, 2),
         4 => (vec![Callee::congestion()], State::Unreachable, 2),
-        _ => (vec![Callee::busy(), Callee::answers()], State::AnsweredComplete, 2),
+        _ => (
+            vec![Callee::busy(), Callee::answers()],
+            State::AnsweredComplete,
+            2,
+        ),
     }
 }
 
@@ -42,8 +50,14 @@ struct Env {
 /// Starts `dialout worker`; its stderr is piped with a failpoint, else logged to `log`.
 fn worker(env: &Env, failpoint: Option<&str>, log: &str) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialout"));
-    cmd.arg("--config").arg(&env.config).arg("--database").arg(&env.db).arg("worker");
-    cmd.env_remove("DIALOUT_FAILPOINT").env("DIALOUT_LOG", "info").stdout(Stdio::null());
+    cmd.arg("--config")
+        .arg(&env.config)
+        .arg("--database")
+        .arg(&env.db)
+        .arg("worker");
+    cmd.env_remove("DIALOUT_FAILPOINT")
+        .env("DIALOUT_LOG", "info")
+        .stdout(Stdio::null());
     match failpoint {
         Some(f) => {
             cmd.env("DIALOUT_FAILPOINT", f).stderr(Stdio::piped());
@@ -75,16 +89,34 @@ fn lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
 }
 
 fn all(store: &Arc<dyn Store>) -> Vec<Message> {
-    store.messages(&MessageFilter { limit: Some(N + 1), ..Default::default() }).unwrap()
+    store
+        .messages(&MessageFilter {
+            limit: Some(N + 1),
+            ..Default::default()
+        })
+        .unwrap()
 }
 
-fn wait_for(what: &str, timeout: Duration, child: &mut Child, log: impl Fn() -> String, mut cond: impl FnMut() -> bool) {
+fn wait_for(
+    what: &str,
+    timeout: Duration,
+    child: &mut Child,
+    log: impl Fn() -> String,
+    mut cond: impl FnMut() -> bool,
+) {
     let start = Instant::now();
     while !cond() {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the worker exited ({status}) while waiting for {what}; its log:\n{}", log());
+            panic!(
+                "the worker exited ({status}) while waiting for {what}; its log:\n{}",
+                log()
+            );
         }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}; worker log:\n{}", log());
+        assert!(
+            start.elapsed() < timeout,
+            "timed out waiting for {what}; worker log:\n{}",
+            log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -111,7 +143,12 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
         ),
     )
     .unwrap();
-    let env = Env { db: format!("sqlite://{}/dialout.db", root.display()), _dir: dir, root, config };
+    let env = Env {
+        db: format!("sqlite://{}/dialout.db", root.display()),
+        _dir: dir,
+        root,
+        config,
+    };
 
     let mut callees = Callees::new(Callee::unreachable());
     let mut expected = BTreeMap::new();
@@ -121,11 +158,22 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
         expected.insert(number(i), (state, attempts));
     }
     let dialplan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/dialout.conf");
-    let fake = FakeAsterisk::builder(env.root.join("outgoing")).dialplan_file(&dialplan).unwrap().callees(callees).spawn(50.0).unwrap();
+    let fake = FakeAsterisk::builder(env.root.join("outgoing"))
+        .dialplan_file(&dialplan)
+        .unwrap()
+        .callees(callees)
+        .spawn(50.0)
+        .unwrap();
 
     let store = store::open(&env.db).unwrap();
     let new: Vec<NewMessage> = (0..N)
-        .map(|i| NewMessage::new(PhoneNumber::from_e164(&number(i)).unwrap(), ["Your order has shipped.", "Your appointment is tomorrow."][i % 2], "pbx"))
+        .map(|i| {
+            NewMessage::new(
+                PhoneNumber::from_e164(&number(i)).unwrap(),
+                ["Your order has shipped.", "Your appointment is tomorrow."][i % 2],
+                "pbx",
+            )
+        })
         .collect();
     store.insert_messages(&new, jiff::Timestamp::now()).unwrap();
 
@@ -139,19 +187,37 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) if line.contains("failpoint after-publish reached") => break,
             Ok(line) => said.push(line),
-            Err(e) => panic!("`dialout worker` did not reach its failpoint ({e}); it said:\n{}", said.join("\n")),
+            Err(e) => panic!(
+                "`dialout worker` did not reach its failpoint ({e}); it said:\n{}",
+                said.join("\n")
+            ),
         }
     }
-    let spooled_unrecorded = std::fs::read_dir(env.root.join("outgoing")).unwrap().filter_map(Result::ok).filter(|e| e.path().is_file()).count()
-        + std::fs::read_dir(env.root.join("outgoing_done")).map(|d| d.count()).unwrap_or(0);
+    let spooled_unrecorded = std::fs::read_dir(env.root.join("outgoing"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .count()
+        + std::fs::read_dir(env.root.join("outgoing_done"))
+            .map(|d| d.count())
+            .unwrap_or(0);
     assert!(spooled_unrecorded > 0, "the batch was spooled");
-    assert!(all(&store).iter().all(|m| m.sent_at.is_none()), "nothing recorded yet");
+    assert!(
+        all(&store).iter().all(|m| m.sent_at.is_none()),
+        "nothing recorded yet"
+    );
     kill9(first);
     eprintln!("first worker killed at {:?}", t0.elapsed());
 
     // 2. Restarted, then killed again at an arbitrary moment of the run.
     let mut second = worker(&env, None, "second.log");
-    wait_for("a third of the messages final", Duration::from_secs(60), &mut second, || tail(&env, "second.log"), || all(&store).iter().filter(|m| m.is_final_state).count() >= N / 3);
+    wait_for(
+        "a third of the messages final",
+        Duration::from_secs(60),
+        &mut second,
+        || tail(&env, "second.log"),
+        || all(&store).iter().filter(|m| m.is_final_state).count() >= N / 3,
+    );
     kill9(second);
     eprintln!("second worker killed at {:?}", t0.elapsed());
     let final_at_kill = all(&store).iter().filter(|m| m.is_final_state).count();
@@ -159,7 +225,13 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
 
     // 3. Restarted to the end.
     let mut third = worker(&env, None, "third.log");
-    wait_for("every message final", Duration::from_secs(120), &mut third, || tail(&env, "third.log"), || all(&store).iter().all(|m| m.is_final_state));
+    wait_for(
+        "every message final",
+        Duration::from_secs(120),
+        &mut third,
+        || tail(&env, "third.log"),
+        || all(&store).iter().all(|m| m.is_final_state),
+    );
     // SIGTERM: a clean stop.
     nix_kill_term(third.id());
     let status = third.wait().unwrap();
@@ -175,25 +247,56 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
         let numbers: Vec<i32> = obs.attempts_of(&name).map(|a| a.number).collect();
         let want: Vec<i32> = (1..=attempts as i32).collect();
         if m.state != state || numbers != want {
-            wrong.push(format!("{}: {} (want {state}), attempts {numbers:?} (want {want:?}), {:?}", m.recipient, m.state, m.error));
+            wrong.push(format!(
+                "{}: {} (want {state}), attempts {numbers:?} (want {want:?}), {:?}",
+                m.recipient, m.state, m.error
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} wrong, e.g. {:?}", wrong.len(), &wrong[..wrong.len().min(5)]);
+    assert!(
+        wrong.is_empty(),
+        "{} wrong, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
     assert_eq!(obs.dials.len(), N, "each message's call file was dialed");
-    assert!(obs.dialed_more_than_once().iter().all(|name| {
-        let id: MessageId = name.trim_start_matches("dialout-").trim_end_matches(".call").parse().unwrap();
-        let m = all(&store).into_iter().find(|m| m.id == id).unwrap();
-        expected[m.recipient.as_str()].1 > 1
-    }), "only files with a retry are dialed more than once");
-    assert!(obs.max_files_in_spool <= 30, "{} files in the spool at once", obs.max_files_in_spool);
+    assert!(
+        obs.dialed_more_than_once().iter().all(|name| {
+            let id: MessageId = name
+                .trim_start_matches("dialout-")
+                .trim_end_matches(".call")
+                .parse()
+                .unwrap();
+            let m = all(&store).into_iter().find(|m| m.id == id).unwrap();
+            expected[m.recipient.as_str()].1 > 1
+        }),
+        "only files with a retry are dialed more than once"
+    );
+    assert!(
+        obs.max_files_in_spool <= 30,
+        "{} files in the spool at once",
+        obs.max_files_in_spool
+    );
     // The batch spooled before the first kill was recognised, not spooled again.
     let recognised = all(&store)
         .iter()
-        .filter(|m| store.history(m.id).unwrap().iter().any(|h| h.reason.contains("after an interrupted attempt") || h.reason.contains("already spooled")))
+        .filter(|m| {
+            store.history(m.id).unwrap().iter().any(|h| {
+                h.reason.contains("after an interrupted attempt")
+                    || h.reason.contains("already spooled")
+            })
+        })
         .count();
-    assert!(recognised >= spooled_unrecorded, "{recognised} messages recognised after the crash, {spooled_unrecorded} were spooled unrecorded");
+    assert!(
+        recognised >= spooled_unrecorded,
+        "{recognised} messages recognised after the crash, {spooled_unrecorded} were spooled unrecorded"
+    );
 }
 
 fn nix_kill_term(pid: u32) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
 }

@@ -24,7 +24,8 @@ async fn dialout(dir: PathBuf, args: Vec<String>, token: &'static str) -> Run {
                 cmd.env_remove(k);
             }
         }
-        cmd.env("DIALOUT_LOG", "trace").env("DAKTELA_TOKEN_TEST", token);
+        cmd.env("DIALOUT_LOG", "trace")
+            .env("DAKTELA_TOKEN_TEST", token);
         let out = cmd.output().expect("run dialout");
         Run {
             code: out.status.code().unwrap_or(-1),
@@ -55,18 +56,30 @@ async fn send_predictive_creates_a_predictive_record() {
     write_config(dir.path(), &fake);
     let run = dialout(
         dir.path().to_path_buf(),
-        args(&["--json", "send", "+420777123456", "Your code is 1234", "--backend", "dk", "--predictive"]),
+        args(&[
+            "--json",
+            "send",
+            "+420777123456",
+            "Your code is 1234",
+            "--backend",
+            "dk",
+            "--predictive",
+        ]),
         TOKEN,
     )
     .await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let v: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let v: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
     assert_eq!(v["state"], "READY", "{v}");
     let records = fake.records();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["record_type"], "records_predictive");
     assert_eq!(records[0]["number"], "00420777123456");
-    assert_eq!(records[0]["customFields"]["dialout_message_id"], serde_json::json!([v["id"]]));
+    assert_eq!(
+        records[0]["customFields"]["dialout_message_id"],
+        serde_json::json!([v["id"]])
+    );
     assert_eq!(v["extra_sender_data"]["name"], records[0]["name"], "{v}");
     assert!(!run.stderr.is_empty(), "logging at trace produced output");
     for text in [&run.stdout, &run.stderr] {
@@ -83,7 +96,12 @@ async fn a_rejected_token_leaves_the_message_waiting_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &fake);
     let wrong = "wrong-cli-token-1f2e";
-    let run = dialout(dir.path().to_path_buf(), args(&["--json", "send", "+420777123456", "x", "--backend", "dk"]), wrong).await;
+    let run = dialout(
+        dir.path().to_path_buf(),
+        args(&["--json", "send", "+420777123456", "x", "--backend", "dk"]),
+        wrong,
+    )
+    .await;
     assert_eq!(run.code, 0, "a stored message is success: {}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["state"], "WAITING", "{v}");

@@ -40,52 +40,100 @@ fn stored(dir: &Path) -> Vec<Message> {
     if !db.exists() {
         return Vec::new();
     }
-    store::open(&format!("sqlite://{}", db.display())).unwrap().messages(&MessageFilter::default()).unwrap()
+    store::open(&format!("sqlite://{}", db.display()))
+        .unwrap()
+        .messages(&MessageFilter::default())
+        .unwrap()
 }
 
 fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout))
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout))
 }
 
 fn ok(run: Run) -> Run {
-    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     run
 }
 
 #[test]
 fn main_job_works_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let run = ok(dialout(dir.path(), &["send", "+420777123456", "Your order has shipped"], &[]));
+    let run = ok(dialout(
+        dir.path(),
+        &["send", "+420777123456", "Your order has shipped"],
+        &[],
+    ));
     assert!(run.stdout.contains("DEBUG (77)"), "{}", run.stdout);
     let all = stored(dir.path());
     assert_eq!(all.len(), 1, "stored in ./dialout.db");
-    assert_eq!((all[0].state, all[0].backend.as_str()), (State::Debug, "dummy"));
+    assert_eq!(
+        (all[0].state, all[0].backend.as_str()),
+        (State::Debug, "dummy")
+    );
     assert_eq!(all[0].content, "Your order has shipped");
 }
 
 #[test]
 fn json_shape_and_history() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--json", "send", "00420777123456", "Hi", "--tag", "t1", "--related", "order:42", "--extra", "a=b", "--extra-json", r#"{"n": 1}"#, "--priority", "1", "--predictive"];
+    let args = [
+        "--json",
+        "send",
+        "00420777123456",
+        "Hi",
+        "--tag",
+        "t1",
+        "--related",
+        "order:42",
+        "--extra",
+        "a=b",
+        "--extra-json",
+        r#"{"n": 1}"#,
+        "--priority",
+        "1",
+        "--predictive",
+    ];
     let v = json(&ok(dialout(dir.path(), &args, &[])));
     assert_eq!(v["state"], "DEBUG");
     assert_eq!(v["state_code"], 77);
     assert_eq!(v["recipient"], "+420777123456");
     assert_eq!(v["related"], serde_json::json!(["order:42"]));
     assert_eq!(v["extra_data"], serde_json::json!({"a": "b", "n": 1}));
-    assert_eq!((v["priority"].as_i64(), v["predictive"].as_bool()), (Some(1), Some(true)));
+    assert_eq!(
+        (v["priority"].as_i64(), v["predictive"].as_bool()),
+        (Some(1), Some(true))
+    );
     let created = v["created_at"].as_str().unwrap();
     assert!(created.ends_with('Z'), "UTC: {created}");
     created.parse::<jiff::Timestamp>().expect("RFC 3339");
 
     let id = v["id"].as_str().unwrap();
-    let shown = json(&ok(dialout(dir.path(), &["--json", "messages", "show", id], &[])));
+    let shown = json(&ok(dialout(
+        dir.path(),
+        &["--json", "messages", "show", id],
+        &[],
+    )));
     let h = shown["history"].as_array().unwrap();
     assert_eq!(h.len(), 2);
-    assert_eq!((h[0]["to"].as_str(), h[0]["to_code"].as_i64()), (Some("WAITING"), Some(-1)));
-    assert_eq!((h[1]["from"].as_str(), h[1]["to"].as_str()), (Some("WAITING"), Some("DEBUG")));
+    assert_eq!(
+        (h[0]["to"].as_str(), h[0]["to_code"].as_i64()),
+        (Some("WAITING"), Some(-1))
+    );
+    assert_eq!(
+        (h[1]["from"].as_str(), h[1]["to"].as_str()),
+        (Some("WAITING"), Some("DEBUG"))
+    );
     let human = ok(dialout(dir.path(), &["messages", "show", id], &[]));
-    assert!(human.stdout.contains("WAITING -> DEBUG"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("WAITING -> DEBUG"),
+        "{}",
+        human.stdout
+    );
 }
 
 /// Each bad input: exit code 2, a clear error naming the problem, nothing stored.
@@ -93,40 +141,109 @@ fn json_shape_and_history() {
 fn bad_inputs_exit_2_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(dialout(d, &["template", "add", "hello", "--body", "Hello {{ name }}"], &[]));
+    ok(dialout(
+        d,
+        &["template", "add", "hello", "--body", "Hello {{ name }}"],
+        &[],
+    ));
     let cases: &[(&[&str], &str)] = &[
         (&["send", "+420 12", "x"], "invalid phone number"),
         (&["send", "777123456", "x"], "default_region"),
-        (&["send-template", "+420777123456", "nope"], "unknown template \"nope\""),
-        (&["send-template", "+420777123456", "hello"], "`name` is undefined"),
-        (&["send", "+420777123456", "x", "--tag", "bad tag"], "invalid tag"),
-        (&["send", "+420777123456", "x", "--related", "order"], "invalid related object"),
-        (&["send", "+420777123456", "x", "--related", "Order:1"], "invalid related object"),
-        (&["send", "+420777123456", "x", "--backend", "fax"], "unknown backend \"fax\""),
-        (&["send", "+420777123456", "x", "--priority", "7"], "invalid priority"),
-        (&["send", "+420777123456", "x", "--extra", "novalue"], "KEY=VALUE"),
-        (&["send", "+420777123456", "x", "--extra-json", "[1]"], "JSON object"),
-        (&["send", "+420777123456", "x", "--at", "tomorrow-ish"], "invalid instant"),
+        (
+            &["send-template", "+420777123456", "nope"],
+            "unknown template \"nope\"",
+        ),
+        (
+            &["send-template", "+420777123456", "hello"],
+            "`name` is undefined",
+        ),
+        (
+            &["send", "+420777123456", "x", "--tag", "bad tag"],
+            "invalid tag",
+        ),
+        (
+            &["send", "+420777123456", "x", "--related", "order"],
+            "invalid related object",
+        ),
+        (
+            &["send", "+420777123456", "x", "--related", "Order:1"],
+            "invalid related object",
+        ),
+        (
+            &["send", "+420777123456", "x", "--backend", "fax"],
+            "unknown backend \"fax\"",
+        ),
+        (
+            &["send", "+420777123456", "x", "--priority", "7"],
+            "invalid priority",
+        ),
+        (
+            &["send", "+420777123456", "x", "--extra", "novalue"],
+            "KEY=VALUE",
+        ),
+        (
+            &["send", "+420777123456", "x", "--extra-json", "[1]"],
+            "JSON object",
+        ),
+        (
+            &["send", "+420777123456", "x", "--at", "tomorrow-ish"],
+            "invalid instant",
+        ),
     ];
     for (args, expected) in cases {
         let run = dialout(d, args, &[]);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains(expected), "{args:?}: expected {expected:?} in {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {}",
+            run.stderr
+        );
     }
     assert!(stored(d).is_empty(), "nothing stored");
 
-    let syntax = dialout(d, &["template", "add", "broken", "--body", "Hello {{ name"], &[]);
+    let syntax = dialout(
+        d,
+        &["template", "add", "broken", "--body", "Hello {{ name"],
+        &[],
+    );
     assert_eq!(syntax.code, 2);
     assert!(syntax.stderr.contains("syntax error"), "{}", syntax.stderr);
-    assert_eq!(dialout(d, &["template", "show", "broken"], &[]).code, 2, "not stored");
+    assert_eq!(
+        dialout(d, &["template", "show", "broken"], &[]).code,
+        2,
+        "not stored"
+    );
 
     // The same idempotency key with other content.
-    ok(dialout(d, &["send", "+420777123456", "first", "--idempotency-key", "k1"], &[]));
-    let again = json(&ok(dialout(d, &["--json", "send", "+420777123456", "first", "--idempotency-key", "k1"], &[])));
+    ok(dialout(
+        d,
+        &["send", "+420777123456", "first", "--idempotency-key", "k1"],
+        &[],
+    ));
+    let again = json(&ok(dialout(
+        d,
+        &[
+            "--json",
+            "send",
+            "+420777123456",
+            "first",
+            "--idempotency-key",
+            "k1",
+        ],
+        &[],
+    )));
     assert_eq!(again["existing"], true);
-    let other = dialout(d, &["send", "+420777123456", "second", "--idempotency-key", "k1"], &[]);
+    let other = dialout(
+        d,
+        &["send", "+420777123456", "second", "--idempotency-key", "k1"],
+        &[],
+    );
     assert_eq!(other.code, 2, "{}", other.stderr);
-    assert!(other.stderr.contains("idempotency key \"k1\""), "{}", other.stderr);
+    assert!(
+        other.stderr.contains("idempotency key \"k1\""),
+        "{}",
+        other.stderr
+    );
     let all = stored(d);
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].content, "first");
@@ -136,27 +253,105 @@ fn bad_inputs_exit_2_and_store_nothing() {
 fn templates_and_refused_send_template_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(dialout(d, &["template", "add", "shipped", "--body", "Order {{ order }} shipped", "--no-duplicates"], &[]));
-    assert_eq!(dialout(d, &["template", "add", "shipped", "--body", "x"], &[]).code, 2, "exists");
+    ok(dialout(
+        d,
+        &[
+            "template",
+            "add",
+            "shipped",
+            "--body",
+            "Order {{ order }} shipped",
+            "--no-duplicates",
+        ],
+        &[],
+    ));
+    assert_eq!(
+        dialout(d, &["template", "add", "shipped", "--body", "x"], &[]).code,
+        2,
+        "exists"
+    );
     let sent = json(&ok(dialout(
         d,
-        &["--json", "send-template", "+420777123456", "shipped", "--context", "order=42", "--related", "order:42"],
+        &[
+            "--json",
+            "send-template",
+            "+420777123456",
+            "shipped",
+            "--context",
+            "order=42",
+            "--related",
+            "order:42",
+        ],
         &[],
     )));
     assert_eq!(sent["content"], "Order 42 shipped");
     assert_eq!(sent["template_slug"], "shipped");
 
-    let dup = dialout(d, &["send-template", "+420777123456", "shipped", "--context-json", r#"{"order": 42}"#, "--related", "order:42"], &[]);
+    let dup = dialout(
+        d,
+        &[
+            "send-template",
+            "+420777123456",
+            "shipped",
+            "--context-json",
+            r#"{"order": 42}"#,
+            "--related",
+            "order:42",
+        ],
+        &[],
+    );
     assert_eq!(dup.code, 3, "{}", dup.stderr);
-    assert!(dup.stderr.contains("does not allow duplicates"), "{}", dup.stderr);
+    assert!(
+        dup.stderr.contains("does not allow duplicates"),
+        "{}",
+        dup.stderr
+    );
 
-    ok(dialout(d, &["template", "set", "shipped", "--inactive", "--body", "Order {{ order }} is on its way"], &[]));
-    let t = json(&ok(dialout(d, &["--json", "template", "show", "shipped"], &[])));
-    assert_eq!((t["active"].as_bool(), t["body"].as_str()), (Some(false), Some("Order {{ order }} is on its way")));
-    let off = dialout(d, &["send-template", "+420777123456", "shipped", "--context", "order=43", "--related", "order:43"], &[]);
+    ok(dialout(
+        d,
+        &[
+            "template",
+            "set",
+            "shipped",
+            "--inactive",
+            "--body",
+            "Order {{ order }} is on its way",
+        ],
+        &[],
+    ));
+    let t = json(&ok(dialout(
+        d,
+        &["--json", "template", "show", "shipped"],
+        &[],
+    )));
+    assert_eq!(
+        (t["active"].as_bool(), t["body"].as_str()),
+        (Some(false), Some("Order {{ order }} is on its way"))
+    );
+    let off = dialout(
+        d,
+        &[
+            "send-template",
+            "+420777123456",
+            "shipped",
+            "--context",
+            "order=43",
+            "--related",
+            "order:43",
+        ],
+        &[],
+    );
     assert_eq!(off.code, 3);
     assert!(off.stderr.contains("inactive"), "{}", off.stderr);
-    assert_eq!(dialout(d, &["template", "set", "shipped", "--body", "{% if %}"], &[]).code, 2);
+    assert_eq!(
+        dialout(
+            d,
+            &["template", "set", "shipped", "--body", "{% if %}"],
+            &[]
+        )
+        .code,
+        2
+    );
 
     let list = json(&ok(dialout(d, &["--json", "template", "list"], &[])));
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -164,30 +359,65 @@ fn templates_and_refused_send_template_exits_3() {
     assert_eq!(dialout(d, &["template", "remove", "shipped"], &[]).code, 2);
     let all = stored(d);
     assert_eq!(all.len(), 1, "refusals stored nothing");
-    assert_eq!((all[0].template_slug.as_deref(), all[0].template_id), (Some("shipped"), None));
+    assert_eq!(
+        (all[0].template_slug.as_deref(), all[0].template_id),
+        (Some("shipped"), None)
+    );
 }
 
 #[test]
 fn messages_list_filters_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(dialout(d, &["send", "+420777123456", "a", "--related", "order:1", "--tag", "x"], &[]));
-    ok(dialout(d, &["send", "+420777123456", "b", "--related", "order:2"], &[]));
-    ok(dialout(d, &["send", "+420777123456", "c", "--at", "2h"], &[]));
+    ok(dialout(
+        d,
+        &[
+            "send",
+            "+420777123456",
+            "a",
+            "--related",
+            "order:1",
+            "--tag",
+            "x",
+        ],
+        &[],
+    ));
+    ok(dialout(
+        d,
+        &["send", "+420777123456", "b", "--related", "order:2"],
+        &[],
+    ));
+    ok(dialout(
+        d,
+        &["send", "+420777123456", "c", "--at", "2h"],
+        &[],
+    ));
     let contents = |args: &[&str]| -> Vec<String> {
         let mut full = vec!["--json", "messages", "list"];
         full.extend_from_slice(args);
-        json(&ok(dialout(d, &full, &[]))).as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_string()).collect()
+        json(&ok(dialout(d, &full, &[])))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(contents(&[]), ["c", "b", "a"]);
     assert_eq!(contents(&["--related", "order:1"]), ["a"]);
     assert_eq!(contents(&["--tag", "x"]), ["a"]);
-    assert_eq!(contents(&["--state", "waiting"]), ["c"], "--at in the future: not published yet");
+    assert_eq!(
+        contents(&["--state", "waiting"]),
+        ["c"],
+        "--at in the future: not published yet"
+    );
     assert_eq!(contents(&["--state", "77"]), ["b", "a"]);
     assert_eq!(contents(&["--since", "1h", "--limit", "2"]), ["c", "b"]);
     assert_eq!(contents(&["--since", "2000-01-01T00:00:00Z"]).len(), 3);
     assert!(contents(&["--since", "2999-01-01T00:00:00Z"]).is_empty());
-    assert_eq!(dialout(d, &["messages", "list", "--state", "SENT"], &[]).code, 2);
+    assert_eq!(
+        dialout(d, &["messages", "list", "--state", "SENT"], &[]).code,
+        2
+    );
     assert_eq!(dialout(d, &["messages", "show", "not-an-id"], &[]).code, 2);
 }
 
@@ -195,35 +425,94 @@ fn messages_list_filters_newest_first() {
 fn configuration_file_and_environment() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("dialout.toml"), "default_region = \"CZ\"\ndatabase_url = \"sqlite://other.db\"\n").unwrap();
-    let v = json(&ok(dialout(d, &["--json", "send", "777 123 456", "x"], &[])));
-    assert_eq!(v["recipient"], "+420777123456", "default_region from ./dialout.toml");
+    std::fs::write(
+        d.join("dialout.toml"),
+        "default_region = \"CZ\"\ndatabase_url = \"sqlite://other.db\"\n",
+    )
+    .unwrap();
+    let v = json(&ok(dialout(
+        d,
+        &["--json", "send", "777 123 456", "x"],
+        &[],
+    )));
+    assert_eq!(
+        v["recipient"], "+420777123456",
+        "default_region from ./dialout.toml"
+    );
     assert!(d.join("other.db").exists());
     assert!(stored(d).is_empty(), "database_url from the file was used");
 
     // The environment overrides the file; --database overrides both.
-    let us = json(&ok(dialout(d, &["--json", "--database", "sqlite://dialout.db", "send", "(201) 555-0123", "x"], &[("DIALOUT_DEFAULT_REGION", "US")])));
+    let us = json(&ok(dialout(
+        d,
+        &[
+            "--json",
+            "--database",
+            "sqlite://dialout.db",
+            "send",
+            "(201) 555-0123",
+            "x",
+        ],
+        &[("DIALOUT_DEFAULT_REGION", "US")],
+    )));
     assert_eq!(us["recipient"], "+12015550123");
     assert_eq!(stored(d).len(), 1);
 
-    std::fs::write(d.join("bad.toml"), "default_region = \"CZ\"\ndefualt_backend = \"x\"\n").unwrap();
-    let bad = dialout(d, &["--config", "bad.toml", "send", "+420777123456", "x"], &[]);
+    std::fs::write(
+        d.join("bad.toml"),
+        "default_region = \"CZ\"\ndefualt_backend = \"x\"\n",
+    )
+    .unwrap();
+    let bad = dialout(
+        d,
+        &["--config", "bad.toml", "send", "+420777123456", "x"],
+        &[],
+    );
     assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("defualt_backend") && bad.stderr.contains("line 2"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("defualt_backend") && bad.stderr.contains("line 2"),
+        "{}",
+        bad.stderr
+    );
 
-    let missing = dialout(d, &["send", "+420777123456", "x"], &[("DIALOUT_CONFIG", "nope.toml")]);
+    let missing = dialout(
+        d,
+        &["send", "+420777123456", "x"],
+        &[("DIALOUT_CONFIG", "nope.toml")],
+    );
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("nope.toml"), "{}", missing.stderr);
 
     std::fs::write(d.join("batch.toml"), "batch_sending = true\n").unwrap();
-    let queued = json(&ok(dialout(d, &["--json", "--config", "batch.toml", "send", "+420777123456", "x"], &[])));
+    let queued = json(&ok(dialout(
+        d,
+        &[
+            "--json",
+            "--config",
+            "batch.toml",
+            "send",
+            "+420777123456",
+            "x",
+        ],
+        &[],
+    )));
     assert_eq!(queued["state"], "WAITING");
 }
 
 #[test]
 fn unreachable_database_is_exit_1() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dialout(dir.path(), &["--database", "postgres://u:hunter2@127.0.0.1:1/db", "send", "+420777123456", "x"], &[]);
+    let run = dialout(
+        dir.path(),
+        &[
+            "--database",
+            "postgres://u:hunter2@127.0.0.1:1/db",
+            "send",
+            "+420777123456",
+            "x",
+        ],
+        &[],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
     assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
@@ -233,7 +522,11 @@ fn unreachable_database_is_exit_1() {
 fn output_into_a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        ok(dialout(dir.path(), &["send", "+420777123456", &format!("message {i}")], &[]));
+        ok(dialout(
+            dir.path(),
+            &["send", "+420777123456", &format!("message {i}")],
+            &[],
+        ));
     }
     // The reader goes away before dialout writes (as `dialout ... | head -1` can).
     let mut child = Command::new(env!("CARGO_BIN_EXE_dialout"))

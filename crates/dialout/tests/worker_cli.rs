@@ -4,7 +4,7 @@ mod worker_support;
 
 use dialout_dialer::State;
 use serde_json::Value;
-use worker_support::{outbox_file, Env};
+use worker_support::{Env, outbox_file};
 
 fn json(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"))
@@ -13,7 +13,11 @@ fn json(stdout: &str) -> Value {
 fn sent(env: &Env, n: usize) -> Vec<dialout_dialer::MessageId> {
     (0..n)
         .map(|i| {
-            let v = json(&env.run(&["--json", "send", "+420777123456", &format!("message {i}")]).ok().stdout);
+            let v = json(
+                &env.run(&["--json", "send", "+420777123456", &format!("message {i}")])
+                    .ok()
+                    .stdout,
+            );
             assert_eq!(v["state"], "READY");
             v["id"].as_str().unwrap().parse().unwrap()
         })
@@ -40,12 +44,24 @@ fn check_status_updates_the_rest_and_reports_failures() {
     assert_eq!(b["updated"].as_array().unwrap().len(), 1);
     assert_eq!(b["updated"][0]["state"], "ANSWERED_PARTIAL");
     assert_eq!(b["failures"].as_array().unwrap().len(), 2);
-    assert_eq!(b["failures"][0]["state"], "READY", "the last real state is kept");
+    assert_eq!(
+        b["failures"][0]["state"], "READY",
+        "the last real state is kept"
+    );
 
-    let show = env.run(&["messages", "show", &ids[2].to_string()]).ok().stdout;
-    assert!(show.contains("READY -> ERROR_UPDATE"), "ERROR_UPDATE is visible in the history:\n{show}");
+    let show = env
+        .run(&["messages", "show", &ids[2].to_string()])
+        .ok()
+        .stdout;
+    assert!(
+        show.contains("READY -> ERROR_UPDATE"),
+        "ERROR_UPDATE is visible in the history:\n{show}"
+    );
     let human = env.run(&["check-status"]).ok().stdout;
-    assert!(human.contains("ERROR_UPDATE (66)") && human.contains("no such record"), "{human}");
+    assert!(
+        human.contains("ERROR_UPDATE (66)") && human.contains("no such record"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -55,9 +71,18 @@ fn an_outage_exits_non_zero_and_counts_against_nobody() {
     std::fs::rename(env.outbox(), env.dir.path().join("gone")).unwrap();
     let run = env.run(&["--json", "check-status"]);
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
-    assert!(run.stderr.contains("status check incomplete") && run.stderr.contains("out"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("status check incomplete") && run.stderr.contains("out"),
+        "{}",
+        run.stderr
+    );
     let v = json(&run.stdout);
-    assert!(v["backends"][0]["outage"].as_str().unwrap().contains("not a directory"));
+    assert!(
+        v["backends"][0]["outage"]
+            .as_str()
+            .unwrap()
+            .contains("not a directory")
+    );
     for m in env.messages() {
         assert_eq!((m.state, m.check_failures), (State::Ready, 0));
     }
@@ -68,7 +93,11 @@ fn an_outage_exits_non_zero_and_counts_against_nobody() {
 fn cancel_and_resend_through_the_cli() {
     let env = Env::sqlite("");
     let ids = sent(&env, 2);
-    let v = json(&env.run(&["--json", "messages", "cancel", &ids[0].to_string()]).ok().stdout);
+    let v = json(
+        &env.run(&["--json", "messages", "cancel", &ids[0].to_string()])
+            .ok()
+            .stdout,
+    );
     assert_eq!(v["outcome"], "withdrawn");
     assert_eq!(v["message"]["state"], "ERROR");
     assert!(!outbox_file(&env.outbox(), ids[0]).exists());
@@ -77,10 +106,20 @@ fn cancel_and_resend_through_the_cli() {
     let run = env.run(&["messages", "cancel", &ids[1].to_string()]);
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("too_late"), "{}", run.stdout);
-    let show = env.run(&["messages", "show", &ids[1].to_string()]).ok().stdout;
-    assert!(show.contains("cancel requested"), "the history says what happened:\n{show}");
+    let show = env
+        .run(&["messages", "show", &ids[1].to_string()])
+        .ok()
+        .stdout;
+    assert!(
+        show.contains("cancel requested"),
+        "the history says what happened:\n{show}"
+    );
 
-    let v = json(&env.run(&["--json", "messages", "resend", &ids[1].to_string()]).ok().stdout);
+    let v = json(
+        &env.run(&["--json", "messages", "resend", &ids[1].to_string()])
+            .ok()
+            .stdout,
+    );
     assert_eq!(v["resent_from"], ids[1].to_string());
     assert_eq!(v["state"], "READY");
     assert_eq!(env.publishes()[v["id"].as_str().unwrap()], 1);
@@ -91,15 +130,35 @@ fn cancel_and_resend_through_the_cli() {
 
 #[test]
 fn routes_and_the_allowlist_from_the_configuration() {
-    let env = Env::sqlite("allowlist = [\"777 123 456\", \"+1 202 555 0123\"]\n[delivery.routes]\n\"+1\" = \"us\"\n");
+    let env = Env::sqlite(
+        "allowlist = [\"777 123 456\", \"+1 202 555 0123\"]\n[delivery.routes]\n\"+1\" = \"us\"\n",
+    );
     let cfg = std::fs::read_to_string(env.config()).unwrap();
-    std::fs::write(env.config(), format!("default_backend = \"out\"\n{cfg}\n[backends.us]\nkind = \"dummy\"\n")).unwrap();
-    let us = json(&env.run(&["--json", "send", "+1 202 555 0123", "hi"]).ok().stdout);
-    assert_eq!((us["backend"].as_str(), us["state"].as_str()), (Some("us"), Some("DEBUG")));
-    let cz = json(&env.run(&["--json", "send", "777 123 456", "hi"]).ok().stdout);
+    std::fs::write(
+        env.config(),
+        format!("default_backend = \"out\"\n{cfg}\n[backends.us]\nkind = \"dummy\"\n"),
+    )
+    .unwrap();
+    let us = json(
+        &env.run(&["--json", "send", "+1 202 555 0123", "hi"])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(
+        (us["backend"].as_str(), us["state"].as_str()),
+        (Some("us"), Some("DEBUG"))
+    );
+    let cz = json(
+        &env.run(&["--json", "send", "777 123 456", "hi"])
+            .ok()
+            .stdout,
+    );
     assert_eq!(cz["backend"], "out");
     let refused = env.run(&["--json", "send", "777 999 888", "hi"]).ok();
     let v = json(&refused.stdout);
-    assert_eq!((v["state"].as_str(), v["is_final_state"].as_bool()), (Some("ERROR"), Some(true)));
+    assert_eq!(
+        (v["state"].as_str(), v["is_final_state"].as_bool()),
+        (Some("ERROR"), Some(true))
+    );
     assert!(v["error"].as_str().unwrap().contains("allowlist"), "{v}");
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dialout_dialer::State;
 use serde_json::Value;
-use worker_support::{wait_with_deadline, Env};
+use worker_support::{Env, wait_with_deadline};
 
 #[test]
 fn three_workers_publish_ten_thousand_once_each() {
@@ -25,11 +25,18 @@ fn many_workers(env: Env, n: usize) {
     let ids = env.insert(n);
     let mut workers: Vec<_> = (0..3)
         .map(|_| {
-            env.cmd(&["--json", "worker", "--once", "--no-status", "--batch-size", "50"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("spawn worker")
+            env.cmd(&[
+                "--json",
+                "worker",
+                "--once",
+                "--no-status",
+                "--batch-size",
+                "50",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn worker")
         })
         .collect();
     let mut recorded = Vec::new();
@@ -38,12 +45,20 @@ fn many_workers(env: Env, n: usize) {
         assert_eq!(status.code(), Some(0));
         let mut out = String::new();
         std::io::Read::read_to_string(w.stdout.as_mut().unwrap(), &mut out).unwrap();
-        let stats: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("worker --json output ({e}): {out}"));
+        let stats: Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("worker --json output ({e}): {out}"));
         recorded.push(stats["recorded"].as_u64().unwrap());
     }
     eprintln!("messages recorded per worker: {recorded:?}");
-    assert_eq!(recorded.iter().sum::<u64>(), n as u64, "every message recorded once in all");
-    assert!(recorded.iter().filter(|r| **r > 0).count() >= 2, "the work was shared: {recorded:?}");
+    assert_eq!(
+        recorded.iter().sum::<u64>(),
+        n as u64,
+        "every message recorded once in all"
+    );
+    assert!(
+        recorded.iter().filter(|r| **r > 0).count() >= 2,
+        "the work was shared: {recorded:?}"
+    );
 
     let counts = env.publishes();
     assert_eq!(counts.len(), n);
@@ -52,6 +67,9 @@ fn many_workers(env: Env, n: usize) {
     }
     let all = env.messages();
     assert_eq!(all.len(), n);
-    assert!(all.iter().all(|m| m.state == State::Ready && m.attempts == 1));
+    assert!(
+        all.iter()
+            .all(|m| m.state == State::Ready && m.attempts == 1)
+    );
     assert_eq!(env.claimed(), 0);
 }

@@ -6,9 +6,9 @@ mod worker_support;
 use std::time::Duration;
 
 use dialout_dialer::State;
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use worker_support::{spawn_until, wait_with_deadline, Env};
+use worker_support::{Env, spawn_until, wait_with_deadline};
 
 fn stop_with(env: Env, signal: Signal) {
     let n = 60;
@@ -16,7 +16,11 @@ fn stop_with(env: Env, signal: Signal) {
     // Each batch pauses 400 ms after its claim: the signal arrives while claims are held.
     let mut cmd = env.cmd(&["worker", "--no-status", "--batch-size", "10"]);
     cmd.env("DIALOUT_FAILPOINT", "after-claim:delay=400");
-    let mut child = spawn_until(cmd, "failpoint after-claim reached", Duration::from_secs(60));
+    let mut child = spawn_until(
+        cmd,
+        "failpoint after-claim reached",
+        Duration::from_secs(60),
+    );
     assert!(env.claimed() > 0, "claims are held when the signal arrives");
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = wait_with_deadline(&mut child, Duration::from_secs(30));
@@ -27,7 +31,10 @@ fn stop_with(env: Env, signal: Signal) {
     let all = env.messages();
     assert_eq!(all.len(), n);
     let ready = all.iter().filter(|m| m.state == State::Ready).count();
-    assert!(ready >= 10, "the batch it held was finished ({ready} published)");
+    assert!(
+        ready >= 10,
+        "the batch it held was finished ({ready} published)"
+    );
     assert!(ready < n, "it stopped instead of draining the queue");
     for m in &all {
         match m.state {

@@ -11,11 +11,18 @@ pub struct Dummy {
 
 impl Dummy {
     pub fn new(name: &str) -> Self {
-        Dummy { name: name.to_string() }
+        Dummy {
+            name: name.to_string(),
+        }
     }
 
     fn accepted() -> Accepted {
-        Accepted { state: State::Debug, is_final: true, sender_data: JsonMap::new(), reason: "dummy backend: not sent".into() }
+        Accepted {
+            state: State::Debug,
+            is_final: true,
+            sender_data: JsonMap::new(),
+            reason: "dummy backend: not sent".into(),
+        }
     }
 }
 

@@ -28,7 +28,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use crate::backend::{Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Publish, StatusReport, StatusUpdate};
+use crate::backend::{
+    Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Publish, StatusReport,
+    StatusUpdate,
+};
 use crate::config::ConfigError;
 use crate::{JsonMap, Message, MessageId, State};
 
@@ -53,15 +56,24 @@ const LOG: &str = "publish.log";
 
 impl FileBackend {
     pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
-        let o: Options = toml::Value::Table(options.clone()).try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
-            key: format!("backends.{name}"),
-            reason: e.message().to_string(),
-        })?;
+        let o: Options =
+            toml::Value::Table(options.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    key: format!("backends.{name}"),
+                    reason: e.message().to_string(),
+                })?;
         Ok(Self::new(name, &o.dir, o.max_in_flight))
     }
 
     pub fn new(name: &str, dir: &Path, max_in_flight: Option<usize>) -> Self {
-        FileBackend { name: name.to_string(), inner: Arc::new(Inner { dir: dir.to_path_buf(), max_in_flight }) }
+        FileBackend {
+            name: name.to_string(),
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                max_in_flight,
+            }),
+        }
     }
 
     /// `<dir>/<id>.json`
@@ -87,7 +99,10 @@ impl FileBackend {
 }
 
 fn private_dir(path: &Path) -> std::io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
 }
 
 impl Inner {
@@ -97,7 +112,10 @@ impl Inner {
 
     fn accepted(&self, id: MessageId, reason: &str) -> Accepted {
         let mut data = JsonMap::new();
-        data.insert("file".into(), self.message_path(id).display().to_string().into());
+        data.insert(
+            "file".into(),
+            self.message_path(id).display().to_string().into(),
+        );
         Accepted::ready(data, reason)
     }
 
@@ -112,7 +130,11 @@ impl Inner {
         }
         let body = match serde_json::to_vec_pretty(m) {
             Ok(b) => b,
-            Err(e) => return Publish::Failed { error: format!("file backend: cannot encode the message: {e}") },
+            Err(e) => {
+                return Publish::Failed {
+                    error: format!("file backend: cannot encode the message: {e}"),
+                };
+            }
         };
         let tmp = tmp_dir.join(format!("{}.{:08x}", m.id, rand::random::<u32>()));
         let written = OpenOptions::new()
@@ -140,14 +162,26 @@ impl Inner {
     }
 
     fn log(&self, id: MessageId) -> std::io::Result<()> {
-        let mut f = OpenOptions::new().append(true).create(true).mode(0o600).open(self.dir.join(LOG))?;
+        let mut f = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(self.dir.join(LOG))?;
         // One write per line: appends from several processes do not interleave.
         f.write_all(format!("{id} {}\n", Timestamp::now()).as_bytes())
     }
 
     fn find(&self, m: &Message) -> Result<Found, BackendError> {
-        let outage = |e: std::io::Error| BackendError::Outage(format!("file backend {}: {e}", self.dir.display()));
-        if self.message_path(m.id).exists() || self.dir.join("cancelled").join(format!("{}.json", m.id)).exists() {
+        let outage = |e: std::io::Error| {
+            BackendError::Outage(format!("file backend {}: {e}", self.dir.display()))
+        };
+        if self.message_path(m.id).exists()
+            || self
+                .dir
+                .join("cancelled")
+                .join(format!("{}.json", m.id))
+                .exists()
+        {
             return Ok(Found::Yes(self.accepted(m.id, "found in the outbox")));
         }
         let counts = FileBackend::publish_counts(&self.dir).map_err(outage)?;
@@ -160,7 +194,10 @@ impl Inner {
 
     fn check(&self, messages: &[Message]) -> Result<StatusReport, BackendError> {
         if !self.dir.is_dir() {
-            return Err(BackendError::Outage(format!("file backend: {} is not a directory", self.dir.display())));
+            return Err(BackendError::Outage(format!(
+                "file backend: {} is not a directory",
+                self.dir.display()
+            )));
         }
         let results = self.dir.join("results");
         let mut report = StatusReport::default();
@@ -170,7 +207,10 @@ impl Inner {
                 Ok(t) => t,
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => {
-                    report.failures.push(CheckFailure { id: m.id, error: format!("cannot read {}: {e}", path.display()) });
+                    report.failures.push(CheckFailure {
+                        id: m.id,
+                        error: format!("cannot read {}: {e}", path.display()),
+                    });
                     continue;
                 }
             };
@@ -183,7 +223,9 @@ impl Inner {
                     sender_data: JsonMap::new(),
                     reason: "result file".into(),
                 }),
-                Ok(ResultFile::Error(error)) => report.failures.push(CheckFailure { id: m.id, error }),
+                Ok(ResultFile::Error(error)) => {
+                    report.failures.push(CheckFailure { id: m.id, error })
+                }
                 Err(error) => report.failures.push(CheckFailure { id: m.id, error }),
             }
         }
@@ -191,15 +233,30 @@ impl Inner {
     }
 
     fn cancel(&self, m: &Message) -> Result<Cancel, BackendError> {
-        if self.dir.join("results").join(format!("{}.json", m.id)).exists() {
+        if self
+            .dir
+            .join("results")
+            .join(format!("{}.json", m.id))
+            .exists()
+        {
             return Ok(Cancel::TooLate("a result was already reported".into()));
         }
         let cancelled = self.dir.join("cancelled");
-        private_dir(&cancelled).map_err(|e| BackendError::Outage(format!("file backend {}: {e}", cancelled.display())))?;
-        match fs::rename(self.message_path(m.id), cancelled.join(format!("{}.json", m.id))) {
+        private_dir(&cancelled).map_err(|e| {
+            BackendError::Outage(format!("file backend {}: {e}", cancelled.display()))
+        })?;
+        match fs::rename(
+            self.message_path(m.id),
+            cancelled.join(format!("{}.json", m.id)),
+        ) {
             Ok(()) => Ok(Cancel::Withdrawn),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Cancel::TooLate("the consumer already took it from the outbox".into())),
-            Err(e) => Err(BackendError::Outage(format!("file backend {}: {e}", self.dir.display()))),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Cancel::TooLate(
+                "the consumer already took it from the outbox".into(),
+            )),
+            Err(e) => Err(BackendError::Outage(format!(
+                "file backend {}: {e}",
+                self.dir.display()
+            ))),
         }
     }
 }
@@ -222,16 +279,24 @@ fn parse_result(text: &str) -> Result<ResultFile, String> {
     match (raw.state, raw.error) {
         (_, Some(error)) => Ok(ResultFile::Error(error)),
         (Some(v), None) => {
-            let state: State = serde_json::from_value(v.clone()).map_err(|e| format!("malformed result file: state {v}: {e}"))?;
-            Ok(ResultFile::State { state, is_final: raw.is_final.unwrap_or(state.is_final_by_default()) })
+            let state: State = serde_json::from_value(v.clone())
+                .map_err(|e| format!("malformed result file: state {v}: {e}"))?;
+            Ok(ResultFile::State {
+                state,
+                is_final: raw.is_final.unwrap_or(state.is_final_by_default()),
+            })
         }
         (None, None) => Err("malformed result file: neither \"state\" nor \"error\"".into()),
     }
 }
 
 /// File work is quick, but it is still blocking I/O: keep it off the executor.
-async fn off_executor<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| BackendError::Outage(format!("file backend task failed: {e}")))
+async fn off_executor<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BackendError::Outage(format!("file backend task failed: {e}")))
 }
 
 #[async_trait]
@@ -241,7 +306,9 @@ impl Backend for FileBackend {
     }
 
     async fn capacity(&self, in_flight: usize) -> Option<usize> {
-        self.inner.max_in_flight.map(|max| max.saturating_sub(in_flight))
+        self.inner
+            .max_in_flight
+            .map(|max| max.saturating_sub(in_flight))
     }
 
     fn paces(&self) -> bool {
@@ -249,14 +316,23 @@ impl Backend for FileBackend {
     }
 
     async fn publish(&self, message: &Message) -> Publish {
-        self.publish_many(std::slice::from_ref(message)).await.pop().unwrap_or(Publish::Deferred)
+        self.publish_many(std::slice::from_ref(message))
+            .await
+            .pop()
+            .unwrap_or(Publish::Deferred)
     }
 
     async fn publish_many(&self, messages: &[Message]) -> Vec<Publish> {
         let (inner, list) = (Arc::clone(&self.inner), messages.to_vec());
         match off_executor(move || list.iter().map(|m| inner.publish(m)).collect()).await {
             Ok(v) => v,
-            Err(e) => messages.iter().map(|_| Publish::Retry { error: e.to_string(), ambiguous: true }).collect(),
+            Err(e) => messages
+                .iter()
+                .map(|_| Publish::Retry {
+                    error: e.to_string(),
+                    ambiguous: true,
+                })
+                .collect(),
         }
     }
 
@@ -269,7 +345,11 @@ impl Backend for FileBackend {
         true
     }
 
-    async fn check_status(&self, messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {
+    async fn check_status(
+        &self,
+        messages: &[Message],
+        _cursor: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
         let (inner, list) = (Arc::clone(&self.inner), messages.to_vec());
         off_executor(move || inner.check(&list)).await?
     }
@@ -286,12 +366,39 @@ mod tests {
 
     #[test]
     fn result_files() {
-        assert!(matches!(parse_result(r#"{"state":"ANSWERED_COMPLETE"}"#), Ok(ResultFile::State { state: State::AnsweredComplete, is_final: true })));
-        assert!(matches!(parse_result(r#"{"state":5,"final":true}"#), Ok(ResultFile::State { state: State::Done, is_final: true })));
-        assert!(matches!(parse_result(r#"{"state":"DONE"}"#), Ok(ResultFile::State { state: State::Done, is_final: false })));
-        assert!(matches!(parse_result(r#"{"error":"no such record"}"#), Ok(ResultFile::Error(e)) if e == "no such record"));
-        for bad in ["{", r#"{"state":"SENT"}"#, "{}", r#"{"state":"DONE","x":1}"#] {
-            let e = parse_result(bad).err().unwrap_or_else(|| panic!("{bad} parsed"));
+        assert!(matches!(
+            parse_result(r#"{"state":"ANSWERED_COMPLETE"}"#),
+            Ok(ResultFile::State {
+                state: State::AnsweredComplete,
+                is_final: true
+            })
+        ));
+        assert!(matches!(
+            parse_result(r#"{"state":5,"final":true}"#),
+            Ok(ResultFile::State {
+                state: State::Done,
+                is_final: true
+            })
+        ));
+        assert!(matches!(
+            parse_result(r#"{"state":"DONE"}"#),
+            Ok(ResultFile::State {
+                state: State::Done,
+                is_final: false
+            })
+        ));
+        assert!(
+            matches!(parse_result(r#"{"error":"no such record"}"#), Ok(ResultFile::Error(e)) if e == "no such record")
+        );
+        for bad in [
+            "{",
+            r#"{"state":"SENT"}"#,
+            "{}",
+            r#"{"state":"DONE","x":1}"#,
+        ] {
+            let e = parse_result(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} parsed"));
             assert!(e.starts_with("malformed result file"), "{bad}: {e}");
         }
     }

@@ -13,10 +13,10 @@ pub use daktela::Daktela;
 pub use dummy::Dummy;
 pub use file::FileBackend;
 
+use crate::PhoneNumber;
 use crate::backend::Backend;
 use crate::config::{BackendConfig, Config, ConfigError};
 use crate::delivery::{DeliverySettings, Router, UnknownBackend};
-use crate::PhoneNumber;
 
 /// Builds the backend configured as `[backends.NAME]`.
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
@@ -27,7 +27,9 @@ pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, Con
         "file" => Ok(Arc::new(FileBackend::from_options(name, &config.options)?)),
         other => Err(ConfigError::Invalid {
             key: format!("backends.{name}.kind"),
-            reason: format!("unknown backend kind {other:?} (known: dummy, file, asterisk, daktela)"),
+            reason: format!(
+                "unknown backend kind {other:?} (known: dummy, file, asterisk, daktela)"
+            ),
         }),
     }
 }
@@ -50,7 +52,10 @@ impl Backends {
             by_name.insert(name.clone(), build(name, bc)?);
         }
         if by_name.is_empty() {
-            by_name.insert("dummy".to_string(), Arc::new(Dummy::new("dummy")) as Arc<dyn Backend>);
+            by_name.insert(
+                "dummy".to_string(),
+                Arc::new(Dummy::new("dummy")) as Arc<dyn Backend>,
+            );
         }
         let default = match &config.default_backend {
             Some(d) if by_name.contains_key(d) => d.clone(),
@@ -58,18 +63,24 @@ impl Backends {
                 return Err(ConfigError::Invalid {
                     key: "default_backend".into(),
                     reason: format!("no backend named {d:?} is configured"),
-                })
+                });
             }
             None if by_name.len() == 1 => by_name.keys().next().cloned().unwrap_or_default(),
             None => {
                 return Err(ConfigError::Invalid {
                     key: "default_backend".into(),
                     reason: "several backends are configured: say which one is the default".into(),
-                })
+                });
             }
         };
-        let b = Backends { by_name, default, delivery: Arc::default(), router: Router::default() };
-        let mut delivery = DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?;
+        let b = Backends {
+            by_name,
+            default,
+            delivery: Arc::default(),
+            router: Router::default(),
+        };
+        let mut delivery =
+            DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?;
         delivery.queued = config.batch_sending;
         b.with_delivery(delivery)
     }
@@ -87,7 +98,11 @@ impl Backends {
 
     /// The backend for a new message: the one the sender named (it must exist), else the
     /// longest matching route (`[delivery.routes]`), else the default.
-    pub fn route(&self, number: &PhoneNumber, named: Option<&str>) -> Result<String, UnknownBackend> {
+    pub fn route(
+        &self,
+        number: &PhoneNumber,
+        named: Option<&str>,
+    ) -> Result<String, UnknownBackend> {
         self.router.pick(number, named, self)
     }
 
@@ -141,12 +156,19 @@ mod tests {
 
     #[test]
     fn unknown_kind_and_default_are_errors() {
-        let err = Backends::from_config(&config("[backends.x]\nkind = \"fax\"\n")).err().unwrap();
+        let err = Backends::from_config(&config("[backends.x]\nkind = \"fax\"\n"))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("backends.x.kind"), "{err}");
         let two = "[backends.a]\nkind = \"dummy\"\n[backends.b]\nkind = \"dummy\"\n";
         assert!(Backends::from_config(&config(two)).is_err());
         let named = format!("default_backend = \"b\"\n{two}");
-        assert_eq!(Backends::from_config(&config(&named)).unwrap().default_name(), "b");
+        assert_eq!(
+            Backends::from_config(&config(&named))
+                .unwrap()
+                .default_name(),
+            "b"
+        );
         let wrong = format!("default_backend = \"c\"\n{two}");
         assert!(Backends::from_config(&config(&wrong)).is_err());
     }

@@ -13,7 +13,9 @@ pub struct Allowlist {
 
 impl Allowlist {
     pub fn new(numbers: Option<&[PhoneNumber]>) -> Self {
-        Allowlist { numbers: numbers.map(|n| n.iter().cloned().collect()) }
+        Allowlist {
+            numbers: numbers.map(|n| n.iter().cloned().collect()),
+        }
     }
 
     /// None when the number may be called, else the error stored on the message.
@@ -39,7 +41,13 @@ mod tests {
         let a = Allowlist::new(Some(std::slice::from_ref(&ok)));
         assert_eq!(a.refusal(&ok), None);
         let e = a.refusal(&other).unwrap();
-        assert!(e.contains("+420777000000") && e.contains("allowlist"), "{e}");
-        assert!(Allowlist::new(Some(&[])).refusal(&ok).is_some(), "an empty list allows nobody");
+        assert!(
+            e.contains("+420777000000") && e.contains("allowlist"),
+            "{e}"
+        );
+        assert!(
+            Allowlist::new(Some(&[])).refusal(&ok).is_some(),
+            "an empty list allows nobody"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{after, blocking, owner_id, publish_now, DeliveryError};
+use super::{DeliveryError, after, blocking, owner_id, publish_now};
 use crate::backend::Cancel;
 use crate::backends::Backends;
 use crate::store::{Change, Store};
@@ -38,7 +38,10 @@ impl CancelOutcome {
 
     /// The message will not be called.
     pub fn stopped(&self) -> bool {
-        matches!(self, CancelOutcome::Cancelled { .. } | CancelOutcome::Withdrawn { .. })
+        matches!(
+            self,
+            CancelOutcome::Cancelled { .. } | CancelOutcome::Withdrawn { .. }
+        )
     }
 }
 
@@ -49,10 +52,20 @@ fn cancelled(reason: &str) -> Change {
     c
 }
 
-pub async fn cancel(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) -> Result<CancelOutcome, DeliveryError> {
-    let m = blocking(store, move |s| s.message(id)).await?.ok_or(DeliveryError::NotFound(id))?;
+pub async fn cancel(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    id: MessageId,
+) -> Result<CancelOutcome, DeliveryError> {
+    let m = blocking(store, move |s| s.message(id))
+        .await?
+        .ok_or(DeliveryError::NotFound(id))?;
     if m.is_final_state {
-        return Err(DeliveryError::Refused { id, action: "cancelled", reason: format!("it is final ({})", m.state) });
+        return Err(DeliveryError::Refused {
+            id,
+            action: "cancelled",
+            reason: format!("it is final ({})", m.state),
+        });
     }
     if m.state.is_unpublished() && !m.attempt_unresolved {
         // Take the claim so that no publisher can hand it over while we cancel it.
@@ -72,12 +85,17 @@ pub async fn cancel(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) 
         if let Some(message) = done {
             return Ok(CancelOutcome::Cancelled { message });
         }
-        let now_m = blocking(store, move |s| s.message(id)).await?.ok_or(DeliveryError::NotFound(id))?;
+        let now_m = blocking(store, move |s| s.message(id))
+            .await?
+            .ok_or(DeliveryError::NotFound(id))?;
         if now_m.state.is_unpublished() || now_m.is_final_state {
             return Err(DeliveryError::Refused {
                 id,
                 action: "cancelled",
-                reason: format!("it is being published right now ({}); try again", now_m.state),
+                reason: format!(
+                    "it is being published right now ({}); try again",
+                    now_m.state
+                ),
             });
         }
         return cancel_at_backend(store, backends, now_m).await;
@@ -85,26 +103,45 @@ pub async fn cancel(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) 
     cancel_at_backend(store, backends, m).await
 }
 
-async fn cancel_at_backend(store: &Arc<dyn Store>, backends: &Backends, m: Message) -> Result<CancelOutcome, DeliveryError> {
+async fn cancel_at_backend(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    m: Message,
+) -> Result<CancelOutcome, DeliveryError> {
     let backend = backends
         .get(&m.backend)
-        .ok_or_else(|| DeliveryError::NoBackend { id: m.id, backend: m.backend.clone() })?;
+        .ok_or_else(|| DeliveryError::NoBackend {
+            id: m.id,
+            backend: m.backend.clone(),
+        })?;
     let outcome = backend
         .cancel(&m)
         .await
-        .map_err(|error| DeliveryError::Backend { backend: m.backend.clone(), error })?;
+        .map_err(|error| DeliveryError::Backend {
+            backend: m.backend.clone(),
+            error,
+        })?;
     let id = m.id;
     let (change, make): (Change, fn(Message, String) -> CancelOutcome) = match outcome {
-        Cancel::Withdrawn => (cancelled("cancelled: the backend withdrew it"), |message, _| CancelOutcome::Withdrawn { message }),
+        Cancel::Withdrawn => (
+            cancelled("cancelled: the backend withdrew it"),
+            |message, _| CancelOutcome::Withdrawn { message },
+        ),
         Cancel::TooLate(r) => {
             let mut c = Change::to(m.state, format!("cancel requested: too late, {r}"));
             c.is_final = m.is_final_state;
             c.error = m.error.clone();
             c.note = true;
-            (c, |message, reason| CancelOutcome::TooLate { message, reason })
+            (c, |message, reason| CancelOutcome::TooLate {
+                message,
+                reason,
+            })
         }
         Cancel::Unsupported => {
-            let mut c = Change::to(m.state, "cancel requested: the backend cannot withdraw messages");
+            let mut c = Change::to(
+                m.state,
+                "cancel requested: the backend cannot withdraw messages",
+            );
             c.is_final = m.is_final_state;
             c.error = m.error.clone();
             c.note = true;
@@ -124,17 +161,29 @@ async fn cancel_at_backend(store: &Arc<dyn Store>, backends: &Backends, m: Messa
 /// Stores a copy of a message as a new one (`resent_from` linking back) and publishes it
 /// unless delivery is queued. A message still waiting to be published is refused: it
 /// would be called twice.
-pub async fn resend(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) -> Result<Message, DeliveryError> {
-    let m = blocking(store, move |s| s.message(id)).await?.ok_or(DeliveryError::NotFound(id))?;
+pub async fn resend(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    id: MessageId,
+) -> Result<Message, DeliveryError> {
+    let m = blocking(store, move |s| s.message(id))
+        .await?
+        .ok_or(DeliveryError::NotFound(id))?;
     if m.state.is_unpublished() && !m.is_final_state {
         return Err(DeliveryError::Refused {
             id,
             action: "resent",
-            reason: format!("it is still waiting to be published ({}); cancel it first", m.state),
+            reason: format!(
+                "it is still waiting to be published ({}); cancel it first",
+                m.state
+            ),
         });
     }
     if backends.get(&m.backend).is_none() {
-        return Err(DeliveryError::NoBackend { id, backend: m.backend });
+        return Err(DeliveryError::NoBackend {
+            id,
+            backend: m.backend,
+        });
     }
     let new = NewMessage {
         template_slug: m.template_slug,
@@ -149,7 +198,11 @@ pub async fn resend(store: &Arc<dyn Store>, backends: &Backends, id: MessageId) 
     };
     let new_id = new.id;
     let inserted = blocking(store, move |s| s.insert_messages(&[new], Timestamp::now())).await?;
-    let stored = inserted.into_iter().next().map(|i| i.message).ok_or(DeliveryError::NotFound(new_id))?;
+    let stored = inserted
+        .into_iter()
+        .next()
+        .map(|i| i.message)
+        .ok_or(DeliveryError::NotFound(new_id))?;
     if backends.delivery().queued {
         return Ok(stored);
     }

@@ -9,7 +9,13 @@ use std::time::Duration;
 
 fn armed() -> Option<&'static str> {
     static ARMED: OnceLock<Option<String>> = OnceLock::new();
-    ARMED.get_or_init(|| std::env::var("DIALOUT_FAILPOINT").ok().filter(|v| !v.is_empty())).as_deref()
+    ARMED
+        .get_or_init(|| {
+            std::env::var("DIALOUT_FAILPOINT")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .as_deref()
 }
 
 pub(crate) async fn reached(name: &str) {

@@ -19,17 +19,17 @@ mod worker;
 
 use std::sync::Arc;
 
+use crate::MessageId;
 use crate::backend::BackendError;
 use crate::store::{Store, StoreError};
-use crate::MessageId;
 
 pub use allowlist::Allowlist;
-pub use cancel::{cancel, resend, CancelOutcome};
-pub use publish::{may_begin_at_once, publish_begun, publish_claimed, publish_now, Published};
+pub use cancel::{CancelOutcome, cancel, resend};
+pub use publish::{Published, may_begin_at_once, publish_begun, publish_claimed, publish_now};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub use settings::DeliverySettings;
-pub use status::{check_status, intake, BackendCheck, CheckedFailure, StatusRun};
+pub use status::{BackendCheck, CheckedFailure, StatusRun, check_status, intake};
 pub use worker::{Worker, WorkerOptions, WorkerStats};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,9 +39,16 @@ pub enum DeliveryError {
     #[error("no message {0}")]
     NotFound(MessageId),
     #[error("message {id} cannot be {action}: {reason}")]
-    Refused { id: MessageId, action: &'static str, reason: String },
+    Refused {
+        id: MessageId,
+        action: &'static str,
+        reason: String,
+    },
     #[error("backend {backend:?}: {error}")]
-    Backend { backend: String, error: BackendError },
+    Backend {
+        backend: String,
+        error: BackendError,
+    },
     #[error("message {id} names backend {backend:?}, which is not configured")]
     NoBackend { id: MessageId, backend: String },
     #[error("internal error: {0}")]
@@ -69,7 +76,11 @@ pub fn owner_id() -> String {
 pub(crate) struct Renewer(tokio::task::JoinHandle<()>);
 
 impl Renewer {
-    pub(crate) fn start(store: &Arc<dyn Store>, owner: &str, lease: std::time::Duration) -> Renewer {
+    pub(crate) fn start(
+        store: &Arc<dyn Store>,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Renewer {
         let (store, owner) = (Arc::clone(store), owner.to_string());
         Renewer(tokio::spawn(async move {
             loop {
@@ -98,7 +109,9 @@ where
     // On a multi-threaded runtime the work stays on this thread while the runtime moves
     // its other tasks to another worker: no hop to the blocking pool, which costs more
     // than a short SQLite transaction. A current-thread runtime cannot: the blocking pool.
-    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
         return tokio::task::block_in_place(|| f(store.as_ref())).map_err(DeliveryError::from);
     }
     let store = Arc::clone(store);

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::{after, blocking, failpoint, owner_id, Allowlist, Backoff, DeliveryError, DeliverySettings, Renewer};
+use super::{
+    Allowlist, Backoff, DeliveryError, DeliverySettings, Renewer, after, blocking, failpoint,
+    owner_id,
+};
 use crate::backend::{Accepted, Found, Publish};
 use crate::backends::Backends;
 use crate::store::{Change, Store};
@@ -13,12 +16,19 @@ use crate::{Message, MessageId, State};
 /// Publishes these stored messages now (what `send` does unless delivery is queued):
 /// claims them, publishes those that are still unpublished and free, and returns every
 /// message as stored afterwards, in the order of `ids` (ids not stored are left out).
-pub async fn publish_now(store: &Arc<dyn Store>, backends: &Backends, ids: &[MessageId]) -> Result<Vec<Message>, DeliveryError> {
+pub async fn publish_now(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+    ids: &[MessageId],
+) -> Result<Vec<Message>, DeliveryError> {
     let owner = owner_id();
     let now = Timestamp::now();
     let lease_until = after(now, backends.delivery().lease);
     let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
-    let claimed = blocking(store, move |s| s.claim_ids(&claim_ids, &claim_owner, now, lease_until)).await?;
+    let claimed = blocking(store, move |s| {
+        s.claim_ids(&claim_ids, &claim_owner, now, lease_until)
+    })
+    .await?;
     let n = claimed.len();
     let published = publish_claimed(store, backends, &owner, claimed).await;
     // Each recorded outcome released its claim; release the rest (and after an error).
@@ -80,7 +90,10 @@ pub async fn publish_claimed(
         let now = Timestamp::now();
         let Some(backend) = backends.get(&name) else {
             let reason = format!("backend {name:?} is not configured");
-            let changes = group.iter().map(|m| (m.id, error_change(&reason, &reason))).collect();
+            let changes = group
+                .iter()
+                .map(|m| (m.id, error_change(&reason, &reason)))
+                .collect();
             out.extend(finish_all(store, owner, changes).await?);
             continue;
         };
@@ -129,7 +142,10 @@ pub async fn publish_claimed(
                 continue;
             }
             if now > give_up_at(&m, settings) {
-                let reason = format!("not accepted within {} of being due: gave up", human(settings.give_up_after));
+                let reason = format!(
+                    "not accepted within {} of being due: gave up",
+                    human(settings.give_up_after)
+                );
                 let error = match &m.error {
                     Some(e) => format!("{reason}; last error: {e}"),
                     None => reason.clone(),
@@ -151,16 +167,30 @@ pub async fn publish_claimed(
                 ready.truncate(cap.min(n));
             }
         }
-        let (mut begun, fresh): (Vec<Message>, Vec<Message>) = ready.into_iter().partition(|m| resumed.contains(&m.id));
+        let (mut begun, fresh): (Vec<Message>, Vec<Message>) =
+            ready.into_iter().partition(|m| resumed.contains(&m.id));
         let ids: Vec<MessageId> = fresh.iter().map(|m| m.id).collect();
         if !ids.is_empty() {
             let o = owner.to_string();
-            begun.extend(blocking(store, move |s| s.begin_attempts(&ids, &o, Timestamp::now())).await?);
+            begun.extend(
+                blocking(store, move |s| s.begin_attempts(&ids, &o, Timestamp::now())).await?,
+            );
         }
         if begun.is_empty() {
             continue;
         }
-        out.extend(hand_over(store, backend.as_ref(), owner, &begun, &backoff, settings, &mut done).await?);
+        out.extend(
+            hand_over(
+                store,
+                backend.as_ref(),
+                owner,
+                &begun,
+                &backoff,
+                settings,
+                &mut done,
+            )
+            .await?,
+        );
     }
     done.messages = out;
     Ok(done)
@@ -171,7 +201,9 @@ pub async fn publish_claimed(
 /// decide before the backend is called (no allowlist refusal, no pacing, an attempt
 /// allowed), and the backend's `find` can resolve the attempt should the process die.
 pub fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
-    let Some(backend) = backends.get(&m.backend) else { return false };
+    let Some(backend) = backends.get(&m.backend) else {
+        return false;
+    };
     backend.can_find()
         && !backend.paces()
         && backends.delivery().allowlist.as_deref().is_none_or(|l| l.contains(&m.recipient))
@@ -201,11 +233,22 @@ pub async fn publish_begun(
     for (name, group) in group_by_backend(begun) {
         let Some(backend) = backends.get(&name) else {
             let reason = format!("backend {name:?} is not configured");
-            let changes = group.iter().map(|m| (m.id, error_change(&reason, &reason))).collect();
+            let changes = group
+                .iter()
+                .map(|m| (m.id, error_change(&reason, &reason)))
+                .collect();
             out.extend(finish_all(store, owner, changes).await?);
             continue;
         };
-        let handed = hand_over(store, backend.as_ref(), owner, &group, &backoff, settings, &mut done);
+        let handed = hand_over(
+            store,
+            backend.as_ref(),
+            owner,
+            &group,
+            &backoff,
+            settings,
+            &mut done,
+        );
         out.extend(renewing(store, owner, settings.lease, handed).await?);
     }
     done.messages = out;
@@ -293,7 +336,11 @@ fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
     after(due_at(m), settings.give_up_after)
 }
 
-async fn finish_all(store: &Arc<dyn Store>, owner: &str, changes: Vec<(MessageId, Change)>) -> Result<Vec<Message>, DeliveryError> {
+async fn finish_all(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    changes: Vec<(MessageId, Change)>,
+) -> Result<Vec<Message>, DeliveryError> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
@@ -328,7 +375,13 @@ fn accepted_change(acc: Accepted, reason: String, now: Timestamp) -> Change {
 }
 
 /// What a backend's answer to attempt number `m.attempts` does to the message.
-pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &DeliverySettings, now: Timestamp) -> Change {
+pub(crate) fn change_for(
+    m: &Message,
+    p: Publish,
+    backoff: &Backoff,
+    settings: &DeliverySettings,
+    now: Timestamp,
+) -> Change {
     let n = m.attempts;
     match p {
         Publish::Accepted(acc) => {
@@ -339,7 +392,13 @@ pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &
         Publish::Retry { error, ambiguous } => {
             let next = after(now, backoff.delay(n));
             let mut c = if !backoff.may_retry(n) {
-                error_change(&format!("attempt {n} of {} failed: no attempts left", backoff.max_attempts), &error)
+                error_change(
+                    &format!(
+                        "attempt {n} of {} failed: no attempts left",
+                        backoff.max_attempts
+                    ),
+                    &error,
+                )
             } else if next > give_up_at(m, settings) {
                 let reason = format!(
                     "attempt {n} failed and the next would come after the give-up time ({} after being due)",
@@ -347,7 +406,13 @@ pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &
                 );
                 error_change(&reason, &error)
             } else {
-                let mut c = Change::to(State::ErrorRetry, format!("attempt {n} of {} failed; next at {next}", backoff.max_attempts));
+                let mut c = Change::to(
+                    State::ErrorRetry,
+                    format!(
+                        "attempt {n} of {} failed; next at {next}",
+                        backoff.max_attempts
+                    ),
+                );
                 c.is_final = false;
                 c.error = Some(error);
                 c.next_attempt_at = Some(next);
@@ -360,14 +425,20 @@ pub(crate) fn change_for(m: &Message, p: Publish, backoff: &Backoff, settings: &
         }
         Publish::Paused { reason } => {
             tracing::warn!(id = %m.id, backend = %m.backend, "backend paused: {reason}; the message waits");
-            let mut c = not_taken(m, format!("backend paused: {reason}; attempt not counted"), Some(after(now, settings.retry_base)));
+            let mut c = not_taken(
+                m,
+                format!("backend paused: {reason}; attempt not counted"),
+                Some(after(now, settings.retry_base)),
+            );
             c.note = true;
             c
         }
         // Due again after a pause, so that a full backend is not asked in a tight loop.
-        Publish::Deferred => {
-            not_taken(m, "backend has no capacity now; attempt not counted".into(), Some(after(now, settings.interval)))
-        }
+        Publish::Deferred => not_taken(
+            m,
+            "backend has no capacity now; attempt not counted".into(),
+            Some(after(now, settings.interval)),
+        ),
     }
 }
 
@@ -423,7 +494,10 @@ mod tests {
     }
 
     fn retry(ambiguous: bool) -> Publish {
-        Publish::Retry { error: "timeout".into(), ambiguous }
+        Publish::Retry {
+            error: "timeout".into(),
+            ambiguous,
+        }
     }
 
     #[test]
@@ -434,11 +508,22 @@ mod tests {
         let c1 = change_for(&message(1, now), retry(false), &b, &s, now);
         assert_eq!((c1.state, c1.is_final), (State::ErrorRetry, false));
         let wait = c1.next_attempt_at.unwrap().duration_since(now);
-        assert!(wait <= jiff::SignedDuration::from_secs(30) && wait >= jiff::SignedDuration::from_secs(24), "{wait:?}");
+        assert!(
+            wait <= jiff::SignedDuration::from_secs(30)
+                && wait >= jiff::SignedDuration::from_secs(24),
+            "{wait:?}"
+        );
         let c2 = change_for(&message(2, now), retry(true), &b, &s, now);
         let wait = c2.next_attempt_at.unwrap().duration_since(now);
-        assert!(wait <= jiff::SignedDuration::from_secs(60) && wait >= jiff::SignedDuration::from_secs(48), "{wait:?}");
-        assert!(c2.attempt_unresolved, "an ambiguous failure is looked up before the next publish");
+        assert!(
+            wait <= jiff::SignedDuration::from_secs(60)
+                && wait >= jiff::SignedDuration::from_secs(48),
+            "{wait:?}"
+        );
+        assert!(
+            c2.attempt_unresolved,
+            "an ambiguous failure is looked up before the next publish"
+        );
         let c3 = change_for(&message(3, now), retry(false), &b, &s, now);
         assert_eq!((c3.state, c3.is_final), (State::Error, true));
         assert!(c3.reason.contains("no attempts left"), "{}", c3.reason);
@@ -461,8 +546,19 @@ mod tests {
         let s = DeliverySettings::default();
         let b = Backoff::from_settings(&s);
         let now = Timestamp::now();
-        let c = change_for(&message(1, now), Publish::Paused { reason: "401".into() }, &b, &s, now);
-        assert_eq!((c.state, c.is_final, c.uncount_attempt, c.attempt_unresolved), (State::Waiting, false, true, false));
+        let c = change_for(
+            &message(1, now),
+            Publish::Paused {
+                reason: "401".into(),
+            },
+            &b,
+            &s,
+            now,
+        );
+        assert_eq!(
+            (c.state, c.is_final, c.uncount_attempt, c.attempt_unresolved),
+            (State::Waiting, false, true, false)
+        );
         assert!(c.next_attempt_at.is_some_and(|t| t > now));
         let c = change_for(&message(1, now), Publish::Deferred, &b, &s, now);
         assert_eq!((c.state, c.uncount_attempt), (State::Waiting, true));
@@ -473,9 +569,29 @@ mod tests {
         let s = DeliverySettings::default();
         let b = Backoff::from_settings(&s);
         let now = Timestamp::now();
-        let c = change_for(&message(1, now), Publish::Accepted(Accepted::ready(JsonMap::new(), "spooled")), &b, &s, now);
-        assert_eq!((c.state, c.is_final, c.sent_at, c.attempt_unresolved), (State::Ready, false, Some(now), false));
-        let c = change_for(&message(1, now), Publish::Failed { error: "invalid number".into() }, &b, &s, now);
-        assert_eq!((c.state, c.is_final, c.error.as_deref()), (State::Error, true, Some("invalid number")));
+        let c = change_for(
+            &message(1, now),
+            Publish::Accepted(Accepted::ready(JsonMap::new(), "spooled")),
+            &b,
+            &s,
+            now,
+        );
+        assert_eq!(
+            (c.state, c.is_final, c.sent_at, c.attempt_unresolved),
+            (State::Ready, false, Some(now), false)
+        );
+        let c = change_for(
+            &message(1, now),
+            Publish::Failed {
+                error: "invalid number".into(),
+            },
+            &b,
+            &s,
+            now,
+        );
+        assert_eq!(
+            (c.state, c.is_final, c.error.as_deref()),
+            (State::Error, true, Some("invalid number"))
+        );
     }
 }

@@ -19,7 +19,12 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn from_settings(s: &DeliverySettings) -> Self {
-        Backoff { base: s.retry_base, max: s.retry_max, jitter: s.retry_jitter, max_attempts: s.max_attempts }
+        Backoff {
+            base: s.retry_base,
+            max: s.retry_max,
+            jitter: s.retry_jitter,
+            max_attempts: s.max_attempts,
+        }
     }
 
     /// The delay before the attempt after `attempts_made` (>= 1), without jitter:
@@ -50,7 +55,12 @@ mod tests {
     use super::*;
 
     fn b() -> Backoff {
-        Backoff { base: Duration::from_secs(30), max: Duration::from_secs(300), jitter: 0.2, max_attempts: 3 }
+        Backoff {
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(300),
+            jitter: 0.2,
+            max_attempts: 3,
+        }
     }
 
     #[test]
@@ -68,7 +78,10 @@ mod tests {
         assert_eq!(b.delay_with(2, 1.0), Duration::from_secs(48));
         for _ in 0..1000 {
             let d = b.delay(2);
-            assert!(d > Duration::from_secs(48) && d <= Duration::from_secs(60), "{d:?}");
+            assert!(
+                d > Duration::from_secs(48) && d <= Duration::from_secs(60),
+                "{d:?}"
+            );
         }
     }
 

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::PhoneNumber;
 use crate::backends::Backends;
 use crate::config::ConfigError;
-use crate::PhoneNumber;
 
 /// Number prefixes (`+420`) to backend names; the longest matching prefix wins, and a
 /// number no route matches goes to the default backend.
@@ -23,7 +23,10 @@ pub struct UnknownBackend {
 
 impl Router {
     /// Checks that every route names a configured backend.
-    pub fn new(routes: &BTreeMap<String, String>, backends: &Backends) -> Result<Self, ConfigError> {
+    pub fn new(
+        routes: &BTreeMap<String, String>,
+        backends: &Backends,
+    ) -> Result<Self, ConfigError> {
         let mut list: Vec<(String, String)> = Vec::with_capacity(routes.len());
         for (prefix, backend) in routes {
             if backends.get(backend).is_none() {
@@ -40,19 +43,30 @@ impl Router {
 
     /// The route for this number, if any.
     pub fn route(&self, number: &PhoneNumber) -> Option<&str> {
-        self.routes.iter().find(|(p, _)| number.as_str().starts_with(p.as_str())).map(|(_, b)| b.as_str())
+        self.routes
+            .iter()
+            .find(|(p, _)| number.as_str().starts_with(p.as_str()))
+            .map(|(_, b)| b.as_str())
     }
 
     /// The backend for a message: the one the sender named (which must exist), else the
     /// route, else the default.
-    pub fn pick(&self, number: &PhoneNumber, named: Option<&str>, backends: &Backends) -> Result<String, UnknownBackend> {
+    pub fn pick(
+        &self,
+        number: &PhoneNumber,
+        named: Option<&str>,
+        backends: &Backends,
+    ) -> Result<String, UnknownBackend> {
         match named {
             Some(name) if backends.get(name).is_some() => Ok(name.to_string()),
             Some(name) => Err(UnknownBackend {
                 name: name.to_string(),
                 known: backends.names().collect::<Vec<_>>().join(", "),
             }),
-            None => Ok(self.route(number).unwrap_or(backends.default_name()).to_string()),
+            None => Ok(self
+                .route(number)
+                .unwrap_or(backends.default_name())
+                .to_string()),
         }
     }
 }
@@ -77,13 +91,23 @@ mod tests {
     #[test]
     fn longest_prefix_wins_and_default_otherwise() {
         let b = backends();
-        let routes = BTreeMap::from([("+420".to_string(), "cz".to_string()), ("+4202".to_string(), "prague".to_string())]);
+        let routes = BTreeMap::from([
+            ("+420".to_string(), "cz".to_string()),
+            ("+4202".to_string(), "prague".to_string()),
+        ]);
         let r = Router::new(&routes, &b).unwrap();
         assert_eq!(r.pick(&n("+420777123456"), None, &b).unwrap(), "cz");
         assert_eq!(r.pick(&n("+420212345678"), None, &b).unwrap(), "prague");
         assert_eq!(r.pick(&n("+12025550123"), None, &b).unwrap(), "d");
-        assert_eq!(r.pick(&n("+420212345678"), Some("d"), &b).unwrap(), "d", "a named backend beats routes");
-        let e = r.pick(&n("+420212345678"), Some("fax"), &b).unwrap_err().to_string();
+        assert_eq!(
+            r.pick(&n("+420212345678"), Some("d"), &b).unwrap(),
+            "d",
+            "a named backend beats routes"
+        );
+        let e = r
+            .pick(&n("+420212345678"), Some("fax"), &b)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("fax") && e.contains("prague"), "{e}");
     }
 

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
 use crate::PhoneNumber;
+use crate::config::ConfigError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliverySettings {
@@ -97,19 +97,30 @@ struct Raw {
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: format!("delivery.{key}"), reason: reason.into() }
+    ConfigError::Invalid {
+        key: format!("delivery.{key}"),
+        reason: reason.into(),
+    }
 }
 
-fn duration(key: &str, raw: Option<RawDuration>, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(
+    key: &str,
+    raw: Option<RawDuration>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     let d = match raw {
         None => return Ok(default),
         Some(RawDuration::Seconds(s)) if s > 0 => Duration::from_secs(s as u64),
-        Some(RawDuration::Seconds(s)) => return Err(invalid(key, format!("{s} seconds: must be positive"))),
+        Some(RawDuration::Seconds(s)) => {
+            return Err(invalid(key, format!("{s} seconds: must be positive")));
+        }
         Some(RawDuration::Text(t)) => {
-            let sd: jiff::SignedDuration = t
-                .trim()
-                .parse()
-                .map_err(|e| invalid(key, format!("{t:?} is not a duration such as \"30s\" or \"1h\": {e}")))?;
+            let sd: jiff::SignedDuration = t.trim().parse().map_err(|e| {
+                invalid(
+                    key,
+                    format!("{t:?} is not a duration such as \"30s\" or \"1h\": {e}"),
+                )
+            })?;
             if sd.is_negative() || sd.is_zero() {
                 return Err(invalid(key, format!("{t:?}: must be positive")));
             }
@@ -130,20 +141,29 @@ fn count(key: &str, raw: Option<i64>, default: i64, min: i64) -> Result<i64, Con
 impl DeliverySettings {
     /// Types the raw `[delivery]` table. `default_region` reads national numbers in the
     /// allowlist the way `send` reads recipients.
-    pub fn from_table(table: &toml::Table, default_region: Option<&str>) -> Result<Self, ConfigError> {
+    pub fn from_table(
+        table: &toml::Table,
+        default_region: Option<&str>,
+    ) -> Result<Self, ConfigError> {
         let raw: Raw = toml::Value::Table(table.clone())
             .try_into()
             .map_err(|e: toml::de::Error| invalid("*", e.message().to_string()))?;
         let d = DeliverySettings::default();
         let jitter = raw.retry_jitter.unwrap_or(d.retry_jitter);
         if !(0.0..=1.0).contains(&jitter) {
-            return Err(invalid("retry_jitter", format!("{jitter}: must be between 0 and 1")));
+            return Err(invalid(
+                "retry_jitter",
+                format!("{jitter}: must be between 0 and 1"),
+            ));
         }
         let allowlist = match raw.allowlist {
             None => None,
             Some(list) => Some(
                 list.iter()
-                    .map(|n| PhoneNumber::parse(n, default_region).map_err(|e| invalid("allowlist", e.to_string())))
+                    .map(|n| {
+                        PhoneNumber::parse(n, default_region)
+                            .map_err(|e| invalid("allowlist", e.to_string()))
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
@@ -169,8 +189,12 @@ impl DeliverySettings {
             interval: duration("interval", raw.interval, d.interval)?,
             status_interval: duration("status_interval", raw.status_interval, d.status_interval)?,
             status_window: duration("status_window", raw.status_window, d.status_window)?,
-            max_check_failures: count("max_check_failures", raw.max_check_failures, d.max_check_failures.into(), 1)?
-                as u32,
+            max_check_failures: count(
+                "max_check_failures",
+                raw.max_check_failures,
+                d.max_check_failures.into(),
+                1,
+            )? as u32,
             allowlist,
             routes,
         };
@@ -193,7 +217,10 @@ mod tests {
     fn empty_table_gives_pymess_defaults() {
         let s = parse("").unwrap();
         assert_eq!(s, DeliverySettings::default());
-        assert_eq!((s.batch_size, s.max_attempts, s.max_check_failures), (20, 3, 5));
+        assert_eq!(
+            (s.batch_size, s.max_attempts, s.max_check_failures),
+            (20, 3, 5)
+        );
         assert_eq!(s.give_up_after, Duration::from_secs(3600));
         assert_eq!(s.status_window, Duration::from_secs(86_400));
     }
@@ -225,7 +252,10 @@ mod tests {
             ("lease = \"soon\"", "delivery.lease"),
             ("lease = \"-5s\"", "delivery.lease"),
             ("retry_jitter = 2.0", "delivery.retry_jitter"),
-            ("retry_base = \"1h\"\nretry_max = \"1m\"", "delivery.retry_max"),
+            (
+                "retry_base = \"1h\"\nretry_max = \"1m\"",
+                "delivery.retry_max",
+            ),
             ("bogus = 1", "bogus"),
         ] {
             let e = parse(text).unwrap_err().to_string();

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::publish::human;
-use super::{before, blocking, DeliveryError, DeliverySettings};
+use super::{DeliveryError, DeliverySettings, before, blocking};
 use crate::backend::{Backend, Cancel, StatusReport};
 use crate::backends::Backends;
 use crate::store::{Change, Store};
@@ -70,10 +70,14 @@ pub struct CheckedFailure {
 
 /// Asks every backend about its sent, non-final messages inside the status window, and
 /// makes final those past it (asking the backend to withdraw them).
-pub async fn check_status(store: &Arc<dyn Store>, backends: &Backends) -> Result<StatusRun, DeliveryError> {
+pub async fn check_status(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+) -> Result<StatusRun, DeliveryError> {
     let mut run = StatusRun::default();
     for (name, backend) in backends.iter() {
-        run.backends.push(check_backend(store, backends.delivery(), name, backend.as_ref()).await?);
+        run.backends
+            .push(check_backend(store, backends.delivery(), name, backend.as_ref()).await?);
     }
     Ok(run)
 }
@@ -84,17 +88,31 @@ async fn check_backend(
     name: &str,
     backend: &dyn Backend,
 ) -> Result<BackendCheck, DeliveryError> {
-    let mut out = BackendCheck { backend: name.to_string(), ..Default::default() };
+    let mut out = BackendCheck {
+        backend: name.to_string(),
+        ..Default::default()
+    };
     let since = before(Timestamp::now(), settings.status_window);
     let n = name.to_string();
-    let (pending, cursor) =
-        blocking(store, move |s| Ok((s.sent_not_final(&n, Some(since), CHECK_LIMIT)?, s.cursor(&n)?))).await?;
-    let pending: Vec<Message> = pending.into_iter().filter(|m| m.sent_at.is_some_and(|t| t >= since)).collect();
+    let (pending, cursor) = blocking(store, move |s| {
+        Ok((
+            s.sent_not_final(&n, Some(since), CHECK_LIMIT)?,
+            s.cursor(&n)?,
+        ))
+    })
+    .await?;
+    let pending: Vec<Message> = pending
+        .into_iter()
+        .filter(|m| m.sent_at.is_some_and(|t| t >= since))
+        .collect();
     if !pending.is_empty() {
         out.checked = pending.len();
         match backend.check_status(&pending, cursor.as_deref()).await {
             Err(e) => {
-                tracing::error!(backend = name, "status check failed for the whole backend: {e}");
+                tracing::error!(
+                    backend = name,
+                    "status check failed for the whole backend: {e}"
+                );
                 out.outage = Some(e.to_string());
                 return Ok(out);
             }
@@ -113,10 +131,16 @@ async fn check_backend(
 }
 
 /// Results that arrived on their own (each worker tick).
-pub async fn intake(store: &Arc<dyn Store>, backends: &Backends) -> Result<StatusRun, DeliveryError> {
+pub async fn intake(
+    store: &Arc<dyn Store>,
+    backends: &Backends,
+) -> Result<StatusRun, DeliveryError> {
     let mut run = StatusRun::default();
     for (name, backend) in backends.iter().filter(|(_, b)| b.has_intake()) {
-        let mut out = BackendCheck { backend: name.to_string(), ..Default::default() };
+        let mut out = BackendCheck {
+            backend: name.to_string(),
+            ..Default::default()
+        };
         let n = name.to_string();
         let pending = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT)).await?;
         out.checked = pending.len();
@@ -125,7 +149,9 @@ pub async fn intake(store: &Arc<dyn Store>, backends: &Backends) -> Result<Statu
                 tracing::warn!(backend = name, "result intake failed: {e}");
                 out.outage = Some(e.to_string());
             }
-            Ok(report) => apply_report(store, backends.delivery(), &mut out, &pending, report).await?,
+            Ok(report) => {
+                apply_report(store, backends.delivery(), &mut out, &pending, report).await?
+            }
         }
         run.backends.push(out);
     }
@@ -147,7 +173,10 @@ async fn apply_report(
     let mut changes: Vec<(MessageId, Change, Option<CheckedFailure>)> = Vec::new();
     for u in report.updates {
         let Some(m) = by_id.get(&u.id) else {
-            out.warnings.push(format!("result for message {} ignored: it was not being checked", u.id));
+            out.warnings.push(format!(
+                "result for message {} ignored: it was not being checked",
+                u.id
+            ));
             continue;
         };
         if m.state == u.state && m.is_final_state == u.is_final && u.sender_data.is_empty() {
@@ -162,24 +191,43 @@ async fn apply_report(
     let max = settings.max_check_failures;
     for f in report.failures {
         let Some(m) = by_id.get(&f.id) else {
-            out.warnings.push(format!("check failure for message {} ignored: it was not being checked ({})", f.id, f.error));
+            out.warnings.push(format!(
+                "check failure for message {} ignored: it was not being checked ({})",
+                f.id, f.error
+            ));
             continue;
         };
         let count = m.check_failures + 1;
         let made_final = count >= max;
         let mut c = if made_final {
-            let mut c = Change::to(State::ErrorUpdate, format!("status check failed {count} times: made final; last error: {}", f.error));
+            let mut c = Change::to(
+                State::ErrorUpdate,
+                format!(
+                    "status check failed {count} times: made final; last error: {}",
+                    f.error
+                ),
+            );
             c.is_final = true;
             c
         } else {
-            let mut c = Change::to(m.state, format!("status check failed ({count} of {max}): {}", f.error));
+            let mut c = Change::to(
+                m.state,
+                format!("status check failed ({count} of {max}): {}", f.error),
+            );
             c.is_final = m.is_final_state;
             c
         };
         c.check_failed = true;
         c.error = Some(f.error.clone());
         tracing::warn!(id = %f.id, backend = %out.backend, "status check failed ({count} of {max}): {}", f.error);
-        let failure = CheckedFailure { id: f.id, error: f.error, state: c.state, state_code: c.state.code(), check_failures: count, made_final };
+        let failure = CheckedFailure {
+            id: f.id,
+            error: f.error,
+            state: c.state,
+            state_code: c.state.code(),
+            check_failures: count,
+            made_final,
+        };
         changes.push((f.id, c, Some(failure)));
     }
     let applied = blocking(store, move |s| {
@@ -237,8 +285,13 @@ async fn expire(
                 c.error = Some(format!("{base}; withdrawn, never called"));
                 c
             }
-            Ok(Cancel::TooLate(r)) => Change::to(m.state, format!("{base}; too late to withdraw: {r}")),
-            Ok(Cancel::Unsupported) => Change::to(m.state, format!("{base}; the backend cannot withdraw messages")),
+            Ok(Cancel::TooLate(r)) => {
+                Change::to(m.state, format!("{base}; too late to withdraw: {r}"))
+            }
+            Ok(Cancel::Unsupported) => Change::to(
+                m.state,
+                format!("{base}; the backend cannot withdraw messages"),
+            ),
             Err(e) => Change::to(m.state, format!("{base}; withdrawing failed: {e}")),
         };
         let mut c = c;
@@ -253,7 +306,13 @@ async fn expire(
         let mut applied = Vec::new();
         for (id, c) in changes {
             if s.apply(id, &c, now)?.is_some() {
-                applied.push(CheckedUpdate { id, state: c.state, state_code: c.state.code(), is_final: true, reason: c.reason });
+                applied.push(CheckedUpdate {
+                    id,
+                    state: c.state,
+                    state_code: c.state.code(),
+                    is_final: true,
+                    reason: c.reason,
+                });
             }
         }
         Ok(applied)

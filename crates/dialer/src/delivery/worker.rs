@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{after, blocking, check_status, intake, owner_id, publish_claimed, DeliveryError, StatusRun};
+use super::{
+    DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
+};
 use crate::backends::Backends;
 use crate::store::Store;
 
@@ -47,7 +49,12 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(store: Arc<dyn Store>, backends: Backends, options: WorkerOptions) -> Self {
-        Worker { store, backends, options, owner: owner_id() }
+        Worker {
+            store,
+            backends,
+            options,
+            owner: owner_id(),
+        }
     }
 
     /// The claim owner this worker uses.
@@ -63,14 +70,21 @@ impl Worker {
         let released = blocking(&self.store, move |s| s.release(&owner)).await;
         let stats = result?;
         released?;
-        tracing::info!(claimed = stats.claimed, recorded = stats.recorded, "worker stopped");
+        tracing::info!(
+            claimed = stats.claimed,
+            recorded = stats.recorded,
+            "worker stopped"
+        );
         Ok(stats)
     }
 
     async fn work(&self, stop: &mut watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
         let settings = self.backends.delivery();
         let interval = self.options.interval.unwrap_or(settings.interval);
-        let status_interval = self.options.status_interval.unwrap_or(settings.status_interval);
+        let status_interval = self
+            .options
+            .status_interval
+            .unwrap_or(settings.status_interval);
         let mut stats = WorkerStats::default();
         let mut paused: HashMap<String, Instant> = HashMap::new();
         let mut next_status = Instant::now();
@@ -79,7 +93,18 @@ impl Worker {
             if *stop.borrow() {
                 break;
             }
-            let more = match self.tick(&mut stats, stop, &mut paused, &mut next_intake, &mut next_status, interval, status_interval).await {
+            let more = match self
+                .tick(
+                    &mut stats,
+                    stop,
+                    &mut paused,
+                    &mut next_intake,
+                    &mut next_status,
+                    interval,
+                    status_interval,
+                )
+                .await
+            {
                 Ok(more) => more,
                 // A long-running worker outlives a database restart; `--once` reports it.
                 Err(e) if !self.options.once => {
@@ -147,19 +172,28 @@ impl Worker {
             if *stop.borrow() {
                 return Ok(false);
             }
-            if paused.get(name).is_some_and(|until| Instant::now() < *until) {
+            if paused
+                .get(name)
+                .is_some_and(|until| Instant::now() < *until)
+            {
                 continue;
             }
             let n = name.to_string();
             let in_flight = blocking(&self.store, move |s| s.in_flight(&n)).await?;
-            let limit = backend.capacity(in_flight).await.map_or(settings.batch_size, |c| c.min(settings.batch_size));
+            let limit = backend
+                .capacity(in_flight)
+                .await
+                .map_or(settings.batch_size, |c| c.min(settings.batch_size));
             if limit == 0 {
                 continue;
             }
             let (n, owner) = (name.to_string(), self.owner.clone());
             let now = Timestamp::now();
             let until = after(now, settings.lease);
-            let claimed = blocking(&self.store, move |s| s.claim_due(&owner, now, until, limit, Some(&n))).await?;
+            let claimed = blocking(&self.store, move |s| {
+                s.claim_due(&owner, now, until, limit, Some(&n))
+            })
+            .await?;
             if claimed.is_empty() {
                 continue;
             }

@@ -12,16 +12,26 @@ use jiff::Timestamp;
 
 use crate::{HistoryEntry, JsonMap, Message, MessageId, NewMessage, RelatedObject, State, Tag};
 
-pub(crate) use plan::{creation_entry, log_created, log_history, new_message_row, plan_change, same_request};
+pub(crate) use plan::{
+    creation_entry, log_created, log_history, new_message_row, plan_change, same_request,
+};
 
 /// Opens the store a URL names, applying its migrations: `sqlite://PATH` (relative to the
 /// current directory; `sqlite:///abs/path.db` for an absolute one) or `postgres://...`.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         if path.is_empty() {
-            return Err(StoreError::Url { url: redact_url(url), reason: "the file path is empty".into() });
+            return Err(StoreError::Url {
+                url: redact_url(url),
+                reason: "the file path is empty".into(),
+            });
         }
-        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
+            path,
+        ))?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PgStore::open(url)?))
     } else {
@@ -34,14 +44,22 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 
 /// The URL with any password replaced, fit for errors and logs.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
     let (authority, tail) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_string() };
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
     let user = userinfo.split(':').next().unwrap_or("");
-    let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+    let masked = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        user.to_string()
+    };
     // Query parameters may carry a password too (`?password=...`).
     let tail = match tail.split_once('?') {
         Some((path, _)) => format!("{path}?***"),
@@ -62,11 +80,21 @@ pub trait Store: Send + Sync + 'static {
     /// one transaction. A message whose idempotency key is already stored is not stored
     /// again: the first message comes back (`existing: true`), or `IdempotencyConflict`
     /// when its content, recipient or template differ (and then nothing is stored).
-    fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    fn insert_messages(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError>;
     /// `insert_messages` for publishing at once: in the same transaction the new messages
     /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`, as
     /// `claim_ids` would. Saves a write transaction per message on the hot path.
-    fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    fn insert_claimed(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError>;
     /// `insert_messages` of the chunks `next` yields until None, all in one transaction, so
     /// that the caller can prepare the next chunk while this one is written. An `Err` from
     /// `next` is returned and nothing is stored. By default: collect, then insert.
@@ -85,13 +113,24 @@ pub trait Store: Send + Sync + 'static {
     /// unresolved), as `begin_attempts` would, in the same transaction. Only for backends
     /// whose `find` can tell afterwards whether they got a message: a crash before the
     /// outcome is recorded leaves an unresolved attempt that the next claimer looks up.
-    fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError>;
+    fn insert_attempting(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError>;
     /// Stores one message from a template that does not allow duplicates: in the same
     /// transaction, nothing is stored (None) when a message from `new.template_slug` already
     /// exists for exactly `new.related`, so two concurrent sends cannot both pass. A matching
     /// idempotency key is answered first, as in `insert_messages`. With `claim`, the new
     /// message is claimed by that owner until that instant, as in `insert_claimed`.
-    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError>;
+    fn insert_unique(
+        &self,
+        new: &NewMessage,
+        now: Timestamp,
+        claim: Option<(&str, Timestamp)>,
+    ) -> Result<Option<Inserted>, StoreError>;
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Newest first.
     fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;
@@ -104,7 +143,12 @@ pub trait Store: Send + Sync + 'static {
     // ---- templates ----
 
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError>;
-    fn update_template(&self, slug: &str, change: &TemplateChange, now: Timestamp) -> Result<Template, StoreError>;
+    fn update_template(
+        &self,
+        slug: &str,
+        change: &TemplateChange,
+        now: Timestamp,
+    ) -> Result<Template, StoreError>;
     fn template(&self, slug: &str) -> Result<Option<Template>, StoreError>;
     fn templates(&self) -> Result<Vec<Template>, StoreError>;
     /// Messages keep the slug; their template link is cleared.
@@ -116,18 +160,47 @@ pub trait Store: Send + Sync + 'static {
     /// `next_attempt_at`, unclaimed or with an expired lease), by priority then age, for
     /// `owner` until `lease_until`. Concurrent callers never get the same message
     /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
-    fn claim_due(&self, owner: &str, now: Timestamp, lease_until: Timestamp, limit: usize, backend: Option<&str>) -> Result<Vec<Message>, StoreError>;
+    fn claim_due(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+        backend: Option<&str>,
+    ) -> Result<Vec<Message>, StoreError>;
     /// Claims these messages if they are unpublished and free (for `send` publishing at once).
-    fn claim_ids(&self, ids: &[MessageId], owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<Vec<Message>, StoreError>;
+    fn claim_ids(
+        &self,
+        ids: &[MessageId],
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Message>, StoreError>;
     /// Counts an attempt (`attempts += 1`, `attempt_unresolved = true`) and commits it before
     /// the backend is called. None when `owner` no longer holds the claim.
-    fn begin_attempt(&self, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError>;
+    fn begin_attempt(
+        &self,
+        id: MessageId,
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError>;
     /// Records what the backend said and releases the claim. None when `owner` no longer
     /// holds the claim (nothing changed).
-    fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError>;
+    fn finish(
+        &self,
+        id: MessageId,
+        owner: &str,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError>;
     /// `begin_attempt` for many messages, in one transaction where the database allows;
     /// committed before any backend call. Messages `owner` no longer holds are left out.
-    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+    fn begin_attempts(
+        &self,
+        ids: &[MessageId],
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.extend(self.begin_attempt(*id, owner, now)?);
@@ -136,8 +209,16 @@ pub trait Store: Send + Sync + 'static {
     }
     /// `finish` for many messages, in one transaction where the database allows; one entry
     /// per change (None where `owner` no longer held the claim).
-    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
-        changes.iter().map(|(id, c)| self.finish(*id, owner, c, now)).collect()
+    fn finish_many(
+        &self,
+        owner: &str,
+        changes: &[(MessageId, Change)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        changes
+            .iter()
+            .map(|(id, c)| self.finish(*id, owner, c, now))
+            .collect()
     }
     /// Releases every claim of `owner` without changing the messages.
     fn release(&self, owner: &str) -> Result<usize, StoreError>;
@@ -145,11 +226,21 @@ pub trait Store: Send + Sync + 'static {
     fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError>;
     /// Applies a status update outside of a claim (status checks, results, cancel). A final
     /// message is never changed; an update that changes nothing writes nothing.
-    fn apply(&self, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError>;
+    fn apply(
+        &self,
+        id: MessageId,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError>;
     /// Messages of `backend` that were sent and are not final.
     fn in_flight(&self, backend: &str) -> Result<usize, StoreError>;
     /// Sent, non-final messages of `backend` (all of them when `sent_since` is None).
-    fn sent_not_final(&self, backend: &str, sent_since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError>;
+    fn sent_not_final(
+        &self,
+        backend: &str,
+        sent_since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
     /// Where the last successful status check of `backend` got to.
     fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError>;
     fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError>;
@@ -264,8 +355,14 @@ mod tests {
 
     #[test]
     fn redaction_hides_passwords() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact_url("postgres://u@h/db?password=secret"), "postgres://u@h/db?***");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgres://u@h/db?password=secret"),
+            "postgres://u@h/db?***"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
         assert!(!redact_url("postgres://a:p@ss@h/db").contains("p@ss"));
     }

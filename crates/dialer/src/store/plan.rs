@@ -16,7 +16,11 @@ pub(crate) struct Plan {
 /// Applies `change` to `old`. A final message is never changed.
 pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Plan {
     if old.is_final_state {
-        return Plan { message: old.clone(), history: Vec::new(), changed: false };
+        return Plan {
+            message: old.clone(),
+            history: Vec::new(),
+            changed: false,
+        };
     }
     let now = micros(now);
     let mut new = old.clone();
@@ -40,7 +44,12 @@ pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Pla
     }
 
     let mut history = Vec::new();
-    let entry = |to: State| HistoryEntry { at: now, from: Some(old.state), to, reason: change.reason.clone() };
+    let entry = |to: State| HistoryEntry {
+        at: now,
+        from: Some(old.state),
+        to,
+        reason: change.reason.clone(),
+    };
     if change.check_failed {
         new.check_failures += 1;
         history.push(entry(State::ErrorUpdate));
@@ -48,14 +57,22 @@ pub(crate) fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Pla
     // A new error in the same state (a second failed attempt) is worth a line too.
     // So is becoming final in the same state (status window passed), and a note.
     let finality = new.is_final_state != old.is_final_state;
-    if new.state != old.state || finality || change.note || (!change.check_failed && new.error != old.error) {
+    if new.state != old.state
+        || finality
+        || change.note
+        || (!change.check_failed && new.error != old.error)
+    {
         history.push(entry(new.state));
     }
     let changed = new != *old;
     if changed {
         new.changed_at = now;
     }
-    Plan { message: new, history, changed }
+    Plan {
+        message: new,
+        history,
+        changed,
+    }
 }
 
 /// The row a new message becomes: WAITING, no attempt yet.
@@ -89,5 +106,10 @@ pub(crate) const FIRST_REASON: &str = "stored";
 
 /// The first history entry, implied by the message's creation (not stored as a row).
 pub(crate) fn creation_entry(created_at: Timestamp) -> HistoryEntry {
-    HistoryEntry { at: created_at, from: None, to: State::Waiting, reason: FIRST_REASON.into() }
+    HistoryEntry {
+        at: created_at,
+        from: None,
+        to: State::Waiting,
+        reason: FIRST_REASON.into(),
+    }
 }

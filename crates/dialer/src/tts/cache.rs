@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use nix::unistd::{Gid, Uid};
 use sha2::{Digest, Sha256};
 
-use super::{to_telephony, Tts, TtsError, TELEPHONY_RATE};
+use super::{TELEPHONY_RATE, Tts, TtsError, to_telephony};
 
 const EXT: &str = "wav";
 const TMP_PREFIX: &str = ".tmp-";
@@ -41,13 +41,26 @@ pub struct AudioCache {
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> TtsError {
-    TtsError::Io { path: path.display().to_string(), reason: e.to_string() }
+    TtsError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
 }
 
 impl AudioCache {
     /// `user`/`group`: owner to give the files (needs root for another user).
-    pub fn new(dir: impl Into<PathBuf>, tts: Arc<dyn Tts>, user: Option<Uid>, group: Option<Gid>) -> Self {
-        AudioCache { dir: dir.into(), tts, user, group }
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        tts: Arc<dyn Tts>,
+        user: Option<Uid>,
+        group: Option<Gid>,
+    ) -> Self {
+        AudioCache {
+            dir: dir.into(),
+            tts,
+            user,
+            group,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -65,7 +78,10 @@ impl AudioCache {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
-        h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn path_of(&self, key: &str) -> PathBuf {
@@ -84,8 +100,14 @@ impl AudioCache {
             return Ok(AudioFile { key, path });
         }
         let audio = to_telephony(&self.tts.speak(text, voice)?)?;
-        let tmp = self.dir.join(format!("{TMP_PREFIX}{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()));
-        let written = self.write_wav(&tmp, &audio.samples).and_then(|()| fs::rename(&tmp, &path).map_err(|e| io_err(&path, e)));
+        let tmp = self.dir.join(format!(
+            "{TMP_PREFIX}{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        let written = self
+            .write_wav(&tmp, &audio.samples)
+            .and_then(|()| fs::rename(&tmp, &path).map_err(|e| io_err(&path, e)));
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -93,17 +115,31 @@ impl AudioCache {
     }
 
     fn write_wav(&self, tmp: &Path, samples: &[i16]) -> Result<(), TtsError> {
-        let file = OpenOptions::new().write(true).create_new(true).mode(0o640).open(tmp).map_err(|e| io_err(tmp, e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(tmp)
+            .map_err(|e| io_err(tmp, e))?;
         if self.user.is_some() || self.group.is_some() {
-            nix::unistd::fchown(&file, self.user, self.group).map_err(|e| io_err(tmp, format!("cannot give the file to its owner: {e}")))?;
+            nix::unistd::fchown(&file, self.user, self.group)
+                .map_err(|e| io_err(tmp, format!("cannot give the file to its owner: {e}")))?;
         }
-        let spec = hound::WavSpec { channels: 1, sample_rate: TELEPHONY_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-        let mut w = hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| io_err(tmp, e))?;
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: TELEPHONY_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w =
+            hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| io_err(tmp, e))?;
         for &s in samples {
             w.write_sample(s).map_err(|e| io_err(tmp, e))?;
         }
         w.finalize().map_err(|e| io_err(tmp, e))?;
-        File::open(tmp).and_then(|f| f.sync_all()).map_err(|e| io_err(tmp, e))
+        File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_err(tmp, e))
     }
 
     /// Removes cached audio whose key is not in `keep` and that was not used for `min_age`
@@ -121,12 +157,18 @@ impl AudioCache {
             let entry = entry.map_err(|e| io_err(&self.dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let ours = name.starts_with(TMP_PREFIX)
-                || name.strip_suffix(".wav").is_some_and(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()));
+                || name
+                    .strip_suffix(".wav")
+                    .is_some_and(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit()));
             let needed = name.strip_suffix(".wav").is_some_and(|k| keep.contains(k));
             if !ours || needed {
                 continue;
             }
-            let age = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| now.duration_since(m).ok());
+            let age = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|m| now.duration_since(m).ok());
             if age.is_some_and(|a| a >= min_age) && fs::remove_file(entry.path()).is_ok() {
                 removed += 1;
             }
@@ -171,18 +213,36 @@ mod tests {
         assert_eq!(&bytes[8..16], b"WAVEfmt ");
         assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 1, "PCM");
         assert_eq!(u16::from_le_bytes([bytes[22], bytes[23]]), 1, "mono");
-        assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 8000, "8 kHz");
+        assert_eq!(
+            u32::from_le_bytes(bytes[24..28].try_into().unwrap()),
+            8000,
+            "8 kHz"
+        );
         assert_eq!(u16::from_le_bytes([bytes[34], bytes[35]]), 16, "16-bit");
         let (spec, short_secs) = wav_info(&short.path);
-        assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (8000, 1, 16));
+        assert_eq!(
+            (spec.sample_rate, spec.channels, spec.bits_per_sample),
+            (8000, 1, 16)
+        );
         let (_, long_secs) = wav_info(&long.path);
         assert!(short_secs > 0.2, "short text lasts {short_secs}s");
-        assert!(long_secs > 3.0 * short_secs, "long {long_secs}s vs short {short_secs}s");
+        assert!(
+            long_secs > 3.0 * short_secs,
+            "long {long_secs}s vs short {short_secs}s"
+        );
         let mode = fs::metadata(&short.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
         assert_eq!(short.playback_name(), dir.path().join(&short.key));
-        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-        assert_eq!(leftovers.len(), 2, "only the two audio files: {leftovers:?}");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            2,
+            "only the two audio files: {leftovers:?}"
+        );
     }
 
     #[test]
@@ -190,7 +250,10 @@ mod tests {
         let missing = EspeakNg::with_program("/nonexistent/espeak-ng");
         let err = missing.check("en").unwrap_err();
         assert!(matches!(err, TtsError::Missing { .. }), "{err}");
-        assert!(err.to_string().contains("apt-get install -y espeak-ng"), "{err}");
+        assert!(
+            err.to_string().contains("apt-get install -y espeak-ng"),
+            "{err}"
+        );
         let err = EspeakNg::new().check("zzz-unknown").unwrap_err();
         assert!(matches!(err, TtsError::UnknownVoice { .. }), "{err}");
     }
@@ -205,7 +268,10 @@ mod tests {
         }
         fn speak(&self, text: &str, _voice: &str) -> Result<Audio, TtsError> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(Audio { sample_rate: 16000, samples: vec![100; 1600 * text.len()] })
+            Ok(Audio {
+                sample_rate: 16000,
+                samples: vec![100; 1600 * text.len()],
+            })
         }
     }
 
@@ -227,11 +293,18 @@ mod tests {
         fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
 
         let keep = HashSet::from([a.key.clone()]);
-        assert_eq!(cache.cleanup(&keep, Duration::from_secs(3600)).unwrap(), 0, "recently used audio stays");
+        assert_eq!(
+            cache.cleanup(&keep, Duration::from_secs(3600)).unwrap(),
+            0,
+            "recently used audio stays"
+        );
         assert_eq!(cache.cleanup(&keep, Duration::ZERO).unwrap(), 2);
         assert!(a.path.exists());
         assert!(!b.path.exists() && !c.path.exists());
-        assert!(dir.path().join("unrelated.txt").exists(), "files that are not ours stay");
+        assert!(
+            dir.path().join("unrelated.txt").exists(),
+            "files that are not ours stay"
+        );
     }
 
     #[test]

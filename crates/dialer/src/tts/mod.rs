@@ -40,10 +40,20 @@ pub trait Tts: Send + Sync {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TtsError {
-    #[error("text-to-speech engine {engine} is not installed ({reason}); on Debian: apt-get install -y {package}")]
-    Missing { engine: String, package: String, reason: String },
+    #[error(
+        "text-to-speech engine {engine} is not installed ({reason}); on Debian: apt-get install -y {package}"
+    )]
+    Missing {
+        engine: String,
+        package: String,
+        reason: String,
+    },
     #[error("text-to-speech voice {voice:?} is not known to {engine}: {reason}")]
-    UnknownVoice { engine: String, voice: String, reason: String },
+    UnknownVoice {
+        engine: String,
+        voice: String,
+        reason: String,
+    },
     #[error("text-to-speech failed: {0}")]
     Engine(String),
     #[error("nothing to speak: the text is empty")]

@@ -20,7 +20,9 @@ enum Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let Guard::Pg { admin, name } = self else { return };
+        let Guard::Pg { admin, name } = self else {
+            return;
+        };
         if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
             let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
@@ -31,11 +33,16 @@ pub fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let store = store::open(&url).expect("open sqlite store");
-    TestDb { store, url, _guard: Guard::Dir(dir) }
+    TestDb {
+        store,
+        url,
+        _guard: Guard::Dir(dir),
+    }
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("DIALOUT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DIALOUT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// The URL with its database name replaced.
@@ -61,10 +68,16 @@ pub fn postgres() -> TestDb {
         )
     });
     let name = format!("dialout_test_{}", MessageId::new().as_uuid().simple());
-    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
     let url = with_database(&admin, &name);
     let store = store::open(&url).expect("open postgres store");
-    TestDb { store, url, _guard: Guard::Pg { admin, name } }
+    TestDb {
+        store,
+        url,
+        _guard: Guard::Pg { admin, name },
+    }
 }
 
 pub fn phone(n: &str) -> PhoneNumber {

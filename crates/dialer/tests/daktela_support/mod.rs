@@ -60,7 +60,10 @@ pub async fn publish_ok(b: &Daktela, m: &mut Message) {
 /// Applies a status report to the messages; returns how many changed.
 pub fn apply(messages: &mut [Message], report: &StatusReport) -> usize {
     for u in &report.updates {
-        let m = messages.iter_mut().find(|m| m.id == u.id).expect("update for a known message");
+        let m = messages
+            .iter_mut()
+            .find(|m| m.id == u.id)
+            .expect("update for a known message");
         m.state = u.state;
         m.is_final_state = u.is_final;
         m.extra_sender_data.extend(u.sender_data.clone());
@@ -69,9 +72,17 @@ pub fn apply(messages: &mut [Message], report: &StatusReport) -> usize {
 }
 
 pub fn pending(messages: &[Message]) -> Vec<Message> {
-    messages.iter().filter(|m| !m.is_final_state).cloned().collect()
+    messages
+        .iter()
+        .filter(|m| !m.is_final_state)
+        .cloned()
+        .collect()
 }
 
 pub fn record_name(m: &Message) -> String {
-    m.extra_sender_data.get("name").and_then(Value::as_str).expect("message has a record name").to_string()
+    m.extra_sender_data
+        .get("name")
+        .and_then(Value::as_str)
+        .expect("message has a record name")
+        .to_string()
 }

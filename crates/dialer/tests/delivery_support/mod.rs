@@ -7,14 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Accepted, Backend, BackendError, Cancel, Found, Publish, StatusReport};
+use dialout_dialer::backend::{
+    Accepted, Backend, BackendError, Cancel, Found, Publish, StatusReport,
+};
 use dialout_dialer::backends::Backends;
 use dialout_dialer::delivery::DeliverySettings;
 use dialout_dialer::store::Store;
 use dialout_dialer::{JsonMap, Message, MessageId, NewMessage};
 use jiff::Timestamp;
 
-use crate::common::{new_message, TestDb};
+use crate::common::{TestDb, new_message};
 
 type PublishFn = dyn Fn(&Message, usize) -> Publish + Send + Sync;
 
@@ -36,7 +38,10 @@ pub struct Scripted {
 
 impl Scripted {
     /// `answer(message, n)`: n is how many times this message was published before.
-    pub fn new(name: &str, answer: impl Fn(&Message, usize) -> Publish + Send + Sync + 'static) -> Arc<Self> {
+    pub fn new(
+        name: &str,
+        answer: impl Fn(&Message, usize) -> Publish + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Arc::new(Scripted {
             name: name.into(),
             answer: Box::new(answer),
@@ -52,7 +57,9 @@ impl Scripted {
     }
 
     pub fn accepting(name: &str) -> Arc<Self> {
-        Self::new(name, |_, _| Publish::Accepted(Accepted::ready(JsonMap::new(), "accepted")))
+        Self::new(name, |_, _| {
+            Publish::Accepted(Accepted::ready(JsonMap::new(), "accepted"))
+        })
     }
 
     /// Accepts, and has no intake of its own (like Dummy or Daktela).
@@ -69,7 +76,12 @@ impl Scripted {
     }
 
     pub fn count(&self, id: MessageId) -> usize {
-        self.publishes.lock().unwrap().iter().filter(|(i, _)| *i == id).count()
+        self.publishes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(i, _)| *i == id)
+            .count()
     }
 
     pub fn total(&self) -> usize {
@@ -77,7 +89,13 @@ impl Scripted {
     }
 
     pub fn times(&self, id: MessageId) -> Vec<Instant> {
-        self.publishes.lock().unwrap().iter().filter(|(i, _)| *i == id).map(|(_, t)| *t).collect()
+        self.publishes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(i, _)| *i == id)
+            .map(|(_, t)| *t)
+            .collect()
     }
 }
 
@@ -98,11 +116,25 @@ impl Backend for Scripted {
 
     async fn find(&self, m: &Message) -> Result<Found, BackendError> {
         self.finds.lock().unwrap().push(m.id);
-        Ok(self.found.lock().unwrap().get(&m.id).cloned().unwrap_or(Found::Unknown))
+        Ok(self
+            .found
+            .lock()
+            .unwrap()
+            .get(&m.id)
+            .cloned()
+            .unwrap_or(Found::Unknown))
     }
 
-    async fn check_status(&self, _m: &[Message], _c: Option<&str>) -> Result<StatusReport, BackendError> {
-        self.status.lock().unwrap().clone().unwrap_or(Ok(StatusReport::default()))
+    async fn check_status(
+        &self,
+        _m: &[Message],
+        _c: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
+        self.status
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(Ok(StatusReport::default()))
     }
 
     fn has_intake(&self) -> bool {
@@ -114,12 +146,19 @@ impl Backend for Scripted {
     }
 
     async fn cancel(&self, _m: &Message) -> Result<Cancel, BackendError> {
-        Ok(self.cancel_answer.lock().unwrap().clone().unwrap_or(Cancel::Unsupported))
+        Ok(self
+            .cancel_answer
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(Cancel::Unsupported))
     }
 }
 
 pub fn backends(backend: Arc<dyn Backend>, settings: DeliverySettings) -> Backends {
-    Backends::single(backend).with_delivery(settings).expect("valid delivery settings")
+    Backends::single(backend)
+        .with_delivery(settings)
+        .expect("valid delivery settings")
 }
 
 /// A new message for backend `backend`.
@@ -135,7 +174,14 @@ pub fn sync<T>(f: impl FnOnce() -> T) -> T {
 }
 
 pub fn insert(store: &Arc<dyn Store>, new: Vec<NewMessage>, now: Timestamp) -> Vec<MessageId> {
-    sync(|| store.insert_messages(&new, now).expect("insert").into_iter().map(|i| i.message.id).collect())
+    sync(|| {
+        store
+            .insert_messages(&new, now)
+            .expect("insert")
+            .into_iter()
+            .map(|i| i.message.id)
+            .collect()
+    })
 }
 
 pub fn get(store: &Arc<dyn Store>, id: MessageId) -> Message {
@@ -176,7 +222,11 @@ macro_rules! db_suite {
 
 /// Databases are made and dropped outside the runtime (the PostgreSQL client blocks).
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 pub(crate) use db_suite;

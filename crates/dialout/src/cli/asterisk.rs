@@ -25,13 +25,21 @@ pub fn run(cmd: Command, _g: &Global) -> Outcome {
             let text = match a.context {
                 None => DIALPLAN.to_string(),
                 Some(c) => {
-                    if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.')) {
-                        return Err(Failure::usage(format!("--context: {c:?} is not a context name (letters, digits, - _ .)")));
+                    if c.is_empty()
+                        || !c
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+                    {
+                        return Err(Failure::usage(format!(
+                            "--context: {c:?} is not a context name (letters, digits, - _ .)"
+                        )));
                     }
                     DIALPLAN.replace(&format!("[{DEFAULT_CONTEXT}]"), &format!("[{c}]"))
                 }
             };
-            std::io::stdout().write_all(text.as_bytes()).map_err(|e| Failure::failed(format!("writing to stdout: {e}")))
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| Failure::failed(format!("writing to stdout: {e}")))
         }
     }
 }

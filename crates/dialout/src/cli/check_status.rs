@@ -2,9 +2,9 @@
 //! inside the status window, makes final those past it. Exits 1 when a backend as a whole
 //! could not be asked (nothing is counted against its messages then).
 
-use dialout_dialer::delivery::{check_status, StatusRun};
+use dialout_dialer::delivery::{StatusRun, check_status};
 
-use super::context::{print_json, Context};
+use super::context::{Context, print_json};
 use super::{Failure, Global, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -13,9 +13,12 @@ pub struct Args {}
 pub fn run(_args: Args, g: &Global) -> Outcome {
     let ctx = Context::open(g)?;
     let backends = ctx.dialer.backends().clone();
-    let run = ctx.block_on(check_status(ctx.store(), &backends)).map_err(Failure::failed)?;
+    let run = ctx
+        .block_on(check_status(ctx.store(), &backends))
+        .map_err(Failure::failed)?;
     if g.json {
-        let v = serde_json::to_value(&run).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
+        let v = serde_json::to_value(&run)
+            .map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
         print_json(&v)?;
     } else {
         print_human(&run);
@@ -28,14 +31,21 @@ pub fn run(_args: Args, g: &Global) -> Outcome {
     if down.is_empty() {
         Ok(())
     } else {
-        Err(Failure::failed(format!("status check incomplete, no message was counted against: {}", down.join("; "))))
+        Err(Failure::failed(format!(
+            "status check incomplete, no message was counted against: {}",
+            down.join("; ")
+        )))
     }
 }
 
 fn print_human(run: &StatusRun) {
     for b in &run.backends {
         match &b.outage {
-            Some(o) => outln!("{}: UNAVAILABLE ({o}); {} messages not checked", b.backend, b.checked),
+            Some(o) => outln!(
+                "{}: UNAVAILABLE ({o}); {} messages not checked",
+                b.backend,
+                b.checked
+            ),
             None => outln!(
                 "{}: {} checked, {} updated, {} failed checks, {} past the window",
                 b.backend,
@@ -46,14 +56,36 @@ fn print_human(run: &StatusRun) {
             ),
         }
         for u in &b.updated {
-            outln!("  {}  {} ({}){}", u.id, u.state, u.state.code(), if u.is_final { ", final" } else { "" });
+            outln!(
+                "  {}  {} ({}){}",
+                u.id,
+                u.state,
+                u.state.code(),
+                if u.is_final { ", final" } else { "" }
+            );
         }
         for f in &b.failures {
-            let fate = if f.made_final { "made final".to_string() } else { format!("keeps {}", f.state) };
-            outln!("  {}  ERROR_UPDATE ({}): check {} failed: {}; {fate}", f.id, dialout_dialer::State::ErrorUpdate.code(), f.check_failures, f.error);
+            let fate = if f.made_final {
+                "made final".to_string()
+            } else {
+                format!("keeps {}", f.state)
+            };
+            outln!(
+                "  {}  ERROR_UPDATE ({}): check {} failed: {}; {fate}",
+                f.id,
+                dialout_dialer::State::ErrorUpdate.code(),
+                f.check_failures,
+                f.error
+            );
         }
         for e in &b.expired {
-            outln!("  {}  {} ({}), final: {}", e.id, e.state, e.state.code(), e.reason);
+            outln!(
+                "  {}  {} ({}), final: {}",
+                e.id,
+                e.state,
+                e.state.code(),
+                e.reason
+            );
         }
         for w in &b.warnings {
             outln!("  warning: {w}");

@@ -39,7 +39,11 @@ impl Context {
             .enable_all()
             .build()
             .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
-        Ok(Context { config, dialer, runtime })
+        Ok(Context {
+            config,
+            dialer,
+            runtime,
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -77,16 +81,28 @@ pub fn parse_instant(text: &str, forward: bool) -> Result<Timestamp, String> {
         format!("invalid instant {text:?}: expected RFC 3339 such as 2026-05-01T09:00:00Z, or a duration such as 15m or 2h")
     })?;
     let now = Timestamp::now();
-    let t = if forward { now.checked_add(d) } else { now.checked_sub(d) };
+    let t = if forward {
+        now.checked_add(d)
+    } else {
+        now.checked_sub(d)
+    };
     t.map_err(|e| format!("invalid instant {text:?}: {e}"))
 }
 
 /// `KEY=VALUE` pairs (string values) over an optional JSON object.
-pub fn key_values(what: &str, pairs: &[String], json: Option<&str>) -> Result<Option<Value>, Failure> {
+pub fn key_values(
+    what: &str,
+    pairs: &[String],
+    json: Option<&str>,
+) -> Result<Option<Value>, Failure> {
     let mut map = match json {
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => m,
-            Ok(_) => return Err(Failure::usage(format!("invalid --{what}-json: expected a JSON object"))),
+            Ok(_) => {
+                return Err(Failure::usage(format!(
+                    "invalid --{what}-json: expected a JSON object"
+                )));
+            }
             Err(e) => return Err(Failure::usage(format!("invalid --{what}-json: {e}"))),
         },
         None => serde_json::Map::new(),
@@ -96,14 +112,19 @@ pub fn key_values(what: &str, pairs: &[String], json: Option<&str>) -> Result<Op
             Some((k, v)) if !k.is_empty() => {
                 map.insert(k.to_string(), Value::String(v.to_string()));
             }
-            _ => return Err(Failure::usage(format!("invalid --{what} {pair:?}: expected KEY=VALUE"))),
+            _ => {
+                return Err(Failure::usage(format!(
+                    "invalid --{what} {pair:?}: expected KEY=VALUE"
+                )));
+            }
         }
     }
     Ok((json.is_some() || !pairs.is_empty()).then_some(Value::Object(map)))
 }
 
 pub fn print_json(v: &Value) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
     outln!("{text}");
     Ok(())
 }

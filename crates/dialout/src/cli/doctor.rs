@@ -1,7 +1,7 @@
 //! `dialout doctor`: checks the Asterisk backends of a configuration against this machine.
 
-use dialout_dialer::backends::asterisk::checks::{doctor, Check, ASTERISK_ETC};
 use dialout_dialer::backends::asterisk::AsteriskConfig;
+use dialout_dialer::backends::asterisk::checks::{ASTERISK_ETC, Check, doctor};
 use dialout_dialer::tts::EspeakNg;
 
 use super::{Failure, Global, Outcome};
@@ -29,9 +29,17 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         }
         let checks = match AsteriskConfig::from_table(name, &bc.options) {
             Ok(ac) => doctor(&ac, &EspeakNg::new(), std::path::Path::new(ASTERISK_ETC)),
-            Err(e) => vec![Check { what: "the configuration is valid".into(), ok: false, fix: Some(e.to_string()) }],
+            Err(e) => vec![Check {
+                what: "the configuration is valid".into(),
+                ok: false,
+                fix: Some(e.to_string()),
+            }],
         };
-        reports.push(BackendReport { backend: name.clone(), ok: checks.iter().all(|c| c.ok), checks });
+        reports.push(BackendReport {
+            backend: name.clone(),
+            ok: checks.iter().all(|c| c.ok),
+            checks,
+        });
     }
     if reports.is_empty() {
         return Err(Failure::failed(match &args.backend {
@@ -40,7 +48,10 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         }));
     }
     if g.json {
-        outln!("{}", serde_json::to_string_pretty(&reports).map_err(|e| Failure::failed(e.to_string()))?);
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&reports).map_err(|e| Failure::failed(e.to_string()))?
+        );
     } else {
         for r in &reports {
             outln!("backend {}:", r.backend);
@@ -56,10 +67,15 @@ pub fn run(args: Args, g: &Global) -> Outcome {
             }
         }
     }
-    let failed: usize = reports.iter().map(|r| r.checks.iter().filter(|c| !c.ok).count()).sum();
+    let failed: usize = reports
+        .iter()
+        .map(|r| r.checks.iter().filter(|c| !c.ok).count())
+        .sum();
     if failed == 0 {
         Ok(())
     } else {
-        Err(Failure::failed(format!("doctor: {failed} problem(s) to fix")))
+        Err(Failure::failed(format!(
+            "doctor: {failed} problem(s) to fix"
+        )))
     }
 }

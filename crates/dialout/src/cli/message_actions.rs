@@ -1,10 +1,10 @@
 //! `dialout messages cancel <ID>` and `dialout messages resend <ID>`.
 
-use dialout_dialer::delivery::{self, CancelOutcome, DeliveryError};
 use dialout_dialer::MessageId;
+use dialout_dialer::delivery::{self, CancelOutcome, DeliveryError};
 use serde_json::json;
 
-use super::context::{print_json, Context};
+use super::context::{Context, print_json};
 use super::view::{message_json, message_line};
 use super::{Failure, Global, Outcome};
 
@@ -34,27 +34,42 @@ pub fn cancel(a: CancelArgs, g: &Global) -> Outcome {
     let id = id(&a.id)?;
     let ctx = Context::open(g)?;
     let backends = ctx.dialer.backends().clone();
-    let out = ctx.block_on(delivery::cancel(ctx.store(), &backends, id)).map_err(failure)?;
+    let out = ctx
+        .block_on(delivery::cancel(ctx.store(), &backends, id))
+        .map_err(failure)?;
     let (outcome, detail) = match &out {
         CancelOutcome::Cancelled { .. } => ("cancelled", "it had not been published".to_string()),
         CancelOutcome::Withdrawn { .. } => ("withdrawn", "the backend withdrew it".to_string()),
         CancelOutcome::TooLate { reason, .. } => ("too_late", reason.clone()),
-        CancelOutcome::Unsupported { message } => ("unsupported", format!("backend {:?} cannot withdraw messages", message.backend)),
+        CancelOutcome::Unsupported { message } => (
+            "unsupported",
+            format!("backend {:?} cannot withdraw messages", message.backend),
+        ),
     };
     if g.json {
-        print_json(&json!({ "outcome": outcome, "detail": detail, "message": message_json(out.message()) }))?;
+        print_json(
+            &json!({ "outcome": outcome, "detail": detail, "message": message_json(out.message()) }),
+        )?;
     } else {
         outln!("{outcome}: {detail}");
         outln!("{}", message_line(out.message()));
     }
-    if out.stopped() { Ok(()) } else { Err(Failure::failed(format!("message {id} not cancelled: {detail}"))) }
+    if out.stopped() {
+        Ok(())
+    } else {
+        Err(Failure::failed(format!(
+            "message {id} not cancelled: {detail}"
+        )))
+    }
 }
 
 pub fn resend(a: ResendArgs, g: &Global) -> Outcome {
     let id = id(&a.id)?;
     let ctx = Context::open(g)?;
     let backends = ctx.dialer.backends().clone();
-    let m = ctx.block_on(delivery::resend(ctx.store(), &backends, id)).map_err(failure)?;
+    let m = ctx
+        .block_on(delivery::resend(ctx.store(), &backends, id))
+        .map_err(failure)?;
     if g.json {
         print_json(&message_json(&m))
     } else {

@@ -52,11 +52,31 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
 
 fn list(a: ListArgs, g: &Global) -> Outcome {
     let filter = MessageFilter {
-        state: a.state.as_deref().map(str::parse::<State>).transpose().map_err(Failure::usage)?,
-        tag: a.tag.as_deref().map(Tag::new).transpose().map_err(Failure::usage)?,
-        related: a.related.as_deref().map(str::parse::<RelatedObject>).transpose().map_err(Failure::usage)?,
+        state: a
+            .state
+            .as_deref()
+            .map(str::parse::<State>)
+            .transpose()
+            .map_err(Failure::usage)?,
+        tag: a
+            .tag
+            .as_deref()
+            .map(Tag::new)
+            .transpose()
+            .map_err(Failure::usage)?,
+        related: a
+            .related
+            .as_deref()
+            .map(str::parse::<RelatedObject>)
+            .transpose()
+            .map_err(Failure::usage)?,
         backend: None,
-        created_since: a.since.as_deref().map(|s| parse_instant(s, false)).transpose().map_err(Failure::usage)?,
+        created_since: a
+            .since
+            .as_deref()
+            .map(|s| parse_instant(s, false))
+            .transpose()
+            .map_err(Failure::usage)?,
         limit: Some(a.limit),
     };
     let store = open_store(g)?;
@@ -73,7 +93,10 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
 fn show(a: ShowArgs, g: &Global) -> Outcome {
     let id: MessageId = a.id.parse().map_err(Failure::usage)?;
     let store = open_store(g)?;
-    let m = store.message(id).map_err(Failure::failed)?.ok_or_else(|| Failure::usage(format!("no message {id}")))?;
+    let m = store
+        .message(id)
+        .map_err(Failure::failed)?
+        .ok_or_else(|| Failure::usage(format!("no message {id}")))?;
     let history = store.history(id).map_err(Failure::failed)?;
     if g.json {
         let mut v = message_json(&m);

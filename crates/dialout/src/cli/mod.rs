@@ -86,15 +86,24 @@ pub struct Failure {
 impl Failure {
     /// Invalid input: exit code 2, nothing was stored.
     pub fn usage(message: impl std::fmt::Display) -> Self {
-        Self { code: 2, message: message.to_string() }
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
     }
     /// Any other failure: exit code 1.
     pub fn failed(message: impl std::fmt::Display) -> Self {
-        Self { code: 1, message: message.to_string() }
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
     }
     /// A template refused to send: exit code 3.
     pub fn refused(message: impl std::fmt::Display) -> Self {
-        Self { code: 3, message: message.to_string() }
+        Self {
+            code: 3,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -147,5 +156,9 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = EnvFilter::try_from_env("DIALOUT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 }

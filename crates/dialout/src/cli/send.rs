@@ -43,7 +43,12 @@ pub struct Delivery {
 
 impl Delivery {
     fn options(&self) -> Result<SendOptions, Failure> {
-        let not_before = self.at.as_deref().map(|a| parse_instant(a, true)).transpose().map_err(Failure::usage)?;
+        let not_before = self
+            .at
+            .as_deref()
+            .map(|a| parse_instant(a, true))
+            .transpose()
+            .map_err(Failure::usage)?;
         Ok(SendOptions {
             related: self.related.clone(),
             tag: self.tag.clone(),
@@ -87,17 +92,31 @@ pub struct TemplateArgs {
 pub fn run(args: Args, g: &Global) -> Outcome {
     let options = args.delivery.options()?;
     let ctx = Context::open(g)?;
-    let request = SendRequest { recipient: args.recipient, content: args.content, options };
-    let sent = ctx.block_on(ctx.dialer.send(request)).map_err(send_failure)?;
+    let request = SendRequest {
+        recipient: args.recipient,
+        content: args.content,
+        options,
+    };
+    let sent = ctx
+        .block_on(ctx.dialer.send(request))
+        .map_err(send_failure)?;
     report(&sent, g)
 }
 
 pub fn run_template(args: TemplateArgs, g: &Global) -> Outcome {
     let options = args.delivery.options()?;
-    let context = key_values("context", &args.context, args.context_json.as_deref())?.unwrap_or_default();
+    let context =
+        key_values("context", &args.context, args.context_json.as_deref())?.unwrap_or_default();
     let ctx = Context::open(g)?;
-    let request = TemplateRequest { recipient: args.recipient, slug: args.slug, context, options };
-    let sent = ctx.block_on(ctx.dialer.send_template(request)).map_err(send_failure)?;
+    let request = TemplateRequest {
+        recipient: args.recipient,
+        slug: args.slug,
+        context,
+        options,
+    };
+    let sent = ctx
+        .block_on(ctx.dialer.send_template(request))
+        .map_err(send_failure)?;
     report(&sent, g)
 }
 

@@ -61,7 +61,13 @@ fn store_failure(e: StoreError) -> Failure {
 }
 
 fn flag(on: bool, off: bool) -> Option<bool> {
-    if on { Some(true) } else if off { Some(false) } else { None }
+    if on {
+        Some(true)
+    } else if off {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 pub fn run(cmd: Command, g: &Global) -> Outcome {
@@ -89,8 +95,15 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
     };
     match cmd {
         Command::Add(a) => {
-            let new = NewTemplate { slug: a.slug, body: a.body, active: !a.inactive, allow_duplicates: !a.no_duplicates };
-            let t = store.add_template(&new, Timestamp::now()).map_err(store_failure)?;
+            let new = NewTemplate {
+                slug: a.slug,
+                body: a.body,
+                active: !a.inactive,
+                allow_duplicates: !a.no_duplicates,
+            };
+            let t = store
+                .add_template(&new, Timestamp::now())
+                .map_err(store_failure)?;
             out(&t, "added")
         }
         Command::Set(s) => {
@@ -99,7 +112,9 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                 active: flag(s.active, s.inactive),
                 allow_duplicates: flag(s.duplicates, s.no_duplicates),
             };
-            let t = store.update_template(&s.slug, &change, Timestamp::now()).map_err(store_failure)?;
+            let t = store
+                .update_template(&s.slug, &change, Timestamp::now())
+                .map_err(store_failure)?;
             out(&t, "updated")
         }
         Command::List => {
@@ -111,14 +126,21 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                 let flags = format!(
                     "{}{}",
                     if t.active { "active" } else { "inactive" },
-                    if t.allow_duplicates { "" } else { ", no duplicates" }
+                    if t.allow_duplicates {
+                        ""
+                    } else {
+                        ", no duplicates"
+                    }
                 );
                 outln!("{}  ({flags})  {}", t.slug, t.body.replace('\n', " "));
             }
             Ok(())
         }
         Command::Show { slug } => {
-            let t = store.template(&slug).map_err(store_failure)?.ok_or_else(|| store_failure(StoreError::NoTemplate(slug)))?;
+            let t = store
+                .template(&slug)
+                .map_err(store_failure)?
+                .ok_or_else(|| store_failure(StoreError::NoTemplate(slug)))?;
             if g.json {
                 return print_json(&template_json(&t));
             }

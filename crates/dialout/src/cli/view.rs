@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 fn time(t: Option<Timestamp>) -> Value {
-    t.map(|t| Value::String(t.to_string())).unwrap_or(Value::Null)
+    t.map(|t| Value::String(t.to_string()))
+        .unwrap_or(Value::Null)
 }
 
 pub fn message_json(m: &Message) -> Value {
@@ -86,7 +87,15 @@ pub fn message_line(m: &Message) -> String {
 pub fn message_text(m: &Message) -> String {
     let mut out = format!("message {}\n", m.id);
     let mut field = |k: &str, v: String| out.push_str(&format!("  {k:<16}{v}\n"));
-    field("state", format!("{} ({}){}", m.state, m.state.code(), if m.is_final_state { ", final" } else { "" }));
+    field(
+        "state",
+        format!(
+            "{} ({}){}",
+            m.state,
+            m.state.code(),
+            if m.is_final_state { ", final" } else { "" }
+        ),
+    );
     field("recipient", m.recipient.to_string());
     field("content", m.content.clone());
     field("backend", m.backend.clone());
@@ -97,7 +106,14 @@ pub fn message_text(m: &Message) -> String {
         field("tag", t.to_string());
     }
     if !m.related.is_empty() {
-        field("related", m.related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "));
+        field(
+            "related",
+            m.related
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
     }
     if let Some(e) = &m.error {
         field("error", e.clone());
@@ -115,10 +131,16 @@ pub fn message_text(m: &Message) -> String {
         field("next_attempt_at", t.to_string());
     }
     if !m.extra_data.is_empty() {
-        field("extra_data", Value::Object(m.extra_data.clone()).to_string());
+        field(
+            "extra_data",
+            Value::Object(m.extra_data.clone()).to_string(),
+        );
     }
     if !m.extra_sender_data.is_empty() {
-        field("sender_data", Value::Object(m.extra_sender_data.clone()).to_string());
+        field(
+            "sender_data",
+            Value::Object(m.extra_sender_data.clone()).to_string(),
+        );
     }
     out
 }

@@ -2,9 +2,9 @@
 //! until SIGINT/SIGTERM, then finishes what it holds, releases its claims and exits 0.
 
 use dialout_dialer::delivery::{Worker, WorkerOptions};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 
-use super::context::{print_json, Context};
+use super::context::{Context, print_json};
 use super::{Failure, Global, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -28,12 +28,15 @@ pub struct Args {
 
 fn duration(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, Failure> {
     let Some(t) = text else { return Ok(None) };
-    let d: jiff::SignedDuration = t
-        .trim()
-        .parse()
-        .map_err(|_| Failure::usage(format!("invalid --{flag} {t:?}: expected a duration such as 500ms, 2s or 1m")))?;
+    let d: jiff::SignedDuration = t.trim().parse().map_err(|_| {
+        Failure::usage(format!(
+            "invalid --{flag} {t:?}: expected a duration such as 500ms, 2s or 1m"
+        ))
+    })?;
     if d.is_negative() || d.is_zero() {
-        return Err(Failure::usage(format!("invalid --{flag} {t:?}: must be positive")));
+        return Err(Failure::usage(format!(
+            "invalid --{flag} {t:?}: must be positive"
+        )));
     }
     Ok(Some(d.unsigned_abs()))
 }
@@ -58,8 +61,10 @@ pub fn run(args: Args, g: &Global) -> Outcome {
     let worker = Worker::new(ctx.store().clone(), backends, options);
     let stats = ctx.block_on(async {
         // Installed before any work, so that a stop signal never kills a publish halfway.
-        let mut term = signal(SignalKind::terminate()).map_err(|e| Failure::failed(format!("cannot handle SIGTERM: {e}")))?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| Failure::failed(format!("cannot handle SIGINT: {e}")))?;
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| Failure::failed(format!("cannot handle SIGTERM: {e}")))?;
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| Failure::failed(format!("cannot handle SIGINT: {e}")))?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let name = tokio::select! {
@@ -73,12 +78,17 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         worker.run(stop_rx).await.map_err(Failure::failed)
     })?;
     if g.json {
-        let v = serde_json::to_value(&stats).map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
+        let v = serde_json::to_value(&stats)
+            .map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
         return print_json(&v);
     }
     outln!(
         "worker stopped: {} claimed, {} recorded, {} status updates, {} failed checks, {} backend outages",
-        stats.claimed, stats.recorded, stats.status_updates, stats.check_failures, stats.outages
+        stats.claimed,
+        stats.recorded,
+        stats.status_updates,
+        stats.check_failures,
+        stats.outages
     );
     Ok(())
 }

@@ -43,7 +43,8 @@ impl Env {
     }
 
     pub fn postgres(delivery: &str) -> Env {
-        let admin = std::env::var("DIALOUT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = std::env::var("DIALOUT_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is needed for this test and is unreachable at {admin} ({e}). Start the local server \
@@ -51,11 +52,20 @@ impl Env {
             )
         });
         let name = format!("dialout_test_{}", MessageId::new().as_uuid().simple());
-        client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
         let base = admin.split('?').next().unwrap();
-        let cut = base.rfind('/').filter(|i| *i > base.find("://").map_or(0, |j| j + 2)).unwrap_or(base.len());
+        let cut = base
+            .rfind('/')
+            .filter(|i| *i > base.find("://").map_or(0, |j| j + 2))
+            .unwrap_or(base.len());
         let url = format!("{}/{name}", &base[..cut]);
-        let env = Env { dir: tempfile::tempdir().unwrap(), url, pg: Some((admin, name)) };
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+            url,
+            pg: Some((admin, name)),
+        };
         env.write_config(delivery);
         env
     }
@@ -101,13 +111,23 @@ impl Env {
                 .iter()
                 .map(|i| NewMessage::new(recipient.clone(), format!("message {i}"), "out"))
                 .collect();
-            ids.extend(s.insert_messages(&batch, Timestamp::now()).unwrap().into_iter().map(|i| i.message.id));
+            ids.extend(
+                s.insert_messages(&batch, Timestamp::now())
+                    .unwrap()
+                    .into_iter()
+                    .map(|i| i.message.id),
+            );
         }
         ids
     }
 
     pub fn messages(&self) -> Vec<Message> {
-        self.store().messages(&MessageFilter { limit: Some(1_000_000), ..Default::default() }).unwrap()
+        self.store()
+            .messages(&MessageFilter {
+                limit: Some(1_000_000),
+                ..Default::default()
+            })
+            .unwrap()
     }
 
     /// How many times each message reached the backend (the file backend's publish log).
@@ -119,8 +139,15 @@ impl Env {
     pub fn claimed(&self) -> i64 {
         let sql = "SELECT COUNT(*) FROM messages WHERE claim_owner IS NOT NULL";
         match self.url.strip_prefix("sqlite://") {
-            Some(path) => rusqlite::Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap(),
-            None => postgres::Client::connect(&self.url, postgres::NoTls).unwrap().query_one(sql, &[]).unwrap().get(0),
+            Some(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            None => postgres::Client::connect(&self.url, postgres::NoTls)
+                .unwrap()
+                .query_one(sql, &[])
+                .unwrap()
+                .get(0),
         }
     }
 
@@ -160,7 +187,11 @@ pub struct Run {
 
 impl Run {
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -168,7 +199,11 @@ impl Run {
 /// Starts `cmd` and returns once it printed `marker` on stderr (the rest of stderr is
 /// drained in the background so the child never blocks on it).
 pub fn spawn_until(mut cmd: Command, marker: &str, timeout: Duration) -> Child {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn dialout");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dialout");
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let wanted = marker.to_string();

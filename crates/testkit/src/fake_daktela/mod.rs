@@ -135,7 +135,9 @@ impl FakeDaktela {
             in_flight: 0,
             max_in_flight: 0,
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("fake Daktela: bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("fake Daktela: bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("fake Daktela: local address");
         let app = server::router(state.clone());
         let task = tokio::spawn(async move {
@@ -157,12 +159,14 @@ impl FakeDaktela {
 
     /// The instance's zone for its system clock.
     pub fn set_time_zone(&self, zone: &str) {
-        lock(&self.state).clock = Clock::System(TimeZone::get(zone).expect("fake Daktela: unknown zone"));
+        lock(&self.state).clock =
+            Clock::System(TimeZone::get(zone).expect("fake Daktela: unknown zone"));
     }
 
     /// Stops the clock at `YYYY-MM-DD HH:MM:SS` (the instance's local time).
     pub fn set_now(&self, local: &str) {
-        let t = DateTime::strptime(LOCAL_FORMAT, local).expect("fake Daktela: time as YYYY-MM-DD HH:MM:SS");
+        let t = DateTime::strptime(LOCAL_FORMAT, local)
+            .expect("fake Daktela: time as YYYY-MM-DD HH:MM:SS");
         lock(&self.state).clock = Clock::Manual(t);
     }
 
@@ -170,7 +174,10 @@ impl FakeDaktela {
     pub fn advance(&self, secs: i64) {
         let mut s = lock(&self.state);
         if let Clock::Manual(t) = s.clock {
-            s.clock = Clock::Manual(t.checked_add(jiff::SignedDuration::from_secs(secs)).expect("time in range"));
+            s.clock = Clock::Manual(
+                t.checked_add(jiff::SignedDuration::from_secs(secs))
+                    .expect("time in range"),
+            );
         } else {
             panic!("fake Daktela: advance() needs set_now() first");
         }
@@ -183,22 +190,36 @@ impl FakeDaktela {
     // --- records -------------------------------------------------------------------
 
     pub fn records(&self) -> Vec<Value> {
-        lock(&self.state).records.values().cloned().map(Value::Object).collect()
+        lock(&self.state)
+            .records
+            .values()
+            .cloned()
+            .map(Value::Object)
+            .collect()
     }
 
     pub fn record(&self, name: &str) -> Option<Value> {
-        lock(&self.state).records.get(name).cloned().map(Value::Object)
+        lock(&self.state)
+            .records
+            .get(name)
+            .cloned()
+            .map(Value::Object)
     }
 
     pub fn records_of_type(&self, record_type: &str) -> Vec<Value> {
-        self.records().into_iter().filter(|r| r["record_type"] == record_type).collect()
+        self.records()
+            .into_iter()
+            .filter(|r| r["record_type"] == record_type)
+            .collect()
     }
 
     /// Adds a record as if made elsewhere (another application's record type, say).
     /// Missing fields get the defaults a created record has. Returns its name.
     pub fn insert(&self, fields: Value) -> String {
         let mut s = lock(&self.state);
-        let Value::Object(given) = fields else { panic!("fake Daktela: insert takes an object") };
+        let Value::Object(given) = fields else {
+            panic!("fake Daktela: insert takes an object")
+        };
         let mut r = server::new_record(&mut s);
         r.extend(given);
         let name = r["name"].as_str().expect("name is a string").to_string();
@@ -210,17 +231,27 @@ impl FakeDaktela {
     pub fn update(&self, name: &str, patch: Value) {
         let mut s = lock(&self.state);
         let now = s.now();
-        let r = s.records.get_mut(name).unwrap_or_else(|| panic!("fake Daktela: no record {name}"));
-        let Value::Object(p) = patch else { panic!("fake Daktela: update takes an object") };
+        let r = s
+            .records
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("fake Daktela: no record {name}"));
+        let Value::Object(p) = patch else {
+            panic!("fake Daktela: update takes an object")
+        };
         r.extend(p);
         r.insert("edited".into(), Value::String(now));
     }
 
     /// The dialer's progress: `action` digit and the statuses' names (titles made up).
     pub fn set_progress(&self, name: &str, action: &str, statuses: &[&str]) {
-        let statuses: Vec<Value> =
-            statuses.iter().map(|s| serde_json::json!({"name": s, "title": format!("title of {s}")})).collect();
-        self.update(name, serde_json::json!({"action": action, "statuses": statuses}));
+        let statuses: Vec<Value> = statuses
+            .iter()
+            .map(|s| serde_json::json!({"name": s, "title": format!("title of {s}")}))
+            .collect();
+        self.update(
+            name,
+            serde_json::json!({"action": action, "statuses": statuses}),
+        );
     }
 
     /// Refuses creating records of other types (as an instance without them would).

@@ -13,7 +13,16 @@ pub const MAX_TAKE: usize = 1000;
 /// `take` must notice).
 pub const DEFAULT_TAKE: usize = 100;
 pub const FIELDS: [&str; 11] = [
-    "name", "record_type", "number", "action", "statuses", "nextcall", "created", "edited", "call_id", "activity",
+    "name",
+    "record_type",
+    "number",
+    "action",
+    "statuses",
+    "nextcall",
+    "created",
+    "edited",
+    "call_id",
+    "activity",
     "customFields",
 ];
 
@@ -47,7 +56,10 @@ pub struct ListQuery {
 fn indexed<'a>(key: &'a str, prefix: &str) -> Option<(usize, &'a str)> {
     let rest = key.strip_prefix(prefix)?.strip_prefix('[')?;
     let (i, rest) = rest.split_once(']')?;
-    let part = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(rest);
+    let part = rest
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(rest);
     Some((i.parse().ok()?, part))
 }
 
@@ -65,14 +77,21 @@ pub fn parse(pairs: &[(String, String)], custom: CustomFieldFilters) -> Result<L
         } else if let Some((i, part)) = indexed(k, "sort") {
             sorts.entry(i).or_default().insert(part, v);
         } else if k == "skip" {
-            skip = v.parse().map_err(|_| format!("Invalid value of skip: {v}"))?;
+            skip = v
+                .parse()
+                .map_err(|_| format!("Invalid value of skip: {v}"))?;
         } else if k == "take" {
-            take = v.parse::<usize>().map_err(|_| format!("Invalid value of take: {v}"))?.min(MAX_TAKE);
+            take = v
+                .parse::<usize>()
+                .map_err(|_| format!("Invalid value of take: {v}"))?
+                .min(MAX_TAKE);
         }
     }
     let mut out = Vec::new();
     for (i, f) in filters {
-        let (Some(field), Some(op), Some(value)) = (f.get("field"), f.get("operator"), f.get("value")) else {
+        let (Some(field), Some(op), Some(value)) =
+            (f.get("field"), f.get("operator"), f.get("value"))
+        else {
             return Err(format!("Filter {i} needs field, operator and value"));
         };
         let op = match *op {
@@ -88,17 +107,25 @@ pub fn parse(pairs: &[(String, String)], custom: CustomFieldFilters) -> Result<L
         if field.starts_with("customFields.") {
             match custom {
                 CustomFieldFilters::Accept => {}
-                CustomFieldFilters::Refuse => return Err(format!("Filtering by field {field} is not allowed")),
+                CustomFieldFilters::Refuse => {
+                    return Err(format!("Filtering by field {field} is not allowed"));
+                }
                 CustomFieldFilters::Ignore => continue,
             }
         } else if !FIELDS.contains(field) {
             return Err(format!("Unknown filter field {field}"));
         }
-        out.push(Filter { field: field.to_string(), op, value: value.to_string() });
+        out.push(Filter {
+            field: field.to_string(),
+            op,
+            value: value.to_string(),
+        });
     }
     let mut sort = Vec::new();
     for (_, s) in sorts {
-        let Some(field) = s.get("field") else { return Err("Sort needs a field".into()) };
+        let Some(field) = s.get("field") else {
+            return Err("Sort needs a field".into());
+        };
         let desc = match s.get("dir").copied().unwrap_or("asc") {
             "asc" => false,
             "desc" => true,
@@ -106,7 +133,13 @@ pub fn parse(pairs: &[(String, String)], custom: CustomFieldFilters) -> Result<L
         };
         sort.push((field.to_string(), desc));
     }
-    Ok(ListQuery { filters: out, fields: fields.into_values().collect(), sort, skip, take })
+    Ok(ListQuery {
+        filters: out,
+        fields: fields.into_values().collect(),
+        sort,
+        skip,
+        take,
+    })
 }
 
 /// The texts a record holds in `field` (several for a custom field).
@@ -178,11 +211,19 @@ fn matches(r: &Map<String, Value>, f: &Filter) -> bool {
 }
 
 /// The page and the total of matching records.
-pub fn run<'a>(records: impl Iterator<Item = &'a Map<String, Value>>, q: &ListQuery) -> (Vec<Value>, usize) {
-    let mut hits: Vec<&Map<String, Value>> = records.filter(|r| q.filters.iter().all(|f| matches(r, f))).collect();
+pub fn run<'a>(
+    records: impl Iterator<Item = &'a Map<String, Value>>,
+    q: &ListQuery,
+) -> (Vec<Value>, usize) {
+    let mut hits: Vec<&Map<String, Value>> = records
+        .filter(|r| q.filters.iter().all(|f| matches(r, f)))
+        .collect();
     hits.sort_by(|a, b| {
         for (field, desc) in &q.sort {
-            let (x, y) = (texts(a, field).into_iter().next(), texts(b, field).into_iter().next());
+            let (x, y) = (
+                texts(a, field).into_iter().next(),
+                texts(b, field).into_iter().next(),
+            );
             let o = match (x, y) {
                 (Some(x), Some(y)) => compare(&x, &y),
                 (x, y) => x.is_some().cmp(&y.is_some()),
@@ -203,7 +244,12 @@ pub fn run<'a>(records: impl Iterator<Item = &'a Map<String, Value>>, q: &ListQu
             if q.fields.is_empty() {
                 Value::Object(r.clone())
             } else {
-                Value::Object(r.iter().filter(|(k, _)| q.fields.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+                Value::Object(
+                    r.iter()
+                        .filter(|(k, _)| q.fields.contains(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                )
             }
         })
         .collect();
@@ -216,7 +262,9 @@ mod tests {
     use serde_json::json;
 
     fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        q.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn recs() -> Vec<Map<String, Value>> {
@@ -258,12 +306,30 @@ mod tests {
 
     #[test]
     fn custom_field_filter_modes_and_errors() {
-        let q = pairs(&[("filter[0][field]", "customFields.k"), ("filter[0][operator]", "eq"), ("filter[0][value]", "v3")]);
+        let q = pairs(&[
+            ("filter[0][field]", "customFields.k"),
+            ("filter[0][operator]", "eq"),
+            ("filter[0][value]", "v3"),
+        ]);
         let r = recs();
-        assert_eq!(run(r.iter(), &parse(&q, CustomFieldFilters::Accept).unwrap()).1, 1);
-        assert!(parse(&q, CustomFieldFilters::Refuse).unwrap_err().contains("customFields.k"));
-        assert_eq!(run(r.iter(), &parse(&q, CustomFieldFilters::Ignore).unwrap()).1, 5);
-        let bad = pairs(&[("filter[0][field]", "name"), ("filter[0][operator]", "in"), ("filter[0][value]", "x")]);
+        assert_eq!(
+            run(r.iter(), &parse(&q, CustomFieldFilters::Accept).unwrap()).1,
+            1
+        );
+        assert!(
+            parse(&q, CustomFieldFilters::Refuse)
+                .unwrap_err()
+                .contains("customFields.k")
+        );
+        assert_eq!(
+            run(r.iter(), &parse(&q, CustomFieldFilters::Ignore).unwrap()).1,
+            5
+        );
+        let bad = pairs(&[
+            ("filter[0][field]", "name"),
+            ("filter[0][operator]", "in"),
+            ("filter[0][value]", "x"),
+        ]);
         assert!(parse(&bad, CustomFieldFilters::Accept).is_err());
         assert!(like("records_abc", "rec%bc") && like("records_abc", "ord") && !like("abc", "x%"));
     }

@@ -14,7 +14,10 @@ pub fn probe_rename(staging: &Path, spool: &Path) -> Result<(), String> {
     let probe = format!(".dialout-probe-{}", uuid::Uuid::now_v7().simple());
     let from = staging.join(&probe);
     let to = spool.join(&probe);
-    fs::DirBuilder::new().mode(0o700).create(&from).map_err(|e| format!("cannot create {}: {e}", from.display()))?;
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&from)
+        .map_err(|e| format!("cannot create {}: {e}", from.display()))?;
     let renamed = fs::rename(&from, &to);
     let _ = fs::remove_dir(&from);
     let _ = fs::remove_dir(&to);
@@ -25,7 +28,11 @@ pub fn probe_rename(staging: &Path, spool: &Path) -> Result<(), String> {
             staging.display(),
             spool.display()
         )),
-        Err(e) => Err(format!("cannot rename from {} into {}: {e}", staging.display(), spool.display())),
+        Err(e) => Err(format!(
+            "cannot rename from {} into {}: {e}",
+            staging.display(),
+            spool.display()
+        )),
     }
 }
 
@@ -36,7 +43,9 @@ fn libc_exdev() -> i32 {
 /// Removes call files a crash left half-staged (Asterisk never sees the staging dir, so they
 /// are clutter, not calls). Only ours, and only old ones: another process may be staging now.
 pub fn sweep_staging(staging: &Path, older_than: std::time::Duration) -> usize {
-    let Ok(rd) = fs::read_dir(staging) else { return 0 };
+    let Ok(rd) = fs::read_dir(staging) else {
+        return 0;
+    };
     let now = std::time::SystemTime::now();
     let mut removed = 0;
     for e in rd.filter_map(Result::ok) {
@@ -44,7 +53,12 @@ pub fn sweep_staging(staging: &Path, older_than: std::time::Duration) -> usize {
         if !(name.contains("-dialout-") && name.ends_with(".call")) {
             continue;
         }
-        let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| now.duration_since(m).ok()).is_some_and(|a| a >= older_than);
+        let old = e
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|a| a >= older_than);
         if old && fs::remove_file(e.path()).is_ok() {
             removed += 1;
         }
@@ -75,25 +89,33 @@ pub fn ensure_dir(dir: &Path, mode: u32, config: &AsteriskConfig) -> Result<(), 
             Err(e) => return Err(format!("cannot create {}: {e}", d.display())),
         }
         // The umask may have narrowed the mode.
-        fs::set_permissions(d, fs::Permissions::from_mode(mode)).map_err(|e| format!("{}: {e}", d.display()))?;
+        fs::set_permissions(d, fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("{}: {e}", d.display()))?;
         if uid.is_some() || gid.is_some() {
-            nix::unistd::chown(d, uid, gid).map_err(|e| format!("cannot give {} to the Asterisk user: {e}", d.display()))?;
+            nix::unistd::chown(d, uid, gid)
+                .map_err(|e| format!("cannot give {} to the Asterisk user: {e}", d.display()))?;
         }
     }
     Ok(())
 }
 
 /// The configured user and group as ids (the group defaults to the user's primary group).
-pub fn owner_ids(config: &AsteriskConfig) -> Result<(Option<nix::unistd::Uid>, Option<nix::unistd::Gid>), String> {
+pub fn owner_ids(
+    config: &AsteriskConfig,
+) -> Result<(Option<nix::unistd::Uid>, Option<nix::unistd::Gid>), String> {
     let mut uid = None;
     let mut gid = None;
     if let Some(u) = &config.user {
-        let user = nix::unistd::User::from_name(u).map_err(|e| e.to_string())?.ok_or_else(|| format!("no such user {u:?}"))?;
+        let user = nix::unistd::User::from_name(u)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no such user {u:?}"))?;
         uid = Some(user.uid);
         gid = Some(user.gid);
     }
     if let Some(g) = &config.group {
-        let group = nix::unistd::Group::from_name(g).map_err(|e| e.to_string())?.ok_or_else(|| format!("no such group {g:?}"))?;
+        let group = nix::unistd::Group::from_name(g)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no such group {g:?}"))?;
         gid = Some(group.gid);
     }
     Ok((uid, gid))
@@ -116,11 +138,19 @@ pub struct Check {
 }
 
 fn pass(what: impl Into<String>) -> Check {
-    Check { what: what.into(), ok: true, fix: None }
+    Check {
+        what: what.into(),
+        ok: true,
+        fix: None,
+    }
 }
 
 fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check { what: what.into(), ok: false, fix: Some(fix.into()) }
+    Check {
+        what: what.into(),
+        ok: false,
+        fix: Some(fix.into()),
+    }
 }
 
 fn dir_check(key: &str, dir: &Path, fix_missing: &str) -> Check {
@@ -129,7 +159,10 @@ fn dir_check(key: &str, dir: &Path, fix_missing: &str) -> Check {
     }
     match probe_write(dir) {
         Ok(()) => pass(format!("{key} {} exists and is writable", dir.display())),
-        Err(e) => fail(format!("{key} {} is writable ({e})", dir.display()), format!("give this user write access to {}", dir.display())),
+        Err(e) => fail(
+            format!("{key} {} is writable ({e})", dir.display()),
+            format!("give this user write access to {}", dir.display()),
+        ),
     }
 }
 
@@ -141,16 +174,29 @@ pub const ASTERISK_ETC: &str = "/etc/asterisk";
 pub fn dialplan_check(context: &str, etc: &Path) -> Check {
     let main = etc.join("extensions.conf");
     let Ok(text) = fs::read_to_string(&main) else {
-        return pass(format!("dialplan: {} is not on this machine; make sure the PBX has the [{context}] context (`dialout asterisk dialplan`)", main.display()));
+        return pass(format!(
+            "dialplan: {} is not on this machine; make sure the PBX has the [{context}] context (`dialout asterisk dialplan`)",
+            main.display()
+        ));
     };
     let header = format!("[{context}]");
     let mut files = vec![];
     for line in text.lines() {
         let l = line.trim();
-        let rest = l.strip_prefix("#include").or_else(|| l.strip_prefix("#tryinclude"));
+        let rest = l
+            .strip_prefix("#include")
+            .or_else(|| l.strip_prefix("#tryinclude"));
         if let Some(rest) = rest {
-            let name = rest.trim().trim_matches('"').trim_matches('<').trim_matches('>');
-            let p = if Path::new(name).is_absolute() { PathBuf::from(name) } else { etc.join(name) };
+            let name = rest
+                .trim()
+                .trim_matches('"')
+                .trim_matches('<')
+                .trim_matches('>');
+            let p = if Path::new(name).is_absolute() {
+                PathBuf::from(name)
+            } else {
+                etc.join(name)
+            };
             if let Ok(t) = fs::read_to_string(&p) {
                 files.push((p, t));
             }
@@ -158,13 +204,29 @@ pub fn dialplan_check(context: &str, etc: &Path) -> Check {
     }
     files.insert(0, (main.clone(), text));
     for (path, text) in &files {
-        if text.lines().any(|l| l.trim().split(';').next().unwrap_or("").trim_end().starts_with(&header)) {
-            return pass(format!("dialplan: [{context}] is defined in {}", path.display()));
+        if text.lines().any(|l| {
+            l.trim()
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim_end()
+                .starts_with(&header)
+        }) {
+            return pass(format!(
+                "dialplan: [{context}] is defined in {}",
+                path.display()
+            ));
         }
     }
     fail(
-        format!("dialplan: [{context}] is defined in {} or a file it includes", main.display()),
-        format!("dialout asterisk dialplan > {0}/dialout.conf; add `#include dialout.conf` to {0}/extensions.conf; asterisk -rx \"dialplan reload\"", etc.display()),
+        format!(
+            "dialplan: [{context}] is defined in {} or a file it includes",
+            main.display()
+        ),
+        format!(
+            "dialout asterisk dialplan > {0}/dialout.conf; add `#include dialout.conf` to {0}/extensions.conf; asterisk -rx \"dialplan reload\"",
+            etc.display()
+        ),
     )
 }
 
@@ -172,15 +234,24 @@ pub fn dialplan_check(context: &str, etc: &Path) -> Check {
 /// probe files that are removed at once.
 pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> {
     let mut out = Vec::new();
-    out.push(dir_check("spool_dir", &config.spool_dir, "is Asterisk installed? set spool_dir to <astspooldir>/outgoing (asterisk.conf)"));
+    out.push(dir_check(
+        "spool_dir",
+        &config.spool_dir,
+        "is Asterisk installed? set spool_dir to <astspooldir>/outgoing (asterisk.conf)",
+    ));
     out.push(dir_check(
         "staging_dir",
         &config.staging_dir,
-        &format!("mkdir -m 700 {} (dialout creates it at start-up when it can)", config.staging_dir.display()),
+        &format!(
+            "mkdir -m 700 {} (dialout creates it at start-up when it can)",
+            config.staging_dir.display()
+        ),
     ));
     if config.spool_dir.is_dir() && config.staging_dir.is_dir() {
         out.push(match probe_rename(&config.staging_dir, &config.spool_dir) {
-            Ok(()) => pass("staging_dir and spool_dir are on one filesystem (a rename between them works)"),
+            Ok(()) => pass(
+                "staging_dir and spool_dir are on one filesystem (a rename between them works)",
+            ),
             Err(e) => fail("staging_dir and spool_dir are on one filesystem", e),
         });
     }
@@ -206,18 +277,31 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
                 ));
             }
         }
-        Err(e) => out.push(fail(format!("user/group: {e}"), "set `user` (and `group`) to the account Asterisk runs as, e.g. asterisk")),
+        Err(e) => out.push(fail(
+            format!("user/group: {e}"),
+            "set `user` (and `group`) to the account Asterisk runs as, e.g. asterisk",
+        )),
     }
     out.push(match tts.check(&config.voice) {
-        Ok(version) => pass(format!("{} installed ({version}), voice {:?} known", tts.name(), config.voice)),
-        Err(e) => fail(format!("{} with voice {:?}", tts.name(), config.voice), e.to_string()),
+        Ok(version) => pass(format!(
+            "{} installed ({version}), voice {:?} known",
+            tts.name(),
+            config.voice
+        )),
+        Err(e) => fail(
+            format!("{} with voice {:?}", tts.name(), config.voice),
+            e.to_string(),
+        ),
     });
     out.push(dir_check("audio_dir", &config.audio_dir, &format!("mkdir -p {} and let the Asterisk group read it (dialout creates it at start-up when it can)", config.audio_dir.display())));
     out.push(dialplan_check(&config.context, etc));
     out.push(dir_check(
         "report_dir",
         &config.report_dir,
-        &format!("mkdir -p {} writable by the Asterisk user (the dialplan writes its reports there)", config.report_dir.display()),
+        &format!(
+            "mkdir -p {} writable by the Asterisk user (the dialplan writes its reports there)",
+            config.report_dir.display()
+        ),
     ));
     out
 }
@@ -229,25 +313,48 @@ mod tests {
     #[test]
     fn dialplan_is_found_through_an_include() {
         let etc = tempfile::tempdir().unwrap();
-        assert!(dialplan_check("dialout-message", etc.path()).ok, "no extensions.conf: nothing to check here");
-        fs::write(etc.path().join("extensions.conf"), "[general]\n[default]\nexten => 1,1,NoOp()\n").unwrap();
+        assert!(
+            dialplan_check("dialout-message", etc.path()).ok,
+            "no extensions.conf: nothing to check here"
+        );
+        fs::write(
+            etc.path().join("extensions.conf"),
+            "[general]\n[default]\nexten => 1,1,NoOp()\n",
+        )
+        .unwrap();
         let missing = dialplan_check("dialout-message", etc.path());
         assert!(!missing.ok && missing.fix.unwrap().contains("#include dialout.conf"));
-        fs::write(etc.path().join("extensions.conf"), "[general]\n#include \"dialout.conf\"\n").unwrap();
+        fs::write(
+            etc.path().join("extensions.conf"),
+            "[general]\n#include \"dialout.conf\"\n",
+        )
+        .unwrap();
         fs::write(etc.path().join("dialout.conf"), super::super::DIALPLAN).unwrap();
         let found = dialplan_check("dialout-message", etc.path());
-        assert!(found.ok && found.what.contains("dialout.conf"), "{}", found.what);
+        assert!(
+            found.ok && found.what.contains("dialout.conf"),
+            "{}",
+            found.what
+        );
         assert!(!dialplan_check("other", etc.path()).ok);
     }
 
     #[test]
     fn missing_parents_are_created_with_the_mode() {
         let root = tempfile::tempdir().unwrap();
-        let config = AsteriskConfig::from_table("t", &toml::from_str("channel = \"PJSIP/{number}\"").unwrap()).unwrap();
+        let config = AsteriskConfig::from_table(
+            "t",
+            &toml::from_str("channel = \"PJSIP/{number}\"").unwrap(),
+        )
+        .unwrap();
         let leaf = root.path().join("a/b/c");
         ensure_dir(&leaf, 0o750, &config).unwrap();
         for d in ["a", "a/b", "a/b/c"] {
-            let mode = fs::metadata(root.path().join(d)).unwrap().permissions().mode() & 0o777;
+            let mode = fs::metadata(root.path().join(d))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o750, "{d}");
         }
         ensure_dir(&leaf, 0o750, &config).unwrap();
@@ -259,7 +366,11 @@ mod tests {
         let staging = spool.path().join(".stage");
         fs::create_dir(&staging).unwrap();
         probe_rename(&staging, spool.path()).unwrap();
-        assert_eq!(fs::read_dir(spool.path()).unwrap().count(), 1, "only the staging dir remains");
+        assert_eq!(
+            fs::read_dir(spool.path()).unwrap().count(),
+            1,
+            "only the staging dir remains"
+        );
         assert_eq!(fs::read_dir(&staging).unwrap().count(), 0);
     }
 }

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use dialout_callfile::{Action, Call, DEFAULT_SPOOL_DIR, STAGING_SUBDIR};
 
-use crate::config::ConfigError;
 use crate::PhoneNumber;
+use crate::config::ConfigError;
 
 /// The context of the dialplan dialout ships (`dialplan/dialout.conf`).
 pub const DEFAULT_CONTEXT: &str = "dialout-message";
@@ -72,7 +72,9 @@ impl ChannelTemplate {
             } else if after.starts_with("{digits}") {
                 "{digits}"
             } else {
-                return Err(format!("unknown placeholder at {after:?}: only {{number}} and {{digits}} exist"));
+                return Err(format!(
+                    "unknown placeholder at {after:?}: only {{number}} and {{digits}} exist"
+                ));
             };
             placeholders += 1;
             rest = &after[name.len()..];
@@ -81,13 +83,17 @@ impl ChannelTemplate {
             return Err("a stray `}`: only {number} and {digits} are placeholders".into());
         }
         if placeholders == 0 {
-            return Err("it needs {number} or {digits}, or every call would dial the same place".into());
+            return Err(
+                "it needs {number} or {digits}, or every call would dial the same place".into(),
+            );
         }
         Ok(ChannelTemplate(text.to_string()))
     }
 
     pub fn render(&self, number: &PhoneNumber) -> String {
-        self.0.replace("{number}", number.as_str()).replace("{digits}", number.digits())
+        self.0
+            .replace("{number}", number.as_str())
+            .replace("{digits}", number.digits())
     }
 
     pub fn as_str(&self) -> &str {
@@ -96,7 +102,10 @@ impl ChannelTemplate {
 }
 
 fn invalid(backend: &str, key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: format!("backends.{backend}.{key}"), reason: reason.into() }
+    ConfigError::Invalid {
+        key: format!("backends.{backend}.{key}"),
+        reason: reason.into(),
+    }
 }
 
 struct Keys<'a> {
@@ -109,16 +118,26 @@ impl Keys<'_> {
         match self.table.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(invalid(self.backend, key, format!("expected a string, got {}", other.type_str()))),
+            Some(other) => Err(invalid(
+                self.backend,
+                key,
+                format!("expected a string, got {}", other.type_str()),
+            )),
         }
     }
 
     fn path(&self, key: &str) -> Result<Option<PathBuf>, ConfigError> {
-        let Some(s) = self.string(key)? else { return Ok(None) };
+        let Some(s) = self.string(key)? else {
+            return Ok(None);
+        };
         let p = PathBuf::from(&s);
         if !p.is_absolute() {
             // Asterisk and dialout do not share a working directory.
-            return Err(invalid(self.backend, key, format!("{s:?} must be an absolute path")));
+            return Err(invalid(
+                self.backend,
+                key,
+                format!("{s:?} must be an absolute path"),
+            ));
         }
         Ok(Some(p))
     }
@@ -127,8 +146,16 @@ impl Keys<'_> {
         match self.table.get(key) {
             None => Ok(None),
             Some(toml::Value::Integer(n)) if (min..=max).contains(n) => Ok(Some(*n)),
-            Some(toml::Value::Integer(n)) => Err(invalid(self.backend, key, format!("{n} is out of range {min}..={max}"))),
-            Some(other) => Err(invalid(self.backend, key, format!("expected an integer, got {}", other.type_str()))),
+            Some(toml::Value::Integer(n)) => Err(invalid(
+                self.backend,
+                key,
+                format!("{n} is out of range {min}..={max}"),
+            )),
+            Some(other) => Err(invalid(
+                self.backend,
+                key,
+                format!("expected an integer, got {}", other.type_str()),
+            )),
         }
     }
 }
@@ -136,9 +163,20 @@ impl Keys<'_> {
 /// Paths that reach dialplan arguments: a `,` would split `Playback()`'s argument, `&` would
 /// make it play two files, and `$`, `(`, `)`, `;`, `[` have dialplan meanings.
 fn dialplan_safe_path(backend: &str, key: &str, p: &Path) -> Result<(), ConfigError> {
-    let s = p.to_str().ok_or_else(|| invalid(backend, key, "the path is not UTF-8"))?;
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.' | '+'))) {
-        return Err(invalid(backend, key, format!("{s:?} contains {c:?}: the dialplan receives this path, so only letters, digits and / _ - . + are allowed")));
+    let s = p
+        .to_str()
+        .ok_or_else(|| invalid(backend, key, "the path is not UTF-8"))?;
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.' | '+')))
+    {
+        return Err(invalid(
+            backend,
+            key,
+            format!(
+                "{s:?} contains {c:?}: the dialplan receives this path, so only letters, digits and / _ - . + are allowed"
+            ),
+        ));
     }
     Ok(())
 }
@@ -147,50 +185,129 @@ impl AsteriskConfig {
     /// Reads `[backends.NAME]`'s keys. Every error names the key and the reason.
     pub fn from_table(backend: &str, table: &toml::Table) -> Result<Self, ConfigError> {
         if let Some(unknown) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(invalid(backend, unknown, format!("unknown key for an asterisk backend (known: {})", KEYS[1..].join(", "))));
+            return Err(invalid(
+                backend,
+                unknown,
+                format!(
+                    "unknown key for an asterisk backend (known: {})",
+                    KEYS[1..].join(", ")
+                ),
+            ));
         }
         let k = Keys { backend, table };
-        let spool_dir = k.path("spool_dir")?.unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR));
-        let base = spool_dir.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-        let done_dir = k.path("done_dir")?.unwrap_or_else(|| base.join("outgoing_done"));
-        let staging_dir = k.path("staging_dir")?.unwrap_or_else(|| spool_dir.join(STAGING_SUBDIR));
+        let spool_dir = k
+            .path("spool_dir")?
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR));
+        let base = spool_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let done_dir = k
+            .path("done_dir")?
+            .unwrap_or_else(|| base.join("outgoing_done"));
+        let staging_dir = k
+            .path("staging_dir")?
+            .unwrap_or_else(|| spool_dir.join(STAGING_SUBDIR));
         if staging_dir == spool_dir {
-            return Err(invalid(backend, "staging_dir", "must differ from spool_dir: Asterisk dials every file in spool_dir, half-written ones too"));
+            return Err(invalid(
+                backend,
+                "staging_dir",
+                "must differ from spool_dir: Asterisk dials every file in spool_dir, half-written ones too",
+            ));
         }
         let channel = match k.string("channel")? {
-            None => return Err(invalid(backend, "channel", "missing: the dial string of your trunk, e.g. \"PJSIP/{number}@trunk\" or \"Local/{digits}@outbound\"")),
+            None => {
+                return Err(invalid(
+                    backend,
+                    "channel",
+                    "missing: the dial string of your trunk, e.g. \"PJSIP/{number}@trunk\" or \"Local/{digits}@outbound\"",
+                ));
+            }
             Some(c) => ChannelTemplate::parse(&c).map_err(|r| invalid(backend, "channel", r))?,
         };
         let callerid = k.string("callerid")?;
-        let wait_time = k.integer("wait_time", 1, 3600)?.map_or(DEFAULT_WAIT_TIME, |n| n as u32);
-        let retry_time = k.integer("retry_time", 1, 7 * 86400)?.map_or(DEFAULT_RETRY_TIME, |n| n as u32);
+        let wait_time = k
+            .integer("wait_time", 1, 3600)?
+            .map_or(DEFAULT_WAIT_TIME, |n| n as u32);
+        let retry_time = k
+            .integer("retry_time", 1, 7 * 86400)?
+            .map_or(DEFAULT_RETRY_TIME, |n| n as u32);
         if retry_time <= wait_time {
-            return Err(invalid(backend, "retry_time", format!("{retry_time} s must be longer than wait_time ({wait_time} s) plus the message: Asterisk would retry while the call still rings")));
+            return Err(invalid(
+                backend,
+                "retry_time",
+                format!(
+                    "{retry_time} s must be longer than wait_time ({wait_time} s) plus the message: Asterisk would retry while the call still rings"
+                ),
+            ));
         }
-        let max_retries = k.integer("max_retries", 0, 100)?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
+        let max_retries = k
+            .integer("max_retries", 0, 100)?
+            .map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
         let user = k.string("user")?;
         let group = k.string("group")?;
-        let audio_dir = k.path("audio_dir")?.unwrap_or_else(|| base.join("dialout").join("audio"));
-        let report_dir = k.path("report_dir")?.unwrap_or_else(|| base.join("dialout").join("reports"));
+        let audio_dir = k
+            .path("audio_dir")?
+            .unwrap_or_else(|| base.join("dialout").join("audio"));
+        let report_dir = k
+            .path("report_dir")?
+            .unwrap_or_else(|| base.join("dialout").join("reports"));
         dialplan_safe_path(backend, "audio_dir", &audio_dir)?;
         dialplan_safe_path(backend, "report_dir", &report_dir)?;
-        let context = k.string("context")?.unwrap_or_else(|| DEFAULT_CONTEXT.to_string());
-        if context.is_empty() || !context.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(invalid(backend, "context", format!("{context:?}: use letters, digits, - _ . (the context's name in extensions.conf)")));
+        let context = k
+            .string("context")?
+            .unwrap_or_else(|| DEFAULT_CONTEXT.to_string());
+        if context.is_empty()
+            || !context
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(invalid(
+                backend,
+                "context",
+                format!(
+                    "{context:?}: use letters, digits, - _ . (the context's name in extensions.conf)"
+                ),
+            ));
         }
-        let voice = k.string("voice")?.unwrap_or_else(|| DEFAULT_VOICE.to_string());
-        if voice.is_empty() || !voice.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/')) {
-            return Err(invalid(backend, "voice", format!("{voice:?} is not an espeak-ng voice name (e.g. en, cs, en-us, cs+f2)")));
+        let voice = k
+            .string("voice")?
+            .unwrap_or_else(|| DEFAULT_VOICE.to_string());
+        if voice.is_empty()
+            || !voice
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/'))
+        {
+            return Err(invalid(
+                backend,
+                "voice",
+                format!("{voice:?} is not an espeak-ng voice name (e.g. en, cs, en-us, cs+f2)"),
+            ));
         }
-        let max_in_flight = k.integer("max_in_flight", 1, 100_000)?.map_or(DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
+        let max_in_flight = k
+            .integer("max_in_flight", 1, 100_000)?
+            .map_or(DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
         let calls_per_second = match table.get("calls_per_second") {
             None => DEFAULT_CALLS_PER_SECOND,
             Some(toml::Value::Integer(n)) => *n as f64,
             Some(toml::Value::Float(f)) => *f,
-            Some(other) => return Err(invalid(backend, "calls_per_second", format!("expected a number, got {}", other.type_str()))),
+            Some(other) => {
+                return Err(invalid(
+                    backend,
+                    "calls_per_second",
+                    format!("expected a number, got {}", other.type_str()),
+                ));
+            }
         };
-        if !(calls_per_second.is_finite() && calls_per_second > 0.0 && calls_per_second <= 10_000.0) {
-            return Err(invalid(backend, "calls_per_second", format!("{calls_per_second} must be above 0 (e.g. 0.5 for one call every two seconds) and at most 10000")));
+        if !(calls_per_second.is_finite() && calls_per_second > 0.0 && calls_per_second <= 10_000.0)
+        {
+            return Err(invalid(
+                backend,
+                "calls_per_second",
+                format!(
+                    "{calls_per_second} must be above 0 (e.g. 0.5 for one call every two seconds) and at most 10000"
+                ),
+            ));
         }
         let config = AsteriskConfig {
             spool_dir,
@@ -217,16 +334,23 @@ impl AsteriskConfig {
     /// Builds a sample call file so that a bad channel, caller id or context is refused at
     /// start-up, by the same rules that would refuse it at publish time.
     fn check_call_file(&self, backend: &str) -> Result<(), ConfigError> {
-        let sample = PhoneNumber::from_e164("+420777123456").map_err(|e| invalid(backend, "channel", e.to_string()))?;
+        let sample = PhoneNumber::from_e164("+420777123456")
+            .map_err(|e| invalid(backend, "channel", e.to_string()))?;
         let mut call = Call::builder().channel(self.channel.render(&sample));
         if let Some(c) = &self.callerid {
             call = call.callerid(c.clone());
         }
         let call = call.build().map_err(|e| {
-            let key = if e.field().name() == "callerid" { "callerid" } else { "channel" };
+            let key = if e.field().name() == "callerid" {
+                "callerid"
+            } else {
+                "channel"
+            };
             invalid(backend, key, e.to_string())
         })?;
-        Action::context(self.context.clone(), "s", 1).validate().map_err(|e| invalid(backend, "context", e.to_string()))?;
+        Action::context(self.context.clone(), "s", 1)
+            .validate()
+            .map_err(|e| invalid(backend, "context", e.to_string()))?;
         drop(call);
         Ok(())
     }
@@ -257,11 +381,20 @@ mod tests {
         let c = parse("kind = \"asterisk\"\nchannel = \"PJSIP/{number}@trunk\"\n").unwrap();
         assert_eq!(c.spool_dir, Path::new("/var/spool/asterisk/outgoing"));
         assert_eq!(c.done_dir, Path::new("/var/spool/asterisk/outgoing_done"));
-        assert_eq!(c.staging_dir, Path::new("/var/spool/asterisk/outgoing").join(STAGING_SUBDIR));
+        assert_eq!(
+            c.staging_dir,
+            Path::new("/var/spool/asterisk/outgoing").join(STAGING_SUBDIR)
+        );
         assert_eq!(c.audio_dir, Path::new("/var/spool/asterisk/dialout/audio"));
-        assert_eq!(c.report_dir, Path::new("/var/spool/asterisk/dialout/reports"));
+        assert_eq!(
+            c.report_dir,
+            Path::new("/var/spool/asterisk/dialout/reports")
+        );
         assert_eq!((c.wait_time, c.retry_time, c.max_retries), (45, 300, 2));
-        assert_eq!((c.context.as_str(), c.voice.as_str()), ("dialout-message", "en"));
+        assert_eq!(
+            (c.context.as_str(), c.voice.as_str()),
+            ("dialout-message", "en")
+        );
         assert_eq!((c.max_in_flight, c.calls_per_second), (10, 1.0));
         let c = parse("channel = \"Local/{digits}@out\"\nspool_dir = \"/srv/ast/out\"\ncalls_per_second = 0.5\n").unwrap();
         assert_eq!(c.done_dir, Path::new("/srv/ast/outgoing_done"));
@@ -271,8 +404,18 @@ mod tests {
     #[test]
     fn channel_template_fills_number_and_digits() {
         let n = PhoneNumber::from_e164("+420777123456").unwrap();
-        assert_eq!(ChannelTemplate::parse("PJSIP/{number}@trunk").unwrap().render(&n), "PJSIP/+420777123456@trunk");
-        assert_eq!(ChannelTemplate::parse("Local/{digits}@outbound").unwrap().render(&n), "Local/420777123456@outbound");
+        assert_eq!(
+            ChannelTemplate::parse("PJSIP/{number}@trunk")
+                .unwrap()
+                .render(&n),
+            "PJSIP/+420777123456@trunk"
+        );
+        assert_eq!(
+            ChannelTemplate::parse("Local/{digits}@outbound")
+                .unwrap()
+                .render(&n),
+            "Local/420777123456@outbound"
+        );
         assert!(ChannelTemplate::parse("PJSIP/trunk").is_err());
         assert!(ChannelTemplate::parse("PJSIP/{num}").is_err());
         assert!(ChannelTemplate::parse("PJSIP/{number}}").is_err());
@@ -281,23 +424,68 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let cases = [
-            ("channel = \"PJSIP/{number}\"\nspool_dri = \"/x\"\n", "backends.pbx.spool_dri"),
+            (
+                "channel = \"PJSIP/{number}\"\nspool_dri = \"/x\"\n",
+                "backends.pbx.spool_dri",
+            ),
             ("kind = \"asterisk\"\n", "backends.pbx.channel"),
-            ("channel = \"PJSIP/{number}&SIP/x\"\n", "backends.pbx.channel"),
+            (
+                "channel = \"PJSIP/{number}&SIP/x\"\n",
+                "backends.pbx.channel",
+            ),
             ("channel = \"nochannel{number}\"\n", "backends.pbx.channel"),
-            ("channel = \"PJSIP/{number}\"\ncallerid = \"a\\nApplication: System\"\n", "backends.pbx.callerid"),
-            ("channel = \"PJSIP/{number}\"\nspool_dir = \"relative/out\"\n", "backends.pbx.spool_dir"),
-            ("channel = \"PJSIP/{number}\"\nwait_time = 0\n", "backends.pbx.wait_time"),
-            ("channel = \"PJSIP/{number}\"\nwait_time = 60\nretry_time = 30\n", "backends.pbx.retry_time"),
-            ("channel = \"PJSIP/{number}\"\nmax_retries = -1\n", "backends.pbx.max_retries"),
-            ("channel = \"PJSIP/{number}\"\nmax_in_flight = 0\n", "backends.pbx.max_in_flight"),
-            ("channel = \"PJSIP/{number}\"\ncalls_per_second = 0\n", "backends.pbx.calls_per_second"),
-            ("channel = \"PJSIP/{number}\"\ncalls_per_second = \"fast\"\n", "backends.pbx.calls_per_second"),
-            ("channel = \"PJSIP/{number}\"\naudio_dir = \"/var/a,b\"\n", "backends.pbx.audio_dir"),
-            ("channel = \"PJSIP/{number}\"\nreport_dir = \"/var/r&s\"\n", "backends.pbx.report_dir"),
-            ("channel = \"PJSIP/{number}\"\nvoice = \"en;x\"\n", "backends.pbx.voice"),
-            ("channel = \"PJSIP/{number}\"\ncontext = \"bad context\"\n", "backends.pbx.context"),
-            ("channel = \"PJSIP/{number}\"\nstaging_dir = \"/var/spool/asterisk/outgoing\"\n", "backends.pbx.staging_dir"),
+            (
+                "channel = \"PJSIP/{number}\"\ncallerid = \"a\\nApplication: System\"\n",
+                "backends.pbx.callerid",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nspool_dir = \"relative/out\"\n",
+                "backends.pbx.spool_dir",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nwait_time = 0\n",
+                "backends.pbx.wait_time",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nwait_time = 60\nretry_time = 30\n",
+                "backends.pbx.retry_time",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nmax_retries = -1\n",
+                "backends.pbx.max_retries",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nmax_in_flight = 0\n",
+                "backends.pbx.max_in_flight",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\ncalls_per_second = 0\n",
+                "backends.pbx.calls_per_second",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\ncalls_per_second = \"fast\"\n",
+                "backends.pbx.calls_per_second",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\naudio_dir = \"/var/a,b\"\n",
+                "backends.pbx.audio_dir",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nreport_dir = \"/var/r&s\"\n",
+                "backends.pbx.report_dir",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nvoice = \"en;x\"\n",
+                "backends.pbx.voice",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\ncontext = \"bad context\"\n",
+                "backends.pbx.context",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nstaging_dir = \"/var/spool/asterisk/outgoing\"\n",
+                "backends.pbx.staging_dir",
+            ),
             ("channel = 5\n", "backends.pbx.channel"),
         ];
         for (text, key) in cases {

@@ -27,9 +27,11 @@ use serde_json::Value;
 pub use config::{AsteriskConfig, ChannelTemplate, DEFAULT_CONTEXT};
 pub use publish::{file_name, id_from_name};
 pub use report::Report;
-pub use results::{judge, Seen, Verdict};
+pub use results::{Seen, Verdict, judge};
 
-use crate::backend::{Accepted, Backend, BackendError, Cancel, Found, Publish, StatusReport, StatusUpdate};
+use crate::backend::{
+    Accepted, Backend, BackendError, Cancel, Found, Publish, StatusReport, StatusUpdate,
+};
 use crate::config::ConfigError;
 use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};
 use crate::{JsonMap, Message};
@@ -65,7 +67,10 @@ struct Inner {
 }
 
 fn start_error(backend: &str, key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: format!("backends.{backend}.{key}"), reason: reason.into() }
+    ConfigError::Invalid {
+        key: format!("backends.{backend}.{key}"),
+        reason: reason.into(),
+    }
 }
 
 impl Asterisk {
@@ -77,20 +82,41 @@ impl Asterisk {
 
     /// Checks the machine before any message is taken: the speech engine and voice, the
     /// directories (created when missing), and that staging and spool share a filesystem.
-    pub fn start(name: &str, config: AsteriskConfig, tts: Arc<dyn Tts>) -> Result<Self, ConfigError> {
-        tts.check(&config.voice).map_err(|e| start_error(name, "voice", e.to_string()))?;
+    pub fn start(
+        name: &str,
+        config: AsteriskConfig,
+        tts: Arc<dyn Tts>,
+    ) -> Result<Self, ConfigError> {
+        tts.check(&config.voice)
+            .map_err(|e| start_error(name, "voice", e.to_string()))?;
         if !config.spool_dir.is_dir() {
-            return Err(start_error(name, "spool_dir", format!("{} does not exist (is Asterisk installed? see `dialout doctor`)", config.spool_dir.display())));
+            return Err(start_error(
+                name,
+                "spool_dir",
+                format!(
+                    "{} does not exist (is Asterisk installed? see `dialout doctor`)",
+                    config.spool_dir.display()
+                ),
+            ));
         }
-        checks::ensure_dir(&config.staging_dir, 0o700, &config).map_err(|e| start_error(name, "staging_dir", e))?;
-        checks::probe_rename(&config.staging_dir, &config.spool_dir).map_err(|e| start_error(name, "staging_dir", e))?;
+        checks::ensure_dir(&config.staging_dir, 0o700, &config)
+            .map_err(|e| start_error(name, "staging_dir", e))?;
+        checks::probe_rename(&config.staging_dir, &config.spool_dir)
+            .map_err(|e| start_error(name, "staging_dir", e))?;
         let swept = checks::sweep_staging(&config.staging_dir, Duration::from_secs(600));
         if swept > 0 {
-            tracing::info!(backend = name, removed = swept, "removed call files left half-staged by a crash");
+            tracing::info!(
+                backend = name,
+                removed = swept,
+                "removed call files left half-staged by a crash"
+            );
         }
-        checks::ensure_dir(&config.done_dir, 0o750, &config).map_err(|e| start_error(name, "done_dir", e))?;
-        checks::ensure_dir(&config.audio_dir, 0o750, &config).map_err(|e| start_error(name, "audio_dir", e))?;
-        checks::ensure_dir(&config.report_dir, 0o770, &config).map_err(|e| start_error(name, "report_dir", e))?;
+        checks::ensure_dir(&config.done_dir, 0o750, &config)
+            .map_err(|e| start_error(name, "done_dir", e))?;
+        checks::ensure_dir(&config.audio_dir, 0o750, &config)
+            .map_err(|e| start_error(name, "audio_dir", e))?;
+        checks::ensure_dir(&config.report_dir, 0o770, &config)
+            .map_err(|e| start_error(name, "report_dir", e))?;
         let (uid, gid) = checks::owner_ids(&config).map_err(|e| start_error(name, "user", e))?;
         let audio = AudioCache::new(config.audio_dir.clone(), tts, uid, gid);
         let pacer = Mutex::new(Pacer::new(config.calls_per_second));
@@ -116,7 +142,9 @@ impl Asterisk {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => {
                 inner.audio_grace = grace;
-                Asterisk { inner: Arc::new(inner) }
+                Asterisk {
+                    inner: Arc::new(inner),
+                }
             }
             Err(inner) => Asterisk { inner },
         }
@@ -161,8 +189,19 @@ impl Inner {
         let name = file_name(message.id);
         let mut data = JsonMap::new();
         data.insert("call_file".into(), Value::String(name.clone()));
-        data.insert("report".into(), Value::String(self.config.report_path(&name).to_string_lossy().into_owned()));
-        data.insert("max_attempts".into(), Value::from(self.config.max_retries + 1));
+        data.insert(
+            "report".into(),
+            Value::String(
+                self.config
+                    .report_path(&name)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+        );
+        data.insert(
+            "max_attempts".into(),
+            Value::from(self.config.max_retries + 1),
+        );
         if let Some(k) = audio_key {
             data.insert("audio".into(), Value::String(k.to_string()));
         }
@@ -172,13 +211,19 @@ impl Inner {
     /// Any trace of this message on the PBX: spooled, archived, or reported on.
     fn trace(&self, name: &str) -> Option<PathBuf> {
         let p = self.config.paths(name);
-        [p.spooled, p.archived, p.report].into_iter().find(|f| f.exists())
+        [p.spooled, p.archived, p.report]
+            .into_iter()
+            .find(|f| f.exists())
     }
 
     fn publish(&self, message: &Message) -> Publish {
         let name = file_name(message.id);
         if let Some(found) = self.trace(&name) {
-            return Publish::Accepted(self.accepted(message, None, format!("already spooled ({} exists)", found.display())));
+            return Publish::Accepted(self.accepted(
+                message,
+                None,
+                format!("already spooled ({} exists)", found.display()),
+            ));
         }
         if let Ok(mut pacer) = self.pacer.lock()
             && pacer.take(Instant::now()).is_err()
@@ -187,26 +232,58 @@ impl Inner {
         }
         let audio = match self.audio.ensure(&message.content, &self.config.voice) {
             Ok(a) => a,
-            Err(TtsError::EmptyText) => return Publish::Failed { error: "the message has no text to speak".into() },
-            Err(e @ (TtsError::Missing { .. } | TtsError::UnknownVoice { .. })) => return Publish::Paused { reason: e.to_string() },
-            Err(e) => return Publish::Retry { error: e.to_string(), ambiguous: false },
+            Err(TtsError::EmptyText) => {
+                return Publish::Failed {
+                    error: "the message has no text to speak".into(),
+                };
+            }
+            Err(e @ (TtsError::Missing { .. } | TtsError::UnknownVoice { .. })) => {
+                return Publish::Paused {
+                    reason: e.to_string(),
+                };
+            }
+            Err(e) => {
+                return Publish::Retry {
+                    error: e.to_string(),
+                    ambiguous: false,
+                };
+            }
         };
         let file = match self.config.call_file(message, &audio.playback_name()) {
             Ok(f) => f,
-            Err(e) => return Publish::Failed { error: format!("cannot build the call file: {e}") },
+            Err(e) => {
+                return Publish::Failed {
+                    error: format!("cannot build the call file: {e}"),
+                };
+            }
         };
         match publish::spool(&file) {
-            Spooled::Done(p) => Publish::Accepted(self.accepted(message, Some(&audio.key), format!("spooled {}", p.display()))),
-            Spooled::AlreadyThere(p) => Publish::Accepted(self.accepted(message, Some(&audio.key), format!("already spooled ({} exists)", p.display()))),
+            Spooled::Done(p) => Publish::Accepted(self.accepted(
+                message,
+                Some(&audio.key),
+                format!("spooled {}", p.display()),
+            )),
+            Spooled::AlreadyThere(p) => Publish::Accepted(self.accepted(
+                message,
+                Some(&audio.key),
+                format!("already spooled ({} exists)", p.display()),
+            )),
             Spooled::SetUp(e) => Publish::Paused { reason: e },
-            Spooled::Transient(e) => Publish::Retry { error: e, ambiguous: false },
+            Spooled::Transient(e) => Publish::Retry {
+                error: e,
+                ambiguous: false,
+            },
         }
     }
 
     /// Our call files in the spool right now: the calls Asterisk still holds.
     fn spooled_count(&self) -> usize {
         fs::read_dir(&self.config.spool_dir)
-            .map(|rd| rd.filter_map(Result::ok).filter(|e| publish::name_from_path(&e.path()).is_some()).count())
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| publish::name_from_path(&e.path()).is_some())
+                    .count()
+            })
             .unwrap_or(0)
     }
 
@@ -224,32 +301,57 @@ impl Inner {
                     Err(e) => Seen::ArchiveUnreadable(e.to_string()),
                 },
                 Err(e) if e.kind() == ErrorKind::NotFound => Seen::Vanished,
-                Err(e) => return Err(format!("cannot read the archive {}: {e}", paths.archived.display())),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read the archive {}: {e}",
+                        paths.archived.display()
+                    ));
+                }
             }
         };
         let report = match fs::read_to_string(&paths.report) {
             Ok(t) => Report::parse(&t),
             Err(e) if e.kind() == ErrorKind::NotFound => Report::default(),
-            Err(e) => return Err(format!("cannot read the report {}: {e}", paths.report.display())),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the report {}: {e}",
+                    paths.report.display()
+                ));
+            }
         };
         let max_attempts = message
             .extra_sender_data
             .get("max_attempts")
             .and_then(Value::as_u64)
             .map_or(self.config.max_retries + 1, |n| n as u32);
-        let Some(v) = judge(&seen, &report, max_attempts) else { return Ok(None) };
+        let Some(v) = judge(&seen, &report, max_attempts) else {
+            return Ok(None);
+        };
         // Failed attempts are kept with the message, so each retry shows in its history.
         let mut data = JsonMap::new();
         if let Some((n, reason)) = report.last_failure() {
             data.insert("failed_attempts".into(), Value::from(n));
-            data.insert("last_reason".into(), reason.map_or(Value::Null, Value::from));
+            data.insert(
+                "last_reason".into(),
+                reason.map_or(Value::Null, Value::from),
+            );
         }
-        let recorded = message.extra_sender_data.get("failed_attempts").and_then(Value::as_u64);
+        let recorded = message
+            .extra_sender_data
+            .get("failed_attempts")
+            .and_then(Value::as_u64);
         let new_failure = data.get("failed_attempts").and_then(Value::as_u64) != recorded;
         if v.state == message.state && !v.is_final && !new_failure {
             return Ok(None);
         }
-        Ok(Some(StatusUpdate { id: message.id, state: v.state, is_final: v.is_final, error: v.error, sender_data: data, reason: v.reason }))
+        Ok(Some(StatusUpdate {
+            id: message.id,
+            state: v.state,
+            is_final: v.is_final,
+            error: v.error,
+            sender_data: data,
+            reason: v.reason,
+        }))
     }
 
     fn scan(&self, messages: &[&Message]) -> StatusReport {
@@ -258,7 +360,9 @@ impl Inner {
             match self.examine(m) {
                 Ok(Some(u)) => report.updates.push(u),
                 Ok(None) => {}
-                Err(e) => report.failures.push(crate::backend::CheckFailure { id: m.id, error: e }),
+                Err(e) => report
+                    .failures
+                    .push(crate::backend::CheckFailure { id: m.id, error: e }),
             }
         }
         report
@@ -267,10 +371,16 @@ impl Inner {
     fn intake(&self, pending: &[Message]) -> StatusReport {
         let mut watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
         if watcher.is_none() {
-            let dirs = [self.config.spool_dir.as_path(), self.config.done_dir.as_path(), self.config.report_dir.as_path()];
+            let dirs = [
+                self.config.spool_dir.as_path(),
+                self.config.done_dir.as_path(),
+                self.config.report_dir.as_path(),
+            ];
             match watch::Watcher::start(&dirs, self.wake.clone()) {
                 Ok(w) => *watcher = Some(w),
-                Err(e) => tracing::warn!(backend = %self.name, error = %e, "cannot watch the Asterisk directories; rescanning instead"),
+                Err(e) => {
+                    tracing::warn!(backend = %self.name, error = %e, "cannot watch the Asterisk directories; rescanning instead")
+                }
             }
         }
         let mut last = self.last_rescan.lock().unwrap_or_else(|p| p.into_inner());
@@ -284,7 +394,12 @@ impl Inner {
         let report = match changed {
             Some(changed) => {
                 let changed: HashSet<String> = changed.into_iter().collect();
-                self.scan(&pending.iter().filter(|m| !known.contains(&m.id) || changed.contains(&sender_name(m))).collect::<Vec<_>>())
+                self.scan(
+                    &pending
+                        .iter()
+                        .filter(|m| !known.contains(&m.id) || changed.contains(&sender_name(m)))
+                        .collect::<Vec<_>>(),
+                )
             }
             None => {
                 *last = Some(Instant::now());
@@ -316,18 +431,30 @@ impl Inner {
     }
 
     fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
-        let mut keep: HashSet<String> =
-            pending.iter().filter_map(|m| m.extra_sender_data.get("audio").and_then(Value::as_str).map(str::to_string)).collect();
+        let mut keep: HashSet<String> = pending
+            .iter()
+            .filter_map(|m| {
+                m.extra_sender_data
+                    .get("audio")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
         if let Ok(rd) = fs::read_dir(&self.config.spool_dir) {
             for e in rd.filter_map(Result::ok) {
                 if publish::name_from_path(&e.path()).is_none() {
                     continue;
                 }
-                let Ok(text) = fs::read_to_string(e.path()) else { continue };
-                let Ok(parsed) = dialout_callfile::parse(&text) else { continue };
+                let Ok(text) = fs::read_to_string(e.path()) else {
+                    continue;
+                };
+                let Ok(parsed) = dialout_callfile::parse(&text) else {
+                    continue;
+                };
                 for (k, v) in parsed.call.variables() {
                     if k == "DIALOUT_AUDIO"
-                        && let Some(stem) = std::path::Path::new(v).file_name().and_then(|s| s.to_str())
+                        && let Some(stem) =
+                            std::path::Path::new(v).file_name().and_then(|s| s.to_str())
                     {
                         keep.insert(stem.to_string());
                     }
@@ -351,21 +478,32 @@ impl Inner {
     fn cancel(&self, message: &Message) -> Cancel {
         let name = sender_name(message);
         let paths = self.config.paths(&name);
-        let report = fs::read_to_string(&paths.report).map(|t| Report::parse(&t)).unwrap_or_default();
+        let report = fs::read_to_string(&paths.report)
+            .map(|t| Report::parse(&t))
+            .unwrap_or_default();
         if report.answered() {
             return Cancel::TooLate("the callee already answered".into());
         }
         match fs::read_to_string(&paths.spooled) {
             Ok(text) => {
-                let attempts = dialout_callfile::parse(&text).map(|p| p.attempts).unwrap_or_default();
-                let dialing = attempts.iter().rev().find(|a| matches!(a.kind, AttemptKind::StartRetry | AttemptKind::EndRetry));
+                let attempts = dialout_callfile::parse(&text)
+                    .map(|p| p.attempts)
+                    .unwrap_or_default();
+                let dialing = attempts
+                    .iter()
+                    .rev()
+                    .find(|a| matches!(a.kind, AttemptKind::StartRetry | AttemptKind::EndRetry));
                 if dialing.is_some_and(|a| a.kind == AttemptKind::StartRetry) {
                     return Cancel::TooLate("Asterisk is dialing it right now".into());
                 }
                 match fs::remove_file(&paths.spooled) {
                     Ok(()) => Cancel::Withdrawn,
-                    Err(e) if e.kind() == ErrorKind::NotFound => Cancel::TooLate("Asterisk took the call file meanwhile".into()),
-                    Err(e) => Cancel::TooLate(format!("cannot remove {}: {e}", paths.spooled.display())),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        Cancel::TooLate("Asterisk took the call file meanwhile".into())
+                    }
+                    Err(e) => {
+                        Cancel::TooLate(format!("cannot remove {}: {e}", paths.spooled.display()))
+                    }
                 }
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -390,8 +528,19 @@ impl Backend for Asterisk {
         let inner = self.inner.clone();
         let spooled = blocking(move || inner.spooled_count()).await;
         let busy = in_flight.max(spooled);
-        let paced = self.inner.pacer.lock().map(|mut p| p.available(Instant::now())).unwrap_or(0);
-        Some(self.inner.config.max_in_flight.saturating_sub(busy).min(paced))
+        let paced = self
+            .inner
+            .pacer
+            .lock()
+            .map(|mut p| p.available(Instant::now()))
+            .unwrap_or(0);
+        Some(
+            self.inner
+                .config
+                .max_in_flight
+                .saturating_sub(busy)
+                .min(paced),
+        )
     }
 
     fn paces(&self) -> bool {
@@ -408,7 +557,11 @@ impl Backend for Asterisk {
         let inner = self.inner.clone();
         let message = message.clone();
         Ok(blocking(move || match inner.trace(&file_name(message.id)) {
-            Some(p) => Found::Yes(inner.accepted(&message, None, format!("found {} after an interrupted attempt", p.display()))),
+            Some(p) => Found::Yes(inner.accepted(
+                &message,
+                None,
+                format!("found {} after an interrupted attempt", p.display()),
+            )),
             None => Found::No,
         })
         .await)
@@ -423,9 +576,16 @@ impl Backend for Asterisk {
         true
     }
 
-    async fn check_status(&self, messages: &[Message], _cursor: Option<&str>) -> Result<StatusReport, BackendError> {
+    async fn check_status(
+        &self,
+        messages: &[Message],
+        _cursor: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
         if !self.inner.config.spool_dir.is_dir() {
-            return Err(BackendError::Outage(format!("spool_dir {} is not there", self.inner.config.spool_dir.display())));
+            return Err(BackendError::Outage(format!(
+                "spool_dir {} is not there",
+                self.inner.config.spool_dir.display()
+            )));
         }
         let inner = self.inner.clone();
         let messages = messages.to_vec();

@@ -27,7 +27,10 @@ pub fn name_from_path(path: &Path) -> Option<String> {
 
 /// The message id of one of our call-file names.
 pub fn id_from_name(name: &str) -> Option<MessageId> {
-    name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?.parse().ok()
+    name.strip_prefix(PREFIX)?
+        .strip_suffix(SUFFIX)?
+        .parse()
+        .ok()
 }
 
 pub struct Paths {
@@ -38,7 +41,11 @@ pub struct Paths {
 
 impl AsteriskConfig {
     pub fn paths(&self, name: &str) -> Paths {
-        Paths { spooled: self.spool_dir.join(name), archived: self.done_dir.join(name), report: self.report_path(name) }
+        Paths {
+            spooled: self.spool_dir.join(name),
+            archived: self.done_dir.join(name),
+            report: self.report_path(name),
+        }
     }
 
     /// The call file of one message. `audio` is the playback name (no extension).
@@ -48,7 +55,10 @@ impl AsteriskConfig {
             .channel(self.channel.render(&message.recipient))
             .var("DIALOUT_ID", message.id.to_string())
             .var("DIALOUT_AUDIO", audio.to_string_lossy().into_owned())
-            .var("DIALOUT_REPORT", self.report_path(&name).to_string_lossy().into_owned())
+            .var(
+                "DIALOUT_REPORT",
+                self.report_path(&name).to_string_lossy().into_owned(),
+            )
             .wait_time(self.wait_time)
             .retry_time(self.retry_time)
             .max_retries(self.max_retries);
@@ -96,12 +106,14 @@ pub fn spool(file: &CallFile) -> Spooled {
             Spooled::Done(path)
         }
         Err(SpoolError::AlreadyExists { path }) => Spooled::AlreadyThere(path),
-        Err(e @ (SpoolError::NoSuchUser { .. }
-        | SpoolError::NoSuchGroup { .. }
-        | SpoolError::NoPermissionToChown { .. }
-        | SpoolError::SpoolDirPermission { .. }
-        | SpoolError::MissingDir { .. }
-        | SpoolError::CrossFilesystem { .. })) => Spooled::SetUp(e.to_string()),
+        Err(
+            e @ (SpoolError::NoSuchUser { .. }
+            | SpoolError::NoSuchGroup { .. }
+            | SpoolError::NoPermissionToChown { .. }
+            | SpoolError::SpoolDirPermission { .. }
+            | SpoolError::MissingDir { .. }
+            | SpoolError::CrossFilesystem { .. }),
+        ) => Spooled::SetUp(e.to_string()),
         Err(e) => Spooled::Transient(e.to_string()),
     }
 }
@@ -117,11 +129,19 @@ impl Pacer {
     pub fn new(calls_per_second: f64) -> Self {
         let window = Duration::from_secs_f64((1.0 / calls_per_second).max(1.0));
         let limit = ((calls_per_second * window.as_secs_f64()).floor() as usize).max(1);
-        Pacer { window, limit, recent: VecDeque::new() }
+        Pacer {
+            window,
+            limit,
+            recent: VecDeque::new(),
+        }
     }
 
     fn expire(&mut self, now: Instant) {
-        while self.recent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             self.recent.pop_front();
         }
     }
@@ -153,7 +173,10 @@ mod tests {
         let id = MessageId::new();
         let name = file_name(id);
         assert_eq!(id_from_name(&name), Some(id));
-        assert_eq!(name_from_path(&Path::new("/r").join(format!("{name}.report"))), Some(name.clone()));
+        assert_eq!(
+            name_from_path(&Path::new("/r").join(format!("{name}.report"))),
+            Some(name.clone())
+        );
         assert_eq!(name_from_path(&Path::new("/s").join(&name)), Some(name));
         assert_eq!(name_from_path(Path::new("/s/other.call")), None);
     }
@@ -170,7 +193,10 @@ mod tests {
         assert_eq!(p.available(t0 + Duration::from_millis(1000)), 3);
         let mut slow = Pacer::new(0.5);
         slow.take(t0).unwrap();
-        assert_eq!(slow.take(t0 + Duration::from_millis(1500)), Err(Duration::from_millis(500)));
+        assert_eq!(
+            slow.take(t0 + Duration::from_millis(1500)),
+            Err(Duration::from_millis(500))
+        );
         assert!(slow.take(t0 + Duration::from_secs(2)).is_ok());
     }
 }

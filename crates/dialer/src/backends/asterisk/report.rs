@@ -6,11 +6,21 @@
 /// One line of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
-    Answered { attempt: Option<u32> },
+    Answered {
+        attempt: Option<u32>,
+    },
     /// `played` is false when Playback reported FAILED (missing or unreadable audio).
-    Complete { attempt: Option<u32>, played: bool },
-    Failed { attempt: Option<u32>, reason: Option<u32> },
-    Hangup { attempt: Option<u32> },
+    Complete {
+        attempt: Option<u32>,
+        played: bool,
+    },
+    Failed {
+        attempt: Option<u32>,
+        reason: Option<u32>,
+    },
+    Hangup {
+        attempt: Option<u32>,
+    },
 }
 
 /// A report file read as far as it was written.
@@ -33,8 +43,16 @@ impl Report {
             let num = |i: usize| f.get(i).and_then(|s| s.trim().parse::<u32>().ok());
             let parsed = match f[0] {
                 "answered" => Some(Line::Answered { attempt: num(2) }),
-                "complete" => Some(Line::Complete { attempt: num(2), played: f.get(3).is_none_or(|s| !s.trim().eq_ignore_ascii_case("FAILED")) }),
-                "failed" => Some(Line::Failed { attempt: num(2), reason: num(3) }),
+                "complete" => Some(Line::Complete {
+                    attempt: num(2),
+                    played: f
+                        .get(3)
+                        .is_none_or(|s| !s.trim().eq_ignore_ascii_case("FAILED")),
+                }),
+                "failed" => Some(Line::Failed {
+                    attempt: num(2),
+                    reason: num(3),
+                }),
                 "hangup" => Some(Line::Hangup { attempt: num(2) }),
                 _ => None,
             };
@@ -47,17 +65,23 @@ impl Report {
     }
 
     pub fn answered(&self) -> bool {
-        self.lines.iter().any(|l| matches!(l, Line::Answered { .. }))
+        self.lines
+            .iter()
+            .any(|l| matches!(l, Line::Answered { .. }))
     }
 
     /// Heard to the end: the dialplan got past Playback, and Playback played.
     pub fn complete(&self) -> bool {
-        self.lines.iter().any(|l| matches!(l, Line::Complete { played: true, .. }))
+        self.lines
+            .iter()
+            .any(|l| matches!(l, Line::Complete { played: true, .. }))
     }
 
     /// The dialplan got past Playback, but Playback could not play the audio.
     pub fn playback_failed(&self) -> bool {
-        self.lines.iter().any(|l| matches!(l, Line::Complete { played: false, .. }))
+        self.lines
+            .iter()
+            .any(|l| matches!(l, Line::Complete { played: false, .. }))
     }
 
     /// The last failed attempt: its number (counted when the variable was empty) and REASON.
@@ -75,8 +99,14 @@ impl Report {
 
     /// Answered and still on the line: no hangup after the last answer.
     pub fn in_call(&self) -> bool {
-        match self.lines.iter().rposition(|l| matches!(l, Line::Answered { .. })) {
-            Some(i) => !self.lines[i..].iter().any(|l| matches!(l, Line::Hangup { .. })),
+        match self
+            .lines
+            .iter()
+            .rposition(|l| matches!(l, Line::Answered { .. }))
+        {
+            Some(i) => !self.lines[i..]
+                .iter()
+                .any(|l| matches!(l, Line::Hangup { .. })),
             None => false,
         }
     }
@@ -101,9 +131,23 @@ mod tests {
 
     #[test]
     fn lines_are_read_by_position_and_odd_ones_kept_apart() {
-        let r = Report::parse("failed 1700000000 1 5\nfailed 1700000300  3\nanswered 1700000600 3\nnonsense\n");
-        assert_eq!(r.lines[0], Line::Failed { attempt: Some(1), reason: Some(5) });
-        assert_eq!(r.lines[1], Line::Failed { attempt: None, reason: Some(3) });
+        let r = Report::parse(
+            "failed 1700000000 1 5\nfailed 1700000300  3\nanswered 1700000600 3\nnonsense\n",
+        );
+        assert_eq!(
+            r.lines[0],
+            Line::Failed {
+                attempt: Some(1),
+                reason: Some(5)
+            }
+        );
+        assert_eq!(
+            r.lines[1],
+            Line::Failed {
+                attempt: None,
+                reason: Some(3)
+            }
+        );
         assert_eq!(r.last_failure(), Some((2, Some(3))));
         assert!(r.answered() && r.in_call() && !r.complete());
         assert_eq!(r.odd, vec!["nonsense".to_string()]);

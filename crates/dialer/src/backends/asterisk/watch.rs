@@ -24,33 +24,40 @@ impl Watcher {
         let changed: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
         let failed: Arc<Mutex<Option<String>>> = Arc::default();
         let (c, f, w) = (changed.clone(), failed.clone(), wake.clone());
-        let mut inner = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(ev) => {
-                let mut any = false;
-                if let Ok(mut set) = c.lock() {
-                    for p in &ev.paths {
-                        if let Some(name) = name_from_path(p) {
-                            set.insert(name, Instant::now());
-                            any = true;
+        let mut inner =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+                Ok(ev) => {
+                    let mut any = false;
+                    if let Ok(mut set) = c.lock() {
+                        for p in &ev.paths {
+                            if let Some(name) = name_from_path(p) {
+                                set.insert(name, Instant::now());
+                                any = true;
+                            }
                         }
                     }
+                    if any {
+                        w.notify_one();
+                    }
                 }
-                if any {
+                Err(e) => {
+                    if let Ok(mut slot) = f.lock() {
+                        *slot = Some(e.to_string());
+                    }
                     w.notify_one();
                 }
-            }
-            Err(e) => {
-                if let Ok(mut slot) = f.lock() {
-                    *slot = Some(e.to_string());
-                }
-                w.notify_one();
-            }
-        })
-        .map_err(|e| e.to_string())?;
+            })
+            .map_err(|e| e.to_string())?;
         for dir in dirs {
-            inner.watch(dir, RecursiveMode::NonRecursive).map_err(|e| format!("{}: {e}", dir.display()))?;
+            inner
+                .watch(dir, RecursiveMode::NonRecursive)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        Ok(Watcher { _inner: inner, changed, failed })
+        Ok(Watcher {
+            _inner: inner,
+            changed,
+            failed,
+        })
     }
 
     /// Takes the changed names that `wanted` accepts; keeps the rest a while. Returns None

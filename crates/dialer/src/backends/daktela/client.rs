@@ -4,7 +4,7 @@
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -60,9 +60,12 @@ impl Client {
             .map_err(|_| "access_token is not a valid header value".to_string())?;
         // Keeps it out of reqwest's and hyper's debug output.
         token.set_sensitive(true);
-        let pacing = config
-            .requests_per_second
-            .map(|rps| (Mutex::new(Instant::now()), Duration::from_secs_f64(1.0 / rps)));
+        let pacing = config.requests_per_second.map(|rps| {
+            (
+                Mutex::new(Instant::now()),
+                Duration::from_secs_f64(1.0 / rps),
+            )
+        });
         Ok(Client {
             http,
             base: config.url.clone(),
@@ -75,9 +78,15 @@ impl Client {
 
     /// `POST {base}.json`: creates a record, returns it. `refused` is shared by a batch:
     /// once the token was refused, requests still waiting for a slot are not sent.
-    pub async fn create(&self, body: &Value, refused: Option<&OnceLock<String>>) -> Result<Value, ApiError> {
+    pub async fn create(
+        &self,
+        body: &Value,
+        refused: Option<&OnceLock<String>>,
+    ) -> Result<Value, ApiError> {
         let url = self.url(".json", &[])?;
-        let out = self.request(Method::POST, url, Some(body), true, refused).await;
+        let out = self
+            .request(Method::POST, url, Some(body), true, refused)
+            .await;
         if let (Err(ApiError::Unauthorized(reason)), Some(r)) = (&out, refused) {
             let _ = r.set(reason.clone());
         }
@@ -88,18 +97,23 @@ impl Client {
     pub async fn list(&self, params: &[(String, String)]) -> Result<Page, ApiError> {
         let url = self.url(".json", params)?;
         let result = self.request(Method::GET, url, None, false, None).await?;
-        let data = result.get("data").and_then(Value::as_array).cloned().ok_or_else(|| ApiError::Transient {
-            reason: "Daktela's list response has no `data` array".into(),
-            ambiguous: false,
-        })?;
+        let data = result
+            .get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| ApiError::Transient {
+                reason: "Daktela's list response has no `data` array".into(),
+                ambiguous: false,
+            })?;
         Ok(Page { data })
     }
 
     fn url(&self, suffix: &str, params: &[(String, String)]) -> Result<Url, ApiError> {
-        let mut url = Url::parse(&format!("{}{suffix}", self.base)).map_err(|e| ApiError::Transient {
-            reason: format!("bad Daktela URL: {e}"),
-            ambiguous: false,
-        })?;
+        let mut url =
+            Url::parse(&format!("{}{suffix}", self.base)).map_err(|e| ApiError::Transient {
+                reason: format!("bad Daktela URL: {e}"),
+                ambiguous: false,
+            })?;
         if !params.is_empty() {
             url.query_pairs_mut().extend_pairs(params);
         }
@@ -115,10 +129,14 @@ impl Client {
         acts: bool,
         refused: Option<&OnceLock<String>>,
     ) -> Result<Value, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(|_| ApiError::Transient {
-            reason: "the Daktela client is shutting down".into(),
-            ambiguous: false,
-        })?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Transient {
+                reason: "the Daktela client is shutting down".into(),
+                ambiguous: false,
+            })?;
         if let Some((next, interval)) = &self.pacing {
             let slot = {
                 let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,26 +147,41 @@ impl Client {
             tokio::time::sleep_until(slot).await;
         }
         if let Some(reason) = refused.and_then(OnceLock::get) {
-            return Err(ApiError::Unauthorized(format!("{reason} (not sent: the token was refused in this batch)")));
+            return Err(ApiError::Unauthorized(format!(
+                "{reason} (not sent: the token was refused in this batch)"
+            )));
         }
         let started = std::time::Instant::now();
-        let mut req = self.http.request(method.clone(), url.clone()).header(TOKEN_HEADER, self.token.clone());
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(TOKEN_HEADER, self.token.clone());
         if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, "application/json").body(b.to_string());
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(b.to_string());
         }
         let outcome = self.exchange(req, acts).await;
         let ms = started.elapsed().as_millis() as u64;
         match &outcome {
             Ok(_) => tracing::debug!(%method, path = url.path(), ms, "daktela request done"),
-            Err(e) => tracing::debug!(%method, path = url.path(), ms, error = %e, "daktela request failed"),
+            Err(e) => {
+                tracing::debug!(%method, path = url.path(), ms, error = %e, "daktela request failed")
+            }
         }
         outcome
     }
 
     async fn exchange(&self, req: reqwest::RequestBuilder, acts: bool) -> Result<Value, ApiError> {
-        let resp = req.send().await.map_err(|e| self.transport_error(&e, acts))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, acts))?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| self.transport_error(&e, acts))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&e, acts))?;
         self.interpret(status, &text, acts)
     }
 
@@ -161,8 +194,13 @@ impl Client {
             ("failed", acts)
         };
         // reqwest's text holds the URL, which never carries the token; scrubbed anyway.
-        let detail = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
-        ApiError::Transient { reason: self.scrub(&format!("Daktela request {what}: {detail}")), ambiguous }
+        let detail = std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
+        ApiError::Transient {
+            reason: self.scrub(&format!("Daktela request {what}: {detail}")),
+            ambiguous,
+        }
     }
 
     /// Reads Daktela's `{"error": ..., "result": ...}` and the HTTP status together.
@@ -175,39 +213,56 @@ impl Client {
             None => self.scrub(&prefix),
         };
         if code == 401 || code == 403 {
-            return Err(ApiError::Unauthorized(said(format!("Daktela refused the access token (HTTP {code})"))));
+            return Err(ApiError::Unauthorized(said(format!(
+                "Daktela refused the access token (HTTP {code})"
+            ))));
         }
         if status.is_redirection() {
             return Err(ApiError::Transient {
-                reason: format!("Daktela answered with a redirect (HTTP {code}), which is not followed: check the configured url"),
+                reason: format!(
+                    "Daktela answered with a redirect (HTTP {code}), which is not followed: check the configured url"
+                ),
                 ambiguous: false,
             });
         }
         if code == 404 || code == 405 {
             // The collection itself is missing: a configuration problem, not this record's.
             return Err(ApiError::Transient {
-                reason: said(format!("Daktela has no such endpoint (HTTP {code}): check the configured url")),
+                reason: said(format!(
+                    "Daktela has no such endpoint (HTTP {code}): check the configured url"
+                )),
                 ambiguous: false,
             });
         }
         if code == 429 || code == 408 {
-            return Err(ApiError::Transient { reason: said(format!("Daktela is throttling (HTTP {code})")), ambiguous: false });
+            return Err(ApiError::Transient {
+                reason: said(format!("Daktela is throttling (HTTP {code})")),
+                ambiguous: false,
+            });
         }
         if status.is_server_error() {
             let mut reason = said(format!("Daktela server error (HTTP {code})"));
             if json.is_none() {
                 reason = format!("{reason}: {}", self.scrub(&snippet(text)));
             }
-            return Err(ApiError::Transient { reason, ambiguous: acts });
+            return Err(ApiError::Transient {
+                reason,
+                ambiguous: acts,
+            });
         }
         let Some(json) = json else {
             return Err(ApiError::Transient {
-                reason: self.scrub(&format!("Daktela answered HTTP {code} with a body that is not a JSON object: {}", snippet(text))),
+                reason: self.scrub(&format!(
+                    "Daktela answered HTTP {code} with a body that is not a JSON object: {}",
+                    snippet(text)
+                )),
                 ambiguous: acts && status.is_success(),
             });
         };
         if words.is_some() || !status.is_success() {
-            return Err(ApiError::Refused(said(format!("Daktela refused the request (HTTP {code})"))));
+            return Err(ApiError::Refused(said(format!(
+                "Daktela refused the request (HTTP {code})"
+            ))));
         }
         match json.get("result") {
             Some(r) if !r.is_null() => Ok(r.clone()),
@@ -226,7 +281,11 @@ impl Client {
 
 pub fn scrub(text: &str, secret: &Secret) -> String {
     let t = secret.expose();
-    if t.is_empty() { text.to_string() } else { text.replace(t, REDACTED) }
+    if t.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(t, REDACTED)
+    }
 }
 
 /// Daktela's error as one line: a list of texts, or an object of field → texts.
@@ -234,7 +293,11 @@ pub fn error_words(error: &Value) -> Option<String> {
     let out = match error {
         Value::Null => return None,
         Value::String(s) => s.trim().to_string(),
-        Value::Array(items) => items.iter().filter_map(error_words).collect::<Vec<_>>().join("; "),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(error_words)
+            .collect::<Vec<_>>()
+            .join("; "),
         Value::Object(fields) => fields
             .iter()
             .filter_map(|(k, v)| error_words(v).map(|w| format!("{k}: {w}")))
@@ -248,7 +311,10 @@ pub fn error_words(error: &Value) -> Option<String> {
 fn snippet(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > MAX_ERROR_CHARS {
-        format!("{}…", flat.chars().take(MAX_ERROR_CHARS).collect::<String>())
+        format!(
+            "{}…",
+            flat.chars().take(MAX_ERROR_CHARS).collect::<String>()
+        )
     } else if flat.is_empty() {
         "(empty)".into()
     } else {
@@ -263,9 +329,13 @@ mod tests {
 
     #[test]
     fn error_words_keep_daktelas_text() {
-        assert_eq!(error_words(&json!(["Invalid number"])).unwrap(), "Invalid number");
         assert_eq!(
-            error_words(&json!({"number": ["Invalid number"], "record_type": ["Not found", "x"]})).unwrap(),
+            error_words(&json!(["Invalid number"])).unwrap(),
+            "Invalid number"
+        );
+        assert_eq!(
+            error_words(&json!({"number": ["Invalid number"], "record_type": ["Not found", "x"]}))
+                .unwrap(),
             "number: Invalid number; record_type: Not found; x"
         );
         assert_eq!(error_words(&json!([])), None);
@@ -275,6 +345,9 @@ mod tests {
     #[test]
     fn scrub_replaces_every_occurrence() {
         let s = Secret::new("abc123");
-        assert_eq!(scrub("x abc123 y ?accessToken=abc123", &s), "x [redacted] y ?accessToken=[redacted]");
+        assert_eq!(
+            scrub("x abc123 y ?accessToken=abc123", &s),
+            "x [redacted] y ?accessToken=[redacted]"
+        );
     }
 }

@@ -77,17 +77,28 @@ impl DaktelaConfig {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let key = |k: &str| format!("backends.{name}.{k}");
-        let invalid = |k: &str, reason: String| ConfigError::Invalid { key: key(k), reason };
+        let invalid = |k: &str, reason: String| ConfigError::Invalid {
+            key: key(k),
+            reason,
+        };
         for k in options.keys() {
             if !KEYS.contains(&k.as_str()) {
-                return Err(invalid(k, format!("unknown key for kind \"daktela\" (known: {})", KEYS.join(", "))));
+                return Err(invalid(
+                    k,
+                    format!(
+                        "unknown key for kind \"daktela\" (known: {})",
+                        KEYS.join(", ")
+                    ),
+                ));
             }
         }
         // Type errors never quote the value: it might be the token.
         let string = |k: &str| -> Result<Option<String>, ConfigError> {
             match options.get(k) {
                 None => Ok(None),
-                Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+                Some(toml::Value::String(s)) if !s.trim().is_empty() => {
+                    Ok(Some(s.trim().to_string()))
+                }
                 Some(toml::Value::String(_)) => Err(invalid(k, "must not be empty".into())),
                 Some(_) => Err(invalid(k, "expected a string".into())),
             }
@@ -106,18 +117,41 @@ impl DaktelaConfig {
 
         let access_token = match (string("access_token")?, string("access_token_env")?) {
             (Some(t), None) => t,
-            (None, Some(var)) => env(&var).filter(|t| !t.trim().is_empty()).map(|t| t.trim().to_string()).ok_or_else(|| {
-                invalid("access_token_env", format!("environment variable {var} is not set or empty"))
-            })?,
-            (Some(_), Some(_)) => return Err(invalid("access_token", "give access_token or access_token_env, not both".into())),
-            (None, None) => return Err(invalid("access_token", "required (or access_token_env naming an environment variable)".into())),
+            (None, Some(var)) => env(&var)
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim().to_string())
+                .ok_or_else(|| {
+                    invalid(
+                        "access_token_env",
+                        format!("environment variable {var} is not set or empty"),
+                    )
+                })?,
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "access_token",
+                    "give access_token or access_token_env, not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "access_token",
+                    "required (or access_token_env naming an environment variable)".into(),
+                ));
+            }
         };
         if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid("access_token", "must be printable ASCII without spaces".into()));
+            return Err(invalid(
+                "access_token",
+                "must be printable ASCII without spaces".into(),
+            ));
         }
 
-        let autodialer_record_type = string("autodialer_record_type")?
-            .ok_or_else(|| invalid("autodialer_record_type", "required: the record type of text-to-speech messages".into()))?;
+        let autodialer_record_type = string("autodialer_record_type")?.ok_or_else(|| {
+            invalid(
+                "autodialer_record_type",
+                "required: the record type of text-to-speech messages".into(),
+            )
+        })?;
         let predictive_record_type = string("predictive_record_type")?;
 
         let states = match options.get("states_mapping") {
@@ -127,41 +161,67 @@ impl DaktelaConfig {
                 for (k, v) in t {
                     let digits = !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit());
                     if digits && !matches!(k.as_str(), "0" | "1" | "2" | "3" | "4" | "5" | "6") {
-                        return Err(invalid(&format!("states_mapping.{k}"), "Daktela's actions are the digits 0 to 6".into()));
+                        return Err(invalid(
+                            &format!("states_mapping.{k}"),
+                            "Daktela's actions are the digits 0 to 6".into(),
+                        ));
                     }
-                    let state = mapping_state(v).map_err(|reason| invalid(&format!("states_mapping.{k}"), reason))?;
+                    let state = mapping_state(v)
+                        .map_err(|reason| invalid(&format!("states_mapping.{k}"), reason))?;
                     m.insert(k.trim().to_string(), state);
                 }
                 m
             }
-            Some(_) => return Err(invalid("states_mapping", "expected a table of status name or action digit = state".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "states_mapping",
+                    "expected a table of status name or action digit = state".into(),
+                ));
+            }
         };
         let unknown_status = match string("unknown_status")? {
             None => UnknownStatus::KeepAction,
             Some(s) => UnknownStatus::parse(&s).ok_or_else(|| {
-                invalid("unknown_status", format!("{s:?} is not one of keep_action, skip, fail_check"))
+                invalid(
+                    "unknown_status",
+                    format!("{s:?} is not one of keep_action, skip, fail_check"),
+                )
             })?,
         };
         let mapping = Mapping::new(states, unknown_status);
 
         let time_zone = match string("time_zone")? {
             None => TimeZone::UTC,
-            Some(z) => TimeZone::get(&z).map_err(|e| invalid("time_zone", format!("unknown IANA zone {z:?}: {e}")))?,
+            Some(z) => TimeZone::get(&z)
+                .map_err(|e| invalid("time_zone", format!("unknown IANA zone {z:?}: {e}")))?,
         };
         let timeout = number("timeout")?.unwrap_or(DEFAULT_TIMEOUT_SECS);
         if !(timeout > 0.0 && timeout <= 600.0) {
-            return Err(invalid("timeout", "expected seconds between 0 and 600".into()));
+            return Err(invalid(
+                "timeout",
+                "expected seconds between 0 and 600".into(),
+            ));
         }
         let max_concurrent_requests = match options.get("max_concurrent_requests") {
             None => DEFAULT_MAX_CONCURRENT,
             Some(toml::Value::Integer(i)) if (1..=256).contains(i) => *i as usize,
-            Some(_) => return Err(invalid("max_concurrent_requests", "expected an integer from 1 to 256".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "max_concurrent_requests",
+                    "expected an integer from 1 to 256".into(),
+                ));
+            }
         };
         let requests_per_second = match number("requests_per_second")? {
             None => Some(DEFAULT_REQUESTS_PER_SECOND),
             Some(0.0) => None,
             Some(r) if r > 0.0 && r.is_finite() => Some(r),
-            Some(_) => return Err(invalid("requests_per_second", "expected a positive number (0: no limit)".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "requests_per_second",
+                    "expected a positive number (0: no limit)".into(),
+                ));
+            }
         };
 
         Ok(DaktelaConfig {
@@ -183,13 +243,15 @@ impl DaktelaConfig {
 fn mapping_state(v: &toml::Value) -> Result<State, String> {
     let state = match v {
         toml::Value::String(s) => State::parse(s).ok_or_else(|| format!("unknown state {s:?}"))?,
-        toml::Value::Integer(i) => State::from_code(*i).ok_or_else(|| format!("unknown state code {i}"))?,
+        toml::Value::Integer(i) => {
+            State::from_code(*i).ok_or_else(|| format!("unknown state code {i}"))?
+        }
         _ => return Err("expected a state name or pymess's integer code".into()),
     };
     match state {
-        State::Waiting | State::ErrorRetry | State::ErrorUpdate | State::Debug => {
-            Err(format!("{state} is not an outcome of a call and cannot be mapped to"))
-        }
+        State::Waiting | State::ErrorRetry | State::ErrorUpdate | State::Debug => Err(format!(
+            "{state} is not an outcome of a call and cannot be mapped to"
+        )),
         s => Ok(s),
     }
 }
@@ -223,7 +285,9 @@ mod tests {
     }
 
     fn build(text: &str) -> Result<DaktelaConfig, ConfigError> {
-        DaktelaConfig::from_options("dk", &opts(text), |v| (v == "DK_TOKEN").then(|| "tok-from-env".to_string()))
+        DaktelaConfig::from_options("dk", &opts(text), |v| {
+            (v == "DK_TOKEN").then(|| "tok-from-env".to_string())
+        })
     }
 
     const BASE: &str = "url = \"https://x.daktela.com/api/v6/campaignsRecords.json\"\nautodialer_record_type = \"tts\"\n";
@@ -245,18 +309,33 @@ mod tests {
         let c = build(&format!("{BASE}access_token_env = \"DK_TOKEN\"")).unwrap();
         assert_eq!(c.access_token.expose(), "tok-from-env");
         let e = build(&format!("{BASE}access_token_env = \"MISSING\"")).unwrap_err();
-        assert!(e.to_string().contains("backends.dk.access_token_env"), "{e}");
-        assert!(build(&format!("{BASE}access_token = \"a\"\naccess_token_env = \"DK_TOKEN\"")).is_err());
+        assert!(
+            e.to_string().contains("backends.dk.access_token_env"),
+            "{e}"
+        );
+        assert!(
+            build(&format!(
+                "{BASE}access_token = \"a\"\naccess_token_env = \"DK_TOKEN\""
+            ))
+            .is_err()
+        );
         assert!(build(BASE).is_err());
     }
 
     #[test]
     fn errors_name_the_key_and_never_quote_the_token() {
         let e = build(&format!("{BASE}access_token = 123456789")).unwrap_err();
-        assert!(e.to_string().contains("backends.dk.access_token") && !e.to_string().contains("123456789"), "{e}");
+        assert!(
+            e.to_string().contains("backends.dk.access_token")
+                && !e.to_string().contains("123456789"),
+            "{e}"
+        );
         let e = build(&format!("{BASE}access_token = \"t\"\ncolour = 1")).unwrap_err();
         assert!(e.to_string().contains("backends.dk.colour"), "{e}");
-        let e = build(&format!("{BASE}access_token = \"t\"\ntime_zone = \"Mars/Olympus\"")).unwrap_err();
+        let e = build(&format!(
+            "{BASE}access_token = \"t\"\ntime_zone = \"Mars/Olympus\""
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("backends.dk.time_zone"), "{e}");
         let e = build("url = \"https://x/api?accessToken=t\"\naccess_token = \"t\"\nautodialer_record_type = \"a\"").unwrap_err();
         assert!(e.to_string().contains("backends.dk.url"), "{e}");
@@ -268,13 +347,25 @@ mod tests {
             "{BASE}access_token = \"t\"\n[states_mapping]\nstatuses_a = \"ANSWERED_COMPLETE\"\nstatuses_b = 9\n\"6\" = \"unanswered\"\n"
         ))
         .unwrap();
-        assert_eq!(c.mapping.status("statuses_a"), Some(State::AnsweredComplete));
+        assert_eq!(
+            c.mapping.status("statuses_a"),
+            Some(State::AnsweredComplete)
+        );
         assert_eq!(c.mapping.status("statuses_b"), Some(State::Unreachable));
         assert_eq!(c.mapping.action("6"), Some(State::Unanswered));
         assert_eq!(c.mapping.action("3"), Some(State::CallInProgress));
-        let e = build(&format!("{BASE}access_token = \"t\"\n[states_mapping]\nx = \"ERROR_RETRY\"\n")).unwrap_err();
-        assert!(e.to_string().contains("backends.dk.states_mapping.x"), "{e}");
-        let e = build(&format!("{BASE}access_token = \"t\"\n[states_mapping]\nx = 12\n")).unwrap_err();
+        let e = build(&format!(
+            "{BASE}access_token = \"t\"\n[states_mapping]\nx = \"ERROR_RETRY\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("backends.dk.states_mapping.x"),
+            "{e}"
+        );
+        let e = build(&format!(
+            "{BASE}access_token = \"t\"\n[states_mapping]\nx = 12\n"
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("unknown state code 12"), "{e}");
     }
 }

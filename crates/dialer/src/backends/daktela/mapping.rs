@@ -41,7 +41,11 @@ pub const ACTION_DONE: &str = "5";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mapped {
-    State { state: State, is_final: bool, warning: Option<String> },
+    State {
+        state: State,
+        is_final: bool,
+        warning: Option<String>,
+    },
     /// Leave the message unchanged; the text is a warning.
     Skip(String),
     /// A failed check for this message; the text says why.
@@ -69,7 +73,11 @@ impl Mapping {
                 }
             }
         }
-        Mapping { statuses, actions, unknown_status }
+        Mapping {
+            statuses,
+            actions,
+            unknown_status,
+        }
     }
 
     pub fn status(&self, name: &str) -> Option<State> {
@@ -91,26 +99,40 @@ impl Mapping {
         let action_text = action.unwrap_or("(none)");
         match first_status {
             Some(name) => match self.status(name) {
-                Some(state) => Mapped::State { state, is_final, warning: None },
+                Some(state) => Mapped::State {
+                    state,
+                    is_final,
+                    warning: None,
+                },
                 None => {
                     let what = format!("status {name:?} is not in states_mapping");
                     match (self.unknown_status, by_action) {
                         (UnknownStatus::KeepAction, Some(state)) => Mapped::State {
                             state,
                             is_final,
-                            warning: Some(format!("{what}; kept the state of action {action_text} ({state})")),
+                            warning: Some(format!(
+                                "{what}; kept the state of action {action_text} ({state})"
+                            )),
                         },
-                        (UnknownStatus::Skip, _) => Mapped::Skip(format!("{what}; message left unchanged")),
-                        (UnknownStatus::FailCheck, _) => Mapped::Fail(what),
-                        (UnknownStatus::KeepAction, None) => {
-                            Mapped::Fail(format!("{what} and action {action_text:?} is not a digit 0-6"))
+                        (UnknownStatus::Skip, _) => {
+                            Mapped::Skip(format!("{what}; message left unchanged"))
                         }
+                        (UnknownStatus::FailCheck, _) => Mapped::Fail(what),
+                        (UnknownStatus::KeepAction, None) => Mapped::Fail(format!(
+                            "{what} and action {action_text:?} is not a digit 0-6"
+                        )),
                     }
                 }
             },
             None => match by_action {
-                Some(state) => Mapped::State { state, is_final, warning: None },
-                None => Mapped::Fail(format!("record has no status and its action {action_text:?} is not a digit 0-6")),
+                Some(state) => Mapped::State {
+                    state,
+                    is_final,
+                    warning: None,
+                },
+                None => Mapped::Fail(format!(
+                    "record has no status and its action {action_text:?} is not a digit 0-6"
+                )),
             },
         }
     }
@@ -130,7 +152,9 @@ mod tests {
 
     fn state(m: Mapped) -> (State, bool) {
         match m {
-            Mapped::State { state, is_final, .. } => (state, is_final),
+            Mapped::State {
+                state, is_final, ..
+            } => (state, is_final),
             other => panic!("expected a state, got {other:?}"),
         }
     }
@@ -138,8 +162,14 @@ mod tests {
     #[test]
     fn pymess_rules() {
         let m = mapping(UnknownStatus::KeepAction);
-        assert_eq!(state(m.map(Some("3"), None)), (State::CallInProgress, false));
-        assert_eq!(state(m.map(Some("5"), Some("statuses_ok"))), (State::AnsweredComplete, true));
+        assert_eq!(
+            state(m.map(Some("3"), None)),
+            (State::CallInProgress, false)
+        );
+        assert_eq!(
+            state(m.map(Some("5"), Some("statuses_ok"))),
+            (State::AnsweredComplete, true)
+        );
         assert_eq!(state(m.map(Some("5"), None)), (State::Done, true));
         assert_eq!(state(m.map(Some("6"), None)), (State::Rescheduled, false));
         assert_eq!(state(m.map(Some("4"), None)), (State::Hangup, false));
@@ -151,15 +181,31 @@ mod tests {
     fn unknown_status_policies() {
         let keep = mapping(UnknownStatus::KeepAction).map(Some("4"), Some("statuses_new"));
         match keep {
-            Mapped::State { state, warning: Some(w), .. } => {
+            Mapped::State {
+                state,
+                warning: Some(w),
+                ..
+            } => {
                 assert_eq!(state, State::Hangup);
                 assert!(w.contains("statuses_new"), "{w}");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(mapping(UnknownStatus::Skip).map(Some("4"), Some("x")), Mapped::Skip(_)));
-        assert!(matches!(mapping(UnknownStatus::FailCheck).map(Some("4"), Some("x")), Mapped::Fail(_)));
-        assert!(matches!(mapping(UnknownStatus::KeepAction).map(Some("9"), None), Mapped::Fail(_)));
-        assert!(matches!(mapping(UnknownStatus::KeepAction).map(None, None), Mapped::Fail(_)));
+        assert!(matches!(
+            mapping(UnknownStatus::Skip).map(Some("4"), Some("x")),
+            Mapped::Skip(_)
+        ));
+        assert!(matches!(
+            mapping(UnknownStatus::FailCheck).map(Some("4"), Some("x")),
+            Mapped::Fail(_)
+        ));
+        assert!(matches!(
+            mapping(UnknownStatus::KeepAction).map(Some("9"), None),
+            Mapped::Fail(_)
+        ));
+        assert!(matches!(
+            mapping(UnknownStatus::KeepAction).map(None, None),
+            Mapped::Fail(_)
+        ));
     }
 }

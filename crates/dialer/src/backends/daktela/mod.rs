@@ -7,8 +7,8 @@ mod publish;
 mod record;
 mod status;
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 
@@ -16,9 +16,9 @@ pub use client::{REDACTED, TOKEN_HEADER};
 pub use config::{DaktelaConfig, Secret};
 pub use publish::{ID_FIELD, SENDER_FIELDS, TEXT_FIELD};
 
+use crate::Message;
 use crate::backend::{Backend, BackendError, Found, Publish, StatusReport};
 use crate::config::ConfigError;
-use crate::Message;
 
 pub struct Daktela {
     inner: Arc<Inner>,
@@ -35,20 +35,32 @@ pub(crate) struct Inner {
 
 impl Inner {
     fn new(name: &str, config: DaktelaConfig) -> Result<Self, ConfigError> {
-        let client = client::Client::new(&config)
-            .map_err(|reason| ConfigError::Invalid { key: format!("backends.{name}"), reason })?;
-        Ok(Inner { name: name.to_string(), config, client, id_filter_refused: AtomicBool::new(false) })
+        let client = client::Client::new(&config).map_err(|reason| ConfigError::Invalid {
+            key: format!("backends.{name}"),
+            reason,
+        })?;
+        Ok(Inner {
+            name: name.to_string(),
+            config,
+            client,
+            id_filter_refused: AtomicBool::new(false),
+        })
     }
 }
 
 impl Daktela {
     pub fn new(name: &str, config: DaktelaConfig) -> Result<Self, ConfigError> {
-        Ok(Daktela { inner: Arc::new(Inner::new(name, config)?) })
+        Ok(Daktela {
+            inner: Arc::new(Inner::new(name, config)?),
+        })
     }
 
     /// From `[backends.NAME]`'s options, reading `access_token_env` from the environment.
     pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
-        Self::new(name, DaktelaConfig::from_options(name, options, |var| std::env::var(var).ok())?)
+        Self::new(
+            name,
+            DaktelaConfig::from_options(name, options, |var| std::env::var(var).ok())?,
+        )
     }
 
     pub fn config(&self) -> &DaktelaConfig {
@@ -82,12 +94,19 @@ impl Backend for Daktela {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok((i, p)) => out[i] = Some(p),
-                Err(e) => tracing::error!(backend = %self.inner.name, error = %e, "a Daktela publish task failed"),
+                Err(e) => {
+                    tracing::error!(backend = %self.inner.name, error = %e, "a Daktela publish task failed")
+                }
             }
         }
         // A task that panicked may or may not have posted: ask before posting again.
         out.into_iter()
-            .map(|p| p.unwrap_or_else(|| Publish::Retry { error: "the publish task failed".into(), ambiguous: true }))
+            .map(|p| {
+                p.unwrap_or_else(|| Publish::Retry {
+                    error: "the publish task failed".into(),
+                    ambiguous: true,
+                })
+            })
             .collect()
     }
 
@@ -99,7 +118,11 @@ impl Backend for Daktela {
         true
     }
 
-    async fn check_status(&self, messages: &[Message], cursor: Option<&str>) -> Result<StatusReport, BackendError> {
+    async fn check_status(
+        &self,
+        messages: &[Message],
+        cursor: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
         self.inner.check(messages, cursor).await
     }
 }

@@ -3,12 +3,12 @@
 use std::sync::OnceLock;
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::Inner;
 use super::client::ApiError;
 use super::mapping::Mapped;
 use super::record;
-use super::Inner;
 use crate::backend::{Accepted, BackendError, Found, Publish};
 use crate::{Message, State};
 
@@ -52,19 +52,39 @@ impl Inner {
                     let values = match v {
                         Value::String(s) => vec![Value::String(s.clone())],
                         Value::Number(n) => vec![Value::String(n.to_string())],
-                        Value::Array(items) if items.iter().all(|i| i.is_string() || i.is_number()) => items
-                            .iter()
-                            .map(|i| Value::String(i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())))
-                            .collect(),
-                        _ => return Err(format!("extra_data.{SENDER_FIELDS}.{k}: expected a string, a number or a list of them")),
+                        Value::Array(items)
+                            if items.iter().all(|i| i.is_string() || i.is_number()) =>
+                        {
+                            items
+                                .iter()
+                                .map(|i| {
+                                    Value::String(
+                                        i.as_str()
+                                            .map(str::to_string)
+                                            .unwrap_or_else(|| i.to_string()),
+                                    )
+                                })
+                                .collect()
+                        }
+                        _ => {
+                            return Err(format!(
+                                "extra_data.{SENDER_FIELDS}.{k}: expected a string, a number or a list of them"
+                            ));
+                        }
                     };
                     if k == ID_FIELD {
-                        return Err(format!("extra_data.{SENDER_FIELDS}.{k}: reserved for dialout's message id"));
+                        return Err(format!(
+                            "extra_data.{SENDER_FIELDS}.{k}: reserved for dialout's message id"
+                        ));
                     }
                     fields.insert(k.clone(), Value::Array(values));
                 }
             }
-            Some(_) => return Err(format!("extra_data.{SENDER_FIELDS}: expected an object of custom field = value(s)")),
+            Some(_) => {
+                return Err(format!(
+                    "extra_data.{SENDER_FIELDS}: expected an object of custom field = value(s)"
+                ));
+            }
         }
         fields.insert(ID_FIELD.into(), json!([message.id.to_string()]));
         Ok(json!({
@@ -74,7 +94,11 @@ impl Inner {
         }))
     }
 
-    pub(super) async fn publish_one(&self, message: &Message, refused: Option<&OnceLock<String>>) -> Publish {
+    pub(super) async fn publish_one(
+        &self,
+        message: &Message,
+        refused: Option<&OnceLock<String>>,
+    ) -> Publish {
         let body = match self.record_body(message) {
             Ok(b) => b,
             Err(error) => return Publish::Failed { error },
@@ -83,13 +107,22 @@ impl Inner {
             Ok(record) => match record::name(&record) {
                 Some(name) => {
                     tracing::info!(message = %message.id, backend = %self.name, record = name, "Daktela record created");
-                    Publish::Accepted(Accepted::ready(record::sender_data(&record), format!("Daktela record {name} created")))
+                    Publish::Accepted(Accepted::ready(
+                        record::sender_data(&record),
+                        format!("Daktela record {name} created"),
+                    ))
                 }
-                None => Publish::Retry { error: "Daktela's answer to the create has no record name".into(), ambiguous: true },
+                None => Publish::Retry {
+                    error: "Daktela's answer to the create has no record name".into(),
+                    ambiguous: true,
+                },
             },
             Err(ApiError::Refused(error)) => Publish::Failed { error },
             Err(ApiError::Unauthorized(reason)) => Publish::Paused { reason },
-            Err(ApiError::Transient { reason, ambiguous }) => Publish::Retry { error: reason, ambiguous },
+            Err(ApiError::Transient { reason, ambiguous }) => Publish::Retry {
+                error: reason,
+                ambiguous,
+            },
         };
         if !matches!(outcome, Publish::Accepted(_)) {
             tracing::warn!(message = %message.id, backend = %self.name, outcome = ?outcome, "Daktela publish did not succeed");
@@ -100,11 +133,25 @@ impl Inner {
     /// By dialout's id in a custom field where the instance filters on it, else by record
     /// type, number and creation time, checked against the id and the text the record holds.
     pub(super) async fn find_one(&self, message: &Message) -> Result<Found, BackendError> {
-        let Ok(record_type) = self.record_type(message) else { return Ok(Found::No) };
+        let Ok(record_type) = self.record_type(message) else {
+            return Ok(Found::No);
+        };
         let id = message.id.to_string();
-        let fields = ["name", "record_type", "number", "action", "statuses", "created", "edited", "customFields"];
+        let fields = [
+            "name",
+            "record_type",
+            "number",
+            "action",
+            "statuses",
+            "created",
+            "edited",
+            "customFields",
+        ];
 
-        if !self.id_filter_refused.load(std::sync::atomic::Ordering::Relaxed) {
+        if !self
+            .id_filter_refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             let filters = [
                 ("record_type", "eq", record_type.to_string()),
                 (&*format!("customFields.{ID_FIELD}"), "eq", id.clone()),
@@ -112,19 +159,27 @@ impl Inner {
             let params = record::list_params(&filters, &fields, "created", 0, 100);
             match self.client.list(&params).await {
                 Ok(page) => {
-                    if let Some(r) = oldest(page.data.iter().filter(|r| record::custom_field(r, ID_FIELD).as_deref() == Some(&id))) {
+                    if let Some(r) = oldest(
+                        page.data
+                            .iter()
+                            .filter(|r| record::custom_field(r, ID_FIELD).as_deref() == Some(&id)),
+                    ) {
                         return Ok(Found::Yes(self.adopt(r, "found by its message id")));
                     }
                 }
                 Err(ApiError::Refused(why)) => {
                     tracing::info!(backend = %self.name, reason = %why, "Daktela refuses filters on custom fields; finding records by number and time");
-                    self.id_filter_refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                    self.id_filter_refused
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(e) => return Err(to_backend_error(e)),
             }
         }
 
-        let since = message.created_at.checked_sub(CREATED_SLACK).unwrap_or(message.created_at);
+        let since = message
+            .created_at
+            .checked_sub(CREATED_SLACK)
+            .unwrap_or(message.created_at);
         let filters = [
             ("record_type", "eq", record_type.to_string()),
             ("number", "eq", daktela_number(message)),
@@ -139,12 +194,19 @@ impl Inner {
                 Some(other) if other != id => continue,
                 Some(_) => mine.push(r),
                 // The instance dropped our field: the text must match.
-                None if record::custom_field(r, TEXT_FIELD).as_deref() == Some(message.content.as_str()) => likely.push(r),
+                None if record::custom_field(r, TEXT_FIELD).as_deref()
+                    == Some(message.content.as_str()) =>
+                {
+                    likely.push(r)
+                }
                 None => continue,
             }
         }
         if let Some(r) = oldest(mine.into_iter()) {
-            return Ok(Found::Yes(self.adopt(r, "found by number and creation time, with its message id")));
+            return Ok(Found::Yes(self.adopt(
+                r,
+                "found by number and creation time, with its message id",
+            )));
         }
         let n = likely.len();
         match oldest(likely.into_iter()) {
@@ -152,7 +214,9 @@ impl Inner {
                 let how = if n == 1 {
                     "found by number, creation time and text".to_string()
                 } else {
-                    format!("the oldest of {n} records with this number and text created since the message")
+                    format!(
+                        "the oldest of {n} records with this number and text created since the message"
+                    )
                 };
                 Ok(Found::Yes(self.adopt(r, &how)))
             }
@@ -166,13 +230,24 @@ impl Inner {
         // A record the dialer has not touched yet is what a fresh publish reports: READY.
         let (state, is_final) = match (action.as_deref(), &status) {
             (Some("0" | "1"), None) => (State::Ready, false),
-            _ => match self.config.mapping.map(action.as_deref(), status.as_deref()) {
-                Mapped::State { state, is_final, .. } => (state, is_final),
+            _ => match self
+                .config
+                .mapping
+                .map(action.as_deref(), status.as_deref())
+            {
+                Mapped::State {
+                    state, is_final, ..
+                } => (state, is_final),
                 _ => (State::Ready, false),
             },
         };
         tracing::info!(backend = %self.name, record = name, "adopting an existing Daktela record instead of posting again");
-        Accepted { state, is_final, sender_data: record::sender_data(record), reason: format!("Daktela record {name} {how}") }
+        Accepted {
+            state,
+            is_final,
+            sender_data: record::sender_data(record),
+            reason: format!("Daktela record {name} {how}"),
+        }
     }
 
     /// An instant as Daktela writes it: the instance's local time, to the second.
@@ -203,13 +278,21 @@ mod tests {
             "url = \"http://127.0.0.1:1/api/v6/campaignsRecords\"\naccess_token = \"t\"\nautodialer_record_type = \"tts\"\npredictive_record_type = \"pred\"",
         )
         .unwrap();
-        Inner::new("dk", DaktelaConfig::from_options("dk", &opts, |_| None).unwrap()).unwrap()
+        Inner::new(
+            "dk",
+            DaktelaConfig::from_options("dk", &opts, |_| None).unwrap(),
+        )
+        .unwrap()
     }
 
     fn message(extra: Value) -> Message {
         let new = NewMessage {
             extra_data: extra.as_object().cloned().unwrap_or_default(),
-            ..NewMessage::new(PhoneNumber::from_e164("+420777123456").unwrap(), "Hello", "dk")
+            ..NewMessage::new(
+                PhoneNumber::from_e164("+420777123456").unwrap(),
+                "Hello",
+                "dk",
+            )
         };
         Message::waiting(&new, Timestamp::now())
     }
@@ -217,7 +300,9 @@ mod tests {
     #[test]
     fn body_has_number_type_text_sender_fields_and_id() {
         let i = inner();
-        let mut m = message(json!({"custom_fields": {"order": "42", "lang": ["cs", "en"], "autodialer_text": "Override"}}));
+        let mut m = message(
+            json!({"custom_fields": {"order": "42", "lang": ["cs", "en"], "autodialer_text": "Override"}}),
+        );
         let b = i.record_body(&m).unwrap();
         assert_eq!(b["number"], "00420777123456");
         assert_eq!(b["record_type"], "tts");
@@ -232,10 +317,17 @@ mod tests {
     #[test]
     fn bad_sender_fields_are_refused_with_the_key() {
         let i = inner();
-        let e = i.record_body(&message(json!({"custom_fields": {"x": {"a": 1}}}))).unwrap_err();
+        let e = i
+            .record_body(&message(json!({"custom_fields": {"x": {"a": 1}}})))
+            .unwrap_err();
         assert!(e.contains("extra_data.custom_fields.x"), "{e}");
-        let e = i.record_body(&message(json!({"custom_fields": {ID_FIELD: "other"}}))).unwrap_err();
+        let e = i
+            .record_body(&message(json!({"custom_fields": {ID_FIELD: "other"}})))
+            .unwrap_err();
         assert!(e.contains("reserved"), "{e}");
-        assert!(i.record_body(&message(json!({"custom_fields": "x"}))).is_err());
+        assert!(
+            i.record_body(&message(json!({"custom_fields": "x"})))
+                .is_err()
+        );
     }
 }

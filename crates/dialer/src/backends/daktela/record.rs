@@ -17,7 +17,9 @@ pub fn parse_local(s: &str) -> Option<DateTime> {
 }
 
 pub fn name(r: &Value) -> Option<&str> {
-    r.get("name").and_then(Value::as_str).filter(|s| !s.is_empty())
+    r.get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// A digit string in Daktela's answers; a number is tolerated.
@@ -59,7 +61,14 @@ pub fn custom_field(r: &Value, field: &str) -> Option<String> {
 /// What is kept on the message (pymess kept the name as `extra_data.name`).
 pub fn sender_data(r: &Value) -> JsonMap {
     let mut out = JsonMap::new();
-    for key in ["name", "record_type", "action", "statuses", "created", "edited"] {
+    for key in [
+        "name",
+        "record_type",
+        "action",
+        "statuses",
+        "created",
+        "edited",
+    ] {
         if let Some(v) = r.get(key).filter(|v| !v.is_null()) {
             out.insert(key.to_string(), v.clone());
         }
@@ -69,7 +78,13 @@ pub fn sender_data(r: &Value) -> JsonMap {
 
 /// `filter[i][field|operator|value]` (AND), `fields[i]`, `sort` by `sort_field` then name,
 /// `skip`, `take`.
-pub fn list_params(filters: &[(&str, &str, String)], fields: &[&str], sort_field: &str, skip: usize, take: usize) -> Vec<(String, String)> {
+pub fn list_params(
+    filters: &[(&str, &str, String)],
+    fields: &[&str],
+    sort_field: &str,
+    skip: usize,
+    take: usize,
+) -> Vec<(String, String)> {
     let mut p = Vec::new();
     for (i, (field, op, value)) in filters.iter().enumerate() {
         p.push((format!("filter[{i}][field]"), field.to_string()));
@@ -102,7 +117,10 @@ mod tests {
         assert_eq!(format_local(edited(&r).unwrap()), "2026-11-21 10:00:01");
         assert_eq!(custom_field(&r, "x").as_deref(), Some("1"));
         let odd = json!({"statuses": "nope", "edited": "yesterday", "action": null});
-        assert_eq!((action(&odd), first_status(&odd), edited(&odd), name(&odd)), (None, None, None, None));
+        assert_eq!(
+            (action(&odd), first_status(&odd), edited(&odd), name(&odd)),
+            (None, None, None, None)
+        );
         assert_eq!(first_status(&json!({"statuses": []})), None);
     }
 }

@@ -12,12 +12,12 @@ use jiff::SignedDuration;
 use jiff::civil::DateTime;
 use serde_json::Value;
 
+use super::Inner;
 use super::mapping::Mapped;
 use super::publish::to_backend_error;
 use super::record::{self, format_local, parse_local};
-use super::Inner;
-use crate::backend::{BackendError, CheckFailure, StatusReport, StatusUpdate};
 use crate::Message;
+use crate::backend::{BackendError, CheckFailure, StatusReport, StatusUpdate};
 
 /// Daktela caps a page at this.
 pub const TAKE: usize = 1000;
@@ -37,22 +37,33 @@ fn parse_cursor(text: &str) -> Option<Cursor> {
         return Some(BTreeMap::from([(String::new(), t)]));
     }
     let obj: serde_json::Map<String, Value> = serde_json::from_str(text).ok()?;
-    obj.into_iter().map(|(k, v)| Some((k, parse_local(v.as_str()?)?))).collect()
+    obj.into_iter()
+        .map(|(k, v)| Some((k, parse_local(v.as_str()?)?)))
+        .collect()
 }
 
 fn cursor_text(c: &Cursor) -> String {
-    let obj: serde_json::Map<String, Value> = c.iter().map(|(k, v)| (k.clone(), Value::String(format_local(*v)))).collect();
+    let obj: serde_json::Map<String, Value> = c
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(format_local(*v))))
+        .collect();
     Value::Object(obj).to_string()
 }
 
 impl Inner {
-    pub(super) async fn check(&self, messages: &[Message], cursor: Option<&str>) -> Result<StatusReport, BackendError> {
+    pub(super) async fn check(
+        &self,
+        messages: &[Message],
+        cursor: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
         let mut report = StatusReport::default();
         let mut cursors: Cursor = match cursor.map(|c| (c, parse_cursor(c))) {
             None => Cursor::new(),
             Some((_, Some(c))) => c,
             Some((text, None)) => {
-                report.warnings.push(format!("unreadable status-check cursor {text:?}: starting from the messages' own times"));
+                report.warnings.push(format!(
+                    "unreadable status-check cursor {text:?}: starting from the messages' own times"
+                ));
                 Cursor::new()
             }
         };
@@ -63,10 +74,17 @@ impl Inner {
         let mut by_name: HashMap<&str, &Message> = HashMap::new();
         for m in messages {
             let Some(name) = m.extra_sender_data.get("name").and_then(Value::as_str) else {
-                report.failures.push(CheckFailure { id: m.id, error: "no Daktela record name is stored with the message".into() });
+                report.failures.push(CheckFailure {
+                    id: m.id,
+                    error: "no Daktela record name is stored with the message".into(),
+                });
                 continue;
             };
-            let rt = match m.extra_sender_data.get("record_type").and_then(Value::as_str) {
+            let rt = match m
+                .extra_sender_data
+                .get("record_type")
+                .and_then(Value::as_str)
+            {
                 Some(t) => t.to_string(),
                 None => match self.record_type(m) {
                     Ok(t) => t.to_string(),
@@ -84,8 +102,14 @@ impl Inner {
         let mut requests = 0usize;
         for (rt, pending) in &by_type {
             let cursor = cursors.get(rt).copied().or(fallback);
-            let start = pending.iter().map(|m| self.need_from(m, cursor)).min().expect("a type has messages");
-            let seen = self.list_changed(rt, start, &mut latest, &mut report, &mut requests).await?;
+            let start = pending
+                .iter()
+                .map(|m| self.need_from(m, cursor))
+                .min()
+                .expect("a type has messages");
+            let seen = self
+                .list_changed(rt, start, &mut latest, &mut report, &mut requests)
+                .await?;
             if let Some(seen) = seen {
                 let next = cursor.map_or(seen, |c| c.max(seen));
                 cursors.insert(rt.clone(), next);
@@ -95,7 +119,9 @@ impl Inner {
         }
 
         for (name, r) in &latest {
-            let Some(m) = by_name.get(name.as_str()) else { continue };
+            let Some(m) = by_name.get(name.as_str()) else {
+                continue;
+            };
             self.apply(m, name, r, &mut report);
         }
         if !cursors.is_empty() {
@@ -126,7 +152,9 @@ impl Inner {
             .unwrap_or(DateTime::MIN);
         let early = base.checked_sub(LAG).unwrap_or(DateTime::MIN);
         match cursor {
-            Some(c) if base <= c.checked_sub(LAG).unwrap_or(DateTime::MIN) => c.checked_sub(OVERLAP).unwrap_or(c),
+            Some(c) if base <= c.checked_sub(LAG).unwrap_or(DateTime::MIN) => {
+                c.checked_sub(OVERLAP).unwrap_or(c)
+            }
             _ => early,
         }
     }
@@ -144,14 +172,19 @@ impl Inner {
         let mut skip = 0usize;
         let mut last_seen: Option<DateTime> = None;
         for _ in 0..MAX_PAGES {
-            let filters = [("record_type", "eq", record_type.to_string()), ("edited", "gte", format_local(start))];
+            let filters = [
+                ("record_type", "eq", record_type.to_string()),
+                ("edited", "gte", format_local(start)),
+            ];
             let params = record::list_params(&filters, &FIELDS, "edited", skip, TAKE);
             *requests += 1;
             let page = self.client.list(&params).await.map_err(to_backend_error)?;
             let mut page_last: Option<DateTime> = None;
             for r in &page.data {
                 let Some(name) = record::name(r) else {
-                    report.warnings.push("Daktela listed a record without a name; ignored".into());
+                    report
+                        .warnings
+                        .push("Daktela listed a record without a name; ignored".into());
                     continue;
                 };
                 let edited = record::edited(r);
@@ -160,7 +193,9 @@ impl Inner {
                         page_last = Some(page_last.map_or(e, |p| p.max(e)));
                         last_seen = Some(last_seen.map_or(e, |p| p.max(e)));
                     }
-                    None => report.warnings.push(format!("Daktela record {name} has no readable `edited` time")),
+                    None => report.warnings.push(format!(
+                        "Daktela record {name} has no readable `edited` time"
+                    )),
                 }
                 let newer = match latest.get(name) {
                     Some(old) => record::edited(old) <= edited,
@@ -188,18 +223,26 @@ impl Inner {
                 skip = 0;
             } else {
                 let in_last = times.iter().filter(|t| **t == last).count();
-                skip = if last == start { skip + in_last } else { in_last };
+                skip = if last == start {
+                    skip + in_last
+                } else {
+                    in_last
+                };
                 start = last;
             }
         }
-        Err(BackendError::Outage(format!("Daktela listed more than {MAX_PAGES} pages of {record_type}; stopped")))
+        Err(BackendError::Outage(format!(
+            "Daktela listed more than {MAX_PAGES} pages of {record_type}; stopped"
+        )))
     }
 
     fn apply(&self, m: &Message, name: &str, r: &Value, report: &mut StatusReport) {
         // Seen already (at publish, or by an earlier check; the overlap re-reads records).
         // `edited` alone cannot tell: it has one-second resolution.
         let stored = |k: &str| m.extra_sender_data.get(k);
-        let known = stored("edited").and_then(Value::as_str).and_then(parse_local);
+        let known = stored("edited")
+            .and_then(Value::as_str)
+            .and_then(parse_local);
         if known.is_some()
             && known == record::edited(r)
             && stored("action") == r.get("action")
@@ -209,10 +252,20 @@ impl Inner {
         }
         let action = record::action(r);
         let status = record::first_status(r);
-        match self.config.mapping.map(action.as_deref(), status.as_deref()) {
-            Mapped::State { state, is_final, warning } => {
+        match self
+            .config
+            .mapping
+            .map(action.as_deref(), status.as_deref())
+        {
+            Mapped::State {
+                state,
+                is_final,
+                warning,
+            } => {
                 if let Some(w) = warning {
-                    report.warnings.push(format!("message {}: Daktela record {name}: {w}", m.id));
+                    report
+                        .warnings
+                        .push(format!("message {}: Daktela record {name}: {w}", m.id));
                 }
                 if state != m.state || is_final != m.is_final_state {
                     let reason = format!(
@@ -230,8 +283,13 @@ impl Inner {
                     });
                 }
             }
-            Mapped::Skip(w) => report.warnings.push(format!("message {}: Daktela record {name}: {w}", m.id)),
-            Mapped::Fail(e) => report.failures.push(CheckFailure { id: m.id, error: format!("Daktela record {name}: {e}") }),
+            Mapped::Skip(w) => report
+                .warnings
+                .push(format!("message {}: Daktela record {name}: {w}", m.id)),
+            Mapped::Fail(e) => report.failures.push(CheckFailure {
+                id: m.id,
+                error: format!("Daktela record {name}: {e}"),
+            }),
         }
     }
 }
@@ -242,8 +300,12 @@ mod tests {
 
     #[test]
     fn cursor_round_trip_and_bare_form() {
-        let c = parse_cursor(r#"{"tts":"2026-11-21 10:00:00","pred":"2026-11-20 23:59:59"}"#).unwrap();
-        assert_eq!(cursor_text(&c), r#"{"pred":"2026-11-20 23:59:59","tts":"2026-11-21 10:00:00"}"#);
+        let c =
+            parse_cursor(r#"{"tts":"2026-11-21 10:00:00","pred":"2026-11-20 23:59:59"}"#).unwrap();
+        assert_eq!(
+            cursor_text(&c),
+            r#"{"pred":"2026-11-20 23:59:59","tts":"2026-11-21 10:00:00"}"#
+        );
         let bare = parse_cursor("2026-11-21 10:00:00").unwrap();
         assert_eq!(format_local(bare[""]), "2026-11-21 10:00:00");
         assert!(parse_cursor("garbage").is_none());

@@ -13,7 +13,10 @@ use jiff::Timestamp;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
-use super::{Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange, redact_url};
+use super::{
+    Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange,
+    redact_url,
+};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 const POOL_SIZE: usize = 8;
@@ -34,7 +37,12 @@ impl From<postgres::Error> for StoreError {
         // The server's own words (its Display alone says only "db error"); they name
         // columns and constraints, never connection parameters.
         match e.as_db_error() {
-            Some(db) => StoreError::Database(format!("{} ({}): {}", db.severity(), db.code().code(), db.message())),
+            Some(db) => StoreError::Database(format!(
+                "{} ({}): {}",
+                db.severity(),
+                db.code().code(),
+                db.message()
+            )),
             None => StoreError::Database(e.to_string()),
         }
     }
@@ -61,7 +69,11 @@ impl<C: GenericClient> Db<'_, C> {
         let s = self.stmt(sql)?;
         Ok(self.c.query(&s, params)?)
     }
-    pub(super) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>, StoreError> {
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, StoreError> {
         let s = self.stmt(sql)?;
         Ok(self.c.query_opt(&s, params)?)
     }
@@ -70,22 +82,31 @@ impl<C: GenericClient> Db<'_, C> {
         Ok(self.c.execute(&s, params)?)
     }
     /// Not cached: for queries built at run time.
-    pub(super) fn query_dynamic(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+    pub(super) fn query_dynamic(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, StoreError> {
         Ok(self.c.query(sql, params)?)
     }
 }
 
 impl PgStore {
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let config: postgres::Config = url.parse().map_err(|e: postgres::Error| StoreError::Url {
-            url: redact_url(url),
-            reason: e.to_string(),
-        })?;
-        let store = PgStore { config, idle: Mutex::new(Vec::new()) };
+        let config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| StoreError::Url {
+                url: redact_url(url),
+                reason: e.to_string(),
+            })?;
+        let store = PgStore {
+            config,
+            idle: Mutex::new(Vec::new()),
+        };
         let mut conn = store.conn().map_err(|e| match e {
-            StoreError::Database(reason) => {
-                StoreError::Database(format!("cannot connect to PostgreSQL at {}: {reason}", redact_url(url)))
-            }
+            StoreError::Database(reason) => StoreError::Database(format!(
+                "cannot connect to PostgreSQL at {}: {reason}",
+                redact_url(url)
+            )),
             other => other,
         })?;
         migrate(&mut conn.client)?;
@@ -94,15 +115,28 @@ impl PgStore {
     }
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
-        let reused = self.idle.lock().map_err(|_| StoreError::Database("connection pool lock poisoned".into()))?.pop();
+        let reused = self
+            .idle
+            .lock()
+            .map_err(|_| StoreError::Database("connection pool lock poisoned".into()))?
+            .pop();
         let conn = match reused {
             Some(c) if !c.client.is_closed() => c,
-            _ => PgConn { client: self.config.connect(NoTls)?, stmts: HashMap::new() },
+            _ => PgConn {
+                client: self.config.connect(NoTls)?,
+                stmts: HashMap::new(),
+            },
         };
-        Ok(Pooled { store: self, conn: Some(conn) })
+        Ok(Pooled {
+            store: self,
+            conn: Some(conn),
+        })
     }
 
-    fn write<T>(&self, f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let PgConn { client, stmts } = &mut *conn;
         let mut tx = client.transaction()?;
@@ -111,7 +145,10 @@ impl PgStore {
         Ok(out)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let PgConn { client, stmts } = &mut *conn;
         f(&mut Db { c: client, stmts })
@@ -119,8 +156,18 @@ impl PgStore {
 }
 
 impl PgStore {
-    fn insert(&self, new: &[NewMessage], now: Timestamp, claim: Option<(&str, Timestamp)>, attempt: bool) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|db| new.iter().map(|n| ops::insert_one(db, n, now, claim, attempt)).collect::<Result<Vec<_>, _>>())?;
+    fn insert(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        claim: Option<(&str, Timestamp)>,
+        attempt: bool,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let inserted = self.write(|db| {
+            new.iter()
+                .map(|n| ops::insert_one(db, n, now, claim, attempt))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
         for i in inserted.iter().filter(|i| !i.existing) {
             super::log_created(&i.message);
         }
@@ -133,7 +180,9 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     // Several processes may open a fresh database at once: one migrates, the others wait.
     tx.execute("SELECT pg_advisory_xact_lock(7283001)", &[])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")?;
-    let current: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?.get(0);
+    let current: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+        .get(0);
     let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
         return Err(StoreError::Database(format!(
@@ -142,7 +191,10 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     }
     for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql)?;
-        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[version])?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[version],
+        )?;
         tracing::info!(version, "postgres schema migrated");
     }
     tx.commit()?;
@@ -169,7 +221,9 @@ impl DerefMut for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else { return };
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else {
+            return;
+        };
         if idle.len() < POOL_SIZE && !conn.client.is_closed() {
             idle.push(conn);
         }
@@ -177,16 +231,37 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for PgStore {
-    fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_messages(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError> {
         self.insert(new, now, None, false)
     }
-    fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_claimed(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError> {
         self.insert(new, now, Some((owner, lease_until)), false)
     }
-    fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_attempting(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError> {
         self.insert(new, now, Some((owner, lease_until)), true)
     }
-    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
+    fn insert_unique(
+        &self,
+        new: &NewMessage,
+        now: Timestamp,
+        claim: Option<(&str, Timestamp)>,
+    ) -> Result<Option<Inserted>, StoreError> {
         let inserted = self.write(|db| ops::insert_unique(db, new, now, claim))?;
         if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             super::log_created(&i.message);
@@ -209,7 +284,12 @@ impl Store for PgStore {
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
         self.write(|db| ops::add_template(db, template, now))
     }
-    fn update_template(&self, slug: &str, change: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
+    fn update_template(
+        &self,
+        slug: &str,
+        change: &TemplateChange,
+        now: Timestamp,
+    ) -> Result<Template, StoreError> {
         self.write(|db| ops::update_template(db, slug, change, now))
     }
     fn template(&self, slug: &str) -> Result<Option<Template>, StoreError> {
@@ -222,26 +302,60 @@ impl Store for PgStore {
         self.write(|db| ops::remove_template(db, slug))
     }
 
-    fn claim_due(&self, owner: &str, now: Timestamp, lease_until: Timestamp, limit: usize, backend: Option<&str>) -> Result<Vec<Message>, StoreError> {
+    fn claim_due(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+        backend: Option<&str>,
+    ) -> Result<Vec<Message>, StoreError> {
         self.write(|db| ops::claim_due(db, owner, now, lease_until, limit, backend))
     }
-    fn claim_ids(&self, ids: &[MessageId], owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<Vec<Message>, StoreError> {
+    fn claim_ids(
+        &self,
+        ids: &[MessageId],
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
         self.write(|db| ops::claim_ids(db, ids, owner, now, lease_until))
     }
-    fn begin_attempt(&self, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    fn begin_attempt(
+        &self,
+        id: MessageId,
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
         self.write(|db| ops::begin_attempt(db, id, owner, now))
     }
-    fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    fn finish(
+        &self,
+        id: MessageId,
+        owner: &str,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
         let (message, history) = self.write(|db| ops::update(db, id, Some(owner), change, now))?;
         if let Some(m) = &message {
             super::log_history(m.id, &history);
         }
         Ok(message)
     }
-    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+    fn begin_attempts(
+        &self,
+        ids: &[MessageId],
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
         self.write(|db| ops::begin_attempts(db, ids, owner, now))
     }
-    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
+    fn finish_many(
+        &self,
+        owner: &str,
+        changes: &[(MessageId, Change)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError> {
         let done = self.write(|db| ops::finish_many(db, owner, changes, now))?;
         Ok(done
             .into_iter()
@@ -255,16 +369,26 @@ impl Store for PgStore {
     }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
         self.write(|db| {
-            Ok(db.execute("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = $1", &[&owner])?
-                as usize)
+            Ok(db.execute(
+                "UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = $1",
+                &[&owner],
+            )? as usize)
         })
     }
     fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
         self.write(|db| {
-            Ok(db.execute("UPDATE messages SET claim_until = $2 WHERE claim_owner = $1", &[&owner, &lease_until])? as usize)
+            Ok(db.execute(
+                "UPDATE messages SET claim_until = $2 WHERE claim_owner = $1",
+                &[&owner, &lease_until],
+            )? as usize)
         })
     }
-    fn apply(&self, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    fn apply(
+        &self,
+        id: MessageId,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
         let (message, history) = self.write(|db| ops::update(db, id, None, change, now))?;
         if let Some(m) = &message {
             super::log_history(m.id, &history);
@@ -274,11 +398,23 @@ impl Store for PgStore {
     fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
         self.read(|db| ops::in_flight(db, backend))
     }
-    fn sent_not_final(&self, backend: &str, sent_since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
+    fn sent_not_final(
+        &self,
+        backend: &str,
+        sent_since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
         self.read(|db| ops::sent_not_final(db, backend, sent_since, limit))
     }
     fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
-        self.read(|db| Ok(db.query_opt("SELECT cursor FROM backend_cursors WHERE backend = $1", &[&backend])?.map(|r| r.get(0))))
+        self.read(|db| {
+            Ok(db
+                .query_opt(
+                    "SELECT cursor FROM backend_cursors WHERE backend = $1",
+                    &[&backend],
+                )?
+                .map(|r| r.get(0)))
+        })
     }
     fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
         self.write(|db| {

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::Db;
 use super::rows::{self, COLS, ts_param};
 use crate::store::{
-    Change, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange, creation_entry, micros,
-    new_message_row, plan_change, same_request,
+    Change, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange,
+    creation_entry, micros, new_message_row, plan_change, same_request,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
@@ -69,7 +69,9 @@ pub(super) fn insert_one(
         // Another transaction stored this idempotency key since we looked: that one wins.
         return match by_key(db, new)? {
             Some(found) => found,
-            None => Err(StoreError::Database("idempotency key conflict without a stored message".into())),
+            None => Err(StoreError::Database(
+                "idempotency key conflict without a stored message".into(),
+            )),
         };
     }
     for r in &m.related {
@@ -79,7 +81,10 @@ pub(super) fn insert_one(
             &[&id, &r.kind, &r.id, &r.id_int()],
         )?;
     }
-    Ok(Inserted { message: m, existing: false })
+    Ok(Inserted {
+        message: m,
+        existing: false,
+    })
 }
 
 /// `insert_one` refusing (None) a duplicate from a template that does not allow them.
@@ -91,7 +96,10 @@ pub(super) fn insert_unique(
 ) -> Result<Option<Inserted>, StoreError> {
     let slug = new.template_slug.clone().unwrap_or_default();
     // Sends from one template take turns until commit, so the check below stays true.
-    db.execute("SELECT pg_advisory_xact_lock(7283002, hashtext($1))", &[&slug])?;
+    db.execute(
+        "SELECT pg_advisory_xact_lock(7283002, hashtext($1))",
+        &[&slug],
+    )?;
     if let Some(found) = by_key(db, new)? {
         return found.map(Some);
     }
@@ -102,20 +110,34 @@ pub(super) fn insert_unique(
 }
 
 /// The message already stored under `new`'s idempotency key, as `insert_one`'s answer.
-fn by_key(db: &mut Tx<'_, '_>, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
-    let Some(key) = &new.idempotency_key else { return Ok(None) };
+fn by_key(
+    db: &mut Tx<'_, '_>,
+    new: &NewMessage,
+) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else {
+        return Ok(None);
+    };
     let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
     let rows = db.query(&sql, &[key])?;
     Ok(rows::read_all(db, &rows)?.pop().map(|existing| {
         if same_request(&existing, new) {
-            Ok(Inserted { message: existing, existing: true })
+            Ok(Inserted {
+                message: existing,
+                existing: true,
+            })
         } else {
-            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
+            Err(StoreError::IdempotencyConflict {
+                key: key.clone(),
+                existing: existing.id,
+            })
         }
     }))
 }
 
-pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+pub(super) fn list<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    f: &MessageFilter,
+) -> Result<Vec<Message>, StoreError> {
     let mut sql = format!("SELECT {COLS} FROM messages WHERE true");
     let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
     let mut push = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync>| {
@@ -135,7 +157,11 @@ pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> R
         push(&mut sql, " AND created_at >= ?", Box::new(since));
     }
     if let Some(r) = &f.related {
-        push(&mut sql, " AND id IN (SELECT message_id FROM message_related WHERE kind = ?", Box::new(r.kind.clone()));
+        push(
+            &mut sql,
+            " AND id IN (SELECT message_id FROM message_related WHERE kind = ?",
+            Box::new(r.kind.clone()),
+        );
         if let Some(n) = r.id_int() {
             // The integer index finds the candidates; the text keeps `007` apart from `7`.
             push(&mut sql, " AND object_id_int = ?", Box::new(n));
@@ -151,8 +177,15 @@ pub(super) fn list<C: GenericClient>(db: &mut Db<'_, C>, f: &MessageFilter) -> R
     rows::read_all(db, &found)
 }
 
-pub(super) fn history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
-    let Some(created) = db.query_opt("SELECT created_at FROM messages WHERE id = $1", &[&id.as_uuid()])? else {
+pub(super) fn history<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    id: MessageId,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let Some(created) = db.query_opt(
+        "SELECT created_at FROM messages WHERE id = $1",
+        &[&id.as_uuid()],
+    )?
+    else {
         return Ok(Vec::new());
     };
     let mut out = vec![creation_entry(created.try_get(0)?)];
@@ -173,11 +206,17 @@ pub(super) fn history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId) -> Re
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
-pub(super) fn template_used_for<C: GenericClient>(db: &mut Db<'_, C>, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
+pub(super) fn template_used_for<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    slug: &str,
+    related: &[RelatedObject],
+) -> Result<bool, StoreError> {
     let mut wanted = related.to_vec();
     wanted.sort();
     wanted.dedup();
-    let Some(first) = wanted.first() else { return Ok(false) };
+    let Some(first) = wanted.first() else {
+        return Ok(false);
+    };
     let candidates = db.query(
         "SELECT r.message_id FROM message_related r JOIN messages m ON m.id = r.message_id \
          WHERE r.kind = $1 AND r.object_id = $2 AND m.template_slug = $3",
@@ -191,7 +230,12 @@ pub(super) fn template_used_for<C: GenericClient>(db: &mut Db<'_, C>, slug: &str
         )?;
         let theirs = theirs
             .iter()
-            .map(|r| Ok(RelatedObject { kind: r.try_get(0)?, id: r.try_get(1)? }))
+            .map(|r| {
+                Ok(RelatedObject {
+                    kind: r.try_get(0)?,
+                    id: r.try_get(1)?,
+                })
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         if theirs == wanted {
             return Ok(true);
@@ -214,10 +258,17 @@ fn read_template(r: &Row) -> Result<Template, StoreError> {
     })
 }
 
-pub(super) fn template<C: GenericClient>(db: &mut Db<'_, C>, slug: &str, for_update: bool) -> Result<Option<Template>, StoreError> {
+pub(super) fn template<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    slug: &str,
+    for_update: bool,
+) -> Result<Option<Template>, StoreError> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let sql = format!("SELECT {TEMPLATE_COLS} FROM templates WHERE slug = $1{lock}");
-    db.query_opt(&sql, &[&slug])?.as_ref().map(read_template).transpose()
+    db.query_opt(&sql, &[&slug])?
+        .as_ref()
+        .map(read_template)
+        .transpose()
 }
 
 pub(super) fn templates<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Vec<Template>, StoreError> {
@@ -225,20 +276,33 @@ pub(super) fn templates<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Vec<Temp
     db.query(&sql, &[])?.iter().map(read_template).collect()
 }
 
-pub(super) fn add_template(db: &mut Tx<'_, '_>, t: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
+pub(super) fn add_template(
+    db: &mut Tx<'_, '_>,
+    t: &NewTemplate,
+    now: Timestamp,
+) -> Result<Template, StoreError> {
     let now = micros(now);
     let sql = format!(
         "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) \
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (slug) DO NOTHING RETURNING {TEMPLATE_COLS}"
     );
-    match db.query_opt(&sql, &[&t.slug, &t.body, &t.active, &t.allow_duplicates, &now])? {
+    match db.query_opt(
+        &sql,
+        &[&t.slug, &t.body, &t.active, &t.allow_duplicates, &now],
+    )? {
         Some(r) => read_template(&r),
         None => Err(StoreError::TemplateExists(t.slug.clone())),
     }
 }
 
-pub(super) fn update_template(db: &mut Tx<'_, '_>, slug: &str, c: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
-    let mut t = template(db, slug, true)?.ok_or_else(|| StoreError::NoTemplate(slug.to_string()))?;
+pub(super) fn update_template(
+    db: &mut Tx<'_, '_>,
+    slug: &str,
+    c: &TemplateChange,
+    now: Timestamp,
+) -> Result<Template, StoreError> {
+    let mut t =
+        template(db, slug, true)?.ok_or_else(|| StoreError::NoTemplate(slug.to_string()))?;
     let before = t.clone();
     if let Some(b) = &c.body {
         t.body = b.clone();
@@ -261,8 +325,13 @@ pub(super) fn update_template(db: &mut Tx<'_, '_>, slug: &str, c: &TemplateChang
 }
 
 pub(super) fn remove_template(db: &mut Tx<'_, '_>, slug: &str) -> Result<bool, StoreError> {
-    let Some(t) = template(db, slug, true)? else { return Ok(false) };
-    db.execute("UPDATE messages SET template_id = NULL WHERE template_slug = $1 AND template_id = $2", &[&slug, &t.id])?;
+    let Some(t) = template(db, slug, true)? else {
+        return Ok(false);
+    };
+    db.execute(
+        "UPDATE messages SET template_id = NULL WHERE template_slug = $1 AND template_id = $2",
+        &[&slug, &t.id],
+    )?;
     db.execute("DELETE FROM templates WHERE id = $1", &[&t.id])?;
     Ok(true)
 }
@@ -285,7 +354,10 @@ pub(super) fn claim_due(
          ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
     );
     let limit = limit as i64;
-    let found = db.query(&sql, &[&owner, &ts_param(lease_until), &now, &limit, &backend])?;
+    let found = db.query(
+        &sql,
+        &[&owner, &ts_param(lease_until), &now, &limit, &backend],
+    )?;
     let mut out = rows::read_all(db, &found)?;
     out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
@@ -313,7 +385,12 @@ pub(super) fn claim_ids(
     Ok(out)
 }
 
-pub(super) fn begin_attempt(db: &mut Tx<'_, '_>, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+pub(super) fn begin_attempt(
+    db: &mut Tx<'_, '_>,
+    id: MessageId,
+    owner: &str,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
     let sql = format!(
         "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = true, changed_at = $3 \
          WHERE id = $1 AND claim_owner = $2 RETURNING {COLS}"
@@ -330,10 +407,16 @@ pub(super) fn update(
     change: &Change,
     now: Timestamp,
 ) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
-    let Some(old) = rows::find(db, id, true)? else { return Ok((None, Vec::new())) };
+    let Some(old) = rows::find(db, id, true)? else {
+        return Ok((None, Vec::new()));
+    };
     if let Some(owner) = owner {
-        let holder: Option<String> =
-            db.query_opt("SELECT claim_owner FROM messages WHERE id = $1", &[&id.as_uuid()])?.and_then(|r| r.get(0));
+        let holder: Option<String> = db
+            .query_opt(
+                "SELECT claim_owner FROM messages WHERE id = $1",
+                &[&id.as_uuid()],
+            )?
+            .and_then(|r| r.get(0));
         if holder.as_deref() != Some(owner) {
             return Ok((None, Vec::new()));
         }
@@ -349,7 +432,12 @@ pub(super) fn update(
 }
 
 /// `begin_attempt` for a batch: one statement.
-pub(super) fn begin_attempts(db: &mut Tx<'_, '_>, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+pub(super) fn begin_attempts(
+    db: &mut Tx<'_, '_>,
+    ids: &[MessageId],
+    owner: &str,
+    now: Timestamp,
+) -> Result<Vec<Message>, StoreError> {
     let uuids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
     let sql = format!(
         "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = true, changed_at = $3 \
@@ -373,14 +461,18 @@ pub(super) fn finish_many(
 ) -> Result<Vec<Updated>, StoreError> {
     let uuids: Vec<Uuid> = changes.iter().map(|(i, _)| i.as_uuid()).collect();
     let owner_col = COLS.split(',').count();
-    let sql = format!("SELECT {COLS}, claim_owner FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+    let sql = format!(
+        "SELECT {COLS}, claim_owner FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    );
     let found = db.query(&sql, &[&uuids])?;
     let holders: std::collections::HashMap<MessageId, Option<String>> = found
         .iter()
         .map(|r| Ok((MessageId::from_uuid(r.try_get(0)?), r.try_get(owner_col)?)))
         .collect::<Result<_, StoreError>>()?;
-    let olds: std::collections::HashMap<MessageId, Message> =
-        rows::read_all(db, &found)?.into_iter().map(|m| (m.id, m)).collect();
+    let olds: std::collections::HashMap<MessageId, Message> = rows::read_all(db, &found)?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
     let mut out = Vec::with_capacity(changes.len());
     for (id, change) in changes {
         let held = holders.get(id).is_some_and(|h| h.as_deref() == Some(owner));
@@ -398,7 +490,10 @@ pub(super) fn finish_many(
     Ok(out)
 }
 
-pub(super) fn in_flight<C: GenericClient>(db: &mut Db<'_, C>, backend: &str) -> Result<usize, StoreError> {
+pub(super) fn in_flight<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    backend: &str,
+) -> Result<usize, StoreError> {
     let n: i64 = db
         .query_opt(
             "SELECT COUNT(*) FROM messages WHERE backend = $1 AND NOT is_final_state AND sent_at IS NOT NULL",

@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::Db;
 use crate::store::StoreError;
-use crate::{HistoryEntry, JsonMap, Message, MessageId, PhoneNumber, Priority, RelatedObject, State, Tag};
+use crate::{
+    HistoryEntry, JsonMap, Message, MessageId, PhoneNumber, Priority, RelatedObject, State, Tag,
+};
 
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
@@ -45,15 +47,21 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
         error: row.try_get(10)?,
         extra_data,
         extra_sender_data,
-        tag: tag.map(|t| Tag::new(&t)).transpose().map_err(|e| corrupt("tag", e))?,
+        tag: tag
+            .map(|t| Tag::new(&t))
+            .transpose()
+            .map_err(|e| corrupt("tag", e))?,
         is_final_state: row.try_get(14)?,
-        priority: Priority::new(row.try_get::<_, i16>(15)?.into()).map_err(|e| corrupt("priority", e))?,
+        priority: Priority::new(row.try_get::<_, i16>(15)?.into())
+            .map_err(|e| corrupt("priority", e))?,
         predictive: row.try_get(16)?,
         attempts: attempts.try_into().map_err(|e| corrupt("attempts", e))?,
         next_attempt_at: row.try_get(18)?,
         not_before: row.try_get(19)?,
         idempotency_key: row.try_get(20)?,
-        check_failures: check_failures.try_into().map_err(|e| corrupt("check_failures", e))?,
+        check_failures: check_failures
+            .try_into()
+            .map_err(|e| corrupt("check_failures", e))?,
         resent_from: resent_from.map(MessageId::from_uuid),
         attempt_unresolved: row.try_get(23)?,
         related: Vec::new(),
@@ -61,7 +69,10 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
 }
 
 /// Reads rows selected with [`COLS`] and loads their related objects in one query.
-pub(super) fn read_all<C: GenericClient>(db: &mut Db<'_, C>, rows: &[Row]) -> Result<Vec<Message>, StoreError> {
+pub(super) fn read_all<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    rows: &[Row],
+) -> Result<Vec<Message>, StoreError> {
     let mut out = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
     if out.is_empty() {
         return Ok(out);
@@ -75,13 +86,20 @@ pub(super) fn read_all<C: GenericClient>(db: &mut Db<'_, C>, rows: &[Row]) -> Re
     for r in related {
         let id = MessageId::from_uuid(r.try_get(0)?);
         if let Some(m) = out.iter_mut().find(|m| m.id == id) {
-            m.related.push(RelatedObject { kind: r.try_get(1)?, id: r.try_get(2)? });
+            m.related.push(RelatedObject {
+                kind: r.try_get(1)?,
+                id: r.try_get(2)?,
+            });
         }
     }
     Ok(out)
 }
 
-pub(super) fn find<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId, for_update: bool) -> Result<Option<Message>, StoreError> {
+pub(super) fn find<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    id: MessageId,
+    for_update: bool,
+) -> Result<Option<Message>, StoreError> {
     let sql = if for_update {
         format!("SELECT {COLS} FROM messages WHERE id = $1 FOR UPDATE")
     } else {
@@ -91,7 +109,11 @@ pub(super) fn find<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId, for_upda
     Ok(read_all(db, &rows)?.pop())
 }
 
-pub(super) fn add_history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId, h: &HistoryEntry) -> Result<(), StoreError> {
+pub(super) fn add_history<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    id: MessageId,
+    h: &HistoryEntry,
+) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO message_history (message_id, at, from_state, to_state, reason) VALUES ($1, $2, $3, $4, $5)",
         &[&id.as_uuid(), &h.at, &h.from.map(|s| s.code()), &h.to.code(), &h.reason],
@@ -101,7 +123,11 @@ pub(super) fn add_history<C: GenericClient>(db: &mut Db<'_, C>, id: MessageId, h
 
 /// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
 /// the message is no longer unpublished (a claim only ever holds unpublished messages).
-pub(super) fn update<C: GenericClient>(db: &mut Db<'_, C>, m: &Message, release: bool) -> Result<(), StoreError> {
+pub(super) fn update<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    m: &Message,
+    release: bool,
+) -> Result<(), StoreError> {
     let sql = if release {
         "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, extra_sender_data = $6, \
          is_final_state = $7, attempts = $8, next_attempt_at = $9, check_failures = $10, \

@@ -22,7 +22,11 @@ pub(super) fn claim_due(
          AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
          ORDER BY priority, created_at, id LIMIT ?4) RETURNING {COLS}"
     );
-    let mut out = rows::query(tx, &sql, rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend])?;
+    let mut out = rows::query(
+        tx,
+        &sql,
+        rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend],
+    )?;
     out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
 }
@@ -40,17 +44,31 @@ pub(super) fn claim_ids(
     );
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        out.extend(rows::query(tx, &sql, (id.to_string(), owner, us(lease_until), us(now)))?);
+        out.extend(rows::query(
+            tx,
+            &sql,
+            (id.to_string(), owner, us(lease_until), us(now)),
+        )?);
     }
     Ok(out)
 }
 
-pub(super) fn begin_attempt(tx: &Transaction<'_>, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+pub(super) fn begin_attempt(
+    tx: &Transaction<'_>,
+    id: MessageId,
+    owner: &str,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
     let sql = format!(
         "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
          WHERE id = ?1 AND claim_owner = ?2 RETURNING {COLS}"
     );
-    Ok(rows::query(tx, &sql, (id.to_string(), owner, us(crate::store::micros(now))))?.pop())
+    Ok(rows::query(
+        tx,
+        &sql,
+        (id.to_string(), owner, us(crate::store::micros(now))),
+    )?
+    .pop())
 }
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
@@ -61,13 +79,20 @@ pub(super) fn update(
     change: &Change,
     now: Timestamp,
 ) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
-    let Some((old, holder, history_len)) = rows::find_for_update(tx, id)? else { return Ok((None, Vec::new())) };
+    let Some((old, holder, history_len)) = rows::find_for_update(tx, id)? else {
+        return Ok((None, Vec::new()));
+    };
     if owner.is_some() && holder.as_deref() != owner {
         return Ok((None, Vec::new()));
     }
     let plan = plan_change(&old, change, now);
     if plan.changed || owner.is_some() || !plan.history.is_empty() {
-        rows::update(tx, &plan.message, history_len + plan.history.len() as i64, owner.is_some())?;
+        rows::update(
+            tx,
+            &plan.message,
+            history_len + plan.history.len() as i64,
+            owner.is_some(),
+        )?;
     }
     rows::add_history(tx, id, history_len, &plan.history)?;
     Ok((Some(plan.message), plan.history))
@@ -81,9 +106,15 @@ pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreE
         .execute([owner])?)
 }
 
-pub(super) fn renew(tx: &Transaction<'_>, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
+pub(super) fn renew(
+    tx: &Transaction<'_>,
+    owner: &str,
+    lease_until: Timestamp,
+) -> Result<usize, StoreError> {
     Ok(tx
-        .prepare_cached("UPDATE messages SET claim_until = ?2 WHERE state IN (-1, 99) AND claim_owner = ?1")?
+        .prepare_cached(
+            "UPDATE messages SET claim_until = ?2 WHERE state IN (-1, 99) AND claim_owner = ?1",
+        )?
         .execute((owner, us(lease_until)))?)
 }
 
@@ -96,12 +127,21 @@ pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, Store
     Ok(n as usize)
 }
 
-pub(super) fn sent_not_final(conn: &Connection, backend: &str, since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
+pub(super) fn sent_not_final(
+    conn: &Connection,
+    backend: &str,
+    since: Option<Timestamp>,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
         "SELECT {COLS} FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL \
          AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, id LIMIT ?3"
     );
-    rows::query(conn, &sql, rusqlite::params![backend, since.map(us), limit as i64])
+    rows::query(
+        conn,
+        &sql,
+        rusqlite::params![backend, since.map(us), limit as i64],
+    )
 }
 
 pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>, StoreError> {
@@ -111,7 +151,11 @@ pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>,
         .optional()?)
 }
 
-pub(super) fn set_cursor(tx: &Transaction<'_>, backend: &str, cursor: &str) -> Result<(), StoreError> {
+pub(super) fn set_cursor(
+    tx: &Transaction<'_>,
+    backend: &str,
+    cursor: &str,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",

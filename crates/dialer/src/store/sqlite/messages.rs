@@ -5,18 +5,27 @@ use rusqlite::{Connection, Transaction};
 
 use super::SqliteStore;
 use super::rows::{self, COLS, related_column, to_json, us};
-use crate::store::{Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request};
+use crate::store::{
+    Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request,
+};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 /// A claim to take with the insert: owner, lease, and whether the first attempt begins.
 pub(super) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
 
 impl SqliteStore {
-    pub(super) fn insert_impl(&self, new: &[NewMessage], now: Timestamp, claim: Claim<'_>) -> Result<Vec<Inserted>, StoreError> {
+    pub(super) fn insert_impl(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        claim: Claim<'_>,
+    ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
             // Looked up once per batch, not once per message.
             let mut st = InsertStatements::new(tx)?;
-            new.iter().map(|n| insert_one(tx, &mut st, n, now, claim)).collect::<Result<Vec<_>, _>>()
+            new.iter()
+                .map(|n| insert_one(tx, &mut st, n, now, claim))
+                .collect::<Result<Vec<_>, _>>()
         })?;
         for i in inserted.iter().filter(|i| !i.existing) {
             log_created(&i.message);
@@ -46,7 +55,12 @@ impl SqliteStore {
         Ok(inserted)
     }
 
-    pub(super) fn insert_unique_impl(&self, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Option<Inserted>, StoreError> {
+    pub(super) fn insert_unique_impl(
+        &self,
+        new: &NewMessage,
+        now: Timestamp,
+        claim: Claim<'_>,
+    ) -> Result<Option<Inserted>, StoreError> {
         let slug = new.template_slug.as_deref().unwrap_or_default();
         let inserted = self.write(|tx| {
             if let Some(found) = by_key(tx, new)? {
@@ -66,14 +80,25 @@ impl SqliteStore {
 }
 
 /// The message already stored under `new`'s idempotency key, as the insert's answer.
-fn by_key(conn: &Connection, new: &NewMessage) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
-    let Some(key) = &new.idempotency_key else { return Ok(None) };
+fn by_key(
+    conn: &Connection,
+    new: &NewMessage,
+) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
+    let Some(key) = &new.idempotency_key else {
+        return Ok(None);
+    };
     let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
     Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
         if same_request(&existing, new) {
-            Ok(Inserted { message: existing, existing: true })
+            Ok(Inserted {
+                message: existing,
+                existing: true,
+            })
         } else {
-            Err(StoreError::IdempotencyConflict { key: key.clone(), existing: existing.id })
+            Err(StoreError::IdempotencyConflict {
+                key: key.clone(),
+                existing: existing.id,
+            })
         }
     }))
 }
@@ -102,7 +127,13 @@ impl<'t> InsertStatements<'t> {
     }
 }
 
-fn insert_one(tx: &Transaction<'_>, st: &mut InsertStatements<'_>, new: &NewMessage, now: Timestamp, claim: Claim<'_>) -> Result<Inserted, StoreError> {
+fn insert_one(
+    tx: &Transaction<'_>,
+    st: &mut InsertStatements<'_>,
+    new: &NewMessage,
+    now: Timestamp,
+    claim: Claim<'_>,
+) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(tx, new)? {
         return found;
     }
@@ -137,7 +168,10 @@ fn insert_one(tx: &Transaction<'_>, st: &mut InsertStatements<'_>, new: &NewMess
     for r in &m.related {
         st.related.execute((&r.kind, &r.id, &id, r.id_int()))?;
     }
-    Ok(Inserted { message: m, existing: false })
+    Ok(Inserted {
+        message: m,
+        existing: false,
+    })
 }
 
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
@@ -160,7 +194,11 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
         push(&mut sql, " AND created_at >= ?", Box::new(us(since)));
     }
     if let Some(r) = &f.related {
-        push(&mut sql, " AND id IN (SELECT message_id FROM message_related WHERE kind = ?", Box::new(r.kind.clone()));
+        push(
+            &mut sql,
+            " AND id IN (SELECT message_id FROM message_related WHERE kind = ?",
+            Box::new(r.kind.clone()),
+        );
         if let Some(n) = r.id_int() {
             // The integer index finds the candidates; the text keeps `007` apart from `7`.
             push(&mut sql, " AND object_id_int = ?", Box::new(n));
@@ -177,7 +215,9 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
 }
 
 pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
-    let Some(created_at) = rows::exists(conn, id)? else { return Ok(Vec::new()) };
+    let Some(created_at) = rows::exists(conn, id)? else {
+        return Ok(Vec::new());
+    };
     let mut out = vec![creation_entry(created_at)];
     let mut stmt = conn.prepare_cached(
         "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = ?1 ORDER BY n",
@@ -196,11 +236,17 @@ pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEnt
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
-pub(super) fn template_used_for(conn: &Connection, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
+pub(super) fn template_used_for(
+    conn: &Connection,
+    slug: &str,
+    related: &[RelatedObject],
+) -> Result<bool, StoreError> {
     let mut wanted = related.to_vec();
     wanted.sort();
     wanted.dedup();
-    let Some(first) = wanted.first() else { return Ok(false) };
+    let Some(first) = wanted.first() else {
+        return Ok(false);
+    };
     let wanted_column = related_column(&wanted)?;
     let n: i64 = conn
         .prepare_cached(

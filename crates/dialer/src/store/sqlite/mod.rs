@@ -16,7 +16,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use super::{Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange};
+use super::{
+    Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange,
+};
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
@@ -37,7 +39,10 @@ impl SqliteStore {
     /// Opens (creating it, readable by its owner only) the database file and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         create_private(path)?;
-        let store = SqliteStore { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) };
+        let store = SqliteStore {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        };
         let mut conn = store.conn()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut conn)?;
@@ -55,11 +60,17 @@ impl SqliteStore {
             Some(c) => c,
             None => connect(&self.path)?,
         };
-        Ok(Pooled { store: self, conn: Some(conn) })
+        Ok(Pooled {
+            store: self,
+            conn: Some(conn),
+        })
     }
 
     /// Runs `f` in one write transaction, committed when it returns Ok.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -67,7 +78,10 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = self.conn()?;
         f(&conn)
     }
@@ -89,13 +103,21 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(path)
         .map(drop)
-        .map_err(|e| StoreError::Database(format!("cannot create database file {}: {e}", path.display())))
+        .map_err(|e| {
+            StoreError::Database(format!(
+                "cannot create database file {}: {e}",
+                path.display()
+            ))
+        })
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| StoreError::Database(format!("cannot open database file {}: {e}", path.display())))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        StoreError::Database(format!("cannot open database file {}: {e}", path.display()))
+    })?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Each message rewrites the same few hot pages (the newest leaf of the table and of the
@@ -109,7 +131,11 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at INTEGER NOT NULL)")?;
-    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
     let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
         return Err(StoreError::Database(format!(
@@ -149,7 +175,9 @@ impl DerefMut for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else { return };
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.store.idle.lock()) else {
+            return;
+        };
         if idle.len() < POOL_SIZE && conn.is_autocommit() {
             idle.push(conn);
         }
@@ -157,10 +185,20 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for SqliteStore {
-    fn insert_messages(&self, new: &[NewMessage], now: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_messages(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError> {
         self.insert_impl(new, now, None)
     }
-    fn insert_claimed(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_claimed(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError> {
         self.insert_impl(new, now, Some((owner, lease_until, false)))
     }
     fn insert_chunks(
@@ -170,10 +208,21 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Inserted>, StoreError> {
         self.insert_chunks_impl(now, next)
     }
-    fn insert_attempting(&self, new: &[NewMessage], now: Timestamp, owner: &str, lease_until: Timestamp) -> Result<Vec<Inserted>, StoreError> {
+    fn insert_attempting(
+        &self,
+        new: &[NewMessage],
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Inserted>, StoreError> {
         self.insert_impl(new, now, Some((owner, lease_until, true)))
     }
-    fn insert_unique(&self, new: &NewMessage, now: Timestamp, claim: Option<(&str, Timestamp)>) -> Result<Option<Inserted>, StoreError> {
+    fn insert_unique(
+        &self,
+        new: &NewMessage,
+        now: Timestamp,
+        claim: Option<(&str, Timestamp)>,
+    ) -> Result<Option<Inserted>, StoreError> {
         self.insert_unique_impl(new, now, claim.map(|(o, t)| (o, t, false)))
     }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
@@ -192,7 +241,12 @@ impl Store for SqliteStore {
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
         self.write(|tx| templates::add(tx, template, now))
     }
-    fn update_template(&self, slug: &str, change: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
+    fn update_template(
+        &self,
+        slug: &str,
+        change: &TemplateChange,
+        now: Timestamp,
+    ) -> Result<Template, StoreError> {
         self.write(|tx| templates::update(tx, slug, change, now))
     }
     fn template(&self, slug: &str) -> Result<Option<Template>, StoreError> {
@@ -205,23 +259,53 @@ impl Store for SqliteStore {
         self.write(|tx| templates::remove(tx, slug))
     }
 
-    fn claim_due(&self, owner: &str, now: Timestamp, lease_until: Timestamp, limit: usize, backend: Option<&str>) -> Result<Vec<Message>, StoreError> {
+    fn claim_due(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+        backend: Option<&str>,
+    ) -> Result<Vec<Message>, StoreError> {
         self.write(|tx| delivery::claim_due(tx, owner, now, lease_until, limit, backend))
     }
-    fn claim_ids(&self, ids: &[MessageId], owner: &str, now: Timestamp, lease_until: Timestamp) -> Result<Vec<Message>, StoreError> {
+    fn claim_ids(
+        &self,
+        ids: &[MessageId],
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
         self.write(|tx| delivery::claim_ids(tx, ids, owner, now, lease_until))
     }
-    fn begin_attempt(&self, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    fn begin_attempt(
+        &self,
+        id: MessageId,
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
         self.write(|tx| delivery::begin_attempt(tx, id, owner, now))
     }
-    fn finish(&self, id: MessageId, owner: &str, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|tx| delivery::update(tx, id, Some(owner), change, now))?;
+    fn finish(
+        &self,
+        id: MessageId,
+        owner: &str,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
+        let (message, history) =
+            self.write(|tx| delivery::update(tx, id, Some(owner), change, now))?;
         if let Some(m) = &message {
             super::log_history(m.id, &history);
         }
         Ok(message)
     }
-    fn begin_attempts(&self, ids: &[MessageId], owner: &str, now: Timestamp) -> Result<Vec<Message>, StoreError> {
+    fn begin_attempts(
+        &self,
+        ids: &[MessageId],
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
         self.write(|tx| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
@@ -230,9 +314,17 @@ impl Store for SqliteStore {
             Ok(out)
         })
     }
-    fn finish_many(&self, owner: &str, changes: &[(MessageId, Change)], now: Timestamp) -> Result<Vec<Option<Message>>, StoreError> {
+    fn finish_many(
+        &self,
+        owner: &str,
+        changes: &[(MessageId, Change)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError> {
         let done = self.write(|tx| {
-            changes.iter().map(|(id, c)| delivery::update(tx, *id, Some(owner), c, now)).collect::<Result<Vec<_>, _>>()
+            changes
+                .iter()
+                .map(|(id, c)| delivery::update(tx, *id, Some(owner), c, now))
+                .collect::<Result<Vec<_>, _>>()
         })?;
         Ok(done
             .into_iter()
@@ -250,7 +342,12 @@ impl Store for SqliteStore {
     fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
         self.write(|tx| delivery::renew(tx, owner, lease_until))
     }
-    fn apply(&self, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+    fn apply(
+        &self,
+        id: MessageId,
+        change: &Change,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
         let (message, history) = self.write(|tx| delivery::update(tx, id, None, change, now))?;
         if let Some(m) = &message {
             super::log_history(m.id, &history);
@@ -260,7 +357,12 @@ impl Store for SqliteStore {
     fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
         self.read(|c| delivery::in_flight(c, backend))
     }
-    fn sent_not_final(&self, backend: &str, sent_since: Option<Timestamp>, limit: usize) -> Result<Vec<Message>, StoreError> {
+    fn sent_not_final(
+        &self,
+        backend: &str,
+        sent_since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
         self.read(|c| delivery::sent_not_final(c, backend, sent_since, limit))
     }
     fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {

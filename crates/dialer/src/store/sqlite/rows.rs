@@ -4,7 +4,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::store::StoreError;
-use crate::{HistoryEntry, JsonMap, Message, MessageId, PhoneNumber, Priority, RelatedObject, State, Tag};
+use crate::{
+    HistoryEntry, JsonMap, Message, MessageId, PhoneNumber, Priority, RelatedObject, State, Tag,
+};
 
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
@@ -48,9 +50,14 @@ pub(super) fn related_column(related: &[RelatedObject]) -> Result<Option<String>
 }
 
 fn read_related(text: Option<String>) -> Result<Vec<RelatedObject>, StoreError> {
-    let Some(text) = text else { return Ok(Vec::new()) };
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
     let items: Vec<String> = serde_json::from_str(&text).map_err(|e| corrupt("related", e))?;
-    items.iter().map(|r| r.parse().map_err(|e| corrupt("related", e))).collect()
+    items
+        .iter()
+        .map(|r| r.parse().map_err(|e| corrupt("related", e)))
+        .collect()
 }
 
 /// A row selected with [`COLS`] first.
@@ -73,7 +80,10 @@ pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
         error: row.get(10)?,
         extra_data: json(&row.get::<_, String>(11)?)?,
         extra_sender_data: json(&row.get::<_, String>(12)?)?,
-        tag: tag.map(|t| Tag::new(&t)).transpose().map_err(|e| corrupt("tag", e))?,
+        tag: tag
+            .map(|t| Tag::new(&t))
+            .transpose()
+            .map_err(|e| corrupt("tag", e))?,
         is_final_state: row.get(14)?,
         priority: Priority::new(row.get(15)?).map_err(|e| corrupt("priority", e))?,
         predictive: row.get(16)?,
@@ -82,14 +92,21 @@ pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
         not_before: opt_ts(row.get(19)?)?,
         idempotency_key: row.get(20)?,
         check_failures: row.get(21)?,
-        resent_from: resent_from.map(|r| r.parse()).transpose().map_err(|e| corrupt("resent_from", e))?,
+        resent_from: resent_from
+            .map(|r| r.parse())
+            .transpose()
+            .map_err(|e| corrupt("resent_from", e))?,
         attempt_unresolved: row.get(23)?,
         related: read_related(row.get(24)?)?,
     })
 }
 
 /// Runs a query selecting [`COLS`].
-pub(super) fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Message>, StoreError> {
+pub(super) fn query(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
@@ -105,7 +122,10 @@ pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<Message>, 
 }
 
 /// A message with its claim holder and history length, for an update.
-pub(super) fn find_for_update(conn: &Connection, id: MessageId) -> Result<Option<(Message, Option<String>, i64)>, StoreError> {
+pub(super) fn find_for_update(
+    conn: &Connection,
+    id: MessageId,
+) -> Result<Option<(Message, Option<String>, i64)>, StoreError> {
     let sql = format!("SELECT {COLS}, claim_owner, history_len FROM messages WHERE id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([id.to_string()])?;
@@ -116,20 +136,37 @@ pub(super) fn find_for_update(conn: &Connection, id: MessageId) -> Result<Option
 }
 
 /// Appends history rows numbered after the `len` already stored.
-pub(super) fn add_history(conn: &Connection, id: MessageId, len: i64, entries: &[HistoryEntry]) -> Result<(), StoreError> {
+pub(super) fn add_history(
+    conn: &Connection,
+    id: MessageId,
+    len: i64,
+    entries: &[HistoryEntry],
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO message_history (message_id, n, at, from_state, to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let id = id.to_string();
     for (i, h) in entries.iter().enumerate() {
-        stmt.execute((&id, len + 1 + i as i64, us(h.at), h.from.map(|s| s.code()), h.to.code(), &h.reason))?;
+        stmt.execute((
+            &id,
+            len + 1 + i as i64,
+            us(h.at),
+            h.from.map(|s| s.code()),
+            h.to.code(),
+            &h.reason,
+        ))?;
     }
     Ok(())
 }
 
 /// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
 /// the message is no longer unpublished (a claim only ever holds unpublished messages).
-pub(super) fn update(conn: &Connection, m: &Message, history_len: i64, release: bool) -> Result<(), StoreError> {
+pub(super) fn update(
+    conn: &Connection,
+    m: &Message,
+    history_len: i64,
+    release: bool,
+) -> Result<(), StoreError> {
     let sql = if release {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
          is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \

@@ -36,9 +36,15 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<Template>, StoreError> {
     Ok(out)
 }
 
-pub(super) fn add(tx: &Transaction<'_>, t: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
-    let exists: Option<i64> =
-        tx.prepare_cached("SELECT id FROM templates WHERE slug = ?1")?.query_row([&t.slug], |r| r.get(0)).optional()?;
+pub(super) fn add(
+    tx: &Transaction<'_>,
+    t: &NewTemplate,
+    now: Timestamp,
+) -> Result<Template, StoreError> {
+    let exists: Option<i64> = tx
+        .prepare_cached("SELECT id FROM templates WHERE slug = ?1")?
+        .query_row([&t.slug], |r| r.get(0))
+        .optional()?;
     if exists.is_some() {
         return Err(StoreError::TemplateExists(t.slug.clone()));
     }
@@ -58,7 +64,12 @@ pub(super) fn add(tx: &Transaction<'_>, t: &NewTemplate, now: Timestamp) -> Resu
     })
 }
 
-pub(super) fn update(tx: &Transaction<'_>, slug: &str, c: &TemplateChange, now: Timestamp) -> Result<Template, StoreError> {
+pub(super) fn update(
+    tx: &Transaction<'_>,
+    slug: &str,
+    c: &TemplateChange,
+    now: Timestamp,
+) -> Result<Template, StoreError> {
     let mut t = get(tx, slug)?.ok_or_else(|| StoreError::NoTemplate(slug.to_string()))?;
     let before = t.clone();
     if let Some(b) = &c.body {
@@ -80,9 +91,14 @@ pub(super) fn update(tx: &Transaction<'_>, slug: &str, c: &TemplateChange, now: 
 }
 
 pub(super) fn remove(tx: &Transaction<'_>, slug: &str) -> Result<bool, StoreError> {
-    let Some(t) = get(tx, slug)? else { return Ok(false) };
-    tx.prepare_cached("UPDATE messages SET template_id = NULL WHERE template_slug = ?1 AND template_id = ?2")?
-        .execute((slug, t.id))?;
-    tx.prepare_cached("DELETE FROM templates WHERE id = ?1")?.execute([t.id])?;
+    let Some(t) = get(tx, slug)? else {
+        return Ok(false);
+    };
+    tx.prepare_cached(
+        "UPDATE messages SET template_id = NULL WHERE template_slug = ?1 AND template_id = ?2",
+    )?
+    .execute((slug, t.id))?;
+    tx.prepare_cached("DELETE FROM templates WHERE id = ?1")?
+        .execute([t.id])?;
     Ok(true)
 }
