@@ -89,12 +89,7 @@ pub async fn publish_claimed(
     for (name, group) in group_by_backend(claimed) {
         let now = Timestamp::now();
         let Some(backend) = backends.get(&name) else {
-            let reason = format!("backend {name:?} is not configured");
-            let changes = group
-                .iter()
-                .map(|m| (m.id, error_change(&reason, &reason)))
-                .collect();
-            out.extend(finish_all(store, owner, changes).await?);
+            out.extend(fail_unconfigured(store, owner, &name, &group).await?);
             continue;
         };
         let mut decided = Vec::new();
@@ -134,11 +129,7 @@ pub async fn publish_claimed(
             let made = m.attempts - u32::from(resumed.contains(&m.id));
             if !backoff.may_retry(made) {
                 let reason = format!("gave up after {made} attempts");
-                let error = match &m.error {
-                    Some(e) => format!("{reason}; last error: {e}"),
-                    None => reason.clone(),
-                };
-                decided.push((m.id, error_change(&reason, &error)));
+                decided.push((m.id, gave_up(&m, &reason)));
                 continue;
             }
             if now > give_up_at(&m, settings) {
@@ -146,11 +137,7 @@ pub async fn publish_claimed(
                     "not accepted within {} of being due: gave up",
                     human(settings.give_up_after)
                 );
-                let error = match &m.error {
-                    Some(e) => format!("{reason}; last error: {e}"),
-                    None => reason.clone(),
-                };
-                decided.push((m.id, error_change(&reason, &error)));
+                decided.push((m.id, gave_up(&m, &reason)));
                 continue;
             }
             ready.push(m);
@@ -232,12 +219,7 @@ pub async fn publish_begun(
     let mut out = Vec::with_capacity(begun.len());
     for (name, group) in group_by_backend(begun) {
         let Some(backend) = backends.get(&name) else {
-            let reason = format!("backend {name:?} is not configured");
-            let changes = group
-                .iter()
-                .map(|m| (m.id, error_change(&reason, &reason)))
-                .collect();
-            out.extend(finish_all(store, owner, changes).await?);
+            out.extend(fail_unconfigured(store, owner, &name, &group).await?);
             continue;
         };
         let handed = hand_over(
@@ -336,6 +318,21 @@ fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
     after(due_at(m), settings.give_up_after)
 }
 
+/// Messages naming a backend that is not configured end in ERROR, never published.
+async fn fail_unconfigured(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    name: &str,
+    group: &[Message],
+) -> Result<Vec<Message>, DeliveryError> {
+    let reason = format!("backend {name:?} is not configured");
+    let changes = group
+        .iter()
+        .map(|m| (m.id, error_change(&reason, &reason)))
+        .collect();
+    finish_all(store, owner, changes).await
+}
+
 async fn finish_all(
     store: &Arc<dyn Store>,
     owner: &str,
@@ -357,6 +354,15 @@ async fn finish_all(
         Ok(done)
     })
     .await
+}
+
+/// ERROR after giving up, keeping the last error the backend gave.
+fn gave_up(m: &Message, reason: &str) -> Change {
+    let error = match &m.error {
+        Some(e) => format!("{reason}; last error: {e}"),
+        None => reason.to_string(),
+    };
+    error_change(reason, &error)
 }
 
 fn error_change(reason: &str, error: &str) -> Change {
