@@ -607,7 +607,7 @@ async fn publish_claimed(
 ) -> Result<Vec<Message>, SendError> {
     let n = claimed.len();
     let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await;
-    release_rest(store, owner, n, published).await
+    release_rest(store, owner, n, None, published).await
 }
 
 /// Hands over messages stored with their first attempt begun, then frees any left claimed.
@@ -617,15 +617,18 @@ async fn publish_begun(
     owner: &str,
     begun: Vec<Message>,
 ) -> Result<Vec<Message>, SendError> {
-    let n = begun.len();
+    let ids: Vec<MessageId> = begun.iter().map(|m| m.id).collect();
     let published = crate::delivery::publish_begun(store, backends, owner, begun).await;
-    release_rest(store, owner, n, published).await
+    release_rest(store, owner, ids.len(), Some(ids), published).await
 }
 
+/// `inline`: the ids of messages stored by `insert_attempting`, whose claims are found by
+/// id only (see `Store::renew_ids`).
 async fn release_rest(
     store: &Arc<dyn Store>,
     owner: &str,
     n: usize,
+    inline: Option<Vec<MessageId>>,
     published: Result<crate::delivery::Published, crate::delivery::DeliveryError>,
 ) -> Result<Vec<Message>, SendError> {
     let published = published.map(|p| p.messages).map_err(|e| match e {
@@ -635,7 +638,13 @@ async fn release_rest(
     // Every recorded outcome released its claim; only the undecided (no capacity) remain.
     if published.as_ref().map_or(true, |p| p.len() < n) {
         let owner = owner.to_string();
-        blocking(store, move |s| s.release(&owner)).await?;
+        blocking(store, move |s| {
+            if let Some(ids) = &inline {
+                s.renew_ids(&owner, ids, Timestamp::now())?;
+            }
+            s.release(&owner)
+        })
+        .await?;
     }
     published
 }

@@ -539,6 +539,56 @@ fn release_renew(s: &Arc<dyn Store>) {
     assert_eq!(s.release("b").unwrap(), 2);
 }
 
+/// Messages `send` stores with their first attempt begun: the sender renews or releases
+/// them by id; if it dies, a worker takes them over once the claim has expired.
+fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
+    let a = new_message("renewed");
+    s.insert_attempting(std::slice::from_ref(&a), t(0), "sender", t(60))
+        .unwrap();
+    assert!(
+        s.claim_due("w", t(10), t(70), 10, None).unwrap().is_empty(),
+        "a live claim"
+    );
+    assert_eq!(s.renew_ids("sender", &[a.id], t(200)).unwrap(), 1);
+    assert_eq!(s.recover_inline(t(100), 1000).unwrap(), 0);
+    assert!(
+        s.claim_due("w", t(100), t(160), 10, None)
+            .unwrap()
+            .is_empty(),
+        "renewed by id: still the sender's"
+    );
+    // Renewed by id, the claim is an ordinary one: released by owner.
+    assert_eq!(s.release("sender").unwrap(), 1);
+    let taken = s.claim_due("w", t(101), t(160), 10, None).unwrap();
+    assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![a.id]);
+    assert!(taken[0].attempt_unresolved);
+    s.release("w").unwrap();
+    s.apply(a.id, &Change::to(State::Error, "done with it"), t(102))
+        .unwrap();
+
+    // The sender dies: after the lease a worker finds the message, attempt unresolved.
+    let b = new_message("orphaned");
+    s.insert_attempting(std::slice::from_ref(&b), t(200), "dead", t(260))
+        .unwrap();
+    s.recover_inline(t(230), 1000).unwrap();
+    assert!(
+        s.claim_due("w", t(230), t(290), 10, None)
+            .unwrap()
+            .is_empty()
+    );
+    s.recover_inline(t(261), 1000).unwrap();
+    let taken = s.claim_due("w", t(261), t(320), 10, None).unwrap();
+    assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b.id]);
+    assert_eq!((taken[0].attempts, taken[0].attempt_unresolved), (1, true));
+    // Its outcome, recorded by the new owner, is kept like any other.
+    let done = s
+        .finish(b.id, "w", &Change::to(State::Debug, "dummy"), t(262))
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.state, State::Debug);
+    assert_eq!(s.history(b.id).unwrap().len(), 2);
+}
+
 fn in_flight_and_cursor(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..3).map(|i| new_message(&i.to_string())).collect();
     s.insert_messages(&batch, t(0)).unwrap();
@@ -682,6 +732,7 @@ suite!(
     insert_claimed_holds_the_claim,
     apply_rules,
     release_renew,
+    attempting_claims_outlive_their_sender,
     in_flight_and_cursor,
     concurrent_claims,
     concurrent_claim_ids,
@@ -714,6 +765,101 @@ fn sqlite_reopen_keeps_data_and_schema_version() {
         .permissions()
         .mode();
     assert_eq!(perms & 0o077, 0, "database readable by its owner only");
+}
+
+/// SQLite keeps claims taken with `insert_attempting` out of its index of unpublished
+/// messages and finds those of a dead sender by scanning messages in id order from a mark.
+#[test]
+fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
+    let db = common::sqlite();
+    let s = &db.store;
+    let live = new_message("live");
+    let dead = new_message("dead");
+    s.insert_attempting(std::slice::from_ref(&live), t(0), "alive", t(60))
+        .unwrap();
+    s.insert_attempting(std::slice::from_ref(&dead), t(0), "dead", t(5))
+        .unwrap();
+    // The dead one comes after a live claim: not looked at yet.
+    assert_eq!(s.recover_inline(t(10), 1000).unwrap(), 0);
+    assert!(s.claim_due("w", t(10), t(70), 10, None).unwrap().is_empty());
+    s.finish(live.id, "alive", &Change::to(State::Debug, "dummy"), t(11))
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.recover_inline(t(12), 1000).unwrap(), 1);
+    let taken = s.claim_due("w", t(12), t(70), 10, None).unwrap();
+    assert_eq!(
+        taken.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![dead.id]
+    );
+    s.release("w").unwrap();
+
+    // An id made before the scan passed a newer message, stored after it: the insert sees
+    // the mark and takes an ordinary claim, which a worker finds without any scan.
+    let early = new_message("validated early, stored late");
+    let newer = new_message("newer");
+    s.insert_messages(std::slice::from_ref(&newer), t(20))
+        .unwrap();
+    s.recover_inline(t(21), 1000).unwrap();
+    s.insert_attempting(std::slice::from_ref(&early), t(22), "dead too", t(25))
+        .unwrap();
+    let taken: Vec<_> = s
+        .claim_due("w", t(30), t(90), 10, None)
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert!(taken.contains(&early.id), "{taken:?}");
+}
+
+/// A version 1 database (history in its own table, related objects in two b-trees) keeps
+/// everything through the migration to version 2.
+#[test]
+fn sqlite_version_1_database_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(include_str!("data/sqlite_schema_v1.sql"))
+        .unwrap();
+    let id = MessageId::new().to_string();
+    conn.execute(
+        "INSERT INTO messages (id, created_at, changed_at, recipient, content, state, backend, extra_data, \
+         extra_sender_data, is_final_state, priority, predictive, attempts, check_failures, attempt_unresolved, \
+         related, history_len) VALUES (?1, 1800000000000000, 1800000001000000, '+420777123456', 'old', 77, \
+         'dummy', '{}', '{}', 1, 3, 0, 1, 0, 0, '[\"order:042\",\"ticket:ab-1\"]', 1)",
+        [&id],
+    )
+    .unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO message_history VALUES ('{id}', 1, 1800000001000000, -1, 77, 'dummy backend');
+         INSERT INTO message_related VALUES ('order', '042', '{id}', 42);
+         INSERT INTO message_related VALUES ('ticket', 'ab-1', '{id}', NULL);"
+    ))
+    .unwrap();
+    drop(conn);
+    let s = dialout_dialer::store::open(&format!("sqlite://{}", path.display())).unwrap();
+    let id: MessageId = id.parse().unwrap();
+    let h = s.history(id).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[1].from, h[1].to, h[1].reason.as_str()),
+        (Some(State::Waiting), State::Debug, "dummy backend")
+    );
+    assert_eq!(h[1].at, Timestamp::from_second(1_800_000_001).unwrap());
+    for (r, found) in [("order:042", 1), ("order:42", 0), ("ticket:ab-1", 1)] {
+        let f = MessageFilter {
+            related: Some(related(r)),
+            ..Default::default()
+        };
+        assert_eq!(s.messages(&f).unwrap().len(), found, "{r}");
+    }
+    // It can be changed after the migration: history appended to what was there.
+    s.apply(id, &Change::to(State::Error, "note"), t(5))
+        .unwrap();
+    assert_eq!(
+        s.history(id).unwrap().len(),
+        2,
+        "a final message is not changed"
+    );
 }
 
 #[test]

@@ -231,27 +231,30 @@ pub async fn publish_begun(
             settings,
             &mut done,
         );
-        out.extend(renewing(store, owner, settings.lease, handed).await?);
+        let ids = group.iter().map(|m| m.id).collect();
+        out.extend(renewing(store, owner, ids, settings.lease, handed).await?);
     }
     done.messages = out;
     Ok(done)
 }
 
-/// Runs `work`, renewing `owner`'s claims every third of the lease while it takes that
-/// long: in the same task, so a quick publish costs no task spawn.
+/// Runs `work`, renewing `owner`'s claims on `ids` every third of the lease while it takes
+/// that long: in the same task, so a quick publish costs no task spawn.
 async fn renewing<T>(
     store: &Arc<dyn Store>,
     owner: &str,
+    ids: Vec<MessageId>,
     lease: std::time::Duration,
     work: impl std::future::Future<Output = T>,
 ) -> T {
     tokio::pin!(work);
+    let ids = Arc::new(ids);
     loop {
         tokio::select! {
             out = &mut work => return out,
             _ = tokio::time::sleep(lease / 3) => {
-                let (o, until) = (owner.to_string(), after(Timestamp::now(), lease));
-                if let Err(e) = blocking(store, move |s| s.renew(&o, until)).await {
+                let (o, until, ids) = (owner.to_string(), after(Timestamp::now(), lease), Arc::clone(&ids));
+                if let Err(e) = blocking(store, move |s| s.renew_ids(&o, &ids, until)).await {
                     tracing::warn!("renewing claims failed: {e}");
                 }
             }

@@ -224,6 +224,26 @@ pub trait Store: Send + Sync + 'static {
     fn release(&self, owner: &str) -> Result<usize, StoreError>;
     /// Extends every claim of `owner`.
     fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError>;
+    /// Extends `owner`'s claims on these messages. It must be used for messages stored by
+    /// [`Store::insert_attempting`]: a store may keep their claims apart (SQLite keeps them
+    /// out of its index of unpublished messages) until they are renewed by id, after
+    /// which [`Store::renew`] and [`Store::release`] find them too.
+    fn renew_ids(
+        &self,
+        owner: &str,
+        ids: &[MessageId],
+        lease_until: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let _ = ids;
+        self.renew(owner, lease_until)
+    }
+    /// Makes messages stored by [`Store::insert_attempting`] whose claim expired (their
+    /// sender died) claimable by workers again; at most `limit` messages are looked at.
+    /// Returns how many were recovered. The worker calls it on every pass.
+    fn recover_inline(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        let _ = (now, limit);
+        Ok(0)
+    }
     /// Applies a status update outside of a claim (status checks, results, cancel). A final
     /// message is never changed; an update that changes nothing writes nothing.
     fn apply(

@@ -17,7 +17,7 @@ pub(super) fn claim_due(
 ) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
         "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE id IN (SELECT id FROM messages \
-         WHERE state IN (-1, 99) AND is_final_state = 0 \
+         WHERE state IN (-1, 99) AND inline_claim = 0 AND is_final_state = 0 \
          AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
          AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
          ORDER BY priority, created_at, id LIMIT ?4) RETURNING {COLS}"
@@ -39,7 +39,7 @@ pub(super) fn claim_ids(
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
-        "UPDATE messages SET claim_owner = ?2, claim_until = ?3 WHERE id = ?1 AND state IN (-1, 99) \
+        "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE id = ?1 AND state IN (-1, 99) \
          AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}"
     );
     let mut out = Vec::with_capacity(ids.len());
@@ -79,7 +79,7 @@ pub(super) fn update(
     change: &Change,
     now: Timestamp,
 ) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
-    let Some((old, holder, history_len)) = rows::find_for_update(tx, id)? else {
+    let Some((old, holder, stored_history)) = rows::find_for_update(tx, id)? else {
         return Ok((None, Vec::new()));
     };
     if owner.is_some() && holder.as_deref() != owner {
@@ -87,22 +87,21 @@ pub(super) fn update(
     }
     let plan = plan_change(&old, change, now);
     if plan.changed || owner.is_some() || !plan.history.is_empty() {
-        rows::update(
-            tx,
-            &plan.message,
-            history_len + plan.history.len() as i64,
-            owner.is_some(),
-        )?;
+        let history = rows::with_history(&stored_history, &plan.history)?;
+        rows::update(tx, &plan.message, &history, owner.is_some())?;
     }
-    rows::add_history(tx, id, history_len, &plan.history)?;
     Ok((Some(plan.message), plan.history))
 }
 
 /// Claimed messages are unpublished (an update that takes a message out of that set drops
-/// its claim), so the partial index of unpublished messages finds them all.
+/// its claim), so the partial index of unpublished messages finds them all, except inline
+/// claims, which only [`renew_ids`] (or the owner's own update) turns into ordinary ones.
 pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreError> {
     Ok(tx
-        .prepare_cached("UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE state IN (-1, 99) AND claim_owner = ?1")?
+        .prepare_cached(
+            "UPDATE messages SET claim_owner = NULL, claim_until = NULL \
+             WHERE state IN (-1, 99) AND inline_claim = 0 AND claim_owner = ?1",
+        )?
         .execute([owner])?)
 }
 
@@ -113,9 +112,87 @@ pub(super) fn renew(
 ) -> Result<usize, StoreError> {
     Ok(tx
         .prepare_cached(
-            "UPDATE messages SET claim_until = ?2 WHERE state IN (-1, 99) AND claim_owner = ?1",
+            "UPDATE messages SET claim_until = ?2 \
+             WHERE state IN (-1, 99) AND inline_claim = 0 AND claim_owner = ?1",
         )?
         .execute((owner, us(lease_until)))?)
+}
+
+/// Renews claims by id, turning inline claims into ordinary ones (indexed, so that
+/// [`renew`] and [`release`] by owner find them from then on).
+pub(super) fn renew_ids(
+    tx: &Transaction<'_>,
+    owner: &str,
+    ids: &[MessageId],
+    lease_until: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE messages SET claim_until = ?3, inline_claim = 0 \
+         WHERE id = ?1 AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
+    )?;
+    let mut n = 0;
+    for id in ids {
+        n += stmt.execute((id.to_string(), owner, us(lease_until)))?;
+    }
+    Ok(n)
+}
+
+/// The id up to which [`recover_inline`] has looked.
+pub(super) fn inline_mark(conn: &Connection) -> Result<String, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM store_marks WHERE name = 'inline_scan'")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Finds messages whose sender died holding an inline claim: they are not in the index of
+/// unpublished messages, so the worker would never see them. Messages are looked at in id
+/// (creation) order from the stored mark; an expired inline claim becomes an ordinary,
+/// expired claim that any worker takes over (asking the backend first: the attempt is
+/// unresolved). The scan stops at the first live inline claim, whose sender may still
+/// finish it, and the mark moves up to there. An insert reads the mark in its own write
+/// transaction and stores an id at or below it with an ordinary claim, so nothing
+/// committed late is passed over. Returns how many claims were recovered.
+pub(super) fn recover_inline(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let mark = inline_mark(tx)?;
+    let mut seen = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, inline_claim, claim_until FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let mut rows = stmt.query((&mark, limit as i64))?;
+        while let Some(r) = rows.next()? {
+            seen.push((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ));
+        }
+    }
+    let mut recovered = 0;
+    let mut last = None;
+    for (id, inline, until) in &seen {
+        if *inline {
+            if until.is_some_and(|u| u > us(now)) {
+                break;
+            }
+            recovered += tx
+                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE id = ?1")?
+                .execute([id])?;
+            tracing::warn!(message_id = %id, "the sender died while publishing this message; its claim has expired and a worker will take it over");
+        }
+        last = Some(id);
+    }
+    if let Some(last) = last {
+        tx.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'inline_scan'")?
+            .execute([last])?;
+    }
+    Ok(recovered)
 }
 
 pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, StoreError> {

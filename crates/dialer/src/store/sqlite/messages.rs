@@ -107,6 +107,9 @@ fn by_key(
 struct InsertStatements<'t> {
     message: rusqlite::CachedStatement<'t>,
     related: rusqlite::CachedStatement<'t>,
+    /// For messages stored with their first attempt begun: ids above this mark are stored
+    /// with an inline claim (read once per transaction; see `delivery::recover_inline`).
+    inline_after: Option<String>,
 }
 
 impl<'t> InsertStatements<'t> {
@@ -116,13 +119,14 @@ impl<'t> InsertStatements<'t> {
                 "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
                  backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
                  idempotency_key, check_failures, resent_from, attempt_unresolved, related, claim_owner, claim_until, \
-                 history_len) \
+                 inline_claim, history) \
                  VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
-                 ?19, ?20, 0)",
+                 ?19, ?20, ?21, '[]')",
             )?,
             related: tx.prepare_cached(
-                "INSERT OR IGNORE INTO message_related (kind, object_id, message_id, object_id_int) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_id) VALUES (?1, ?2, ?3, ?4)",
             )?,
+            inline_after: None,
         })
     }
 }
@@ -138,11 +142,21 @@ fn insert_one(
         return found;
     }
     let mut m = new_message_row(new, now);
+    let id = m.id.to_string();
+    let mut inline = false;
     if claim.is_some_and(|c| c.2) {
         m.attempts = 1;
         m.attempt_unresolved = true;
+        if st.inline_after.is_none() {
+            st.inline_after = Some(super::delivery::inline_mark(tx)?);
+        }
+        // Past the mark the recovery scan will still look at it; at or below, it must be
+        // in the index like any other claimed message.
+        inline = st
+            .inline_after
+            .as_deref()
+            .is_some_and(|mark| id.as_str() > mark);
     }
-    let id = m.id.to_string();
     st.message.execute(rusqlite::params![
         id,
         us(m.created_at),
@@ -164,9 +178,10 @@ fn insert_one(
         related_column(&m.related)?,
         claim.map(|c| c.0),
         claim.map(|c| us(c.1)),
+        inline,
     ])?;
     for r in &m.related {
-        st.related.execute((&r.kind, &r.id, &id, r.id_int()))?;
+        st.related.execute((&r.kind, object_key(r), &r.id, &id))?;
     }
     Ok(Inserted {
         message: m,
@@ -199,10 +214,8 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
             " AND id IN (SELECT message_id FROM message_related WHERE kind = ?",
             Box::new(r.kind.clone()),
         );
-        if let Some(n) = r.id_int() {
-            // The integer index finds the candidates; the text keeps `007` apart from `7`.
-            push(&mut sql, " AND object_id_int = ?", Box::new(n));
-        }
+        // The key finds the candidates; the text keeps `007` apart from `7`.
+        push(&mut sql, " AND object_key = ?", Box::new(object_key(r)));
         push(&mut sql, " AND object_id = ?)", Box::new(r.id.clone()));
     }
     // Ids are UUID v7: their order is the order of creation.
@@ -215,23 +228,11 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
 }
 
 pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
-    let Some(created_at) = rows::exists(conn, id)? else {
+    let Some((created_at, stored)) = rows::history_of(conn, id)? else {
         return Ok(Vec::new());
     };
     let mut out = vec![creation_entry(created_at)];
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = ?1 ORDER BY n",
-    )?;
-    let mut found = stmt.query([id.to_string()])?;
-    while let Some(r) = found.next()? {
-        let from: Option<i64> = r.get(1)?;
-        out.push(HistoryEntry {
-            at: rows::ts(r.get(0)?)?,
-            from: from.map(rows::state).transpose()?,
-            to: rows::state(r.get(2)?)?,
-            reason: r.get(3)?,
-        });
-    }
+    out.extend(rows::read_history(&stored)?);
     Ok(out)
 }
 
@@ -251,8 +252,26 @@ pub(super) fn template_used_for(
     let n: i64 = conn
         .prepare_cached(
             "SELECT COUNT(*) FROM message_related r JOIN messages m ON m.id = r.message_id \
-             WHERE r.kind = ?1 AND r.object_id = ?2 AND m.template_slug = ?3 AND m.related = ?4",
+             WHERE r.kind = ?1 AND r.object_key = ?2 AND r.object_id = ?3 AND m.template_slug = ?4 \
+             AND m.related = ?5",
         )?
-        .query_row((&first.kind, &first.id, slug, wanted_column), |r| r.get(0))?;
+        .query_row(
+            (
+                &first.kind,
+                object_key(first),
+                &first.id,
+                slug,
+                wanted_column,
+            ),
+            |r| r.get(0),
+        )?;
     Ok(n > 0)
+}
+
+/// The `object_key` column: the id as an integer when it is one, else its text.
+fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
+    match r.id_int() {
+        Some(n) => rusqlite::types::Value::Integer(n),
+        None => rusqlite::types::Value::Text(r.id.clone()),
+    }
 }

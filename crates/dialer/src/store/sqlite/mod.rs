@@ -342,6 +342,17 @@ impl Store for SqliteStore {
     fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
         self.write(|tx| delivery::renew(tx, owner, lease_until))
     }
+    fn renew_ids(
+        &self,
+        owner: &str,
+        ids: &[MessageId],
+        lease_until: Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.write(|tx| delivery::renew_ids(tx, owner, ids, lease_until))
+    }
+    fn recover_inline(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        self.write(|tx| delivery::recover_inline(tx, now, limit))
+    }
     fn apply(
         &self,
         id: MessageId,

@@ -121,12 +121,12 @@ pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<Message>, 
     Ok(query(conn, &sql, [id.to_string()])?.pop())
 }
 
-/// A message with its claim holder and history length, for an update.
+/// A message with its claim holder and stored history, for an update.
 pub(super) fn find_for_update(
     conn: &Connection,
     id: MessageId,
-) -> Result<Option<(Message, Option<String>, i64)>, StoreError> {
-    let sql = format!("SELECT {COLS}, claim_owner, history_len FROM messages WHERE id = ?1");
+) -> Result<Option<(Message, Option<String>, String)>, StoreError> {
+    let sql = format!("SELECT {COLS}, claim_owner, history FROM messages WHERE id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([id.to_string()])?;
     match rows.next()? {
@@ -135,46 +135,65 @@ pub(super) fn find_for_update(
     }
 }
 
-/// Appends history rows numbered after the `len` already stored.
-pub(super) fn add_history(
-    conn: &Connection,
-    id: MessageId,
-    len: i64,
-    entries: &[HistoryEntry],
-) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO message_history (message_id, n, at, from_state, to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let id = id.to_string();
-    for (i, h) in entries.iter().enumerate() {
-        stmt.execute((
-            &id,
-            len + 1 + i as i64,
-            us(h.at),
-            h.from.map(|s| s.code()),
-            h.to.code(),
-            &h.reason,
-        ))?;
+/// One entry of the `history` column (a JSON array): states as codes, time in microseconds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HistoryRow {
+    at: i64,
+    from: Option<i64>,
+    to: i64,
+    reason: String,
+}
+
+/// The `history` column with `entries` appended.
+pub(super) fn with_history(stored: &str, entries: &[HistoryEntry]) -> Result<String, StoreError> {
+    if entries.is_empty() {
+        return Ok(stored.to_string());
     }
-    Ok(())
+    let mut rows: Vec<HistoryRow> =
+        serde_json::from_str(stored).map_err(|e| corrupt("history", e))?;
+    rows.extend(entries.iter().map(|h| HistoryRow {
+        at: us(h.at),
+        from: h.from.map(|s| i64::from(s.code())),
+        to: i64::from(h.to.code()),
+        reason: h.reason.clone(),
+    }));
+    to_json(&rows)
+}
+
+/// The entries of a `history` column.
+pub(super) fn read_history(stored: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    let rows: Vec<HistoryRow> = serde_json::from_str(stored).map_err(|e| corrupt("history", e))?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                at: ts(r.at)?,
+                from: r.from.map(state).transpose()?,
+                to: state(r.to)?,
+                reason: r.reason,
+            })
+        })
+        .collect()
 }
 
 /// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
 /// the message is no longer unpublished (a claim only ever holds unpublished messages).
+/// Any inline claim becomes an ordinary one: the message is back in the index of
+/// unpublished messages whenever it is unpublished.
 pub(super) fn update(
     conn: &Connection,
     m: &Message,
-    history_len: i64,
+    history: &str,
     release: bool,
 ) -> Result<(), StoreError> {
     let sql = if release {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
          is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11, history_len = ?12, claim_owner = NULL, claim_until = NULL WHERE id = ?1"
+         attempt_unresolved = ?11, history = ?12, claim_owner = NULL, claim_until = NULL, inline_claim = 0 \
+         WHERE id = ?1"
     } else {
         "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
          is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11, history_len = ?12, \
+         attempt_unresolved = ?11, history = ?12, inline_claim = 0, \
          claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
          claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END WHERE id = ?1"
     };
@@ -190,15 +209,19 @@ pub(super) fn update(
         m.next_attempt_at.map(us),
         m.check_failures,
         m.attempt_unresolved,
-        history_len,
+        history,
     ])?;
     Ok(())
 }
 
-pub(super) fn exists(conn: &Connection, id: MessageId) -> Result<Option<Timestamp>, StoreError> {
-    let created: Option<i64> = conn
-        .prepare_cached("SELECT created_at FROM messages WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
+/// The creation time and stored history of a message.
+pub(super) fn history_of(
+    conn: &Connection,
+    id: MessageId,
+) -> Result<Option<(Timestamp, String)>, StoreError> {
+    let found: Option<(i64, String)> = conn
+        .prepare_cached("SELECT created_at, history FROM messages WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    created.map(ts).transpose()
+    found.map(|(at, h)| Ok((ts(at)?, h))).transpose()
 }
