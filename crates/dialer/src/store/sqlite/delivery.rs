@@ -1,14 +1,14 @@
 //! Claims, attempts and status updates.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::rows::{self, COLS, us};
 use crate::store::{Change, StoreError, plan_change};
 use crate::{HistoryEntry, Message, MessageId};
 
 pub(super) fn claim_due(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     owner: &str,
     now: Timestamp,
     lease_until: Timestamp,
@@ -32,7 +32,7 @@ pub(super) fn claim_due(
 }
 
 pub(super) fn claim_ids(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ids: &[MessageId],
     owner: &str,
     now: Timestamp,
@@ -54,7 +54,7 @@ pub(super) fn claim_ids(
 }
 
 pub(super) fn begin_attempt(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: MessageId,
     owner: &str,
     now: Timestamp,
@@ -73,13 +73,13 @@ pub(super) fn begin_attempt(
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
 pub(super) fn update(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: MessageId,
     owner: Option<&str>,
     change: &Change,
     now: Timestamp,
 ) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
-    let Some((old, holder, stored_history)) = rows::find_for_update(tx, id)? else {
+    let Some((old, holder)) = rows::find_for_update(tx, id)? else {
         return Ok((None, Vec::new()));
     };
     if owner.is_some() && holder.as_deref() != owner {
@@ -87,8 +87,8 @@ pub(super) fn update(
     }
     let plan = plan_change(&old, change, now);
     if plan.changed || owner.is_some() || !plan.history.is_empty() {
-        let history = rows::with_history(&stored_history, &plan.history)?;
-        rows::update(tx, &plan.message, &history, owner.is_some())?;
+        let history = rows::history_rows(&plan.history)?;
+        rows::update(tx, &plan.message, history.as_deref(), owner.is_some())?;
     }
     Ok((Some(plan.message), plan.history))
 }
@@ -96,7 +96,7 @@ pub(super) fn update(
 /// Claimed messages are unpublished (an update that takes a message out of that set drops
 /// its claim), so the partial index of unpublished messages finds them all, except inline
 /// claims, which only [`renew_ids`] (or the owner's own update) turns into ordinary ones.
-pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreError> {
+pub(super) fn release(tx: &Connection, owner: &str) -> Result<usize, StoreError> {
     Ok(tx
         .prepare_cached(
             "UPDATE messages SET claim_owner = NULL, claim_until = NULL \
@@ -106,7 +106,7 @@ pub(super) fn release(tx: &Transaction<'_>, owner: &str) -> Result<usize, StoreE
 }
 
 pub(super) fn renew(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     owner: &str,
     lease_until: Timestamp,
 ) -> Result<usize, StoreError> {
@@ -121,7 +121,7 @@ pub(super) fn renew(
 /// Renews claims by id, turning inline claims into ordinary ones (indexed, so that
 /// [`renew`] and [`release`] by owner find them from then on).
 pub(super) fn renew_ids(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     owner: &str,
     ids: &[MessageId],
     lease_until: Timestamp,
@@ -155,7 +155,7 @@ pub(super) fn inline_mark(conn: &Connection) -> Result<String, StoreError> {
 /// transaction and stores an id at or below it with an ordinary claim, so nothing
 /// committed late is passed over. Returns how many claims were recovered.
 pub(super) fn recover_inline(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     now: Timestamp,
     limit: usize,
 ) -> Result<usize, StoreError> {
@@ -229,7 +229,7 @@ pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>,
 }
 
 pub(super) fn set_cursor(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     backend: &str,
     cursor: &str,
 ) -> Result<(), StoreError> {

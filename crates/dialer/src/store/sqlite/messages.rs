@@ -1,7 +1,7 @@
 //! Storing and reading messages.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 
 use super::SqliteStore;
 use super::rows::{self, COLS, related_column, to_json, us};
@@ -113,7 +113,7 @@ struct InsertStatements<'t> {
 }
 
 impl<'t> InsertStatements<'t> {
-    fn new(tx: &'t Transaction<'_>) -> Result<Self, StoreError> {
+    fn new(tx: &'t Connection) -> Result<Self, StoreError> {
         Ok(InsertStatements {
             message: tx.prepare_cached(
                 "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
@@ -132,7 +132,7 @@ impl<'t> InsertStatements<'t> {
 }
 
 fn insert_one(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     st: &mut InsertStatements<'_>,
     new: &NewMessage,
     now: Timestamp,

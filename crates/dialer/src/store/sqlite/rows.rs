@@ -121,16 +121,16 @@ pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<Message>, 
     Ok(query(conn, &sql, [id.to_string()])?.pop())
 }
 
-/// A message with its claim holder and stored history, for an update.
+/// A message with its claim holder, for an update.
 pub(super) fn find_for_update(
     conn: &Connection,
     id: MessageId,
-) -> Result<Option<(Message, Option<String>, String)>, StoreError> {
-    let sql = format!("SELECT {COLS}, claim_owner, history FROM messages WHERE id = ?1");
+) -> Result<Option<(Message, Option<String>)>, StoreError> {
+    let sql = format!("SELECT {COLS}, claim_owner FROM messages WHERE id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([id.to_string()])?;
     match rows.next()? {
-        Some(row) => Ok(Some((read(row)?, row.get(25)?, row.get(26)?))),
+        Some(row) => Ok(Some((read(row)?, row.get(25)?))),
         None => Ok(None),
     }
 }
@@ -144,20 +144,22 @@ struct HistoryRow {
     reason: String,
 }
 
-/// The `history` column with `entries` appended.
-pub(super) fn with_history(stored: &str, entries: &[HistoryEntry]) -> Result<String, StoreError> {
+/// New entries as a JSON array for [`update`] to append to the `history` column; None
+/// when there are none.
+pub(super) fn history_rows(entries: &[HistoryEntry]) -> Result<Option<String>, StoreError> {
     if entries.is_empty() {
-        return Ok(stored.to_string());
+        return Ok(None);
     }
-    let mut rows: Vec<HistoryRow> =
-        serde_json::from_str(stored).map_err(|e| corrupt("history", e))?;
-    rows.extend(entries.iter().map(|h| HistoryRow {
-        at: us(h.at),
-        from: h.from.map(|s| i64::from(s.code())),
-        to: i64::from(h.to.code()),
-        reason: h.reason.clone(),
-    }));
-    to_json(&rows)
+    let rows: Vec<HistoryRow> = entries
+        .iter()
+        .map(|h| HistoryRow {
+            at: us(h.at),
+            from: h.from.map(|s| i64::from(s.code())),
+            to: i64::from(h.to.code()),
+            reason: h.reason.clone(),
+        })
+        .collect();
+    to_json(&rows).map(Some)
 }
 
 /// The entries of a `history` column.
@@ -178,24 +180,39 @@ pub(super) fn read_history(stored: &str) -> Result<Vec<HistoryEntry>, StoreError
 /// Writes the mutable columns of `m`, releasing its claim when `release` is set, or when
 /// the message is no longer unpublished (a claim only ever holds unpublished messages).
 /// Any inline claim becomes an ordinary one: the message is back in the index of
-/// unpublished messages whenever it is unpublished.
+/// unpublished messages whenever it is unpublished. `new_history` (from [`history_rows`])
+/// is appended to the stored array in SQL, so a long history is never read back for it.
 pub(super) fn update(
     conn: &Connection,
     m: &Message,
-    history: &str,
+    new_history: Option<&str>,
     release: bool,
 ) -> Result<(), StoreError> {
+    // Both arrays are compact serde_json output: `[a]` and `[b,c]` make `[a,b,c]`.
+    macro_rules! append_history {
+        () => {
+            "CASE WHEN ?12 IS NULL THEN history WHEN history = '[]' THEN ?12 \
+             ELSE substr(history, 1, length(history) - 1) || ',' || substr(?12, 2) END"
+        };
+    }
     let sql = if release {
-        "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
-         is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11, history = ?12, claim_owner = NULL, claim_until = NULL, inline_claim = 0 \
-         WHERE id = ?1"
+        concat!(
+            "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
+             is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
+             attempt_unresolved = ?11, claim_owner = NULL, claim_until = NULL, inline_claim = 0, history = ",
+            append_history!(),
+            " WHERE id = ?1"
+        )
     } else {
-        "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
-         is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-         attempt_unresolved = ?11, history = ?12, inline_claim = 0, \
-         claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
-         claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END WHERE id = ?1"
+        concat!(
+            "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
+             is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
+             attempt_unresolved = ?11, inline_claim = 0, \
+             claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
+             claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END, history = ",
+            append_history!(),
+            " WHERE id = ?1"
+        )
     };
     conn.prepare_cached(sql)?.execute(rusqlite::params![
         m.id.to_string(),
@@ -209,7 +226,7 @@ pub(super) fn update(
         m.next_attempt_at.map(us),
         m.check_failures,
         m.attempt_unresolved,
-        history,
+        new_history,
     ])?;
     Ok(())
 }

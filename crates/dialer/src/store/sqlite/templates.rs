@@ -1,7 +1,7 @@
 //! Templates.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::rows::{ts, us};
 use crate::store::{NewTemplate, StoreError, Template, TemplateChange, micros};
@@ -37,7 +37,7 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<Template>, StoreError> {
 }
 
 pub(super) fn add(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     t: &NewTemplate,
     now: Timestamp,
 ) -> Result<Template, StoreError> {
@@ -65,7 +65,7 @@ pub(super) fn add(
 }
 
 pub(super) fn update(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     slug: &str,
     c: &TemplateChange,
     now: Timestamp,
@@ -90,7 +90,7 @@ pub(super) fn update(
     Ok(t)
 }
 
-pub(super) fn remove(tx: &Transaction<'_>, slug: &str) -> Result<bool, StoreError> {
+pub(super) fn remove(tx: &Connection, slug: &str) -> Result<bool, StoreError> {
     let Some(t) = get(tx, slug)? else {
         return Ok(false);
     };
