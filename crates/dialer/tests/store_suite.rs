@@ -550,7 +550,7 @@ fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
         "a live claim"
     );
     assert_eq!(s.renew_ids("sender", &[a.id], t(200)).unwrap(), 1);
-    assert_eq!(s.recover_inline(t(100), 1000).unwrap(), 0);
+    assert_eq!(s.maintain(t(100), 1000).unwrap(), 0);
     assert!(
         s.claim_due("w", t(100), t(160), 10, None)
             .unwrap()
@@ -570,13 +570,13 @@ fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
     let b = new_message("orphaned");
     s.insert_attempting(std::slice::from_ref(&b), t(200), "dead", t(260))
         .unwrap();
-    s.recover_inline(t(230), 1000).unwrap();
+    s.maintain(t(230), 1000).unwrap();
     assert!(
         s.claim_due("w", t(230), t(290), 10, None)
             .unwrap()
             .is_empty()
     );
-    s.recover_inline(t(261), 1000).unwrap();
+    s.maintain(t(261), 1000).unwrap();
     let taken = s.claim_due("w", t(261), t(320), 10, None).unwrap();
     assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b.id]);
     assert_eq!((taken[0].attempts, taken[0].attempt_unresolved), (1, true));
@@ -780,12 +780,12 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
     s.insert_attempting(std::slice::from_ref(&dead), t(0), "dead", t(5))
         .unwrap();
     // The dead one comes after a live claim: not looked at yet.
-    assert_eq!(s.recover_inline(t(10), 1000).unwrap(), 0);
+    assert_eq!(s.maintain(t(10), 1000).unwrap(), 0);
     assert!(s.claim_due("w", t(10), t(70), 10, None).unwrap().is_empty());
     s.finish(live.id, "alive", &Change::to(State::Debug, "dummy"), t(11))
         .unwrap()
         .unwrap();
-    assert_eq!(s.recover_inline(t(12), 1000).unwrap(), 1);
+    assert_eq!(s.maintain(t(12), 1000).unwrap(), 1);
     let taken = s.claim_due("w", t(12), t(70), 10, None).unwrap();
     assert_eq!(
         taken.iter().map(|m| m.id).collect::<Vec<_>>(),
@@ -799,7 +799,7 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
     let newer = new_message("newer");
     s.insert_messages(std::slice::from_ref(&newer), t(20))
         .unwrap();
-    s.recover_inline(t(21), 1000).unwrap();
+    s.maintain(t(21), 1000).unwrap();
     s.insert_attempting(std::slice::from_ref(&early), t(22), "dead too", t(25))
         .unwrap();
     let taken: Vec<_> = s
@@ -809,6 +809,80 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
         .map(|m| m.id)
         .collect();
     assert!(taken.contains(&early.id), "{taken:?}");
+}
+
+fn related_rows(url: &str) -> i64 {
+    let path = url.strip_prefix("sqlite://").unwrap();
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM message_related", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// SQLite indexes the related objects of messages stored one by one a few dozen messages
+/// later; until then they are found in the messages themselves, so a lookup never misses.
+#[test]
+fn sqlite_related_objects_of_single_messages_are_found_before_and_after_indexing() {
+    let db = common::sqlite();
+    let s = &db.store;
+    let find = |r: &str| {
+        let f = MessageFilter {
+            related: Some(related(r)),
+            ..Default::default()
+        };
+        s.messages(&f)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>()
+    };
+    let mut ids = Vec::new();
+    for i in 0..150 {
+        let mut m = new_message("x");
+        m.related = vec![related(&format!("order:{i}")), related("batch:b")];
+        m.template_slug = Some("t".into());
+        s.insert_messages(std::slice::from_ref(&m), t(i)).unwrap();
+        ids.push(m.id);
+        if i == 9 {
+            assert_eq!(related_rows(&db.url), 0, "not indexed yet");
+            assert_eq!(find("order:3"), vec![ids[3]]);
+        }
+    }
+    let indexed = related_rows(&db.url);
+    assert!(
+        indexed > 0 && indexed < 300,
+        "part indexed, a tail left: {indexed}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(find(&format!("order:{i}")), vec![*id], "order:{i}");
+    }
+    assert_eq!(find("batch:b").len(), 150, "each once, indexed or not");
+    assert!(
+        s.template_used_for("t", &[related("order:149"), related("batch:b")])
+            .unwrap()
+    );
+    assert!(
+        s.template_used_for("t", &[related("order:0"), related("batch:b")])
+            .unwrap()
+    );
+    s.maintain(t(200), 1000).unwrap();
+    assert_eq!(
+        related_rows(&db.url),
+        300,
+        "the worker's pass indexes the tail"
+    );
+    assert_eq!(find("batch:b").len(), 150);
+
+    // An id made before the indexer passed a newer message, stored after it: indexed at
+    // once, since the lookup reads only the messages above the mark.
+    let mut early = new_message("validated early, stored late");
+    early.related = vec![related("order:late")];
+    s.insert_messages(&[new_message("newer")], t(300)).unwrap();
+    s.maintain(t(301), 1000).unwrap();
+    s.insert_messages(std::slice::from_ref(&early), t(302))
+        .unwrap();
+    assert_eq!(related_rows(&db.url), 301);
+    assert_eq!(find("order:late"), vec![early.id]);
 }
 
 /// A version 1 database (history in its own table, related objects in two b-trees) keeps

@@ -148,7 +148,7 @@ impl Worker {
     ) -> Result<bool, DeliveryError> {
         if Instant::now() >= *next_intake {
             // Messages whose sender died while publishing them at once.
-            blocking(&self.store, |s| s.recover_inline(Timestamp::now(), 100_000)).await?;
+            blocking(&self.store, |s| s.maintain(Timestamp::now(), 100_000)).await?;
             let taken = intake(&self.store, &self.backends).await?;
             count(stats, &taken);
             *next_intake = Instant::now() + interval;

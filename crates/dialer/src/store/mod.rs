@@ -237,10 +237,11 @@ pub trait Store: Send + Sync + 'static {
         let _ = ids;
         self.renew(owner, lease_until)
     }
-    /// Makes messages stored by [`Store::insert_attempting`] whose claim expired (their
-    /// sender died) claimable by workers again; at most `limit` messages are looked at.
-    /// Returns how many were recovered. The worker calls it on every pass.
-    fn recover_inline(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    /// Housekeeping the worker does on every pass, looking at up to `limit` messages:
+    /// messages stored by [`Store::insert_attempting`] whose claim expired (their sender
+    /// died) become claimable by workers again, and indexes kept behind catch up.
+    /// Returns how many claims were recovered.
+    fn maintain(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         let _ = (now, limit);
         Ok(0)
     }

@@ -139,9 +139,14 @@ pub(super) fn renew_ids(
 
 /// The id up to which [`recover_inline`] has looked.
 pub(super) fn inline_mark(conn: &Connection) -> Result<String, StoreError> {
+    store_mark(conn, "inline_scan")
+}
+
+/// A value of the `store_marks` table ('' when absent).
+pub(super) fn store_mark(conn: &Connection, name: &str) -> Result<String, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT value FROM store_marks WHERE name = 'inline_scan'")?
-        .query_row([], |r| r.get(0))
+        .prepare_cached("SELECT value FROM store_marks WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
         .optional()?
         .unwrap_or_default())
 }
@@ -228,11 +233,7 @@ pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>,
         .optional()?)
 }
 
-pub(super) fn set_cursor(
-    tx: &Connection,
-    backend: &str,
-    cursor: &str,
-) -> Result<(), StoreError> {
+pub(super) fn set_cursor(tx: &Connection, backend: &str, cursor: &str) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",

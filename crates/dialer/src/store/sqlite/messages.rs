@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use rusqlite::Connection;
 
 use super::SqliteStore;
+use super::related::{self, ids_sql, object_key};
 use super::rows::{self, COLS, related_column, to_json, us};
 use crate::store::{
     Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request,
@@ -20,12 +21,18 @@ impl SqliteStore {
         now: Timestamp,
         claim: Claim<'_>,
     ) -> Result<Vec<Inserted>, StoreError> {
+        let single = new.len() == 1;
         let inserted = self.write(|tx| {
             // Looked up once per batch, not once per message.
-            let mut st = InsertStatements::new(tx)?;
-            new.iter()
+            let mut st = InsertStatements::new(tx, single)?;
+            let out = new
+                .iter()
                 .map(|n| insert_one(tx, &mut st, n, now, claim))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            if single {
+                self.after_single_insert(tx)?;
+            }
+            Ok(out)
         })?;
         for i in inserted.iter().filter(|i| !i.existing) {
             log_created(&i.message);
@@ -39,7 +46,7 @@ impl SqliteStore {
         next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
-            let mut st = InsertStatements::new(tx)?;
+            let mut st = InsertStatements::new(tx, false)?;
             let mut out = Vec::new();
             // An Err returns before the commit: the transaction rolls back, nothing stored.
             while let Some(chunk) = next() {
@@ -70,12 +77,28 @@ impl SqliteStore {
             if template_used_for(tx, slug, &new.related)? {
                 return Ok(None);
             }
-            insert_one(tx, &mut InsertStatements::new(tx)?, new, now, claim).map(Some)
+            let inserted = insert_one(tx, &mut InsertStatements::new(tx, true)?, new, now, claim)?;
+            self.after_single_insert(tx)?;
+            Ok(Some(inserted))
         })?;
         if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
         }
         Ok(inserted)
+    }
+}
+
+impl SqliteStore {
+    /// Every [`related::TAIL`]th message stored on its own moves the tail of the index of
+    /// related objects into it, in the same transaction.
+    fn after_single_insert(&self, tx: &Connection) -> Result<(), StoreError> {
+        let n = self
+            .single_inserts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % related::TAIL == related::TAIL - 1 {
+            related::index_tail(tx, 10 * related::TAIL)?;
+        }
+        Ok(())
     }
 }
 
@@ -106,14 +129,16 @@ fn by_key(
 /// The prepared statements of an insert.
 struct InsertStatements<'t> {
     message: rusqlite::CachedStatement<'t>,
-    related: rusqlite::CachedStatement<'t>,
+    /// Related objects of a message stored on its own are indexed later, unless its id is
+    /// at or below this mark (read once per transaction; see `related.rs`). None: now.
+    related_after: Option<String>,
     /// For messages stored with their first attempt begun: ids above this mark are stored
     /// with an inline claim (read once per transaction; see `delivery::recover_inline`).
     inline_after: Option<String>,
 }
 
 impl<'t> InsertStatements<'t> {
-    fn new(tx: &'t Connection) -> Result<Self, StoreError> {
+    fn new(tx: &'t Connection, single: bool) -> Result<Self, StoreError> {
         Ok(InsertStatements {
             message: tx.prepare_cached(
                 "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
@@ -123,9 +148,11 @@ impl<'t> InsertStatements<'t> {
                  VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
                  ?19, ?20, ?21, '[]')",
             )?,
-            related: tx.prepare_cached(
-                "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_id) VALUES (?1, ?2, ?3, ?4)",
-            )?,
+            related_after: if single {
+                Some(related::mark(tx)?)
+            } else {
+                None
+            },
             inline_after: None,
         })
     }
@@ -180,8 +207,12 @@ fn insert_one(
         claim.map(|c| us(c.1)),
         inline,
     ])?;
-    for r in &m.related {
-        st.related.execute((&r.kind, object_key(r), &r.id, &id))?;
+    let later = st
+        .related_after
+        .as_deref()
+        .is_some_and(|mark| id.as_str() > mark);
+    if !later {
+        related::index(tx, &id, &m.related)?;
     }
     Ok(Inserted {
         message: m,
@@ -192,9 +223,11 @@ fn insert_one(
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
     let mut sql = format!("SELECT {COLS} FROM messages WHERE 1 = 1");
     let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    // Returns the parameter's number.
     let mut push = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
         params.push(v);
         sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
+        params.len()
     };
     if let Some(s) = f.state {
         push(&mut sql, " AND state = ?", Box::new(s.code()));
@@ -209,14 +242,12 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
         push(&mut sql, " AND created_at >= ?", Box::new(us(since)));
     }
     if let Some(r) = &f.related {
-        push(
-            &mut sql,
-            " AND id IN (SELECT message_id FROM message_related WHERE kind = ?",
-            Box::new(r.kind.clone()),
-        );
         // The key finds the candidates; the text keeps `007` apart from `7`.
-        push(&mut sql, " AND object_key = ?", Box::new(object_key(r)));
-        push(&mut sql, " AND object_id = ?)", Box::new(r.id.clone()));
+        let k = push(&mut sql, "", Box::new(r.kind.clone()));
+        let n = push(&mut sql, "", Box::new(object_key(r)));
+        let i = push(&mut sql, "", Box::new(r.id.clone()));
+        let j = push(&mut sql, "", Box::new(r.to_string()));
+        sql.push_str(&format!(" AND id IN ({})", ids_sql(k, n, i, j)));
     }
     // Ids are UUID v7: their order is the order of creation.
     sql.push_str(" ORDER BY id DESC");
@@ -249,29 +280,20 @@ pub(super) fn template_used_for(
         return Ok(false);
     };
     let wanted_column = related_column(&wanted)?;
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM message_related r JOIN messages m ON m.id = r.message_id \
-             WHERE r.kind = ?1 AND r.object_key = ?2 AND r.object_id = ?3 AND m.template_slug = ?4 \
-             AND m.related = ?5",
-        )?
-        .query_row(
-            (
-                &first.kind,
-                object_key(first),
-                &first.id,
-                slug,
-                wanted_column,
-            ),
-            |r| r.get(0),
-        )?;
+    let sql = format!(
+        "SELECT COUNT(*) FROM messages WHERE id IN ({}) AND template_slug = ?5 AND related = ?6",
+        ids_sql(1, 2, 3, 4)
+    );
+    let n: i64 = conn.prepare_cached(&sql)?.query_row(
+        rusqlite::params![
+            &first.kind,
+            object_key(first),
+            &first.id,
+            first.to_string(),
+            slug,
+            wanted_column
+        ],
+        |r| r.get(0),
+    )?;
     Ok(n > 0)
-}
-
-/// The `object_key` column: the id as an integer when it is one, else its text.
-fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
-    match r.id_int() {
-        Some(n) => rusqlite::types::Value::Integer(n),
-        None => rusqlite::types::Value::Text(r.id.clone()),
-    }
 }

@@ -4,6 +4,7 @@
 
 mod delivery;
 mod messages;
+mod related;
 mod rows;
 mod schema;
 mod templates;
@@ -27,6 +28,8 @@ const POOL_SIZE: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Messages this process stored on their own (see `related.rs`).
+    single_inserts: std::sync::atomic::AtomicUsize,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -42,6 +45,7 @@ impl SqliteStore {
         let store = SqliteStore {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
+            single_inserts: std::sync::atomic::AtomicUsize::new(0),
         };
         let mut conn = store.conn()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -365,8 +369,11 @@ impl Store for SqliteStore {
     ) -> Result<usize, StoreError> {
         self.write(|tx| delivery::renew_ids(tx, owner, ids, lease_until))
     }
-    fn recover_inline(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::recover_inline(tx, now, limit))
+    fn maintain(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            related::index_tail(tx, limit)?;
+            delivery::recover_inline(tx, now, limit)
+        })
     }
     fn apply(
         &self,

@@ -50,10 +50,15 @@ pub(super) fn related_column(related: &[RelatedObject]) -> Result<Option<String>
 }
 
 fn read_related(text: Option<String>) -> Result<Vec<RelatedObject>, StoreError> {
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    let items: Vec<String> = serde_json::from_str(&text).map_err(|e| corrupt("related", e))?;
+    match text {
+        Some(text) => read_related_column(&text),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The objects of a `related` column.
+pub(super) fn read_related_column(text: &str) -> Result<Vec<RelatedObject>, StoreError> {
+    let items: Vec<String> = serde_json::from_str(text).map_err(|e| corrupt("related", e))?;
     items
         .iter()
         .map(|r| r.parse().map_err(|e| corrupt("related", e)))

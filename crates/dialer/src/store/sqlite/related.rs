@@ -1,0 +1,81 @@
+//! The index of related objects (`message_related`), kept behind by a few messages.
+//!
+//! A message stored on its own (what `send` does) leaves its related objects in its row's
+//! `related` column only: writing the index in the same commit would cost one more 4 KB
+//! page per message. Every message with an id at or below the `related_indexed` mark is in
+//! the index; those above it (the tail, a few dozen) are found by reading their rows.
+//! Every [`TAIL`]th message stored by a process, and every worker pass, move the tail into
+//! the index. An insert reads the mark in its own write transaction and indexes a message
+//! whose id is at or below it at once, so a late commit is never passed over.
+
+use rusqlite::Connection;
+
+use crate::RelatedObject;
+use crate::store::StoreError;
+
+/// How many single inserts a process makes between two moves of the tail into the index.
+pub(super) const TAIL: usize = 64;
+
+/// The id up to which every message is in the index.
+pub(super) fn mark(conn: &Connection) -> Result<String, StoreError> {
+    super::delivery::store_mark(conn, "related_indexed")
+}
+
+/// Indexes one message's related objects.
+pub(super) fn index(
+    conn: &Connection,
+    message_id: &str,
+    related: &[RelatedObject],
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for r in related {
+        stmt.execute((&r.kind, object_key(r), &r.id, message_id))?;
+    }
+    Ok(())
+}
+
+/// Moves up to `limit` messages of the tail into the index; returns how many it read.
+pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
+    let mark = mark(conn)?;
+    let mut tail: Vec<(String, Option<String>)> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, related FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let mut rows = stmt.query((&mark, limit as i64))?;
+        while let Some(r) = rows.next()? {
+            tail.push((r.get(0)?, r.get(1)?));
+        }
+    }
+    let Some((last, _)) = tail.last() else {
+        return Ok(0);
+    };
+    for (id, related) in &tail {
+        if let Some(text) = related {
+            index(conn, id, &super::rows::read_related_column(text)?)?;
+        }
+    }
+    conn.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'related_indexed'")?
+        .execute([last])?;
+    Ok(tail.len())
+}
+
+/// SQL selecting the ids of messages related to `?K` (kind), `?N` (object key), `?I` (id
+/// text) and `?J` (`TYPE:ID`, as in the `related` column): the index, then the tail.
+pub(super) fn ids_sql(k: usize, n: usize, i: usize, j: usize) -> String {
+    format!(
+        "SELECT message_id FROM message_related WHERE kind = ?{k} AND object_key = ?{n} AND object_id = ?{i} \
+         UNION ALL SELECT id FROM messages WHERE id > (SELECT value FROM store_marks WHERE name = 'related_indexed') \
+         AND related IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(messages.related) WHERE json_each.value = ?{j})"
+    )
+}
+
+/// The `object_key` column: the id as an integer when it is one, else its text.
+pub(super) fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
+    match r.id_int() {
+        Some(n) => rusqlite::types::Value::Integer(n),
+        None => rusqlite::types::Value::Text(r.id.clone()),
+    }
+}
