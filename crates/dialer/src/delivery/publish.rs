@@ -287,17 +287,39 @@ async fn hand_over(
     }
     let now = Timestamp::now();
     let mut results = results.into_iter();
-    let changes = begun
+    let changes: Vec<(Message, Change)> = begun
         .iter()
         .map(|m| {
             let p = results.next().unwrap_or_else(|| Publish::Retry {
                 error: format!("backend {name:?} returned no result for this message"),
                 ambiguous: true,
             });
-            (m.id, change_for(m, p, backoff, settings, now))
+            let change = change_for(m, p, backoff, settings, now);
+            (m.clone(), change)
         })
         .collect();
-    finish_all(store, owner, changes).await
+    // The messages are as `owner` begun and committed them: no need to read them back.
+    let owner = owner.to_string();
+    blocking(store, move |s| {
+        let stored = s.finish_known(&owner, &changes, Timestamp::now())?;
+        Ok(keep_recorded(changes.iter().map(|(m, c)| (m.id, c)), stored))
+    })
+    .await
+}
+
+/// The messages whose outcome was recorded; a warning for each whose claim was lost.
+fn keep_recorded<'a>(
+    changes: impl Iterator<Item = (MessageId, &'a Change)>,
+    stored: Vec<Option<Message>>,
+) -> Vec<Message> {
+    let mut done = Vec::with_capacity(stored.len());
+    for ((id, change), m) in changes.zip(stored) {
+        match m {
+            Some(m) => done.push(m),
+            None => tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason),
+        }
+    }
+    done
 }
 
 /// Keeps the claim order (priority, then age) within each backend.
@@ -347,14 +369,7 @@ async fn finish_all(
     let owner = owner.to_string();
     blocking(store, move |s| {
         let stored = s.finish_many(&owner, &changes, Timestamp::now())?;
-        let mut done = Vec::with_capacity(stored.len());
-        for ((id, change), m) in changes.iter().zip(stored) {
-            match m {
-                Some(m) => done.push(m),
-                None => tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason),
-            }
-        }
-        Ok(done)
+        Ok(keep_recorded(changes.iter().map(|(id, c)| (*id, c)), stored))
     })
     .await
 }

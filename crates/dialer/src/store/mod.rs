@@ -220,6 +220,18 @@ pub trait Store: Send + Sync + 'static {
             .map(|(id, c)| self.finish(*id, owner, c, now))
             .collect()
     }
+    /// `finish_many` for messages as the caller last saw them (claimed and begun by
+    /// `owner`): a store may then write without reading each row back first.
+    fn finish_known(
+        &self,
+        owner: &str,
+        changes: &[(Message, Change)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        let by_id: Vec<(MessageId, Change)> =
+            changes.iter().map(|(m, c)| (m.id, c.clone())).collect();
+        self.finish_many(owner, &by_id, now)
+    }
     /// Releases every claim of `owner` without changing the messages.
     fn release(&self, owner: &str) -> Result<usize, StoreError>;
     /// Extends every claim of `owner`.

@@ -88,9 +88,27 @@ pub(super) fn update(
     let plan = plan_change(&old, change, now);
     if plan.changed || owner.is_some() || !plan.history.is_empty() {
         let history = rows::history_rows(&plan.history)?;
-        rows::update(tx, &plan.message, history.as_deref(), owner.is_some())?;
+        rows::update(tx, &plan.message, history.as_deref(), owner.is_some(), None)?;
     }
     Ok((Some(plan.message), plan.history))
+}
+
+/// `finish` for a message as `owner` last saw it: written without reading the row back.
+/// None when the row changed meanwhile (or is final); the caller then uses [`update`].
+pub(super) fn finish_known(
+    conn: &Connection,
+    owner: &str,
+    old: &Message,
+    change: &Change,
+    now: Timestamp,
+) -> Result<Option<(Message, Vec<HistoryEntry>)>, StoreError> {
+    if old.is_final_state {
+        return Ok(None);
+    }
+    let plan = plan_change(old, change, now);
+    let history = rows::history_rows(&plan.history)?;
+    let written = rows::update(conn, &plan.message, history.as_deref(), true, Some((owner, old)))?;
+    Ok((written == 1).then_some((plan.message, plan.history)))
 }
 
 /// Claimed messages are unpublished (an update that takes a message out of that set drops

@@ -139,7 +139,7 @@ struct InsertStatements<'t> {
 
 impl<'t> InsertStatements<'t> {
     fn new(tx: &'t Connection, single: bool) -> Result<Self, StoreError> {
-        Ok(InsertStatements {
+        let mut st = InsertStatements {
             message: tx.prepare_cached(
                 "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
                  backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
@@ -148,13 +148,23 @@ impl<'t> InsertStatements<'t> {
                  VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
                  ?19, ?20, ?21, '[]')",
             )?,
-            related_after: if single {
-                Some(related::mark(tx)?)
-            } else {
-                None
-            },
+            related_after: None,
             inline_after: None,
-        })
+        };
+        if single {
+            // Both marks in one statement: it is on the path of every `send`.
+            let (inline, related) = tx
+                .prepare_cached(
+                    "SELECT (SELECT value FROM store_marks WHERE name = 'inline_scan'), \
+                     (SELECT value FROM store_marks WHERE name = 'related_indexed')",
+                )?
+                .query_row([], |r| {
+                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+                })?;
+            st.inline_after = Some(inline.unwrap_or_default());
+            st.related_after = Some(related.unwrap_or_default());
+        }
+        Ok(st)
     }
 }
 

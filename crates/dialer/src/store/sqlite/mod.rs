@@ -355,6 +355,40 @@ impl Store for SqliteStore {
             })
             .collect())
     }
+    fn finish_known(
+        &self,
+        owner: &str,
+        changes: &[(Message, Change)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        // One message (what `send` publishes): one guarded UPDATE, atomic on its own,
+        // without BEGIN and COMMIT around it.
+        if let [(old, change)] = changes {
+            let done = delivery::finish_known(&*self.conn()?, owner, old, change, now)?;
+            if let Some((m, history)) = done {
+                super::log_history(m.id, &history);
+                return Ok(vec![Some(m)]);
+            }
+        }
+        let done = self.write(|tx| {
+            changes
+                .iter()
+                .map(|(old, c)| match delivery::finish_known(tx, owner, old, c, now)? {
+                    Some((m, h)) => Ok((Some(m), h)),
+                    None => delivery::update(tx, old.id, Some(owner), c, now),
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })?;
+        Ok(done
+            .into_iter()
+            .map(|(message, history)| {
+                if let Some(m) = &message {
+                    super::log_history(m.id, &history);
+                }
+                message
+            })
+            .collect())
+    }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
         self.write(|tx| delivery::release(tx, owner))
     }

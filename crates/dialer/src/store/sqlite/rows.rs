@@ -187,53 +187,77 @@ pub(super) fn read_history(stored: &str) -> Result<Vec<HistoryEntry>, StoreError
 /// Any inline claim becomes an ordinary one: the message is back in the index of
 /// unpublished messages whenever it is unpublished. `new_history` (from [`history_rows`])
 /// is appended to the stored array in SQL, so a long history is never read back for it.
+/// With `expected` (the claim owner and the row as the caller last saw it), nothing is
+/// written unless the stored row is still that one. Returns the number of rows written.
 pub(super) fn update(
     conn: &Connection,
     m: &Message,
     new_history: Option<&str>,
     release: bool,
-) -> Result<(), StoreError> {
+    expected: Option<(&str, &Message)>,
+) -> Result<usize, StoreError> {
     // Both arrays are compact serde_json output: `[a]` and `[b,c]` make `[a,b,c]`.
-    macro_rules! append_history {
-        () => {
-            "CASE WHEN ?12 IS NULL THEN history WHEN history = '[]' THEN ?12 \
-             ELSE substr(history, 1, length(history) - 1) || ',' || substr(?12, 2) END"
+    macro_rules! set {
+        ($($claim:tt)*) => {
+            concat!(
+                "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, \
+                 extra_sender_data = ?6, is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, \
+                 check_failures = ?10, attempt_unresolved = ?11, inline_claim = 0, ",
+                $($claim)*,
+                ", history = CASE WHEN ?12 IS NULL THEN history WHEN history = '[]' THEN ?12 \
+                 ELSE substr(history, 1, length(history) - 1) || ',' || substr(?12, 2) END WHERE id = ?1"
+            )
         };
     }
-    let sql = if release {
-        concat!(
-            "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
-             is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-             attempt_unresolved = ?11, claim_owner = NULL, claim_until = NULL, inline_claim = 0, history = ",
-            append_history!(),
-            " WHERE id = ?1"
-        )
-    } else {
-        concat!(
-            "UPDATE messages SET changed_at = ?2, sent_at = ?3, state = ?4, error = ?5, extra_sender_data = ?6, \
-             is_final_state = ?7, attempts = ?8, next_attempt_at = ?9, check_failures = ?10, \
-             attempt_unresolved = ?11, inline_claim = 0, \
-             claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
-             claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END, history = ",
-            append_history!(),
-            " WHERE id = ?1"
-        )
+    macro_rules! released {
+        () => {
+            "claim_owner = NULL, claim_until = NULL"
+        };
+    }
+    macro_rules! kept {
+        () => {
+            "claim_owner = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_owner END, \
+             claim_until = CASE WHEN ?4 IN (-1, 99) AND ?7 = 0 THEN claim_until END"
+        };
+    }
+    macro_rules! unchanged {
+        () => {
+            " AND claim_owner IS ?13 AND changed_at = ?14 AND state = ?15 AND attempts = ?16 \
+             AND is_final_state = 0"
+        };
+    }
+    let sql: &str = match (release, expected.is_some()) {
+        (true, false) => set!(released!()),
+        (false, false) => set!(kept!()),
+        (true, true) => concat!(set!(released!()), unchanged!()),
+        (false, true) => concat!(set!(kept!()), unchanged!()),
     };
-    conn.prepare_cached(sql)?.execute(rusqlite::params![
+    let mut stmt = conn.prepare_cached(sql)?;
+    let (id, changed_at, sender_data) = (
         m.id.to_string(),
         us(m.changed_at),
-        m.sent_at.map(us),
-        m.state.code(),
-        m.error,
         to_json(&m.extra_sender_data)?,
-        m.is_final_state,
-        m.attempts,
-        m.next_attempt_at.map(us),
-        m.check_failures,
-        m.attempt_unresolved,
-        new_history,
-    ])?;
-    Ok(())
+    );
+    let (sent_at, state, next) = (m.sent_at.map(us), m.state.code(), m.next_attempt_at.map(us));
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![
+        &id,
+        &changed_at,
+        &sent_at,
+        &state,
+        &m.error,
+        &sender_data,
+        &m.is_final_state,
+        &m.attempts,
+        &next,
+        &m.check_failures,
+        &m.attempt_unresolved,
+        &new_history,
+    ];
+    let old = expected.map(|(owner, old)| (owner, us(old.changed_at), old.state.code(), old.attempts));
+    if let Some((owner, changed, state, attempts)) = &old {
+        params.extend([owner as &dyn rusqlite::ToSql, changed, state, attempts]);
+    }
+    Ok(stmt.execute(params.as_slice())?)
 }
 
 /// The creation time and stored history of a message.
