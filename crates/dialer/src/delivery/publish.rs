@@ -302,7 +302,10 @@ async fn hand_over(
     let owner = owner.to_string();
     blocking(store, move |s| {
         let stored = s.finish_known(&owner, &changes, Timestamp::now())?;
-        Ok(keep_recorded(changes.iter().map(|(m, c)| (m.id, c)), stored))
+        Ok(keep_recorded(
+            changes.iter().map(|(m, c)| (m.id, c)),
+            stored,
+        ))
     })
     .await
 }
@@ -316,7 +319,9 @@ fn keep_recorded<'a>(
     for ((id, change), m) in changes.zip(stored) {
         match m {
             Some(m) => done.push(m),
-            None => tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason),
+            None => {
+                tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason)
+            }
         }
     }
     done
@@ -369,7 +374,10 @@ async fn finish_all(
     let owner = owner.to_string();
     blocking(store, move |s| {
         let stored = s.finish_many(&owner, &changes, Timestamp::now())?;
-        Ok(keep_recorded(changes.iter().map(|(id, c)| (*id, c)), stored))
+        Ok(keep_recorded(
+            changes.iter().map(|(id, c)| (*id, c)),
+            stored,
+        ))
     })
     .await
 }

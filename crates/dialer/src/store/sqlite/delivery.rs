@@ -107,7 +107,13 @@ pub(super) fn finish_known(
     }
     let plan = plan_change(old, change, now);
     let history = rows::history_rows(&plan.history)?;
-    let written = rows::update(conn, &plan.message, history.as_deref(), true, Some((owner, old)))?;
+    let written = rows::update(
+        conn,
+        &plan.message,
+        history.as_deref(),
+        true,
+        Some((owner, old)),
+    )?;
     Ok((written == 1).then_some((plan.message, plan.history)))
 }
 
@@ -174,9 +180,9 @@ pub(super) fn store_mark(conn: &Connection, name: &str) -> Result<String, StoreE
 /// (creation) order from the stored mark; an expired inline claim becomes an ordinary,
 /// expired claim that any worker takes over (asking the backend first: the attempt is
 /// unresolved). The scan stops at the first live inline claim, whose sender may still
-/// finish it, and the mark moves up to there. An insert reads the mark in its own write
-/// transaction and stores an id at or below it with an ordinary claim, so nothing
-/// committed late is passed over. Returns how many claims were recovered.
+/// finish it, and the mark moves up to there. A message stored with an id at or below the
+/// mark moves it back (a trigger, schema version 4), so nothing committed late is passed
+/// over. Returns how many claims were recovered.
 pub(super) fn recover_inline(
     tx: &Connection,
     now: Timestamp,

@@ -21,19 +21,33 @@ impl SqliteStore {
         now: Timestamp,
         claim: Claim<'_>,
     ) -> Result<Vec<Inserted>, StoreError> {
-        let single = new.len() == 1;
-        let inserted = self.write(|tx| {
-            // Looked up once per batch, not once per message.
-            let mut st = InsertStatements::new(tx, single)?;
-            let out = new
-                .iter()
-                .map(|n| insert_one(tx, &mut st, n, now, claim))
-                .collect::<Result<Vec<_>, _>>()?;
-            if single {
-                self.after_single_insert(tx)?;
+        let inserted = match new {
+            // What `send` stores: one INSERT, atomic on its own (with its trigger), so
+            // without BEGIN and COMMIT around it. A key needs a transaction for its lookup.
+            [one] if one.idempotency_key.is_none() => {
+                let conn = self.conn()?;
+                let mut st = InsertStatements::new(&conn, true)?;
+                let out = vec![insert_one(&conn, &mut st, one, now, claim)?];
+                drop(st);
+                drop(conn);
+                self.after_single_insert()?;
+                out
             }
-            Ok(out)
-        })?;
+            _ => {
+                let single = new.len() == 1;
+                let out = self.write(|tx| {
+                    // Prepared once per batch, not once per message.
+                    let mut st = InsertStatements::new(tx, single)?;
+                    new.iter()
+                        .map(|n| insert_one(tx, &mut st, n, now, claim))
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                if single {
+                    self.after_single_insert()?;
+                }
+                out
+            }
+        };
         for i in inserted.iter().filter(|i| !i.existing) {
             log_created(&i.message);
         }
@@ -78,9 +92,11 @@ impl SqliteStore {
                 return Ok(None);
             }
             let inserted = insert_one(tx, &mut InsertStatements::new(tx, true)?, new, now, claim)?;
-            self.after_single_insert(tx)?;
             Ok(Some(inserted))
         })?;
+        if inserted.as_ref().is_some_and(|i| !i.existing) {
+            self.after_single_insert()?;
+        }
         if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
         }
@@ -90,13 +106,13 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Every [`related::TAIL`]th message stored on its own moves the tail of the index of
-    /// related objects into it, in the same transaction.
-    fn after_single_insert(&self, tx: &Connection) -> Result<(), StoreError> {
+    /// related objects into it.
+    fn after_single_insert(&self) -> Result<(), StoreError> {
         let n = self
             .single_inserts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if n % related::TAIL == related::TAIL - 1 {
-            related::index_tail(tx, 10 * related::TAIL)?;
+            self.write(|tx| related::index_tail(tx, 10 * related::TAIL))?;
         }
         Ok(())
     }
@@ -129,17 +145,14 @@ fn by_key(
 /// The prepared statements of an insert.
 struct InsertStatements<'t> {
     message: rusqlite::CachedStatement<'t>,
-    /// Related objects of a message stored on its own are indexed later, unless its id is
-    /// at or below this mark (read once per transaction; see `related.rs`). None: now.
-    related_after: Option<String>,
-    /// For messages stored with their first attempt begun: ids above this mark are stored
-    /// with an inline claim (read once per transaction; see `delivery::recover_inline`).
-    inline_after: Option<String>,
+    /// False for a message stored on its own: its related objects reach the index later
+    /// (see `related.rs`).
+    index_related: bool,
 }
 
 impl<'t> InsertStatements<'t> {
     fn new(tx: &'t Connection, single: bool) -> Result<Self, StoreError> {
-        let mut st = InsertStatements {
+        Ok(InsertStatements {
             message: tx.prepare_cached(
                 "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
                  backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
@@ -148,23 +161,8 @@ impl<'t> InsertStatements<'t> {
                  VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
                  ?19, ?20, ?21, '[]')",
             )?,
-            related_after: None,
-            inline_after: None,
-        };
-        if single {
-            // Both marks in one statement: it is on the path of every `send`.
-            let (inline, related) = tx
-                .prepare_cached(
-                    "SELECT (SELECT value FROM store_marks WHERE name = 'inline_scan'), \
-                     (SELECT value FROM store_marks WHERE name = 'related_indexed')",
-                )?
-                .query_row([], |r| {
-                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
-                })?;
-            st.inline_after = Some(inline.unwrap_or_default());
-            st.related_after = Some(related.unwrap_or_default());
-        }
-        Ok(st)
+            index_related: !single,
+        })
     }
 }
 
@@ -180,19 +178,11 @@ fn insert_one(
     }
     let mut m = new_message_row(new, now);
     let id = m.id.to_string();
-    let mut inline = false;
-    if claim.is_some_and(|c| c.2) {
+    // Begun at once: an inline claim, kept out of the due index (see `delivery.rs`).
+    let inline = claim.is_some_and(|c| c.2);
+    if inline {
         m.attempts = 1;
         m.attempt_unresolved = true;
-        if st.inline_after.is_none() {
-            st.inline_after = Some(super::delivery::inline_mark(tx)?);
-        }
-        // Past the mark the recovery scan will still look at it; at or below, it must be
-        // in the index like any other claimed message.
-        inline = st
-            .inline_after
-            .as_deref()
-            .is_some_and(|mark| id.as_str() > mark);
     }
     st.message.execute(rusqlite::params![
         id,
@@ -217,11 +207,7 @@ fn insert_one(
         claim.map(|c| us(c.1)),
         inline,
     ])?;
-    let later = st
-        .related_after
-        .as_deref()
-        .is_some_and(|mark| id.as_str() > mark);
-    if !later {
+    if st.index_related {
         related::index(tx, &id, &m.related)?;
     }
     Ok(Inserted {

@@ -373,10 +373,12 @@ impl Store for SqliteStore {
         let done = self.write(|tx| {
             changes
                 .iter()
-                .map(|(old, c)| match delivery::finish_known(tx, owner, old, c, now)? {
-                    Some((m, h)) => Ok((Some(m), h)),
-                    None => delivery::update(tx, old.id, Some(owner), c, now),
-                })
+                .map(
+                    |(old, c)| match delivery::finish_known(tx, owner, old, c, now)? {
+                        Some((m, h)) => Ok((Some(m), h)),
+                        None => delivery::update(tx, old.id, Some(owner), c, now),
+                    },
+                )
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
         Ok(done

@@ -253,7 +253,8 @@ pub(super) fn update(
         &m.attempt_unresolved,
         &new_history,
     ];
-    let old = expected.map(|(owner, old)| (owner, us(old.changed_at), old.state.code(), old.attempts));
+    let old =
+        expected.map(|(owner, old)| (owner, us(old.changed_at), old.state.code(), old.attempts));
     if let Some((owner, changed, state, attempts)) = &old {
         params.extend([owner as &dyn rusqlite::ToSql, changed, state, attempts]);
     }

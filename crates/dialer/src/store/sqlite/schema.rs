@@ -3,7 +3,7 @@
 //! Times are INTEGER microseconds since the Unix epoch (UTC); ids are UUID text. The schema
 //! is shaped for the send path: few b-tree pages written per message (see docs/benchmarks.md).
 
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = "
 CREATE TABLE templates (
@@ -119,4 +119,20 @@ INSERT INTO store_marks (name, value) SELECT 'inline_scan', COALESCE(MAX(id), ''
 /// later (see `related.rs`); up to this mark, every message is in it.
 const V3: &str = "
 INSERT INTO store_marks (name, value) SELECT 'related_indexed', COALESCE(MAX(id), '') FROM messages;
+";
+
+/// The two marks above (`inline_scan`, `related_indexed`) let the scans pass messages once.
+/// A message committed late, with an id at or below a mark that already passed it (its id
+/// was made before a newer message was stored and scanned), moves the mark back below
+/// itself: it is then looked at like any newer message, and nothing is passed over. Being
+/// part of the INSERT, this needs no transaction around it.
+const V4: &str = "
+CREATE TRIGGER messages_behind_a_mark AFTER INSERT ON messages
+WHEN NEW.related IS NOT NULL OR NEW.inline_claim = 1
+BEGIN
+    UPDATE store_marks SET value = substr(NEW.id, 1, length(NEW.id) - 1)
+    WHERE value >= NEW.id
+      AND ((name = 'related_indexed' AND NEW.related IS NOT NULL)
+           OR (name = 'inline_scan' AND NEW.inline_claim = 1));
+END;
 ";
