@@ -248,6 +248,11 @@ async fn renewing<T>(
     work: impl std::future::Future<Output = T>,
 ) -> T {
     tokio::pin!(work);
+    // A quick backend (Dummy, a local spool) is done at the first poll: no timer for it.
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return out;
+    }
     let ids = Arc::new(ids);
     loop {
         tokio::select! {

@@ -181,8 +181,8 @@ pub(super) fn store_mark(conn: &Connection, name: &str) -> Result<String, StoreE
 /// expired claim that any worker takes over (asking the backend first: the attempt is
 /// unresolved). The scan stops at the first live inline claim, whose sender may still
 /// finish it, and the mark moves up to there. A message stored with an id at or below the
-/// mark moves it back (a trigger, schema version 4), so nothing committed late is passed
-/// over. Returns how many claims were recovered.
+/// mark gets an ordinary claim instead (decided atomically with the insert), so nothing
+/// committed late is passed over. Returns how many claims were recovered.
 pub(super) fn recover_inline(
     tx: &Connection,
     now: Timestamp,

@@ -22,14 +22,25 @@ impl SqliteStore {
         claim: Claim<'_>,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = match new {
-            // What `send` stores: one INSERT, atomic on its own (with its trigger), so
-            // without BEGIN and COMMIT around it. A key needs a transaction for its lookup.
+            // What `send` stores: one INSERT, atomic on its own, so without BEGIN and
+            // COMMIT. It stores nothing if the id is at or below a scan mark (made before a
+            // newer message was stored and scanned); the transaction below handles that.
+            // A key needs a transaction for its lookup.
             [one] if one.idempotency_key.is_none() => {
-                let conn = self.conn()?;
-                let mut st = InsertStatements::new(&conn, true)?;
-                let out = vec![insert_one(&conn, &mut st, one, now, claim)?];
-                drop(st);
-                drop(conn);
+                let quick = {
+                    let conn = self.conn()?;
+                    let mut st = InsertStatements::new(&conn, Marks::Unchecked)?;
+                    insert_one(&conn, &mut st, one, now, claim)?
+                };
+                let out = match quick {
+                    Some(done) => vec![done],
+                    None => self.write(|tx| {
+                        let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
+                        insert_one(tx, &mut st, one, now, claim)?
+                            .map(|done| vec![done])
+                            .ok_or_else(|| StoreError::Database("message not stored".into()))
+                    })?,
+                };
                 self.after_single_insert()?;
                 out
             }
@@ -37,9 +48,17 @@ impl SqliteStore {
                 let single = new.len() == 1;
                 let out = self.write(|tx| {
                     // Prepared once per batch, not once per message.
-                    let mut st = InsertStatements::new(tx, single)?;
+                    let marks = if single {
+                        Marks::read(tx)?
+                    } else {
+                        Marks::IndexNow
+                    };
+                    let mut st = InsertStatements::new(tx, marks)?;
                     new.iter()
-                        .map(|n| insert_one(tx, &mut st, n, now, claim))
+                        .map(|n| {
+                            insert_one(tx, &mut st, n, now, claim)?
+                                .ok_or_else(|| StoreError::Database("message not stored".into()))
+                        })
                         .collect::<Result<Vec<_>, _>>()
                 })?;
                 if single {
@@ -60,12 +79,12 @@ impl SqliteStore {
         next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
-            let mut st = InsertStatements::new(tx, false)?;
+            let mut st = InsertStatements::new(tx, Marks::IndexNow)?;
             let mut out = Vec::new();
             // An Err returns before the commit: the transaction rolls back, nothing stored.
             while let Some(chunk) = next() {
                 for n in &chunk? {
-                    out.push(insert_one(tx, &mut st, n, now, None)?);
+                    out.extend(insert_one(tx, &mut st, n, now, None)?);
                 }
             }
             Ok(out)
@@ -91,8 +110,8 @@ impl SqliteStore {
             if template_used_for(tx, slug, &new.related)? {
                 return Ok(None);
             }
-            let inserted = insert_one(tx, &mut InsertStatements::new(tx, true)?, new, now, claim)?;
-            Ok(Some(inserted))
+            let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
+            insert_one(tx, &mut st, new, now, claim)
         })?;
         if inserted.as_ref().is_some_and(|i| !i.existing) {
             self.after_single_insert()?;
@@ -142,26 +161,73 @@ fn by_key(
     }))
 }
 
+/// Where a new message stands against the two scan marks (see `related.rs` and
+/// `delivery::recover_inline`).
+enum Marks {
+    /// Not read: the INSERT itself stores nothing unless the id is above both marks.
+    Unchecked,
+    /// Read in this write transaction: `(inline_scan, related_indexed)`.
+    Read(String, String),
+    /// A batch: related objects are indexed at once; the inline mark is read when needed.
+    IndexNow,
+}
+
+impl Marks {
+    fn read(tx: &Connection) -> Result<Marks, StoreError> {
+        let (inline, related) = tx
+            .prepare_cached(
+                "SELECT (SELECT value FROM store_marks WHERE name = 'inline_scan'), \
+                 (SELECT value FROM store_marks WHERE name = 'related_indexed')",
+            )?
+            .query_row([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                ))
+            })?;
+        Ok(Marks::Read(
+            inline.unwrap_or_default(),
+            related.unwrap_or_default(),
+        ))
+    }
+}
+
+macro_rules! insert_columns {
+    () => {
+        "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, \
+         template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, \
+         predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
+         attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) "
+    };
+}
+macro_rules! insert_values {
+    () => {
+        "?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, \
+         ?18, ?19, ?20, ?21, '[]'"
+    };
+}
+
 /// The prepared statements of an insert.
 struct InsertStatements<'t> {
     message: rusqlite::CachedStatement<'t>,
-    /// False for a message stored on its own: its related objects reach the index later
-    /// (see `related.rs`).
-    index_related: bool,
+    marks: Marks,
 }
 
 impl<'t> InsertStatements<'t> {
-    fn new(tx: &'t Connection, single: bool) -> Result<Self, StoreError> {
+    fn new(tx: &'t Connection, marks: Marks) -> Result<Self, StoreError> {
+        let sql = match marks {
+            Marks::Unchecked => concat!(
+                insert_columns!(),
+                "SELECT ",
+                insert_values!(),
+                " WHERE ?1 > (SELECT value FROM store_marks WHERE name = 'inline_scan') \
+                 AND ?1 > (SELECT value FROM store_marks WHERE name = 'related_indexed')"
+            ),
+            _ => concat!(insert_columns!(), "VALUES (", insert_values!(), ")"),
+        };
         Ok(InsertStatements {
-            message: tx.prepare_cached(
-                "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
-                 backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-                 idempotency_key, check_failures, resent_from, attempt_unresolved, related, claim_owner, claim_until, \
-                 inline_claim, history) \
-                 VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, \
-                 ?19, ?20, ?21, '[]')",
-            )?,
-            index_related: !single,
+            message: tx.prepare_cached(sql)?,
+            marks,
         })
     }
 }
@@ -172,19 +238,30 @@ fn insert_one(
     new: &NewMessage,
     now: Timestamp,
     claim: Claim<'_>,
-) -> Result<Inserted, StoreError> {
+) -> Result<Option<Inserted>, StoreError> {
     if let Some(found) = by_key(tx, new)? {
-        return found;
+        return found.map(Some);
     }
     let mut m = new_message_row(new, now);
     let id = m.id.to_string();
-    // Begun at once: an inline claim, kept out of the due index (see `delivery.rs`).
-    let inline = claim.is_some_and(|c| c.2);
-    if inline {
+    let begun = claim.is_some_and(|c| c.2);
+    if begun {
         m.attempts = 1;
         m.attempt_unresolved = true;
     }
-    st.message.execute(rusqlite::params![
+    // Begun at once, a message gets an inline claim, kept out of the due index, unless
+    // the dead-sender scan already passed its id (see `delivery::recover_inline`). A
+    // message stored on its own reaches the index of related objects later, unless the
+    // indexer already passed its id (see `related.rs`).
+    let (inline, index_related) = match &st.marks {
+        Marks::Unchecked => (begun, false),
+        Marks::Read(inline, related) => (begun && id > *inline, id <= *related),
+        Marks::IndexNow => {
+            let mark = super::delivery::inline_mark(tx)?;
+            (begun && id > mark, true)
+        }
+    };
+    let written = st.message.execute(rusqlite::params![
         id,
         us(m.created_at),
         m.recipient.as_str(),
@@ -207,13 +284,16 @@ fn insert_one(
         claim.map(|c| us(c.1)),
         inline,
     ])?;
-    if st.index_related {
+    if written == 0 {
+        return Ok(None);
+    }
+    if index_related {
         related::index(tx, &id, &m.related)?;
     }
-    Ok(Inserted {
+    Ok(Some(Inserted {
         message: m,
         existing: false,
-    })
+    }))
 }
 
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
