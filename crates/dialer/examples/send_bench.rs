@@ -4,8 +4,9 @@
 //!     cargo run --release -p dialout-dialer --example send_bench [-- SCALE [ROUNDS]]
 //!
 //! SCALE (default 1.0) multiplies the message counts; a third argument (`single`, `queued`,
-//! `bulk`, `bulk-publish`, `template`) runs that series alone, for a profiler. The series run in ROUNDS (default 3)
-//! interleaved rounds and the best round of each is reported, so that a burst of load from
+//! `bulk`, `bulk-publish`, `template`) runs that series alone, ROUNDS times, for a profiler.
+//! The series run in ROUNDS (default 3) interleaved rounds; the best round of each is
+//! reported, and beside it the median of the per-round ratios, so that a burst of load from
 //! other processes on a shared machine does not decide a ratio. Every run writes to its own
 //! new database file; nothing is deleted until the end.
 
@@ -127,6 +128,14 @@ fn template(rt: &Runtime, path: &Path, n: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Runs a series once everything written before it is on disk.
+fn settled(series: impl FnOnce() -> f64) -> f64 {
+    std::process::Command::new("sync")
+        .status()
+        .expect("the sync command");
+    series()
+}
+
 fn main() {
     let scale: f64 = std::env::args()
         .nth(1)
@@ -148,39 +157,61 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    // `send_bench SCALE 1 single` runs that one series alone, for a profiler.
+    // `send_bench SCALE ROUNDS single` runs that one series alone, ROUNDS times, for a
+    // profiler (the first run includes loading libphonenumber's metadata).
     if let Some(only) = std::env::args().nth(3) {
-        let rate = match only.as_str() {
-            "single" => single(&rt, &file("single"), n(5_000), false),
-            "queued" => single(&rt, &file("queued"), n(10_000), true),
-            "bulk" => bulk(&rt, &file("bulk"), n(300_000), true),
-            "bulk-publish" => bulk(&rt, &file("bulk-publish"), n(20_000), false),
-            "template" => template(&rt, &file("template"), n(5_000)),
-            other => {
-                panic!("unknown series {other:?}: single, queued, bulk, bulk-publish or template")
-            }
-        };
-        println!("{only}: {rate:.0} messages/s");
+        for _ in 0..rounds {
+            let rate = match only.as_str() {
+                "single" => single(&rt, &file("single"), n(5_000), false),
+                "queued" => single(&rt, &file("queued"), n(10_000), true),
+                "bulk" => bulk(&rt, &file("bulk"), n(300_000), true),
+                "bulk-publish" => bulk(&rt, &file("bulk-publish"), n(20_000), false),
+                "template" => template(&rt, &file("template"), n(5_000)),
+                other => panic!(
+                    "unknown series {other:?}: single, queued, bulk, bulk-publish or template"
+                ),
+            };
+            println!("{only}: {rate:.0} messages/s");
+        }
         return;
     }
 
+    // libphonenumber's metadata loads on first use: not inside the first round's series.
+    dialout_dialer::PhoneNumber::parse("+420777123456", None).unwrap();
     const SERIES: usize = 8;
     let mut best = [0f64; SERIES];
+    // Ratios to the raw one-row series of the same round: a burst of load from elsewhere
+    // then weighs on both sides of a ratio, not on one only.
+    let mut paired: [Vec<f64>; 3] = Default::default();
     for _ in 0..rounds {
+        // Each series starts with the data of the earlier ones on disk (`sync`): the
+        // kernel's writeback of 300,000 messages must not stall a later series' fsync.
         let r = [
-            raw(&file("raw1"), n(20_000), 1),
-            raw(&file("raw1000"), n(300_000), 1000),
-            single(&rt, &file("single"), n(5_000), false),
-            single(&rt, &file("queued"), n(10_000), true),
-            bulk(&rt, &file("bulk"), n(300_000), true),
-            bulk(&rt, &file("bulk-publish"), n(20_000), false),
-            template(&rt, &file("template"), n(5_000)),
+            settled(|| raw(&file("raw1"), n(20_000), 1)),
+            settled(|| raw(&file("raw1000"), n(300_000), 1000)),
+            settled(|| single(&rt, &file("single"), n(5_000), false)),
+            settled(|| single(&rt, &file("queued"), n(10_000), true)),
+            settled(|| bulk(&rt, &file("bulk"), n(300_000), true)),
+            settled(|| bulk(&rt, &file("bulk-publish"), n(20_000), false)),
+            settled(|| template(&rt, &file("template"), n(5_000))),
             0.0,
         ];
         for (b, x) in best.iter_mut().zip(r) {
             *b = b.max(x);
         }
+        for (p, x) in paired.iter_mut().zip([r[2], r[3], r[6]]) {
+            p.push(x / r[0]);
+        }
+        eprintln!(
+            "round: raw 1/tx {:.0}, send published {:.0}, queued {:.0}, template {:.0}",
+            r[0], r[2], r[3], r[6]
+        );
     }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let [single_ratio, queued_ratio, template_ratio] = paired.each_mut().map(median);
     let [
         raw1,
         raw1000,
@@ -213,5 +244,9 @@ fn main() {
     println!(
         "  send_template, one at a time, published    {template:>9.0}  {:.2} x raw 1/tx",
         template / raw1
+    );
+    println!(
+        "median over the rounds of each round's ratio to its own raw 1/tx run: send published \
+         {single_ratio:.2}, send queued {queued_ratio:.2}, send_template {template_ratio:.2}"
     );
 }
