@@ -188,38 +188,45 @@ pub(super) fn recover_inline(
     now: Timestamp,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let mark = inline_mark(tx)?;
-    let mut seen = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, inline_claim, claim_until FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let mut rows = stmt.query((&mark, limit as i64))?;
-        while let Some(r) = rows.next()? {
-            seen.push((
-                r.get::<_, String>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ));
-        }
-    }
-    let mut recovered = 0;
-    let mut last = None;
-    for (id, inline, until) in &seen {
-        if *inline {
-            if until.is_some_and(|u| u > us(now)) {
-                break;
+    let start = inline_mark(tx)?;
+    let mut last = start.clone();
+    let (mut read, mut recovered) = (0, 0);
+    // A thousand rows at a time, so that a long stretch to look through costs no memory.
+    'scan: while read < limit {
+        let mut chunk = Vec::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, inline_claim, claim_until FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let mut rows = stmt.query((&last, (limit - read).min(1000) as i64))?;
+            while let Some(r) = rows.next()? {
+                chunk.push((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ));
             }
-            recovered += tx
-                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE id = ?1")?
-                .execute([id])?;
-            tracing::warn!(message_id = %id, "the sender died while publishing this message; its claim has expired and a worker will take it over");
         }
-        last = Some(id);
+        if chunk.is_empty() {
+            break;
+        }
+        read += chunk.len();
+        for (id, inline, until) in chunk {
+            if inline {
+                if until.is_some_and(|u| u > us(now)) {
+                    break 'scan;
+                }
+                recovered += tx
+                    .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE id = ?1")?
+                    .execute([&id])?;
+                tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
+            }
+            last = id;
+        }
     }
-    if let Some(last) = last {
+    if last != start {
         tx.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'inline_scan'")?
-            .execute([last])?;
+            .execute([&last])?;
     }
     Ok(recovered)
 }

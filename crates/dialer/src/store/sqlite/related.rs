@@ -38,29 +38,37 @@ pub(super) fn index(
 }
 
 /// Moves up to `limit` messages of the tail into the index; returns how many it read.
+/// Reads them a thousand at a time, so that a long tail costs no memory.
 pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
-    let mark = mark(conn)?;
-    let mut tail: Vec<(String, Option<String>)> = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, related FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let mut rows = stmt.query((&mark, limit as i64))?;
-        while let Some(r) = rows.next()? {
-            tail.push((r.get(0)?, r.get(1)?));
+    let mut last = mark(conn)?;
+    let mut read = 0;
+    while read < limit {
+        let mut chunk: Vec<(String, Option<String>)> = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, related FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let mut rows = stmt.query((&last, (limit - read).min(1000) as i64))?;
+            while let Some(r) = rows.next()? {
+                chunk.push((r.get(0)?, r.get(1)?));
+            }
+        }
+        let Some((end, _)) = chunk.last() else {
+            break;
+        };
+        last = end.clone();
+        read += chunk.len();
+        for (id, related) in &chunk {
+            if let Some(text) = related {
+                index(conn, id, &super::rows::read_related_column(text)?)?;
+            }
         }
     }
-    let Some((last, _)) = tail.last() else {
-        return Ok(0);
-    };
-    for (id, related) in &tail {
-        if let Some(text) = related {
-            index(conn, id, &super::rows::read_related_column(text)?)?;
-        }
+    if read > 0 {
+        conn.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'related_indexed'")?
+            .execute([&last])?;
     }
-    conn.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'related_indexed'")?
-        .execute([last])?;
-    Ok(tail.len())
+    Ok(read)
 }
 
 /// SQL selecting the ids of messages related to `?K` (kind), `?N` (object key), `?I` (id
