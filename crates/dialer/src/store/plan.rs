@@ -102,6 +102,19 @@ pub(crate) fn log_history(id: crate::MessageId, history: &[HistoryEntry]) {
     }
 }
 
+/// The messages an update wrote, each transition logged (after the commit: the log never
+/// tells of a change that was rolled back).
+pub(crate) fn logged(done: Vec<(Option<Message>, Vec<HistoryEntry>)>) -> Vec<Option<Message>> {
+    done.into_iter()
+        .map(|(message, history)| {
+            if let Some(m) = &message {
+                log_history(m.id, &history);
+            }
+            message
+        })
+        .collect()
+}
+
 pub(crate) const FIRST_REASON: &str = "stored";
 
 /// The first history entry, implied by the message's creation (not stored as a row).

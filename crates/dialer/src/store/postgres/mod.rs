@@ -357,15 +357,7 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
         let done = self.write(|db| ops::finish_many(db, owner, changes, now))?;
-        Ok(done
-            .into_iter()
-            .map(|(message, history)| {
-                if let Some(m) = &message {
-                    super::log_history(m.id, &history);
-                }
-                message
-            })
-            .collect())
+        Ok(super::logged(done))
     }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
         self.write(|db| {

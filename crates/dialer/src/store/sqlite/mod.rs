@@ -345,15 +345,7 @@ impl Store for SqliteStore {
                 .map(|(id, c)| delivery::update(tx, *id, Some(owner), c, now))
                 .collect::<Result<Vec<_>, _>>()
         })?;
-        Ok(done
-            .into_iter()
-            .map(|(message, history)| {
-                if let Some(m) = &message {
-                    super::log_history(m.id, &history);
-                }
-                message
-            })
-            .collect())
+        Ok(super::logged(done))
     }
     fn finish_known(
         &self,
@@ -381,15 +373,7 @@ impl Store for SqliteStore {
                 )
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
-        Ok(done
-            .into_iter()
-            .map(|(message, history)| {
-                if let Some(m) = &message {
-                    super::log_history(m.id, &history);
-                }
-                message
-            })
-            .collect())
+        Ok(super::logged(done))
     }
     fn release(&self, owner: &str) -> Result<usize, StoreError> {
         self.write(|tx| delivery::release(tx, owner))
