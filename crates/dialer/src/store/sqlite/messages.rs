@@ -51,7 +51,7 @@ impl SqliteStore {
                     let marks = if single {
                         Marks::read(tx)?
                     } else {
-                        Marks::IndexNow
+                        Marks::IndexNow(None)
                     };
                     let mut st = InsertStatements::new(tx, marks)?;
                     new.iter()
@@ -79,7 +79,7 @@ impl SqliteStore {
         next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
-            let mut st = InsertStatements::new(tx, Marks::IndexNow)?;
+            let mut st = InsertStatements::new(tx, Marks::IndexNow(None))?;
             let mut out = Vec::new();
             // An Err returns before the commit: the transaction rolls back, nothing stored.
             while let Some(chunk) = next() {
@@ -168,8 +168,9 @@ enum Marks {
     Unchecked,
     /// Read in this write transaction: `(inline_scan, related_indexed)`.
     Read(String, String),
-    /// A batch: related objects are indexed at once; the inline mark is read when needed.
-    IndexNow,
+    /// A batch: related objects are indexed at once; the inline mark is read when first
+    /// needed.
+    IndexNow(Option<String>),
 }
 
 impl Marks {
@@ -253,13 +254,15 @@ fn insert_one(
     // the dead-sender scan already passed its id (see `delivery::recover_inline`). A
     // message stored on its own reaches the index of related objects later, unless the
     // indexer already passed its id (see `related.rs`).
+    if let Marks::IndexNow(mark @ None) = &mut st.marks
+        && begun
+    {
+        *mark = Some(super::delivery::inline_mark(tx)?);
+    }
     let (inline, index_related) = match &st.marks {
         Marks::Unchecked => (begun, false),
         Marks::Read(inline, related) => (begun && id > *inline, id <= *related),
-        Marks::IndexNow => {
-            let mark = super::delivery::inline_mark(tx)?;
-            (begun && id > mark, true)
-        }
+        Marks::IndexNow(mark) => (begun && mark.as_ref().is_some_and(|m| id > *m), true),
     };
     let written = st.message.execute(rusqlite::params![
         id,
