@@ -41,7 +41,7 @@ impl SqliteStore {
                             .ok_or_else(|| StoreError::Database("message not stored".into()))
                     })?,
                 };
-                self.after_single_insert()?;
+                self.after_single_insert(&out)?;
                 out
             }
             _ => {
@@ -62,7 +62,7 @@ impl SqliteStore {
                         .collect::<Result<Vec<_>, _>>()
                 })?;
                 if single {
-                    self.after_single_insert()?;
+                    self.after_single_insert(&out)?;
                 }
                 out
             }
@@ -113,8 +113,8 @@ impl SqliteStore {
             let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
             insert_one(tx, &mut st, new, now, claim)
         })?;
-        if inserted.as_ref().is_some_and(|i| !i.existing) {
-            self.after_single_insert()?;
+        if let Some(i) = &inserted {
+            self.after_single_insert(std::slice::from_ref(i))?;
         }
         if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
@@ -124,14 +124,14 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Every [`related::TAIL`]th message stored on its own moves the tail of the index of
-    /// related objects into it.
-    fn after_single_insert(&self) -> Result<(), StoreError> {
-        let n = self
-            .single_inserts
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n % related::TAIL == related::TAIL - 1 {
-            self.write(|tx| related::index_tail(tx, 10 * related::TAIL))?;
+    /// About one message in [`related::TAIL`] stored on its own moves the tail of the index
+    /// of related objects into it (see [`related::moves_tail`]).
+    fn after_single_insert(&self, inserted: &[Inserted]) -> Result<(), StoreError> {
+        if inserted
+            .iter()
+            .any(|i| !i.existing && related::moves_tail(i.message.id))
+        {
+            self.write(|tx| related::index_tail(tx, 64 * related::TAIL))?;
         }
         Ok(())
     }

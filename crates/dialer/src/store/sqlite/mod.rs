@@ -28,8 +28,6 @@ const POOL_SIZE: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    /// Messages this process stored on their own (see `related.rs`).
-    single_inserts: std::sync::atomic::AtomicUsize,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -45,7 +43,6 @@ impl SqliteStore {
         let store = SqliteStore {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
-            single_inserts: std::sync::atomic::AtomicUsize::new(0),
         };
         let mut conn = store.conn()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -4,8 +4,8 @@
 //! `related` column only: writing the index in the same commit would cost one more 4 KB
 //! page per message. Every message with an id at or below the `related_indexed` mark is in
 //! the index; those above it (the tail, a few dozen) are found by reading their rows.
-//! Every [`TAIL`]th message stored by a process, and every worker pass, move the tail into
-//! the index. A message whose id is at or below the mark when it is stored (its id was made
+//! About one message in [`TAIL`] (see [`moves_tail`]), and every worker pass, move the tail
+//! into the index. A message whose id is at or below the mark when it is stored (its id was made
 //! before a newer message was stored and indexed) is indexed at once, in the same atomic
 //! statement or transaction, so a late commit is never passed over.
 
@@ -14,8 +14,16 @@ use rusqlite::Connection;
 use crate::RelatedObject;
 use crate::store::StoreError;
 
-/// How many single inserts a process makes between two moves of the tail into the index.
+/// About how many messages stored on their own come between two moves of the tail into
+/// the index.
 pub(super) const TAIL: usize = 64;
+
+/// Whether storing this message moves the tail into the index: decided by the random low
+/// bits of its id, so that it works the same whether one long-lived process stores every
+/// message or each `dialout send` is a process of its own.
+pub(super) fn moves_tail(id: crate::MessageId) -> bool {
+    id.as_uuid().as_u128() % TAIL as u128 == 0
+}
 
 /// The id up to which every message is in the index.
 pub(super) fn mark(conn: &Connection) -> Result<String, StoreError> {
