@@ -22,7 +22,7 @@ pub(super) const TAIL: usize = 64;
 /// bits of its id, so that it works the same whether one long-lived process stores every
 /// message or each `dialout send` is a process of its own.
 pub(super) fn moves_tail(id: crate::MessageId) -> bool {
-    id.as_uuid().as_u128() % TAIL as u128 == 0
+    id.as_uuid().as_u128().is_multiple_of(TAIL as u128)
 }
 
 /// The id up to which every message is in the index.
