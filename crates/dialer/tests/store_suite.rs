@@ -851,7 +851,7 @@ fn sqlite_related_objects_of_single_messages_are_found_before_and_after_indexing
     };
     // About one message in 64 (by the random low bits of its id) moves the tail into the
     // index; here message 99 does, and no other.
-    let moves = |m: &dialout_dialer::NewMessage| m.id.as_uuid().as_u128() % 64 == 0;
+    let moves = |m: &dialout_dialer::NewMessage| m.id.as_uuid().as_u128().is_multiple_of(64);
     let mut ids = Vec::new();
     for i in 0..150 {
         let mut m = new_message("x");
