@@ -41,7 +41,7 @@ impl SqliteStore {
                             .ok_or_else(|| StoreError::Database("message not stored".into()))
                     })?,
                 };
-                self.after_single_insert(&out)?;
+                self.after_single_insert(&out);
                 out
             }
             _ => {
@@ -62,7 +62,7 @@ impl SqliteStore {
                         .collect::<Result<Vec<_>, _>>()
                 })?;
                 if single {
-                    self.after_single_insert(&out)?;
+                    self.after_single_insert(&out);
                 }
                 out
             }
@@ -114,7 +114,7 @@ impl SqliteStore {
             insert_one(tx, &mut st, new, now, claim)
         })?;
         if let Some(i) = &inserted {
-            self.after_single_insert(std::slice::from_ref(i))?;
+            self.after_single_insert(std::slice::from_ref(i));
         }
         if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
@@ -126,14 +126,16 @@ impl SqliteStore {
 impl SqliteStore {
     /// About one message in [`related::TAIL`] stored on its own moves the tail of the index
     /// of related objects into it (see [`related::moves_tail`]).
-    fn after_single_insert(&self, inserted: &[Inserted]) -> Result<(), StoreError> {
+    /// The message is stored whatever happens here: a failure is only logged (lookups read
+    /// the tail meanwhile, and the next move or worker pass indexes it).
+    fn after_single_insert(&self, inserted: &[Inserted]) {
         if inserted
             .iter()
             .any(|i| !i.existing && related::moves_tail(i.message.id))
+            && let Err(e) = self.write(|tx| related::index_tail(tx, 64 * related::TAIL))
         {
-            self.write(|tx| related::index_tail(tx, 64 * related::TAIL))?;
+            tracing::warn!("indexing the related objects of recent messages failed: {e}");
         }
-        Ok(())
     }
 }
 

@@ -5,9 +5,9 @@
 //! page per message. Every message with an id at or below the `related_indexed` mark is in
 //! the index; those above it (the tail, a few dozen) are found by reading their rows.
 //! About one message in [`TAIL`] (see [`moves_tail`]), and every worker pass, move the tail
-//! into the index. A message whose id is at or below the mark when it is stored (its id was made
-//! before a newer message was stored and indexed) is indexed at once, in the same atomic
-//! statement or transaction, so a late commit is never passed over.
+//! into the index. A message whose id is at or below the mark when it is stored (its id
+//! was made before a newer message was stored and indexed) is indexed at once, in the same
+//! atomic statement or transaction, so a late commit is never passed over.
 
 use rusqlite::Connection;
 
