@@ -171,7 +171,7 @@ pub async fn publish_claimed(
                 store,
                 backend.as_ref(),
                 owner,
-                &begun,
+                begun,
                 &backoff,
                 settings,
                 &mut done,
@@ -222,16 +222,16 @@ pub async fn publish_begun(
             out.extend(fail_unconfigured(store, owner, &name, &group).await?);
             continue;
         };
+        let ids = group.iter().map(|m| m.id).collect();
         let handed = hand_over(
             store,
             backend.as_ref(),
             owner,
-            &group,
+            group,
             &backoff,
             settings,
             &mut done,
         );
-        let ids = group.iter().map(|m| m.id).collect();
         out.extend(renewing(store, owner, ids, settings.lease, handed).await?);
     }
     done.messages = out;
@@ -273,13 +273,13 @@ async fn hand_over(
     store: &Arc<dyn Store>,
     backend: &dyn crate::Backend,
     owner: &str,
-    begun: &[Message],
+    begun: Vec<Message>,
     backoff: &Backoff,
     settings: &DeliverySettings,
     done: &mut Published,
 ) -> Result<Vec<Message>, DeliveryError> {
     let name = backend.name().to_string();
-    let results = backend.publish_many(begun).await;
+    let results = backend.publish_many(&begun).await;
     failpoint::reached("after-publish").await;
     for r in &results {
         match r {
@@ -293,14 +293,14 @@ async fn hand_over(
     let now = Timestamp::now();
     let mut results = results.into_iter();
     let changes: Vec<(Message, Change)> = begun
-        .iter()
+        .into_iter()
         .map(|m| {
             let p = results.next().unwrap_or_else(|| Publish::Retry {
                 error: format!("backend {name:?} returned no result for this message"),
                 ambiguous: true,
             });
-            let change = change_for(m, p, backoff, settings, now);
-            (m.clone(), change)
+            let change = change_for(&m, p, backoff, settings, now);
+            (m, change)
         })
         .collect();
     // The messages are as `owner` begun and committed them: no need to read them back.
