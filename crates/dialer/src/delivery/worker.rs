@@ -147,7 +147,8 @@ impl Worker {
         status_interval: Duration,
     ) -> Result<bool, DeliveryError> {
         if Instant::now() >= *next_intake {
-            // Messages whose sender died while publishing them at once.
+            // The store's housekeeping: messages whose sender died while publishing them at
+            // once, indexes kept behind.
             blocking(&self.store, |s| s.maintain(Timestamp::now(), 100_000)).await?;
             let taken = intake(&self.store, &self.backends).await?;
             count(stats, &taken);

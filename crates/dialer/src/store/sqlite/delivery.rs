@@ -161,20 +161,6 @@ pub(super) fn renew_ids(
     Ok(n)
 }
 
-/// The id up to which [`recover_inline`] has looked.
-pub(super) fn inline_mark(conn: &Connection) -> Result<String, StoreError> {
-    store_mark(conn, "inline_scan")
-}
-
-/// A value of the `store_marks` table ('' when absent).
-pub(super) fn store_mark(conn: &Connection, name: &str) -> Result<String, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM store_marks WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))
-        .optional()?
-        .unwrap_or_default())
-}
-
 /// Finds messages whose sender died holding an inline claim: they are not in the index of
 /// unpublished messages, so the worker would never see them. Messages are looked at in id
 /// (creation) order from the stored mark; an expired inline claim becomes an ordinary,
@@ -188,46 +174,27 @@ pub(super) fn recover_inline(
     now: Timestamp,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let start = inline_mark(tx)?;
-    let mut last = start.clone();
-    let (mut read, mut recovered) = (0, 0);
-    // A thousand rows at a time, so that a long stretch to look through costs no memory.
-    'scan: while read < limit {
-        let mut chunk = Vec::new();
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, inline_claim, claim_until FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let mut rows = stmt.query((&last, (limit - read).min(1000) as i64))?;
-            while let Some(r) = rows.next()? {
-                chunk.push((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                ));
+    let mut recovered = 0;
+    super::marks::scan(
+        tx,
+        "inline_scan",
+        "inline_claim, claim_until",
+        limit,
+        |r| Ok((r.get::<_, bool>(1)?, r.get::<_, Option<i64>>(2)?)),
+        |id, (inline, until)| {
+            if !inline {
+                return Ok(true);
             }
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        read += chunk.len();
-        for (id, inline, until) in chunk {
-            if inline {
-                if until.is_some_and(|u| u > us(now)) {
-                    break 'scan;
-                }
-                recovered += tx
-                    .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE id = ?1")?
-                    .execute([&id])?;
-                tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
+            if until.is_some_and(|u| u > us(now)) {
+                return Ok(false);
             }
-            last = id;
-        }
-    }
-    if last != start {
-        tx.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'inline_scan'")?
-            .execute([&last])?;
-    }
+            recovered += tx
+                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE id = ?1")?
+                .execute([id])?;
+            tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
+            Ok(true)
+        },
+    )?;
     Ok(recovered)
 }
 

@@ -32,41 +32,30 @@ impl SqliteStore {
                     let mut st = InsertStatements::new(&conn, Marks::Unchecked)?;
                     insert_one(&conn, &mut st, one, now, claim)?
                 };
-                let out = match quick {
+                match quick {
                     Some(done) => vec![done],
                     None => self.write(|tx| {
                         let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-                        insert_one(tx, &mut st, one, now, claim)?
-                            .map(|done| vec![done])
-                            .ok_or_else(|| StoreError::Database("message not stored".into()))
+                        Ok(vec![stored(insert_one(tx, &mut st, one, now, claim)?)?])
                     })?,
-                };
-                self.after_single_insert(&out);
-                out
-            }
-            _ => {
-                let single = new.len() == 1;
-                let out = self.write(|tx| {
-                    // Prepared once per batch, not once per message.
-                    let marks = if single {
-                        Marks::read(tx)?
-                    } else {
-                        Marks::IndexNow(None)
-                    };
-                    let mut st = InsertStatements::new(tx, marks)?;
-                    new.iter()
-                        .map(|n| {
-                            insert_one(tx, &mut st, n, now, claim)?
-                                .ok_or_else(|| StoreError::Database("message not stored".into()))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                if single {
-                    self.after_single_insert(&out);
                 }
-                out
             }
+            _ => self.write(|tx| {
+                // Prepared once per batch, not once per message.
+                let marks = if new.len() == 1 {
+                    Marks::read(tx)?
+                } else {
+                    Marks::IndexNow(None)
+                };
+                let mut st = InsertStatements::new(tx, marks)?;
+                new.iter()
+                    .map(|n| stored(insert_one(tx, &mut st, n, now, claim)?))
+                    .collect::<Result<Vec<_>, _>>()
+            })?,
         };
+        if new.len() == 1 {
+            self.after_single_insert(&inserted);
+        }
         for i in inserted.iter().filter(|i| !i.existing) {
             log_created(&i.message);
         }
@@ -137,6 +126,11 @@ impl SqliteStore {
             tracing::warn!("indexing the related objects of recent messages failed: {e}");
         }
     }
+}
+
+/// The answer of an insert that reads the marks itself, which always stores.
+fn stored(inserted: Option<Inserted>) -> Result<Inserted, StoreError> {
+    inserted.ok_or_else(|| StoreError::Database("message not stored".into()))
 }
 
 /// The message already stored under `new`'s idempotency key, as the insert's answer.
@@ -259,7 +253,7 @@ fn insert_one(
     if let Marks::IndexNow(mark @ None) = &mut st.marks
         && begun
     {
-        *mark = Some(super::delivery::inline_mark(tx)?);
+        *mark = Some(super::marks::get(tx, "inline_scan")?);
     }
     let (inline, index_related) = match &st.marks {
         Marks::Unchecked => (begun, false),
@@ -361,11 +355,14 @@ pub(super) fn template_used_for(
         return Ok(false);
     };
     let wanted_column = related_column(&wanted)?;
-    let sql = format!(
-        "SELECT COUNT(*) FROM messages WHERE id IN ({}) AND template_slug = ?5 AND related = ?6",
-        ids_sql(1, 2, 3, 4)
-    );
-    let n: i64 = conn.prepare_cached(&sql)?.query_row(
+    // Built once: `send_template` without duplicates asks this for every message.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT COUNT(*) FROM messages WHERE id IN ({}) AND template_slug = ?5 AND related = ?6",
+            ids_sql(1, 2, 3, 4)
+        )
+    });
+    let n: i64 = conn.prepare_cached(&SQL)?.query_row(
         rusqlite::params![
             &first.kind,
             object_key(first),

@@ -3,6 +3,7 @@
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
 mod delivery;
+mod marks;
 mod messages;
 mod related;
 mod rows;

@@ -25,11 +25,6 @@ pub(super) fn moves_tail(id: crate::MessageId) -> bool {
     id.as_uuid().as_u128().is_multiple_of(TAIL as u128)
 }
 
-/// The id up to which every message is in the index.
-pub(super) fn mark(conn: &Connection) -> Result<String, StoreError> {
-    super::delivery::store_mark(conn, "related_indexed")
-}
-
 /// Indexes one message's related objects.
 pub(super) fn index(
     conn: &Connection,
@@ -46,37 +41,20 @@ pub(super) fn index(
 }
 
 /// Moves up to `limit` messages of the tail into the index; returns how many it read.
-/// Reads them a thousand at a time, so that a long tail costs no memory.
 pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
-    let mut last = mark(conn)?;
-    let mut read = 0;
-    while read < limit {
-        let mut chunk: Vec<(String, Option<String>)> = Vec::new();
-        {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, related FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let mut rows = stmt.query((&last, (limit - read).min(1000) as i64))?;
-            while let Some(r) = rows.next()? {
-                chunk.push((r.get(0)?, r.get(1)?));
-            }
-        }
-        let Some((end, _)) = chunk.last() else {
-            break;
-        };
-        last = end.clone();
-        read += chunk.len();
-        for (id, related) in &chunk {
+    super::marks::scan(
+        conn,
+        "related_indexed",
+        "related",
+        limit,
+        |r| r.get::<_, Option<String>>(1),
+        |id, related| {
             if let Some(text) = related {
-                index(conn, id, &super::rows::read_related_column(text)?)?;
+                index(conn, id, &super::rows::read_related_column(&text)?)?;
             }
-        }
-    }
-    if read > 0 {
-        conn.prepare_cached("UPDATE store_marks SET value = ?1 WHERE name = 'related_indexed'")?
-            .execute([&last])?;
-    }
-    Ok(read)
+            Ok(true)
+        },
+    )
 }
 
 /// SQL selecting the ids of messages related to `?K` (kind), `?N` (object key), `?I` (id
