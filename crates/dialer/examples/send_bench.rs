@@ -3,7 +3,7 @@
 //!
 //!     cargo run --release -p dialout-dialer --example send_bench [-- SCALE [ROUNDS]]
 //!
-//! SCALE (default 1.0) multiplies the message counts; a third argument (`single`, `queued`,
+//! SCALE (default 1.0) multiplies the message counts; a third argument (`raw`, `single`, `queued`,
 //! `bulk`, `bulk-publish`, `template`) runs that series alone, ROUNDS times, for a profiler.
 //! The series run in ROUNDS (default 3) interleaved rounds; the best round of each is
 //! reported, and beside it the median of the per-round ratios, so that a burst of load from
@@ -162,13 +162,14 @@ fn main() {
     if let Some(only) = std::env::args().nth(3) {
         for _ in 0..rounds {
             let rate = match only.as_str() {
+                "raw" => raw(&file("raw1"), n(20_000), 1),
                 "single" => single(&rt, &file("single"), n(5_000), false),
                 "queued" => single(&rt, &file("queued"), n(10_000), true),
                 "bulk" => bulk(&rt, &file("bulk"), n(300_000), true),
                 "bulk-publish" => bulk(&rt, &file("bulk-publish"), n(20_000), false),
                 "template" => template(&rt, &file("template"), n(5_000)),
                 other => panic!(
-                    "unknown series {other:?}: single, queued, bulk, bulk-publish or template"
+                    "unknown series {other:?}: raw, single, queued, bulk, bulk-publish or template"
                 ),
             };
             println!("{only}: {rate:.0} messages/s");

@@ -21,6 +21,7 @@ impl PhoneNumber {
     /// Parses a number as written by a person: `+420 777 123 456`, `00420777123456`, or a
     /// national `777 123 456` with `default_region` (`CZ`). The region's international
     /// prefix (`00` in CZ, `011` in US) is understood through libphonenumber's metadata.
+    /// Only digits, spaces, `-`, `.`, `(`, `)`, `/` and a leading `+` are accepted.
     pub fn parse(input: &str, default_region: Option<&str>) -> Result<Self, PhoneError> {
         let invalid = |reason: &str| PhoneError::Invalid {
             input: input.to_string(),
@@ -30,8 +31,14 @@ impl PhoneNumber {
         if trimmed.is_empty() {
             return Err(invalid("it is empty"));
         }
-        if trimmed.chars().any(|c| c.is_control()) {
-            return Err(invalid("it contains control characters"));
+        let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
+        if let Some(c) = body
+            .chars()
+            .find(|c| !c.is_ascii_digit() && !SEPARATORS.contains(*c))
+        {
+            return Err(invalid(&format!(
+                "{c:?} is not allowed: only digits, spaces, a leading + and - . ( ) / are"
+            )));
         }
         let region = match default_region {
             Some(r) => Some(
@@ -42,26 +49,29 @@ impl PhoneNumber {
             ),
             None => None,
         };
-        // Without a region, `00` is the common international prefix (as pymess assumed).
-        let text = match (region, trimmed.strip_prefix("00")) {
-            (None, Some(rest)) => format!("+{rest}"),
-            _ => trimmed.to_string(),
-        };
-        // With no region, phonenumber compiles a regex on every call (~50 µs); any region
-        // parses a `+` number the same way, and a national one still needs the real region.
-        let parse_region = match region {
-            None if text.starts_with('+') => Some(phonenumber::country::Id::US),
-            r => r,
-        };
-        let number = phonenumber::parse(parse_region, &text).map_err(|e| {
-            if region.is_none() && !text.starts_with('+') {
-                invalid(
-                    "a national number needs a default region (configuration key `default_region`)",
-                )
-            } else {
-                invalid(&e.to_string())
+        let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+        let international = if trimmed.starts_with('+') {
+            Some(digits.as_str())
+        } else {
+            match region {
+                Some(r) => after_international_prefix(r, &digits),
+                // Without a region, `00` is the common international prefix (as pymess assumed).
+                None => digits.strip_prefix("00"),
             }
-        })?;
+        };
+        let number = match international {
+            Some(rest) => parse_international(rest).map_err(|reason| invalid(&reason))?,
+            None => match region {
+                Some(r) => {
+                    phonenumber::parse(Some(r), &digits).map_err(|e| invalid(&e.to_string()))?
+                }
+                None => {
+                    return Err(invalid(
+                        "a national number needs a default region (configuration key `default_region`)",
+                    ));
+                }
+            },
+        };
         if !phonenumber::is_valid(&number) {
             return Err(invalid("not a valid number for its country"));
         }
@@ -93,6 +103,37 @@ impl PhoneNumber {
             })
         }
     }
+}
+
+/// Written between the digits of a number, and ignored.
+const SEPARATORS: &str = " -.()/";
+
+/// The digits after `region`'s international prefix (`00` in CZ, `011` in US), when `digits`
+/// starts with it. As in libphonenumber, a 0 right after it means it was not one.
+fn after_international_prefix(region: phonenumber::country::Id, digits: &str) -> Option<&str> {
+    let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
+    let found = meta.international_prefix()?.find(digits)?;
+    let rest = &digits[found.end()..];
+    (found.start() == 0 && found.end() > 0 && !rest.starts_with('0')).then_some(rest)
+}
+
+/// `rest` is a country calling code and a national number. It is parsed with the metadata of
+/// the code's main region: libphonenumber strips a national prefix written after the code
+/// (`+44 07911…`) by that country's rules. Parsing it with another region's metadata would
+/// apply that region's prefix instead, and turn `+49 151…` into `+49 51…` with a US region.
+fn parse_international(rest: &str) -> Result<phonenumber::PhoneNumber, String> {
+    let db = &*phonenumber::metadata::DATABASE;
+    // Calling codes are prefix-free: at most one of the first three prefixes is a code.
+    let regions = (1..=3.min(rest.len()))
+        .filter_map(|len| rest[..len].parse::<u16>().ok())
+        .filter(|code| *code > 0)
+        .find_map(|code| db.region(&code))
+        .ok_or_else(|| "it does not start with a country calling code".to_string())?;
+    // "001" stands for the non-geographic codes (+800, +882, …): no region to name.
+    let main = regions
+        .first()
+        .and_then(|r| r.parse::<phonenumber::country::Id>().ok());
+    phonenumber::parse(main, format!("+{rest}")).map_err(|e| e.to_string())
 }
 
 impl fmt::Display for PhoneNumber {
@@ -146,8 +187,73 @@ mod tests {
     }
 
     #[test]
+    fn an_international_number_keeps_its_digits_whatever_the_default_region() {
+        // A 1 or 0 after the country code is a national prefix only where that country has
+        // one: not in China (+86 1…) or Germany's mobiles (+49 15…) for a US or DE region.
+        for (input, region, e164) in [
+            ("+8613912345678", None, "+8613912345678"),
+            ("+8613912345678", Some("US"), "+8613912345678"),
+            ("+49 151 23456789", None, "+4915123456789"),
+            ("+49 151 23456789", Some("US"), "+4915123456789"),
+            ("+39 06 1234 5678", Some("DE"), "+390612345678"),
+            ("0039 06 1234 5678", Some("DE"), "+390612345678"),
+            ("011 49 151 23456789", Some("US"), "+4915123456789"),
+            ("00 86 139 1234 5678", Some("CZ"), "+8613912345678"),
+            ("0086 139 1234 5678", None, "+8613912345678"),
+            ("+1 (201) 555-0123", Some("GB"), "+12015550123"),
+            // The country's own national prefix after its code is dropped, as libphonenumber does.
+            ("+44 07911 123456", None, "+447911123456"),
+            ("+800 1234 5678", None, "+80012345678"),
+        ] {
+            let p = PhoneNumber::parse(input, region);
+            assert_eq!(
+                p.as_ref().map(PhoneNumber::as_str),
+                Ok(e164),
+                "{input:?} with region {region:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_national_number_with_its_region_prefix_or_code() {
+        assert_eq!(
+            PhoneNumber::parse("0151 23456789", Some("DE"))
+                .unwrap()
+                .as_str(),
+            "+4915123456789"
+        );
+        assert_eq!(
+            PhoneNumber::parse("(201) 555-0123", Some("US"))
+                .unwrap()
+                .as_str(),
+            "+12015550123"
+        );
+    }
+
+    #[test]
+    fn letters_and_extensions_are_refused() {
+        for bad in [
+            "1-800-FLOWERS",
+            "+420 777 123 456 ext. 12",
+            "+420777123456;ext=1",
+            "+420+777123456",
+        ] {
+            let err = PhoneNumber::parse(bad, Some("US")).unwrap_err();
+            assert!(err.to_string().contains("not allowed"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
     fn invalid_numbers_are_refused_with_a_reason() {
-        for bad in ["", "abc", "+420 12", "777 123 456", "+1 555\n0100"] {
+        for bad in [
+            "",
+            "abc",
+            "+420 12",
+            "777 123 456",
+            "+1 555\n0100",
+            "+0420777123456",
+            "+99",
+        ] {
             let err = PhoneNumber::parse(bad, None).unwrap_err();
             assert!(matches!(err, PhoneError::Invalid { .. }), "{bad:?}: {err}");
         }
