@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+mod fast;
+
 use serde::{Deserialize, Serialize};
 
 /// A phone number in E.164 form (`+420777123456`). Only [`PhoneNumber::parse`] makes one.
@@ -62,9 +64,9 @@ impl PhoneNumber {
         let number = match international {
             Some(rest) => parse_international(rest).map_err(|reason| invalid(&reason))?,
             None => match region {
-                Some(r) => {
-                    phonenumber::parse(Some(r), &digits).map_err(|e| invalid(&e.to_string()))?
-                }
+                Some(r) => Parsed::Number(
+                    phonenumber::parse(Some(r), &digits).map_err(|e| invalid(&e.to_string()))?,
+                ),
                 None => {
                     return Err(invalid(
                         "a national number needs a default region (configuration key `default_region`)",
@@ -72,11 +74,13 @@ impl PhoneNumber {
                 }
             },
         };
-        if !phonenumber::is_valid(&number) {
-            return Err(invalid("not a valid number for its country"));
+        match number {
+            Parsed::Valid(e164) => Ok(PhoneNumber(e164)),
+            Parsed::Number(n) if phonenumber::is_valid(&n) => Ok(PhoneNumber(
+                n.format().mode(phonenumber::Mode::E164).to_string(),
+            )),
+            Parsed::Number(_) => Err(invalid("not a valid number for its country")),
         }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        Ok(PhoneNumber(e164))
     }
 
     /// `+420777123456`
@@ -121,7 +125,10 @@ fn after_international_prefix(region: phonenumber::country::Id, digits: &str) ->
 /// the code's main region: libphonenumber strips a national prefix written after the code
 /// (`+44 07911…`) by that country's rules. Parsing it with another region's metadata would
 /// apply that region's prefix instead, and turn `+49 151…` into `+49 51…` with a US region.
-fn parse_international(rest: &str) -> Result<phonenumber::PhoneNumber, String> {
+fn parse_international(rest: &str) -> Result<Parsed, String> {
+    if fast::valid_international(rest).is_some() {
+        return Ok(Parsed::Valid(format!("+{rest}")));
+    }
     let db = &*phonenumber::metadata::DATABASE;
     // Calling codes are prefix-free: at most one of the first three prefixes is a code.
     let regions = (1..=3.min(rest.len()))
@@ -133,7 +140,15 @@ fn parse_international(rest: &str) -> Result<phonenumber::PhoneNumber, String> {
     let main = regions
         .first()
         .and_then(|r| r.parse::<phonenumber::country::Id>().ok());
-    phonenumber::parse(main, format!("+{rest}")).map_err(|e| e.to_string())
+    phonenumber::parse(main, format!("+{rest}"))
+        .map(Parsed::Number)
+        .map_err(|e| e.to_string())
+}
+
+/// A number known valid in E.164 form already, or one for the crate to validate and format.
+enum Parsed {
+    Valid(String),
+    Number(phonenumber::PhoneNumber),
 }
 
 impl fmt::Display for PhoneNumber {
