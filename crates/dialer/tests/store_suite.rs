@@ -707,6 +707,53 @@ fn phone_round_trip(s: &Arc<dyn Store>) {
     );
 }
 
+/// Ids of other processes may share their leading bits (SQLite keys rows by them): each is
+/// still its own message, found, changed and listed by its id; the same id twice is refused.
+fn ids_sharing_their_leading_bits(s: &Arc<dyn Store>) {
+    let base = MessageId::new().as_uuid().as_u64_pair();
+    let twin = |low: u64| {
+        let mut m = new_message("twin");
+        m.id = MessageId::from_uuid(uuid::Uuid::from_u64_pair(base.0, low));
+        m.related = vec![related(&format!("twin:{low}"))];
+        m
+    };
+    let (a, b, c) = (twin(1 << 63 | 1), twin(1 << 63 | 2), twin(1 << 63 | 3));
+    s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap();
+    s.insert_attempting(std::slice::from_ref(&b), t(1), "me", t(60))
+        .unwrap();
+    // In one batch too.
+    let d = new_message("after");
+    s.insert_messages(&[c.clone(), d.clone()], t(2)).unwrap();
+    for m in [&a, &b, &c, &d] {
+        assert_eq!(s.message(m.id).unwrap().unwrap().id, m.id);
+    }
+    let done = s
+        .finish(b.id, "me", &Change::to(State::Debug, "dummy"), t(3))
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.state, State::Debug);
+    assert_eq!(s.message(a.id).unwrap().unwrap().state, State::Waiting);
+    assert_eq!(s.history(b.id).unwrap().len(), 2);
+    assert_eq!(s.history(a.id).unwrap().len(), 1);
+    for (m, low) in [(&a, 1u64), (&c, 3)] {
+        let f = MessageFilter {
+            related: Some(related(&format!("twin:{}", 1u64 << 63 | low))),
+            ..Default::default()
+        };
+        let found: Vec<_> = s.messages(&f).unwrap().iter().map(|m| m.id).collect();
+        assert_eq!(found, vec![m.id]);
+    }
+    assert_eq!(count(s.as_ref()), 4);
+    for again in [&a, &c] {
+        assert!(
+            s.insert_messages(std::slice::from_ref(again), t(4))
+                .is_err(),
+            "the same id twice"
+        );
+    }
+    assert_eq!(count(s.as_ref()), 4);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -737,6 +784,7 @@ suite!(
     concurrent_claims,
     concurrent_claim_ids,
     phone_round_trip,
+    ids_sharing_their_leading_bits,
 );
 
 #[test]
@@ -800,7 +848,7 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
     s.insert_messages(std::slice::from_ref(&newer), t(20))
         .unwrap();
     s.maintain(t(21), 1000).unwrap();
-    assert_eq!(mark(&db.url, "inline_scan"), newer.id.to_string());
+    assert_eq!(mark(&db.url, "inline_scan"), row_key(&db.url, newer.id));
     s.insert_attempting(std::slice::from_ref(&early), t(22), "dead too", t(25))
         .unwrap();
     let taken: Vec<_> = s
@@ -812,13 +860,24 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
     assert!(taken.contains(&early.id), "{taken:?}");
 }
 
-fn mark(url: &str, name: &str) -> String {
+fn mark(url: &str, name: &str) -> i64 {
+    let path = url.strip_prefix("sqlite://").unwrap();
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT n FROM store_marks WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// The SQLite row key (`messages.n`) of a message.
+fn row_key(url: &str, id: MessageId) -> i64 {
     let path = url.strip_prefix("sqlite://").unwrap();
     rusqlite::Connection::open(path)
         .unwrap()
         .query_row(
-            "SELECT value FROM store_marks WHERE name = ?1",
-            [name],
+            "SELECT n FROM messages WHERE id = ?1",
+            [id.to_string()],
             |r| r.get(0),
         )
         .unwrap()
@@ -928,9 +987,64 @@ fn sqlite_version_1_database_migrates() {
          INSERT INTO message_related VALUES ('ticket', 'ab-1', '{id}', NULL);"
     ))
     .unwrap();
+    // Ids made in one millisecond before schema 6 shared their leading bits.
+    let shared = MessageId::new().as_uuid().as_u64_pair().0;
+    let twins: Vec<MessageId> = (1..=3u64)
+        .map(|low| MessageId::from_uuid(uuid::Uuid::from_u64_pair(shared, 1 << 63 | low)))
+        .collect();
+    for (i, twin) in twins.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO messages (id, created_at, changed_at, recipient, content, state, backend, extra_data, \
+             extra_sender_data, is_final_state, priority, predictive, attempts, check_failures, attempt_unresolved, \
+             related, history_len) VALUES (?1, 1800000002000000, 1800000002000000, '+420777123456', ?2, -1, \
+             'dummy', '{}', '{}', 0, 3, 0, 0, 0, 0, '[\"batch:7\"]', 0)",
+            (twin.to_string(), format!("twin {i}")),
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO message_related VALUES ('batch', '7', ?1, 7)",
+            [twin.to_string()],
+        )
+        .unwrap();
+    }
     drop(conn);
     let s = dialout_dialer::store::open(&format!("sqlite://{}", path.display())).unwrap();
     let id: MessageId = id.parse().unwrap();
+    for (i, twin) in twins.iter().enumerate() {
+        assert_eq!(
+            s.message(*twin).unwrap().unwrap().content,
+            format!("twin {i}")
+        );
+    }
+    let batch = MessageFilter {
+        related: Some(related("batch:7")),
+        ..Default::default()
+    };
+    let listed: Vec<_> = s.messages(&batch).unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(
+        listed,
+        twins.iter().rev().copied().collect::<Vec<_>>(),
+        "newest first"
+    );
+    let claimed = s.claim_ids(&twins[1..2], "w", t(0), t(60)).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, twins[1]);
+    let displaced: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM message_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        displaced, 2,
+        "the second and third twin keyed after the first"
+    );
+    // New messages after the migration are stored and found as before.
+    let fresh = new_message("after the migration");
+    s.insert_messages(std::slice::from_ref(&fresh), t(1))
+        .unwrap();
+    assert_eq!(
+        s.message(fresh.id).unwrap().unwrap().content,
+        "after the migration"
+    );
     let h = s.history(id).unwrap();
     assert_eq!(h.len(), 2);
     assert_eq!(

@@ -228,7 +228,11 @@ mod tests {
         }
         // Most real numbers take this path; if none did, the test above would prove nothing.
         eprintln!("{quick} of {} example numbers answered here", all.len());
-        assert!(quick * 10 > all.len() * 7, "{quick} of {} examples", all.len());
+        assert!(
+            quick * 10 > all.len() * 7,
+            "{quick} of {} examples",
+            all.len()
+        );
     }
 
     proptest! {

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 
+use super::keys;
 use super::rows::{self, COLS, us};
 use crate::store::{Change, StoreError, plan_change};
 use crate::{HistoryEntry, Message, MessageId};
@@ -16,11 +17,11 @@ pub(super) fn claim_due(
     backend: Option<&str>,
 ) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
-        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE id IN (SELECT id FROM messages \
+        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE n IN (SELECT n FROM messages \
          WHERE state IN (-1, 99) AND inline_claim = 0 AND is_final_state = 0 \
          AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
          AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
-         ORDER BY priority, created_at, id LIMIT ?4) RETURNING {COLS}"
+         ORDER BY priority, created_at, n LIMIT ?4) RETURNING {COLS}"
     );
     let mut out = rows::query(
         tx,
@@ -39,15 +40,22 @@ pub(super) fn claim_ids(
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
-        "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE id = ?1 AND state IN (-1, 99) \
-         AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}"
+        "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE {} AND state IN (-1, 99) \
+         AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}",
+        keys::by_id(1, 5)
     );
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.extend(rows::query(
             tx,
             &sql,
-            (id.to_string(), owner, us(lease_until), us(now)),
+            (
+                id.to_string(),
+                owner,
+                us(lease_until),
+                us(now),
+                keys::of(*id),
+            ),
         )?);
     }
     Ok(out)
@@ -61,12 +69,18 @@ pub(super) fn begin_attempt(
 ) -> Result<Option<Message>, StoreError> {
     let sql = format!(
         "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
-         WHERE id = ?1 AND claim_owner = ?2 RETURNING {COLS}"
+         WHERE {} AND claim_owner = ?2 RETURNING {COLS}",
+        keys::by_id(1, 4)
     );
     Ok(rows::query(
         tx,
         &sql,
-        (id.to_string(), owner, us(crate::store::micros(now))),
+        (
+            id.to_string(),
+            owner,
+            us(crate::store::micros(now)),
+            keys::of(id),
+        ),
     )?
     .pop())
 }
@@ -150,23 +164,24 @@ pub(super) fn renew_ids(
     ids: &[MessageId],
     lease_until: Timestamp,
 ) -> Result<usize, StoreError> {
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = tx.prepare_cached(&format!(
         "UPDATE messages SET claim_until = ?3, inline_claim = 0 \
-         WHERE id = ?1 AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
-    )?;
+         WHERE {} AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
+        keys::by_id(1, 4)
+    ))?;
     let mut n = 0;
     for id in ids {
-        n += stmt.execute((id.to_string(), owner, us(lease_until)))?;
+        n += stmt.execute((id.to_string(), owner, us(lease_until), keys::of(*id)))?;
     }
     Ok(n)
 }
 
 /// Finds messages whose sender died holding an inline claim: they are not in the index of
-/// unpublished messages, so the worker would never see them. Messages are looked at in id
+/// unpublished messages, so the worker would never see them. Messages are looked at in key
 /// (creation) order from the stored mark; an expired inline claim becomes an ordinary,
 /// expired claim that any worker takes over (asking the backend first: the attempt is
 /// unresolved). The scan stops at the first live inline claim, whose sender may still
-/// finish it, and the mark moves up to there. A message stored with an id at or below the
+/// finish it, and the mark moves up to there. A message stored with a key at or below the
 /// mark gets an ordinary claim instead (decided atomically with the insert), so nothing
 /// committed late is passed over. Returns how many claims were recovered.
 pub(super) fn recover_inline(
@@ -180,8 +195,8 @@ pub(super) fn recover_inline(
         "inline_scan",
         "inline_claim, claim_until",
         limit,
-        |r| Ok((r.get::<_, bool>(1)?, r.get::<_, Option<i64>>(2)?)),
-        |id, (inline, until)| {
+        |r| Ok((r.get::<_, bool>(2)?, r.get::<_, Option<i64>>(3)?)),
+        |n, id, (inline, until)| {
             if !inline {
                 return Ok(true);
             }
@@ -189,8 +204,8 @@ pub(super) fn recover_inline(
                 return Ok(false);
             }
             recovered += tx
-                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE id = ?1")?
-                .execute([id])?;
+                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE n = ?1")?
+                .execute([n])?;
             tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
             Ok(true)
         },
@@ -215,7 +230,7 @@ pub(super) fn sent_not_final(
 ) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
         "SELECT {COLS} FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL \
-         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, id LIMIT ?3"
+         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, n LIMIT ?3"
     );
     rows::query(
         conn,

@@ -4,7 +4,8 @@ use jiff::Timestamp;
 use rusqlite::Connection;
 
 use super::SqliteStore;
-use super::related::{self, ids_sql, object_key};
+use super::keys;
+use super::related::{self, keys_sql, object_key};
 use super::rows::{self, COLS, related_column, to_json, us};
 use crate::store::{
     Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request,
@@ -23,9 +24,10 @@ impl SqliteStore {
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = match new {
             // What `send` stores: one INSERT, atomic on its own, so without BEGIN and
-            // COMMIT. It stores nothing if the id is at or below a scan mark (made before a
-            // newer message was stored and scanned); the transaction below handles that.
-            // A key needs a transaction for its lookup.
+            // COMMIT. It stores nothing if its key is at or below a scan mark (its id made
+            // before a newer message was stored and scanned) or taken (see `keys.rs`); the
+            // transaction below handles both. An idempotency key needs a transaction for
+            // its lookup.
             [one] if one.idempotency_key.is_none() => {
                 let quick = {
                     let conn = self.conn()?;
@@ -160,38 +162,32 @@ fn by_key(
 /// Where a new message stands against the two scan marks (see `related.rs` and
 /// `delivery::recover_inline`).
 enum Marks {
-    /// Not read: the INSERT itself stores nothing unless the id is above both marks.
+    /// Not read: the INSERT itself stores nothing unless the key is above both marks.
     Unchecked,
     /// Read in this write transaction: `(inline_scan, related_indexed)`.
-    Read(String, String),
+    Read(i64, i64),
     /// A batch: related objects are indexed at once; the inline mark is read when first
     /// needed.
-    IndexNow(Option<String>),
+    IndexNow(Option<i64>),
 }
 
 impl Marks {
     fn read(tx: &Connection) -> Result<Marks, StoreError> {
         let (inline, related) = tx
             .prepare_cached(
-                "SELECT (SELECT value FROM store_marks WHERE name = 'inline_scan'), \
-                 (SELECT value FROM store_marks WHERE name = 'related_indexed')",
+                "SELECT (SELECT n FROM store_marks WHERE name = 'inline_scan'), \
+                 (SELECT n FROM store_marks WHERE name = 'related_indexed')",
             )?
             .query_row([], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                ))
+                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
             })?;
-        Ok(Marks::Read(
-            inline.unwrap_or_default(),
-            related.unwrap_or_default(),
-        ))
+        Ok(Marks::Read(inline.unwrap_or(-1), related.unwrap_or(-1)))
     }
 }
 
 macro_rules! insert_columns {
     () => {
-        "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, \
+        "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, template_slug, \
          template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, \
          predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
          attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) "
@@ -199,7 +195,7 @@ macro_rules! insert_columns {
 }
 macro_rules! insert_values {
     () => {
-        "?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, \
+        "?22, ?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, \
          ?18, ?19, ?20, ?21, '[]'"
     };
 }
@@ -217,8 +213,8 @@ impl<'t> InsertStatements<'t> {
                 insert_columns!(),
                 "SELECT ",
                 insert_values!(),
-                " WHERE ?1 > (SELECT value FROM store_marks WHERE name = 'inline_scan') \
-                 AND ?1 > (SELECT value FROM store_marks WHERE name = 'related_indexed')"
+                " WHERE ?22 > (SELECT n FROM store_marks WHERE name = 'inline_scan') \
+                 AND ?22 > (SELECT n FROM store_marks WHERE name = 'related_indexed')"
             ),
             _ => concat!(insert_columns!(), "VALUES (", insert_values!(), ")"),
         };
@@ -240,54 +236,75 @@ fn insert_one(
         return found.map(Some);
     }
     let mut m = new_message_row(new, now);
-    let id = m.id.to_string();
+    let (id, own) = (m.id.to_string(), keys::of(m.id));
     let begun = claim.is_some_and(|c| c.2);
     if begun {
         m.attempts = 1;
         m.attempt_unresolved = true;
     }
     // Begun at once, a message gets an inline claim, kept out of the due index, unless
-    // the dead-sender scan already passed its id (see `delivery::recover_inline`). A
+    // the dead-sender scan already passed its key (see `delivery::recover_inline`). A
     // message stored on its own reaches the index of related objects later, unless the
-    // indexer already passed its id (see `related.rs`).
+    // indexer already passed its key (see `related.rs`).
     if let Marks::IndexNow(mark @ None) = &mut st.marks
         && begun
     {
         *mark = Some(super::marks::get(tx, "inline_scan")?);
     }
-    let (inline, index_related) = match &st.marks {
+    let place = |n: i64| match &st.marks {
         Marks::Unchecked => (begun, false),
-        Marks::Read(inline, related) => (begun && id > *inline, id <= *related),
-        Marks::IndexNow(mark) => (begun && mark.as_ref().is_some_and(|m| id > *m), true),
+        Marks::Read(inline, related) => (begun && n > *inline, n <= *related),
+        Marks::IndexNow(mark) => (begun && mark.is_some_and(|m| n > m), true),
     };
-    let written = st.message.execute(rusqlite::params![
-        id,
-        us(m.created_at),
-        m.recipient.as_str(),
-        m.content,
-        m.template_slug,
-        m.template_id,
-        m.state.code(),
-        m.backend,
+    let (json, resent_from) = (
         to_json(&m.extra_data)?,
-        m.tag.as_ref().map(|t| t.as_str()),
-        m.priority.get(),
-        m.predictive,
-        m.attempts,
-        m.not_before.map(us),
-        m.idempotency_key,
         m.resent_from.map(|r| r.to_string()),
-        m.attempt_unresolved,
-        related_column(&m.related)?,
-        claim.map(|c| c.0),
-        claim.map(|c| us(c.1)),
-        inline,
-    ])?;
+    );
+    let related_text = related_column(&m.related)?;
+    let mut n = own;
+    let (written, index_related) = loop {
+        let (inline, index_related) = place(n);
+        let result = st.message.execute(rusqlite::params![
+            id,
+            us(m.created_at),
+            m.recipient.as_str(),
+            m.content,
+            m.template_slug,
+            m.template_id,
+            m.state.code(),
+            m.backend,
+            json,
+            m.tag.as_ref().map(|t| t.as_str()),
+            m.priority.get(),
+            m.predictive,
+            m.attempts,
+            m.not_before.map(us),
+            m.idempotency_key,
+            resent_from,
+            m.attempt_unresolved,
+            related_text,
+            claim.map(|c| c.0),
+            claim.map(|c| us(c.1)),
+            inline,
+            n,
+        ]);
+        match result {
+            Ok(written) => break (written, index_related),
+            // Another message has this key: in a transaction, take the next free one.
+            Err(e) if keys::taken(&e) && n == own => {
+                if matches!(st.marks, Marks::Unchecked) {
+                    return Ok(None);
+                }
+                n = keys::displaced(tx, &id, own)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if written == 0 {
         return Ok(None);
     }
     if index_related {
-        related::index(tx, &id, &m.related)?;
+        related::index(tx, n, &m.related)?;
     }
     Ok(Some(Inserted {
         message: m,
@@ -322,10 +339,10 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
         let n = push(&mut sql, "", Box::new(object_key(r)));
         let i = push(&mut sql, "", Box::new(r.id.clone()));
         let j = push(&mut sql, "", Box::new(r.to_string()));
-        sql.push_str(&format!(" AND id IN ({})", ids_sql(k, n, i, j)));
+        sql.push_str(&format!(" AND n IN ({})", keys_sql(k, n, i, j)));
     }
-    // Ids are UUID v7: their order is the order of creation.
-    sql.push_str(" ORDER BY id DESC");
+    // Keys grow as messages are stored (see `keys.rs`): their order is the order of creation.
+    sql.push_str(" ORDER BY n DESC");
     if let Some(limit) = f.limit {
         push(&mut sql, " LIMIT ?", Box::new(limit as i64));
     }
@@ -358,8 +375,8 @@ pub(super) fn template_used_for(
     // Built once: `send_template` without duplicates asks this for every message.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT COUNT(*) FROM messages WHERE id IN ({}) AND template_slug = ?5 AND related = ?6",
-            ids_sql(1, 2, 3, 4)
+            "SELECT COUNT(*) FROM messages WHERE n IN ({}) AND template_slug = ?5 AND related = ?6",
+            keys_sql(1, 2, 3, 4)
         )
     });
     let n: i64 = conn.prepare_cached(&SQL)?.query_row(

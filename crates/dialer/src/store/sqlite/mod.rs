@@ -3,6 +3,7 @@
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
 mod delivery;
+mod keys;
 mod marks;
 mod messages;
 mod related;
@@ -148,8 +149,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
         )));
     }
-    for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
-        tx.execute_batch(sql)?;
+    for (version, step) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
+        match step {
+            schema::Migration::Sql(sql) => tx.execute_batch(sql)?,
+            schema::Migration::Code(run) => run(&tx)?,
+        }
         tx.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
             (version, Timestamp::now().as_microsecond()),

@@ -2,10 +2,10 @@
 //!
 //! A message stored on its own (what `send` does) leaves its related objects in its row's
 //! `related` column only: writing the index in the same commit would cost one more 4 KB
-//! page per message. Every message with an id at or below the `related_indexed` mark is in
+//! page per message. Every message with a key at or below the `related_indexed` mark is in
 //! the index; those above it (the tail, a few dozen) are found by reading their rows.
 //! About one message in [`TAIL`] (see [`moves_tail`]), and every worker pass, move the tail
-//! into the index. A message whose id is at or below the mark when it is stored (its id
+//! into the index. A message whose key is at or below the mark when it is stored (its id
 //! was made before a newer message was stored and indexed) is indexed at once, in the same
 //! atomic statement or transaction, so a late commit is never passed over.
 
@@ -25,17 +25,17 @@ pub(super) fn moves_tail(id: crate::MessageId) -> bool {
     id.as_uuid().as_u128().is_multiple_of(TAIL as u128)
 }
 
-/// Indexes one message's related objects.
+/// Indexes the related objects of the message with key `n`.
 pub(super) fn index(
     conn: &Connection,
-    message_id: &str,
+    n: i64,
     related: &[RelatedObject],
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_id) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for r in related {
-        stmt.execute((&r.kind, object_key(r), &r.id, message_id))?;
+        stmt.execute((&r.kind, object_key(r), &r.id, n))?;
     }
     Ok(())
 }
@@ -47,22 +47,22 @@ pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, Store
         "related_indexed",
         "related",
         limit,
-        |r| r.get::<_, Option<String>>(1),
-        |id, related| {
+        |r| r.get::<_, Option<String>>(2),
+        |n, _, related| {
             if let Some(text) = related {
-                index(conn, id, &super::rows::read_related_column(&text)?)?;
+                index(conn, n, &super::rows::read_related_column(&text)?)?;
             }
             Ok(true)
         },
     )
 }
 
-/// SQL selecting the ids of messages related to `?K` (kind), `?N` (object key), `?I` (id
+/// SQL selecting the keys (`messages.n`) of messages related to `?K` (kind), `?N` (object key), `?I` (id
 /// text) and `?J` (`TYPE:ID`, as in the `related` column): the index, then the tail.
-pub(super) fn ids_sql(k: usize, n: usize, i: usize, j: usize) -> String {
+pub(super) fn keys_sql(k: usize, n: usize, i: usize, j: usize) -> String {
     format!(
-        "SELECT message_id FROM message_related WHERE kind = ?{k} AND object_key = ?{n} AND object_id = ?{i} \
-         UNION ALL SELECT id FROM messages WHERE id > (SELECT value FROM store_marks WHERE name = 'related_indexed') \
+        "SELECT message_n FROM message_related WHERE kind = ?{k} AND object_key = ?{n} AND object_id = ?{i} \
+         UNION ALL SELECT n FROM messages WHERE n > (SELECT n FROM store_marks WHERE name = 'related_indexed') \
          AND related IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(messages.related) WHERE json_each.value = ?{j})"
     )
 }

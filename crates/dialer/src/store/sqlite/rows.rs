@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row};
 
+use super::keys;
 use crate::store::StoreError;
 use crate::{
     HistoryEntry, JsonMap, Message, MessageId, PhoneNumber, Priority, RelatedObject, State, Tag,
@@ -122,8 +123,8 @@ pub(super) fn query(
 }
 
 pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
-    let sql = format!("SELECT {COLS} FROM messages WHERE id = ?1");
-    Ok(query(conn, &sql, [id.to_string()])?.pop())
+    let sql = format!("SELECT {COLS} FROM messages WHERE {}", keys::by_id(1, 2));
+    Ok(query(conn, &sql, (id.to_string(), keys::of(id)))?.pop())
 }
 
 /// A message with its claim holder, for an update.
@@ -131,9 +132,12 @@ pub(super) fn find_for_update(
     conn: &Connection,
     id: MessageId,
 ) -> Result<Option<(Message, Option<String>)>, StoreError> {
-    let sql = format!("SELECT {COLS}, claim_owner FROM messages WHERE id = ?1");
+    let sql = format!(
+        "SELECT {COLS}, claim_owner FROM messages WHERE {}",
+        keys::by_id(1, 2)
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([id.to_string()])?;
+    let mut rows = stmt.query((id.to_string(), keys::of(id)))?;
     match rows.next()? {
         Some(row) => Ok(Some((read(row)?, row.get(25)?))),
         None => Ok(None),
@@ -205,7 +209,8 @@ pub(super) fn update(
                  check_failures = ?10, attempt_unresolved = ?11, inline_claim = 0, ",
                 $($claim)*,
                 ", history = CASE WHEN ?12 IS NULL THEN history WHEN history = '[]' THEN ?12 \
-                 ELSE substr(history, 1, length(history) - 1) || ',' || substr(?12, 2) END WHERE id = ?1"
+                 ELSE substr(history, 1, length(history) - 1) || ',' || substr(?12, 2) END \
+                 WHERE n = coalesce((SELECT n FROM message_keys WHERE id = ?1), ?13) AND id = ?1"
             )
         };
     }
@@ -222,7 +227,7 @@ pub(super) fn update(
     }
     macro_rules! unchanged {
         () => {
-            " AND claim_owner IS ?13 AND changed_at = ?14 AND state = ?15 AND attempts = ?16 \
+            " AND claim_owner IS ?14 AND changed_at = ?15 AND state = ?16 AND attempts = ?17 \
              AND is_final_state = 0"
         };
     }
@@ -233,8 +238,9 @@ pub(super) fn update(
         (false, true) => concat!(set!(kept!()), unchanged!()),
     };
     let mut stmt = conn.prepare_cached(sql)?;
-    let (id, changed_at, sender_data) = (
+    let (id, key, changed_at, sender_data) = (
         m.id.to_string(),
+        keys::of(m.id),
         us(m.changed_at),
         to_json(&m.extra_sender_data)?,
     );
@@ -252,6 +258,7 @@ pub(super) fn update(
         &m.check_failures,
         &m.attempt_unresolved,
         &new_history,
+        &key,
     ];
     let old =
         expected.map(|(owner, old)| (owner, us(old.changed_at), old.state.code(), old.attempts));
@@ -267,8 +274,13 @@ pub(super) fn history_of(
     id: MessageId,
 ) -> Result<Option<(Timestamp, String)>, StoreError> {
     let found: Option<(i64, String)> = conn
-        .prepare_cached("SELECT created_at, history FROM messages WHERE id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached(&format!(
+            "SELECT created_at, history FROM messages WHERE {}",
+            keys::by_id(1, 2)
+        ))?
+        .query_row((id.to_string(), keys::of(id)), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     found.map(|(at, h)| Ok((ts(at)?, h))).transpose()
 }

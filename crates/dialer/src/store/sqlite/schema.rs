@@ -3,7 +3,24 @@
 //! Times are INTEGER microseconds since the Unix epoch (UTC); ids are UUID text. The schema
 //! is shaped for the send path: few b-tree pages written per message (see docs/benchmarks.md).
 
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+use rusqlite::Connection;
+
+use crate::store::StoreError;
+
+/// One step of the schema: SQL, or code where the data must be rewritten.
+pub(super) enum Migration {
+    Sql(&'static str),
+    Code(fn(&Connection) -> Result<(), StoreError>),
+}
+
+pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
+    (1, Migration::Sql(V1)),
+    (2, Migration::Sql(V2)),
+    (3, Migration::Sql(V3)),
+    (4, Migration::Sql(V4)),
+    (5, Migration::Sql(V5)),
+    (6, Migration::Code(v6)),
+];
 
 const V1: &str = "
 CREATE TABLE templates (
@@ -143,3 +160,113 @@ END;
 const V5: &str = "
 DROP TRIGGER IF EXISTS messages_behind_a_mark;
 ";
+
+/// Messages keyed by an integer from their id (see `keys.rs`); the index of related objects
+/// and the scan marks name messages by that key.
+const V6_TABLES: &str = "
+CREATE TABLE messages_v6 (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    recipient TEXT NOT NULL,
+    content TEXT NOT NULL,
+    template_slug TEXT,
+    template_id INTEGER,
+    state INTEGER NOT NULL,
+    backend TEXT NOT NULL,
+    error TEXT,
+    extra_data TEXT NOT NULL,
+    extra_sender_data TEXT NOT NULL,
+    tag TEXT,
+    is_final_state INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    predictive INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    not_before INTEGER,
+    idempotency_key TEXT,
+    check_failures INTEGER NOT NULL,
+    resent_from TEXT,
+    attempt_unresolved INTEGER NOT NULL,
+    related TEXT,
+    claim_owner TEXT,
+    claim_until INTEGER,
+    history TEXT NOT NULL,
+    inline_claim INTEGER NOT NULL
+);
+-- Messages whose own key another message had: their key, found by id.
+CREATE TABLE message_keys (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE message_related_v6 (
+    kind TEXT NOT NULL,
+    object_key NOT NULL,
+    object_id TEXT NOT NULL,
+    message_n INTEGER NOT NULL,
+    PRIMARY KEY (kind, object_key, object_id, message_n)
+) WITHOUT ROWID;
+-- A mark is the key of the last message a scan has passed.
+CREATE TABLE store_marks_v6 (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TEMP TABLE v6_keys (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+const V6_COLUMNS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
+    template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
+    predictive, attempts, next_attempt_at, not_before, idempotency_key, check_failures, resent_from, \
+    attempt_unresolved, related, claim_owner, claim_until, history, inline_claim";
+
+const V6_SWAP: &str = "
+DROP TABLE messages;
+ALTER TABLE messages_v6 RENAME TO messages;
+DROP TABLE message_related;
+ALTER TABLE message_related_v6 RENAME TO message_related;
+DROP TABLE store_marks;
+ALTER TABLE store_marks_v6 RENAME TO store_marks;
+DROP TABLE temp.v6_keys;
+CREATE UNIQUE INDEX messages_idempotency ON messages(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX messages_due ON messages(priority, created_at) WHERE state IN (-1, 99) AND inline_claim = 0;
+CREATE INDEX messages_open ON messages(backend, sent_at) WHERE is_final_state = 0 AND sent_at IS NOT NULL;
+CREATE INDEX messages_tag ON messages(tag) WHERE tag IS NOT NULL;
+CREATE INDEX messages_template ON messages(template_slug) WHERE template_slug IS NOT NULL;
+";
+
+/// Gives every stored message its key, in id order: its own, or (where ids made within one
+/// millisecond share their leading bits, as ids before schema 6 did) the next after the
+/// previous message's.
+fn v6(tx: &Connection) -> Result<(), StoreError> {
+    tx.execute_batch(V6_TABLES)?;
+    {
+        let mut ids = tx.prepare("SELECT id FROM messages ORDER BY id")?;
+        let mut key = tx.prepare("INSERT INTO temp.v6_keys (id, n) VALUES (?1, ?2)")?;
+        let mut displaced = tx.prepare("INSERT INTO message_keys (id, n) VALUES (?1, ?2)")?;
+        let mut rows = ids.query([])?;
+        let mut last = -1;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let own = super::keys::of(
+                id.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("message id {id:?}: {e}")))?,
+            );
+            let n = own.max(last + 1);
+            if n != own {
+                displaced.execute((&id, n))?;
+            }
+            key.execute((&id, n))?;
+            last = n;
+        }
+    }
+    tx.execute_batch(&format!(
+        "INSERT INTO messages_v6 (n, {V6_COLUMNS}) SELECT k.n, {cols} FROM messages m JOIN temp.v6_keys k ON k.id = m.id;
+         INSERT INTO message_related_v6 (kind, object_key, object_id, message_n)
+             SELECT r.kind, r.object_key, r.object_id, k.n FROM message_related r JOIN temp.v6_keys k ON k.id = r.message_id;
+         INSERT INTO store_marks_v6 (name, n)
+             SELECT s.name, coalesce((SELECT max(k.n) FROM temp.v6_keys k WHERE k.id <= s.value), -1) FROM store_marks s;",
+        cols = V6_COLUMNS
+            .split(',')
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    tx.execute_batch(V6_SWAP)?;
+    Ok(())
+}
