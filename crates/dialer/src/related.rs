@@ -52,7 +52,12 @@ impl RelatedObject {
 
     /// The id as an integer when it is one; stored in an indexed column for fast lookups.
     pub fn id_int(&self) -> Option<i64> {
-        self.id.parse().ok()
+        Self::int_of(&self.id)
+    }
+
+    /// An object id as an integer, when it is one (`42`, `007`); what [`Self::id_int`] gives.
+    pub fn int_of(id: &str) -> Option<i64> {
+        id.parse().ok()
     }
 }
 

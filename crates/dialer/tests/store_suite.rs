@@ -961,6 +961,34 @@ fn sqlite_related_objects_of_single_messages_are_found_before_and_after_indexing
     assert_eq!(related_rows(&db.url), 301);
     assert_eq!(find("order:late"), vec![early.id]);
     assert_eq!(find("batch:b").len(), 150);
+
+    // The indexer reads ids as the insert does: `007` is the number 7 with its own text,
+    // and an id may hold `:`.
+    let mut odd = new_message("odd ids");
+    odd.related = vec![
+        related("order:007"),
+        related("url:http://x"),
+        related("n:-12"),
+    ];
+    s.insert_messages(std::slice::from_ref(&odd), t(400))
+        .unwrap();
+    let before = related_rows(&db.url);
+    s.maintain(t(401), 1000).unwrap();
+    assert_eq!(related_rows(&db.url), before + 3);
+    for r in ["order:007", "url:http://x", "n:-12"] {
+        assert_eq!(find(r), vec![odd.id], "{r}");
+    }
+    assert_eq!(find("order:7"), vec![ids[7]], "not order:007");
+    assert!(find("n:-012").is_empty());
+    let key: i64 = rusqlite::Connection::open(db.url.strip_prefix("sqlite://").unwrap())
+        .unwrap()
+        .query_row(
+            "SELECT object_key FROM message_related WHERE kind = 'order' AND object_id = '007'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(key, 7, "a numeric id is keyed by its number");
 }
 
 /// A version 1 database (history in its own table, related objects in two b-trees) keeps

@@ -54,10 +54,16 @@ pub(super) fn scan<T>(
         }
     }
     if last != start {
-        conn.prepare_cached(
-            "INSERT INTO store_marks (name, n) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET n = excluded.n",
-        )?
-        .execute((name, last))?;
+        set(conn, name, last)?;
     }
     Ok(visited)
+}
+
+/// Moves the mark `name` to the key `n`.
+pub(super) fn set(conn: &Connection, name: &str, n: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO store_marks (name, n) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET n = excluded.n",
+    )?
+    .execute((name, n))?;
+    Ok(())
 }

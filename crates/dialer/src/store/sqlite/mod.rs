@@ -132,6 +132,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // (with an fsync) once per 40 MB of WAL instead of once per 4 MB.
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.set_prepared_statement_cache_capacity(64);
+    related::register_functions(&conn)?;
     Ok(conn)
 }
 

@@ -40,19 +40,43 @@ pub(super) fn index(
     Ok(())
 }
 
-/// Moves up to `limit` messages of the tail into the index; returns how many it read.
+/// Moves up to `limit` messages of the tail into the index, with one statement (SQLite reads
+/// the `related` arrays itself); returns how many messages it passed.
 pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
-    super::marks::scan(
-        conn,
-        "related_indexed",
-        "related",
-        limit,
-        |r| r.get::<_, Option<String>>(2),
-        |n, _, related| {
-            if let Some(text) = related {
-                index(conn, n, &super::rows::read_related_column(&text)?)?;
-            }
-            Ok(true)
+    let start = super::marks::get(conn, "related_indexed")?;
+    let (end, passed): (Option<i64>, i64) = conn
+        .prepare_cached(
+            "SELECT max(n), count(*) FROM (SELECT n FROM messages WHERE n > ?1 ORDER BY n LIMIT ?2)",
+        )?
+        .query_row((start, limit as i64), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(end) = end else {
+        return Ok(0);
+    };
+    // `related` holds `TYPE:ID` texts written from valid objects: the type has no `:`.
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) \
+         SELECT substr(j.value, 1, instr(j.value, ':') - 1), \
+                dialout_object_key(substr(j.value, instr(j.value, ':') + 1)), \
+                substr(j.value, instr(j.value, ':') + 1), m.n \
+         FROM messages m, json_each(m.related) j \
+         WHERE m.n > ?1 AND m.n <= ?2 AND m.related IS NOT NULL",
+    )?
+    .execute((start, end))?;
+    super::marks::set(conn, "related_indexed", end)?;
+    Ok(passed as usize)
+}
+
+/// Registers `dialout_object_key(ID)`: the `object_key` of an object id, as [`object_key`]
+/// makes it, for SQL that indexes related objects.
+pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "dialout_object_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let id: String = ctx.get(0)?;
+            Ok(key_of_id(&id))
         },
     )
 }
@@ -69,8 +93,12 @@ pub(super) fn keys_sql(k: usize, n: usize, i: usize, j: usize) -> String {
 
 /// The `object_key` column: the id as an integer when it is one, else its text.
 pub(super) fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
-    match r.id_int() {
+    key_of_id(&r.id)
+}
+
+fn key_of_id(id: &str) -> rusqlite::types::Value {
+    match RelatedObject::int_of(id) {
         Some(n) => rusqlite::types::Value::Integer(n),
-        None => rusqlite::types::Value::Text(r.id.clone()),
+        None => rusqlite::types::Value::Text(id.to_string()),
     }
 }

@@ -58,7 +58,7 @@ fn read_related(text: Option<String>) -> Result<Vec<RelatedObject>, StoreError> 
 }
 
 /// The objects of a `related` column.
-pub(super) fn read_related_column(text: &str) -> Result<Vec<RelatedObject>, StoreError> {
+fn read_related_column(text: &str) -> Result<Vec<RelatedObject>, StoreError> {
     let items: Vec<String> = serde_json::from_str(text).map_err(|e| corrupt("related", e))?;
     items
         .iter()
