@@ -364,21 +364,7 @@ impl Dialer {
 
     /// Validates every request; the first invalid one is the error, with its index.
     fn validate_many(&self, requests: &[SendRequest]) -> Result<Vec<NewMessage>, InvalidInput> {
-        let one = |offset: usize, chunk: &[SendRequest]| -> Result<Vec<NewMessage>, InvalidInput> {
-            chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    self.validate(&r.recipient, &r.content, &r.options)
-                        .map_err(|error| InvalidInput::InBatch {
-                            index: offset + i,
-                            error: Box::new(error),
-                        })
-                })
-                .collect()
-        };
-        // Not spread over threads: libphonenumber's regex cache sits behind one lock.
-        one(0, requests)
+        self.validate_chunk(0, requests)
     }
 
     fn publishes(&self, o: &SendOptions) -> bool {
