@@ -167,17 +167,7 @@ async fn worker_order_is_priority_then_age(db: &TestDb) {
     let mut later = message_for("s", "not before the future");
     later.not_before = Some(Timestamp::now() + jiff::SignedDuration::from_hours(1));
     let future = insert(&db.store, vec![later], t0)[0];
-    let worker = Worker::new(
-        Arc::clone(&db.store),
-        b,
-        WorkerOptions {
-            once: true,
-            no_status: true,
-            ..Default::default()
-        },
-    );
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    worker.run(rx).await.unwrap();
+    run_worker_once(&db.store, b).await;
     let order: Vec<MessageId> = backend
         .publishes
         .lock()

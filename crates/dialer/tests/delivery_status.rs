@@ -200,7 +200,6 @@ async fn past_the_window_final_and_withdrawn(db: &TestDb) {
 
 async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
     use dialout_dialer::backend::{CheckFailure, StatusReport, StatusUpdate};
-    use dialout_dialer::delivery::{Worker, WorkerOptions};
     let backend = Scripted::accepting("s");
     let b = backends(backend.clone(), DeliverySettings::default());
     let ids = insert(
@@ -226,17 +225,7 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
         }],
         ..Default::default()
     });
-    let worker = Worker::new(
-        Arc::clone(&db.store),
-        b,
-        WorkerOptions {
-            once: true,
-            no_status: true,
-            ..Default::default()
-        },
-    );
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    let stats = worker.run(rx).await.unwrap();
+    let stats = run_worker_once(&db.store, b).await;
     assert_eq!((stats.status_updates, stats.check_failures), (1, 1));
     let m = get(&db.store, ids[0]);
     assert_eq!((m.state, m.is_final_state), (State::Unanswered, true));
@@ -247,7 +236,6 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
 
 async fn a_backend_without_intake_is_not_asked(db: &TestDb) {
     use dialout_dialer::backend::{StatusReport, StatusUpdate};
-    use dialout_dialer::delivery::{Worker, WorkerOptions};
     let backend = Scripted::accepting_without_intake("s");
     let b = backends(backend.clone(), DeliverySettings::default());
     let ids = insert(&db.store, vec![message_for("s", "a")], Timestamp::now());
@@ -264,17 +252,7 @@ async fn a_backend_without_intake_is_not_asked(db: &TestDb) {
         ..Default::default()
     };
     *backend.arrived.lock().unwrap() = Some(planted);
-    let worker = Worker::new(
-        Arc::clone(&db.store),
-        b,
-        WorkerOptions {
-            once: true,
-            no_status: true,
-            ..Default::default()
-        },
-    );
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    worker.run(rx).await.unwrap();
+    run_worker_once(&db.store, b).await;
     assert!(
         backend.arrived.lock().unwrap().is_some(),
         "intake was not called"

@@ -162,6 +162,24 @@ pub fn backends(backend: Arc<dyn Backend>, settings: DeliverySettings) -> Backen
 }
 
 /// A new message for backend `backend`.
+/// Runs one worker with `--once --no-status` until nothing is due.
+pub async fn run_worker_once(
+    store: &Arc<dyn Store>,
+    backends: Backends,
+) -> dialout_dialer::delivery::WorkerStats {
+    use dialout_dialer::delivery::{Worker, WorkerOptions};
+    let options = WorkerOptions {
+        once: true,
+        no_status: true,
+        ..Default::default()
+    };
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    Worker::new(Arc::clone(store), backends, options)
+        .run(rx)
+        .await
+        .expect("worker run")
+}
+
 pub fn message_for(backend: &str, content: &str) -> NewMessage {
     let mut n = new_message(content);
     n.backend = backend.into();
