@@ -24,11 +24,8 @@ pub(super) fn valid_international(rest: &str) -> Option<()> {
     if !(7..=17).contains(&rest.len()) {
         return None;
     }
-    let (code, national) = (1..=3).map(|len| rest.split_at(len)).find(|(code, _)| {
-        code.parse::<u16>()
-            .is_ok_and(|c| DATABASE.region(&c).is_some())
-    })?;
-    let country = country(code.parse().ok()?)?;
+    let (code, national) = super::split_calling_code(rest)?;
+    let country = country(code)?;
     let main = country.regions.first()?;
     // The parser would strip these; only the crate knows how.
     if main.idd.as_ref().is_some_and(|re| starts(re, rest))
@@ -175,10 +172,8 @@ mod tests {
     fn crate_answer(rest: &str) -> Option<String> {
         // Parsed as libphonenumber does a `+` number: by its code's main region (without a
         // region, the crate compiles a regex per call, too slow for thousands of cases).
-        let main = (1..=3)
-            .filter_map(|len| DATABASE.region(&rest[..len].parse::<u16>().ok()?))
-            .next()
-            .and_then(|r| r[0].parse::<phonenumber::country::Id>().ok());
+        let main = super::super::split_calling_code(rest)
+            .and_then(|(code, _)| super::super::main_region(code));
         let n = phonenumber::parse(main, format!("+{rest}")).ok()?;
         phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
     }

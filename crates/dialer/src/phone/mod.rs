@@ -129,20 +129,32 @@ fn parse_international(rest: &str) -> Result<Parsed, String> {
     if fast::valid_international(rest).is_some() {
         return Ok(Parsed::Valid(format!("+{rest}")));
     }
-    let db = &*phonenumber::metadata::DATABASE;
-    // Calling codes are prefix-free: at most one of the first three prefixes is a code.
-    let regions = (1..=3.min(rest.len()))
-        .filter_map(|len| rest[..len].parse::<u16>().ok())
-        .filter(|code| *code > 0)
-        .find_map(|code| db.region(&code))
+    let (code, _) = split_calling_code(rest)
         .ok_or_else(|| "it does not start with a country calling code".to_string())?;
-    // "001" stands for the non-geographic codes (+800, +882, …): no region to name.
-    let main = regions
-        .first()
-        .and_then(|r| r.parse::<phonenumber::country::Id>().ok());
-    phonenumber::parse(main, format!("+{rest}"))
+    phonenumber::parse(main_region(code), format!("+{rest}"))
         .map(Parsed::Number)
         .map_err(|e| e.to_string())
+}
+
+/// The country calling code `digits` start with, and the national number after it. Calling
+/// codes are prefix-free: at most one of the first three prefixes is a code.
+fn split_calling_code(digits: &str) -> Option<(u16, &str)> {
+    (1..=3.min(digits.len())).find_map(|len| {
+        let code = digits[..len].parse::<u16>().ok().filter(|c| *c > 0)?;
+        phonenumber::metadata::DATABASE
+            .region(&code)
+            .map(|_| (code, &digits[len..]))
+    })
+}
+
+/// The main region of a calling code (`GB` for 44); None for the non-geographic codes
+/// (+800, +882, …), whose region is "001".
+fn main_region(code: u16) -> Option<phonenumber::country::Id> {
+    phonenumber::metadata::DATABASE
+        .region(&code)?
+        .first()?
+        .parse()
+        .ok()
 }
 
 /// A number known valid in E.164 form already, or one for the crate to validate and format.
