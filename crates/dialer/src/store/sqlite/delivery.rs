@@ -1,5 +1,7 @@
 //! Claims, attempts and status updates.
 
+use std::sync::LazyLock;
+
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -39,16 +41,18 @@ pub(super) fn claim_ids(
     now: Timestamp,
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
-    let sql = format!(
-        "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE {} AND state IN (-1, 99) \
-         AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}",
-        keys::by_id(1, 5)
-    );
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE {} AND state IN (-1, 99) \
+             AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}",
+            keys::by_id(1, 5)
+        )
+    });
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.extend(rows::query(
             tx,
-            &sql,
+            &SQL,
             (
                 id.to_string(),
                 owner,
@@ -67,14 +71,17 @@ pub(super) fn begin_attempt(
     owner: &str,
     now: Timestamp,
 ) -> Result<Option<Message>, StoreError> {
-    let sql = format!(
-        "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
-         WHERE {} AND claim_owner = ?2 RETURNING {COLS}",
-        keys::by_id(1, 4)
-    );
+    // Built once: the worker runs it for every message it publishes.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
+             WHERE {} AND claim_owner = ?2 RETURNING {COLS}",
+            keys::by_id(1, 4)
+        )
+    });
     Ok(rows::query(
         tx,
-        &sql,
+        &SQL,
         (
             id.to_string(),
             owner,
@@ -164,11 +171,14 @@ pub(super) fn renew_ids(
     ids: &[MessageId],
     lease_until: Timestamp,
 ) -> Result<usize, StoreError> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "UPDATE messages SET claim_until = ?3, inline_claim = 0 \
-         WHERE {} AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
-        keys::by_id(1, 4)
-    ))?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE messages SET claim_until = ?3, inline_claim = 0 \
+             WHERE {} AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
+            keys::by_id(1, 4)
+        )
+    });
+    let mut stmt = tx.prepare_cached(&SQL)?;
     let mut n = 0;
     for id in ids {
         n += stmt.execute((id.to_string(), owner, us(lease_until), keys::of(*id)))?;

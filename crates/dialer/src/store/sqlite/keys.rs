@@ -8,6 +8,8 @@
 //! takes the next key after the largest, and `message_keys` records it. A lookup by id reads
 //! `message_keys` first (almost always empty) and the id column always.
 
+use std::sync::LazyLock;
+
 use rusqlite::Connection;
 
 use crate::MessageId;
@@ -33,9 +35,10 @@ pub(super) fn taken(e: &rusqlite::Error) -> bool {
 /// A key for a message whose own key is taken, recorded for lookups; an error if the
 /// message itself is what has it. Runs in the inserting write transaction.
 pub(super) fn displaced(tx: &Connection, id: &str, key: i64) -> Result<i64, StoreError> {
-    let sql = format!("SELECT COUNT(*) FROM messages WHERE {}", by_id(1, 2));
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT COUNT(*) FROM messages WHERE {}", by_id(1, 2)));
     let stored: i64 = tx
-        .prepare_cached(&sql)?
+        .prepare_cached(&SQL)?
         .query_row((id, key), |r| r.get(0))?;
     if stored > 0 {
         return Err(StoreError::Database(format!(

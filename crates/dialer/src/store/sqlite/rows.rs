@@ -1,5 +1,7 @@
 //! Reading and writing message rows.
 
+use std::sync::LazyLock;
+
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -123,8 +125,9 @@ pub(super) fn query(
 }
 
 pub(super) fn find(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
-    let sql = format!("SELECT {COLS} FROM messages WHERE {}", keys::by_id(1, 2));
-    Ok(query(conn, &sql, (id.to_string(), keys::of(id)))?.pop())
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {COLS} FROM messages WHERE {}", keys::by_id(1, 2)));
+    Ok(query(conn, &SQL, (id.to_string(), keys::of(id)))?.pop())
 }
 
 /// A message with its claim holder, for an update.
@@ -132,11 +135,13 @@ pub(super) fn find_for_update(
     conn: &Connection,
     id: MessageId,
 ) -> Result<Option<(Message, Option<String>)>, StoreError> {
-    let sql = format!(
-        "SELECT {COLS}, claim_owner FROM messages WHERE {}",
-        keys::by_id(1, 2)
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {COLS}, claim_owner FROM messages WHERE {}",
+            keys::by_id(1, 2)
+        )
+    });
+    let mut stmt = conn.prepare_cached(&SQL)?;
     let mut rows = stmt.query((id.to_string(), keys::of(id)))?;
     match rows.next()? {
         Some(row) => Ok(Some((read(row)?, row.get(25)?))),
@@ -273,11 +278,14 @@ pub(super) fn history_of(
     conn: &Connection,
     id: MessageId,
 ) -> Result<Option<(Timestamp, String)>, StoreError> {
-    let found: Option<(i64, String)> = conn
-        .prepare_cached(&format!(
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "SELECT created_at, history FROM messages WHERE {}",
             keys::by_id(1, 2)
-        ))?
+        )
+    });
+    let found: Option<(i64, String)> = conn
+        .prepare_cached(&SQL)?
         .query_row((id.to_string(), keys::of(id)), |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
