@@ -149,6 +149,11 @@ fn bad_inputs_exit_2_and_store_nothing() {
     let cases: &[(&[&str], &str)] = &[
         (&["send", "+420 12", "x"], "invalid phone number"),
         (&["send", "777123456", "x"], "default_region"),
+        (&["send", "1-800-FLOWERS", "x"], "'F' is not allowed"),
+        (
+            &["send", "+420 777 123 456 ext. 12", "x"],
+            "'e' is not allowed",
+        ),
         (
             &["send-template", "+420777123456", "nope"],
             "unknown template \"nope\"",
