@@ -1,5 +1,6 @@
 //! Dialer messages: model, states, templates, store, backends and delivery.
 
+mod api;
 pub mod backend;
 pub mod backends;
 pub mod config;
@@ -14,7 +15,10 @@ pub mod store;
 pub mod template;
 pub mod tts;
 
+pub use api::{Error, OpenError, Page};
 pub use backend::Backend;
+pub use config::Config;
+pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};
 pub use id::{InvalidMessageId, MessageId};
 pub use message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,
@@ -23,3 +27,5 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use related::{InvalidRelated, RelatedObject};
 pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 pub use state::{State, UnknownState};
+pub use store::{MessageFilter, NewTemplate, Template, TemplateChange};
+pub use template::{Refusal, TemplateError};

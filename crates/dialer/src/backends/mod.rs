@@ -92,6 +92,14 @@ impl Backends {
         Ok(self)
     }
 
+    /// The same backends claiming `n` messages at a time (at least 1).
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        let mut settings = DeliverySettings::clone(&self.delivery);
+        settings.batch_size = n.max(1);
+        self.delivery = Arc::new(settings);
+        self
+    }
+
     pub fn delivery(&self) -> &DeliverySettings {
         &self.delivery
     }
@@ -110,6 +118,16 @@ impl Backends {
     pub fn with(mut self, backend: Arc<dyn Backend>) -> Self {
         self.by_name.insert(backend.name().to_string(), backend);
         self
+    }
+
+    /// No backend at all: for a `Dialer` that reads and edits stored data and sends nothing.
+    pub fn none() -> Self {
+        Backends {
+            by_name: BTreeMap::new(),
+            default: String::new(),
+            delivery: Arc::default(),
+            router: Router::default(),
+        }
     }
 
     pub fn single(backend: Arc<dyn Backend>) -> Self {

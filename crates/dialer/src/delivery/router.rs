@@ -63,10 +63,17 @@ impl Router {
                 name: name.to_string(),
                 known: backends.names().collect::<Vec<_>>().join(", "),
             }),
-            None => Ok(self
-                .route(number)
-                .unwrap_or(backends.default_name())
-                .to_string()),
+            None => {
+                let name = self.route(number).unwrap_or(backends.default_name());
+                // A Dialer opened without backends has no default to fall back on.
+                if backends.get(name).is_none() {
+                    return Err(UnknownBackend {
+                        name: name.to_string(),
+                        known: "none (this Dialer was opened without backends)".into(),
+                    });
+                }
+                Ok(name.to_string())
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct WorkerOptions {
     pub status_interval: Option<Duration>,
     /// No status checks (another process, say cron, runs them).
     pub no_status: bool,
+    /// Messages claimed at a time (default: `delivery.batch_size`); at least 1.
+    pub batch_size: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -48,7 +50,10 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, backends: Backends, options: WorkerOptions) -> Self {
+    pub fn new(store: Arc<dyn Store>, mut backends: Backends, options: WorkerOptions) -> Self {
+        if let Some(n) = options.batch_size {
+            backends = backends.with_batch_size(n);
+        }
         Worker {
             store,
             backends,

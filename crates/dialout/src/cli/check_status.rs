@@ -2,7 +2,7 @@
 //! inside the status window, makes final those past it. Exits 1 when a backend as a whole
 //! could not be asked (nothing is counted against its messages then).
 
-use dialout_dialer::delivery::{StatusRun, check_status};
+use dialout_dialer::StatusRun;
 
 use super::context::{Context, print_json};
 use super::{Failure, Global, Outcome};
@@ -12,9 +12,8 @@ pub struct Args {}
 
 pub fn run(_args: Args, g: &Global) -> Outcome {
     let ctx = Context::open(g)?;
-    let backends = ctx.dialer.backends().clone();
     let run = ctx
-        .block_on(check_status(ctx.store(), &backends))
+        .block_on(ctx.dialer.check_status())
         .map_err(Failure::failed)?;
     if g.json {
         let v = serde_json::to_value(&run)

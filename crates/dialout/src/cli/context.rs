@@ -2,11 +2,8 @@
 //! parsing of instants and `KEY=VALUE` pairs, and printing.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use dialout_dialer::config::Config;
-use dialout_dialer::store::{self, Store};
-use dialout_dialer::{Dialer, SendError};
+use dialout_dialer::{Config, Dialer, OpenError, SendError};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -23,43 +20,44 @@ pub fn load_config(g: &Global) -> Result<Config, Failure> {
 }
 
 pub struct Context {
-    #[allow(dead_code)] // read by the worker and check-status commands
-    pub config: Config,
     pub dialer: Dialer,
     // Declared last: dropped after the store, outside any async context.
     runtime: tokio::runtime::Runtime,
 }
 
 impl Context {
+    /// The database and every configured backend.
     pub fn open(g: &Global) -> Result<Context, Failure> {
         let config = load_config(g)?;
-        let store = store::open(config.database_url()).map_err(Failure::failed)?;
-        let dialer = Dialer::from_config(store, &config).map_err(Failure::usage)?;
+        Self::with(Dialer::open(&config))
+    }
+
+    /// The database only, for commands that read or edit stored data (`messages list`,
+    /// `template ...`): they work even where a backend could not start (no espeak-ng, no
+    /// spool directory).
+    pub fn records(g: &Global) -> Result<Context, Failure> {
+        let config = load_config(g)?;
+        Self::with(Dialer::open_without_backends(&config))
+    }
+
+    fn with(dialer: Result<Dialer, OpenError>) -> Result<Context, Failure> {
+        let dialer = dialer.map_err(|e| {
+            if e.is_config() {
+                Failure::usage(e)
+            } else {
+                Failure::failed(e)
+            }
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
-        Ok(Context {
-            config,
-            dialer,
-            runtime,
-        })
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        self.dialer.store()
+        Ok(Context { dialer, runtime })
     }
 
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
     }
-}
-
-/// Opens only the store, for commands that read or edit stored data (`messages list`,
-/// `template ...`): they work even where a backend could not start (no espeak-ng, no spool).
-pub fn open_store(g: &Global) -> Result<Arc<dyn Store>, Failure> {
-    let config = load_config(g)?;
-    store::open(config.database_url()).map_err(Failure::failed)
 }
 
 /// Exit codes for `send` and `send-template`: 2 invalid input, 3 refused, 1 the rest.

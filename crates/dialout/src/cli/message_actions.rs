@@ -1,7 +1,6 @@
 //! `dialout messages cancel <ID>` and `dialout messages resend <ID>`.
 
-use dialout_dialer::MessageId;
-use dialout_dialer::delivery::{self, CancelOutcome, DeliveryError};
+use dialout_dialer::{CancelOutcome, MessageId};
 use serde_json::json;
 
 use super::context::{Context, print_json};
@@ -24,7 +23,7 @@ fn id(text: &str) -> Result<MessageId, Failure> {
     text.parse().map_err(Failure::usage)
 }
 
-fn failure(e: DeliveryError) -> Failure {
+fn failure(e: dialout_dialer::Error) -> Failure {
     Failure::failed(e)
 }
 
@@ -33,10 +32,7 @@ fn failure(e: DeliveryError) -> Failure {
 pub fn cancel(a: CancelArgs, g: &Global) -> Outcome {
     let id = id(&a.id)?;
     let ctx = Context::open(g)?;
-    let backends = ctx.dialer.backends().clone();
-    let out = ctx
-        .block_on(delivery::cancel(ctx.store(), &backends, id))
-        .map_err(failure)?;
+    let out = ctx.block_on(ctx.dialer.cancel(id)).map_err(failure)?;
     let (outcome, detail) = match &out {
         CancelOutcome::Cancelled { .. } => ("cancelled", "it had not been published".to_string()),
         CancelOutcome::Withdrawn { .. } => ("withdrawn", "the backend withdrew it".to_string()),
@@ -66,10 +62,7 @@ pub fn cancel(a: CancelArgs, g: &Global) -> Outcome {
 pub fn resend(a: ResendArgs, g: &Global) -> Outcome {
     let id = id(&a.id)?;
     let ctx = Context::open(g)?;
-    let backends = ctx.dialer.backends().clone();
-    let m = ctx
-        .block_on(delivery::resend(ctx.store(), &backends, id))
-        .map_err(failure)?;
+    let m = ctx.block_on(ctx.dialer.resend(id)).map_err(failure)?;
     if g.json {
         print_json(&message_json(&m))
     } else {

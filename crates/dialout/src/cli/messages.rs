@@ -1,10 +1,9 @@
 //! `dialout messages list|show` (cancel and resend are added by the delivery work).
 
-use dialout_dialer::store::MessageFilter;
-use dialout_dialer::{MessageId, RelatedObject, State, Tag};
+use dialout_dialer::{MessageFilter, MessageId, RelatedObject, State, Tag};
 use serde_json::Value;
 
-use super::context::{open_store, parse_instant, print_json};
+use super::context::{Context, parse_instant, print_json};
 use super::view::{history_json, history_line, message_json, message_line, message_text};
 use super::{Failure, Global, Outcome};
 
@@ -78,9 +77,13 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
             .transpose()
             .map_err(Failure::usage)?,
         limit: Some(a.limit),
+        ..MessageFilter::default()
     };
-    let store = open_store(g)?;
-    let found = store.messages(&filter).map_err(Failure::failed)?;
+    let ctx = Context::records(g)?;
+    let found = ctx
+        .block_on(ctx.dialer.messages(filter))
+        .map_err(Failure::failed)?
+        .messages;
     if g.json {
         return print_json(&Value::Array(found.iter().map(message_json).collect()));
     }
@@ -92,12 +95,13 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
 
 fn show(a: ShowArgs, g: &Global) -> Outcome {
     let id: MessageId = a.id.parse().map_err(Failure::usage)?;
-    let store = open_store(g)?;
-    let m = store
-        .message(id)
-        .map_err(Failure::failed)?
-        .ok_or_else(|| Failure::usage(format!("no message {id}")))?;
-    let history = store.history(id).map_err(Failure::failed)?;
+    let ctx = Context::records(g)?;
+    let (m, history) = ctx
+        .block_on(ctx.dialer.message_with_history(id))
+        .map_err(|e| match e {
+            dialout_dialer::Error::NoMessage(_) => Failure::usage(e),
+            other => Failure::failed(other),
+        })?;
     if g.json {
         let mut v = message_json(&m);
         v["history"] = Value::Array(history.iter().map(history_json).collect());

@@ -1,11 +1,9 @@
 //! `dialout template add|set|list|show|remove`.
 
-use dialout_dialer::store::{NewTemplate, StoreError, TemplateChange};
-use dialout_dialer::template;
-use jiff::Timestamp;
+use dialout_dialer::{Error, NewTemplate, Template, TemplateChange};
 use serde_json::{Value, json};
 
-use super::context::{open_store, print_json};
+use super::context::{Context, print_json};
 use super::view::template_json;
 use super::{Failure, Global, Outcome};
 
@@ -53,10 +51,12 @@ pub struct SetArgs {
     pub no_duplicates: bool,
 }
 
-fn store_failure(e: StoreError) -> Failure {
-    match e {
-        StoreError::TemplateExists(_) | StoreError::NoTemplate(_) => Failure::usage(e),
-        other => Failure::failed(other),
+/// Exit 2 for what the caller got wrong (unknown or existing slug, a bad body), 1 otherwise.
+fn failure(e: Error) -> Failure {
+    if e.is_caller_error() {
+        Failure::usage(e)
+    } else {
+        Failure::failed(e)
     }
 }
 
@@ -71,21 +71,9 @@ fn flag(on: bool, off: bool) -> Option<bool> {
 }
 
 pub fn run(cmd: Command, g: &Global) -> Outcome {
-    // Input is checked before the database is opened.
-    match &cmd {
-        Command::Add(a) => {
-            template::check_slug(&a.slug).map_err(Failure::usage)?;
-            template::check_body(&a.body).map_err(Failure::usage)?;
-        }
-        Command::Set(s) => {
-            if let Some(b) = &s.body {
-                template::check_body(b).map_err(Failure::usage)?;
-            }
-        }
-        _ => {}
-    }
-    let store = &open_store(g)?;
-    let out = |t: &dialout_dialer::store::Template, verb: &str| -> Outcome {
+    let ctx = Context::records(g)?;
+    let dialer = &ctx.dialer;
+    let out = |t: &Template, verb: &str| -> Outcome {
         if g.json {
             print_json(&template_json(t))
         } else {
@@ -101,9 +89,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                 active: !a.inactive,
                 allow_duplicates: !a.no_duplicates,
             };
-            let t = store
-                .add_template(&new, Timestamp::now())
-                .map_err(store_failure)?;
+            let t = ctx.block_on(dialer.add_template(new)).map_err(failure)?;
             out(&t, "added")
         }
         Command::Set(s) => {
@@ -112,13 +98,13 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                 active: flag(s.active, s.inactive),
                 allow_duplicates: flag(s.duplicates, s.no_duplicates),
             };
-            let t = store
-                .update_template(&s.slug, &change, Timestamp::now())
-                .map_err(store_failure)?;
+            let t = ctx
+                .block_on(dialer.update_template(&s.slug, change))
+                .map_err(failure)?;
             out(&t, "updated")
         }
         Command::List => {
-            let all = store.templates().map_err(store_failure)?;
+            let all = ctx.block_on(dialer.templates()).map_err(failure)?;
             if g.json {
                 return print_json(&Value::Array(all.iter().map(template_json).collect()));
             }
@@ -137,10 +123,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             Ok(())
         }
         Command::Show { slug } => {
-            let t = store
-                .template(&slug)
-                .map_err(store_failure)?
-                .ok_or_else(|| store_failure(StoreError::NoTemplate(slug)))?;
+            let t = ctx.block_on(dialer.template(&slug)).map_err(failure)?;
             if g.json {
                 return print_json(&template_json(&t));
             }
@@ -152,9 +135,8 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             Ok(())
         }
         Command::Remove { slug } => {
-            if !store.remove_template(&slug).map_err(store_failure)? {
-                return Err(store_failure(StoreError::NoTemplate(slug)));
-            }
+            ctx.block_on(dialer.remove_template(&slug))
+                .map_err(failure)?;
             if g.json {
                 return print_json(&json!({ "slug": slug, "removed": true }));
             }

@@ -1,7 +1,7 @@
 //! How messages, their history and templates are shown: JSON for scripts (state name with
 //! `state_code` beside it, RFC 3339 UTC times) and short human text.
 
-use dialout_dialer::store::Template;
+use dialout_dialer::Template;
 use dialout_dialer::{HistoryEntry, Message};
 use jiff::Timestamp;
 use serde_json::{Value, json};

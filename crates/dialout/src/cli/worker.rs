@@ -1,7 +1,7 @@
 //! `dialout worker`: publishes due messages, takes in results and runs the status check
 //! until SIGINT/SIGTERM, then finishes what it holds, releases its claims and exits 0.
 
-use dialout_dialer::delivery::{Worker, WorkerOptions};
+use dialout_dialer::WorkerOptions;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::context::{Context, print_json};
@@ -47,18 +47,13 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         interval: duration("interval", &args.interval)?,
         status_interval: duration("status-interval", &args.status_interval)?,
         no_status: args.no_status,
+        batch_size: args.batch_size,
     };
     if args.batch_size == Some(0) {
         return Err(Failure::usage("invalid --batch-size 0: must be at least 1"));
     }
     let ctx = Context::open(g)?;
-    let mut backends = ctx.dialer.backends().clone();
-    if let Some(n) = args.batch_size {
-        let mut settings = backends.delivery().clone();
-        settings.batch_size = n;
-        backends = backends.with_delivery(settings).map_err(Failure::usage)?;
-    }
-    let worker = Worker::new(ctx.store().clone(), backends, options);
+    let worker = ctx.dialer.worker(options);
     let stats = ctx.block_on(async {
         // Installed before any work, so that a stop signal never kills a publish halfway.
         let mut term = signal(SignalKind::terminate())

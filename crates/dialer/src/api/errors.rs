@@ -1,0 +1,63 @@
+//! The error of every [`crate::Dialer`] method but the sending ones (`SendError`).
+
+use crate::MessageId;
+use crate::delivery::DeliveryError;
+use crate::store::StoreError;
+use crate::template::TemplateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no message {0}")]
+    NoMessage(MessageId),
+    #[error("no template {0:?}")]
+    NoTemplate(String),
+    #[error("template {0:?} already exists")]
+    TemplateExists(String),
+    /// A template's slug or body was refused; nothing was stored.
+    #[error(transparent)]
+    InvalidTemplate(#[from] TemplateError),
+    /// A template change that changes nothing.
+    #[error("nothing to change: name the body or a flag to set")]
+    NothingToChange,
+    /// The message is in a state that does not allow the action (a final message cannot be
+    /// cancelled, a waiting one cannot be resent).
+    #[error("message {id} cannot be {action}: {reason}")]
+    Refused {
+        id: MessageId,
+        action: &'static str,
+        reason: String,
+    },
+    #[error(transparent)]
+    Delivery(DeliveryError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl Error {
+    /// Bad input from the caller (unknown id or slug, invalid template, refused action), as
+    /// opposed to a failure of the store or a backend.
+    pub fn is_caller_error(&self) -> bool {
+        !matches!(self, Error::Delivery(_) | Error::Store(_))
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoTemplate(slug) => Error::NoTemplate(slug),
+            StoreError::TemplateExists(slug) => Error::TemplateExists(slug),
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl From<DeliveryError> for Error {
+    fn from(e: DeliveryError) -> Self {
+        match e {
+            DeliveryError::NotFound(id) => Error::NoMessage(id),
+            DeliveryError::Refused { id, action, reason } => Error::Refused { id, action, reason },
+            DeliveryError::Store(s) => Error::from(s),
+            other => Error::Delivery(other),
+        }
+    }
+}

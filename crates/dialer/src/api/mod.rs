@@ -1,0 +1,15 @@
+//! The rest of [`Dialer`], the one application API: reading messages, cancel and resend,
+//! templates, the worker and the status check. Sending is in `send.rs`. The CLI, and later
+//! the HTTP server, call nothing else of this crate.
+//!
+//! Every method is async and runs its store work off the async executor.
+
+mod delivery;
+mod errors;
+mod messages;
+mod open;
+mod templates;
+
+pub use errors::Error;
+pub use messages::Page;
+pub use open::OpenError;

@@ -1,0 +1,51 @@
+//! Opening a [`Dialer`] from a configuration.
+
+use crate::Dialer;
+use crate::backends::Backends;
+use crate::config::{Config, ConfigError};
+use crate::store::{self, StoreError};
+
+/// Why a [`Dialer`] could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The configuration is wrong (a backend's keys, routing, the database URL's form).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl OpenError {
+    /// Whether the configuration is to blame (the user must fix it) rather than the
+    /// machine or the database.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            OpenError::Config(_) | OpenError::Store(StoreError::Url { .. })
+        )
+    }
+}
+
+impl Dialer {
+    /// Opens the database the configuration names (applying its migrations) and starts
+    /// every configured backend.
+    pub fn open(config: &Config) -> Result<Dialer, OpenError> {
+        // Backends first: a wrong backend configuration is reported before the database
+        // is created or migrated.
+        let backends = Backends::from_config(config)?;
+        let store = store::open(config.database_url()).map_err(OpenError::Store)?;
+        Ok(Dialer::new(store, backends)
+            .with_default_region(config.default_region.clone())
+            .with_batch_sending(config.batch_sending))
+    }
+
+    /// Opens the database only: a `Dialer` that reads and edits stored messages and
+    /// templates and cancels nothing at a backend, for tools that must work where a
+    /// backend cannot start (no espeak-ng, no spool directory). Sending through it fails
+    /// with an unknown-backend error.
+    pub fn open_without_backends(config: &Config) -> Result<Dialer, OpenError> {
+        let store = store::open(config.database_url()).map_err(OpenError::Store)?;
+        Ok(Dialer::new(store, Backends::none()).with_default_region(config.default_region.clone()))
+    }
+}
