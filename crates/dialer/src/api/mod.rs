@@ -6,6 +6,7 @@
 
 mod delivery;
 mod errors;
+pub mod json;
 mod messages;
 mod open;
 mod templates;
