@@ -11,6 +11,8 @@ use crate::store::Template;
 pub enum TemplateError {
     #[error("invalid template slug {0:?}: expected 1 to 100 characters of a-z 0-9 _ -")]
     Slug(String),
+    #[error("template body is empty: every message sent from it would be refused")]
+    EmptyBody,
     #[error("template body has a syntax error: {0}")]
     Syntax(String),
     #[error("template {slug:?} cannot be rendered: {reason}")]
@@ -71,6 +73,9 @@ fn describe(e: &minijinja::Error) -> String {
 
 /// Refuses a body minijinja cannot parse: checked when a template is added or changed.
 pub fn check_body(body: &str) -> Result<(), TemplateError> {
+    if body.trim().is_empty() {
+        return Err(TemplateError::EmptyBody);
+    }
     let env = environment();
     env.template_from_str(body)
         .map(drop)

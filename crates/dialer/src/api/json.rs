@@ -66,4 +66,3 @@ pub fn template(t: &Template) -> Value {
         "changed_at": time(Some(t.changed_at)),
     })
 }
-

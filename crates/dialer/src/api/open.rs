@@ -3,7 +3,9 @@
 use crate::Dialer;
 use crate::backends::Backends;
 use crate::config::{Config, ConfigError};
-use crate::store::{self, StoreError};
+use std::sync::Arc;
+
+use crate::store::{self, Store, StoreError};
 
 /// Why a [`Dialer`] could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +36,7 @@ impl Dialer {
         // Backends first: a wrong backend configuration is reported before the database
         // is created or migrated.
         let backends = Backends::from_config(config)?;
-        let store = store::open(config.database_url()).map_err(OpenError::Store)?;
+        let store = open_store(config)?;
         Ok(Dialer::new(store, backends)
             .with_default_region(config.default_region.clone())
             .with_batch_sending(config.batch_sending))
@@ -45,7 +47,25 @@ impl Dialer {
     /// backend cannot start (no espeak-ng, no spool directory). Sending through it fails
     /// with an unknown-backend error.
     pub fn open_without_backends(config: &Config) -> Result<Dialer, OpenError> {
-        let store = store::open(config.database_url()).map_err(OpenError::Store)?;
+        let store = open_store(config)?;
         Ok(Dialer::new(store, Backends::none()).with_default_region(config.default_region.clone()))
+    }
+}
+
+/// Opens the store, also from inside an async runtime: the PostgreSQL client blocks on a
+/// runtime of its own, which tokio refuses to start on one of its worker threads.
+fn open_store(config: &Config) -> Result<Arc<dyn Store>, OpenError> {
+    let url = config.database_url();
+    let open = || store::open(url).map_err(OpenError::Store);
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => open(),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(open)
+        }
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(open)
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }),
     }
 }

@@ -32,6 +32,19 @@ struct PgConn {
     stmts: HashMap<String, Statement>,
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's own runtime, which tokio refuses to
+        // start on one of its threads: an application may well drop its Dialer there.
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(idle));
+            });
+        }
+    }
+}
+
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
         // The server's own words (its Display alone says only "db error"); they name
