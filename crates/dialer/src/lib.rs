@@ -15,7 +15,7 @@ pub mod store;
 pub mod template;
 pub mod tts;
 
-pub use api::{Error, OpenError, Page, json};
+pub use api::{Error, InvalidContext, OpenError, Page, asterisk_dialplan, json};
 pub use backend::Backend;
 pub use config::Config;
 pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};

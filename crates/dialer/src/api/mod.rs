@@ -4,6 +4,7 @@
 //!
 //! Every method is async and runs its store work off the async executor.
 
+mod asterisk;
 mod delivery;
 mod errors;
 pub mod json;
@@ -11,6 +12,7 @@ mod messages;
 mod open;
 mod templates;
 
+pub use asterisk::{InvalidContext, asterisk_dialplan};
 pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;

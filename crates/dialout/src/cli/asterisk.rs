@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use dialout_dialer::backends::asterisk::{DEFAULT_CONTEXT, DIALPLAN};
+use dialout_dialer::asterisk_dialplan;
 
 use super::{Failure, Global, Outcome};
 
@@ -22,21 +22,8 @@ pub struct DialplanArgs {
 pub fn run(cmd: Command, _g: &Global) -> Outcome {
     match cmd {
         Command::Dialplan(a) => {
-            let text = match a.context {
-                None => DIALPLAN.to_string(),
-                Some(c) => {
-                    if c.is_empty()
-                        || !c
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
-                    {
-                        return Err(Failure::usage(format!(
-                            "--context: {c:?} is not a context name (letters, digits, - _ .)"
-                        )));
-                    }
-                    DIALPLAN.replace(&format!("[{DEFAULT_CONTEXT}]"), &format!("[{c}]"))
-                }
-            };
+            let text = asterisk_dialplan(a.context.as_deref())
+                .map_err(|e| Failure::usage(format!("--context: {e}")))?;
             std::io::stdout()
                 .write_all(text.as_bytes())
                 .map_err(|e| Failure::failed(format!("writing to stdout: {e}")))
