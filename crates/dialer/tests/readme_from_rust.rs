@@ -5,14 +5,19 @@
 #[rustfmt::skip] // kept exactly as the README shows it
 async fn from_rust() -> Result<(), Box<dyn std::error::Error>> {
     // README-BEGIN
-use dialout_dialer::{config::Config, store, Dialer, SendRequest};
+use dialout_dialer::{Config, Dialer, MessageFilter, SendRequest};
 
 let config = Config::load(None)?;                       // ./dialout.toml if present, env overrides
-let dialer = Dialer::from_config(store::open(config.database_url())?, &config)?;
+let dialer = Dialer::open(&config)?;                    // the database and the backends
 let mut request = SendRequest::new("+420777123456", "Your order has shipped");
 request.options.related = vec!["order:42".into()];
 let sent = dialer.send(request).await?;                 // or send_many(Vec<_>) in one transaction
 println!("{} {}", sent.message.id, sent.message.state);
+
+let page = dialer.messages(MessageFilter { limit: Some(50), ..Default::default() }).await?;
+for m in &page.messages {                               // newest first; page.next goes on
+    println!("{} {}", m.id, m.state);
+}
     // README-END
     Ok(())
 }
