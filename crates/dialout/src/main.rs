@@ -16,33 +16,70 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
-        Err(err) if err.use_stderr() => {
-            // One line that names the option and the reason; the full text is in `--help`.
-            let text = err.render().to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("dialout: {first}");
-            return ExitCode::from(2);
-        }
-        Err(err) => {
-            // --help and --version go to stdout.
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
+        Err(err) => return usage_error(err),
     };
-    cli::init_logging(args.global.verbose, args.global.quiet);
+    let json = args.global.json;
+    cli::init_logging(&args);
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("dialout: {}", failure.message);
+            if json {
+                eprintln!("{}", failure.to_json());
+            } else {
+                eprintln!("dialout: {}", failure.message);
+            }
             ExitCode::from(failure.code)
         }
+    }
+}
+
+/// What clap refused, said as clap means it: `--help` and `--version` on stdout (exit 0); a
+/// bare `dialout` or `dialout messages` prints the help (exit 2); a bad value is one line
+/// naming the option; anything else (a missing argument, a misspelt option) keeps clap's
+/// usage and suggestions. With `--json` anywhere on the line, the error is a JSON object.
+fn usage_error(err: clap::Error) -> ExitCode {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = err.render().to_string();
+    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprint!("{text}");
+        return ExitCode::from(2);
+    }
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    if std::env::args().any(|a| a == "--json") {
+        let failure = cli::Failure::usage(first).with_field(invalid_arg(&err));
+        eprintln!("{}", failure.to_json());
+        return ExitCode::from(2);
+    }
+    match err.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => eprintln!("dialout: {first}"),
+        _ => {
+            let rest = text.split_once('\n').map_or("", |(_, r)| r);
+            eprint!("dialout: {first}\n{rest}");
+        }
+    }
+    ExitCode::from(2)
+}
+
+/// The option clap names in its error (`--priority`), without its value placeholder.
+fn invalid_arg(err: &clap::Error) -> Option<String> {
+    match err.get(ContextKind::InvalidArg)? {
+        ContextValue::String(s) => s.split_whitespace().next().map(str::to_string),
+        ContextValue::Strings(v) => v
+            .first()
+            .and_then(|s| s.split_whitespace().next())
+            .map(str::to_string),
+        _ => None,
     }
 }

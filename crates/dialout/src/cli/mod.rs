@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 
 /// Place automated voice calls through Asterisk call files or a dialer backend.
 #[derive(Debug, Parser)]
-#[command(name = "dialout", version, about, long_about = None)]
+#[command(name = "dialout", version, about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -53,24 +53,24 @@ pub enum Command {
     /// Write an Asterisk call file and spool it (or print it with --print).
     Call(Box<call::Args>),
     /// Inspect call files.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Callfile(callfile::Command),
     /// Store a dialer message and hand it to a backend.
     Send(send::Args),
     /// Render a stored template into a dialer message and send it.
     SendTemplate(send::TemplateArgs),
     /// Manage message templates.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Template(template::Command),
     /// List, show, cancel and resend dialer messages.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Messages(messages::Command),
     /// Publish due messages and track their results until stopped (SIGINT/SIGTERM).
     Worker(worker::Args),
     /// Ask the backends about sent messages that are not final yet (for cron).
     CheckStatus(check_status::Args),
     /// Asterisk helpers.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Asterisk(asterisk::Command),
     /// Check a configuration against this machine and say what to fix.
     Doctor(doctor::Args),
@@ -81,29 +81,58 @@ pub enum Command {
 pub struct Failure {
     pub code: u8,
     pub message: String,
+    /// The option or configuration key at fault, where one is.
+    pub field: Option<String>,
 }
 
 impl Failure {
+    fn with_code(code: u8, message: impl std::fmt::Display) -> Self {
+        let message = message.to_string();
+        // Most messages start with the option they are about (`--context: ...`).
+        let field = message
+            .strip_prefix("invalid ")
+            .unwrap_or(&message)
+            .split([':', ' '])
+            .next()
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string);
+        Self {
+            code,
+            message,
+            field,
+        }
+    }
     /// Invalid input: exit code 2, nothing was stored.
     pub fn usage(message: impl std::fmt::Display) -> Self {
-        Self {
-            code: 2,
-            message: message.to_string(),
-        }
+        Self::with_code(2, message)
     }
     /// Any other failure: exit code 1.
     pub fn failed(message: impl std::fmt::Display) -> Self {
-        Self {
-            code: 1,
-            message: message.to_string(),
-        }
+        Self::with_code(1, message)
     }
     /// A template refused to send: exit code 3.
     pub fn refused(message: impl std::fmt::Display) -> Self {
-        Self {
-            code: 3,
-            message: message.to_string(),
+        Self::with_code(3, message)
+    }
+
+    pub fn with_field(mut self, field: Option<String>) -> Self {
+        if field.is_some() {
+            self.field = field;
         }
+        self
+    }
+
+    /// `{"error": {"kind", "message", "field"}}`, what `--json` prints on stderr.
+    pub fn to_json(&self) -> String {
+        let kind = match self.code {
+            2 => "invalid_input",
+            3 => "refused",
+            _ => "failed",
+        };
+        serde_json::json!({
+            "error": { "kind": kind, "message": self.message, "field": self.field }
+        })
+        .to_string()
     }
 }
 
@@ -145,13 +174,20 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Logs go to stderr so that stdout carries only what was asked for.
-pub fn init_logging(verbose: u8, quiet: bool) {
+/// Logs go to stderr so that stdout carries only what was asked for. A command a person runs
+/// says only what went wrong (`warn`); the long-running worker says what it does (`info`).
+pub fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
-    let default = match (quiet, verbose) {
+    let g = &cli.global;
+    let base = match cli.command {
+        Command::Worker(_) => 2,
+        _ => 1,
+    };
+    let default = match (g.quiet, base + g.verbose) {
         (true, _) => "error",
-        (false, 0) => "info",
-        (false, 1) => "debug",
+        (false, 1) => "warn",
+        (false, 2) => "info",
+        (false, 3) => "debug",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("DIALOUT_LOG").unwrap_or_else(|_| EnvFilter::new(default));

@@ -25,10 +25,10 @@ pub struct Delivery {
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
     /// 1 (highest) to 3 (default).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub priority: Option<i64>,
     /// Not before this instant: RFC 3339, or a duration from now (`15m`, `2h`).
-    #[arg(long, value_name = "INSTANT")]
+    #[arg(long, value_name = "INSTANT", allow_hyphen_values = true)]
     pub at: Option<String>,
     /// Daktela: use the predictive record type.
     #[arg(long)]
@@ -49,6 +49,16 @@ impl Delivery {
             .map(|a| parse_instant(a, true))
             .transpose()
             .map_err(Failure::usage)?;
+        // As `call --at`: a schedule in the past is a mistake, not "now" (a second of slack
+        // for the clock between computing the instant and reading it here).
+        if let Some(t) = not_before {
+            let now = jiff::Timestamp::now();
+            if t < now - jiff::SignedDuration::from_secs(1) {
+                return Err(Failure::usage(format!(
+                    "--at: {t} is in the past (now is {now}); pass no --at to send now"
+                )));
+            }
+        }
         Ok(SendOptions {
             related: self.related.clone(),
             tag: self.tag.clone(),
