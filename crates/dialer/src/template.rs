@@ -90,6 +90,19 @@ pub fn render(slug: &str, body: &str, context: &JsonMap) -> Result<String, Templ
         reason: describe(&e),
     };
     let tmpl = env.template_from_str(body).map_err(fail)?;
+    // Strict rendering only says "undefined value": name what the context lacks.
+    let mut missing: Vec<String> = tmpl
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !context.contains_key(v) && env.globals().all(|(g, _)| g != v))
+        .collect();
+    if !missing.is_empty() {
+        missing.sort();
+        return Err(TemplateError::Render {
+            slug: slug.to_string(),
+            reason: format!("the context has no value for {}", missing.join(", ")),
+        });
+    }
     let ctx: BTreeMap<String, Value> = context
         .iter()
         .map(|(k, v)| (k.clone(), to_value(v)))
@@ -167,7 +180,19 @@ mod tests {
     fn missing_variable_is_an_error() {
         let err = render("t", "Hello {{ name }}", &JsonMap::new()).unwrap_err();
         assert!(matches!(err, TemplateError::Render { .. }), "{err}");
-        assert!(err.to_string().contains("undefined"), "{err}");
+        assert!(err.to_string().contains("no value for name"), "{err}");
+        let two = render("t", "{{ b }} {{ a }}", &JsonMap::new()).unwrap_err();
+        assert!(two.to_string().contains("no value for a, b"), "{two}");
+        // Built-in functions are not missing variables.
+        assert_eq!(
+            render(
+                "t",
+                "{% for i in range(2) %}{{ i }}{% endfor %}",
+                &JsonMap::new()
+            )
+            .unwrap(),
+            "01"
+        );
         assert!(render("t", "{{ a.b }}", &ctx(json!({"a": {}}))).is_err());
     }
 

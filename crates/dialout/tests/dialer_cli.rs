@@ -160,7 +160,7 @@ fn bad_inputs_exit_2_and_store_nothing() {
         ),
         (
             &["send-template", "+420777123456", "hello"],
-            "`name` is undefined",
+            "the context has no value for name",
         ),
         (
             &["send", "+420777123456", "x", "--tag", "bad tag"],
