@@ -1,24 +1,15 @@
 //! `dialout asterisk dialplan`, `dialout doctor`, and `dialout send` through the Asterisk
 //! backend, run as the built binary.
 
+mod runner;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dialout");
+use runner::{Dialout, Run};
 
-fn dialout(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env_remove("DIALOUT_CONFIG")
-        .env_remove("DIALOUT_DATABASE_URL")
-        .env_remove("DIALOUT_LOG")
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).unwrap()
+/// `dialout ARGS` in `dir` at the binary's own log level, as a user runs it.
+fn dialout(dir: &Path, args: &[&str]) -> Run {
+    Dialout::new().default_log().dir(dir).args(args).run()
 }
 
 fn write_config(dir: &Path, extra: &str) -> String {
@@ -39,21 +30,21 @@ fn write_config(dir: &Path, extra: &str) -> String {
 fn dialplan_prints_the_shipped_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dialout(dir.path(), &["asterisk", "dialplan"]);
-    assert!(out.status.success());
+    assert_eq!(out.code, 0);
     let shipped = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplan/dialout.conf"),
     )
     .unwrap();
-    assert_eq!(text(&out.stdout), shipped);
+    assert_eq!(out.stdout, shipped);
     let renamed = dialout(
         dir.path(),
         &["asterisk", "dialplan", "--context", "my-calls"],
     );
-    assert!(text(&renamed.stdout).contains("\n[my-calls]\n"));
-    assert!(!text(&renamed.stdout).contains("[dialout-message]"));
+    assert!(renamed.stdout.contains("\n[my-calls]\n"));
+    assert!(!renamed.stdout.contains("[dialout-message]"));
     let bad = dialout(dir.path(), &["asterisk", "dialplan", "--context", "a]b"]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("--context"));
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--context"));
 }
 
 #[test]
@@ -70,18 +61,9 @@ fn doctor_passes_a_good_setup_and_says_what_to_fix_in_a_bad_one() {
     }
     let config = write_config(root, "");
     let good = dialout(root, &["--config", &config, "doctor"]);
-    assert!(
-        good.status.success(),
-        "{}{}",
-        text(&good.stdout),
-        text(&good.stderr)
-    );
-    assert!(
-        !text(&good.stdout).contains("FAIL"),
-        "{}",
-        text(&good.stdout)
-    );
-    assert!(text(&good.stdout).contains("one filesystem"));
+    assert_eq!(good.code, 0, "{}{}", good.stdout, good.stderr);
+    assert!(!good.stdout.contains("FAIL"), "{}", good.stdout);
+    assert!(good.stdout.contains("one filesystem"));
 
     let shm = tempfile::tempdir_in("/dev/shm").expect("this test needs /dev/shm");
     std::fs::remove_dir(root.join("spool/dialout/reports")).unwrap();
@@ -93,8 +75,8 @@ fn doctor_passes_a_good_setup_and_says_what_to_fix_in_a_bad_one() {
         ),
     );
     let bad = dialout(root, &["--config", &config, "doctor"]);
-    assert_eq!(bad.status.code(), Some(1));
-    let out = text(&bad.stdout);
+    assert_eq!(bad.code, 1);
+    let out = bad.stdout;
     assert!(
         out.contains("FAIL  staging_dir and spool_dir are on one filesystem"),
         "{out}"
@@ -104,7 +86,7 @@ fn doctor_passes_a_good_setup_and_says_what_to_fix_in_a_bad_one() {
     assert!(out.contains("FAIL  report_dir"), "{out}");
     assert!(out.contains("fix: "), "{out}");
     let json = dialout(root, &["--config", &config, "--json", "doctor"]);
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json output is JSON");
+    let v = json.json();
     assert_eq!(v[0]["backend"], "pbx");
     assert_eq!(v[0]["ok"], false);
     assert!(
@@ -133,8 +115,8 @@ fn send_spools_one_call_file_and_the_message_is_ready() {
             "Your order has shipped",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
     let msg = if v.is_array() { v[0].clone() } else { v };
     let id = msg["id"].as_str().unwrap().to_string();
     assert_eq!(msg["state"], "READY", "{msg}");
@@ -162,11 +144,11 @@ fn a_bad_backend_key_is_refused_with_its_name() {
     std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
     let config = write_config(root, "calls_per_second = -1\n");
     let out = dialout(root, &["--config", &config, "send", "+420777123456", "Hi"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        text(&out.stderr).contains("backends.pbx.calls_per_second"),
+        out.stderr.contains("backends.pbx.calls_per_second"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
     assert_eq!(
         std::fs::read_dir(root.join("spool/outgoing"))
@@ -183,7 +165,7 @@ fn stored_data_stays_readable_when_the_backend_cannot_start() {
     std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
     let config = write_config(root, "");
     let sent = dialout(root, &["--config", &config, "send", "+420777123456", "Hi"]);
-    assert_eq!(sent.status.code(), Some(0), "{}", text(&sent.stderr));
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
 
     // Now the spool sits under a file: the backend cannot start, so sending fails...
     std::fs::write(root.join("blocker"), "").unwrap();
@@ -199,11 +181,11 @@ fn stored_data_stays_readable_when_the_backend_cannot_start() {
         root,
         &["--config", &broken, "send", "+420777123456", "Hi again"],
     );
-    assert_ne!(send.status.code(), Some(0), "{}", text(&send.stdout));
+    assert_ne!(send.code, 0, "{}", send.stdout);
     // ...but listing messages and managing templates need only the store.
     let list = dialout(root, &["--config", &broken, "--json", "messages", "list"]);
-    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
-    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let listed = list.json();
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     let tpl = dialout(
         root,
@@ -217,5 +199,5 @@ fn stored_data_stays_readable_when_the_backend_cannot_start() {
             "Hello {{ name }}",
         ],
     );
-    assert_eq!(tpl.status.code(), Some(0), "{}", text(&tpl.stderr));
+    assert_eq!(tpl.code, 0, "{}", tpl.stderr);
 }

@@ -3,10 +3,11 @@
 //! message still reaches its final state and no call file is dialed twice. The fake Asterisk
 //! runs in this test process, on the shipped dialplan, 50x faster than the wall clock.
 
+mod runner;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use dialout_dialer::backends::asterisk::file_name;
 use dialout_dialer::store::{self, MessageFilter, Store};
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
+use runner::Dialout;
 
 const N: usize = 200;
 
@@ -47,26 +49,23 @@ struct Env {
     db: String,
 }
 
-/// Starts `dialout worker`; its stderr is piped with a failpoint, else logged to `log`.
-fn worker(env: &Env, failpoint: Option<&str>, log: &str) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialout"));
-    cmd.arg("--config")
+/// `dialout worker` at log level info, its stdout discarded.
+fn worker(env: &Env) -> Dialout {
+    Dialout::new()
+        .log("info")
+        .arg("--config")
         .arg(&env.config)
         .arg("--database")
         .arg(&env.db)
-        .arg("worker");
-    cmd.env_remove("DIALOUT_FAILPOINT")
-        .env("DIALOUT_LOG", "info")
-        .stdout(Stdio::null());
-    match failpoint {
-        Some(f) => {
-            cmd.env("DIALOUT_FAILPOINT", f).stderr(Stdio::piped());
-        }
-        None => {
-            cmd.stderr(std::fs::File::create(env.root.join(log)).unwrap());
-        }
-    }
-    cmd.spawn().expect("start dialout worker")
+        .arg("worker")
+        .stdout(Stdio::null())
+}
+
+/// Starts `dialout worker` with its stderr logged to `log`.
+fn logged_worker(env: &Env, log: &str) -> Child {
+    worker(env)
+        .stderr(std::fs::File::create(env.root.join(log)).unwrap())
+        .spawn()
 }
 
 /// The end of a worker's log, for failure messages.
@@ -74,18 +73,6 @@ fn tail(env: &Env, log: &str) -> String {
     let text = std::fs::read_to_string(env.root.join(log)).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
-}
-
-/// Reads the child's stderr on a thread; returns a receiver of its lines.
-fn lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
 }
 
 fn all(store: &Arc<dyn Store>) -> Vec<Message> {
@@ -179,20 +166,9 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
 
     let t0 = Instant::now();
     // 1. Killed right after the backend spooled a batch, before any state was recorded.
-    let mut first = worker(&env, Some("after-publish"), "");
-    let rx = lines(&mut first);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut said = vec![];
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) if line.contains("failpoint after-publish reached") => break,
-            Ok(line) => said.push(line),
-            Err(e) => panic!(
-                "`dialout worker` did not reach its failpoint ({e}); it said:\n{}",
-                said.join("\n")
-            ),
-        }
-    }
+    let first = worker(&env)
+        .env("DIALOUT_FAILPOINT", "after-publish")
+        .spawn_until("failpoint after-publish reached", Duration::from_secs(60));
     let spooled_unrecorded = std::fs::read_dir(env.root.join("outgoing"))
         .unwrap()
         .filter_map(Result::ok)
@@ -210,7 +186,7 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
     eprintln!("first worker killed at {:?}", t0.elapsed());
 
     // 2. Restarted, then killed again at an arbitrary moment of the run.
-    let mut second = worker(&env, None, "second.log");
+    let mut second = logged_worker(&env, "second.log");
     wait_for(
         "a third of the messages final",
         Duration::from_secs(60),
@@ -224,7 +200,7 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
     assert!(final_at_kill < N, "killed mid-run");
 
     // 3. Restarted to the end.
-    let mut third = worker(&env, None, "third.log");
+    let mut third = logged_worker(&env, "third.log");
     wait_for(
         "every message final",
         Duration::from_secs(120),

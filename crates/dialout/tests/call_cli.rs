@@ -1,30 +1,21 @@
 //! `dialout call` and `dialout callfile show`, run as the built binary.
 
+mod runner;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use jiff::{SignedDuration, Timestamp};
+use runner::{BIN, Dialout, Run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dialout");
-
-fn dialout(spool: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("DIALOUT_SPOOL_DIR", spool)
-        .env_remove("DIALOUT_LOG")
-        .output()
-        .unwrap()
+/// `dialout` with `DIALOUT_SPOOL_DIR=spool`, at the binary's own log level as a user runs it.
+fn with_spool(spool: &Path) -> Dialout {
+    Dialout::new().default_log().env("DIALOUT_SPOOL_DIR", spool)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+fn dialout(spool: &Path, args: &[&str]) -> Run {
+    with_spool(spool).args(args).run()
 }
 
 /// Every file under the spool dir, the staging subdirectory included.
@@ -57,9 +48,9 @@ fn print_writes_the_file_to_stdout_and_spools_nothing() {
     let mut args = HELLO.to_vec();
     args.push("--print");
     let o = dialout(spool.path(), &args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
-        stdout(&o),
+        o.stdout,
         "Channel: SIP/flowroute/18002223333\nApplication: Playback\nData: hello-world\n"
     );
     assert!(all_files(spool.path()).is_empty());
@@ -105,9 +96,9 @@ fn every_option_of_the_guide_renders_in_pycalls_order() {
             "--print",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
-        stdout(&o),
+        o.stdout,
         "Channel: SIP/flowroute/18002223333\nCallerid: \"Test User\" <5555555555>\nSet: greeting=tt-monkeys\n\
          Set: __ID=42\nSet: a=b=c\nAccount: randall\nWaitTime: 10\nRetryTime: 60\nMaxretries: 2\nCodecs: ulaw,alaw\n\
          AlwaysDelete: no\nearly_media: yes\nContext: survey\nExtension: s\nPriority: 1\nArchive: yes\n"
@@ -118,8 +109,8 @@ fn every_option_of_the_guide_renders_in_pycalls_order() {
 fn spools_into_the_spool_dir_from_the_environment() {
     let spool = tempfile::tempdir().unwrap();
     let o = dialout(spool.path(), HELLO);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let path = stdout(&o).trim_end().to_string();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let path = o.stdout.trim_end().to_string();
     assert_eq!(Path::new(&path).parent().unwrap(), spool.path());
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
@@ -140,7 +131,7 @@ fn at_and_in_set_the_mtime() {
         "fixed.call",
     ]);
     let o = dialout(spool.path(), &args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     let mtime = Timestamp::try_from(
         fs::metadata(spool.path().join("fixed.call"))
             .unwrap()
@@ -155,8 +146,8 @@ fn at_and_in_set_the_mtime() {
     args.extend(["--in", "90s", "--json"]);
     let o = dialout(spool.path(), &args);
     let after = Timestamp::now() + SignedDuration::from_secs(90);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = o.json();
     let path = v["path"].as_str().unwrap();
     let at: Timestamp = v["at"].as_str().unwrap().parse().unwrap();
     let mtime = Timestamp::try_from(fs::metadata(path).unwrap().modified().unwrap()).unwrap();
@@ -202,8 +193,8 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
         let mut args = HELLO.to_vec();
         args.extend(extra.iter().copied());
         let o = dialout(spool.path(), &args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        let err = o.stderr;
+        assert_eq!(o.code, 2, "{extra:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
         assert!(
             err.starts_with(&format!("dialout: {option}")),
@@ -218,8 +209,8 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
         assert!(all_files(shm.path()).is_empty(), "{extra:?}");
     }
     let no_channel = dialout(spool.path(), &["call", "--application", "Playback"]);
-    assert_eq!(no_channel.status.code(), Some(2));
-    assert_eq!(stderr(&no_channel), "dialout: --channel: required\n");
+    assert_eq!(no_channel.code, 2);
+    assert_eq!(no_channel.stderr, "dialout: --channel: required\n");
     let amp = dialout(
         spool.path(),
         &[
@@ -230,50 +221,38 @@ fn bad_input_exits_2_with_one_line_naming_the_option_and_writes_nothing() {
             "Playback",
         ],
     );
-    assert_eq!(amp.status.code(), Some(2));
-    assert!(stderr(&amp).contains("Local channel") && stderr(&amp).contains("Dial(A&B)"));
+    assert_eq!(amp.code, 2);
+    assert!(amp.stderr.contains("Local channel") && amp.stderr.contains("Dial(A&B)"));
     let missing = dialout(&spool.path().join("nope"), HELLO);
-    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(missing.code, 2);
     assert!(
-        stderr(&missing).starts_with("dialout: --spool-dir: "),
+        missing.stderr.starts_with("dialout: --spool-dir: "),
         "{}",
-        stderr(&missing)
+        missing.stderr
     );
 }
 
 /// Runs the binary as `nobody` when we are root, so that permission errors are real. The
 /// binary is linked (or copied) beside the spool dir first: the build directory may not be reachable by
 /// `nobody` (a checkout under /root, say). `spool` is `<dir>/outgoing`, `<dir>` mode 0755.
-fn as_unprivileged(spool: &Path, args: &[&str]) -> Output {
-    let mut cmd = if nix::unistd::geteuid().is_root() {
+fn as_unprivileged(spool: &Path, args: &[&str]) -> Run {
+    let mut cmd = with_spool(spool).dir("/").args(args);
+    if nix::unistd::geteuid().is_root() {
         let bin = spool.parent().unwrap().join("dialout");
         // A hard link opens nothing for writing (a copy's write handle, inherited by a child
-        // another test thread forks meanwhile, makes exec fail with ETXTBSY).
+        // another test thread forks meanwhile, makes exec fail with ETXTBSY; `run` retries
+        // briefly if the copy fallback meets it).
         if fs::hard_link(BIN, &bin).is_err() {
             fs::copy(BIN, &bin).unwrap();
         }
         let nobody = nix::unistd::User::from_name("nobody")
             .unwrap()
             .expect("user nobody must exist");
-        let mut cmd = Command::new(bin);
-        cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
-        cmd
-    } else {
-        Command::new(BIN)
-    };
-    cmd.args(args)
-        .env("DIALOUT_SPOOL_DIR", spool)
-        .current_dir("/");
-    // The copy fallback can still meet ETXTBSY for a moment: retry briefly.
-    for _ in 0..100 {
-        match cmd.output() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            r => return r.unwrap(),
-        }
+        cmd = cmd
+            .program(bin)
+            .user(nobody.uid.as_raw(), nobody.gid.as_raw());
     }
-    panic!("{}: still busy after 2 s", BIN);
+    cmd.run()
 }
 
 #[test]
@@ -286,11 +265,12 @@ fn without_chown_permission_the_error_says_so_and_nothing_is_left() {
     let mut args = HELLO.to_vec();
     args.extend(["--user", "root"]);
     let o = as_unprivileged(&spool, &args);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
-        stderr(&o).starts_with("dialout: --user: no permission to give "),
+        o.stderr
+            .starts_with("dialout: --user: no permission to give "),
         "{}",
-        stderr(&o)
+        o.stderr
     );
     assert!(all_files(&spool).is_empty(), "{:?}", all_files(&spool));
 }
@@ -306,12 +286,12 @@ fn an_unwritable_spool_dir_is_reported_and_nothing_is_left() {
         fs::set_permissions(&spool, fs::Permissions::from_mode(0o555)).unwrap();
     }
     let o = as_unprivileged(&spool, HELLO);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
-        stderr(&o)
+        o.stderr
             .starts_with("dialout: --spool-dir: no permission to create the staging directory"),
         "{}",
-        stderr(&o)
+        o.stderr
     );
     assert!(all_files(&spool).is_empty());
 }
@@ -326,8 +306,8 @@ fn callfile_show_reads_pending_and_archived_files() {
     )
     .unwrap();
     let o = dialout(dir.path(), &["callfile", "show", pending.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let out = o.stdout;
     assert!(
         out.contains("channel       SIP/x/1\n") && out.contains("set           A=b;c\n"),
         "{out}"
@@ -344,7 +324,7 @@ fn callfile_show_reads_pending_and_archived_files() {
         dir.path(),
         &["--json", "callfile", "show", running.to_str().unwrap()],
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = o.json();
     assert_eq!(v["finished"], false);
     assert_eq!(v["status"], serde_json::Value::Null);
     assert_eq!(v["attempts"][0]["kind"], "StartRetry");
@@ -360,7 +340,7 @@ fn callfile_show_reads_pending_and_archived_files() {
         dir.path(),
         &["callfile", "show", "--json", done.to_str().unwrap()],
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = o.json();
     assert_eq!(v["finished"], true);
     assert_eq!(v["status"], "Expired");
     assert_eq!(v["action"]["app"], "Playback");
@@ -368,8 +348,8 @@ fn callfile_show_reads_pending_and_archived_files() {
     let bad = dir.path().join("bad.call");
     fs::write(&bad, "Application: Playback\n").unwrap();
     let o = dialout(dir.path(), &["callfile", "show", bad.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("channel: missing"), "{}", stderr(&o));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("channel: missing"), "{}", o.stderr);
 }
 
 /// Splits a shell line into words: blanks separate, single quotes group (all the README uses).
@@ -430,8 +410,8 @@ fn readme_command_lines_work() {
             words.push("--print".into());
             let args: Vec<&str> = words.iter().map(String::as_str).collect();
             let o = dialout(spool.path(), &args);
-            assert!(o.status.success(), "{line}: {}", stderr(&o));
-            assert!(stdout(&o).starts_with("Channel: "), "{line}");
+            assert_eq!(o.code, 0, "{line}: {}", o.stderr);
+            assert!(o.stdout.starts_with("Channel: "), "{line}");
             ran += 1;
         }
     }
@@ -446,8 +426,8 @@ fn in_days_counts_24_hours() {
     args.extend(["--in", "2d"]);
     let o = dialout(spool.path(), &args);
     let after = Timestamp::now() + SignedDuration::from_hours(48);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let path = stdout(&o).trim_end().to_string();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let path = o.stdout.trim_end().to_string();
     let mtime = Timestamp::try_from(fs::metadata(path).unwrap().modified().unwrap()).unwrap();
     assert!(before <= mtime && mtime <= after, "{mtime}");
 }

@@ -1,40 +1,25 @@
 //! `dialout send --backend … --predictive` against the fake Daktela, through the built
 //! binary, with the token from the environment and logging at TRACE on stderr.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod runner;
+
+use std::path::Path;
 
 use dialout_testkit::fake_daktela::FakeDaktela;
-use serde_json::Value;
+use runner::{Dialout, Run};
 
 const TOKEN: &str = "cli-token-94b1e6d03a";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn dialout(dir: PathBuf, args: Vec<String>, token: &'static str) -> Run {
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialout"));
-        cmd.current_dir(&dir).args(&args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DIALOUT_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("DIALOUT_LOG", "trace")
-            .env("DAKTELA_TOKEN_TEST", token);
-        let out = cmd.output().expect("run dialout");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    })
-    .await
-    .unwrap()
+/// `dialout ARGS` in `dir` at TRACE, with `token` in the variable the configuration names.
+/// Off the runtime's threads: the fake Daktela runs on them.
+async fn dialout(dir: &Path, args: &[&str], token: &str) -> Run {
+    Dialout::new()
+        .dir(dir)
+        .args(args)
+        .log("trace")
+        .env("DAKTELA_TOKEN_TEST", token)
+        .run_blocking()
+        .await
 }
 
 fn write_config(dir: &Path, fake: &FakeDaktela) {
@@ -45,18 +30,14 @@ fn write_config(dir: &Path, fake: &FakeDaktela) {
     std::fs::write(dir.join("dialout.toml"), text).unwrap();
 }
 
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_predictive_creates_a_predictive_record() {
     let fake = FakeDaktela::start(TOKEN).await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &fake);
     let run = dialout(
-        dir.path().to_path_buf(),
-        args(&[
+        dir.path(),
+        &[
             "--json",
             "send",
             "+420777123456",
@@ -64,13 +45,12 @@ async fn send_predictive_creates_a_predictive_record() {
             "--backend",
             "dk",
             "--predictive",
-        ]),
+        ],
         TOKEN,
     )
     .await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let v: Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let v = run.json();
     assert_eq!(v["state"], "READY", "{v}");
     let records = fake.records();
     assert_eq!(records.len(), 1);
@@ -97,13 +77,13 @@ async fn a_rejected_token_leaves_the_message_waiting_and_says_why() {
     write_config(dir.path(), &fake);
     let wrong = "wrong-cli-token-1f2e";
     let run = dialout(
-        dir.path().to_path_buf(),
-        args(&["--json", "send", "+420777123456", "x", "--backend", "dk"]),
+        dir.path(),
+        &["--json", "send", "+420777123456", "x", "--backend", "dk"],
         wrong,
     )
     .await;
     assert_eq!(run.code, 0, "a stored message is success: {}", run.stderr);
-    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let v = run.json();
     assert_eq!(v["state"], "WAITING", "{v}");
     assert!(run.stderr.contains("paused"), "{}", run.stderr);
     assert!(fake.records().is_empty());

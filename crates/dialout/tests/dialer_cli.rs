@@ -1,38 +1,19 @@
 //! The dialer commands through the built binary: `send`, `send-template`, `template`,
 //! `messages`, exit codes, JSON shape, and bad input storing nothing.
 
+mod runner;
+
 use std::path::Path;
-use std::process::Command;
 
 use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{Message, State};
-use serde_json::Value;
+use runner::{Dialout, Run};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `dialout` in `dir` with no DIALOUT_* variables from the outer environment.
+/// Runs `dialout` in `dir` with no DIALOUT_* variables from the outer environment but `env`.
 fn dialout(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialout"));
-    cmd.current_dir(dir).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DIALOUT_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("DIALOUT_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run dialout");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    env.iter()
+        .fold(Dialout::new().dir(dir).args(args), |d, (k, v)| d.env(k, v))
+        .run()
 }
 
 fn stored(dir: &Path) -> Vec<Message> {
@@ -46,28 +27,15 @@ fn stored(dir: &Path) -> Vec<Message> {
         .unwrap()
 }
 
-fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout))
-}
-
-fn ok(run: Run) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    run
-}
-
 #[test]
 fn main_job_works_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let run = ok(dialout(
+    let run = dialout(
         dir.path(),
         &["send", "+420777123456", "Your order has shipped"],
         &[],
-    ));
+    )
+    .ok();
     assert!(run.stdout.contains("DEBUG (77)"), "{}", run.stdout);
     let all = stored(dir.path());
     assert_eq!(all.len(), 1, "stored in ./dialout.db");
@@ -98,7 +66,7 @@ fn json_shape_and_history() {
         "1",
         "--predictive",
     ];
-    let v = json(&ok(dialout(dir.path(), &args, &[])));
+    let v = dialout(dir.path(), &args, &[]).ok().json();
     assert_eq!(v["state"], "DEBUG");
     assert_eq!(v["state_code"], 77);
     assert_eq!(v["recipient"], "+420777123456");
@@ -113,11 +81,9 @@ fn json_shape_and_history() {
     created.parse::<jiff::Timestamp>().expect("RFC 3339");
 
     let id = v["id"].as_str().unwrap();
-    let shown = json(&ok(dialout(
-        dir.path(),
-        &["--json", "messages", "show", id],
-        &[],
-    )));
+    let shown = dialout(dir.path(), &["--json", "messages", "show", id], &[])
+        .ok()
+        .json();
     let h = shown["history"].as_array().unwrap();
     assert_eq!(h.len(), 2);
     assert_eq!(
@@ -128,7 +94,7 @@ fn json_shape_and_history() {
         (h[1]["from"].as_str(), h[1]["to"].as_str()),
         (Some("WAITING"), Some("DEBUG"))
     );
-    let human = ok(dialout(dir.path(), &["messages", "show", id], &[]));
+    let human = dialout(dir.path(), &["messages", "show", id], &[]).ok();
     assert!(
         human.stdout.contains("WAITING -> DEBUG"),
         "{}",
@@ -141,11 +107,12 @@ fn json_shape_and_history() {
 fn bad_inputs_exit_2_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(dialout(
+    dialout(
         d,
         &["template", "add", "hello", "--body", "Hello {{ name }}"],
         &[],
-    ));
+    )
+    .ok();
     let cases: &[(&[&str], &str)] = &[
         (&["send", "+420 12", "x"], "invalid phone number"),
         (&["send", "777123456", "x"], "default_region"),
@@ -220,12 +187,13 @@ fn bad_inputs_exit_2_and_store_nothing() {
     );
 
     // The same idempotency key with other content.
-    ok(dialout(
+    dialout(
         d,
         &["send", "+420777123456", "first", "--idempotency-key", "k1"],
         &[],
-    ));
-    let again = json(&ok(dialout(
+    )
+    .ok();
+    let again = dialout(
         d,
         &[
             "--json",
@@ -236,7 +204,9 @@ fn bad_inputs_exit_2_and_store_nothing() {
             "k1",
         ],
         &[],
-    )));
+    )
+    .ok()
+    .json();
     assert_eq!(again["existing"], true);
     let other = dialout(
         d,
@@ -258,7 +228,7 @@ fn bad_inputs_exit_2_and_store_nothing() {
 fn templates_and_refused_send_template_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(dialout(
+    dialout(
         d,
         &[
             "template",
@@ -269,13 +239,14 @@ fn templates_and_refused_send_template_exits_3() {
             "--no-duplicates",
         ],
         &[],
-    ));
+    )
+    .ok();
     assert_eq!(
         dialout(d, &["template", "add", "shipped", "--body", "x"], &[]).code,
         2,
         "exists"
     );
-    let sent = json(&ok(dialout(
+    let sent = dialout(
         d,
         &[
             "--json",
@@ -288,7 +259,9 @@ fn templates_and_refused_send_template_exits_3() {
             "order:42",
         ],
         &[],
-    )));
+    )
+    .ok()
+    .json();
     assert_eq!(sent["content"], "Order 42 shipped");
     assert_eq!(sent["template_slug"], "shipped");
 
@@ -312,7 +285,7 @@ fn templates_and_refused_send_template_exits_3() {
         dup.stderr
     );
 
-    ok(dialout(
+    dialout(
         d,
         &[
             "template",
@@ -323,12 +296,11 @@ fn templates_and_refused_send_template_exits_3() {
             "Order {{ order }} is on its way",
         ],
         &[],
-    ));
-    let t = json(&ok(dialout(
-        d,
-        &["--json", "template", "show", "shipped"],
-        &[],
-    )));
+    )
+    .ok();
+    let t = dialout(d, &["--json", "template", "show", "shipped"], &[])
+        .ok()
+        .json();
     assert_eq!(
         (t["active"].as_bool(), t["body"].as_str()),
         (Some(false), Some("Order {{ order }} is on its way"))
@@ -358,9 +330,9 @@ fn templates_and_refused_send_template_exits_3() {
         2
     );
 
-    let list = json(&ok(dialout(d, &["--json", "template", "list"], &[])));
+    let list = dialout(d, &["--json", "template", "list"], &[]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 1);
-    ok(dialout(d, &["template", "remove", "shipped"], &[]));
+    dialout(d, &["template", "remove", "shipped"], &[]).ok();
     assert_eq!(dialout(d, &["template", "remove", "shipped"], &[]).code, 2);
     let all = stored(d);
     assert_eq!(all.len(), 1, "refusals stored nothing");
@@ -374,7 +346,7 @@ fn templates_and_refused_send_template_exits_3() {
 fn messages_list_filters_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(dialout(
+    dialout(
         d,
         &[
             "send",
@@ -386,21 +358,21 @@ fn messages_list_filters_newest_first() {
             "x",
         ],
         &[],
-    ));
-    ok(dialout(
+    )
+    .ok();
+    dialout(
         d,
         &["send", "+420777123456", "b", "--related", "order:2"],
         &[],
-    ));
-    ok(dialout(
-        d,
-        &["send", "+420777123456", "c", "--at", "2h"],
-        &[],
-    ));
+    )
+    .ok();
+    dialout(d, &["send", "+420777123456", "c", "--at", "2h"], &[]).ok();
     let contents = |args: &[&str]| -> Vec<String> {
         let mut full = vec!["--json", "messages", "list"];
         full.extend_from_slice(args);
-        json(&ok(dialout(d, &full, &[])))
+        dialout(d, &full, &[])
+            .ok()
+            .json()
             .as_array()
             .unwrap()
             .iter()
@@ -435,11 +407,9 @@ fn configuration_file_and_environment() {
         "default_region = \"CZ\"\ndatabase_url = \"sqlite://other.db\"\n",
     )
     .unwrap();
-    let v = json(&ok(dialout(
-        d,
-        &["--json", "send", "777 123 456", "x"],
-        &[],
-    )));
+    let v = dialout(d, &["--json", "send", "777 123 456", "x"], &[])
+        .ok()
+        .json();
     assert_eq!(
         v["recipient"], "+420777123456",
         "default_region from ./dialout.toml"
@@ -448,7 +418,7 @@ fn configuration_file_and_environment() {
     assert!(stored(d).is_empty(), "database_url from the file was used");
 
     // The environment overrides the file; --database overrides both.
-    let us = json(&ok(dialout(
+    let us = dialout(
         d,
         &[
             "--json",
@@ -459,7 +429,9 @@ fn configuration_file_and_environment() {
             "x",
         ],
         &[("DIALOUT_DEFAULT_REGION", "US")],
-    )));
+    )
+    .ok()
+    .json();
     assert_eq!(us["recipient"], "+12015550123");
     assert_eq!(stored(d).len(), 1);
 
@@ -489,7 +461,7 @@ fn configuration_file_and_environment() {
     assert!(missing.stderr.contains("nope.toml"), "{}", missing.stderr);
 
     std::fs::write(d.join("batch.toml"), "batch_sending = true\n").unwrap();
-    let queued = json(&ok(dialout(
+    let queued = dialout(
         d,
         &[
             "--json",
@@ -500,7 +472,9 @@ fn configuration_file_and_environment() {
             "x",
         ],
         &[],
-    )));
+    )
+    .ok()
+    .json();
     assert_eq!(queued["state"], "WAITING");
 }
 
@@ -527,23 +501,20 @@ fn unreachable_database_is_exit_1() {
 fn output_into_a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        ok(dialout(
+        dialout(
             dir.path(),
             &["send", "+420777123456", &format!("message {i}")],
             &[],
-        ));
+        )
+        .ok();
     }
     // The reader goes away before dialout writes (as `dialout ... | head -1` can).
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dialout"))
-        .current_dir(dir.path())
+    let mut child = Dialout::new()
+        .dir(dir.path())
         .args(["--json", "messages", "list"])
-        .env("DIALOUT_LOG", "warn")
-        .env_remove("DIALOUT_DATABASE_URL")
-        .env_remove("DIALOUT_CONFIG")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

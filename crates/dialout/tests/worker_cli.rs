@@ -1,23 +1,18 @@
 //! `dialout check-status`, `dialout messages cancel|resend` and routing through the binary.
 
+mod runner;
 mod worker_support;
 
 use dialout_dialer::State;
-use serde_json::Value;
 use worker_support::{Env, outbox_file};
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"))
-}
 
 fn sent(env: &Env, n: usize) -> Vec<dialout_dialer::MessageId> {
     (0..n)
         .map(|i| {
-            let v = json(
-                &env.run(&["--json", "send", "+420777123456", &format!("message {i}")])
-                    .ok()
-                    .stdout,
-            );
+            let v = env
+                .run(&["--json", "send", "+420777123456", &format!("message {i}")])
+                .ok()
+                .json();
             assert_eq!(v["state"], "READY");
             v["id"].as_str().unwrap().parse().unwrap()
         })
@@ -38,7 +33,7 @@ fn check_status_updates_the_rest_and_reports_failures() {
     result(&env, ids[1], "not json at all");
     result(&env, ids[2], r#"{"error": "no such record"}"#);
     let run = env.run(&["--json", "check-status"]).ok();
-    let v = json(&run.stdout);
+    let v = run.json();
     let b = &v["backends"][0];
     assert_eq!(b["checked"], 4);
     assert_eq!(b["updated"].as_array().unwrap().len(), 1);
@@ -76,7 +71,7 @@ fn an_outage_exits_non_zero_and_counts_against_nobody() {
         "{}",
         run.stderr
     );
-    let v = json(&run.stdout);
+    let v = run.json();
     assert!(
         v["backends"][0]["outage"]
             .as_str()
@@ -93,11 +88,10 @@ fn an_outage_exits_non_zero_and_counts_against_nobody() {
 fn cancel_and_resend_through_the_cli() {
     let env = Env::sqlite("");
     let ids = sent(&env, 2);
-    let v = json(
-        &env.run(&["--json", "messages", "cancel", &ids[0].to_string()])
-            .ok()
-            .stdout,
-    );
+    let v = env
+        .run(&["--json", "messages", "cancel", &ids[0].to_string()])
+        .ok()
+        .json();
     assert_eq!(v["outcome"], "withdrawn");
     assert_eq!(v["message"]["state"], "ERROR");
     assert!(!outbox_file(&env.outbox(), ids[0]).exists());
@@ -115,11 +109,10 @@ fn cancel_and_resend_through_the_cli() {
         "the history says what happened:\n{show}"
     );
 
-    let v = json(
-        &env.run(&["--json", "messages", "resend", &ids[1].to_string()])
-            .ok()
-            .stdout,
-    );
+    let v = env
+        .run(&["--json", "messages", "resend", &ids[1].to_string()])
+        .ok()
+        .json();
     assert_eq!(v["resent_from"], ids[1].to_string());
     assert_eq!(v["state"], "READY");
     assert_eq!(env.publishes()[v["id"].as_str().unwrap()], 1);
@@ -139,23 +132,21 @@ fn routes_and_the_allowlist_from_the_configuration() {
         format!("default_backend = \"out\"\n{cfg}\n[backends.us]\nkind = \"dummy\"\n"),
     )
     .unwrap();
-    let us = json(
-        &env.run(&["--json", "send", "+1 202 555 0123", "hi"])
-            .ok()
-            .stdout,
-    );
+    let us = env
+        .run(&["--json", "send", "+1 202 555 0123", "hi"])
+        .ok()
+        .json();
     assert_eq!(
         (us["backend"].as_str(), us["state"].as_str()),
         (Some("us"), Some("DEBUG"))
     );
-    let cz = json(
-        &env.run(&["--json", "send", "777 123 456", "hi"])
-            .ok()
-            .stdout,
-    );
+    let cz = env
+        .run(&["--json", "send", "777 123 456", "hi"])
+        .ok()
+        .json();
     assert_eq!(cz["backend"], "out");
     let refused = env.run(&["--json", "send", "777 999 888", "hi"]).ok();
-    let v = json(&refused.stdout);
+    let v = refused.json();
     assert_eq!(
         (v["state"].as_str(), v["is_final_state"].as_bool()),
         (Some("ERROR"), Some(true))

@@ -2,25 +2,26 @@
 //! and the state update: no message is lost and none is published twice — on SQLite and
 //! PostgreSQL. The file backend's publish log counts publishes per message.
 
+mod runner;
 mod worker_support;
 
 use std::time::Duration;
 
 use dialout_dialer::State;
-use worker_support::{Env, spawn_until};
+use worker_support::Env;
 
 const N: usize = 30;
 const BATCH: &str = "10";
 
 fn crash_then_recover(env: Env, point: &str) {
     let ids = env.insert(N);
-    let mut cmd = env.cmd(&["worker", "--once", "--no-status", "--batch-size", BATCH]);
-    cmd.env("DIALOUT_FAILPOINT", point);
-    let mut child = spawn_until(
-        cmd,
-        &format!("failpoint {point} reached"),
-        Duration::from_secs(60),
-    );
+    let mut child = env
+        .cmd(&["worker", "--once", "--no-status", "--batch-size", BATCH])
+        .env("DIALOUT_FAILPOINT", point)
+        .spawn_until(
+            &format!("failpoint {point} reached"),
+            Duration::from_secs(60),
+        );
     child.kill().expect("SIGKILL"); // kill -9
     child.wait().unwrap();
 
@@ -113,13 +114,10 @@ fn postgres_kill_between_publish_and_update() {
 #[test]
 fn sqlite_kill_during_send_then_worker() {
     let env = Env::sqlite("");
-    let mut cmd = env.cmd(&["send", "+420777123456", "hello"]);
-    cmd.env("DIALOUT_FAILPOINT", "after-publish");
-    let mut child = spawn_until(
-        cmd,
-        "failpoint after-publish reached",
-        Duration::from_secs(60),
-    );
+    let mut child = env
+        .cmd(&["send", "+420777123456", "hello"])
+        .env("DIALOUT_FAILPOINT", "after-publish")
+        .spawn_until("failpoint after-publish reached", Duration::from_secs(60));
     child.kill().unwrap();
     child.wait().unwrap();
     let m = &env.messages()[0];
@@ -137,13 +135,10 @@ fn sqlite_kill_during_send_then_worker() {
 /// unresolved and not published; after the lease the worker asks the backend, which says
 /// no, and publishes it exactly once.
 fn kill_during_send_before_publish(env: Env) {
-    let mut cmd = env.cmd(&["send", "+420777123456", "hello"]);
-    cmd.env("DIALOUT_FAILPOINT", "after-claim");
-    let mut child = spawn_until(
-        cmd,
-        "failpoint after-claim reached",
-        Duration::from_secs(60),
-    );
+    let mut child = env
+        .cmd(&["send", "+420777123456", "hello"])
+        .env("DIALOUT_FAILPOINT", "after-claim")
+        .spawn_until("failpoint after-claim reached", Duration::from_secs(60));
     child.kill().unwrap();
     child.wait().unwrap();
     let m = &env.messages()[0];

@@ -1,14 +1,16 @@
 //! Three `dialout worker` processes on one PostgreSQL database publish 10,000 messages:
 //! each exactly once (claims with FOR UPDATE SKIP LOCKED); the same on SQLite, smaller.
 
+mod runner;
 mod worker_support;
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use dialout_dialer::State;
+use runner::wait_with_deadline;
 use serde_json::Value;
-use worker_support::{Env, wait_with_deadline};
+use worker_support::Env;
 
 #[test]
 fn three_workers_publish_ten_thousand_once_each() {
@@ -36,7 +38,6 @@ fn many_workers(env: Env, n: usize) {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("spawn worker")
         })
         .collect();
     let mut recorded = Vec::new();

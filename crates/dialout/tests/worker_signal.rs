@@ -1,6 +1,7 @@
 //! SIGTERM (and SIGINT) stop the worker cleanly: it finishes the batch it holds, releases
 //! its claims and exits 0 — on SQLite and PostgreSQL.
 
+mod runner;
 mod worker_support;
 
 use std::time::Duration;
@@ -8,19 +9,17 @@ use std::time::Duration;
 use dialout_dialer::State;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use worker_support::{Env, spawn_until, wait_with_deadline};
+use runner::wait_with_deadline;
+use worker_support::Env;
 
 fn stop_with(env: Env, signal: Signal) {
     let n = 60;
     env.insert(n);
     // Each batch pauses 400 ms after its claim: the signal arrives while claims are held.
-    let mut cmd = env.cmd(&["worker", "--no-status", "--batch-size", "10"]);
-    cmd.env("DIALOUT_FAILPOINT", "after-claim:delay=400");
-    let mut child = spawn_until(
-        cmd,
-        "failpoint after-claim reached",
-        Duration::from_secs(60),
-    );
+    let mut child = env
+        .cmd(&["worker", "--no-status", "--batch-size", "10"])
+        .env("DIALOUT_FAILPOINT", "after-claim:delay=400")
+        .spawn_until("failpoint after-claim reached", Duration::from_secs(60));
     assert!(env.claimed() > 0, "claims are held when the signal arrives");
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = wait_with_deadline(&mut child, Duration::from_secs(30));

@@ -1,17 +1,16 @@
 //! Helpers for the worker tests: a database (SQLite file or a fresh PostgreSQL database),
-//! a configuration with the file backend as a publish counter, and running `dialout`.
+//! a configuration with the file backend as a publish counter, and running `dialout` on them
+//! (through `crate::runner`).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use dialout_dialer::backends::FileBackend;
 use dialout_dialer::store::{self, MessageFilter, Store};
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber};
 use jiff::Timestamp;
+
+use crate::runner::{Dialout, Run};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -151,94 +150,20 @@ impl Env {
         }
     }
 
-    /// `dialout --config … --database … ARGS`, with no DIALOUT_* variables from outside.
-    pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialout"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DIALOUT_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.current_dir(self.dir.path())
-            .env("DIALOUT_LOG", "warn")
+    /// `dialout --config … --database … ARGS` in the test directory, with no DIALOUT_*
+    /// variables from outside.
+    pub fn cmd(&self, args: &[&str]) -> Dialout {
+        Dialout::new()
+            .dir(self.dir.path())
             .arg("--config")
             .arg(self.config())
             .arg("--database")
             .arg(&self.url)
-            .args(args);
-        cmd
+            .args(args)
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = self.cmd(args).output().expect("run dialout");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "stdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// Starts `cmd` and returns once it printed `marker` on stderr (the rest of stderr is
-/// drained in the background so the child never blocks on it).
-pub fn spawn_until(mut cmd: Command, marker: &str, timeout: Duration) -> Child {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dialout");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let wanted = marker.to_string();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(&wanted) {
-                let _ = tx.send(Ok(()));
-            }
-            seen.push(line);
-        }
-        let _ = tx.send(Err(seen.join("\n")));
-    });
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(())) => child,
-        Ok(Err(stderr)) => panic!("dialout ended without reaching {marker:?}; stderr:\n{stderr}"),
-        Err(_) => {
-            let _ = child.kill();
-            panic!("dialout did not reach {marker:?} within {timeout:?}")
-        }
-    }
-}
-
-/// Waits for a child with a deadline; kills it and fails the test if it is late.
-pub fn wait_with_deadline(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("dialout did not exit within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        self.cmd(args).run()
     }
 }
 
