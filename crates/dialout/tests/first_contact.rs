@@ -1,0 +1,207 @@
+//! What a new user meets first, through the binary: clap's errors with their usage, help
+//! for a bare command, JSON errors with `--json`, quiet logs, template mistakes said plainly.
+
+mod runner;
+
+use runner::{Dialout, Run};
+
+fn dialout(dir: &std::path::Path, args: &[&str]) -> Run {
+    Dialout::new().dir(dir).default_log().args(args).run()
+}
+
+fn stored_count(dir: &std::path::Path) -> usize {
+    let run = dialout(dir, &["--json", "messages", "list", "--limit", "1000"]).ok();
+    run.json().as_array().unwrap().len()
+}
+
+#[test]
+fn a_bare_command_prints_its_help_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[][..],
+        &["messages"],
+        &["template"],
+        &["callfile"],
+        &["asterisk"],
+    ] {
+        let run = dialout(dir.path(), args).assert_code(2);
+        assert!(
+            run.stderr.contains("Usage: dialout"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("Commands:"), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_missing_argument_is_named_with_the_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dialout(dir.path(), &["send"]).assert_code(2);
+    assert!(
+        run.stderr
+            .starts_with("dialout: the following required arguments"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("<RECIPIENT>") && run.stderr.contains("<CONTENT>"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Usage: dialout send"), "{}", run.stderr);
+    assert!(!dir.path().join("dialout.db").exists(), "nothing opened");
+}
+
+#[test]
+fn a_misspelt_option_gets_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dialout(
+        dir.path(),
+        &[
+            "call",
+            "--chanel",
+            "PJSIP/1@t",
+            "--application",
+            "Playback",
+            "--print",
+        ],
+    )
+    .assert_code(2);
+    assert!(run.stderr.contains("'--chanel'"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--channel"),
+        "a similar argument is named: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn negative_values_reach_dialouts_own_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dialout(
+        dir.path(),
+        &["send", "+420777123456", "hi", "--priority", "-1"],
+    )
+    .assert_code(2);
+    assert!(run.stderr.contains("priority"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("unexpected argument"),
+        "{}",
+        run.stderr
+    );
+    let past = dialout(dir.path(), &["send", "+420777123456", "hi", "--at", "-5m"]).assert_code(2);
+    assert!(
+        past.stderr.starts_with("dialout: --at: "),
+        "{}",
+        past.stderr
+    );
+    assert!(past.stderr.contains("in the past"), "{}", past.stderr);
+    let old = dialout(
+        dir.path(),
+        &[
+            "send",
+            "+420777123456",
+            "hi",
+            "--at",
+            "2020-01-01T00:00:00Z",
+        ],
+    )
+    .assert_code(2);
+    assert!(old.stderr.contains("in the past"), "{}", old.stderr);
+    assert_eq!(stored_count(dir.path()), 0, "nothing stored");
+}
+
+#[test]
+fn with_json_an_error_is_a_json_object_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_value = dialout(
+        dir.path(),
+        &["--json", "send", "+420777123456", "hi", "--priority", "x"],
+    )
+    .assert_code(2);
+    assert!(bad_value.stdout.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(bad_value.stderr.trim()).expect(&bad_value.stderr);
+    assert_eq!(v["error"]["kind"], "invalid_input");
+    assert_eq!(v["error"]["field"], "--priority");
+    assert!(v["error"]["message"].as_str().unwrap().contains("'x'"));
+
+    let bad_number = dialout(dir.path(), &["send", "abc", "hi", "--json"]).assert_code(2);
+    let v: serde_json::Value =
+        serde_json::from_str(bad_number.stderr.trim()).expect(&bad_number.stderr);
+    assert_eq!(v["error"]["kind"], "invalid_input");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("phone number")
+    );
+
+    let missing = dialout(
+        dir.path(),
+        &[
+            "--json",
+            "messages",
+            "show",
+            &dialout_dialer::MessageId::new().to_string(),
+        ],
+    )
+    .assert_code(2);
+    let v: serde_json::Value = serde_json::from_str(missing.stderr.trim()).expect(&missing.stderr);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no message")
+    );
+    assert_eq!(stored_count(dir.path()), 0);
+}
+
+#[test]
+fn send_logs_nothing_when_all_is_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dialout(dir.path(), &["send", "+420777123456", "hello"]).ok();
+    assert_eq!(
+        run.stderr, "",
+        "no log lines on success, the first run's migrations included"
+    );
+    assert!(run.stdout.contains("DEBUG (77)"), "{}", run.stdout);
+    let verbose = dialout(dir.path(), &["-v", "send", "+420777123456", "hello"]).ok();
+    assert!(!verbose.stderr.is_empty(), "-v says what happened");
+}
+
+#[test]
+fn template_mistakes_exit_2_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dialout(dir.path(), &["template", "add", "x", "--body", ""]).assert_code(2);
+    assert!(empty.stderr.contains("empty"), "{}", empty.stderr);
+    let list = dialout(dir.path(), &["--json", "template", "list"]).ok();
+    assert_eq!(list.json(), serde_json::json!([]));
+
+    dialout(
+        dir.path(),
+        &[
+            "template",
+            "add",
+            "hello",
+            "--body",
+            "Hi {{ name }} {{ day }}",
+        ],
+    )
+    .ok();
+    let nothing = dialout(dir.path(), &["template", "set", "hello"]).assert_code(2);
+    assert!(
+        nothing.stderr.contains("nothing to change"),
+        "{}",
+        nothing.stderr
+    );
+    let missing = dialout(dir.path(), &["send-template", "+420777123456", "hello"]).assert_code(2);
+    assert!(
+        missing.stderr.contains("no value for day, name"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(stored_count(dir.path()), 0);
+}
