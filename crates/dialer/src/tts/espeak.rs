@@ -63,7 +63,8 @@ fn stderr_line(out: &std::process::Output) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("no message");
-    format!("exit status {}: {line}", out.status)
+    // `ExitStatus` displays as "exit status: 1" (or "signal: 9") on its own.
+    format!("{}: {line}", out.status)
 }
 
 impl Tts for EspeakNg {
@@ -168,6 +169,15 @@ pub(crate) fn parse_streamed_wav(bytes: &[u8]) -> Result<Audio, TtsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_run_says_its_status_once() {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "echo '  ' >&2; echo 'voice not found' >&2; exit 3"])
+            .output()
+            .unwrap();
+        assert_eq!(stderr_line(&out), "exit status: 3: voice not found");
+    }
 
     #[test]
     fn streamed_header_placeholders_are_tolerated_and_garbage_refused() {
