@@ -122,10 +122,7 @@ pub(crate) fn callerid(v: &str) -> Result<(), ValidationError> {
     if seen.name.is_empty() && seen.number.is_empty() {
         return Err(err(
             Field::CallerId,
-            format!(
-                "Asterisk would read neither a name nor a number from it ({})",
-                what()
-            ),
+            "Asterisk would read neither a name nor a number from it",
         ));
     }
     if !seen
