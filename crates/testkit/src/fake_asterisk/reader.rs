@@ -411,29 +411,22 @@ fn split_caller_id(s: &str) -> CallerId {
     }
 }
 
+/// `[begin, end)` of a string inside a buffer: the C code's pointers.
+type Span = (usize, usize);
+
 /// `ast_callerid_parse` on a C string held in `buf`: the name and the location as
 /// `[begin, end)` ranges of `buf`, which it rewrites in place as the C code does.
-fn callerid_parse(buf: &mut Vec<u8>) -> (Option<(usize, usize)>, Option<(usize, usize)>) {
+fn callerid_parse(buf: &mut Vec<u8>) -> (Option<Span>, Option<Span>) {
     let len = buf.len();
     let input = strip(buf, 0, len);
     let instr = strip_quoted(buf, input.0, input.1);
     let quotes_stripped = instr.0 != input.0;
     let (b, e) = instr;
     // strrchr(instr, '<')
-    let mut ls = None;
-    for i in b..e {
-        if buf[i] == b'<' {
-            ls = Some(i);
-        }
-    }
+    let ls = strrchr(buf, b, e, b'<');
     let (name, location) = if let Some(ls) = ls {
         // strrchr(ls, '>'): the location ends there, or runs to the end.
-        let mut le = e;
-        for i in ls..e {
-            if buf[i] == b'>' {
-                le = i;
-            }
-        }
+        let le = strrchr(buf, ls, e, b'>').unwrap_or(e);
         let name = strip_quoted(buf, b, ls);
         (Some(name), Some((ls + 1, le)))
     } else {
@@ -451,6 +444,19 @@ fn callerid_parse(buf: &mut Vec<u8>) -> (Option<(usize, usize)>, Option<(usize, 
     };
     let name = name.map(|(nb, ne)| unescape_quoted(buf, nb, ne));
     (name, location)
+}
+
+/// `strrchr` within `[b, e)`: index of the last `c`.
+fn strrchr(buf: &[u8], b: usize, e: usize, c: u8) -> Option<usize> {
+    let mut found = None;
+    let mut i = b;
+    while i < e {
+        if buf[i] == c {
+            found = Some(i);
+        }
+        i += 1;
+    }
+    found
 }
 
 /// `ast_strip`: skip bytes below 33 at the start, cut them at the end.
