@@ -475,3 +475,49 @@ pub(crate) fn name(field: Field, v: &str) -> Result<(), ValidationError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialout_testkit::fake_asterisk::{LineMode, read_call_file};
+    use proptest::prelude::*;
+
+    /// The fake Asterisk's reading of a `Callerid:` line (its own port of the same C code).
+    fn fake(v: &str) -> (String, String) {
+        let text = format!("Callerid: {v}\n");
+        let c = read_call_file(text.as_bytes(), LineMode::Modern)
+            .caller_id
+            .unwrap();
+        (c.name, c.number)
+    }
+
+    fn ours(v: &str) -> (String, String) {
+        let seen = asterisk_callerid(v.as_bytes());
+        let cut =
+            |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(CALLERID_PART_MAX)]).into_owned();
+        (cut(&seen.name), cut(&seen.number))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Two ports of `ast_callerid_split`, written apart, read every value alike.
+        #[test]
+        fn the_validator_and_the_fake_split_alike(
+            v in prop::collection::vec(
+                prop::sample::select(&[
+                    'a', 'B', '1', '5', '+', '*', ' ', ' ', '\t', '"', '"', '<', '<', '>', '>',
+                    '\\', '\'', '(', ')', '-', '.', '[', ']', 'é', '\u{a0}', '\u{3000}',
+                ][..]),
+                0..24,
+            ),
+            pad in prop_oneof![Just(0usize), 70usize..90],
+        ) {
+            let mut v = v;
+            let mid = v.len() / 2;
+            v.splice(mid..mid, std::iter::repeat_n('7', pad));
+            let v: String = v.into_iter().collect();
+            prop_assert_eq!(ours(&v), fake(&v), "{:?}", v);
+        }
+    }
+}
