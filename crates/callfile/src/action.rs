@@ -48,8 +48,8 @@ impl Action {
                 extension,
                 priority,
             } => {
-                validate::text(Field::Context, context, false, false)?;
-                validate::text(Field::Extension, extension, false, false)?;
+                validate::dialplan_name(Field::Context, context)?;
+                validate::dialplan_name(Field::Extension, extension)?;
                 validate::at_least_one(Field::Priority, *priority)
             }
         }

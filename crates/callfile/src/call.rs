@@ -142,7 +142,7 @@ impl CallBuilder {
             validate::text(Field::Account, v, false, false)?;
         }
         if let Some(v) = c.wait_time {
-            validate::at_least_one(Field::WaitTime, v)?;
+            validate::wait_time(v)?;
         }
         if let Some(v) = c.retry_time {
             validate::at_least_one(Field::RetryTime, v)?;

@@ -40,4 +40,4 @@ pub use error::{BuildError, Field, SpoolError, ValidationError};
 pub use parse::{Attempt, AttemptKind, Outcome, ParseError, Parsed, parse};
 pub use render::render;
 pub use spool::{BatchResult, spool_batch};
-pub use validate::CALLERID_PART_MAX;
+pub use validate::{APPLICATION_MAX, CALLERID_PART_MAX, CONTEXT_MAX, WAIT_TIME_MAX};

@@ -8,6 +8,17 @@ use crate::error::{Field, ValidationError};
 /// Longest caller-id name or number Asterisk keeps (bytes).
 pub const CALLERID_PART_MAX: usize = 79;
 
+/// Longest application name Asterisk keeps (bytes): `AST_MAX_APP` is 32 with the NUL.
+pub const APPLICATION_MAX: usize = 31;
+
+/// Longest context or extension Asterisk keeps (bytes): `AST_MAX_CONTEXT`/`AST_MAX_EXTENSION`
+/// are 80 with the NUL.
+pub const CONTEXT_MAX: usize = 79;
+
+/// Largest `WaitTime` (seconds): Asterisk passes `WaitTime * 1000` on as a C `int`, so
+/// 2,147,484 and more overflow it.
+pub const WAIT_TIME_MAX: u32 = (i32::MAX / 1000) as u32;
+
 /// Longest file name most filesystems take (bytes).
 pub const FILENAME_MAX: usize = 255;
 
@@ -101,36 +112,186 @@ pub(crate) fn channel(v: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Kept as given; checks only what Asterisk would cut: each of name and number ≤ 79 bytes.
+/// Kept as given, and accepted only when Asterisk reads from it exactly the name and number
+/// written: a number, a name, `"Name"`, `"Name" <number>`, `Name <number>` (or `<number>`;
+/// the space before `<` may be left out), each part at most 79 bytes.
 pub(crate) fn callerid(v: &str) -> Result<(), ValidationError> {
     text(Field::CallerId, v, false, false)?;
-    let (name, number) = match v.find('<') {
-        Some(lt) => match v[lt + 1..].find('>') {
-            Some(gt) => (v[..lt].trim(), &v[lt + 1..lt + 1 + gt]),
-            None => (v, ""),
-        },
-        None => (v, ""),
-    };
-    let name = name.trim_matches('"');
-    if name.len() > CALLERID_PART_MAX {
+    let seen = asterisk_callerid(v.as_bytes());
+    let what = || seen.describe();
+    if seen.name.is_empty() && seen.number.is_empty() {
+        return Err(err(
+            Field::CallerId,
+            "Asterisk would read neither a name nor a number from it",
+        ));
+    }
+    if !seen
+        .spellings()
+        .iter()
+        .any(|s| s.as_slice() == v.as_bytes())
+    {
         return Err(err(
             Field::CallerId,
             format!(
-                "name part is {} bytes, Asterisk keeps {CALLERID_PART_MAX}",
-                name.len()
+                "Asterisk would read {}, not what is written; write a number, a name, \
+                 \"Name\" <number> or Name <number>",
+                what()
             ),
         ));
     }
-    if number.len() > CALLERID_PART_MAX {
-        return Err(err(
-            Field::CallerId,
-            format!(
-                "number part is {} bytes, Asterisk keeps {CALLERID_PART_MAX}",
-                number.len()
-            ),
-        ));
+    for (part, bytes) in [("name", &seen.name), ("number", &seen.number)] {
+        if bytes.len() > CALLERID_PART_MAX {
+            return Err(err(
+                Field::CallerId,
+                format!(
+                    "{part} is {} bytes, Asterisk keeps {CALLERID_PART_MAX}: it would read {}",
+                    bytes.len(),
+                    what()
+                ),
+            ));
+        }
     }
     Ok(())
+}
+
+/// Name and number as Asterisk's `ast_callerid_split` finds them, before its 80-byte buffers
+/// cut them to [`CALLERID_PART_MAX`] bytes. Bytes, not text: a cut may split a UTF-8 character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SeenCallerId {
+    pub(crate) name: Vec<u8>,
+    pub(crate) number: Vec<u8>,
+}
+
+impl SeenCallerId {
+    /// Every spelling whose name and number are exactly these.
+    fn spellings(&self) -> Vec<Vec<u8>> {
+        let (n, d) = (&self.name[..], &self.number[..]);
+        let cat = |parts: &[&[u8]]| parts.concat();
+        let mut out = vec![
+            cat(&[b"\"", n, b"\" <", d, b">"]),
+            cat(&[b"\"", n, b"\"<", d, b">"]),
+            cat(&[n, b" <", d, b">"]),
+            cat(&[n, b"<", d, b">"]),
+        ];
+        if n.is_empty() {
+            out.push(d.to_vec());
+        }
+        if d.is_empty() {
+            out.push(n.to_vec());
+            out.push(cat(&[b"\"", n, b"\""]));
+        }
+        out
+    }
+
+    /// What Asterisk keeps, after the cut, for messages.
+    fn describe(&self) -> String {
+        let cut = |b: &[u8]| {
+            let kept = &b[..b.len().min(CALLERID_PART_MAX)];
+            match std::str::from_utf8(kept) {
+                Ok(s) => format!("{s:?}"),
+                Err(_) => format!(
+                    "{:?} (invalid UTF-8: the cut splits a character)",
+                    String::from_utf8_lossy(kept)
+                ),
+            }
+        };
+        format!("name {} and number {}", cut(&self.name), cut(&self.number))
+    }
+}
+
+/// Port of `ast_callerid_split` → `ast_callerid_parse` (main/callerid.c), without the final cut.
+pub(crate) fn asterisk_callerid(v: &[u8]) -> SeenCallerId {
+    let input = ast_strip(v);
+    let (instr, quotes_stripped) = ast_strip_quoted(input);
+    let (name, location): (Option<Vec<u8>>, Option<Vec<u8>>) =
+        if let Some(ls) = instr.iter().rposition(|&b| b == b'<') {
+            // The last '<', then the last '>' after it; whatever follows that '>' is dropped.
+            let after = &instr[ls + 1..];
+            let location = match after.iter().rposition(|&b| b == b'>') {
+                Some(le) => &after[..le],
+                None => after,
+            };
+            let (name, _) = ast_strip_quoted(&instr[..ls]);
+            (Some(unescape_quoted(name)), Some(location.to_vec()))
+        } else {
+            // A copy into a 256-byte buffer decides whether it is a number.
+            let tmp = shrink_phone_number(&instr[..instr.len().min(255)]);
+            if !quotes_stripped && is_phone_number(&tmp) {
+                (None, Some(tmp))
+            } else {
+                let (name, _) = ast_strip_quoted(instr);
+                (Some(unescape_quoted(name)), None)
+            }
+        };
+    SeenCallerId {
+        name: name.unwrap_or_default(),
+        number: location
+            .map(|l| shrink_phone_number(&l))
+            .unwrap_or_default(),
+    }
+}
+
+/// `ast_strip`: bytes below 33 go at both ends (not Unicode spaces).
+fn ast_strip(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b >= 33).unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b >= 33).map_or(start, |i| i + 1);
+    &s[start..end.max(start)]
+}
+
+/// `ast_strip_quoted(s, "\"", "\"")`: strip blanks, then one pair of surrounding `"`.
+fn ast_strip_quoted(s: &[u8]) -> (&[u8], bool) {
+    let s = ast_strip(s);
+    match s {
+        [b'"'] => (&s[1..], true),
+        [b'"', inner @ .., b'"'] => (inner, true),
+        _ => (s, false),
+    }
+}
+
+/// `ast_unescape_quoted`: a backslash takes the next byte literally; a final one is dropped.
+fn unescape_quoted(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.iter();
+    while let Some(&b) = it.next() {
+        if b == b'\\' {
+            match it.next() {
+                Some(&next) => out.push(next),
+                None => break,
+            }
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// `ast_shrink_phone_number`: drops `(`, `)`, spaces, a `.` unless last, `-` outside `[...]`.
+fn shrink_phone_number(n: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n.len());
+    let mut bracketed: i32 = 0;
+    for (x, &b) in n.iter().enumerate() {
+        match b {
+            b'[' => {
+                bracketed += 1;
+                out.push(b);
+            }
+            b']' => {
+                bracketed -= 1;
+                out.push(b);
+            }
+            b'-' if bracketed != 0 => out.push(b),
+            b'-' => {}
+            b'.' if x + 1 == n.len() => out.push(b),
+            b'.' | b'(' | b' ' | b')' => {}
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// `ast_isphonenumber`: not empty, only `0-9 * # +`.
+fn is_phone_number(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|b| b"0123456789*#+".contains(b))
 }
 
 /// What a `Set:` name is.
@@ -178,6 +339,57 @@ pub(crate) fn application(v: &str) -> Result<(), ValidationError> {
         return Err(err(
             Field::Application,
             format!("{v:?} is not an application name (letters, digits, '_')"),
+        ));
+    }
+    if v.len() > APPLICATION_MAX {
+        return Err(err(
+            Field::Application,
+            format!(
+                "{v:?} is {} bytes, Asterisk keeps {APPLICATION_MAX} of an application name: it \
+                 would run {:?}",
+                v.len(),
+                &v[..APPLICATION_MAX]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A context or an extension: a value Asterisk cuts to [`CONTEXT_MAX`] bytes when it dials.
+pub(crate) fn dialplan_name(field: Field, v: &str) -> Result<(), ValidationError> {
+    text(field, v, false, false)?;
+    if v.len() > CONTEXT_MAX {
+        let mut end = CONTEXT_MAX;
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Err(err(
+            field,
+            format!(
+                "{} bytes, Asterisk keeps {CONTEXT_MAX} of a {field}: it would use {:?}{}",
+                v.len(),
+                &v[..end],
+                if end < CONTEXT_MAX {
+                    " and the first bytes of a split character"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `WaitTime`: at least 1, and `WaitTime * 1000` must fit Asterisk's `int`.
+pub(crate) fn wait_time(v: u32) -> Result<(), ValidationError> {
+    at_least_one(Field::WaitTime, v)?;
+    if v > WAIT_TIME_MAX {
+        return Err(err(
+            Field::WaitTime,
+            format!(
+                "{v} is above {WAIT_TIME_MAX}: Asterisk computes WaitTime * 1000 as a C int, \
+                 which overflows (the call would ring without a limit, or for a wrong time)"
+            ),
         ));
     }
     Ok(())
@@ -262,4 +474,50 @@ pub(crate) fn name(field: Field, v: &str) -> Result<(), ValidationError> {
         return Err(err(field, format!("{v:?} is not a valid name")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialout_testkit::fake_asterisk::{LineMode, read_call_file};
+    use proptest::prelude::*;
+
+    /// The fake Asterisk's reading of a `Callerid:` line (its own port of the same C code).
+    fn fake(v: &str) -> (String, String) {
+        let text = format!("Callerid: {v}\n");
+        let c = read_call_file(text.as_bytes(), LineMode::Modern)
+            .caller_id
+            .unwrap();
+        (c.name, c.number)
+    }
+
+    fn ours(v: &str) -> (String, String) {
+        let seen = asterisk_callerid(v.as_bytes());
+        let cut =
+            |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(CALLERID_PART_MAX)]).into_owned();
+        (cut(&seen.name), cut(&seen.number))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Two ports of `ast_callerid_split`, written apart, read every value alike.
+        #[test]
+        fn the_validator_and_the_fake_split_alike(
+            v in prop::collection::vec(
+                prop::sample::select(&[
+                    'a', 'B', '1', '5', '+', '*', ' ', ' ', '\t', '"', '"', '<', '<', '>', '>',
+                    '\\', '\'', '(', ')', '-', '.', '[', ']', 'é', '\u{a0}', '\u{3000}',
+                ][..]),
+                0..24,
+            ),
+            pad in prop_oneof![Just(0usize), 70usize..90],
+        ) {
+            let mut v = v;
+            let mid = v.len() / 2;
+            v.splice(mid..mid, std::iter::repeat_n('7', pad));
+            let v: String = v.into_iter().collect();
+            prop_assert_eq!(ours(&v), fake(&v), "{:?}", v);
+        }
+    }
 }

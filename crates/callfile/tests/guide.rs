@@ -177,12 +177,38 @@ fn callerid() -> R {
         .build()?;
     // README end
     assert_eq!(call.callerid(), Some("\"Test User\" <5555555555>"));
-    // The guide's own string (with a stray quote) is kept as given, too.
-    let odd = Call::builder()
+    // The guide's own string has a stray quote: `'Test User' <5555555555>'`. Asterisk's
+    // split keeps the single quotes in the name (it strips only double quotes) and drops the
+    // `'` after the last '>', so the callee would see the name 'Test User', apostrophes
+    // included, and the file would not say what Asterisk does: refused, saying so.
+    let guide = "'Test User' <5555555555>'";
+    let e = Call::builder()
         .channel("SIP/f/1")
-        .callerid("'Test User' <5555555555>'")
+        .callerid(guide)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.field(), dialout_callfile::Field::CallerId);
+    assert!(
+        e.to_string()
+            .contains(r#"Asterisk would read name "'Test User'" and number "5555555555""#),
+        "{e}"
+    );
+    // The fake Asterisk, which splits on its own, agrees on that reading.
+    let fake = dialout_testkit::fake_asterisk::read_call_file(
+        format!("Channel: SIP/f/1\nCallerid: {guide}\nApplication: NoOp\n").as_bytes(),
+        dialout_testkit::fake_asterisk::LineMode::Modern,
+    );
+    let seen = fake.caller_id.unwrap();
+    assert_eq!(
+        (seen.name.as_str(), seen.number.as_str()),
+        ("'Test User'", "5555555555")
+    );
+    // Without the stray quote it is accepted, and the apostrophes are part of the name.
+    let apostrophes = Call::builder()
+        .channel("SIP/f/1")
+        .callerid("'Test User' <5555555555>")
         .build()?;
-    assert_eq!(odd.callerid(), Some("'Test User' <5555555555>'"));
+    assert_eq!(apostrophes.callerid(), Some("'Test User' <5555555555>"));
     let cf = CallFile::builder()
         .call(call)
         .action(Action::application("Playback", "hello-world"))

@@ -136,7 +136,9 @@ fn tricky_but_safe_values_are_accepted_and_read_back() {
         (Slot::VarValue, "#first"),
         (Slot::VarValue, ""),
         (Slot::Account, "acme;eu"),
-        (Slot::CallerId, "'Test User' <5555555555>'"),
+        (Slot::CallerId, "'Test User' <5555555555>"),
+        (Slot::CallerId, "a<b <1>"),
+        (Slot::CallerId, "\"Bob;#1\" <+420777123456>"),
         (Slot::Context, "é-ctx"),
     ] {
         let cf = build(slot, s, LineLimit::Legacy, false)

@@ -6,15 +6,17 @@ mod common;
 
 use std::fs;
 
-use common::{callfile, intended, nasty_string};
+use common::{CallerIdCase, callfile_with_callerid, intended, nasty_string};
 use dialout_callfile::{Action, Call, CallFile, LineLimit, Outcome, parse};
 use dialout_testkit::fake_asterisk::{
     Callee, Callees, Disposition, FakeAsterisk, LineMode, Status, read_call_file,
 };
 use proptest::prelude::*;
 
-/// The fake's understanding of `cf`'s text matches the model, field by field.
-fn check(cf: &CallFile, mode: LineMode) -> Result<(), TestCaseError> {
+/// The fake's understanding of `cf`'s text matches the model, field by field, including what
+/// Asterisk cuts only when it dials (application, context, extension, WaitTime * 1000).
+/// `parts`: the name and number the caller id was written from, when the test knows them.
+fn check(cf: &CallFile, mode: LineMode, parts: Option<&CallerIdCase>) -> Result<(), TestCaseError> {
     let text = cf.render();
     let got = read_call_file(text.as_bytes(), mode);
     prop_assert_eq!(got.validate(), Ok(()));
@@ -36,6 +38,29 @@ fn check(cf: &CallFile, mode: LineMode) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.account.as_str(), c.account().unwrap_or(""));
     prop_assert_eq!(got.codecs.as_str(), c.codecs().unwrap_or(""));
     prop_assert_eq!(got.wait_time, c.wait_time().map_or(45, |v| v as i32));
+    prop_assert_eq!(
+        i64::from(got.dial_timeout_ms()),
+        i64::from(c.wait_time().unwrap_or(45)) * 1000
+    );
+    match (c.callerid(), &got.caller_id) {
+        (None, None) => {}
+        (Some(written), Some(read)) => {
+            let (name, number) = (read.name.as_str(), read.number.as_str());
+            if let Some(p) = parts {
+                prop_assert_eq!(written, p.value.as_str());
+                prop_assert_eq!((name, number), (p.name.as_str(), p.number.as_str()));
+            }
+            // Whatever the value, it is one of the accepted spellings of what the fake read.
+            prop_assert!(
+                spellings(name, number).contains(&written.to_string()),
+                "{:?} read as name {:?} number {:?}",
+                written,
+                name,
+                number
+            );
+        }
+        (w, r) => prop_assert!(false, "callerid {:?} read as {:?}", w, r),
+    }
     prop_assert_eq!(got.retry_time, c.retry_time().map_or(300, |v| v as i32));
     prop_assert_eq!(got.max_retries, c.max_retries().map_or(0, |v| v as i32));
     prop_assert_eq!(got.always_delete, c.always_delete().unwrap_or(true));
@@ -45,6 +70,7 @@ fn check(cf: &CallFile, mode: LineMode) -> Result<(), TestCaseError> {
         Action::Application { app, data } => {
             prop_assert!(got.uses_application());
             prop_assert_eq!(&got.application, app);
+            prop_assert_eq!(&got.dialed_application(), app);
             prop_assert_eq!(&got.data, data);
         }
         Action::Context {
@@ -55,20 +81,42 @@ fn check(cf: &CallFile, mode: LineMode) -> Result<(), TestCaseError> {
             prop_assert!(!got.uses_application());
             prop_assert_eq!(&got.context, context);
             prop_assert_eq!(&got.extension, extension);
+            prop_assert_eq!(&got.dialed_context(), context);
+            prop_assert_eq!(&got.dialed_extension(), extension);
             prop_assert_eq!(got.priority, *priority as i32);
         }
     }
     Ok(())
 }
 
+/// The accepted forms of a caller id with this name and number (the builder's contract).
+fn spellings(name: &str, number: &str) -> Vec<String> {
+    let mut v = vec![
+        format!("\"{name}\" <{number}>"),
+        format!("\"{name}\"<{number}>"),
+        format!("{name} <{number}>"),
+        format!("{name}<{number}>"),
+    ];
+    if name.is_empty() {
+        v.push(number.to_string());
+    }
+    if number.is_empty() {
+        v.push(name.to_string());
+        v.push(format!("\"{name}\""));
+    }
+    v
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn every_valid_file_means_to_the_fake_what_the_builder_meant(cf in callfile()) {
-        check(&cf, LineMode::Modern)?;
+    fn every_valid_file_means_to_the_fake_what_the_builder_meant(
+        (cf, parts) in callfile_with_callerid()
+    ) {
+        check(&cf, LineMode::Modern, parts.as_ref())?;
         if cf.line_limit() == LineLimit::Legacy {
-            check(&cf, LineMode::Old)?;
+            check(&cf, LineMode::Old, parts.as_ref())?;
         }
     }
 
@@ -83,8 +131,8 @@ proptest! {
         let Ok(cf) = CallFile::builder().call(call).action(Action::application("Playback", data)).build() else {
             return Ok(());
         };
-        check(&cf, LineMode::Old)?;
-        check(&cf, LineMode::Modern)?;
+        check(&cf, LineMode::Old, None)?;
+        check(&cf, LineMode::Modern, None)?;
     }
 }
 

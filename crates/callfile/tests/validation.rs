@@ -66,13 +66,13 @@ fn callerid_is_kept_as_given_and_parts_are_limited_to_79_bytes() {
         .callerid(format!("\"{name79}x\" <1>"))
         .build()
         .unwrap_err();
-    assert!(e.field() == Field::CallerId && reason(e).contains("name part is 80 bytes"));
+    assert!(e.field() == Field::CallerId && reason(e).contains("name is 80 bytes"));
     let e = Call::builder()
         .channel("SIP/t/1")
         .callerid(format!("Bob <{num79}5>"))
         .build()
         .unwrap_err();
-    assert!(e.field() == Field::CallerId && reason(e).contains("number part is 80 bytes"));
+    assert!(e.field() == Field::CallerId && reason(e).contains("number is 80 bytes"));
     let e = Call::builder()
         .channel("SIP/t/1")
         .callerid("1".repeat(80))

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use dialout_testkit::fake_asterisk::{
-    AttemptOutcome, Callee, Callees, Disposition, FakeAsterisk, Status,
+    AttemptOutcome, Callee, Callees, Disposition, FakeAsterisk, Status, UNLIMITED_RING_SECS,
 };
 use fake_asterisk_support::{Spool, T0, app_call, mtime, set_mtime};
 
@@ -696,4 +696,49 @@ fn endless_delayed_retry_is_reported_not_idle() {
         1,
         "never dialed again by the same process"
     );
+}
+
+#[test]
+fn overflowing_wait_time_rings_without_limit_or_for_a_wrapped_time() {
+    let spool = Spool::new();
+    let mut fake = spool.fake_with(Callees::new(Callee::no_answer()));
+    // A RetryTime beyond the ringing, so no DelayedRetry is written meanwhile.
+    spool.spool(
+        "unlimited",
+        &app_call("SIP/1", "WaitTime: 2147484\nRetryTime: 100000000\n"),
+    );
+    spool.spool(
+        "short",
+        &app_call("SIP/2", "WaitTime: 4294968\nRetryTime: 100000000\n"),
+    );
+    spool.spool(
+        "max",
+        &app_call("SIP/3", "WaitTime: 2147483\nRetryTime: 100000000\n"),
+    );
+    fake.run_until_idle().unwrap();
+    let obs = fake.observations();
+    let rang = |name: &str| {
+        let a = obs.attempts_of(name).next().unwrap();
+        (a.ended.unwrap() - a.started, a.warnings.clone())
+    };
+    let (ms, warnings) = rang("unlimited");
+    assert_eq!(ms, (UNLIMITED_RING_SECS * 1000.0) as i64);
+    assert!(
+        warnings.iter().any(|w| w.contains("without a time limit")),
+        "{warnings:?}"
+    );
+    assert_eq!(rang("short").0, 704, "4294968 * 1000 wraps to 704 ms");
+    assert_eq!(rang("max").0, 2_147_483_000);
+}
+
+#[test]
+fn long_application_name_is_cut_to_31_bytes() {
+    let spool = Spool::new();
+    let mut fake = spool.fake_with(Callees::new(Callee::answers_then_hangs_up(1.0)));
+    let app = format!("NoOp{}", "x".repeat(30));
+    spool.spool("long", &format!("Channel: SIP/1\nApplication: {app}\n"));
+    fake.run_until_idle().unwrap();
+    let obs = fake.observations();
+    let a = obs.attempts_of("long").next().unwrap();
+    assert_eq!(a.apps[0].app, app[..31]);
 }

@@ -214,6 +214,89 @@ fn caller_id_forms() {
     assert_eq!((long.name.len(), long.number.len()), (79, 79));
 }
 
+/// `ast_callerid_split`'s own rules, each a case where a naive split reads something else.
+#[test]
+fn caller_id_is_split_as_asterisk_does() {
+    let id = |v: &str| {
+        let c = read(&format!("CallerID: {v}\n")).caller_id.unwrap();
+        (c.name, c.number)
+    };
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    // One matching pair of quotes, not every quote: an unmatched one stays, and counts.
+    assert_eq!(
+        id(&format!("\"{}", "a".repeat(79))),
+        s(&format!("\"{}", "a".repeat(78)), "")
+    );
+    // One pair around the whole value, one around the name: a third stays.
+    assert_eq!(id("\"\"Bob\"\""), s("Bob", ""));
+    assert_eq!(id("\"\"\"Bob\"\"\""), s("\"Bob\"", ""));
+    assert_eq!(id("\"Bob"), s("\"Bob", ""));
+    // Quoted digits are a name; bare digits a number.
+    assert_eq!(id("\"5551234\""), s("5551234", ""));
+    assert_eq!(id("5551234"), s("", "5551234"));
+    // The last '>' after the last '<': a second '>' becomes part of the number...
+    let two = id(&format!("<{}>>", "a".repeat(79)));
+    assert_eq!(two, s("", &"a".repeat(79)), "number {:?}", two.1);
+    // ...and what follows the '>' is dropped.
+    assert_eq!(id("Bob <1> trailing"), s("Bob", "1"));
+    assert_eq!(
+        id("'Test User' <5555555555>'"),
+        s("'Test User'", "5555555555")
+    );
+    // The last '<': an earlier <...> is part of the name; no '>' after it, the number runs on.
+    assert_eq!(
+        id(&format!("{}<1><", "a".repeat(77))),
+        s(&format!("{}<1", "a".repeat(77)), "")
+    );
+    assert_eq!(
+        id(&format!("<1> <{}", "5".repeat(80))),
+        s("<1>", &"5".repeat(79))
+    );
+    assert_eq!(id("a<b <1>"), s("a<b", "1"));
+    // Only bytes below 33 are blanks: U+00A0 stays, and the 79-byte cut splits it.
+    assert_eq!(id("Bob\u{a0} <1>"), s("Bob\u{a0}", "1"));
+    assert_eq!(
+        id(&format!("{}\u{a0} <1>", "a".repeat(78))),
+        s(&format!("{}\u{fffd}", "a".repeat(78)), "1"),
+        "a lone 0xC2 byte (shown as U+FFFD)"
+    );
+    // Backslash escapes of the name are undone; the number keeps its backslashes.
+    assert_eq!(id("\"a\\\"b\" <1\\2>"), s("a\"b", "1\\2"));
+    assert_eq!(id("a\\"), s("a", ""));
+    // The number is shrunk: ( ) - . and spaces go, '-' stays inside [...], a final '.' stays.
+    assert_eq!(id("Bob <[1-3]5>"), s("Bob", "[1-3]5"));
+    assert_eq!(id("Bob <1.2.>"), s("Bob", "12."));
+    assert_eq!(id("12-34"), s("", "1234"));
+    // A lone quote or empty brackets: nothing.
+    assert_eq!(id("\""), s("", ""));
+    assert_eq!(id("<>"), s("", ""));
+}
+
+/// pbx.c copies the application into `char[32]`, context and extension into `char[80]`, and
+/// pbx_spool passes `WaitTime * 1000` as an int.
+#[test]
+fn application_context_extension_are_cut_and_wait_time_overflows() {
+    let app = format!("A{}", "b".repeat(40));
+    let cf = read(&format!("Channel: SIP/1\nApplication: {app}\n"));
+    assert_eq!(cf.application, app, "pbx_spool keeps it whole");
+    assert_eq!(cf.dialed_application(), app[..31]);
+    assert_eq!(
+        read(&format!("Application: {}\n", &app[..31])).dialed_application(),
+        app[..31]
+    );
+    let long = "c".repeat(100);
+    let cf = read(&format!("Context: {long}\nExtension: {long}\n"));
+    assert_eq!((cf.context.len(), cf.extension.len()), (100, 100));
+    assert_eq!(cf.dialed_context(), "c".repeat(79));
+    assert_eq!(cf.dialed_extension(), "c".repeat(79));
+    let wait = |v: &str| read(&format!("WaitTime: {v}\n")).dial_timeout_ms();
+    assert_eq!(wait("45"), 45_000);
+    assert_eq!(wait("2147483"), 2_147_483_000);
+    assert_eq!(wait("2147484"), 2_147_484_000u32 as i32, "wraps negative");
+    assert!(wait("2147484") < 0);
+    assert_eq!(wait("4294968"), 704, "wraps to 0.7 s");
+}
+
 #[test]
 fn application_wins_over_context() {
     let cf = read("Channel: SIP/1\nContext: c\nExtension: s\nApplication: Playback\nData: x\n");

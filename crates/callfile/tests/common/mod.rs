@@ -172,26 +172,129 @@ pub fn word() -> impl Strategy<Value = String> {
     "[A-Za-z][A-Za-z0-9_]{0,10}"
 }
 
+/// Application names around Asterisk's 31-byte limit as well as short ones.
+pub fn app_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => word(),
+        1 => "[A-Za-z][A-Za-z0-9_]{28,34}",
+    ]
+}
+
+/// A context or extension, sometimes around Asterisk's 79-byte limit (with multibyte
+/// characters, so a cut can fall inside one).
+pub fn dialplan_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => clean_value(false),
+        1 => ("[a-z]{1,3}", 0usize..3, 70usize..84).prop_map(|(a, e, n)| {
+            let mut s = a;
+            s.push_str(&"é".repeat(e));
+            while s.len() < n {
+                s.push('x');
+            }
+            s
+        }),
+    ]
+}
+
 pub fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        (word(), prop_oneof![Just(String::new()), clean_value(false)])
+        (
+            app_name(),
+            prop_oneof![Just(String::new()), clean_value(false)]
+        )
             .prop_map(|(a, d)| Action::application(a, d)),
-        (clean_value(false), clean_value(false), 1u32..100)
+        (dialplan_name(), dialplan_name(), 1u32..100)
             .prop_map(|(c, e, p)| Action::context(c, e, p)),
     ]
 }
 
-pub fn callerid() -> impl Strategy<Value = String> {
-    prop_oneof![
-        clean_value(false),
-        (word(), "[0-9+]{1,15}").prop_map(|(n, d)| format!("\"{n}\" <{d}>"))
-    ]
+/// A caller id written from its parts in one of the accepted forms: the value, and the name
+/// and number it means. Parts hold what trips a naive split: quotes, `<`, `>`, backslashes,
+/// Unicode spaces, shrinkable number characters, lengths around 79 bytes.
+#[derive(Clone, Debug)]
+pub struct CallerIdCase {
+    pub value: String,
+    pub name: String,
+    pub number: String,
 }
 
-pub fn callfile() -> impl Strategy<Value = CallFile> {
+fn callerid_part(chars: &'static [char], max: usize) -> impl Strategy<Value = String> {
+    let pick = prop::sample::select(chars);
+    // Long parts are mostly the first character, so some survive the other rules.
+    let mostly_plain = prop_oneof![30 => Just(chars[0]), 1 => pick.clone()];
+    prop_oneof![
+        6 => prop::collection::vec(pick, 0..max),
+        2 => prop::collection::vec(mostly_plain, 76..83),
+    ]
+    .prop_map(|v| v.into_iter().collect())
+}
+
+const NAME_CHARS: &[char] = &[
+    'a', 'b', 'T', 'z', '1', '5', ' ', ' ', '"', '<', '>', '\\', '\'', 'é', '\u{a0}', '\u{3000}',
+    '(', ')', '-', '.', ';', '#', '\t', '[', ']', '*', '+',
+];
+const NUMBER_CHARS: &[char] = &[
+    '5', '1', '2', '5', '9', '0', '1', '+', '*', '#', ' ', '-', '(', ')', '.', '[', ']', 'a', '>',
+    '"', '\\',
+];
+
+pub fn callerid_case() -> impl Strategy<Value = CallerIdCase> {
+    (
+        0u8..7,
+        callerid_part(NAME_CHARS, 12),
+        callerid_part(NUMBER_CHARS, 14),
+    )
+        .prop_filter_map(
+            "forms that mean another split whatever the reader",
+            |(form, name, number)| {
+                let number_like = |s: &str| s.chars().all(|c| "0123456789*#+()-. ".contains(c));
+                let blank_end = |s: &str| {
+                    s.bytes().next().is_some_and(|b| b < 33)
+                        || s.bytes().last().is_some_and(|b| b < 33)
+                };
+                let quoted = |s: &str| s.len() >= 2 && s.starts_with('"') && s.ends_with('"');
+                // The number of a `<number>` is what follows the last '<'.
+                if number.contains('<') && (2..=6).contains(&form) {
+                    return None;
+                }
+                let (value, name, number) = match form {
+                    // A bare number: number characters, a digit, `*`, `#` or `+` among them, and
+                    // not ending in '.' (which Asterisk keeps, making it a name). Others are names.
+                    0 if number_like(&number)
+                        && number.contains(|c: char| "0123456789*#+".contains(c))
+                        && !number.ends_with('.') =>
+                    {
+                        (number.clone(), String::new(), number)
+                    }
+                    // A bare name: not one that reads as a number, nor one with a <number>.
+                    1 if !number_like(&name) && !name.contains('<') && !quoted(&name) => {
+                        (name.clone(), name, String::new())
+                    }
+                    2 => (format!("\"{name}\""), name, String::new()),
+                    3 => (format!("\"{name}\" <{number}>"), name, number),
+                    4 if !blank_end(&name) && !quoted(&name) => {
+                        (format!("{name} <{number}>"), name, number)
+                    }
+                    5 => (format!("<{number}>"), String::new(), number),
+                    6 if !blank_end(&name) && !quoted(&name) => {
+                        (format!("{name}<{number}>"), name, number)
+                    }
+                    _ => return None,
+                };
+                Some(CallerIdCase {
+                    value,
+                    name,
+                    number,
+                })
+            },
+        )
+}
+
+/// A call file the builder accepted, with the caller id's parts when it has one.
+pub fn callfile_with_callerid() -> impl Strategy<Value = (CallFile, Option<CallerIdCase>)> {
     let call = (
         ("[A-Z][A-Za-z0-9]{1,5}", clean_value(false)),
-        prop::option::of(callerid()),
+        prop::option::of(callerid_case()),
         prop::collection::vec(
             (
                 "_{0,2}",
@@ -202,7 +305,11 @@ pub fn callfile() -> impl Strategy<Value = CallFile> {
         ),
         prop::option::of(clean_value(false)),
         (
-            prop::option::of(1u32..1000),
+            prop::option::of(prop_oneof![
+                4 => 1u32..1000,
+                1 => 2_147_480u32..2_147_490,
+                1 => 1u32..=u32::MAX,
+            ]),
             prop::option::of(1u32..1000),
             prop::option::of(0u32..10),
         ),
@@ -213,7 +320,7 @@ pub fn callfile() -> impl Strategy<Value = CallFile> {
         ),
     );
     (call, action(), any::<bool>(), any::<bool>()).prop_filter_map(
-        "early_media with an application is refused",
+        "refused by the builder (early_media with an application, a value Asterisk would change)",
         |(
             (chan, cid, vars, account, (wait, retry, max), codecs, (always, early)),
             action,
@@ -221,8 +328,8 @@ pub fn callfile() -> impl Strategy<Value = CallFile> {
             modern,
         )| {
             let mut b = Call::builder().channel(format!("{}/{}", chan.0, chan.1));
-            if let Some(c) = cid {
-                b = b.callerid(c);
+            if let Some(c) = &cid {
+                b = b.callerid(c.value.clone());
             }
             for (p, n, v) in vars {
                 b = b.var(format!("{p}{n}"), v);
@@ -248,8 +355,8 @@ pub fn callfile() -> impl Strategy<Value = CallFile> {
             if let Some(e) = early {
                 b = b.early_media(e);
             }
-            let call = b.build().expect("generated call is valid");
-            CallFile::builder()
+            let call = b.build().ok()?;
+            let cf = CallFile::builder()
                 .call(call)
                 .action(action)
                 .archive(archive)
@@ -259,9 +366,14 @@ pub fn callfile() -> impl Strategy<Value = CallFile> {
                     LineLimit::Legacy
                 })
                 .build()
-                .ok()
+                .ok()?;
+            Some((cf, cid))
         },
     )
+}
+
+pub fn callfile() -> impl Strategy<Value = CallFile> {
+    callfile_with_callerid().prop_map(|(cf, _)| cf)
 }
 
 /// The lines the model means, computed from the getters (not from the renderer).

@@ -71,6 +71,10 @@ impl Callee {
     }
 }
 
+/// How long the fake lets a callee that never answers ring when the dial has no timeout (a
+/// WaitTime whose `* 1000` overflows Asterisk's int): a day, then it counts as no answer.
+pub const UNLIMITED_RING_SECS: f64 = 86_400.0;
+
 /// How a dial ended, in fake seconds after the dial started.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum DialResult {
@@ -85,8 +89,14 @@ pub(crate) enum DialResult {
 }
 
 impl Callee {
-    pub(crate) fn dial(&self, wait_time: i32) -> DialResult {
-        let wait = f64::from(wait_time);
+    /// `timeout_ms` as Asterisk's dial gets it; zero or below is no limit, which the fake
+    /// plays as [`UNLIMITED_RING_SECS`] of ringing.
+    pub(crate) fn dial(&self, timeout_ms: i32) -> DialResult {
+        let wait = if timeout_ms > 0 {
+            f64::from(timeout_ms) / 1000.0
+        } else {
+            UNLIMITED_RING_SECS
+        };
         let fail = |after: f64, reason: i32| {
             if after >= wait {
                 DialResult::Failed {

@@ -107,6 +107,8 @@
 //! | last value wins; a smuggled `Application:` runs | `reader::repeated_key_last_wins`, `dialplan::smuggled_second_application_runs` |
 //! | *Keys:* Channel split at the first `/`; `Local/..&SIP/..` expires undialed | `reader::channel_splits_at_first_slash`, `dialplan::local_channel_with_ampersand_expires_undialed` |
 //! | CallerID forms, 79 bytes, number shrunk | `reader::caller_id_forms` |
+//! | CallerID split as `ast_callerid_split` does (from main/callerid.c): one pair of quotes, last `<`, last `>` after it, blanks = bytes < 33, backslash escapes in the name, 79-byte cut inside a character | `reader::caller_id_is_split_as_asterisk_does` |
+//! | Application cut to 31 bytes, Context and Extension to 79 when dialed; `WaitTime * 1000` wraps as an int (from main/pbx.c, main/dial.c) | `reader::application_context_extension_are_cut_and_wait_time_overflows`, `lifecycle::long_application_name_is_cut_to_31_bytes`, `lifecycle::overflowing_wait_time_rings_without_limit_or_for_a_wrapped_time` |
 //! | Application wins over Context | `reader::application_wins_over_context`, `dialplan::application_form_runs_the_application_by_name` |
 //! | Priority a number, default 1 | `reader::priority_defaults_to_1_and_must_be_a_positive_number` |
 //! | WaitTime default 45, < 1 → 45 | `reader::wait_time_default_and_replacement`, `dialplan::wait_time_default_rings_45_seconds` |
@@ -152,6 +154,11 @@
 //!   *start*; the last failed attempt writes no `EndRetry`; a `Retry:` line counts as a retry.
 //! - `app_playback`: a missing or unreadable sound only warns (`PLAYBACKSTATUS=FAILED`) and the
 //!   dialplan goes on (`dialplan::playback_of_a_missing_file_warns_and_continues`).
+//! - pbx.c copies the Application into `char[32]` and Context/Extension into `char[80]`
+//!   (`struct pbx_outgoing`), so longer ones are cut when dialed ([`CallFile::dialed_application`]
+//!   and friends); the `failed` extension still gets the whole context. A WaitTime above
+//!   2,147,483 wraps `waittime * 1000`: a non-positive timeout means no limit
+//!   (`ast_dial_set_global_timeout`), played as [`UNLIMITED_RING_SECS`] of ringing.
 //! - `h` runs at the end of every PBX run, the `failed` pseudo channel's included
 //!   (`dialplan::h_also_runs_after_the_failed_extension`).
 //! - A file created in `outgoing` but never opened (a hard link) is taken 2 s after its
@@ -173,7 +180,7 @@ mod reader;
 mod runner;
 mod spooler;
 
-pub use callee::{Callee, Callees, reason};
+pub use callee::{Callee, Callees, UNLIMITED_RING_SECS, reason};
 pub use clock::{FakeMillis, real_unix_millis, secs};
 pub use dialplan::{AppRun, Dialplan, DialplanError, Step};
 pub use reader::{

@@ -18,8 +18,13 @@ pub enum LineMode {
 /// Longest line content (without its newline) a modern Asterisk accepts.
 pub const MAX_LINE: usize = 1022;
 const OLD_CHUNK: usize = 255;
+/// Buffer sizes in pbx.c's `struct pbx_outgoing` (the NUL included).
+const AST_MAX_APP: usize = 32;
+const AST_MAX_CONTEXT: usize = 80;
+const AST_MAX_EXTENSION: usize = 80;
 
-/// Caller id as `ast_callerid_split` leaves it.
+/// Caller id as `ast_callerid_split` leaves it in pbx_spool's 80-byte buffers (at most 79
+/// bytes each; a character split by that cut shows as U+FFFD).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallerId {
     pub name: String,
@@ -124,6 +129,29 @@ impl CallFile {
     /// The Application form wins over the Context form when both are given.
     pub fn uses_application(&self) -> bool {
         !self.application.is_empty()
+    }
+
+    /// The application Asterisk runs: `pbx_outgoing_attempt` copies the name into
+    /// `char app[AST_MAX_APP]` (32), so only its first 31 bytes are looked up.
+    pub fn dialed_application(&self) -> String {
+        copy_string(self.application.as_bytes(), AST_MAX_APP)
+    }
+
+    /// The context the answered call enters: copied into `char[AST_MAX_CONTEXT]` (80).
+    pub fn dialed_context(&self) -> String {
+        copy_string(self.context.as_bytes(), AST_MAX_CONTEXT)
+    }
+
+    /// The extension the answered call enters: copied into `char[AST_MAX_EXTENSION]` (80).
+    pub fn dialed_extension(&self) -> String {
+        copy_string(self.extension.as_bytes(), AST_MAX_EXTENSION)
+    }
+
+    /// The dial timeout pbx_spool passes on: `waittime * 1000` computed in a C `int`, which
+    /// wraps for a WaitTime above 2,147,483. Zero or negative means no timeout at all
+    /// (`ast_dial_set_global_timeout` ignores it).
+    pub fn dial_timeout_ms(&self) -> i32 {
+        self.wait_time.wrapping_mul(1000)
     }
 
     /// Value of the last `Set`/`SetVar` of this exact name, if any.
@@ -359,57 +387,153 @@ pub fn ast_true(s: &str) -> bool {
     )
 }
 
-/// `ast_callerid_split`: `"Name" <number>`, `Name <number>`, a bare number or a bare name.
+/// `ast_callerid_split` into pbx_spool's two `char[80]` buffers (main/callerid.c).
+///
+/// Byte for byte: blanks are bytes below 33 (not Unicode spaces), one pair of `"` is stripped,
+/// the **last** `<` and the last `>` after it delimit the number (what follows that `>` is
+/// lost), a quoted name loses its backslash escapes, the number is shrunk, and each part is
+/// cut to 79 bytes even inside a UTF-8 character (shown here as U+FFFD).
 fn split_caller_id(s: &str) -> CallerId {
-    let (name, number) = if let Some(lt) = s.rfind('<') {
-        let after = &s[lt + 1..];
-        let num = after.split('>').next().unwrap_or("");
-        let name = s[..lt].trim();
-        let name = name
-            .strip_prefix('"')
-            .and_then(|n| n.strip_suffix('"'))
-            .unwrap_or(name);
-        (name.to_string(), num.trim().to_string())
-    } else {
-        let shrunk = shrink_number(s.trim());
-        if !shrunk.is_empty() && is_phone_number(&shrunk) {
-            (String::new(), s.trim().to_string())
-        } else {
-            let n = s.trim();
-            let n = n
-                .strip_prefix('"')
-                .and_then(|n| n.strip_suffix('"'))
-                .unwrap_or(n);
-            (n.to_string(), String::new())
+    let mut buf = s.as_bytes().to_vec();
+    let (name, location) = callerid_parse(&mut buf);
+    let name = name.map(|(b, e)| buf[b..e].to_vec()).unwrap_or_default();
+    let number = match location {
+        Some((b, e)) => {
+            let mut l = buf[b..e].to_vec();
+            shrink_phone_number(&mut l);
+            l
         }
+        None => Vec::new(),
     };
     CallerId {
-        name: truncate_bytes(&name, 79),
-        number: truncate_bytes(&shrink_number(&number), 79),
+        name: copy_string(&name, 80),
+        number: copy_string(&number, 80),
     }
 }
 
-fn is_phone_number(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
+/// `[begin, end)` of a string inside a buffer: the C code's pointers.
+type Span = (usize, usize);
+
+/// `ast_callerid_parse` on a C string held in `buf`: the name and the location as
+/// `[begin, end)` ranges of `buf`, which it rewrites in place as the C code does.
+fn callerid_parse(buf: &mut Vec<u8>) -> (Option<Span>, Option<Span>) {
+    let len = buf.len();
+    let input = strip(buf, 0, len);
+    let instr = strip_quoted(buf, input.0, input.1);
+    let quotes_stripped = instr.0 != input.0;
+    let (b, e) = instr;
+    // strrchr(instr, '<')
+    let ls = strrchr(buf, b, e, b'<');
+    let (name, location) = if let Some(ls) = ls {
+        // strrchr(ls, '>'): the location ends there, or runs to the end.
+        let le = strrchr(buf, ls, e, b'>').unwrap_or(e);
+        let name = strip_quoted(buf, b, ls);
+        (Some(name), Some((ls + 1, le)))
+    } else {
+        // ast_copy_string(tmp, instr, 256), shrink, and a number when only 0-9*#+ remain.
+        let mut tmp = buf[b..e.min(b + 255)].to_vec();
+        shrink_phone_number(&mut tmp);
+        let phone = !tmp.is_empty() && tmp.iter().all(|c| b"0123456789*#+".contains(c));
+        if !quotes_stripped && phone {
+            let n = tmp.len();
+            buf.splice(b..b + n, tmp);
+            (None, Some((b, b + n)))
+        } else {
+            (Some(strip_quoted(buf, b, e)), None)
+        }
+    };
+    let name = name.map(|(nb, ne)| unescape_quoted(buf, nb, ne));
+    (name, location)
 }
 
-/// `ast_shrink_phone_number`: drop `( ) - .` and blanks.
-fn shrink_number(s: &str) -> String {
-    s.chars()
-        .filter(|c| !matches!(c, '(' | ')' | '-' | '.' | ' ' | '\t'))
-        .collect()
+/// `strrchr` within `[b, e)`: index of the last `c`.
+fn strrchr(buf: &[u8], b: usize, e: usize, c: u8) -> Option<usize> {
+    let mut found = None;
+    let mut i = b;
+    while i < e {
+        if buf[i] == c {
+            found = Some(i);
+        }
+        i += 1;
+    }
+    found
 }
 
-fn truncate_bytes(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
+/// `ast_strip`: skip bytes below 33 at the start, cut them at the end.
+fn strip(buf: &[u8], mut b: usize, mut e: usize) -> (usize, usize) {
+    while b < e && buf[b] < 33 {
+        b += 1;
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    while e > b && buf[e - 1] < 33 {
+        e -= 1;
     }
-    s[..end].to_string()
+    (b, e)
+}
+
+/// `ast_strip_quoted(s, "\"", "\"")`: strip, then drop a `"` at each end when both are there
+/// (a lone `"` counts as both).
+fn strip_quoted(buf: &[u8], b: usize, e: usize) -> (usize, usize) {
+    let (b, e) = strip(buf, b, e);
+    if e > b && buf[b] == b'"' && buf[e - 1] == b'"' {
+        if e - b == 1 {
+            return (b + 1, b + 1);
+        }
+        return (b + 1, e - 1);
+    }
+    (b, e)
+}
+
+/// `ast_unescape_quoted` in place: `\x` becomes `x`, a trailing `\` goes. Returns the new range.
+fn unescape_quoted(buf: &mut [u8], b: usize, e: usize) -> (usize, usize) {
+    let mut esc = b;
+    let mut unesc = b;
+    while esc < e {
+        if buf[esc] == b'\\' {
+            esc += 1;
+            if esc >= e {
+                break;
+            }
+        }
+        buf[unesc] = buf[esc];
+        esc += 1;
+        unesc += 1;
+    }
+    (b, unesc)
+}
+
+/// `ast_shrink_phone_number`: drop `(`, `)` and spaces, a `.` that is not last, and a `-`
+/// outside `[...]`.
+fn shrink_phone_number(n: &mut Vec<u8>) {
+    let len = n.len();
+    let mut y = 0;
+    let mut bracketed = 0i32;
+    for x in 0..len {
+        let c = n[x];
+        let keep = match c {
+            b'[' => {
+                bracketed += 1;
+                true
+            }
+            b']' => {
+                bracketed -= 1;
+                true
+            }
+            b'-' => bracketed != 0,
+            b'.' => x + 1 == len,
+            b'(' | b' ' | b')' => false,
+            _ => true,
+        };
+        if keep {
+            n[y] = c;
+            y += 1;
+        }
+    }
+    n.truncate(y);
+}
+
+/// `ast_copy_string` into `char[size]`: at most `size - 1` bytes, cut anywhere.
+fn copy_string(bytes: &[u8], size: usize) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(size - 1)]).into_owned()
 }
 
 #[cfg(test)]

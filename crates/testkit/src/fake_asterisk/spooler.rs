@@ -676,16 +676,28 @@ impl Engine {
         *self.obs.dials.entry(name.to_string()).or_insert(0) += 1;
         let channel = cf.channel();
         let mut run = if cf.uses_application() {
-            Run::application(&channel, &cf.application, &cf.data)
+            Run::application(&channel, &cf.dialed_application(), &cf.data)
         } else {
-            Run::dialplan(&channel, &cf.context, &cf.extension, cf.priority)
+            Run::dialplan(
+                &channel,
+                &cf.dialed_context(),
+                &cf.dialed_extension(),
+                cf.priority,
+            )
         };
+        let timeout_ms = cf.dial_timeout_ms();
+        if timeout_ms <= 0 {
+            run.warnings.push(format!(
+                "WaitTime {} overflows waittime * 1000 ({timeout_ms}): dialed without a time limit",
+                cf.wait_time
+            ));
+        }
         run.apply_call_file_vars(&cf.variables, now);
         run.set_var("AST_OUTGOING_ATTEMPT", &attempt.to_string());
         let (callee, result) = match self.dialable(&cf) {
             Ok(()) => {
                 let callee = self.callees.next_for(&channel);
-                let result = callee.dial(cf.wait_time);
+                let result = callee.dial(timeout_ms);
                 (Some(callee), result)
             }
             Err(why) => {
