@@ -241,7 +241,7 @@ impl CallFileBuilder {
                 Field::Variable,
                 format!(
                     "{n} is a dialplan function, which Asterisk evaluates (FILE() writes files); \
-                     allow it explicitly with allow_set_functions"
+                     allow it explicitly (`--allow-set-functions`, or `allow_set_functions(true)` on the builder)"
                 ),
             )
             .into());

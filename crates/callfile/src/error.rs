@@ -105,6 +105,16 @@ impl BuildError {
     }
 }
 
+/// `uid 0 gid 0`, `uid 0` or `gid 0`: the owner a chown asked for, as a person writes it.
+fn owner_text(uid: Option<u32>, gid: Option<u32>) -> String {
+    match (uid, gid) {
+        (Some(u), Some(g)) => format!("uid {u} gid {g}"),
+        (Some(u), None) => format!("uid {u}"),
+        (None, Some(g)) => format!("gid {g}"),
+        (None, None) => "its owner".into(),
+    }
+}
+
 /// Why a call file could not be spooled. Unless said otherwise, nothing was left behind.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
@@ -113,8 +123,9 @@ pub enum SpoolError {
     #[error("group: no such group {group:?} on this system")]
     NoSuchGroup { group: String },
     #[error(
-        "user: no permission to give {path} to uid {uid:?} gid {gid:?} \
-         (chown needs root or CAP_CHOWN; or run as the Asterisk user and set no user)"
+        "user: no permission to give {path} to {} \
+         (chown needs root or CAP_CHOWN; or run as the Asterisk user and set no user)",
+        owner_text(*.uid, *.gid)
     )]
     NoPermissionToChown {
         path: PathBuf,
@@ -155,4 +166,29 @@ pub enum SpoolError {
         #[source]
         source: std::io::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chown_refusal_names_the_owner_as_a_person_writes_it() {
+        let e = |uid, gid| {
+            SpoolError::NoPermissionToChown {
+                path: PathBuf::from("/s/x.call"),
+                uid,
+                gid,
+            }
+            .to_string()
+        };
+        assert!(
+            e(Some(0), Some(5)).contains("to uid 0 gid 5 ("),
+            "{}",
+            e(Some(0), Some(5))
+        );
+        assert!(e(Some(7), None).contains("to uid 7 ("));
+        assert!(e(None, Some(7)).contains("to gid 7 ("));
+        assert!(!e(Some(0), None).contains("Some("));
+    }
 }

@@ -125,7 +125,12 @@ fn variable_names_are_plain_unless_functions_are_allowed() {
     let call = b("CDR(userfield)").unwrap();
     assert!(call.sets_functions());
     let e = with(call.clone(), Action::application("Playback", "x")).unwrap_err();
-    assert!(e.field() == Field::Variable && reason(e).contains("allow_set_functions"));
+    assert_eq!(e.field(), Field::Variable);
+    let why = reason(e);
+    assert!(
+        why.contains("allow_set_functions") && why.contains("--allow-set-functions"),
+        "{why}"
+    );
     let cf = CallFile::builder()
         .call(call)
         .action(Action::application("Playback", "x"))
