@@ -10,7 +10,7 @@
 //! Each accepted message becomes `<dir>/<id>.json` (the message as JSON, mode 0600). The file
 //! is written under `<dir>/.tmp/` and hard-linked into place, so a reader never sees half a
 //! file and a message can never be written twice. Every publish call also appends
-//! `<id> <time>` to `<dir>/publish.log`, the audit trail that makes [`Backend::find`] exact
+//! `<id> <time>` to `<dir>/publish.log`, the audit trail that makes [`Lookup::find`](crate::backend::Lookup::find) exact
 //! after a crash (and lets a test count publishes per message).
 //!
 //! Results come back as `<dir>/results/<id>.json`, written by the consumer:
@@ -29,8 +29,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use crate::backend::{
-    Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Publish, StatusReport,
-    StatusUpdate,
+    Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Lookup, Pacing, Publish,
+    StatusReport, StatusUpdate,
 };
 use crate::config::ConfigError;
 use crate::{JsonMap, Message, MessageId, State};
@@ -305,14 +305,12 @@ impl Backend for FileBackend {
         &self.name
     }
 
-    async fn capacity(&self, in_flight: usize) -> Option<usize> {
-        self.inner
-            .max_in_flight
-            .map(|max| max.saturating_sub(in_flight))
+    fn pacing(&self) -> Option<&dyn Pacing> {
+        self.inner.max_in_flight.map(|_| self as &dyn Pacing)
     }
 
-    fn paces(&self) -> bool {
-        self.inner.max_in_flight.is_some()
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
     }
 
     async fn publish(&self, message: &Message) -> Publish {
@@ -336,15 +334,6 @@ impl Backend for FileBackend {
         }
     }
 
-    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
-        let (inner, m) = (Arc::clone(&self.inner), message.clone());
-        off_executor(move || inner.find(&m)).await?
-    }
-
-    fn can_find(&self) -> bool {
-        true
-    }
-
     async fn check_status(
         &self,
         messages: &[Message],
@@ -357,6 +346,23 @@ impl Backend for FileBackend {
     async fn cancel(&self, message: &Message) -> Result<Cancel, BackendError> {
         let (inner, m) = (Arc::clone(&self.inner), message.clone());
         off_executor(move || inner.cancel(&m)).await?
+    }
+}
+
+#[async_trait]
+impl Pacing for FileBackend {
+    async fn capacity(&self, in_flight: usize) -> usize {
+        self.inner
+            .max_in_flight
+            .map_or(usize::MAX, |max| max.saturating_sub(in_flight))
+    }
+}
+
+#[async_trait]
+impl Lookup for FileBackend {
+    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
+        let (inner, m) = (Arc::clone(&self.inner), message.clone());
+        off_executor(move || inner.find(&m)).await?
     }
 }
 

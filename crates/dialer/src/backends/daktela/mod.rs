@@ -17,7 +17,7 @@ pub use config::{DaktelaConfig, Secret};
 pub use publish::{ID_FIELD, SENDER_FIELDS, TEXT_FIELD};
 
 use crate::Message;
-use crate::backend::{Backend, BackendError, Found, Publish, StatusReport};
+use crate::backend::{Backend, BackendError, Found, Lookup, Publish, StatusReport};
 use crate::config::ConfigError;
 
 pub struct Daktela {
@@ -110,19 +110,22 @@ impl Backend for Daktela {
             .collect()
     }
 
-    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
-        self.inner.find_one(message).await
-    }
-
-    fn can_find(&self) -> bool {
-        true
-    }
-
     async fn check_status(
         &self,
         messages: &[Message],
         cursor: Option<&str>,
     ) -> Result<StatusReport, BackendError> {
         self.inner.check(messages, cursor).await
+    }
+
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Lookup for Daktela {
+    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
+        self.inner.find_one(message).await
     }
 }
