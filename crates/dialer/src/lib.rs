@@ -4,6 +4,7 @@ pub mod backend;
 pub mod backends;
 pub mod config;
 pub mod delivery;
+mod duration;
 mod id;
 mod message;
 mod phone;
@@ -15,6 +16,7 @@ pub mod template;
 pub mod tts;
 
 pub use backend::Backend;
+pub use duration::{Duration, DurationError};
 pub use id::{InvalidMessageId, MessageId};
 pub use message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,
