@@ -65,8 +65,10 @@ impl Duration {
 
     /// Parses and refuses zero: for options where nothing shorter than a moment makes sense.
     pub fn parse_positive(text: &str) -> Result<Self, DurationError> {
-        text.parse::<Duration>()
-            .and_then(|d| d.positive().map_err(|_| DurationError::Zero(format!("{text:?}"))))
+        text.parse::<Duration>().and_then(|d| {
+            d.positive()
+                .map_err(|_| DurationError::Zero(format!("{text:?}")))
+        })
     }
 
     /// Whole seconds, when there is no fraction of one (Asterisk's call-file times).
@@ -201,7 +203,15 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        for text in ["", "soon", "15", "15 parsecs", "1 month", "P1Y", "2030-01-01"] {
+        for text in [
+            "",
+            "soon",
+            "15",
+            "15 parsecs",
+            "1 month",
+            "P1Y",
+            "2030-01-01",
+        ] {
             let e = text.parse::<Duration>().unwrap_err();
             assert_eq!(e, DurationError::Invalid(text.into()), "{text}");
             assert!(e.to_string().contains("such as 90s"), "{e}");
@@ -238,7 +248,13 @@ mod tests {
         assert_eq!(d("d = \"2h\"").unwrap(), Duration::from_secs(7200));
         assert_eq!(d("d = 60").unwrap(), Duration::from_secs(60));
         assert_eq!(d("d = 2.5").unwrap(), Duration::from_millis(2500));
-        for bad in ["d = -5", "d = -0.5", "d = \"-5s\"", "d = \"soon\"", "d = true"] {
+        for bad in [
+            "d = -5",
+            "d = -0.5",
+            "d = \"-5s\"",
+            "d = \"soon\"",
+            "d = true",
+        ] {
             let e = d(bad).unwrap_err();
             assert!(!e.message().is_empty(), "{bad}");
         }

@@ -5,6 +5,11 @@ use async_trait::async_trait;
 use crate::backend::{Accepted, Backend, BackendError, Found, Lookup, Publish};
 use crate::{JsonMap, Message, State};
 
+/// `[backends.NAME] kind = "dummy"` has no other keys.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DummySettings {}
+
 pub struct Dummy {
     name: String,
 }

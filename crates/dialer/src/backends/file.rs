@@ -32,14 +32,14 @@ use crate::backend::{
     Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Lookup, Pacing, Publish,
     StatusReport, StatusUpdate,
 };
-use crate::config::ConfigError;
 use crate::{JsonMap, Message, MessageId, State};
 
-#[derive(Debug, Deserialize)]
+/// `[backends.NAME] kind = "file"`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Options {
-    dir: PathBuf,
-    max_in_flight: Option<usize>,
+pub struct FileSettings {
+    pub dir: PathBuf,
+    pub max_in_flight: Option<usize>,
 }
 
 pub struct FileBackend {
@@ -55,15 +55,8 @@ struct Inner {
 const LOG: &str = "publish.log";
 
 impl FileBackend {
-    pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
-        let o: Options =
-            toml::Value::Table(options.clone())
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                    key: format!("backends.{name}"),
-                    reason: e.message().to_string(),
-                })?;
-        Ok(Self::new(name, &o.dir, o.max_in_flight))
+    pub fn from_settings(name: &str, settings: &FileSettings) -> Self {
+        Self::new(name, &settings.dir, settings.max_in_flight)
     }
 
     pub fn new(name: &str, dir: &Path, max_in_flight: Option<usize>) -> Self {

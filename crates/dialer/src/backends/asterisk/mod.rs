@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use config::{AsteriskConfig, ChannelTemplate, DEFAULT_CONTEXT};
+pub use config::{AsteriskConfig, AsteriskSettings, ChannelTemplate, DEFAULT_CONTEXT};
 pub use publish::{file_name, id_from_name};
 pub use report::Report;
 pub use results::{Seen, Verdict, judge};
@@ -76,6 +76,12 @@ fn start_error(backend: &str, key: &str, reason: impl Into<String>) -> ConfigErr
 
 impl Asterisk {
     /// From `[backends.NAME]`, with espeak-ng.
+    pub fn from_settings(name: &str, settings: &AsteriskSettings) -> Result<Self, ConfigError> {
+        let config = AsteriskConfig::new(name, settings)?;
+        Self::start(name, config, Arc::new(EspeakNg::new()))
+    }
+
+    /// From `[backends.NAME]` as a table, with espeak-ng.
     pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
         let config = AsteriskConfig::from_table(name, table)?;
         Self::start(name, config, Arc::new(EspeakNg::new()))

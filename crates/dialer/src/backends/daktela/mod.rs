@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 
 pub use client::{REDACTED, TOKEN_HEADER};
-pub use config::{DaktelaConfig, Secret};
+pub use config::{DaktelaConfig, DaktelaSettings, Secret};
 pub use publish::{ID_FIELD, SENDER_FIELDS, TEXT_FIELD};
 
 use crate::Message;
@@ -55,7 +55,15 @@ impl Daktela {
         })
     }
 
-    /// From `[backends.NAME]`'s options, reading `access_token_env` from the environment.
+    /// From `[backends.NAME]`, reading `access_token_env` from the environment.
+    pub fn from_settings(name: &str, settings: &DaktelaSettings) -> Result<Self, ConfigError> {
+        Self::new(
+            name,
+            DaktelaConfig::new(name, settings, |var| std::env::var(var).ok())?,
+        )
+    }
+
+    /// From `[backends.NAME]` as a table, reading `access_token_env` from the environment.
     pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
         Self::new(
             name,
