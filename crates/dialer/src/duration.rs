@@ -71,6 +71,15 @@ impl Duration {
         })
     }
 
+    /// Like [`FromStr`], and a bare number is seconds, as in TOML: for options that have
+    /// always taken seconds (`--wait-time 45`, `--wait-time 1m`).
+    pub fn parse_or_seconds(text: &str) -> Result<Self, DurationError> {
+        match text.trim().parse::<f64>() {
+            Ok(secs) if secs.is_finite() => Self::from_secs_f64(secs, format_args!("{text:?}")),
+            _ => text.parse(),
+        }
+    }
+
     /// Whole seconds, when there is no fraction of one (Asterisk's call-file times).
     pub fn whole_secs(self) -> Option<u64> {
         (self.0.subsec_nanos() == 0).then_some(self.0.as_secs())
@@ -263,6 +272,28 @@ mod tests {
             serde_json::to_string(&Duration::from_secs(90)).unwrap(),
             "\"1m 30s\""
         );
+    }
+
+    #[test]
+    fn bare_numbers_only_where_asked() {
+        assert_eq!(
+            Duration::parse_or_seconds("45"),
+            Ok(Duration::from_secs(45))
+        );
+        assert_eq!(
+            Duration::parse_or_seconds("1.5"),
+            Ok(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            Duration::parse_or_seconds("1m"),
+            Ok(Duration::from_secs(60))
+        );
+        assert!(matches!(
+            Duration::parse_or_seconds("-3"),
+            Err(DurationError::Negative(_))
+        ));
+        assert!(Duration::parse_or_seconds("NaN").is_err());
+        assert!("45".parse::<Duration>().is_err());
     }
 
     #[test]
