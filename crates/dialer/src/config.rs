@@ -65,47 +65,28 @@ pub const BACKEND_KINDS: [&str; 4] = ["dummy", "file", "asterisk", "daktela"];
 impl BackendSettings {
     /// Types `[backends.NAME]`; an error names the key (`backends.NAME.KEY`).
     pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
-        let invalid = |key: &str, reason: String| ConfigError::Invalid {
-            key: if key.is_empty() {
-                format!("backends.{name}")
-            } else {
-                format!("backends.{name}.{key}")
-            },
-            reason,
-        };
-        let mut rest = table.clone();
-        let kind = match rest.remove("kind") {
-            Some(toml::Value::String(k)) => k,
+        let kind = match table.get("kind") {
+            Some(toml::Value::String(k)) => k.as_str(),
             Some(other) => {
-                return Err(invalid(
-                    "kind",
-                    format!("expected a string, got {}", other.type_str()),
-                ));
+                let reason = format!("expected a string, got {}", other.type_str());
+                return Err(backend_key(name, "kind", reason));
             }
             None => {
-                return Err(invalid(
-                    "kind",
-                    format!("missing (one of: {})", BACKEND_KINDS.join(", ")),
-                ));
+                let reason = format!("missing (one of: {})", BACKEND_KINDS.join(", "));
+                return Err(backend_key(name, "kind", reason));
             }
         };
-        let value = toml::Value::Table(rest);
-        let settings = match kind.as_str() {
-            "dummy" => typed(value).map(BackendSettings::Dummy),
-            "file" => typed(value).map(BackendSettings::File),
-            "asterisk" => typed(value).map(BackendSettings::Asterisk),
-            "daktela" => typed(value).map(BackendSettings::Daktela),
+        Ok(match kind {
+            "dummy" => BackendSettings::Dummy(backend_keys(name, table)?),
+            "file" => BackendSettings::File(backend_keys(name, table)?),
+            "asterisk" => BackendSettings::Asterisk(backend_keys(name, table)?),
+            "daktela" => BackendSettings::Daktela(backend_keys(name, table)?),
             other => {
-                return Err(invalid(
-                    "kind",
-                    format!(
-                        "unknown backend kind {other:?} (known: {})",
-                        BACKEND_KINDS.join(", ")
-                    ),
-                ));
+                let known = BACKEND_KINDS.join(", ");
+                let reason = format!("unknown backend kind {other:?} (known: {known})");
+                return Err(backend_key(name, "kind", reason));
             }
-        };
-        settings.map_err(|(key, reason): (String, String)| invalid(&key, reason))
+        })
     }
 
     pub fn kind(&self) -> &'static str {
@@ -135,6 +116,24 @@ impl BackendConfig {
 impl std::fmt::Debug for BackendConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.settings.fmt(f)
+    }
+}
+
+/// One backend's keys typed as `T`, `kind` aside; an error names `backends.NAME.KEY`.
+pub(crate) fn backend_keys<T: DeserializeOwned>(
+    name: &str,
+    table: &toml::Table,
+) -> Result<T, ConfigError> {
+    let mut rest = table.clone();
+    rest.remove("kind");
+    typed(toml::Value::Table(rest)).map_err(|(key, reason)| backend_key(name, &key, reason))
+}
+
+fn backend_key(name: &str, key: &str, reason: String) -> ConfigError {
+    let dot = if key.is_empty() { "" } else { "." };
+    ConfigError::Invalid {
+        key: format!("backends.{name}{dot}{key}"),
+        reason,
     }
 }
 

@@ -105,9 +105,8 @@ impl ChannelTemplate {
 }
 
 fn invalid(backend: &str, key: &str, reason: impl Into<String>) -> ConfigError {
-    let dot = if key.is_empty() { "" } else { "." };
     ConfigError::Invalid {
-        key: format!("backends.{backend}{dot}{key}"),
+        key: format!("backends.{backend}.{key}"),
         reason: reason.into(),
     }
 }
@@ -193,11 +192,7 @@ fn dialplan_safe_path(backend: &str, key: &str, p: &Path) -> Result<(), ConfigEr
 impl AsteriskConfig {
     /// Types `[backends.NAME]`'s table (without or with `kind`) and checks it.
     pub fn from_table(backend: &str, table: &toml::Table) -> Result<Self, ConfigError> {
-        let mut table = table.clone();
-        table.remove("kind");
-        let settings = crate::config::typed(toml::Value::Table(table))
-            .map_err(|(key, reason)| invalid(backend, &key, reason))?;
-        Self::new(backend, &settings)
+        Self::new(backend, &crate::config::backend_keys(backend, table)?)
     }
 
     /// Checks the keys and fills in the defaults. Every error names the key and the reason.

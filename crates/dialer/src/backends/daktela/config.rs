@@ -98,16 +98,7 @@ impl DaktelaConfig {
         options: &toml::Table,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let mut options = options.clone();
-        options.remove("kind");
-        let settings: DaktelaSettings =
-            crate::config::typed(toml::Value::Table(options)).map_err(|(key, reason)| {
-                ConfigError::Invalid {
-                    key: format!("backends.{name}.{key}"),
-                    reason,
-                }
-            })?;
-        Self::new(name, &settings, env)
+        Self::new(name, &crate::config::backend_keys(name, options)?, env)
     }
 
     /// Checks the keys and fills in the defaults. No error quotes the token.
