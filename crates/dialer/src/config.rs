@@ -31,7 +31,7 @@ pub struct Config {
     pub backends: BTreeMap<String, BackendConfig>,
     /// Delivery settings (retries, worker, status checks, routing, allowlist).
     #[serde(default)]
-    pub delivery: toml::Table,
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 /// `[backends.NAME]`: its `kind` and that kind's keys, typed ([`BackendSettings`]). Checks
@@ -221,17 +221,31 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses TOML text; an unknown key is an error naming it. `origin` names the file in errors.
+    /// Parses TOML text; an error names the key and its line. `origin` names the file.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            // The message and the line only: the offending line itself may hold a secret.
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        // The message and the line only: the offending line itself may hold a secret.
+        let at = |e: &toml::de::Error| {
+            e.span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default()
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            reason: format!("{}{}", e.message().trim(), at(&e)),
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let (path, e) = (e.path().to_string(), e.into_inner());
+            let (message, at) = (e.message().trim(), at(&e));
+            // A backend's error already names its key (`backends.NAME.KEY: ...`).
+            let reason = if path == "." || message.starts_with(&format!("{path}.")) {
+                format!("{message}{at}")
+            } else {
+                format!("{path}: {message}{at}")
+            };
             ConfigError::Parse {
                 path: origin.to_string(),
-                reason: format!("{}{at}", e.message().trim()),
+                reason,
             }
         })
     }
@@ -303,6 +317,14 @@ mod tests {
                 1,
             ),
             ("x = 1\n", "x", 1),
+            ("a = 1\nx = \n", "string values must be quoted", 2),
+            ("[delivery]\nlease = \"soon\"\n", "delivery.lease", 2),
+            (
+                "\n[delivery]\nretry_jitter = \"x\"\n",
+                "delivery.retry_jitter",
+                3,
+            ),
+            ("[delivery]\nleese = \"1s\"\n", "delivery.leese", 2),
             ("\n[backends.b]\nkind = \"fax\"\n", "backends.b.kind", 2),
             ("[backends.b]\ndir = \"/x\"\n", "backends.b.kind", 1),
             (

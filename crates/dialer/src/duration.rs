@@ -22,12 +22,11 @@ pub struct Duration(std::time::Duration);
 pub enum DurationError {
     #[error("{0:?} is not a duration such as 90s, 15m, 2h, 1h30m, 1 day, 2d or PT15M")]
     Invalid(String),
-    #[error("{0:?} is negative")]
+    /// The text as written (quoted), or a number of seconds.
+    #[error("{0} is negative")]
     Negative(String),
     #[error("{0} must be longer than zero")]
     Zero(String),
-    #[error("{0:?} is too long")]
-    TooLong(String),
 }
 
 impl Duration {
@@ -75,7 +74,7 @@ impl Duration {
     /// always taken seconds (`--wait-time 45`, `--wait-time 1m`).
     pub fn parse_or_seconds(text: &str) -> Result<Self, DurationError> {
         match text.trim().parse::<f64>() {
-            Ok(secs) if secs.is_finite() => Self::from_secs_f64(secs, format_args!("{text:?}")),
+            Ok(secs) if secs.is_finite() => Self::from_secs_f64(secs, text),
             _ => text.parse(),
         }
     }
@@ -85,9 +84,10 @@ impl Duration {
         (self.0.subsec_nanos() == 0).then_some(self.0.as_secs())
     }
 
-    fn from_secs_f64(secs: f64, shown: impl fmt::Display) -> Result<Self, DurationError> {
+    /// `shown`: how the number was written, for the error.
+    fn from_secs_f64(secs: f64, shown: &str) -> Result<Self, DurationError> {
         if secs.is_sign_negative() && secs != 0.0 {
-            return Err(DurationError::Negative(shown.to_string()));
+            return Err(DurationError::Negative(format!("{shown} seconds")));
         }
         std::time::Duration::try_from_secs_f64(secs)
             .map(Duration)
@@ -108,7 +108,7 @@ impl FromStr for Duration {
         });
         let signed = signed.map_err(|_| DurationError::Invalid(text.to_string()))?;
         if signed.is_negative() {
-            return Err(DurationError::Negative(text.to_string()));
+            return Err(DurationError::Negative(format!("{text:?}")));
         }
         Ok(Duration(signed.unsigned_abs()))
     }
@@ -168,7 +168,7 @@ impl<'de> Deserialize<'de> for Duration {
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-                Duration::from_secs_f64(v, format_args!("{v} seconds")).map_err(E::custom)
+                Duration::from_secs_f64(v, &v.to_string()).map_err(E::custom)
             }
         }
         d.deserialize_any(V)

@@ -74,7 +74,7 @@ impl Backends {
             router: Router::default(),
         };
         let mut delivery =
-            DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?;
+            DeliverySettings::new(&config.delivery, config.default_region.as_deref())?;
         delivery.queued = config.batch_sending;
         b.with_delivery(delivery)
     }

@@ -28,7 +28,7 @@ pub use cancel::{CancelOutcome, cancel, resend};
 pub use publish::{Published, may_begin_at_once, publish_begun, publish_claimed, publish_now};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
-pub use settings::DeliverySettings;
+pub use settings::{DeliveryConfig, DeliverySettings};
 pub use status::{BackendCheck, CheckedFailure, StatusRun, check_status, intake};
 pub use worker::{Worker, WorkerOptions, WorkerStats};
 

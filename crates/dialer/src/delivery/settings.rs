@@ -72,22 +72,23 @@ impl Default for DeliverySettings {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// `[delivery]` as written: every key typed, none checked yet ([`DeliverySettings::new`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
-    batch_size: Option<i64>,
-    max_attempts: Option<i64>,
-    retry_base: Option<crate::Duration>,
-    retry_max: Option<crate::Duration>,
-    retry_jitter: Option<f64>,
-    give_up_after: Option<crate::Duration>,
-    lease: Option<crate::Duration>,
-    interval: Option<crate::Duration>,
-    status_interval: Option<crate::Duration>,
-    status_window: Option<crate::Duration>,
-    max_check_failures: Option<i64>,
-    allowlist: Option<Vec<String>>,
-    routes: Option<BTreeMap<String, String>>,
+pub struct DeliveryConfig {
+    pub batch_size: Option<i64>,
+    pub max_attempts: Option<i64>,
+    pub retry_base: Option<crate::Duration>,
+    pub retry_max: Option<crate::Duration>,
+    pub retry_jitter: Option<f64>,
+    pub give_up_after: Option<crate::Duration>,
+    pub lease: Option<crate::Duration>,
+    pub interval: Option<crate::Duration>,
+    pub status_interval: Option<crate::Duration>,
+    pub status_window: Option<crate::Duration>,
+    pub max_check_failures: Option<i64>,
+    pub allowlist: Option<Vec<String>>,
+    pub routes: Option<BTreeMap<String, String>>,
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
@@ -126,8 +127,14 @@ impl DeliverySettings {
         table: &toml::Table,
         default_region: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let raw: Raw = crate::config::typed(toml::Value::Table(table.clone()))
+        let raw: DeliveryConfig = crate::config::typed(toml::Value::Table(table.clone()))
             .map_err(|(key, reason)| invalid(&key, reason))?;
+        Self::new(&raw, default_region)
+    }
+
+    /// Checks the typed `[delivery]` keys and fills in pymess's defaults. `default_region`
+    /// reads national numbers in the allowlist the way `send` reads recipients.
+    pub fn new(raw: &DeliveryConfig, default_region: Option<&str>) -> Result<Self, ConfigError> {
         let d = DeliverySettings::default();
         let jitter = raw.retry_jitter.unwrap_or(d.retry_jitter);
         if !(0.0..=1.0).contains(&jitter) {
@@ -136,7 +143,7 @@ impl DeliverySettings {
                 format!("{jitter}: must be between 0 and 1"),
             ));
         }
-        let allowlist = match raw.allowlist {
+        let allowlist = match &raw.allowlist {
             None => None,
             Some(list) => Some(
                 list.iter()
@@ -147,7 +154,7 @@ impl DeliverySettings {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
-        let routes = raw.routes.unwrap_or_default();
+        let routes = raw.routes.clone().unwrap_or_default();
         for prefix in routes.keys() {
             let ok = prefix.starts_with('+') && prefix[1..].bytes().all(|b| b.is_ascii_digit());
             if !ok {
