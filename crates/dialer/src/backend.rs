@@ -7,23 +7,14 @@ use async_trait::async_trait;
 
 use crate::{JsonMap, Message, MessageId, State};
 
+/// A delivery channel. Only `name` and `publish` are required. What some backends can do
+/// and others cannot (pacing, looking a message up, results that arrive on their own) is an
+/// optional part returned by [`Backend::pacing`], [`Backend::lookup`] and [`Backend::intake`],
+/// so a capability and the code behind it cannot drift apart.
 #[async_trait]
 pub trait Backend: Send + Sync {
     /// The configured name (`[backends.NAME]`).
     fn name(&self) -> &str;
-
-    /// How many more messages may be handed over now, given how many of this backend's
-    /// messages are in flight (sent, not final). `None`: no limit. Pacing backends
-    /// (Asterisk's `max_in_flight`, `calls_per_second`) answer here; the rest stay WAITING.
-    async fn capacity(&self, _in_flight: usize) -> Option<usize> {
-        None
-    }
-
-    /// Whether [`Backend::capacity`] may limit anything. When false (the default) the
-    /// count of messages in flight, a query per publish, is not made.
-    fn paces(&self) -> bool {
-        false
-    }
 
     /// Hands one message over. Never panics or raises: every failure is a [`Publish`] value.
     async fn publish(&self, message: &Message) -> Publish;
@@ -38,26 +29,6 @@ pub trait Backend: Send + Sync {
         out
     }
 
-    /// After an attempt whose outcome is unknown (a crash between publish and the state
-    /// update, a timeout after the request was sent): did the backend take this message?
-    /// Called before publishing it again, so that nobody is called twice.
-    async fn find(&self, _message: &Message) -> Result<Found, BackendError> {
-        Ok(Found::Unknown)
-    }
-
-    /// Whether results arrive on their own ([`Backend::intake`] is implemented). When false
-    /// (the default) the worker does not read this backend's in-flight messages each tick.
-    fn has_intake(&self) -> bool {
-        false
-    }
-
-    /// Whether [`Backend::find`] answers Yes or No (never Unknown by design). Then `send`
-    /// may begin the first attempt in the transaction that stores the message, one commit
-    /// fewer: a crash before the outcome is recorded is resolved through `find`.
-    fn can_find(&self) -> bool {
-        false
-    }
-
     /// Bulk status check of sent, non-final messages. `cursor` is where the last
     /// successful check got to (the backend's own format); the report says where the next
     /// one starts. A failure that concerns one message goes in `failures`; an `Err` means
@@ -70,16 +41,57 @@ pub trait Backend: Send + Sync {
         Ok(StatusReport::default())
     }
 
-    /// Results that arrived on their own since the last call (Asterisk's archives and
-    /// dialplan reports). `pending` are this backend's sent, non-final messages.
-    async fn intake(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {
-        Ok(StatusReport::default())
-    }
-
     /// Withdraws a message the backend has not acted on yet, where it can.
     async fn cancel(&self, _message: &Message) -> Result<Cancel, BackendError> {
         Ok(Cancel::Unsupported)
     }
+
+    /// Limits how many messages are handed over at a time. `None` (the default): no limit,
+    /// and the count of messages in flight, a query per publish, is not made.
+    fn pacing(&self) -> Option<&dyn Pacing> {
+        None
+    }
+
+    /// Tells whether the backend already holds a message. `None` (the default): an attempt
+    /// whose outcome is unknown is never resolved ([`Found::Unknown`]) and so never
+    /// published again. With a lookup, `send` may also begin the first attempt in the
+    /// transaction that stores the message (one commit fewer): a crash before the outcome
+    /// is recorded is resolved through the lookup.
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        None
+    }
+
+    /// Results that arrive on their own (Asterisk's archives and dialplan reports). `None`
+    /// (the default): the worker does not read this backend's in-flight messages each tick.
+    fn intake(&self) -> Option<&dyn Intake> {
+        None
+    }
+}
+
+/// Pacing: a backend's own limit on messages in flight or per second.
+#[async_trait]
+pub trait Pacing: Send + Sync {
+    /// How many more messages may be handed over now, given how many of this backend's
+    /// messages are in flight (sent, not final). The rest stay WAITING.
+    async fn capacity(&self, in_flight: usize) -> usize;
+}
+
+/// Looking up one message after an attempt whose outcome is unknown (a crash between
+/// publish and the state update, a timeout after the request was sent).
+#[async_trait]
+pub trait Lookup: Send + Sync {
+    /// Did the backend take this message? Called before publishing it again, so that
+    /// nobody is called twice. Answer [`Found::Yes`] or [`Found::No`]; [`Found::Unknown`]
+    /// leaves the message failed rather than risk a second call.
+    async fn find(&self, message: &Message) -> Result<Found, BackendError>;
+}
+
+/// Results that arrive on their own.
+#[async_trait]
+pub trait Intake: Send + Sync {
+    /// Results that arrived since the last call. `pending` are this backend's sent,
+    /// non-final messages.
+    async fn collect(&self, pending: &[Message]) -> Result<StatusReport, BackendError>;
 }
 
 /// The outcome of handing one message to a backend.
@@ -88,7 +100,7 @@ pub enum Publish {
     /// Taken: READY with `sent_at` (or DEBUG and final for the Dummy backend).
     Accepted(Accepted),
     /// Failed, may succeed later: ERROR_RETRY with backoff. `ambiguous` when the request
-    /// may have reached the backend (timeout): the next attempt asks [`Backend::find`] first.
+    /// may have reached the backend (timeout): the next attempt asks [`Lookup::find`] first.
     Retry { error: String, ambiguous: bool },
     /// Failed for good: ERROR.
     Failed { error: String },
@@ -120,12 +132,12 @@ impl Accepted {
     }
 }
 
-/// Whether a backend already holds a message (see [`Backend::find`]).
+/// Whether a backend already holds a message (see [`Lookup::find`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Found {
     Yes(Accepted),
     No,
-    /// The backend cannot tell: the message is not published again.
+    /// The backend cannot tell (or has no [`Lookup`]): the message is not published again.
     Unknown,
 }
 

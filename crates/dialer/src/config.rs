@@ -4,6 +4,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+
+use crate::backends::asterisk::AsteriskSettings;
+use crate::backends::daktela::DaktelaSettings;
+use crate::backends::{DummySettings, FileSettings};
 
 /// With no configuration at all: an SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dialout.db";
@@ -22,19 +27,164 @@ pub struct Config {
     /// pymess's batch sending: `send` only stores messages (WAITING); the worker publishes them.
     #[serde(default)]
     pub batch_sending: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "named_backends")]
     pub backends: BTreeMap<String, BackendConfig>,
     /// Delivery settings (retries, worker, status checks, routing, allowlist).
     #[serde(default)]
-    pub delivery: toml::Table,
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
-/// `[backends.NAME]`: a kind and that kind's own keys.
-#[derive(Debug, Clone, Deserialize)]
+/// `[backends.NAME]`: its `kind` and that kind's keys, typed ([`BackendSettings`]). Checks
+/// beyond types (ranges, paths, the token's environment variable) run when the backend is
+/// built, so that `dialout doctor` can report them as checks.
+#[derive(Clone)]
 pub struct BackendConfig {
+    pub settings: BackendSettings,
+    /// `kind` as written. Transitional, with `options`: `dialout doctor` still filters and
+    /// re-reads the table; drop both once it matches on `settings`.
     pub kind: String,
-    #[serde(flatten)]
+    /// The table as written, without `kind`.
     pub options: toml::Table,
+}
+
+/// One variant per kind; each one's struct refuses keys it does not know.
+///
+/// Deserialized from a table with `kind` by [`BackendSettings::from_table`] rather than by
+/// serde's `#[serde(tag = "kind")]`: an internally tagged enum buffers the table, and an
+/// error inside it could then name neither the key nor the line.
+#[derive(Debug, Clone)]
+pub enum BackendSettings {
+    Dummy(DummySettings),
+    File(FileSettings),
+    Asterisk(AsteriskSettings),
+    Daktela(DaktelaSettings),
+}
+
+pub const BACKEND_KINDS: [&str; 4] = ["dummy", "file", "asterisk", "daktela"];
+
+impl BackendSettings {
+    /// Types `[backends.NAME]`; an error names the key (`backends.NAME.KEY`).
+    pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
+        let kind = match table.get("kind") {
+            Some(toml::Value::String(k)) => k.as_str(),
+            Some(other) => {
+                let reason = format!("expected a string, got {}", other.type_str());
+                return Err(backend_key(name, "kind", reason));
+            }
+            None => {
+                let reason = format!("missing (one of: {})", BACKEND_KINDS.join(", "));
+                return Err(backend_key(name, "kind", reason));
+            }
+        };
+        Ok(match kind {
+            "dummy" => BackendSettings::Dummy(backend_keys(name, table)?),
+            "file" => BackendSettings::File(backend_keys(name, table)?),
+            "asterisk" => BackendSettings::Asterisk(backend_keys(name, table)?),
+            "daktela" => BackendSettings::Daktela(backend_keys(name, table)?),
+            other => {
+                let known = BACKEND_KINDS.join(", ");
+                let reason = format!("unknown backend kind {other:?} (known: {known})");
+                return Err(backend_key(name, "kind", reason));
+            }
+        })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendSettings::Dummy(_) => "dummy",
+            BackendSettings::File(_) => "file",
+            BackendSettings::Asterisk(_) => "asterisk",
+            BackendSettings::Daktela(_) => "daktela",
+        }
+    }
+}
+
+impl BackendConfig {
+    pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
+        let settings = BackendSettings::from_table(name, table)?;
+        let mut options = table.clone();
+        options.remove("kind");
+        Ok(BackendConfig {
+            kind: settings.kind().to_string(),
+            settings,
+            options,
+        })
+    }
+}
+
+/// The typed settings only: the raw table may hold an access token.
+impl std::fmt::Debug for BackendConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.settings.fmt(f)
+    }
+}
+
+/// One backend's keys typed as `T`, `kind` aside; an error names `backends.NAME.KEY`.
+pub(crate) fn backend_keys<T: DeserializeOwned>(
+    name: &str,
+    table: &toml::Table,
+) -> Result<T, ConfigError> {
+    let mut rest = table.clone();
+    rest.remove("kind");
+    typed(toml::Value::Table(rest)).map_err(|(key, reason)| backend_key(name, &key, reason))
+}
+
+fn backend_key(name: &str, key: &str, reason: String) -> ConfigError {
+    let dot = if key.is_empty() { "" } else { "." };
+    ConfigError::Invalid {
+        key: format!("backends.{name}{dot}{key}"),
+        reason,
+    }
+}
+
+/// Deserializes `T` from a TOML value. An error is `(key path, reason)`; the reason is
+/// serde's message, which for a secret ([`crate::backends::daktela::Secret`]) never
+/// quotes the value.
+pub(crate) fn typed<T: DeserializeOwned>(value: toml::Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut key = e.path().to_string();
+        if key == "." {
+            key.clear();
+        }
+        let reason = e.inner().message().trim().to_string();
+        (key, reason)
+    })
+}
+
+/// `[backends]`, typed one backend at a time so that an error names `backends.NAME.KEY`;
+/// TOML then adds the line of that backend's table.
+fn named_backends<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, BackendConfig>, D::Error> {
+    struct Named(String);
+    impl<'de> de::DeserializeSeed<'de> for Named {
+        type Value = BackendConfig;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<BackendConfig, D::Error> {
+            let table = toml::Table::deserialize(d)?;
+            BackendConfig::from_table(&self.0, &table).map_err(|e| match e {
+                ConfigError::Invalid { key, reason } => {
+                    de::Error::custom(format!("{key}: {reason}"))
+                }
+                other => de::Error::custom(other),
+            })
+        }
+    }
+    struct ByName;
+    impl<'de> Visitor<'de> for ByName {
+        type Value = BTreeMap<String, BackendConfig>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table of backends by name")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let config = map.next_value_seed(Named(name.clone()))?;
+                out.insert(name, config);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(ByName)
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -71,17 +221,31 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses TOML text; an unknown key is an error naming it. `origin` names the file in errors.
+    /// Parses TOML text; an error names the key and its line. `origin` names the file.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            // The message and the line only: the offending line itself may hold a secret.
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        // The message and the line only: the offending line itself may hold a secret.
+        let at = |e: &toml::de::Error| {
+            e.span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default()
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            reason: format!("{}{}", e.message().trim(), at(&e)),
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let (path, e) = (e.path().to_string(), e.into_inner());
+            let (message, at) = (e.message().trim(), at(&e));
+            // A backend's error already names its key (`backends.NAME.KEY: ...`).
+            let reason = if path == "." || message.starts_with(&format!("{path}.")) {
+                format!("{message}{at}")
+            } else {
+                format!("{path}: {message}{at}")
+            };
             ConfigError::Parse {
                 path: origin.to_string(),
-                reason: format!("{}{at}", e.message().trim()),
+                reason,
             }
         })
     }
@@ -132,6 +296,63 @@ mod tests {
         assert!(err.contains("databse_url"), "{err}");
         assert!(err.contains("line 1"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn backends_are_typed_and_errors_name_key_and_line() {
+        let c = Config::from_toml(
+            "[backends.a]\nkind = \"dummy\"\n[backends.f]\nkind = \"file\"\ndir = \"/tmp/x\"\n",
+            "x",
+        )
+        .unwrap();
+        assert!(matches!(
+            c.backends["a"].settings,
+            BackendSettings::Dummy(_)
+        ));
+        assert!(matches!(c.backends["f"].settings, BackendSettings::File(_)));
+        for (text, key, line) in [
+            (
+                "[backends.a]\nkind = \"dummy\"\ncolour = 1\n",
+                "backends.a.colour",
+                1,
+            ),
+            ("x = 1\n", "x", 1),
+            ("a = 1\nx = \n", "string values must be quoted", 2),
+            ("[delivery]\nlease = \"soon\"\n", "delivery.lease", 2),
+            (
+                "\n[delivery]\nretry_jitter = \"x\"\n",
+                "delivery.retry_jitter",
+                3,
+            ),
+            ("[delivery]\nleese = \"1s\"\n", "delivery.leese", 2),
+            ("\n[backends.b]\nkind = \"fax\"\n", "backends.b.kind", 2),
+            ("[backends.b]\ndir = \"/x\"\n", "backends.b.kind", 1),
+            (
+                "[backends.p]\nkind = \"asterisk\"\nwait_time = \"soon\"\n",
+                "backends.p.wait_time",
+                1,
+            ),
+            (
+                "[backends.d]\nkind = \"daktela\"\nurl = \"https://x\"\naccess_token = 123456789\n",
+                "backends.d.access_token",
+                1,
+            ),
+        ] {
+            let err = Config::from_toml(text, "x.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+            assert!(err.contains(&format!("line {line}")), "{text}: {err}");
+            assert!(!err.contains("123456789"), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_raw_table() {
+        let c = Config::from_toml(
+            "[backends.d]\nkind = \"daktela\"\nurl = \"https://x\"\naccess_token = \"s3cret\"\n",
+            "x",
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod backends;
 pub mod config;
 pub mod delivery;
+mod duration;
 mod id;
 mod message;
 mod phone;
@@ -19,6 +20,7 @@ pub use api::{Error, InvalidContext, OpenError, Page, asterisk_dialplan, json};
 pub use backend::Backend;
 pub use config::Config;
 pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};
+pub use duration::{Duration, DurationError};
 pub use id::{InvalidMessageId, MessageId};
 pub use message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,

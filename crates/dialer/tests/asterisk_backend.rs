@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialout_dialer::backend::{Backend, Cancel, Found, Publish};
+use dialout_dialer::backend::{Backend, Cancel, Found, Lookup, Pacing, Publish};
 use dialout_dialer::backends::Asterisk;
 use dialout_dialer::backends::asterisk::{AsteriskConfig, DIALPLAN, file_name};
 use dialout_dialer::tts::EspeakNg;
@@ -333,9 +333,9 @@ async fn a_file_that_vanishes_without_an_archive_is_an_error() {
 #[tokio::test]
 async fn pacing_defers_beyond_max_in_flight_and_calls_per_second() {
     let s = setup("");
-    assert_eq!(s.backend.capacity(0).await, Some(100));
-    assert_eq!(s.backend.capacity(99).await, Some(1));
-    assert_eq!(s.backend.capacity(100).await, Some(0));
+    assert_eq!(s.backend.capacity(0).await, 100);
+    assert_eq!(s.backend.capacity(99).await, 1);
+    assert_eq!(s.backend.capacity(100).await, 0);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("outgoing")).unwrap();
     let mut c = config(dir.path(), "");
@@ -354,11 +354,11 @@ async fn pacing_defers_beyond_max_in_flight_and_calls_per_second() {
     }
     assert_eq!((published, deferred), (2, 2), "two calls per second");
     // The spool holds 2 of our files: in flight counts them even if the store says 0.
-    assert_eq!(b.capacity(0).await, Some(0), "no slot left this second");
+    assert_eq!(b.capacity(0).await, 0, "no slot left this second");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
         b.capacity(0).await,
-        Some(1),
+        1,
         "max_in_flight 3 minus the 2 files in the spool"
     );
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Accepted, Backend, BackendError, Found, Publish};
+use dialout_dialer::backend::{Accepted, Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::{JsonMap, Message, MessageId};
 
 /// Hands messages to an in-house call service (here: a list in memory).
@@ -29,6 +29,13 @@ impl Backend for CallService {
     }
 
     // Lets dialout resolve an attempt cut short by a crash without calling anyone twice.
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Lookup for CallService {
     async fn find(&self, message: &Message) -> Result<Found, BackendError> {
         let known = self.queue.lock().unwrap().contains(&message.id);
         Ok(if known {
@@ -36,10 +43,6 @@ impl Backend for CallService {
         } else {
             Found::No
         })
-    }
-
-    fn can_find(&self) -> bool {
-        true
     }
 }
 // README-END

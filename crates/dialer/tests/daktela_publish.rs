@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use daktela_support::*;
 use dialout_dialer::State;
-use dialout_dialer::backend::{Backend, BackendError, Found, Publish};
+use dialout_dialer::backend::{Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::backends::Backends;
 use dialout_dialer::config::Config;
 use dialout_testkit::fake_daktela::{CustomFieldFilters, FakeDaktela, Fault};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Backend, BackendError, Found, Publish};
+use dialout_dialer::backend::{Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::backends::{Backends, Dummy};
 use dialout_dialer::store::{MessageFilter, NewTemplate, Store};
 use dialout_dialer::template::Refusal;
@@ -182,7 +182,7 @@ struct Probe {
     store: Arc<dyn Store>,
     calls: AtomicUsize,
     outcome: Publish,
-    /// Claims `find` can resolve an attempt: `send` then begins it in the storing commit.
+    /// Has a lookup that can resolve an attempt: `send` then begins it in the storing commit.
     finds: bool,
 }
 
@@ -207,15 +207,15 @@ impl Backend for Probe {
         self.store.set_cursor("probe", "x").unwrap();
         self.outcome.clone()
     }
-    async fn find(&self, _m: &Message) -> Result<Found, BackendError> {
-        Ok(if self.finds {
-            Found::No
-        } else {
-            Found::Unknown
-        })
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        self.finds.then_some(self as &dyn Lookup)
     }
-    fn can_find(&self) -> bool {
-        self.finds
+}
+
+#[async_trait]
+impl Lookup for Probe {
+    async fn find(&self, _m: &Message) -> Result<Found, BackendError> {
+        Ok(Found::No)
     }
 }
 
@@ -226,7 +226,7 @@ async fn backend_is_called_after_commit_and_its_error_is_stored() {
 
 /// The same when the first attempt is begun in the transaction that stores the message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backend_that_can_find_is_called_after_the_one_commit() {
+async fn backend_with_a_lookup_is_called_after_the_one_commit() {
     committed_before_the_backend(true).await;
 }
 

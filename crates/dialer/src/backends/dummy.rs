@@ -2,8 +2,13 @@
 
 use async_trait::async_trait;
 
-use crate::backend::{Accepted, Backend, Found, Publish};
+use crate::backend::{Accepted, Backend, BackendError, Found, Lookup, Publish};
 use crate::{JsonMap, Message, State};
+
+/// `[backends.NAME] kind = "dummy"` has no other keys.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DummySettings {}
 
 pub struct Dummy {
     name: String,
@@ -36,12 +41,15 @@ impl Backend for Dummy {
         Publish::Accepted(Self::accepted())
     }
 
-    /// Publishing again has no effect anywhere, so an unknown outcome is safely "no".
-    async fn find(&self, _message: &Message) -> Result<Found, crate::backend::BackendError> {
-        Ok(Found::No)
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
     }
+}
 
-    fn can_find(&self) -> bool {
-        true
+#[async_trait]
+impl Lookup for Dummy {
+    /// Publishing again has no effect anywhere, so an unknown outcome is safely "no".
+    async fn find(&self, _message: &Message) -> Result<Found, BackendError> {
+        Ok(Found::No)
     }
 }

@@ -10,7 +10,7 @@
 //! Each accepted message becomes `<dir>/<id>.json` (the message as JSON, mode 0600). The file
 //! is written under `<dir>/.tmp/` and hard-linked into place, so a reader never sees half a
 //! file and a message can never be written twice. Every publish call also appends
-//! `<id> <time>` to `<dir>/publish.log`, the audit trail that makes [`Backend::find`] exact
+//! `<id> <time>` to `<dir>/publish.log`, the audit trail that makes [`Lookup::find`](crate::backend::Lookup::find) exact
 //! after a crash (and lets a test count publishes per message).
 //!
 //! Results come back as `<dir>/results/<id>.json`, written by the consumer:
@@ -29,17 +29,17 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use crate::backend::{
-    Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Publish, StatusReport,
-    StatusUpdate,
+    Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Lookup, Pacing, Publish,
+    StatusReport, StatusUpdate,
 };
-use crate::config::ConfigError;
 use crate::{JsonMap, Message, MessageId, State};
 
-#[derive(Debug, Deserialize)]
+/// `[backends.NAME] kind = "file"`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Options {
-    dir: PathBuf,
-    max_in_flight: Option<usize>,
+pub struct FileSettings {
+    pub dir: PathBuf,
+    pub max_in_flight: Option<usize>,
 }
 
 pub struct FileBackend {
@@ -55,15 +55,8 @@ struct Inner {
 const LOG: &str = "publish.log";
 
 impl FileBackend {
-    pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
-        let o: Options =
-            toml::Value::Table(options.clone())
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                    key: format!("backends.{name}"),
-                    reason: e.message().to_string(),
-                })?;
-        Ok(Self::new(name, &o.dir, o.max_in_flight))
+    pub fn from_settings(name: &str, settings: &FileSettings) -> Self {
+        Self::new(name, &settings.dir, settings.max_in_flight)
     }
 
     pub fn new(name: &str, dir: &Path, max_in_flight: Option<usize>) -> Self {
@@ -305,14 +298,12 @@ impl Backend for FileBackend {
         &self.name
     }
 
-    async fn capacity(&self, in_flight: usize) -> Option<usize> {
-        self.inner
-            .max_in_flight
-            .map(|max| max.saturating_sub(in_flight))
+    fn pacing(&self) -> Option<&dyn Pacing> {
+        self.inner.max_in_flight.map(|_| self as &dyn Pacing)
     }
 
-    fn paces(&self) -> bool {
-        self.inner.max_in_flight.is_some()
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
     }
 
     async fn publish(&self, message: &Message) -> Publish {
@@ -336,15 +327,6 @@ impl Backend for FileBackend {
         }
     }
 
-    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
-        let (inner, m) = (Arc::clone(&self.inner), message.clone());
-        off_executor(move || inner.find(&m)).await?
-    }
-
-    fn can_find(&self) -> bool {
-        true
-    }
-
     async fn check_status(
         &self,
         messages: &[Message],
@@ -357,6 +339,23 @@ impl Backend for FileBackend {
     async fn cancel(&self, message: &Message) -> Result<Cancel, BackendError> {
         let (inner, m) = (Arc::clone(&self.inner), message.clone());
         off_executor(move || inner.cancel(&m)).await?
+    }
+}
+
+#[async_trait]
+impl Pacing for FileBackend {
+    async fn capacity(&self, in_flight: usize) -> usize {
+        self.inner
+            .max_in_flight
+            .map_or(usize::MAX, |max| max.saturating_sub(in_flight))
+    }
+}
+
+#[async_trait]
+impl Lookup for FileBackend {
+    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
+        let (inner, m) = (Arc::clone(&self.inner), message.clone());
+        off_executor(move || inner.find(&m)).await?
     }
 }
 

@@ -10,28 +10,22 @@ use std::sync::Arc;
 
 pub use asterisk::Asterisk;
 pub use daktela::Daktela;
-pub use dummy::Dummy;
-pub use file::FileBackend;
+pub use dummy::{Dummy, DummySettings};
+pub use file::{FileBackend, FileSettings};
 
 use crate::PhoneNumber;
 use crate::backend::Backend;
-use crate::config::{BackendConfig, Config, ConfigError};
+use crate::config::{BackendConfig, BackendSettings, Config, ConfigError};
 use crate::delivery::{DeliverySettings, Router, UnknownBackend};
 
 /// Builds the backend configured as `[backends.NAME]`.
 pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, ConfigError> {
-    match config.kind.as_str() {
-        "dummy" => Ok(Arc::new(Dummy::new(name))),
-        "asterisk" => Ok(Arc::new(Asterisk::from_table(name, &config.options)?)),
-        "daktela" => Ok(Arc::new(Daktela::from_options(name, &config.options)?)),
-        "file" => Ok(Arc::new(FileBackend::from_options(name, &config.options)?)),
-        other => Err(ConfigError::Invalid {
-            key: format!("backends.{name}.kind"),
-            reason: format!(
-                "unknown backend kind {other:?} (known: dummy, file, asterisk, daktela)"
-            ),
-        }),
-    }
+    Ok(match &config.settings {
+        BackendSettings::Dummy(_) => Arc::new(Dummy::new(name)),
+        BackendSettings::File(s) => Arc::new(FileBackend::from_settings(name, s)),
+        BackendSettings::Asterisk(s) => Arc::new(Asterisk::from_settings(name, s)?),
+        BackendSettings::Daktela(s) => Arc::new(Daktela::from_settings(name, s)?),
+    })
 }
 
 /// The configured backends by name, which one is the default, and the delivery settings
@@ -80,7 +74,7 @@ impl Backends {
             router: Router::default(),
         };
         let mut delivery =
-            DeliverySettings::from_table(&config.delivery, config.default_region.as_deref())?;
+            DeliverySettings::new(&config.delivery, config.default_region.as_deref())?;
         delivery.queued = config.batch_sending;
         b.with_delivery(delivery)
     }
@@ -174,7 +168,7 @@ mod tests {
 
     #[test]
     fn unknown_kind_and_default_are_errors() {
-        let err = Backends::from_config(&config("[backends.x]\nkind = \"fax\"\n"))
+        let err = Config::from_toml("[backends.x]\nkind = \"fax\"\n", "x")
             .err()
             .unwrap();
         assert!(err.to_string().contains("backends.x.kind"), "{err}");

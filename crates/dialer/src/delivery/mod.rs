@@ -4,7 +4,7 @@
 //! no two processes ever hand the same message to a backend. Every attempt is counted and
 //! committed *before* the backend is called, and the backend is called outside any
 //! transaction; a process that dies in between leaves an "unresolved" attempt, and whoever
-//! claims the message next asks the backend ([`crate::Backend::find`]) before publishing
+//! claims the message next asks the backend ([`crate::backend::Lookup::find`]) before publishing
 //! again. Store calls run on blocking threads, off the async executor.
 
 mod allowlist;
@@ -28,7 +28,7 @@ pub use cancel::{CancelOutcome, cancel, resend};
 pub use publish::{Published, may_begin_at_once, publish_begun, publish_claimed, publish_now};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
-pub use settings::DeliverySettings;
+pub use settings::{DeliveryConfig, DeliverySettings};
 pub use status::{BackendCheck, CheckedFailure, StatusRun, check_status, intake};
 pub use worker::{Worker, WorkerOptions, WorkerStats};
 

@@ -103,7 +103,11 @@ pub async fn publish_claimed(
                 continue;
             }
             if m.attempt_unresolved {
-                match backend.find(&m).await {
+                let found = match backend.lookup() {
+                    Some(l) => l.find(&m).await,
+                    None => Ok(Found::Unknown),
+                };
+                match found {
                     Ok(Found::Yes(acc)) => {
                         let reason = format!("adopted after an unresolved attempt: {}", acc.reason);
                         decided.push((m.id, accepted_change(acc, reason, now)));
@@ -147,12 +151,10 @@ pub async fn publish_claimed(
             continue;
         }
 
-        if backend.paces() {
+        if let Some(pacing) = backend.pacing() {
             let (n, bname) = (ready.len(), name.clone());
             let in_flight = blocking(store, move |s| s.in_flight(&bname)).await?;
-            if let Some(cap) = backend.capacity(in_flight).await {
-                ready.truncate(cap.min(n));
-            }
+            ready.truncate(pacing.capacity(in_flight).await.min(n));
         }
         let (mut begun, fresh): (Vec<Message>, Vec<Message>) =
             ready.into_iter().partition(|m| resumed.contains(&m.id));
@@ -186,13 +188,13 @@ pub async fn publish_claimed(
 /// Whether `send` may store `m` with its first attempt already begun
 /// ([`Store::insert_attempting`]) and hand it over with [`publish_begun`]: nothing is left to
 /// decide before the backend is called (no allowlist refusal, no pacing, an attempt
-/// allowed), and the backend's `find` can resolve the attempt should the process die.
+/// allowed), and the backend's lookup can resolve the attempt should the process die.
 pub fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
     let Some(backend) = backends.get(&m.backend) else {
         return false;
     };
-    backend.can_find()
-        && !backend.paces()
+    backend.lookup().is_some()
+        && backend.pacing().is_none()
         && backends.delivery().allowlist.as_deref().is_none_or(|l| l.contains(&m.recipient))
         && Backoff::from_settings(backends.delivery()).may_retry(0)
         // Not given up before the backend could be called (a new message is due now).

@@ -19,7 +19,8 @@
 //! "+1" = "daktela"
 //! ```
 //!
-//! Durations are written as `"90s"`, `"15m"`, `"1h 30m"`, ISO 8601 (`"PT1H"`) or whole seconds.
+//! Durations are [`crate::Duration`]s: `"90s"`, `"15m"`, `"1h 30m"`, `"1 day"`, ISO 8601
+//! (`"PT1H"`) or a number of seconds; each must be longer than zero.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -71,29 +72,23 @@ impl Default for DeliverySettings {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawDuration {
-    Seconds(i64),
-    Text(String),
-}
-
-#[derive(Debug, Default, Deserialize)]
+/// `[delivery]` as written: every key typed, none checked yet ([`DeliverySettings::new`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
-    batch_size: Option<i64>,
-    max_attempts: Option<i64>,
-    retry_base: Option<RawDuration>,
-    retry_max: Option<RawDuration>,
-    retry_jitter: Option<f64>,
-    give_up_after: Option<RawDuration>,
-    lease: Option<RawDuration>,
-    interval: Option<RawDuration>,
-    status_interval: Option<RawDuration>,
-    status_window: Option<RawDuration>,
-    max_check_failures: Option<i64>,
-    allowlist: Option<Vec<String>>,
-    routes: Option<BTreeMap<String, String>>,
+pub struct DeliveryConfig {
+    pub batch_size: Option<i64>,
+    pub max_attempts: Option<i64>,
+    pub retry_base: Option<crate::Duration>,
+    pub retry_max: Option<crate::Duration>,
+    pub retry_jitter: Option<f64>,
+    pub give_up_after: Option<crate::Duration>,
+    pub lease: Option<crate::Duration>,
+    pub interval: Option<crate::Duration>,
+    pub status_interval: Option<crate::Duration>,
+    pub status_window: Option<crate::Duration>,
+    pub max_check_failures: Option<i64>,
+    pub allowlist: Option<Vec<String>>,
+    pub routes: Option<BTreeMap<String, String>>,
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
@@ -105,29 +100,16 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
 
 fn duration(
     key: &str,
-    raw: Option<RawDuration>,
+    raw: Option<crate::Duration>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    let d = match raw {
-        None => return Ok(default),
-        Some(RawDuration::Seconds(s)) if s > 0 => Duration::from_secs(s as u64),
-        Some(RawDuration::Seconds(s)) => {
-            return Err(invalid(key, format!("{s} seconds: must be positive")));
-        }
-        Some(RawDuration::Text(t)) => {
-            let sd: jiff::SignedDuration = t.trim().parse().map_err(|e| {
-                invalid(
-                    key,
-                    format!("{t:?} is not a duration such as \"30s\" or \"1h\": {e}"),
-                )
-            })?;
-            if sd.is_negative() || sd.is_zero() {
-                return Err(invalid(key, format!("{t:?}: must be positive")));
-            }
-            sd.unsigned_abs()
-        }
-    };
-    Ok(d)
+    match raw {
+        None => Ok(default),
+        Some(d) => d
+            .positive()
+            .map(Duration::from)
+            .map_err(|e| invalid(key, e.to_string())),
+    }
 }
 
 fn count(key: &str, raw: Option<i64>, default: i64, min: i64) -> Result<i64, ConfigError> {
@@ -145,9 +127,14 @@ impl DeliverySettings {
         table: &toml::Table,
         default_region: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let raw: Raw = toml::Value::Table(table.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| invalid("*", e.message().to_string()))?;
+        let raw: DeliveryConfig = crate::config::typed(toml::Value::Table(table.clone()))
+            .map_err(|(key, reason)| invalid(&key, reason))?;
+        Self::new(&raw, default_region)
+    }
+
+    /// Checks the typed `[delivery]` keys and fills in pymess's defaults. `default_region`
+    /// reads national numbers in the allowlist the way `send` reads recipients.
+    pub fn new(raw: &DeliveryConfig, default_region: Option<&str>) -> Result<Self, ConfigError> {
         let d = DeliverySettings::default();
         let jitter = raw.retry_jitter.unwrap_or(d.retry_jitter);
         if !(0.0..=1.0).contains(&jitter) {
@@ -156,7 +143,7 @@ impl DeliverySettings {
                 format!("{jitter}: must be between 0 and 1"),
             ));
         }
-        let allowlist = match raw.allowlist {
+        let allowlist = match &raw.allowlist {
             None => None,
             Some(list) => Some(
                 list.iter()
@@ -167,7 +154,7 @@ impl DeliverySettings {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
-        let routes = raw.routes.unwrap_or_default();
+        let routes = raw.routes.clone().unwrap_or_default();
         for prefix in routes.keys() {
             let ok = prefix.starts_with('+') && prefix[1..].bytes().all(|b| b.is_ascii_digit());
             if !ok {
@@ -231,6 +218,9 @@ mod tests {
         assert_eq!(s.retry_base, Duration::from_secs(90));
         assert_eq!(s.lease, Duration::from_secs(5));
         assert_eq!(s.status_window, Duration::from_secs(7200));
+        let s = parse("status_window = \"2 days\"\ngive_up_after = \"P1D\"").unwrap();
+        assert_eq!(s.status_window, Duration::from_secs(2 * 86_400));
+        assert_eq!(s.give_up_after, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -251,12 +241,15 @@ mod tests {
             ("max_attempts = -1", "delivery.max_attempts"),
             ("lease = \"soon\"", "delivery.lease"),
             ("lease = \"-5s\"", "delivery.lease"),
+            ("lease = \"0s\"", "delivery.lease"),
+            ("lease = true", "delivery.lease"),
+            ("batch_size = \"x\"", "delivery.batch_size"),
             ("retry_jitter = 2.0", "delivery.retry_jitter"),
             (
                 "retry_base = \"1h\"\nretry_max = \"1m\"",
                 "delivery.retry_max",
             ),
-            ("bogus = 1", "bogus"),
+            ("bogus = 1", "delivery.bogus"),
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(key), "{text}: {e}");

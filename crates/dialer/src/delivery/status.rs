@@ -136,7 +136,7 @@ pub async fn intake(
     backends: &Backends,
 ) -> Result<StatusRun, DeliveryError> {
     let mut run = StatusRun::default();
-    for (name, backend) in backends.iter().filter(|(_, b)| b.has_intake()) {
+    for (name, intake) in backends.iter().filter_map(|(n, b)| Some((n, b.intake()?))) {
         let mut out = BackendCheck {
             backend: name.to_string(),
             ..Default::default()
@@ -144,7 +144,7 @@ pub async fn intake(
         let n = name.to_string();
         let pending = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT)).await?;
         out.checked = pending.len();
-        match backend.intake(&pending).await {
+        match intake.collect(&pending).await {
             Err(e) => {
                 tracing::warn!(backend = name, "result intake failed: {e}");
                 out.outage = Some(e.to_string());

@@ -188,10 +188,10 @@ impl Worker {
             }
             let n = name.to_string();
             let in_flight = blocking(&self.store, move |s| s.in_flight(&n)).await?;
-            let limit = backend
-                .capacity(in_flight)
-                .await
-                .map_or(settings.batch_size, |c| c.min(settings.batch_size));
+            let limit = match backend.pacing() {
+                Some(p) => p.capacity(in_flight).await.min(settings.batch_size),
+                None => settings.batch_size,
+            };
             if limit == 0 {
                 continue;
             }

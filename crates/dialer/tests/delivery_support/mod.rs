@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use dialout_dialer::backend::{
-    Accepted, Backend, BackendError, Cancel, Found, Publish, StatusReport,
+    Accepted, Backend, BackendError, Cancel, Found, Intake, Lookup, Publish, StatusReport,
 };
 use dialout_dialer::backends::Backends;
 use dialout_dialer::delivery::DeliverySettings;
@@ -32,7 +32,7 @@ pub struct Scripted {
     pub arrived: Mutex<Option<StatusReport>>,
     pub cancel_answer: Mutex<Option<Cancel>>,
     pub delay: Duration,
-    /// Whether it says results arrive on their own (`has_intake`).
+    /// Whether it says results arrive on their own (`intake`).
     pub with_intake: bool,
 }
 
@@ -114,17 +114,6 @@ impl Backend for Scripted {
         (self.answer)(m, before)
     }
 
-    async fn find(&self, m: &Message) -> Result<Found, BackendError> {
-        self.finds.lock().unwrap().push(m.id);
-        Ok(self
-            .found
-            .lock()
-            .unwrap()
-            .get(&m.id)
-            .cloned()
-            .unwrap_or(Found::Unknown))
-    }
-
     async fn check_status(
         &self,
         _m: &[Message],
@@ -137,14 +126,6 @@ impl Backend for Scripted {
             .unwrap_or(Ok(StatusReport::default()))
     }
 
-    fn has_intake(&self) -> bool {
-        self.with_intake
-    }
-
-    async fn intake(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {
-        Ok(self.arrived.lock().unwrap().take().unwrap_or_default())
-    }
-
     async fn cancel(&self, _m: &Message) -> Result<Cancel, BackendError> {
         Ok(self
             .cancel_answer
@@ -152,6 +133,36 @@ impl Backend for Scripted {
             .unwrap()
             .clone()
             .unwrap_or(Cancel::Unsupported))
+    }
+
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
+    }
+
+    fn intake(&self) -> Option<&dyn Intake> {
+        self.with_intake.then_some(self as &dyn Intake)
+    }
+}
+
+#[async_trait]
+impl Lookup for Scripted {
+    /// What the test put in `found`; Unknown for the rest.
+    async fn find(&self, m: &Message) -> Result<Found, BackendError> {
+        self.finds.lock().unwrap().push(m.id);
+        Ok(self
+            .found
+            .lock()
+            .unwrap()
+            .get(&m.id)
+            .cloned()
+            .unwrap_or(Found::Unknown))
+    }
+}
+
+#[async_trait]
+impl Intake for Scripted {
+    async fn collect(&self, _pending: &[Message]) -> Result<StatusReport, BackendError> {
+        Ok(self.arrived.lock().unwrap().take().unwrap_or_default())
     }
 }
 

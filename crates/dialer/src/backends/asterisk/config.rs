@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 
 use dialout_callfile::{Action, Call, DEFAULT_SPOOL_DIR, STAGING_SUBDIR};
 
-use crate::PhoneNumber;
+use serde::Deserialize;
+
 use crate::config::ConfigError;
+use crate::{Duration, PhoneNumber};
 
 /// The context of the dialplan dialout ships (`dialplan/dialout.conf`).
 pub const DEFAULT_CONTEXT: &str = "dialout-message";
@@ -16,26 +18,27 @@ pub const DEFAULT_VOICE: &str = "en";
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10;
 pub const DEFAULT_CALLS_PER_SECOND: f64 = 1.0;
 
-/// Every key, in the README's order.
-pub const KEYS: [&str; 17] = [
-    "kind",
-    "spool_dir",
-    "done_dir",
-    "staging_dir",
-    "channel",
-    "callerid",
-    "wait_time",
-    "retry_time",
-    "max_retries",
-    "user",
-    "group",
-    "audio_dir",
-    "report_dir",
-    "context",
-    "voice",
-    "max_in_flight",
-    "calls_per_second",
-];
+/// `[backends.NAME] kind = "asterisk"` as written: every key typed, none checked yet.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsteriskSettings {
+    pub spool_dir: Option<PathBuf>,
+    pub done_dir: Option<PathBuf>,
+    pub staging_dir: Option<PathBuf>,
+    pub channel: Option<String>,
+    pub callerid: Option<String>,
+    pub wait_time: Option<Duration>,
+    pub retry_time: Option<Duration>,
+    pub max_retries: Option<i64>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub audio_dir: Option<PathBuf>,
+    pub report_dir: Option<PathBuf>,
+    pub context: Option<String>,
+    pub voice: Option<String>,
+    pub max_in_flight: Option<i64>,
+    pub calls_per_second: Option<f64>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AsteriskConfig {
@@ -108,55 +111,60 @@ fn invalid(backend: &str, key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-struct Keys<'a> {
-    backend: &'a str,
-    table: &'a toml::Table,
+/// Asterisk and dialout do not share a working directory: paths are absolute.
+fn absolute(backend: &str, key: &str, p: &Option<PathBuf>) -> Result<Option<PathBuf>, ConfigError> {
+    match p {
+        Some(p) if !p.is_absolute() => Err(invalid(
+            backend,
+            key,
+            format!("{:?} must be an absolute path", p.display().to_string()),
+        )),
+        other => Ok(other.clone()),
+    }
 }
 
-impl Keys<'_> {
-    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(invalid(
-                self.backend,
-                key,
-                format!("expected a string, got {}", other.type_str()),
-            )),
-        }
+fn integer(
+    backend: &str,
+    key: &str,
+    v: Option<i64>,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, ConfigError> {
+    match v {
+        Some(n) if !(min..=max).contains(&n) => Err(invalid(
+            backend,
+            key,
+            format!("{n} is out of range {min}..={max}"),
+        )),
+        other => Ok(other),
     }
+}
 
-    fn path(&self, key: &str) -> Result<Option<PathBuf>, ConfigError> {
-        let Some(s) = self.string(key)? else {
-            return Ok(None);
-        };
-        let p = PathBuf::from(&s);
-        if !p.is_absolute() {
-            // Asterisk and dialout do not share a working directory.
-            return Err(invalid(
-                self.backend,
-                key,
-                format!("{s:?} must be an absolute path"),
-            ));
-        }
-        Ok(Some(p))
-    }
-
-    fn integer(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Integer(n)) if (min..=max).contains(n) => Ok(Some(*n)),
-            Some(toml::Value::Integer(n)) => Err(invalid(
-                self.backend,
-                key,
-                format!("{n} is out of range {min}..={max}"),
-            )),
-            Some(other) => Err(invalid(
-                self.backend,
-                key,
-                format!("expected an integer, got {}", other.type_str()),
-            )),
-        }
+/// Whole seconds (call files count in seconds) within `min..=max`.
+fn seconds(
+    backend: &str,
+    key: &str,
+    v: Option<Duration>,
+    min: u64,
+    max: u64,
+) -> Result<Option<u32>, ConfigError> {
+    let Some(d) = v else { return Ok(None) };
+    match d.whole_secs() {
+        Some(n) if (min..=max).contains(&n) => Ok(Some(n as u32)),
+        Some(_) => Err(invalid(
+            backend,
+            key,
+            format!(
+                "{d} is out of range {}..={}",
+                Duration::from_secs(min),
+                Duration::from_secs(max)
+            ),
+        )),
+        None => Err(invalid(
+            backend,
+            key,
+            format!("{d}: call files count whole seconds"),
+        )),
     }
 }
 
@@ -182,31 +190,22 @@ fn dialplan_safe_path(backend: &str, key: &str, p: &Path) -> Result<(), ConfigEr
 }
 
 impl AsteriskConfig {
-    /// Reads `[backends.NAME]`'s keys. Every error names the key and the reason.
+    /// Types `[backends.NAME]`'s table (without or with `kind`) and checks it.
     pub fn from_table(backend: &str, table: &toml::Table) -> Result<Self, ConfigError> {
-        if let Some(unknown) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(invalid(
-                backend,
-                unknown,
-                format!(
-                    "unknown key for an asterisk backend (known: {})",
-                    KEYS[1..].join(", ")
-                ),
-            ));
-        }
-        let k = Keys { backend, table };
-        let spool_dir = k
-            .path("spool_dir")?
+        Self::new(backend, &crate::config::backend_keys(backend, table)?)
+    }
+
+    /// Checks the keys and fills in the defaults. Every error names the key and the reason.
+    pub fn new(backend: &str, k: &AsteriskSettings) -> Result<Self, ConfigError> {
+        let spool_dir = absolute(backend, "spool_dir", &k.spool_dir)?
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR));
         let base = spool_dir
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("/"));
-        let done_dir = k
-            .path("done_dir")?
+        let done_dir = absolute(backend, "done_dir", &k.done_dir)?
             .unwrap_or_else(|| base.join("outgoing_done"));
-        let staging_dir = k
-            .path("staging_dir")?
+        let staging_dir = absolute(backend, "staging_dir", &k.staging_dir)?
             .unwrap_or_else(|| spool_dir.join(STAGING_SUBDIR));
         if staging_dir == spool_dir {
             return Err(invalid(
@@ -215,7 +214,7 @@ impl AsteriskConfig {
                 "must differ from spool_dir: Asterisk dials every file in spool_dir, half-written ones too",
             ));
         }
-        let channel = match k.string("channel")? {
+        let channel = match &k.channel {
             None => {
                 return Err(invalid(
                     backend,
@@ -223,15 +222,13 @@ impl AsteriskConfig {
                     "missing: the dial string of your trunk, e.g. \"PJSIP/{number}@trunk\" or \"Local/{digits}@outbound\"",
                 ));
             }
-            Some(c) => ChannelTemplate::parse(&c).map_err(|r| invalid(backend, "channel", r))?,
+            Some(c) => ChannelTemplate::parse(c).map_err(|r| invalid(backend, "channel", r))?,
         };
-        let callerid = k.string("callerid")?;
-        let wait_time = k
-            .integer("wait_time", 1, 3600)?
-            .map_or(DEFAULT_WAIT_TIME, |n| n as u32);
-        let retry_time = k
-            .integer("retry_time", 1, 7 * 86400)?
-            .map_or(DEFAULT_RETRY_TIME, |n| n as u32);
+        let callerid = k.callerid.clone();
+        let wait_time =
+            seconds(backend, "wait_time", k.wait_time, 1, 3600)?.unwrap_or(DEFAULT_WAIT_TIME);
+        let retry_time = seconds(backend, "retry_time", k.retry_time, 1, 7 * 86400)?
+            .unwrap_or(DEFAULT_RETRY_TIME);
         if retry_time <= wait_time {
             return Err(invalid(
                 backend,
@@ -241,21 +238,19 @@ impl AsteriskConfig {
                 ),
             ));
         }
-        let max_retries = k
-            .integer("max_retries", 0, 100)?
+        let max_retries = integer(backend, "max_retries", k.max_retries, 0, 100)?
             .map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
-        let user = k.string("user")?;
-        let group = k.string("group")?;
-        let audio_dir = k
-            .path("audio_dir")?
+        let user = k.user.clone();
+        let group = k.group.clone();
+        let audio_dir = absolute(backend, "audio_dir", &k.audio_dir)?
             .unwrap_or_else(|| base.join("dialout").join("audio"));
-        let report_dir = k
-            .path("report_dir")?
+        let report_dir = absolute(backend, "report_dir", &k.report_dir)?
             .unwrap_or_else(|| base.join("dialout").join("reports"));
         dialplan_safe_path(backend, "audio_dir", &audio_dir)?;
         dialplan_safe_path(backend, "report_dir", &report_dir)?;
         let context = k
-            .string("context")?
+            .context
+            .clone()
             .unwrap_or_else(|| DEFAULT_CONTEXT.to_string());
         if context.is_empty()
             || !context
@@ -270,9 +265,7 @@ impl AsteriskConfig {
                 ),
             ));
         }
-        let voice = k
-            .string("voice")?
-            .unwrap_or_else(|| DEFAULT_VOICE.to_string());
+        let voice = k.voice.clone().unwrap_or_else(|| DEFAULT_VOICE.to_string());
         if voice.is_empty()
             || !voice
                 .chars()
@@ -284,21 +277,9 @@ impl AsteriskConfig {
                 format!("{voice:?} is not an espeak-ng voice name (e.g. en, cs, en-us, cs+f2)"),
             ));
         }
-        let max_in_flight = k
-            .integer("max_in_flight", 1, 100_000)?
+        let max_in_flight = integer(backend, "max_in_flight", k.max_in_flight, 1, 100_000)?
             .map_or(DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
-        let calls_per_second = match table.get("calls_per_second") {
-            None => DEFAULT_CALLS_PER_SECOND,
-            Some(toml::Value::Integer(n)) => *n as f64,
-            Some(toml::Value::Float(f)) => *f,
-            Some(other) => {
-                return Err(invalid(
-                    backend,
-                    "calls_per_second",
-                    format!("expected a number, got {}", other.type_str()),
-                ));
-            }
-        };
+        let calls_per_second = k.calls_per_second.unwrap_or(DEFAULT_CALLS_PER_SECOND);
         if !(calls_per_second.is_finite() && calls_per_second > 0.0 && calls_per_second <= 10_000.0)
         {
             return Err(invalid(
@@ -399,6 +380,10 @@ mod tests {
         let c = parse("channel = \"Local/{digits}@out\"\nspool_dir = \"/srv/ast/out\"\ncalls_per_second = 0.5\n").unwrap();
         assert_eq!(c.done_dir, Path::new("/srv/ast/outgoing_done"));
         assert_eq!(c.calls_per_second, 0.5);
+        let c =
+            parse("channel = \"Local/{digits}@out\"\nwait_time = \"1m\"\nretry_time = \"PT10M\"\n")
+                .unwrap();
+        assert_eq!((c.wait_time, c.retry_time), (60, 600));
     }
 
     #[test]
@@ -487,6 +472,14 @@ mod tests {
                 "backends.pbx.staging_dir",
             ),
             ("channel = 5\n", "backends.pbx.channel"),
+            (
+                "channel = \"PJSIP/{number}\"\nwait_time = \"1500ms\"\n",
+                "backends.pbx.wait_time",
+            ),
+            (
+                "channel = \"PJSIP/{number}\"\nretry_time = \"8 days\"\n",
+                "backends.pbx.retry_time",
+            ),
         ];
         for (text, key) in cases {
             let err = parse(text).expect_err(text);

@@ -24,13 +24,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use config::{AsteriskConfig, ChannelTemplate, DEFAULT_CONTEXT};
+pub use config::{AsteriskConfig, AsteriskSettings, ChannelTemplate, DEFAULT_CONTEXT};
 pub use publish::{file_name, id_from_name};
 pub use report::Report;
 pub use results::{Seen, Verdict, judge};
 
 use crate::backend::{
-    Accepted, Backend, BackendError, Cancel, Found, Publish, StatusReport, StatusUpdate,
+    Accepted, Backend, BackendError, Cancel, Found, Intake, Lookup, Pacing, Publish, StatusReport,
+    StatusUpdate,
 };
 use crate::config::ConfigError;
 use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};
@@ -75,6 +76,12 @@ fn start_error(backend: &str, key: &str, reason: impl Into<String>) -> ConfigErr
 
 impl Asterisk {
     /// From `[backends.NAME]`, with espeak-ng.
+    pub fn from_settings(name: &str, settings: &AsteriskSettings) -> Result<Self, ConfigError> {
+        let config = AsteriskConfig::new(name, settings)?;
+        Self::start(name, config, Arc::new(EspeakNg::new()))
+    }
+
+    /// From `[backends.NAME]` as a table, with espeak-ng.
     pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
         let config = AsteriskConfig::from_table(name, table)?;
         Self::start(name, config, Arc::new(EspeakNg::new()))
@@ -524,56 +531,10 @@ impl Backend for Asterisk {
         &self.inner.name
     }
 
-    async fn capacity(&self, in_flight: usize) -> Option<usize> {
-        let inner = self.inner.clone();
-        let spooled = blocking(move || inner.spooled_count()).await;
-        let busy = in_flight.max(spooled);
-        let paced = self
-            .inner
-            .pacer
-            .lock()
-            .map(|mut p| p.available(Instant::now()))
-            .unwrap_or(0);
-        Some(
-            self.inner
-                .config
-                .max_in_flight
-                .saturating_sub(busy)
-                .min(paced),
-        )
-    }
-
-    fn paces(&self) -> bool {
-        true
-    }
-
     async fn publish(&self, message: &Message) -> Publish {
         let inner = self.inner.clone();
         let message = message.clone();
         blocking(move || inner.publish(&message)).await
-    }
-
-    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
-        let inner = self.inner.clone();
-        let message = message.clone();
-        Ok(blocking(move || match inner.trace(&file_name(message.id)) {
-            Some(p) => Found::Yes(inner.accepted(
-                &message,
-                None,
-                format!("found {} after an interrupted attempt", p.display()),
-            )),
-            None => Found::No,
-        })
-        .await)
-    }
-
-    /// Archives and dialplan reports arrive on their own.
-    fn has_intake(&self) -> bool {
-        true
-    }
-
-    fn can_find(&self) -> bool {
-        true
     }
 
     async fn check_status(
@@ -592,15 +553,68 @@ impl Backend for Asterisk {
         Ok(blocking(move || inner.scan(&messages.iter().collect::<Vec<_>>())).await)
     }
 
-    async fn intake(&self, pending: &[Message]) -> Result<StatusReport, BackendError> {
-        let inner = self.inner.clone();
-        let pending = pending.to_vec();
-        Ok(blocking(move || inner.intake(&pending)).await)
-    }
-
     async fn cancel(&self, message: &Message) -> Result<Cancel, BackendError> {
         let inner = self.inner.clone();
         let message = message.clone();
         Ok(blocking(move || inner.cancel(&message)).await)
+    }
+
+    fn pacing(&self) -> Option<&dyn Pacing> {
+        Some(self)
+    }
+
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
+    }
+
+    /// Archives and dialplan reports arrive on their own.
+    fn intake(&self) -> Option<&dyn Intake> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Pacing for Asterisk {
+    async fn capacity(&self, in_flight: usize) -> usize {
+        let inner = self.inner.clone();
+        let spooled = blocking(move || inner.spooled_count()).await;
+        let busy = in_flight.max(spooled);
+        let paced = self
+            .inner
+            .pacer
+            .lock()
+            .map(|mut p| p.available(Instant::now()))
+            .unwrap_or(0);
+        self.inner
+            .config
+            .max_in_flight
+            .saturating_sub(busy)
+            .min(paced)
+    }
+}
+
+#[async_trait]
+impl Lookup for Asterisk {
+    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
+        let inner = self.inner.clone();
+        let message = message.clone();
+        Ok(blocking(move || match inner.trace(&file_name(message.id)) {
+            Some(p) => Found::Yes(inner.accepted(
+                &message,
+                None,
+                format!("found {} after an interrupted attempt", p.display()),
+            )),
+            None => Found::No,
+        })
+        .await)
+    }
+}
+
+#[async_trait]
+impl Intake for Asterisk {
+    async fn collect(&self, pending: &[Message]) -> Result<StatusReport, BackendError> {
+        let inner = self.inner.clone();
+        let pending = pending.to_vec();
+        Ok(blocking(move || inner.intake(&pending)).await)
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
+use serde::Deserialize;
 
 use super::mapping::{Mapping, UnknownStatus};
 use crate::State;
@@ -35,6 +36,40 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A string; anything else is refused without quoting it (serde's message would).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Other(serde::de::IgnoredAny),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) => Ok(Secret(t)),
+            Raw::Other(_) => Err(serde::de::Error::custom("expected a string")),
+        }
+    }
+}
+
+/// `[backends.NAME] kind = "daktela"` as written: every key typed, none checked yet.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaktelaSettings {
+    pub url: Option<String>,
+    pub access_token: Option<Secret>,
+    pub access_token_env: Option<String>,
+    pub autodialer_record_type: Option<String>,
+    pub predictive_record_type: Option<String>,
+    /// Status name or action digit -> state name or pymess code.
+    pub states_mapping: Option<BTreeMap<String, toml::Value>>,
+    pub unknown_status: Option<String>,
+    pub time_zone: Option<String>,
+    pub timeout: Option<crate::Duration>,
+    pub max_concurrent_requests: Option<i64>,
+    pub requests_per_second: Option<f64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct DaktelaConfig {
     /// The campaign-records collection, without `.json`: `https://x.daktela.com/api/v6/campaignsRecords`.
@@ -51,29 +86,25 @@ pub struct DaktelaConfig {
     pub requests_per_second: Option<f64>,
 }
 
-pub const DEFAULT_TIMEOUT_SECS: f64 = 5.0;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_CONCURRENT: usize = 4;
 pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 20.0;
 
-const KEYS: &[&str] = &[
-    "url",
-    "access_token",
-    "access_token_env",
-    "autodialer_record_type",
-    "predictive_record_type",
-    "states_mapping",
-    "unknown_status",
-    "time_zone",
-    "timeout",
-    "max_concurrent_requests",
-    "requests_per_second",
-];
-
 impl DaktelaConfig {
-    /// Reads `[backends.NAME]`'s options; `env` looks up `access_token_env` (std::env in use).
+    /// Types `[backends.NAME]`'s table (without or with `kind`) and checks it; `env` looks up
+    /// `access_token_env` (std::env in use).
     pub fn from_options(
         name: &str,
         options: &toml::Table,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::new(name, &crate::config::backend_keys(name, options)?, env)
+    }
+
+    /// Checks the keys and fills in the defaults. No error quotes the token.
+    pub fn new(
+        name: &str,
+        k: &DaktelaSettings,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let key = |k: &str| format!("backends.{name}.{k}");
@@ -81,41 +112,23 @@ impl DaktelaConfig {
             key: key(k),
             reason,
         };
-        for k in options.keys() {
-            if !KEYS.contains(&k.as_str()) {
-                return Err(invalid(
-                    k,
-                    format!(
-                        "unknown key for kind \"daktela\" (known: {})",
-                        KEYS.join(", ")
-                    ),
-                ));
-            }
-        }
-        // Type errors never quote the value: it might be the token.
-        let string = |k: &str| -> Result<Option<String>, ConfigError> {
-            match options.get(k) {
+        let string = |k: &str, v: &Option<String>| -> Result<Option<String>, ConfigError> {
+            match v {
                 None => Ok(None),
-                Some(toml::Value::String(s)) if !s.trim().is_empty() => {
-                    Ok(Some(s.trim().to_string()))
-                }
-                Some(toml::Value::String(_)) => Err(invalid(k, "must not be empty".into())),
-                Some(_) => Err(invalid(k, "expected a string".into())),
+                Some(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+                Some(_) => Err(invalid(k, "must not be empty".into())),
             }
         };
-        let number = |k: &str| -> Result<Option<f64>, ConfigError> {
-            match options.get(k) {
-                None => Ok(None),
-                Some(toml::Value::Integer(i)) => Ok(Some(*i as f64)),
-                Some(toml::Value::Float(f)) => Ok(Some(*f)),
-                Some(_) => Err(invalid(k, "expected a number".into())),
-            }
+        let token = match &k.access_token {
+            None => None,
+            Some(t) if !t.expose().trim().is_empty() => Some(t.expose().trim().to_string()),
+            Some(_) => return Err(invalid("access_token", "must not be empty".into())),
         };
 
-        let url = string("url")?.ok_or_else(|| invalid("url", "required: the campaign-records URL, e.g. https://x.daktela.com/api/v6/campaignsRecords".into()))?;
+        let url = string("url", &k.url)?.ok_or_else(|| invalid("url", "required: the campaign-records URL, e.g. https://x.daktela.com/api/v6/campaignsRecords".into()))?;
         let url = normalize_url(&url).map_err(|reason| invalid("url", reason))?;
 
-        let access_token = match (string("access_token")?, string("access_token_env")?) {
+        let access_token = match (token, string("access_token_env", &k.access_token_env)?) {
             (Some(t), None) => t,
             (None, Some(var)) => env(&var)
                 .filter(|t| !t.trim().is_empty())
@@ -146,17 +159,18 @@ impl DaktelaConfig {
             ));
         }
 
-        let autodialer_record_type = string("autodialer_record_type")?.ok_or_else(|| {
+        let autodialer_record_type = string("autodialer_record_type", &k.autodialer_record_type)?
+            .ok_or_else(|| {
             invalid(
                 "autodialer_record_type",
                 "required: the record type of text-to-speech messages".into(),
             )
         })?;
-        let predictive_record_type = string("predictive_record_type")?;
+        let predictive_record_type = string("predictive_record_type", &k.predictive_record_type)?;
 
-        let states = match options.get("states_mapping") {
+        let states = match &k.states_mapping {
             None => BTreeMap::new(),
-            Some(toml::Value::Table(t)) => {
+            Some(t) => {
                 let mut m = BTreeMap::new();
                 for (k, v) in t {
                     let digits = !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit());
@@ -172,14 +186,8 @@ impl DaktelaConfig {
                 }
                 m
             }
-            Some(_) => {
-                return Err(invalid(
-                    "states_mapping",
-                    "expected a table of status name or action digit = state".into(),
-                ));
-            }
         };
-        let unknown_status = match string("unknown_status")? {
+        let unknown_status = match string("unknown_status", &k.unknown_status)? {
             None => UnknownStatus::KeepAction,
             Some(s) => UnknownStatus::parse(&s).ok_or_else(|| {
                 invalid(
@@ -190,21 +198,21 @@ impl DaktelaConfig {
         };
         let mapping = Mapping::new(states, unknown_status);
 
-        let time_zone = match string("time_zone")? {
+        let time_zone = match string("time_zone", &k.time_zone)? {
             None => TimeZone::UTC,
             Some(z) => TimeZone::get(&z)
                 .map_err(|e| invalid("time_zone", format!("unknown IANA zone {z:?}: {e}")))?,
         };
-        let timeout = number("timeout")?.unwrap_or(DEFAULT_TIMEOUT_SECS);
-        if !(timeout > 0.0 && timeout <= 600.0) {
+        let timeout = k.timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
+        if timeout.is_zero() || timeout > Duration::from_secs(600) {
             return Err(invalid(
                 "timeout",
-                "expected seconds between 0 and 600".into(),
+                "expected a duration above 0 and at most 10m (600 seconds)".into(),
             ));
         }
-        let max_concurrent_requests = match options.get("max_concurrent_requests") {
+        let max_concurrent_requests = match k.max_concurrent_requests {
             None => DEFAULT_MAX_CONCURRENT,
-            Some(toml::Value::Integer(i)) if (1..=256).contains(i) => *i as usize,
+            Some(i) if (1..=256).contains(&i) => i as usize,
             Some(_) => {
                 return Err(invalid(
                     "max_concurrent_requests",
@@ -212,7 +220,7 @@ impl DaktelaConfig {
                 ));
             }
         };
-        let requests_per_second = match number("requests_per_second")? {
+        let requests_per_second = match k.requests_per_second {
             None => Some(DEFAULT_REQUESTS_PER_SECOND),
             Some(0.0) => None,
             Some(r) if r > 0.0 && r.is_finite() => Some(r),
@@ -231,7 +239,7 @@ impl DaktelaConfig {
             predictive_record_type,
             mapping,
             time_zone,
-            timeout: Duration::from_secs_f64(timeout),
+            timeout,
             max_concurrent_requests,
             requests_per_second,
         })

@@ -13,11 +13,11 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 
 pub use client::{REDACTED, TOKEN_HEADER};
-pub use config::{DaktelaConfig, Secret};
+pub use config::{DaktelaConfig, DaktelaSettings, Secret};
 pub use publish::{ID_FIELD, SENDER_FIELDS, TEXT_FIELD};
 
 use crate::Message;
-use crate::backend::{Backend, BackendError, Found, Publish, StatusReport};
+use crate::backend::{Backend, BackendError, Found, Lookup, Publish, StatusReport};
 use crate::config::ConfigError;
 
 pub struct Daktela {
@@ -55,7 +55,15 @@ impl Daktela {
         })
     }
 
-    /// From `[backends.NAME]`'s options, reading `access_token_env` from the environment.
+    /// From `[backends.NAME]`, reading `access_token_env` from the environment.
+    pub fn from_settings(name: &str, settings: &DaktelaSettings) -> Result<Self, ConfigError> {
+        Self::new(
+            name,
+            DaktelaConfig::new(name, settings, |var| std::env::var(var).ok())?,
+        )
+    }
+
+    /// From `[backends.NAME]` as a table, reading `access_token_env` from the environment.
     pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
         Self::new(
             name,
@@ -110,19 +118,22 @@ impl Backend for Daktela {
             .collect()
     }
 
-    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
-        self.inner.find_one(message).await
-    }
-
-    fn can_find(&self) -> bool {
-        true
-    }
-
     async fn check_status(
         &self,
         messages: &[Message],
         cursor: Option<&str>,
     ) -> Result<StatusReport, BackendError> {
         self.inner.check(messages, cursor).await
+    }
+
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Lookup for Daktela {
+    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
+        self.inner.find_one(message).await
     }
 }
