@@ -40,11 +40,6 @@ pub struct Config {
 #[derive(Clone)]
 pub struct BackendConfig {
     pub settings: BackendSettings,
-    /// `kind` as written. Transitional, with `options`: `dialout doctor` still filters and
-    /// re-reads the table; drop both once it matches on `settings`.
-    pub kind: String,
-    /// The table as written, without `kind`.
-    pub options: toml::Table,
 }
 
 /// One variant per kind; each one's struct refuses keys it does not know.
@@ -101,13 +96,8 @@ impl BackendSettings {
 
 impl BackendConfig {
     pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
-        let settings = BackendSettings::from_table(name, table)?;
-        let mut options = table.clone();
-        options.remove("kind");
         Ok(BackendConfig {
-            kind: settings.kind().to_string(),
-            settings,
-            options,
+            settings: BackendSettings::from_table(name, table)?,
         })
     }
 }

@@ -16,7 +16,10 @@ pub mod store;
 pub mod template;
 pub mod tts;
 
-pub use api::{Error, InvalidContext, OpenError, Page, asterisk_dialplan, json};
+pub use api::{
+    Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
+    check_asterisk_backends, json,
+};
 pub use backend::Backend;
 pub use config::Config;
 pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};

@@ -205,3 +205,78 @@ fn template_mistakes_exit_2_and_store_nothing() {
     );
     assert_eq!(stored_count(dir.path()), 0);
 }
+
+#[test]
+fn every_duration_option_takes_every_form() {
+    let dir = tempfile::tempdir().unwrap();
+    dialout(dir.path(), &["send", "+420777123456", "hello"]).ok();
+    for since in ["1 day", "2d", "P1D", "PT15M", "1h30m", "90s"] {
+        let run = dialout(
+            dir.path(),
+            &["--json", "messages", "list", "--since", since],
+        )
+        .ok();
+        assert_eq!(run.json().as_array().unwrap().len(), 1, "--since {since}");
+    }
+    let in_future = dialout(
+        dir.path(),
+        &["--json", "send", "+420777123456", "x", "--at", "1 day"],
+    )
+    .ok();
+    assert!(in_future.json()["not_before"].is_string());
+    let bad = dialout(dir.path(), &["messages", "list", "--since", "1 month"]).assert_code(2);
+    assert!(
+        bad.stderr.starts_with("dialout: --since: invalid instant"),
+        "{}",
+        bad.stderr
+    );
+
+    let call = |extra: &[&str]| {
+        let mut args = vec![
+            "call",
+            "--channel",
+            "PJSIP/1@t",
+            "--application",
+            "Playback",
+            "--print",
+        ];
+        args.extend_from_slice(extra);
+        dialout(dir.path(), &args)
+    };
+    let printed = call(&["--wait-time", "1m", "--retry-time", "300"]).ok();
+    assert!(
+        printed.stdout.contains("WaitTime: 60\n"),
+        "{}",
+        printed.stdout
+    );
+    assert!(
+        printed.stdout.contains("RetryTime: 300\n"),
+        "{}",
+        printed.stdout
+    );
+    call(&["--in", "P1D"]).ok();
+    call(&["--in", "1 day"]).ok();
+    let half = call(&["--wait-time", "1.5s"]).assert_code(2);
+    assert!(
+        half.stderr.contains("whole number of seconds"),
+        "{}",
+        half.stderr
+    );
+
+    let worker = Dialout::new()
+        .dir(dir.path())
+        .args(["worker", "--once", "--no-status", "--interval", "1 day"])
+        .run()
+        .ok();
+    assert!(
+        worker.stdout.contains("worker stopped"),
+        "{}",
+        worker.stdout
+    );
+    let zero = Dialout::new()
+        .dir(dir.path())
+        .args(["worker", "--once", "--interval", "0s"])
+        .run()
+        .assert_code(2);
+    assert!(zero.stderr.contains("--interval"), "{}", zero.stderr);
+}

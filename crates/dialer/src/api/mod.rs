@@ -6,6 +6,7 @@
 
 mod asterisk;
 mod delivery;
+mod doctor;
 mod errors;
 pub mod json;
 mod messages;
@@ -13,6 +14,7 @@ mod open;
 mod templates;
 
 pub use asterisk::{InvalidContext, asterisk_dialplan};
+pub use doctor::{Check, DoctorReport, check_asterisk_backends};
 pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use dialout_callfile::{Action, BuildError, Call, CallFile, Field, LineLimit, SpoolError};
-use jiff::{SignedDuration, Timestamp};
+use dialout_dialer::Duration;
+use jiff::Timestamp;
 
 use super::{Failure, Global, Outcome};
 
@@ -39,10 +40,10 @@ pub struct Args {
     /// Account code (reaches the CDR).
     #[arg(long, value_name = "CODE")]
     pub account: Option<String>,
-    /// Seconds to ring per attempt (≥ 1).
+    /// Seconds to ring per attempt (≥ 1): 45, or a duration such as 1m.
     #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
     pub wait_time: Option<String>,
-    /// Seconds between attempts (≥ 1).
+    /// Seconds between attempts (≥ 1): 300, or a duration such as 5m.
     #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
     pub retry_time: Option<String>,
     /// Retries after the first attempt (≥ 0).
@@ -63,7 +64,7 @@ pub struct Args {
     /// Dial at this instant: RFC 3339 with an offset (2030-12-01T01:00:00+01:00).
     #[arg(long, value_name = "INSTANT")]
     pub at: Option<String>,
-    /// Dial after this long (90s, 1h, 1h30m, 2d; a day is 24 hours).
+    /// Dial after this long (90s, 15m, 1h30m, 1 day, 2d, P1D; a day is 24 hours).
     #[arg(long = "in", value_name = "DURATION", allow_hyphen_values = true)]
     pub in_: Option<String>,
     /// Owner of the spooled file (the Asterisk user; needs root or CAP_CHOWN).
@@ -137,6 +138,18 @@ fn build_failure(e: BuildError) -> Failure {
     }
 }
 
+/// A call-file time: whole seconds, written as a number (`45`) or a duration (`1m`).
+fn seconds(option: &str, v: &Option<String>) -> Result<Option<u32>, Failure> {
+    v.as_deref()
+        .map(|s| {
+            let d = Duration::parse_or_seconds(s).map_err(|e| usage(option, e))?;
+            d.whole_secs()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| usage(option, format!("{s:?} is not a whole number of seconds")))
+        })
+        .transpose()
+}
+
 fn number(option: &str, v: &Option<String>) -> Result<Option<u32>, Failure> {
     v.as_deref()
         .map(|s| {
@@ -159,19 +172,11 @@ fn schedule(a: &Args) -> Result<Option<Timestamp>, Failure> {
         }),
         (None, Some(d)) => {
             // Days count as 24 hours (an interval, not a calendar date).
-            let dur: SignedDuration = d
-                .parse()
-                .or_else(|_| {
-                    d.parse::<jiff::Span>()
-                        .and_then(|s| s.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
-                })
-                .map_err(|e| {
-                    usage("--in", format!("{d:?} is not a duration like 90s, 1h, 1h30m or 2d: {e}"))
-                })?;
-            if dur.is_negative() {
-                return Err(usage("--in", format!("{d:?} is negative")));
-            }
-            Timestamp::now().checked_add(dur).map(Some).map_err(|e| usage("--in", e))
+            let dur: Duration = d.parse().map_err(|e| usage("--in", e))?;
+            Timestamp::now()
+                .checked_add(dur.as_signed())
+                .map(Some)
+                .map_err(|e| usage("--in", e))
         }
         (None, None) => Ok(None),
     }
@@ -195,10 +200,10 @@ fn build(a: &Args) -> Result<CallFile, Failure> {
     if let Some(v) = &a.account {
         b = b.account(v);
     }
-    if let Some(v) = number("--wait-time", &a.wait_time)? {
+    if let Some(v) = seconds("--wait-time", &a.wait_time)? {
         b = b.wait_time(v);
     }
-    if let Some(v) = number("--retry-time", &a.retry_time)? {
+    if let Some(v) = seconds("--retry-time", &a.retry_time)? {
         b = b.retry_time(v);
     }
     if let Some(v) = number("--max-retries", &a.max_retries)? {

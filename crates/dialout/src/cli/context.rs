@@ -3,8 +3,8 @@
 
 use std::future::Future;
 
-use dialout_dialer::{Config, Dialer, OpenError, SendError};
-use jiff::{SignedDuration, Timestamp};
+use dialout_dialer::{Config, Dialer, Duration, OpenError, SendError};
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::{Failure, Global};
@@ -70,21 +70,29 @@ pub fn send_failure(e: SendError) -> Failure {
 }
 
 /// An RFC 3339 instant (`2026-05-01T09:00:00Z`, `2026-05-01T11:00:00+02:00`) or a duration
-/// (`90s`, `15m`, `2h`, `1 day`) counted from now, `forward` into the future or back.
-pub fn parse_instant(text: &str, forward: bool) -> Result<Timestamp, String> {
+/// (`90s`, `15m`, `2h`, `1 day`, `P1D`) counted from now, `forward` into the future or back.
+/// `option` names the flag in the error.
+pub fn parse_instant(option: &str, text: &str, forward: bool) -> Result<Timestamp, Failure> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Ok(t);
     }
-    let d: SignedDuration = text.trim().parse().map_err(|_| {
-        format!("invalid instant {text:?}: expected RFC 3339 such as 2026-05-01T09:00:00Z, or a duration such as 15m or 2h")
+    // A leading '-' reverses the direction: `--at -5m` is five minutes ago.
+    let (body, forward) = match text.trim().strip_prefix('-') {
+        Some(rest) => (rest, !forward),
+        None => (text.trim(), forward),
+    };
+    let d: Duration = body.parse().map_err(|_| {
+        Failure::usage(format!(
+            "{option}: invalid instant {text:?}: expected RFC 3339 such as 2026-05-01T09:00:00Z, or a duration such as 15m, 2h or 1 day"
+        ))
     })?;
     let now = Timestamp::now();
     let t = if forward {
-        now.checked_add(d)
+        now.checked_add(d.as_signed())
     } else {
-        now.checked_sub(d)
+        now.checked_sub(d.as_signed())
     };
-    t.map_err(|e| format!("invalid instant {text:?}: {e}"))
+    t.map_err(|e| Failure::usage(format!("{option}: {text:?}: {e}")))
 }
 
 /// `KEY=VALUE` pairs (string values) over an optional JSON object.

@@ -1,8 +1,6 @@
 //! `dialout doctor`: checks the Asterisk backends of a configuration against this machine.
 
-use dialout_dialer::backends::asterisk::AsteriskConfig;
-use dialout_dialer::backends::asterisk::checks::{ASTERISK_ETC, Check, doctor};
-use dialout_dialer::tts::EspeakNg;
+use dialout_dialer::check_asterisk_backends;
 
 use super::{Failure, Global, Outcome};
 
@@ -13,34 +11,9 @@ pub struct Args {
     pub backend: Option<String>,
 }
 
-#[derive(serde::Serialize)]
-struct BackendReport {
-    backend: String,
-    ok: bool,
-    checks: Vec<Check>,
-}
-
 pub fn run(args: Args, g: &Global) -> Outcome {
     let config = super::context::load_config(g)?;
-    let mut reports = Vec::new();
-    for (name, bc) in &config.backends {
-        if bc.kind != "asterisk" || args.backend.as_ref().is_some_and(|b| b != name) {
-            continue;
-        }
-        let checks = match AsteriskConfig::from_table(name, &bc.options) {
-            Ok(ac) => doctor(&ac, &EspeakNg::new(), std::path::Path::new(ASTERISK_ETC)),
-            Err(e) => vec![Check {
-                what: "the configuration is valid".into(),
-                ok: false,
-                fix: Some(e.to_string()),
-            }],
-        };
-        reports.push(BackendReport {
-            backend: name.clone(),
-            ok: checks.iter().all(|c| c.ok),
-            checks,
-        });
-    }
+    let reports = check_asterisk_backends(&config, args.backend.as_deref());
     if reports.is_empty() {
         return Err(Failure::failed(match &args.backend {
             Some(b) => format!("no backend {b:?} of kind \"asterisk\" in the configuration"),

@@ -73,9 +73,8 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
         created_since: a
             .since
             .as_deref()
-            .map(|s| parse_instant(s, false))
-            .transpose()
-            .map_err(Failure::usage)?,
+            .map(|s| parse_instant("--since", s, false))
+            .transpose()?,
         limit: Some(a.limit),
         ..MessageFilter::default()
     };

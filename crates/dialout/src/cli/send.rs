@@ -46,9 +46,8 @@ impl Delivery {
         let not_before = self
             .at
             .as_deref()
-            .map(|a| parse_instant(a, true))
-            .transpose()
-            .map_err(Failure::usage)?;
+            .map(|a| parse_instant("--at", a, true))
+            .transpose()?;
         // As `call --at`: a schedule in the past is a mistake, not "now" (a second of slack
         // for the clock between computing the instant and reading it here).
         if let Some(t) = not_before {

@@ -1,7 +1,7 @@
 //! `dialout worker`: publishes due messages, takes in results and runs the status check
 //! until SIGINT/SIGTERM, then finishes what it holds, releases its claims and exits 0.
 
-use dialout_dialer::WorkerOptions;
+use dialout_dialer::{Duration, WorkerOptions};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::context::{Context, print_json};
@@ -27,18 +27,13 @@ pub struct Args {
 }
 
 fn duration(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, Failure> {
-    let Some(t) = text else { return Ok(None) };
-    let d: jiff::SignedDuration = t.trim().parse().map_err(|_| {
-        Failure::usage(format!(
-            "invalid --{flag} {t:?}: expected a duration such as 500ms, 2s or 1m"
-        ))
-    })?;
-    if d.is_negative() || d.is_zero() {
-        return Err(Failure::usage(format!(
-            "invalid --{flag} {t:?}: must be positive"
-        )));
-    }
-    Ok(Some(d.unsigned_abs()))
+    text.as_deref()
+        .map(|t| {
+            Duration::parse_positive(t)
+                .map(Duration::as_std)
+                .map_err(|e| Failure::usage(format!("invalid --{flag}: {e}")))
+        })
+        .transpose()
 }
 
 pub fn run(args: Args, g: &Global) -> Outcome {
