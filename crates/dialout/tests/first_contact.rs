@@ -280,3 +280,50 @@ fn every_duration_option_takes_every_form() {
         .assert_code(2);
     assert!(zero.stderr.contains("--interval"), "{}", zero.stderr);
 }
+
+#[test]
+fn a_bad_configuration_exits_2_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["mysql://x", "sqlite://"] {
+        for cmd in [
+            &["messages", "list"][..],
+            &["send", "+420777123456", "x"],
+            &["template", "list"],
+        ] {
+            let mut args = vec!["--database", url];
+            args.extend_from_slice(cmd);
+            let run = dialout(dir.path(), &args).assert_code(2);
+            assert!(
+                run.stderr.contains("database URL"),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    std::fs::write(
+        dir.path().join("dialout.toml"),
+        "[backends.d]\nkind = \"dummy\"\ncolour = \"blue\"\n",
+    )
+    .unwrap();
+    for cmd in [
+        &["messages", "list"][..],
+        &["template", "list"],
+        &["send", "+420777123456", "x"],
+        &["check-status"],
+    ] {
+        let run = dialout(dir.path(), cmd).assert_code(2);
+        assert!(
+            run.stderr.contains("backends.d.colour"),
+            "{cmd:?}: {}",
+            run.stderr
+        );
+    }
+    std::fs::write(
+        dir.path().join("dialout.toml"),
+        "[delivery]\nlease = \"soon\"\n",
+    )
+    .unwrap();
+    let run = dialout(dir.path(), &["messages", "list"]).assert_code(2);
+    assert!(run.stderr.contains("delivery.lease"), "{}", run.stderr);
+    assert!(!dir.path().join("dialout.db").exists(), "nothing created");
+}
