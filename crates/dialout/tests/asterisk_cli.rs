@@ -201,3 +201,40 @@ fn stored_data_stays_readable_when_the_backend_cannot_start() {
     );
     assert_eq!(tpl.code, 0, "{}", tpl.stderr);
 }
+
+#[test]
+fn doctor_creates_what_dialout_creates_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // A fresh install: only Asterisk's own spool directory exists.
+    std::fs::create_dir_all(root.join("spool/outgoing")).unwrap();
+    let config = write_config(root, "");
+    let run = dialout(root, &["--config", &config, "doctor"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
+    for (key, d, mode) in [
+        ("staging_dir", "spool/outgoing/.dialout-staging", 0o700),
+        ("done_dir", "spool/outgoing_done", 0o750),
+        ("audio_dir", "spool/dialout/audio", 0o750),
+        ("report_dir", "spool/dialout/reports", 0o770),
+    ] {
+        let path = root.join(d);
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{key} {d}: {e}"));
+        assert!(meta.is_dir(), "{d}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{d}");
+        assert!(
+            run.stdout
+                .contains(&format!("{key} {} created", path.display())),
+            "{key}: {}",
+            run.stdout
+        );
+    }
+    let again = dialout(root, &["--config", &config, "doctor"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert!(
+        !again.stdout.contains("created"),
+        "nothing left to create: {}",
+        again.stdout
+    );
+}

@@ -66,6 +66,18 @@ pub fn sweep_staging(staging: &Path, older_than: std::time::Duration) -> usize {
     removed
 }
 
+/// The directories dialout creates at start-up when they are missing, with their modes:
+/// staging is dialout's own; Asterisk's group reads the audio and archives, and the
+/// dialplan writes the reports.
+pub fn created_dirs(config: &AsteriskConfig) -> [(&'static str, &Path, u32); 4] {
+    [
+        ("staging_dir", &config.staging_dir, 0o700),
+        ("done_dir", &config.done_dir, 0o750),
+        ("audio_dir", &config.audio_dir, 0o750),
+        ("report_dir", &config.report_dir, 0o770),
+    ]
+}
+
 /// Creates a directory (and its missing parents) with `mode`, each given to user/group, so
 /// that Asterisk can reach it: a parent left to root with mode 0750 would lock it out.
 pub fn ensure_dir(dir: &Path, mode: u32, config: &AsteriskConfig) -> Result<(), String> {
@@ -166,6 +178,26 @@ fn dir_check(key: &str, dir: &Path, fix_missing: &str) -> Check {
     }
 }
 
+/// A directory dialout creates at start-up: created here too when missing (with its mode
+/// and owner), so the check fails only when it cannot be made or written.
+fn created_dir_check(key: &str, dir: &Path, mode: u32, config: &AsteriskConfig) -> Check {
+    let existed = dir.is_dir();
+    if let Err(e) = ensure_dir(dir, mode, config) {
+        return fail(
+            format!("{key} {} can be created", dir.display()),
+            format!("{e}; create it (mode {mode:o}) owned by the Asterisk user"),
+        );
+    }
+    let check = dir_check(key, dir, "");
+    if existed || !check.ok {
+        return check;
+    }
+    pass(format!(
+        "{key} {} created (as dialout would at start-up) and writable",
+        dir.display()
+    ))
+}
+
 /// Where Asterisk's configuration lives on a standard install.
 pub const ASTERISK_ETC: &str = "/etc/asterisk";
 
@@ -239,14 +271,11 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
         &config.spool_dir,
         "is Asterisk installed? set spool_dir to <astspooldir>/outgoing (asterisk.conf)",
     ));
-    out.push(dir_check(
-        "staging_dir",
-        &config.staging_dir,
-        &format!(
-            "mkdir -m 700 {} (dialout creates it at start-up when it can)",
-            config.staging_dir.display()
-        ),
-    ));
+    // What dialout creates at start-up, the doctor creates too: only what it cannot create
+    // is the operator's to fix.
+    let [staging, done, audio, report] =
+        created_dirs(config).map(|(key, dir, mode)| created_dir_check(key, dir, mode, config));
+    out.push(staging);
     if config.spool_dir.is_dir() && config.staging_dir.is_dir() {
         out.push(match probe_rename(&config.staging_dir, &config.spool_dir) {
             Ok(()) => pass(
@@ -255,11 +284,7 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
             Err(e) => fail("staging_dir and spool_dir are on one filesystem", e),
         });
     }
-    out.push(if config.done_dir.is_dir() {
-        pass(format!("done_dir {} exists", config.done_dir.display()))
-    } else {
-        fail(format!("done_dir {} exists", config.done_dir.display()), "Asterisk creates it at the first archived call; dialout creates it at start-up, or mkdir it owned by the Asterisk user")
-    });
+    out.push(done);
     match owner_ids(config) {
         Ok((uid, _)) => {
             out.push(pass(match (&config.user, &config.group) {
@@ -293,16 +318,9 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
             e.to_string(),
         ),
     });
-    out.push(dir_check("audio_dir", &config.audio_dir, &format!("mkdir -p {} and let the Asterisk group read it (dialout creates it at start-up when it can)", config.audio_dir.display())));
+    out.push(audio);
     out.push(dialplan_check(&config.context, etc));
-    out.push(dir_check(
-        "report_dir",
-        &config.report_dir,
-        &format!(
-            "mkdir -p {} writable by the Asterisk user (the dialplan writes its reports there)",
-            config.report_dir.display()
-        ),
-    ));
+    out.push(report);
     out
 }
 

@@ -106,8 +106,9 @@ impl Asterisk {
                 ),
             ));
         }
-        checks::ensure_dir(&config.staging_dir, 0o700, &config)
-            .map_err(|e| start_error(name, "staging_dir", e))?;
+        for (key, dir, mode) in checks::created_dirs(&config) {
+            checks::ensure_dir(dir, mode, &config).map_err(|e| start_error(name, key, e))?;
+        }
         checks::probe_rename(&config.staging_dir, &config.spool_dir)
             .map_err(|e| start_error(name, "staging_dir", e))?;
         let swept = checks::sweep_staging(&config.staging_dir, Duration::from_secs(600));
@@ -118,12 +119,6 @@ impl Asterisk {
                 "removed call files left half-staged by a crash"
             );
         }
-        checks::ensure_dir(&config.done_dir, 0o750, &config)
-            .map_err(|e| start_error(name, "done_dir", e))?;
-        checks::ensure_dir(&config.audio_dir, 0o750, &config)
-            .map_err(|e| start_error(name, "audio_dir", e))?;
-        checks::ensure_dir(&config.report_dir, 0o770, &config)
-            .map_err(|e| start_error(name, "report_dir", e))?;
         let (uid, gid) = checks::owner_ids(&config).map_err(|e| start_error(name, "user", e))?;
         let audio = AudioCache::new(config.audio_dir.clone(), tts, uid, gid);
         let pacer = Mutex::new(Pacer::new(config.calls_per_second));
