@@ -257,12 +257,19 @@ fn compiled() -> &'static [Region] {
 
 /// Compiled as the crate compiles its metadata's patterns, anchored at the start: a match
 /// from the first digit exists exactly when the leftmost match (the crate's `find`) starts
-/// there, and is the same match, with the same groups.
+/// there, and is the same match, with the same groups. Without Unicode classes when the
+/// pattern allows it: only ASCII digits are ever matched here, and on them `\d` means the
+/// same, while Unicode's `\d` makes a compile 20 to 50 times slower (3 ms instead of
+/// 0.1 ms for a region's typical pattern).
 fn compile(pattern: &str) -> Option<Regex> {
-    RegexBuilder::new(&format!("^(?:{pattern})"))
-        .ignore_whitespace(true)
-        .build()
-        .ok()
+    let anchored = format!("^(?:{pattern})");
+    let build = |unicode| {
+        RegexBuilder::new(&anchored)
+            .ignore_whitespace(true)
+            .unicode(unicode)
+            .build()
+    };
+    build(false).or_else(|_| build(true)).ok()
 }
 
 fn starts(re: &Regex, value: &str) -> bool {
