@@ -6,7 +6,9 @@
 //! version the fallback path uses). A test regenerates it and fails when it differs, so a
 //! `phonenumber` update that changes the metadata cannot go unnoticed; to refresh it:
 //!
-//!     DIALOUT_REGENERATE_PHONE_TABLE=1 cargo test -p dialout-dialer --lib phone::table
+//! ```sh
+//! DIALOUT_REGENERATE_PHONE_TABLE=1 cargo test -p dialout-dialer --lib phone::table
+//! ```
 
 /// A number pattern of the metadata (`<nationalNumberPattern>` and its lengths).
 pub(super) struct Desc {
