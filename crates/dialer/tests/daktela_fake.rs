@@ -6,8 +6,14 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "fake-test-token";
 
+/// reqwest is built without a default TLS crypto provider: ring, as the Daktela client does.
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 async fn get(url: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = http().get(url);
     if let Some(t) = token {
         req = req.header("X-AUTH-TOKEN", t);
     }
@@ -76,7 +82,7 @@ async fn token_take_cap_total_and_error_shapes() {
     );
 
     // Field errors come as an object.
-    let resp = reqwest::Client::new()
+    let resp = http()
         .post(&list)
         .header("X-AUTH-TOKEN", TOKEN)
         .body(r#"{"number": "+420 777"}"#)

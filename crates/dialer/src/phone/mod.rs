@@ -3,6 +3,7 @@
 use std::fmt;
 
 mod fast;
+mod table;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,9 +65,7 @@ impl PhoneNumber {
         let number = match international {
             Some(rest) => parse_international(rest).map_err(|reason| invalid(&reason))?,
             None => match region {
-                Some(r) => Parsed::Number(
-                    phonenumber::parse(Some(r), &digits).map_err(|e| invalid(&e.to_string()))?,
-                ),
+                Some(r) => parse_national(r, &digits).map_err(|reason| invalid(&reason))?,
                 None => {
                     return Err(invalid(
                         "a national number needs a default region (configuration key `default_region`)",
@@ -115,6 +114,10 @@ const SEPARATORS: &str = " -.()/";
 /// The digits after `region`'s international prefix (`00` in CZ, `011` in US), when `digits`
 /// starts with it. As in libphonenumber, a 0 right after it means it was not one.
 fn after_international_prefix(region: phonenumber::country::Id, digits: &str) -> Option<&str> {
+    if let Some(found) = fast::international_prefix_len(region.as_ref(), digits) {
+        return found.map(|end| &digits[end..]);
+    }
+    // A region the quick path does not know: the crate's metadata decides.
     let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
     let found = meta.international_prefix()?.find(digits)?;
     let rest = &digits[found.end()..];
@@ -136,25 +139,29 @@ fn parse_international(rest: &str) -> Result<Parsed, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A national number of `region`: the quick path when it can answer, else the crate.
+fn parse_national(region: phonenumber::country::Id, digits: &str) -> Result<Parsed, String> {
+    if let Some(e164) = fast::valid_national(region.as_ref(), digits) {
+        return Ok(Parsed::Valid(e164));
+    }
+    phonenumber::parse(Some(region), digits)
+        .map(Parsed::Number)
+        .map_err(|e| e.to_string())
+}
+
 /// The country calling code `digits` start with, and the national number after it. Calling
 /// codes are prefix-free: at most one of the first three prefixes is a code.
 fn split_calling_code(digits: &str) -> Option<(u16, &str)> {
     (1..=3.min(digits.len())).find_map(|len| {
         let code = digits[..len].parse::<u16>().ok().filter(|c| *c > 0)?;
-        phonenumber::metadata::DATABASE
-            .region(&code)
-            .map(|_| (code, &digits[len..]))
+        table::by_code(code).map(|_| (code, &digits[len..]))
     })
 }
 
 /// The main region of a calling code (`GB` for 44); None for the non-geographic codes
 /// (+800, +882, …), whose region is "001".
 fn main_region(code: u16) -> Option<phonenumber::country::Id> {
-    phonenumber::metadata::DATABASE
-        .region(&code)?
-        .first()?
-        .parse()
-        .ok()
+    table::REGIONS[table::by_code(code)?.start].id.parse().ok()
 }
 
 /// A number known valid in E.164 form already, or one for the crate to validate and format.

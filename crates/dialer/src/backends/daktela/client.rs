@@ -49,6 +49,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: &DaktelaConfig) -> Result<Self, String> {
+        // reqwest is built on rustls without a default crypto provider (the default one is a
+        // long C build): ring is installed as the process default, unless one already is.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // No redirects: the token header would follow them to wherever they point.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
