@@ -106,8 +106,21 @@ pub enum SendError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Publishing failed after the messages were stored.
+    #[error(transparent)]
+    Delivery(crate::delivery::DeliveryError),
+    /// The runtime shut down before store work finished.
+    #[error("store work stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
+}
+
+impl From<crate::delivery::DeliveryError> for SendError {
+    fn from(e: crate::delivery::DeliveryError) -> Self {
+        match e {
+            crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+            other => SendError::Delivery(other),
+        }
+    }
 }
 
 impl From<StoreError> for SendError {
@@ -549,24 +562,13 @@ fn check_content(content: String) -> Result<String, InvalidInput> {
     Ok(content)
 }
 
-/// Runs store work on a blocking thread, off the async executor.
+/// Runs store work off the async executor (see [`crate::blocking::run`]).
 pub(crate) async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, SendError> {
-    // On a multi-threaded runtime the work stays on this thread and the runtime hands its
-    // other tasks to another worker meanwhile: no thread hop, which costs more than a short
-    // SQLite transaction. A current-thread runtime cannot do that: a blocking-pool thread.
-    if tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::MultiThread
-    {
-        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(SendError::from);
-    }
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| SendError::Internal(format!("store task failed: {e}")))?
-        .map_err(SendError::from)
+    let store = Arc::clone(store);
+    Ok(crate::blocking::run(move || f(store.as_ref())).await??)
 }
 
 /// Publishes stored messages now, through the delivery machinery.
@@ -575,12 +577,7 @@ async fn publish_now(
     backends: &Backends,
     ids: &[MessageId],
 ) -> Result<Vec<Message>, SendError> {
-    crate::delivery::publish_now(store, backends, ids)
-        .await
-        .map_err(|e| match e {
-            crate::delivery::DeliveryError::Store(s) => SendError::from(s),
-            other => SendError::Internal(other.to_string()),
-        })
+    Ok(crate::delivery::publish_now(store, backends, ids).await?)
 }
 
 /// Publishes messages `owner` claimed when they were stored, through the delivery machinery
@@ -617,10 +614,7 @@ async fn release_rest(
     inline: Option<Vec<MessageId>>,
     published: Result<crate::delivery::Published, crate::delivery::DeliveryError>,
 ) -> Result<Vec<Message>, SendError> {
-    let published = published.map(|p| p.messages).map_err(|e| match e {
-        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
-        other => SendError::Internal(other.to_string()),
-    });
+    let published = published.map(|p| p.messages).map_err(SendError::from);
     // Every recorded outcome released its claim; only the undecided (no capacity) remain.
     if published.as_ref().map_or(true, |p| p.len() < n) {
         let owner = owner.to_string();

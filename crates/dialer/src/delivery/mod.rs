@@ -51,8 +51,9 @@ pub enum DeliveryError {
     },
     #[error("message {id} names backend {backend:?}, which is not configured")]
     NoBackend { id: MessageId, backend: String },
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The runtime shut down before store work finished.
+    #[error("store work stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
 }
 
 /// A claim owner unique to this process and call: host, pid and a random part. The host
@@ -100,25 +101,14 @@ impl Drop for Renewer {
     }
 }
 
-/// Runs store work off the async executor.
+/// Runs store work off the async executor (see [`crate::blocking::run`]).
 pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, DeliveryError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
-    // On a multi-threaded runtime the work stays on this thread while the runtime moves
-    // its other tasks to another worker: no hop to the blocking pool, which costs more
-    // than a short SQLite transaction. A current-thread runtime cannot: the blocking pool.
-    if tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::MultiThread
-    {
-        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(DeliveryError::from);
-    }
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| DeliveryError::Internal(format!("store task failed: {e}")))?
-        .map_err(DeliveryError::from)
+    Ok(crate::blocking::run(move || f(store.as_ref())).await??)
 }
 
 pub(crate) fn after(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
