@@ -307,48 +307,27 @@ impl Dialer {
         Ok(merge(vec![inserted], published).pop())
     }
 
-    /// Stores requests that are not published now, all in one transaction: a second thread
-    /// validates chunk k+1 while chunk k is written (validation, mostly phone numbers,
-    /// costs about as much as the insert). The first invalid request is the error, with its
-    /// index, and then nothing is stored.
+    /// Stores requests that are not published now, all in one transaction. Validation,
+    /// mostly phone numbers, costs about as much as the insert: the second half of the
+    /// requests is validated on another thread meanwhile. The first invalid request is the
+    /// error, with its index, and then nothing is stored.
     async fn store_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
-        const CHUNK: usize = 128;
         let this = self.clone();
-        let invalid = Arc::new(std::sync::Mutex::new(None::<InvalidInput>));
-        let seen = Arc::clone(&invalid);
-        let stored = self
-            .blocking(move |s| {
-                let (tx, rx) =
-                    std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, InvalidInput>>(2);
-                std::thread::scope(|scope| {
-                    scope.spawn(|| {
-                        for (k, chunk) in requests.chunks(CHUNK).enumerate() {
-                            let r = this.validate_chunk(k * CHUNK, chunk);
-                            let stop = r.is_err();
-                            if tx.send(r).is_err() || stop {
-                                break;
-                            }
-                        }
-                        drop(tx);
-                    });
-                    let mut next = || {
-                        rx.recv().ok().map(|r| {
-                            r.map_err(|e| {
-                                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                                StoreError::Database("invalid input".into())
-                            })
-                        })
-                    };
-                    let out = s.insert_chunks(Timestamp::now(), &mut next);
-                    drop(rx);
-                    out
-                })
+        let batch = crate::blocking::run(move || {
+            std::thread::scope(|scope| {
+                let half = requests.len() / 2;
+                let (first, second) = requests.split_at(half);
+                let this = &this;
+                let second = scope.spawn(move || this.validate_chunk(half, second));
+                let mut batch = this.validate_chunk(0, first)?;
+                batch.extend(second.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+                Ok::<_, InvalidInput>(batch)
             })
-            .await;
-        if let Some(e) = invalid.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(e.into());
-        }
-        Ok(stored?
+        })
+        .await??;
+        Ok(self
+            .insert(batch)
+            .await?
             .into_iter()
             .map(|i| Sent {
                 message: i.message,

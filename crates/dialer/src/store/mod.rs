@@ -376,10 +376,38 @@ pub enum StoreError {
     NoTemplate(String),
     #[error("invalid database URL {url:?}: {reason}")]
     Url { url: String, reason: String },
+    /// `database` is a file path or a URL without its password.
+    #[error("cannot open database {database}: {source}")]
+    Open {
+        database: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "the database schema is version {found}, newer than this dialout knows ({known}): upgrade dialout"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
-    Database(String),
-    #[error("stored row is unreadable: {0}")]
-    Corrupt(String),
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    #[error("stored row is unreadable: {what}: {detail}")]
+    Corrupt { what: String, detail: String },
+    /// Two messages were made with the same id.
+    #[error("message {0} is already stored")]
+    AlreadyStored(MessageId),
+    /// A connection pool's lock was poisoned by a panic.
+    #[error("connection pool lock poisoned")]
+    Poisoned,
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: impl std::fmt::Display, detail: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt {
+            what: what.to_string(),
+            detail: detail.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

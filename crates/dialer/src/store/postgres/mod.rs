@@ -32,19 +32,12 @@ struct PgConn {
     stmts: HashMap<String, Statement>,
 }
 
-impl From<postgres::Error> for StoreError {
-    fn from(e: postgres::Error) -> Self {
-        // The server's own words (its Display alone says only "db error"); they name
-        // columns and constraints, never connection parameters.
-        match e.as_db_error() {
-            Some(db) => StoreError::Database(format!(
-                "{} ({}): {}",
-                db.severity(),
-                db.code().code(),
-                db.message()
-            )),
-            None => StoreError::Database(e.to_string()),
-        }
+/// The server's own words (its Display alone says only "db error"); they name columns and
+/// constraints, never connection parameters.
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
     }
 }
 
@@ -103,10 +96,10 @@ impl PgStore {
             idle: Mutex::new(Vec::new()),
         };
         let mut conn = store.conn().map_err(|e| match e {
-            StoreError::Database(reason) => StoreError::Database(format!(
-                "cannot connect to PostgreSQL at {}: {reason}",
-                redact_url(url)
-            )),
+            StoreError::Postgres(e) => StoreError::Open {
+                database: redact_url(url),
+                source: describe(&e).into(),
+            },
             other => other,
         })?;
         migrate(&mut conn.client)?;
@@ -118,7 +111,7 @@ impl PgStore {
         let reused = self
             .idle
             .lock()
-            .map_err(|_| StoreError::Database("connection pool lock poisoned".into()))?
+            .map_err(|_| StoreError::Poisoned)?
             .pop();
         let conn = match reused {
             Some(c) if !c.client.is_closed() => c,
@@ -185,9 +178,10 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .get(0);
     let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
-        return Err(StoreError::Database(format!(
-            "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
-        )));
+        return Err(StoreError::SchemaTooNew {
+            found: current.into(),
+            known: newest.into(),
+        });
     }
     for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql)?;

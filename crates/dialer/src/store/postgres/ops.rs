@@ -69,9 +69,8 @@ pub(super) fn insert_one(
         // Another transaction stored this idempotency key since we looked: that one wins.
         return match by_key(db, new)? {
             Some(found) => found,
-            None => Err(StoreError::Database(
-                "idempotency key conflict without a stored message".into(),
-            )),
+            // Not the key, then: the id.
+            None => Err(StoreError::AlreadyStored(m.id)),
         };
     }
     for r in &m.related {

@@ -17,7 +17,7 @@ pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, c
     attempt_unresolved";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
+    StoreError::corrupt(what, e)
 }
 
 pub(super) fn state(code: i16) -> Result<State, StoreError> {

@@ -41,9 +41,9 @@ pub(super) fn displaced(tx: &Connection, id: &str, key: i64) -> Result<i64, Stor
         .prepare_cached(&SQL)?
         .query_row((id, key), |r| r.get(0))?;
     if stored > 0 {
-        return Err(StoreError::Database(format!(
-            "message {id} is already stored"
-        )));
+        return Err(StoreError::AlreadyStored(
+            id.parse().map_err(|e| StoreError::corrupt("message id", e))?,
+        ));
     }
     let n: i64 = tx
         .prepare_cached("SELECT coalesce(max(n), 0) + 1 FROM messages")?

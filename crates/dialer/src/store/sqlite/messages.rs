@@ -130,9 +130,10 @@ impl SqliteStore {
     }
 }
 
-/// The answer of an insert that reads the marks itself, which always stores.
+/// The answer of an insert that reads the marks itself: a plain INSERT, which stores its row
+/// or fails.
 fn stored(inserted: Option<Inserted>) -> Result<Inserted, StoreError> {
-    inserted.ok_or_else(|| StoreError::Database("message not stored".into()))
+    Ok(inserted.expect("an INSERT ... VALUES that did not fail stored its row"))
 }
 
 /// The message already stored under `new`'s idempotency key, as the insert's answer.

@@ -32,12 +32,6 @@ pub struct SqliteStore {
     idle: Mutex<Vec<Connection>>,
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
-    }
-}
-
 impl SqliteStore {
     /// Opens (creating it, readable by its owner only) the database file and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -58,7 +52,7 @@ impl SqliteStore {
     }
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
-        let reused = self.idle.lock().map_err(|_| poisoned())?.pop();
+        let reused = self.idle.lock().map_err(poisoned)?.pop();
         let conn = match reused {
             Some(c) => c,
             None => connect(&self.path)?,
@@ -94,8 +88,15 @@ impl SqliteStore {
     }
 }
 
-fn poisoned() -> StoreError {
-    StoreError::Database("connection pool lock poisoned".into())
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Poisoned
+}
+
+fn cannot_open(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Open {
+        database: path.display().to_string(),
+        source: Box::new(e),
+    }
 }
 
 fn create_private(path: &Path) -> Result<(), StoreError> {
@@ -110,21 +111,14 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(path)
         .map(drop)
-        .map_err(|e| {
-            StoreError::Database(format!(
-                "cannot create database file {}: {e}",
-                path.display()
-            ))
-        })
+        .map_err(|e| cannot_open(path, e))
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        StoreError::Database(format!("cannot open database file {}: {e}", path.display()))
-    })?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| cannot_open(path, e))?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Each message rewrites the same few hot pages (the newest leaf of the table and of the
@@ -146,9 +140,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     )?;
     let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
-        return Err(StoreError::Database(format!(
-            "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
-        )));
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: newest,
+        });
     }
     for (version, step) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
         match step {

@@ -245,7 +245,7 @@ fn v6(tx: &Connection) -> Result<(), StoreError> {
             let id: String = row.get(0)?;
             let own = super::keys::of(
                 id.parse()
-                    .map_err(|e| StoreError::Corrupt(format!("message id {id:?}: {e}")))?,
+                    .map_err(|e| StoreError::corrupt(format!("message id {id:?}"), e))?,
             );
             let n = own.max(last + 1);
             if n != own {
