@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::delivery::owner_id;
-use crate::store::{Inserted, Store, StoreError};
+use crate::store::{InsertMode, Inserted, Store, StoreError};
 use crate::template::{self, Refusal, TemplateError};
 use crate::{
     InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage,
@@ -196,7 +196,7 @@ impl Dialer {
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let new = self.validate(&request.recipient, &request.content, &request.options)?;
         let publish = self.publishes(&request.options);
-        Ok(self.store_and_publish(vec![new], publish).await?.remove(0))
+        Ok(self.store_and_publish(vec![new], publish, false).await?.remove(0))
     }
 
     /// Stores every message in one transaction (all or none), then publishes them.
@@ -210,7 +210,7 @@ impl Dialer {
             .map(|r| self.publishes(&r.options))
             .collect();
         if publish.iter().all(|p| *p) {
-            return self.store_and_publish(batch, true).await;
+            return self.store_and_publish(batch, true, false).await;
         }
         let inserted = self.insert(batch).await?;
         let ids: Vec<MessageId> = inserted
@@ -250,7 +250,7 @@ impl Dialer {
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
         if tpl.allow_duplicates {
-            return Ok(self.store_and_publish(vec![new], publish).await?.remove(0));
+            return Ok(self.store_and_publish(vec![new], publish, false).await?.remove(0));
         }
         let related = new
             .related
@@ -258,53 +258,12 @@ impl Dialer {
             .map(|r| r.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let refusal = Refusal::Duplicate {
-            slug: tpl.slug.clone(),
-            related,
-        };
-        self.store_unique_and_publish(new, publish)
-            .await?
-            .ok_or(SendError::Refused(refusal))
-    }
-
-    /// One message from a template without duplicates: None when the store refused it.
-    async fn store_unique_and_publish(
-        &self,
-        new: NewMessage,
-        publish: bool,
-    ) -> Result<Option<Sent>, SendError> {
-        if !publish {
-            let inserted = self
-                .blocking(move |s| s.insert_unique(&new, Timestamp::now(), None))
-                .await?;
-            return Ok(inserted.map(|i| Sent {
-                message: i.message,
-                existing: i.existing,
-            }));
+        match self.store_and_publish(vec![new], publish, true).await {
+            Err(SendError::Store(StoreError::Duplicate { slug })) => {
+                Err(SendError::Refused(Refusal::Duplicate { slug, related }))
+            }
+            other => Ok(other?.remove(0)),
         }
-        let owner = owner_id();
-        let owner_c = owner.clone();
-        let lease = self.backends.delivery().lease;
-        let inserted = self
-            .blocking(move |s| {
-                let now = Timestamp::now();
-                s.insert_unique(
-                    &new,
-                    now,
-                    Some((&owner_c, crate::delivery::after(now, lease))),
-                )
-            })
-            .await?;
-        let Some(inserted) = inserted else {
-            return Ok(None);
-        };
-        let claimed = if inserted.existing {
-            Vec::new()
-        } else {
-            vec![inserted.message.clone()]
-        };
-        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
-        Ok(merge(vec![inserted], published).pop())
     }
 
     /// Stores requests that are not published now, all in one transaction. Validation,
@@ -439,13 +398,18 @@ impl Dialer {
         })
     }
 
+    /// Stores the batch (`unique`: under the templates' no-duplicates rule) and, with
+    /// `publish`, hands it to the delivery machinery.
     async fn store_and_publish(
         &self,
         batch: Vec<NewMessage>,
         publish: bool,
+        unique: bool,
     ) -> Result<Vec<Sent>, SendError> {
         if !publish {
-            let inserted = self.insert(batch).await?;
+            let inserted = self
+                .blocking(move |s| s.insert(&batch, InsertMode::QUEUED.unique_per_template(unique), Timestamp::now()))
+                .await?;
             return Ok(inserted
                 .into_iter()
                 .map(|i| Sent {
@@ -467,11 +431,12 @@ impl Dialer {
             .blocking(move |s| {
                 let now = Timestamp::now();
                 let until = crate::delivery::after(now, lease);
-                if at_once {
-                    s.insert_attempting(&batch, now, &owner_c, until)
+                let mode = if at_once {
+                    InsertMode::attempting(&owner_c, until)
                 } else {
-                    s.insert_claimed(&batch, now, &owner_c, until)
-                }
+                    InsertMode::claimed(&owner_c, until)
+                };
+                s.insert(&batch, mode.unique_per_template(unique), now)
             })
             .await?;
         let claimed: Vec<Message> = inserted
@@ -479,17 +444,19 @@ impl Dialer {
             .filter(|i| !i.existing)
             .map(|i| i.message.clone())
             .collect();
+        let held = claimed.iter().map(|m| m.id).collect();
         let published = if at_once {
-            publish_begun(&self.store, &self.backends, &owner, claimed).await?
+            crate::delivery::publish_begun(&self.store, &self.backends, &owner, claimed).await
         } else {
-            publish_claimed(&self.store, &self.backends, &owner, claimed).await?
+            crate::delivery::publish_claimed(&self.store, &self.backends, &owner, claimed).await
         };
-        Ok(merge(inserted, published))
+        crate::delivery::release_rest(&self.store, &owner, held, &published).await?;
+        Ok(merge(inserted, published?.messages))
     }
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        self.blocking(move |s| s.insert_messages(&batch, Timestamp::now()))
+        self.blocking(move |s| s.insert(&batch, InsertMode::QUEUED, Timestamp::now()))
             .await
     }
 
@@ -557,53 +524,4 @@ async fn publish_now(
     ids: &[MessageId],
 ) -> Result<Vec<Message>, SendError> {
     Ok(crate::delivery::publish_now(store, backends, ids).await?)
-}
-
-/// Publishes messages `owner` claimed when they were stored, through the delivery machinery
-/// (allowlist, capacity, attempt counting), then frees any it left claimed.
-async fn publish_claimed(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    owner: &str,
-    claimed: Vec<Message>,
-) -> Result<Vec<Message>, SendError> {
-    let n = claimed.len();
-    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await;
-    release_rest(store, owner, n, None, published).await
-}
-
-/// Hands over messages stored with their first attempt begun, then frees any left claimed.
-async fn publish_begun(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    owner: &str,
-    begun: Vec<Message>,
-) -> Result<Vec<Message>, SendError> {
-    let ids: Vec<MessageId> = begun.iter().map(|m| m.id).collect();
-    let published = crate::delivery::publish_begun(store, backends, owner, begun).await;
-    release_rest(store, owner, ids.len(), Some(ids), published).await
-}
-
-/// `inline`: the ids of messages stored by `insert_attempting`, whose claims are found by
-/// id only (see `Store::renew_ids`).
-async fn release_rest(
-    store: &Arc<dyn Store>,
-    owner: &str,
-    n: usize,
-    inline: Option<Vec<MessageId>>,
-    published: Result<crate::delivery::Published, crate::delivery::DeliveryError>,
-) -> Result<Vec<Message>, SendError> {
-    let published = published.map(|p| p.messages).map_err(SendError::from);
-    // Every recorded outcome released its claim; only the undecided (no capacity) remain.
-    if published.as_ref().map_or(true, |p| p.len() < n) {
-        let owner = owner.to_string();
-        blocking(store, move |s| {
-            if let Some(ids) = &inline {
-                s.renew_ids(&owner, ids, Timestamp::now())?;
-            }
-            s.release(&owner)
-        })
-        .await?;
-    }
-    published
 }

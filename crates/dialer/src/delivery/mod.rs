@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use crate::MessageId;
 use crate::backend::BackendError;
-use crate::store::{Store, StoreError};
+use crate::store::{Claimable, Store, StoreError};
 
 pub use allowlist::Allowlist;
 pub use cancel::{CancelOutcome, cancel, resend};
+pub(crate) use publish::release_rest;
 pub use publish::{Published, may_begin_at_once, publish_begun, publish_claimed, publish_now};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
@@ -72,27 +73,56 @@ pub fn owner_id() -> String {
     format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
-/// Keeps `owner`'s claims alive (renewed every third of the lease) until dropped, so that
-/// a slow backend never lets a claim expire while its message is being handed over.
+/// Keeps `owner`'s claims on `ids` alive (renewed every third of the lease) until dropped,
+/// so that a slow backend never lets a claim expire while its message is handed over.
 pub(crate) struct Renewer(tokio::task::JoinHandle<()>);
 
 impl Renewer {
     pub(crate) fn start(
         store: &Arc<dyn Store>,
         owner: &str,
+        ids: Vec<MessageId>,
         lease: std::time::Duration,
     ) -> Renewer {
-        let (store, owner) = (Arc::clone(store), owner.to_string());
+        let (store, owner, ids) = (Arc::clone(store), owner.to_string(), Arc::new(ids));
         Renewer(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(lease / 3).await;
-                let (o, until) = (owner.clone(), after(jiff::Timestamp::now(), lease));
-                if let Err(e) = blocking(&store, move |s| s.renew(&o, until)).await {
+                if let Err(e) = renew(&store, &owner, &ids, lease).await {
                     tracing::warn!("renewing claims failed: {e}");
                 }
             }
         }))
     }
+}
+
+/// Claims again what `owner` holds of `ids`: the lease runs from now.
+pub(crate) async fn renew(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    ids: &Arc<Vec<MessageId>>,
+    lease: std::time::Duration,
+) -> Result<(), DeliveryError> {
+    let (o, ids) = (owner.to_string(), Arc::clone(ids));
+    blocking(store, move |s| {
+        let now = jiff::Timestamp::now();
+        s.claim(&o, Claimable::Ids(&ids), now, after(now, lease))
+    })
+    .await
+    .map(drop)
+}
+
+/// Gives back what `owner` still holds of `ids` (each recorded outcome released its own).
+pub(crate) async fn release(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    ids: Vec<MessageId>,
+) -> Result<usize, DeliveryError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let o = owner.to_string();
+    blocking(store, move |s| s.release(&o, &ids)).await
 }
 
 impl Drop for Renewer {

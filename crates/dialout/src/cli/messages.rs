@@ -78,6 +78,7 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
             .transpose()
             .map_err(Failure::usage)?,
         limit: Some(a.limit),
+        ..MessageFilter::default()
     };
     let store = open_store(g)?;
     let found = store.messages(&filter).map_err(Failure::failed)?;

@@ -14,10 +14,10 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
 use super::{
-    Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange,
-    redact_url,
+    BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
+    Seen, Store, StoreError, Template, TemplateChange, redact_url,
 };
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 const POOL_SIZE: usize = 8;
 
@@ -148,26 +148,6 @@ impl PgStore {
     }
 }
 
-impl PgStore {
-    fn insert(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-        attempt: bool,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|db| {
-            new.iter()
-                .map(|n| ops::insert_one(db, n, now, claim, attempt))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        for i in inserted.iter().filter(|i| !i.existing) {
-            super::log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-}
-
 fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     // Several processes may open a fresh database at once: one migrates, the others wait.
@@ -225,39 +205,18 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for PgStore {
-    fn insert_messages(
+    fn insert(
         &self,
         new: &[NewMessage],
+        mode: InsertMode<'_>,
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, None, false)
-    }
-    fn insert_claimed(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, Some((owner, lease_until)), false)
-    }
-    fn insert_attempting(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, Some((owner, lease_until)), true)
-    }
-    fn insert_unique(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-    ) -> Result<Option<Inserted>, StoreError> {
-        let inserted = self.write(|db| ops::insert_unique(db, new, now, claim))?;
-        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
+        let inserted = self.write(|db| {
+            new.iter()
+                .map(|n| ops::insert_one(db, n, now, mode))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        for i in inserted.iter().filter(|i| !i.existing) {
             super::log_created(&i.message);
         }
         Ok(inserted)
@@ -270,9 +229,6 @@ impl Store for PgStore {
     }
     fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.read(|db| ops::history(db, id))
-    }
-    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
-        self.read(|db| ops::template_used_for(db, slug, related))
     }
 
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
@@ -296,120 +252,82 @@ impl Store for PgStore {
         self.write(|db| ops::remove_template(db, slug))
     }
 
-    fn claim_due(
+    fn claim(
         &self,
         owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-        backend: Option<&str>,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.write(|db| ops::claim_due(db, owner, now, lease_until, limit, backend))
-    }
-    fn claim_ids(
-        &self,
-        ids: &[MessageId],
-        owner: &str,
+        which: Claimable<'_>,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        self.write(|db| ops::claim_ids(db, ids, owner, now, lease_until))
-    }
-    fn begin_attempt(
-        &self,
-        id: MessageId,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        self.write(|db| ops::begin_attempt(db, id, owner, now))
-    }
-    fn finish(
-        &self,
-        id: MessageId,
-        owner: &str,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|db| ops::update(db, id, Some(owner), change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+        self.write(|db| match which {
+            Claimable::Due { limit, backend } => {
+                ops::claim_due(db, owner, now, lease_until, limit, backend)
+            }
+            Claimable::Ids(ids) => ops::claim_ids(db, ids, owner, now, lease_until),
+        })
     }
     fn begin_attempts(
         &self,
-        ids: &[MessageId],
         owner: &str,
+        ids: &[MessageId],
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         self.write(|db| ops::begin_attempts(db, ids, owner, now))
     }
-    fn finish_many(
+    fn finish(
         &self,
         owner: &str,
-        changes: &[(MessageId, Change)],
+        changes: &[(Seen, Change)],
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
-        let done = self.write(|db| ops::finish_many(db, owner, changes, now))?;
+        let done = self.write(|db| ops::finish(db, owner, changes, now))?;
         Ok(super::logged(done))
     }
-    fn release(&self, owner: &str) -> Result<usize, StoreError> {
+    fn release(&self, owner: &str, ids: &[MessageId]) -> Result<usize, StoreError> {
+        let uuids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
         self.write(|db| {
             Ok(db.execute(
-                "UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = $1",
-                &[&owner],
-            )? as usize)
-        })
-    }
-    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
-        self.write(|db| {
-            Ok(db.execute(
-                "UPDATE messages SET claim_until = $2 WHERE claim_owner = $1",
-                &[&owner, &lease_until],
+                "UPDATE messages SET claim_owner = NULL, claim_until = NULL \
+                 WHERE claim_owner = $1 AND id = ANY($2)",
+                &[&owner, &uuids],
             )? as usize)
         })
     }
     fn apply(
         &self,
-        id: MessageId,
-        change: &Change,
+        changes: &[(MessageId, Change)],
+        cursor: Option<Cursor<'_>>,
         now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|db| ops::update(db, id, None, change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        let done = self.write(|db| {
+            let done = changes
+                .iter()
+                .map(|(id, c)| ops::update(db, *id, None, c, now))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(c) = cursor {
+                db.execute(
+                    "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
+                    &[&c.backend, &c.value, &now],
+                )?;
+            }
+            Ok(done)
+        })?;
+        Ok(super::logged(done))
     }
-    fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
-        self.read(|db| ops::in_flight(db, backend))
-    }
-    fn sent_not_final(
-        &self,
-        backend: &str,
-        sent_since: Option<Timestamp>,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.read(|db| ops::sent_not_final(db, backend, sent_since, limit))
-    }
-    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
+    fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError> {
         self.read(|db| {
-            Ok(db
+            let cursor = db
                 .query_opt(
                     "SELECT cursor FROM backend_cursors WHERE backend = $1",
                     &[&backend],
                 )?
-                .map(|r| r.get(0)))
-        })
-    }
-    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
-        self.write(|db| {
-            db.execute(
-                "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES ($1, $2, now()) \
-                 ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
-                &[&backend, &cursor],
-            )?;
-            Ok(())
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            Ok(BackendState {
+                in_flight: ops::in_flight(db, backend)?,
+                cursor,
+            })
         })
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::keys;
 use super::rows::{self, COLS, us};
-use crate::store::{Change, StoreError, plan_change};
+use crate::store::{Change, Cursor, StoreError, plan_change};
 use crate::{HistoryEntry, Message, MessageId};
 
 pub(super) fn claim_due(
@@ -44,7 +44,7 @@ pub(super) fn claim_ids(
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE {} AND state IN (-1, 99) \
-             AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}",
+             AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4 OR claim_owner = ?2) RETURNING {COLS}",
             keys::by_id(1, 5)
         )
     });
@@ -138,50 +138,24 @@ pub(super) fn finish_known(
     Ok((written == 1).then_some((plan.message, plan.history)))
 }
 
-/// Claimed messages are unpublished (an update that takes a message out of that set drops
-/// its claim), so the partial index of unpublished messages finds them all, except inline
-/// claims, which only [`renew_ids`] (or the owner's own update) turns into ordinary ones.
-pub(super) fn release(tx: &Connection, owner: &str) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached(
-            "UPDATE messages SET claim_owner = NULL, claim_until = NULL \
-             WHERE state IN (-1, 99) AND inline_claim = 0 AND claim_owner = ?1",
-        )?
-        .execute([owner])?)
-}
-
-pub(super) fn renew(
-    tx: &Connection,
-    owner: &str,
-    lease_until: Timestamp,
-) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached(
-            "UPDATE messages SET claim_until = ?2 \
-             WHERE state IN (-1, 99) AND inline_claim = 0 AND claim_owner = ?1",
-        )?
-        .execute((owner, us(lease_until)))?)
-}
-
-/// Renews claims by id, turning inline claims into ordinary ones (indexed, so that
-/// [`renew`] and [`release`] by owner find them from then on).
-pub(super) fn renew_ids(
+/// Gives back `owner`'s claims on these messages; an inline claim too, after which the
+/// message is back in the index of unpublished messages for any worker.
+pub(super) fn release(
     tx: &Connection,
     owner: &str,
     ids: &[MessageId],
-    lease_until: Timestamp,
 ) -> Result<usize, StoreError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE messages SET claim_until = ?3, inline_claim = 0 \
-             WHERE {} AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
-            keys::by_id(1, 4)
+            "UPDATE messages SET claim_owner = NULL, claim_until = NULL, inline_claim = 0 \
+             WHERE {} AND claim_owner = ?2",
+            keys::by_id(1, 3)
         )
     });
     let mut stmt = tx.prepare_cached(&SQL)?;
     let mut n = 0;
     for id in ids {
-        n += stmt.execute((id.to_string(), owner, us(lease_until), keys::of(*id)))?;
+        n += stmt.execute((id.to_string(), owner, keys::of(*id)))?;
     }
     Ok(n)
 }
@@ -232,23 +206,6 @@ pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, Store
     Ok(n as usize)
 }
 
-pub(super) fn sent_not_final(
-    conn: &Connection,
-    backend: &str,
-    since: Option<Timestamp>,
-    limit: usize,
-) -> Result<Vec<Message>, StoreError> {
-    let sql = format!(
-        "SELECT {COLS} FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL \
-         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, n LIMIT ?3"
-    );
-    rows::query(
-        conn,
-        &sql,
-        rusqlite::params![backend, since.map(us), limit as i64],
-    )
-}
-
 pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT cursor FROM backend_cursors WHERE backend = ?1")?
@@ -256,11 +213,15 @@ pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>,
         .optional()?)
 }
 
-pub(super) fn set_cursor(tx: &Connection, backend: &str, cursor: &str) -> Result<(), StoreError> {
+pub(super) fn set_cursor(
+    tx: &Connection,
+    cursor: Cursor<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
     )?
-    .execute((backend, cursor, Timestamp::now().as_microsecond()))?;
+    .execute((cursor.backend, cursor.value, us(now)))?;
     Ok(())
 }

@@ -26,6 +26,11 @@ pub(super) fn by_id(id: usize, key: usize) -> String {
     format!("n = coalesce((SELECT n FROM message_keys WHERE id = ?{id}), ?{key}) AND id = ?{id}")
 }
 
+/// [`by_id`] with named parameters.
+pub(super) fn by_id_named(id: &str, key: &str) -> String {
+    format!("n = coalesce((SELECT n FROM message_keys WHERE id = {id}), {key}) AND id = {id}")
+}
+
 /// Whether an INSERT failed because its key is taken.
 pub(super) fn taken(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)

@@ -8,7 +8,8 @@ use super::keys;
 use super::related::{self, keys_sql, object_key};
 use super::rows::{self, COLS, related_column, to_json, us};
 use crate::store::{
-    Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request,
+    Inserted, MessageFilter, Order, StoreError, creation_entry, log_created, new_message_row,
+    same_request,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
@@ -64,50 +65,38 @@ impl SqliteStore {
         Ok(inserted)
     }
 
-    pub(super) fn insert_chunks_impl(
+    /// Stores messages from templates that allow no duplicates, in one transaction: a
+    /// message whose template was already used for exactly its related objects (by a
+    /// message stored before, or earlier in `new`) is refused and nothing is stored.
+    pub(super) fn insert_unique_impl(
         &self,
+        new: &[NewMessage],
         now: Timestamp,
-        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
+        claim: Claim<'_>,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
-            let mut st = InsertStatements::new(tx, Marks::IndexNow(None))?;
-            let mut out = Vec::new();
-            // An Err returns before the commit: the transaction rolls back, nothing stored.
-            while let Some(chunk) = next() {
-                for n in &chunk? {
-                    out.extend(insert_one(tx, &mut st, n, now, None)?);
+            let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
+            let mut out = Vec::with_capacity(new.len());
+            for n in new {
+                if let Some(found) = by_key(tx, n)? {
+                    out.push(found?);
+                    continue;
                 }
+                let slug = n.template_slug.as_deref().unwrap_or_default();
+                // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
+                if template_used_for(tx, slug, &n.related)? {
+                    return Err(StoreError::Duplicate {
+                        slug: slug.to_string(),
+                    });
+                }
+                out.push(stored(insert_one(tx, &mut st, n, now, claim)?)?);
             }
             Ok(out)
         })?;
+        if new.len() == 1 {
+            self.after_single_insert(&inserted);
+        }
         for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-
-    pub(super) fn insert_unique_impl(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Claim<'_>,
-    ) -> Result<Option<Inserted>, StoreError> {
-        let slug = new.template_slug.as_deref().unwrap_or_default();
-        let inserted = self.write(|tx| {
-            if let Some(found) = by_key(tx, new)? {
-                return found.map(Some);
-            }
-            // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
-            if template_used_for(tx, slug, &new.related)? {
-                return Ok(None);
-            }
-            let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-            insert_one(tx, &mut st, new, now, claim)
-        })?;
-        if let Some(i) = &inserted {
-            self.after_single_insert(std::slice::from_ref(i));
-        }
-        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
             log_created(&i.message);
         }
         Ok(inserted)
@@ -315,39 +304,67 @@ fn insert_one(
 
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
     let mut sql = format!("SELECT {COLS} FROM messages WHERE 1 = 1");
-    let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-    // Returns the parameter's number.
-    let mut push = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
-        params.push(v);
-        sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
-        params.len()
+    let mut params: Vec<(&str, Box<dyn rusqlite::ToSql>)> = Vec::new();
+    let mut and = |clause: &str, named: Vec<(&'static str, Box<dyn rusqlite::ToSql>)>| {
+        sql.push_str(" AND ");
+        sql.push_str(clause);
+        params.extend(named);
     };
     if let Some(s) = f.state {
-        push(&mut sql, " AND state = ?", Box::new(s.code()));
+        and("state = :state", vec![(":state", Box::new(s.code()))]);
     }
     if let Some(t) = &f.tag {
-        push(&mut sql, " AND tag = ?", Box::new(t.as_str().to_string()));
+        and("tag = :tag", vec![(":tag", Box::new(t.as_str().to_string()))]);
     }
     if let Some(b) = &f.backend {
-        push(&mut sql, " AND backend = ?", Box::new(b.clone()));
+        and("backend = :backend", vec![(":backend", Box::new(b.clone()))]);
     }
     if let Some(since) = f.created_since {
-        push(&mut sql, " AND created_at >= ?", Box::new(us(since)));
+        and("created_at >= :since", vec![(":since", Box::new(us(since)))]);
+    }
+    if f.in_flight {
+        and("is_final_state = 0 AND sent_at IS NOT NULL", vec![]);
+    }
+    if let Some(since) = f.sent_since {
+        and("sent_at >= :sent_since", vec![(":sent_since", Box::new(us(since)))]);
+    }
+    if let Some(before) = f.before {
+        // Keys grow as messages are stored (see `keys.rs`): older is a smaller key.
+        let clause = format!(
+            "n < (SELECT n FROM messages WHERE {})",
+            keys::by_id_named(":before", ":before_key")
+        );
+        and(
+            &clause,
+            vec![
+                (":before", Box::new(before.to_string())),
+                (":before_key", Box::new(keys::of(before))),
+            ],
+        );
     }
     if let Some(r) = &f.related {
         // The key finds the candidates; the text keeps `007` apart from `7`.
-        let k = push(&mut sql, "", Box::new(r.kind.clone()));
-        let n = push(&mut sql, "", Box::new(object_key(r)));
-        let i = push(&mut sql, "", Box::new(r.id.clone()));
-        let j = push(&mut sql, "", Box::new(r.to_string()));
-        sql.push_str(&format!(" AND n IN ({})", keys_sql(k, n, i, j)));
+        and(
+            &format!("n IN ({})", keys_sql()),
+            vec![
+                (":kind", Box::new(r.kind.clone())),
+                (":object_key", Box::new(object_key(r))),
+                (":object_id", Box::new(r.id.clone())),
+                (":object", Box::new(r.to_string())),
+            ],
+        );
     }
-    // Keys grow as messages are stored (see `keys.rs`): their order is the order of creation.
-    sql.push_str(" ORDER BY n DESC");
+    drop(and);
+    sql.push_str(match f.order {
+        Order::NewestFirst => " ORDER BY n DESC",
+        Order::OldestSentFirst => " ORDER BY sent_at, n",
+    });
     if let Some(limit) = f.limit {
-        push(&mut sql, " LIMIT ?", Box::new(limit as i64));
+        sql.push_str(" LIMIT :limit");
+        params.push((":limit", Box::new(limit as i64)));
     }
-    let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    let refs: Vec<(&str, &dyn rusqlite::ToSql)> =
+        params.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     rows::query(conn, &sql, refs.as_slice())
 }
 
@@ -361,7 +378,7 @@ pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEnt
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
-pub(super) fn template_used_for(
+fn template_used_for(
     conn: &Connection,
     slug: &str,
     related: &[RelatedObject],
@@ -376,19 +393,19 @@ pub(super) fn template_used_for(
     // Built once: `send_template` without duplicates asks this for every message.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT COUNT(*) FROM messages WHERE n IN ({}) AND template_slug = ?5 AND related = ?6",
-            keys_sql(1, 2, 3, 4)
+            "SELECT COUNT(*) FROM messages WHERE n IN ({}) AND template_slug = :slug AND related = :related",
+            keys_sql()
         )
     });
     let n: i64 = conn.prepare_cached(&SQL)?.query_row(
-        rusqlite::params![
-            &first.kind,
-            object_key(first),
-            &first.id,
-            first.to_string(),
-            slug,
-            wanted_column
-        ],
+        rusqlite::named_params! {
+            ":kind": &first.kind,
+            ":object_key": object_key(first),
+            ":object_id": &first.id,
+            ":object": first.to_string(),
+            ":slug": slug,
+            ":related": wanted_column,
+        },
         |r| r.get(0),
     )?;
     Ok(n > 0)

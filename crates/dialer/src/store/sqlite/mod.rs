@@ -20,9 +20,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::{
-    Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange,
+    BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
+    Seen, Store, StoreError, Template, TemplateChange,
 };
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
 const POOL_SIZE: usize = 8;
@@ -202,45 +203,17 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for SqliteStore {
-    fn insert_messages(
+    fn insert(
         &self,
         new: &[NewMessage],
+        mode: InsertMode<'_>,
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, None)
-    }
-    fn insert_claimed(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, Some((owner, lease_until, false)))
-    }
-    fn insert_chunks(
-        &self,
-        now: Timestamp,
-        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_chunks_impl(now, next)
-    }
-    fn insert_attempting(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, Some((owner, lease_until, true)))
-    }
-    fn insert_unique(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-    ) -> Result<Option<Inserted>, StoreError> {
-        self.insert_unique_impl(new, now, claim.map(|(o, t)| (o, t, false)))
+        if mode.unique_per_template {
+            self.insert_unique_impl(new, now, mode.claim())
+        } else {
+            self.insert_impl(new, now, mode.claim())
+        }
     }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         self.read(|c| rows::find(c, id))
@@ -250,9 +223,6 @@ impl Store for SqliteStore {
     }
     fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.read(|c| messages::history(c, id))
-    }
-    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
-        self.read(|c| messages::template_used_for(c, slug, related))
     }
 
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
@@ -276,51 +246,24 @@ impl Store for SqliteStore {
         self.write(|tx| templates::remove(tx, slug))
     }
 
-    fn claim_due(
+    fn claim(
         &self,
         owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-        backend: Option<&str>,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.write(|tx| delivery::claim_due(tx, owner, now, lease_until, limit, backend))
-    }
-    fn claim_ids(
-        &self,
-        ids: &[MessageId],
-        owner: &str,
+        which: Claimable<'_>,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        self.write(|tx| delivery::claim_ids(tx, ids, owner, now, lease_until))
-    }
-    fn begin_attempt(
-        &self,
-        id: MessageId,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        self.write(|tx| delivery::begin_attempt(tx, id, owner, now))
-    }
-    fn finish(
-        &self,
-        id: MessageId,
-        owner: &str,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) =
-            self.write(|tx| delivery::update(tx, id, Some(owner), change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+        self.write(|tx| match which {
+            Claimable::Due { limit, backend } => {
+                delivery::claim_due(tx, owner, now, lease_until, limit, backend)
+            }
+            Claimable::Ids(ids) => delivery::claim_ids(tx, ids, owner, now, lease_until),
+        })
     }
     fn begin_attempts(
         &self,
-        ids: &[MessageId],
         owner: &str,
+        ids: &[MessageId],
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         self.write(|tx| {
@@ -331,29 +274,15 @@ impl Store for SqliteStore {
             Ok(out)
         })
     }
-    fn finish_many(
+    fn finish(
         &self,
         owner: &str,
-        changes: &[(MessageId, Change)],
+        changes: &[(Seen, Change)],
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
-        let done = self.write(|tx| {
-            changes
-                .iter()
-                .map(|(id, c)| delivery::update(tx, *id, Some(owner), c, now))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        Ok(super::logged(done))
-    }
-    fn finish_known(
-        &self,
-        owner: &str,
-        changes: &[(Message, Change)],
-        now: Timestamp,
-    ) -> Result<Vec<Option<Message>>, StoreError> {
-        // One message (what `send` publishes): one guarded UPDATE, atomic on its own,
-        // without BEGIN and COMMIT around it.
-        if let [(old, change)] = changes {
+        // One message as last seen (what `send` publishes): one guarded UPDATE, atomic on
+        // its own, without BEGIN and COMMIT around it.
+        if let [(Seen::Message(old), change)] = changes {
             let done = delivery::finish_known(&*self.conn()?, owner, old, change, now)?;
             if let Some((m, history)) = done {
                 super::log_history(m.id, &history);
@@ -363,63 +292,51 @@ impl Store for SqliteStore {
         let done = self.write(|tx| {
             changes
                 .iter()
-                .map(
-                    |(old, c)| match delivery::finish_known(tx, owner, old, c, now)? {
-                        Some((m, h)) => Ok((Some(m), h)),
-                        None => delivery::update(tx, old.id, Some(owner), c, now),
-                    },
-                )
+                .map(|(seen, c)| {
+                    if let Seen::Message(old) = seen
+                        && let Some((m, h)) = delivery::finish_known(tx, owner, old, c, now)?
+                    {
+                        return Ok((Some(m), h));
+                    }
+                    delivery::update(tx, seen.id(), Some(owner), c, now)
+                })
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
         Ok(super::logged(done))
     }
-    fn release(&self, owner: &str) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::release(tx, owner))
+    fn release(&self, owner: &str, ids: &[MessageId]) -> Result<usize, StoreError> {
+        self.write(|tx| delivery::release(tx, owner, ids))
     }
-    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::renew(tx, owner, lease_until))
-    }
-    fn renew_ids(
+    fn apply(
         &self,
-        owner: &str,
-        ids: &[MessageId],
-        lease_until: Timestamp,
-    ) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::renew_ids(tx, owner, ids, lease_until))
+        changes: &[(MessageId, Change)],
+        cursor: Option<Cursor<'_>>,
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        let done = self.write(|tx| {
+            let done = changes
+                .iter()
+                .map(|(id, c)| delivery::update(tx, *id, None, c, now))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(cursor) = cursor {
+                delivery::set_cursor(tx, cursor, now)?;
+            }
+            Ok(done)
+        })?;
+        Ok(super::logged(done))
     }
-    fn maintain(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError> {
+        self.read(|c| {
+            Ok(BackendState {
+                in_flight: delivery::in_flight(c, backend)?,
+                cursor: delivery::cursor(c, backend)?,
+            })
+        })
+    }
+    fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         self.write(|tx| {
             related::index_tail(tx, limit)?;
             delivery::recover_inline(tx, now, limit)
         })
-    }
-    fn apply(
-        &self,
-        id: MessageId,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|tx| delivery::update(tx, id, None, change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
-    }
-    fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
-        self.read(|c| delivery::in_flight(c, backend))
-    }
-    fn sent_not_final(
-        &self,
-        backend: &str,
-        sent_since: Option<Timestamp>,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.read(|c| delivery::sent_not_final(c, backend, sent_since, limit))
-    }
-    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
-        self.read(|c| delivery::cursor(c, backend))
-    }
-    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
-        self.write(|tx| delivery::set_cursor(tx, backend, cursor))
     }
 }

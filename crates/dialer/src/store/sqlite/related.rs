@@ -81,14 +81,14 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// SQL selecting the keys (`messages.n`) of messages related to `?K` (kind), `?N` (object key), `?I` (id
-/// text) and `?J` (`TYPE:ID`, as in the `related` column): the index, then the tail.
-pub(super) fn keys_sql(k: usize, n: usize, i: usize, j: usize) -> String {
-    format!(
-        "SELECT message_n FROM message_related WHERE kind = ?{k} AND object_key = ?{n} AND object_id = ?{i} \
-         UNION ALL SELECT n FROM messages WHERE n > (SELECT n FROM store_marks WHERE name = 'related_indexed') \
-         AND related IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(messages.related) WHERE json_each.value = ?{j})"
-    )
+/// SQL selecting the keys (`messages.n`) of messages related to `:kind`, `:object_key`,
+/// `:object_id` (the id text) and `:object` (`TYPE:ID`, as in the `related` column): the
+/// index, then the tail.
+pub(super) fn keys_sql() -> &'static str {
+    "SELECT message_n FROM message_related WHERE kind = :kind AND object_key = :object_key \
+     AND object_id = :object_id \
+     UNION ALL SELECT n FROM messages WHERE n > (SELECT n FROM store_marks WHERE name = 'related_indexed') \
+     AND related IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(messages.related) WHERE json_each.value = :object)"
 }
 
 /// The `object_key` column: the id as an integer when it is one, else its text.
