@@ -242,6 +242,52 @@ fn list_filters(s: &Arc<dyn Store>) {
     );
 }
 
+/// Newest first, page by page: each page starts before the last message of the previous.
+fn pages_with_before(s: &Arc<dyn Store>) {
+    let one_by_one: Vec<_> = (0..3).map(|i| new_message(&format!("single {i}"))).collect();
+    for (i, m) in one_by_one.iter().enumerate() {
+        s.insert(std::slice::from_ref(m), QUEUED, t(i as i64)).unwrap();
+    }
+    // Stored at the same instant: the order of their ids decides.
+    let batch: Vec<_> = (0..4).map(|i| new_message(&format!("batch {i}"))).collect();
+    s.insert(&batch, QUEUED, t(10)).unwrap();
+    let mut newest_first: Vec<MessageId> = one_by_one.iter().chain(&batch).map(|m| m.id).collect();
+    newest_first.reverse();
+
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page: Vec<_> = s
+            .messages(&MessageFilter {
+                before,
+                limit: Some(3),
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        let Some(last) = page.last() else { break };
+        before = Some(*last);
+        pages.push(page);
+    }
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages.concat(), newest_first);
+    // With other filters too.
+    let older = MessageFilter {
+        before: Some(batch[0].id),
+        created_since: Some(t(1)),
+        ..Default::default()
+    };
+    let ids: Vec<_> = s.messages(&older).unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![one_by_one[2].id, one_by_one[1].id]);
+    let first = MessageFilter {
+        before: Some(one_by_one[0].id),
+        ..Default::default()
+    };
+    assert!(s.messages(&first).unwrap().is_empty(), "nothing older");
+}
+
 fn templates(s: &Arc<dyn Store>) {
     let nt = NewTemplate {
         slug: "shipped".into(),
@@ -896,6 +942,7 @@ macro_rules! suite {
 
 suite!(
     insert_and_read_back,
+    pages_with_before,
     idempotency_key,
     idempotency_key_under_concurrency,
     bulk_insert_in_one_call,
