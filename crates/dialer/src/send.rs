@@ -196,7 +196,10 @@ impl Dialer {
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let new = self.validate(&request.recipient, &request.content, &request.options)?;
         let publish = self.publishes(&request.options);
-        Ok(self.store_and_publish(vec![new], publish, false).await?.remove(0))
+        Ok(self
+            .store_and_publish(vec![new], publish, false)
+            .await?
+            .remove(0))
     }
 
     /// Stores every message in one transaction (all or none), then publishes them.
@@ -250,7 +253,10 @@ impl Dialer {
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
         if tpl.allow_duplicates {
-            return Ok(self.store_and_publish(vec![new], publish, false).await?.remove(0));
+            return Ok(self
+                .store_and_publish(vec![new], publish, false)
+                .await?
+                .remove(0));
         }
         let related = new
             .related
@@ -279,7 +285,11 @@ impl Dialer {
                 let this = &this;
                 let second = scope.spawn(move || this.validate_chunk(half, second));
                 let mut batch = this.validate_chunk(0, first)?;
-                batch.extend(second.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+                batch.extend(
+                    second
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+                );
                 Ok::<_, InvalidInput>(batch)
             })
         })
@@ -408,7 +418,13 @@ impl Dialer {
     ) -> Result<Vec<Sent>, SendError> {
         if !publish {
             let inserted = self
-                .blocking(move |s| s.insert(&batch, InsertMode::QUEUED.unique_per_template(unique), Timestamp::now()))
+                .blocking(move |s| {
+                    s.insert(
+                        &batch,
+                        InsertMode::QUEUED.unique_per_template(unique),
+                        Timestamp::now(),
+                    )
+                })
                 .await?;
             return Ok(inserted
                 .into_iter()

@@ -93,7 +93,12 @@ async fn send_then_check_status_through_the_store() {
     let b = db.store.message(b.id).unwrap().unwrap();
     assert_eq!((a.state, a.is_final_state), (State::CallInProgress, false));
     assert_eq!((b.state, b.is_final_state), (State::AnsweredComplete, true));
-    let cursor = db.store.backend_state("dk").unwrap().cursor.expect("cursor stored");
+    let cursor = db
+        .store
+        .backend_state("dk")
+        .unwrap()
+        .cursor
+        .expect("cursor stored");
     assert!(cursor.contains("10:00:30"), "{cursor}");
 
     // The next run starts from the stored cursor and sees only what changed since.

@@ -208,7 +208,9 @@ impl Backend for Probe {
             backend: "probe",
             value: "x",
         };
-        self.store.apply(&[], Some(cursor), jiff::Timestamp::now()).unwrap();
+        self.store
+            .apply(&[], Some(cursor), jiff::Timestamp::now())
+            .unwrap();
         self.outcome.clone()
     }
     async fn find(&self, _m: &Message) -> Result<Found, BackendError> {

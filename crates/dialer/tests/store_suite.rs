@@ -26,7 +26,12 @@ fn due(limit: usize, backend: Option<&str>) -> Claimable<'_> {
 }
 
 /// One message's `begin_attempts`.
-fn begin(s: &dyn Store, id: MessageId, owner: &str, now: Timestamp) -> Result<Option<Message>, StoreError> {
+fn begin(
+    s: &dyn Store,
+    id: MessageId,
+    owner: &str,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
     Ok(s.begin_attempts(owner, &[id], now)?.pop())
 }
 
@@ -38,16 +43,28 @@ fn finish(
     change: &Change,
     now: Timestamp,
 ) -> Result<Option<Message>, StoreError> {
-    Ok(s.finish(owner, &[(id.into(), change.clone())], now)?.pop().flatten())
+    Ok(s.finish(owner, &[(id.into(), change.clone())], now)?
+        .pop()
+        .flatten())
 }
 
 /// One message's `apply`.
-fn apply(s: &dyn Store, id: MessageId, change: &Change, now: Timestamp) -> Result<Option<Message>, StoreError> {
+fn apply(
+    s: &dyn Store,
+    id: MessageId,
+    change: &Change,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
     Ok(s.apply(&[(id, change.clone())], None, now)?.pop().flatten())
 }
 
 fn unique(s: &dyn Store, new: &NewMessage, now: Timestamp) -> Result<Inserted, StoreError> {
-    Ok(s.insert(std::slice::from_ref(new), QUEUED.unique_per_template(true), now)?.remove(0))
+    Ok(s.insert(
+        std::slice::from_ref(new),
+        QUEUED.unique_per_template(true),
+        now,
+    )?
+    .remove(0))
 }
 
 fn accepted(state: State, reason: &str) -> Change {
@@ -244,9 +261,12 @@ fn list_filters(s: &Arc<dyn Store>) {
 
 /// Newest first, page by page: each page starts before the last message of the previous.
 fn pages_with_before(s: &Arc<dyn Store>) {
-    let one_by_one: Vec<_> = (0..3).map(|i| new_message(&format!("single {i}"))).collect();
+    let one_by_one: Vec<_> = (0..3)
+        .map(|i| new_message(&format!("single {i}")))
+        .collect();
     for (i, m) in one_by_one.iter().enumerate() {
-        s.insert(std::slice::from_ref(m), QUEUED, t(i as i64)).unwrap();
+        s.insert(std::slice::from_ref(m), QUEUED, t(i as i64))
+            .unwrap();
     }
     // Stored at the same instant: the order of their ids decides.
     let batch: Vec<_> = (0..4).map(|i| new_message(&format!("batch {i}"))).collect();
@@ -353,7 +373,10 @@ fn template_duplicates(s: &Arc<dyn Store>) {
         unique(&**s, &make("other", &["order:1", "customer:9"]), t(2)).is_ok(),
         "another template"
     );
-    assert!(unique(&**s, &make("remind", &[]), t(3)).is_ok(), "no objects");
+    assert!(
+        unique(&**s, &make("remind", &[]), t(3)).is_ok(),
+        "no objects"
+    );
     assert!(
         unique(&**s, &make("remind", &["order:1"]), t(4)).is_ok(),
         "a different set"
@@ -515,7 +538,9 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(
-        s.claim("you", Claimable::Ids(&[n.id]), t(2), t(62)).unwrap().is_empty(),
+        s.claim("you", Claimable::Ids(&[n.id]), t(2), t(62))
+            .unwrap()
+            .is_empty(),
         "already claimed"
     );
     assert!(begin(&**s, n.id, "you", t(2)).unwrap().is_none());
@@ -549,7 +574,9 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
     );
     assert_eq!(h[1].reason, "accepted");
     assert!(
-        s.claim("me", Claimable::Ids(&[n.id]), t(5), t(65)).unwrap().is_empty(),
+        s.claim("me", Claimable::Ids(&[n.id]), t(5), t(65))
+            .unwrap()
+            .is_empty(),
         "READY is not unpublished"
     );
 }
@@ -582,10 +609,7 @@ fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
         .map(|m| m.id)
         .collect();
     assert_eq!(claimed, vec![keyed.id], "the claimed one is held");
-    assert_eq!(
-        begin(&**s, n.id, "me", t(2)).unwrap().unwrap().attempts,
-        1
-    );
+    assert_eq!(begin(&**s, n.id, "me", t(2)).unwrap().unwrap().attempts, 1);
     let done = s
         .finish(
             "me",
@@ -603,8 +627,12 @@ fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
     assert_eq!(s.history(n.id).unwrap().len(), 2);
     // The lease expires: a worker would take it over (and ask the backend first).
     let m = new_message("crashed");
-    s.insert(std::slice::from_ref(&m), InsertMode::claimed("dead", t(20)), t(10))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&m),
+        InsertMode::claimed("dead", t(20)),
+        t(10),
+    )
+    .unwrap();
     let taken = s.claim("w", due(10, None), t(21), t(80)).unwrap();
     assert!(taken.iter().any(|x| x.id == m.id));
 }
@@ -665,11 +693,15 @@ fn release_renew(s: &Arc<dyn Store>) {
     let renewed = s.claim("a", Claimable::Ids(&ids), t(5), t(100)).unwrap();
     assert_eq!(renewed.len(), 3);
     assert!(
-        s.claim("b", due(10, None), t(50), t(60)).unwrap().is_empty(),
+        s.claim("b", due(10, None), t(50), t(60))
+            .unwrap()
+            .is_empty(),
         "renewed lease holds"
     );
     assert!(
-        s.claim("b", Claimable::Ids(&ids), t(50), t(60)).unwrap().is_empty(),
+        s.claim("b", Claimable::Ids(&ids), t(50), t(60))
+            .unwrap()
+            .is_empty(),
         "held by a"
     );
     assert_eq!(s.release("b", &ids).unwrap(), 0, "only the holder releases");
@@ -686,10 +718,16 @@ fn release_renew(s: &Arc<dyn Store>) {
 /// them like any claim; if it dies, a worker takes them over once the claim has expired.
 fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
     let a = new_message("renewed");
-    s.insert(std::slice::from_ref(&a), InsertMode::attempting("sender", t(60)), t(0))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&a),
+        InsertMode::attempting("sender", t(60)),
+        t(0),
+    )
+    .unwrap();
     assert!(
-        s.claim("w", due(10, None), t(10), t(70)).unwrap().is_empty(),
+        s.claim("w", due(10, None), t(10), t(70))
+            .unwrap()
+            .is_empty(),
         "a live claim"
     );
     let renewed = s.claim("sender", Claimable::Ids(&[a.id]), t(10), t(200));
@@ -710,8 +748,12 @@ fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
 
     // Released at once, without renewing, it is free for a worker too.
     let c = new_message("released");
-    s.insert(std::slice::from_ref(&c), InsertMode::attempting("sender", t(160)), t(100))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&c),
+        InsertMode::attempting("sender", t(160)),
+        t(100),
+    )
+    .unwrap();
     assert_eq!(s.release("sender", &[c.id]).unwrap(), 1);
     let taken = s.claim("w", due(10, None), t(103), t(160)).unwrap();
     assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![c.id]);
@@ -719,8 +761,12 @@ fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
 
     // The sender dies: after the lease a worker finds the message, attempt unresolved.
     let b = new_message("orphaned");
-    s.insert(std::slice::from_ref(&b), InsertMode::attempting("dead", t(260)), t(200))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&b),
+        InsertMode::attempting("dead", t(260)),
+        t(200),
+    )
+    .unwrap();
     s.catch_up(t(230), 1000).unwrap();
     assert!(
         s.claim("w", due(10, None), t(230), t(290))
@@ -749,7 +795,9 @@ fn in_flight_and_cursor(s: &Arc<dyn Store>) {
         .enumerate()
     {
         let ok = accepted(State::Ready, "ok");
-        finish(&**s, m.id, "w", &ok, t(10 * i as i64)).unwrap().unwrap();
+        finish(&**s, m.id, "w", &ok, t(10 * i as i64))
+            .unwrap()
+            .unwrap();
     }
     let in_flight = |b: &str| s.backend_state(b).unwrap().in_flight;
     assert_eq!(in_flight("dummy"), 3);
@@ -816,9 +864,7 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
                     }
                     for m in got {
                         let ok = accepted(State::Debug, "done");
-                        begin(&*s, m.id, &owner, t(2))
-                            .unwrap()
-                            .expect("still mine");
+                        begin(&*s, m.id, &owner, t(2)).unwrap().expect("still mine");
                         finish(&*s, m.id, &owner, &ok, t(2))
                             .unwrap()
                             .expect("still mine");
@@ -895,8 +941,12 @@ fn ids_sharing_their_leading_bits(s: &Arc<dyn Store>) {
     };
     let (a, b, c) = (twin(1 << 63 | 1), twin(1 << 63 | 2), twin(1 << 63 | 3));
     s.insert(std::slice::from_ref(&a), QUEUED, t(0)).unwrap();
-    s.insert(std::slice::from_ref(&b), InsertMode::attempting("me", t(60)), t(1))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&b),
+        InsertMode::attempting("me", t(60)),
+        t(1),
+    )
+    .unwrap();
     // In one batch too.
     let d = new_message("after");
     s.insert(&[c.clone(), d.clone()], QUEUED, t(2)).unwrap();
@@ -921,8 +971,7 @@ fn ids_sharing_their_leading_bits(s: &Arc<dyn Store>) {
     assert_eq!(count(s.as_ref()), 4);
     for again in [&a, &c] {
         assert!(
-            s.insert(std::slice::from_ref(again), QUEUED, t(4))
-                .is_err(),
+            s.insert(std::slice::from_ref(again), QUEUED, t(4)).is_err(),
             "the same id twice"
         );
     }
@@ -999,16 +1048,34 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
     let s = &db.store;
     let live = new_message("live");
     let dead = new_message("dead");
-    s.insert(std::slice::from_ref(&live), InsertMode::attempting("alive", t(60)), t(0))
-        .unwrap();
-    s.insert(std::slice::from_ref(&dead), InsertMode::attempting("dead", t(5)), t(0))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&live),
+        InsertMode::attempting("alive", t(60)),
+        t(0),
+    )
+    .unwrap();
+    s.insert(
+        std::slice::from_ref(&dead),
+        InsertMode::attempting("dead", t(5)),
+        t(0),
+    )
+    .unwrap();
     // The dead one comes after a live claim: not looked at yet.
     assert_eq!(s.catch_up(t(10), 1000).unwrap(), 0);
-    assert!(s.claim("w", due(10, None), t(10), t(70)).unwrap().is_empty());
-    finish(&**s, live.id, "alive", &accepted(State::Debug, "dummy"), t(11))
-        .unwrap()
-        .unwrap();
+    assert!(
+        s.claim("w", due(10, None), t(10), t(70))
+            .unwrap()
+            .is_empty()
+    );
+    finish(
+        &**s,
+        live.id,
+        "alive",
+        &accepted(State::Debug, "dummy"),
+        t(11),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(s.catch_up(t(12), 1000).unwrap(), 1);
     let taken = s.claim("w", due(10, None), t(12), t(70)).unwrap();
     assert_eq!(
@@ -1025,8 +1092,12 @@ fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
         .unwrap();
     s.catch_up(t(21), 1000).unwrap();
     assert_eq!(mark(&db.url, "inline_scan"), row_key(&db.url, newer.id));
-    s.insert(std::slice::from_ref(&early), InsertMode::attempting("dead too", t(25)), t(22))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&early),
+        InsertMode::attempting("dead too", t(25)),
+        t(22),
+    )
+    .unwrap();
     let taken: Vec<_> = s
         .claim("w", due(10, None), t(30), t(90))
         .unwrap()
@@ -1234,7 +1305,9 @@ fn sqlite_version_1_database_migrates() {
         twins.iter().rev().copied().collect::<Vec<_>>(),
         "newest first"
     );
-    let claimed = s.claim("w", Claimable::Ids(&twins[1..2]), t(0), t(60)).unwrap();
+    let claimed = s
+        .claim("w", Claimable::Ids(&twins[1..2]), t(0), t(60))
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].id, twins[1]);
     let displaced: i64 = rusqlite::Connection::open(&path)

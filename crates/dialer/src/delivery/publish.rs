@@ -581,9 +581,15 @@ mod tests {
             reason: "401".into(),
         };
         let c = change_for(&message(1, now), paused, &b, &s, now);
-        assert!(matches!(c, Change::Paused { next, .. } if next > now), "{c:?}");
+        assert!(
+            matches!(c, Change::Paused { next, .. } if next > now),
+            "{c:?}"
+        );
         let c = change_for(&message(1, now), Publish::Deferred, &b, &s, now);
-        assert!(matches!(c, Change::Deferred { next, .. } if next > now), "{c:?}");
+        assert!(
+            matches!(c, Change::Deferred { next, .. } if next > now),
+            "{c:?}"
+        );
     }
 
     #[test]

@@ -108,11 +108,7 @@ impl PgStore {
     }
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
-        let reused = self
-            .idle
-            .lock()
-            .map_err(|_| StoreError::Poisoned)?
-            .pop();
+        let reused = self.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
         let conn = match reused {
             Some(c) if !c.client.is_closed() => c,
             _ => PgConn {

@@ -114,30 +114,6 @@ pub(super) fn update(
     Ok((Some(plan.message), plan.history))
 }
 
-/// `finish` for a message as `owner` last saw it: written without reading the row back.
-/// None when the row changed meanwhile (or is final); the caller then uses [`update`].
-pub(super) fn finish_known(
-    conn: &Connection,
-    owner: &str,
-    old: &Message,
-    change: &Change,
-    now: Timestamp,
-) -> Result<Option<(Message, Vec<HistoryEntry>)>, StoreError> {
-    if old.is_final_state {
-        return Ok(None);
-    }
-    let plan = plan_change(old, change, now);
-    let history = rows::history_rows(&plan.history)?;
-    let written = rows::update(
-        conn,
-        &plan.message,
-        history.as_deref(),
-        true,
-        Some((owner, old)),
-    )?;
-    Ok((written == 1).then_some((plan.message, plan.history)))
-}
-
 /// Gives back `owner`'s claims on these messages; an inline claim too, after which the
 /// message is back in the index of unpublished messages for any worker.
 pub(super) fn release(
@@ -158,43 +134,6 @@ pub(super) fn release(
         n += stmt.execute((id.to_string(), owner, keys::of(*id)))?;
     }
     Ok(n)
-}
-
-/// Finds messages whose sender died holding an inline claim: they are not in the index of
-/// unpublished messages, so the worker would never see them. Messages are looked at in key
-/// (creation) order from the stored mark; an expired inline claim becomes an ordinary,
-/// expired claim that any worker takes over (asking the backend first: the attempt is
-/// unresolved). The scan stops at the first live inline claim, whose sender may still
-/// finish it, and the mark moves up to there. A message stored with a key at or below the
-/// mark gets an ordinary claim instead (decided atomically with the insert), so nothing
-/// committed late is passed over. Returns how many claims were recovered.
-pub(super) fn recover_inline(
-    tx: &Connection,
-    now: Timestamp,
-    limit: usize,
-) -> Result<usize, StoreError> {
-    let mut recovered = 0;
-    super::marks::scan(
-        tx,
-        "inline_scan",
-        "inline_claim, claim_until",
-        limit,
-        |r| Ok((r.get::<_, bool>(2)?, r.get::<_, Option<i64>>(3)?)),
-        |n, id, (inline, until)| {
-            if !inline {
-                return Ok(true);
-            }
-            if until.is_some_and(|u| u > us(now)) {
-                return Ok(false);
-            }
-            recovered += tx
-                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE n = ?1")?
-                .execute([n])?;
-            tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
-            Ok(true)
-        },
-    )?;
-    Ok(recovered)
 }
 
 pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, StoreError> {

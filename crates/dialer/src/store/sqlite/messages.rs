@@ -1,306 +1,12 @@
-//! Storing and reading messages.
+//! Reading messages.
 
-use jiff::Timestamp;
 use rusqlite::Connection;
 
-use super::SqliteStore;
 use super::keys;
-use super::related::{self, keys_sql, object_key};
-use super::rows::{self, COLS, related_column, to_json, us};
-use crate::store::{
-    Inserted, MessageFilter, Order, StoreError, creation_entry, log_created, new_message_row,
-    same_request,
-};
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
-
-/// A claim to take with the insert: owner, lease, and whether the first attempt begins.
-pub(super) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
-
-impl SqliteStore {
-    pub(super) fn insert_impl(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        claim: Claim<'_>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = match new {
-            // What `send` stores: one INSERT, atomic on its own, so without BEGIN and
-            // COMMIT. It stores nothing if its key is at or below a scan mark (its id made
-            // before a newer message was stored and scanned) or taken (see `keys.rs`); the
-            // transaction below handles both. An idempotency key needs a transaction for
-            // its lookup.
-            [one] if one.idempotency_key.is_none() => {
-                let quick = {
-                    let conn = self.conn()?;
-                    let mut st = InsertStatements::new(&conn, Marks::Unchecked)?;
-                    insert_one(&conn, &mut st, one, now, claim)?
-                };
-                match quick {
-                    Some(done) => vec![done],
-                    None => self.write(|tx| {
-                        let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-                        Ok(vec![stored(insert_one(tx, &mut st, one, now, claim)?)?])
-                    })?,
-                }
-            }
-            _ => self.write(|tx| {
-                // Prepared once per batch, not once per message.
-                let marks = if new.len() == 1 {
-                    Marks::read(tx)?
-                } else {
-                    Marks::IndexNow(None)
-                };
-                let mut st = InsertStatements::new(tx, marks)?;
-                new.iter()
-                    .map(|n| stored(insert_one(tx, &mut st, n, now, claim)?))
-                    .collect::<Result<Vec<_>, _>>()
-            })?,
-        };
-        if new.len() == 1 {
-            self.after_single_insert(&inserted);
-        }
-        for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-
-    /// Stores messages from templates that allow no duplicates, in one transaction: a
-    /// message whose template was already used for exactly its related objects (by a
-    /// message stored before, or earlier in `new`) is refused and nothing is stored.
-    pub(super) fn insert_unique_impl(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        claim: Claim<'_>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|tx| {
-            let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-            let mut out = Vec::with_capacity(new.len());
-            for n in new {
-                if let Some(found) = by_key(tx, n)? {
-                    out.push(found?);
-                    continue;
-                }
-                let slug = n.template_slug.as_deref().unwrap_or_default();
-                // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
-                if template_used_for(tx, slug, &n.related)? {
-                    return Err(StoreError::Duplicate {
-                        slug: slug.to_string(),
-                    });
-                }
-                out.push(stored(insert_one(tx, &mut st, n, now, claim)?)?);
-            }
-            Ok(out)
-        })?;
-        if new.len() == 1 {
-            self.after_single_insert(&inserted);
-        }
-        for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-}
-
-impl SqliteStore {
-    /// About one message in [`related::TAIL`] stored on its own moves the tail of the index
-    /// of related objects into it (see [`related::moves_tail`]).
-    /// The message is stored whatever happens here: a failure is only logged (lookups read
-    /// the tail meanwhile, and the next move or worker pass indexes it).
-    fn after_single_insert(&self, inserted: &[Inserted]) {
-        if inserted
-            .iter()
-            .any(|i| !i.existing && related::moves_tail(i.message.id))
-            && let Err(e) = self.write(|tx| related::index_tail(tx, 64 * related::TAIL))
-        {
-            tracing::warn!("indexing the related objects of recent messages failed: {e}");
-        }
-    }
-}
-
-/// The answer of an insert that reads the marks itself: a plain INSERT, which stores its row
-/// or fails.
-fn stored(inserted: Option<Inserted>) -> Result<Inserted, StoreError> {
-    Ok(inserted.expect("an INSERT ... VALUES that did not fail stored its row"))
-}
-
-/// The message already stored under `new`'s idempotency key, as the insert's answer.
-fn by_key(
-    conn: &Connection,
-    new: &NewMessage,
-) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
-    let Some(key) = &new.idempotency_key else {
-        return Ok(None);
-    };
-    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
-    Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
-        if same_request(&existing, new) {
-            Ok(Inserted {
-                message: existing,
-                existing: true,
-            })
-        } else {
-            Err(StoreError::IdempotencyConflict {
-                key: key.clone(),
-                existing: existing.id,
-            })
-        }
-    }))
-}
-
-/// Where a new message stands against the two scan marks (see `related.rs` and
-/// `delivery::recover_inline`).
-enum Marks {
-    /// Not read: the INSERT itself stores nothing unless the key is above both marks.
-    Unchecked,
-    /// Read in this write transaction: `(inline_scan, related_indexed)`.
-    Read(i64, i64),
-    /// A batch: related objects are indexed at once; the inline mark is read when first
-    /// needed.
-    IndexNow(Option<i64>),
-}
-
-impl Marks {
-    fn read(tx: &Connection) -> Result<Marks, StoreError> {
-        let (inline, related) = tx
-            .prepare_cached(
-                "SELECT (SELECT n FROM store_marks WHERE name = 'inline_scan'), \
-                 (SELECT n FROM store_marks WHERE name = 'related_indexed')",
-            )?
-            .query_row([], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })?;
-        Ok(Marks::Read(inline.unwrap_or(-1), related.unwrap_or(-1)))
-    }
-}
-
-macro_rules! insert_columns {
-    () => {
-        "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, template_slug, \
-         template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, \
-         predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
-         attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) "
-    };
-}
-macro_rules! insert_values {
-    () => {
-        "?22, ?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, \
-         ?18, ?19, ?20, ?21, '[]'"
-    };
-}
-
-/// The prepared statements of an insert.
-struct InsertStatements<'t> {
-    message: rusqlite::CachedStatement<'t>,
-    marks: Marks,
-}
-
-impl<'t> InsertStatements<'t> {
-    fn new(tx: &'t Connection, marks: Marks) -> Result<Self, StoreError> {
-        let sql = match marks {
-            Marks::Unchecked => concat!(
-                insert_columns!(),
-                "SELECT ",
-                insert_values!(),
-                " WHERE ?22 > (SELECT n FROM store_marks WHERE name = 'inline_scan') \
-                 AND ?22 > (SELECT n FROM store_marks WHERE name = 'related_indexed')"
-            ),
-            _ => concat!(insert_columns!(), "VALUES (", insert_values!(), ")"),
-        };
-        Ok(InsertStatements {
-            message: tx.prepare_cached(sql)?,
-            marks,
-        })
-    }
-}
-
-fn insert_one(
-    tx: &Connection,
-    st: &mut InsertStatements<'_>,
-    new: &NewMessage,
-    now: Timestamp,
-    claim: Claim<'_>,
-) -> Result<Option<Inserted>, StoreError> {
-    if let Some(found) = by_key(tx, new)? {
-        return found.map(Some);
-    }
-    let mut m = new_message_row(new, now);
-    let (id, own) = (m.id.to_string(), keys::of(m.id));
-    let begun = claim.is_some_and(|c| c.2);
-    if begun {
-        m.attempts = 1;
-        m.attempt_unresolved = true;
-    }
-    // Begun at once, a message gets an inline claim, kept out of the due index, unless
-    // the dead-sender scan already passed its key (see `delivery::recover_inline`). A
-    // message stored on its own reaches the index of related objects later, unless the
-    // indexer already passed its key (see `related.rs`).
-    if let Marks::IndexNow(mark @ None) = &mut st.marks
-        && begun
-    {
-        *mark = Some(super::marks::get(tx, "inline_scan")?);
-    }
-    let place = |n: i64| match &st.marks {
-        Marks::Unchecked => (begun, false),
-        Marks::Read(inline, related) => (begun && n > *inline, n <= *related),
-        Marks::IndexNow(mark) => (begun && mark.is_some_and(|m| n > m), true),
-    };
-    let (json, resent_from) = (
-        to_json(&m.extra_data)?,
-        m.resent_from.map(|r| r.to_string()),
-    );
-    let related_text = related_column(&m.related)?;
-    let mut n = own;
-    let (written, index_related) = loop {
-        let (inline, index_related) = place(n);
-        let result = st.message.execute(rusqlite::params![
-            id,
-            us(m.created_at),
-            m.recipient.as_str(),
-            m.content,
-            m.template_slug,
-            m.template_id,
-            m.state.code(),
-            m.backend,
-            json,
-            m.tag.as_ref().map(|t| t.as_str()),
-            m.priority.get(),
-            m.predictive,
-            m.attempts,
-            m.not_before.map(us),
-            m.idempotency_key,
-            resent_from,
-            m.attempt_unresolved,
-            related_text,
-            claim.map(|c| c.0),
-            claim.map(|c| us(c.1)),
-            inline,
-            n,
-        ]);
-        match result {
-            Ok(written) => break (written, index_related),
-            // Another message has this key: in a transaction, take the next free one.
-            Err(e) if keys::taken(&e) && n == own => {
-                if matches!(st.marks, Marks::Unchecked) {
-                    return Ok(None);
-                }
-                n = keys::displaced(tx, &id, own)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    if written == 0 {
-        return Ok(None);
-    }
-    if index_related {
-        related::index(tx, n, &m.related)?;
-    }
-    Ok(Some(Inserted {
-        message: m,
-        existing: false,
-    }))
-}
+use super::related::{keys_sql, object_key};
+use super::rows::{self, COLS, related_column, us};
+use crate::store::{MessageFilter, Order, StoreError, creation_entry};
+use crate::{HistoryEntry, Message, MessageId, RelatedObject};
 
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
     let mut sql = format!("SELECT {COLS} FROM messages WHERE 1 = 1");
@@ -314,19 +20,31 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
         and("state = :state", vec![(":state", Box::new(s.code()))]);
     }
     if let Some(t) = &f.tag {
-        and("tag = :tag", vec![(":tag", Box::new(t.as_str().to_string()))]);
+        and(
+            "tag = :tag",
+            vec![(":tag", Box::new(t.as_str().to_string()))],
+        );
     }
     if let Some(b) = &f.backend {
-        and("backend = :backend", vec![(":backend", Box::new(b.clone()))]);
+        and(
+            "backend = :backend",
+            vec![(":backend", Box::new(b.clone()))],
+        );
     }
     if let Some(since) = f.created_since {
-        and("created_at >= :since", vec![(":since", Box::new(us(since)))]);
+        and(
+            "created_at >= :since",
+            vec![(":since", Box::new(us(since)))],
+        );
     }
     if f.in_flight {
         and("is_final_state = 0 AND sent_at IS NOT NULL", vec![]);
     }
     if let Some(since) = f.sent_since {
-        and("sent_at >= :sent_since", vec![(":sent_since", Box::new(us(since)))]);
+        and(
+            "sent_at >= :sent_since",
+            vec![(":sent_since", Box::new(us(since)))],
+        );
     }
     if let Some(before) = f.before {
         // Keys grow as messages are stored (see `keys.rs`): older is a smaller key.
@@ -378,7 +96,7 @@ pub(super) fn history(conn: &Connection, id: MessageId) -> Result<Vec<HistoryEnt
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
-fn template_used_for(
+pub(super) fn template_used_for(
     conn: &Connection,
     slug: &str,
     related: &[RelatedObject],

@@ -3,13 +3,13 @@
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
 mod delivery;
-mod keys;
-mod marks;
+mod fast_path;
 mod messages;
-mod related;
 mod rows;
 mod schema;
 mod templates;
+
+use fast_path::{keys, related};
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -283,7 +283,7 @@ impl Store for SqliteStore {
         // One message as last seen (what `send` publishes): one guarded UPDATE, atomic on
         // its own, without BEGIN and COMMIT around it.
         if let [(Seen::Message(old), change)] = changes {
-            let done = delivery::finish_known(&*self.conn()?, owner, old, change, now)?;
+            let done = fast_path::finish::finish_known(&*self.conn()?, owner, old, change, now)?;
             if let Some((m, history)) = done {
                 super::log_history(m.id, &history);
                 return Ok(vec![Some(m)]);
@@ -294,7 +294,8 @@ impl Store for SqliteStore {
                 .iter()
                 .map(|(seen, c)| {
                     if let Seen::Message(old) = seen
-                        && let Some((m, h)) = delivery::finish_known(tx, owner, old, c, now)?
+                        && let Some((m, h)) =
+                            fast_path::finish::finish_known(tx, owner, old, c, now)?
                     {
                         return Ok((Some(m), h));
                     }
@@ -336,7 +337,7 @@ impl Store for SqliteStore {
     fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         self.write(|tx| {
             related::index_tail(tx, limit)?;
-            delivery::recover_inline(tx, now, limit)
+            fast_path::inline::recover(tx, now, limit)
         })
     }
 }

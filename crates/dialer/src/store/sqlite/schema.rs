@@ -100,7 +100,7 @@ CREATE TABLE backend_cursors (
 /// Fewer b-trees written per message (each one is a 4 KB WAL frame per commit): the history
 /// moves into the message row, the related objects into one b-tree, and messages that `send`
 /// stores with their first attempt begun stay out of the index of unpublished messages while
-/// their own process publishes them (see `delivery::recover_inline`).
+/// their own process publishes them (see `fast_path::inline::recover`).
 const V2: &str = "
 ALTER TABLE messages ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
 UPDATE messages SET history = (

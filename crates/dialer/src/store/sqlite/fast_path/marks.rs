@@ -1,5 +1,5 @@
 //! The `store_marks` table: how far each scan over the messages, in key (creation) order,
-//! has got (`inline_scan`: see `delivery::recover_inline`; `related_indexed`: see
+//! has got (`inline_scan`: see `inline::recover`; `related_indexed`: see
 //! `related.rs`). A mark is the key (`messages.n`) of the last message passed.
 
 use rusqlite::{Connection, Row};
@@ -7,7 +7,7 @@ use rusqlite::{Connection, Row};
 use crate::store::StoreError;
 
 /// A mark's value (-1 when absent: before every key).
-pub(super) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+pub(in crate::store::sqlite) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached("SELECT n FROM store_marks WHERE name = ?1")?
@@ -21,7 +21,7 @@ pub(super) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
 /// gets the key, the id and what `read` made, and returns false to stop before that
 /// message. The mark moves up to the last message visited. Rows are read a thousand at a
 /// time, so that a long stretch costs no memory. Returns how many were visited.
-pub(super) fn scan<T>(
+pub(in crate::store::sqlite) fn scan<T>(
     conn: &Connection,
     name: &str,
     columns: &str,
@@ -60,7 +60,11 @@ pub(super) fn scan<T>(
 }
 
 /// Moves the mark `name` to the key `n`.
-pub(super) fn set(conn: &Connection, name: &str, n: i64) -> Result<(), StoreError> {
+pub(in crate::store::sqlite) fn set(
+    conn: &Connection,
+    name: &str,
+    n: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO store_marks (name, n) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET n = excluded.n",
     )?

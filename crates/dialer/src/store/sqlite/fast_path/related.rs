@@ -16,17 +16,17 @@ use crate::store::StoreError;
 
 /// About how many messages stored on their own come between two moves of the tail into
 /// the index.
-pub(super) const TAIL: usize = 64;
+pub(in crate::store::sqlite) const TAIL: usize = 64;
 
 /// Whether storing this message moves the tail into the index: decided by the random low
 /// bits of its id, so that it works the same whether one long-lived process stores every
 /// message or each `dialout send` is a process of its own.
-pub(super) fn moves_tail(id: crate::MessageId) -> bool {
+pub(in crate::store::sqlite) fn moves_tail(id: crate::MessageId) -> bool {
     id.as_uuid().as_u128().is_multiple_of(TAIL as u128)
 }
 
 /// Indexes the related objects of the message with key `n`.
-pub(super) fn index(
+pub(in crate::store::sqlite) fn index(
     conn: &Connection,
     n: i64,
     related: &[RelatedObject],
@@ -42,7 +42,10 @@ pub(super) fn index(
 
 /// Moves up to `limit` messages of the tail into the index, with one statement (SQLite reads
 /// the `related` arrays itself); returns how many messages it passed.
-pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
+pub(in crate::store::sqlite) fn index_tail(
+    conn: &Connection,
+    limit: usize,
+) -> Result<usize, StoreError> {
     let start = super::marks::get(conn, "related_indexed")?;
     let (end, passed): (Option<i64>, i64) = conn
         .prepare_cached(
@@ -68,7 +71,7 @@ pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, Store
 
 /// Registers `dialout_object_key(ID)`: the `object_key` of an object id, as [`object_key`]
 /// makes it, for SQL that indexes related objects.
-pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+pub(in crate::store::sqlite) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
         "dialout_object_key",
@@ -84,7 +87,7 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 /// SQL selecting the keys (`messages.n`) of messages related to `:kind`, `:object_key`,
 /// `:object_id` (the id text) and `:object` (`TYPE:ID`, as in the `related` column): the
 /// index, then the tail.
-pub(super) fn keys_sql() -> &'static str {
+pub(in crate::store::sqlite) fn keys_sql() -> &'static str {
     "SELECT message_n FROM message_related WHERE kind = :kind AND object_key = :object_key \
      AND object_id = :object_id \
      UNION ALL SELECT n FROM messages WHERE n > (SELECT n FROM store_marks WHERE name = 'related_indexed') \
@@ -92,7 +95,7 @@ pub(super) fn keys_sql() -> &'static str {
 }
 
 /// The `object_key` column: the id as an integer when it is one, else its text.
-pub(super) fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
+pub(in crate::store::sqlite) fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
     key_of_id(&r.id)
 }
 
