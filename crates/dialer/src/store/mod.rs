@@ -68,6 +68,20 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{masked}@{host}{tail}")
 }
 
+/// The states of unpublished messages as an SQL list, `(-1, 99)`: the partial indexes of
+/// both schemas were made with this list, and a query must say the same to use them.
+pub(crate) fn unpublished_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let codes: Vec<String> = State::ALL
+            .iter()
+            .filter(|s| s.is_unpublished())
+            .map(|s| s.code().to_string())
+            .collect();
+        format!("({})", codes.join(", "))
+    });
+    &SQL
+}
+
 /// Times are kept to the microsecond in both databases.
 pub(crate) fn micros(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
@@ -393,6 +407,11 @@ impl StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpublished_states_as_the_indexes_list_them() {
+        assert_eq!(unpublished_sql(), "(-1, 99)");
+    }
 
     #[test]
     fn redaction_hides_passwords() {

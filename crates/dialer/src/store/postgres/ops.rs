@@ -10,6 +10,7 @@ use super::rows::{self, COLS, ts_param};
 use crate::store::{
     Change, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Seen, StoreError, Template,
     TemplateChange, creation_entry, micros, new_message_row, plan_change, same_request,
+    unpublished_sql,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
@@ -351,10 +352,11 @@ pub(super) fn claim_due(
     // the re-check on the locked row keeps a just-claimed message out.
     let sql = format!(
         "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id IN (SELECT id FROM messages \
-         WHERE state IN (-1, 99) AND NOT is_final_state \
+         WHERE state IN {unpublished} AND NOT is_final_state \
          AND (not_before IS NULL OR not_before <= $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
          AND (claim_owner IS NULL OR claim_until <= $3) AND ($5::text IS NULL OR backend = $5) \
-         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
+         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
+        unpublished = unpublished_sql()
     );
     let limit = limit as i64;
     let found = db.query(
@@ -378,8 +380,9 @@ pub(super) fn claim_ids(
     // holding others could deadlock with a claimer that listed the ids in another order.
     let sql = format!(
         "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id IN (SELECT id FROM messages \
-         WHERE id = ANY($1) AND state IN (-1, 99) AND NOT is_final_state \
-         AND (claim_owner IS NULL OR claim_until <= $4 OR claim_owner = $2) ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
+         WHERE id = ANY($1) AND state IN {unpublished} AND NOT is_final_state \
+         AND (claim_owner IS NULL OR claim_until <= $4 OR claim_owner = $2) ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
+        unpublished = unpublished_sql()
     );
     let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now])?;
     let mut out = rows::read_all(db, &found)?;

@@ -3,11 +3,11 @@
 use std::sync::LazyLock;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, named_params};
 
 use super::keys;
 use super::rows::{self, COLS, us};
-use crate::store::{Change, Cursor, StoreError, plan_change};
+use crate::store::{Change, Cursor, StoreError, plan_change, unpublished_sql};
 use crate::{HistoryEntry, Message, MessageId};
 
 pub(super) fn claim_due(
@@ -18,17 +18,26 @@ pub(super) fn claim_due(
     limit: usize,
     backend: Option<&str>,
 ) -> Result<Vec<Message>, StoreError> {
-    let sql = format!(
-        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE n IN (SELECT n FROM messages \
-         WHERE state IN (-1, 99) AND inline_claim = 0 AND is_final_state = 0 \
-         AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
-         AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
-         ORDER BY priority, created_at, n LIMIT ?4) RETURNING {COLS}"
-    );
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE messages SET claim_owner = :owner, claim_until = :until WHERE n IN (SELECT n FROM messages \
+             WHERE state IN {} AND inline_claim = 0 AND is_final_state = 0 \
+             AND (not_before IS NULL OR not_before <= :now) AND (next_attempt_at IS NULL OR next_attempt_at <= :now) \
+             AND (claim_owner IS NULL OR claim_until <= :now) AND (:backend IS NULL OR backend = :backend) \
+             ORDER BY priority, created_at, n LIMIT :limit) RETURNING {COLS}",
+            unpublished_sql()
+        )
+    });
     let mut out = rows::query(
         tx,
-        &sql,
-        rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend],
+        &SQL,
+        named_params! {
+            ":owner": owner,
+            ":until": us(lease_until),
+            ":now": us(now),
+            ":limit": limit as i64,
+            ":backend": backend,
+        },
     )?;
     out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
@@ -43,9 +52,11 @@ pub(super) fn claim_ids(
 ) -> Result<Vec<Message>, StoreError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE {} AND state IN (-1, 99) \
-             AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4 OR claim_owner = ?2) RETURNING {COLS}",
-            keys::by_id(1, 5)
+            "UPDATE messages SET claim_owner = :owner, claim_until = :until, inline_claim = 0 \
+             WHERE {} AND state IN {} AND is_final_state = 0 \
+             AND (claim_owner IS NULL OR claim_until <= :now OR claim_owner = :owner) RETURNING {COLS}",
+            keys::by_id(),
+            unpublished_sql()
         )
     });
     let mut out = Vec::with_capacity(ids.len());
@@ -53,13 +64,13 @@ pub(super) fn claim_ids(
         out.extend(rows::query(
             tx,
             &SQL,
-            (
-                id.to_string(),
-                owner,
-                us(lease_until),
-                us(now),
-                keys::of(*id),
-            ),
+            named_params! {
+                ":id": id.to_string(),
+                ":key": keys::of(*id),
+                ":owner": owner,
+                ":until": us(lease_until),
+                ":now": us(now),
+            },
         )?);
     }
     Ok(out)
@@ -74,22 +85,18 @@ pub(super) fn begin_attempt(
     // Built once: the worker runs it for every message it publishes.
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
-             WHERE {} AND claim_owner = ?2 RETURNING {COLS}",
-            keys::by_id(1, 4)
+            "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = :now \
+             WHERE {} AND claim_owner = :owner RETURNING {COLS}",
+            keys::by_id()
         )
     });
-    Ok(rows::query(
-        tx,
-        &SQL,
-        (
-            id.to_string(),
-            owner,
-            us(crate::store::micros(now)),
-            keys::of(id),
-        ),
-    )?
-    .pop())
+    let params = named_params! {
+        ":id": id.to_string(),
+        ":key": keys::of(id),
+        ":owner": owner,
+        ":now": us(crate::store::micros(now)),
+    };
+    Ok(rows::query(tx, &SQL, params)?.pop())
 }
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
@@ -124,14 +131,18 @@ pub(super) fn release(
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "UPDATE messages SET claim_owner = NULL, claim_until = NULL, inline_claim = 0 \
-             WHERE {} AND claim_owner = ?2",
-            keys::by_id(1, 3)
+             WHERE {} AND claim_owner = :owner",
+            keys::by_id()
         )
     });
     let mut stmt = tx.prepare_cached(&SQL)?;
     let mut n = 0;
     for id in ids {
-        n += stmt.execute((id.to_string(), owner, keys::of(*id)))?;
+        n += stmt.execute(named_params! {
+            ":id": id.to_string(),
+            ":key": keys::of(*id),
+            ":owner": owner,
+        })?;
     }
     Ok(n)
 }
@@ -139,16 +150,16 @@ pub(super) fn release(
 pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, StoreError> {
     let n: i64 = conn
         .prepare_cached(
-            "SELECT COUNT(*) FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL",
+            "SELECT COUNT(*) FROM messages WHERE backend = :backend AND is_final_state = 0 AND sent_at IS NOT NULL",
         )?
-        .query_row([backend], |r| r.get(0))?;
+        .query_row(named_params! { ":backend": backend }, |r| r.get(0))?;
     Ok(n as usize)
 }
 
 pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT cursor FROM backend_cursors WHERE backend = ?1")?
-        .query_row([backend], |r| r.get(0))
+        .prepare_cached("SELECT cursor FROM backend_cursors WHERE backend = :backend")?
+        .query_row(named_params! { ":backend": backend }, |r| r.get(0))
         .optional()?)
 }
 
@@ -158,9 +169,13 @@ pub(super) fn set_cursor(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (?1, ?2, ?3) \
+        "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (:backend, :cursor, :now) \
          ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
     )?
-    .execute((cursor.backend, cursor.value, us(now)))?;
+    .execute(named_params! {
+        ":backend": cursor.backend,
+        ":cursor": cursor.value,
+        ":now": us(now),
+    })?;
     Ok(())
 }

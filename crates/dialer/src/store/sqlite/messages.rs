@@ -48,15 +48,12 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
     }
     if let Some(before) = f.before {
         // Keys grow as messages are stored (see `keys.rs`): older is a smaller key.
-        let clause = format!(
-            "n < (SELECT n FROM messages WHERE {})",
-            keys::by_id_named(":before", ":before_key")
-        );
+        let clause = format!("n < (SELECT n FROM messages WHERE {})", keys::by_id());
         and(
             &clause,
             vec![
-                (":before", Box::new(before.to_string())),
-                (":before_key", Box::new(keys::of(before))),
+                (":id", Box::new(before.to_string())),
+                (":key", Box::new(keys::of(before))),
             ],
         );
     }

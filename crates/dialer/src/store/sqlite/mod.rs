@@ -152,8 +152,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             schema::Migration::Code(run) => run(&tx)?,
         }
         tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
-            (version, Timestamp::now().as_microsecond()),
+            "INSERT INTO schema_version (version, applied_at) VALUES (:version, :now)",
+            rusqlite::named_params! { ":version": version, ":now": Timestamp::now().as_microsecond() },
         )?;
         tracing::info!(version, "sqlite schema migrated");
     }

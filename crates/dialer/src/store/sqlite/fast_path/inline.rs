@@ -35,8 +35,8 @@ pub(in crate::store::sqlite) fn recover(
                 return Ok(false);
             }
             recovered += tx
-                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE n = ?1")?
-                .execute([n])?;
+                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE n = :n")?
+                .execute(rusqlite::named_params! { ":n": n })?;
             tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
             Ok(true)
         },

@@ -129,20 +129,24 @@ fn by_key(
     let Some(key) = &new.idempotency_key else {
         return Ok(None);
     };
-    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
-    Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
-        if same_request(&existing, new) {
-            Ok(Inserted {
-                message: existing,
-                existing: true,
-            })
-        } else {
-            Err(StoreError::IdempotencyConflict {
-                key: key.clone(),
-                existing: existing.id,
-            })
-        }
-    }))
+    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = :key");
+    Ok(
+        rows::query(conn, &sql, rusqlite::named_params! { ":key": key })?
+            .pop()
+            .map(|existing| {
+                if same_request(&existing, new) {
+                    Ok(Inserted {
+                        message: existing,
+                        existing: true,
+                    })
+                } else {
+                    Err(StoreError::IdempotencyConflict {
+                        key: key.clone(),
+                        existing: existing.id,
+                    })
+                }
+            }),
+    )
 }
 
 /// Where a new message stands against the two scan marks (see `related.rs` and
@@ -181,8 +185,10 @@ macro_rules! insert_columns {
 }
 macro_rules! insert_values {
     () => {
-        "?22, ?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, \
-         ?18, ?19, ?20, ?21, '[]'"
+        ":n, :id, :created_at, :created_at, :recipient, :content, :template_slug, :template_id, \
+         :state, :backend, :extra_data, '{}', :tag, 0, :priority, :predictive, :attempts, \
+         :not_before, :idempotency_key, 0, :resent_from, :unresolved, :related, :claim_owner, \
+         :claim_until, :inline_claim, '[]'"
     };
 }
 
@@ -199,8 +205,8 @@ impl<'t> InsertStatements<'t> {
                 insert_columns!(),
                 "SELECT ",
                 insert_values!(),
-                " WHERE ?22 > (SELECT n FROM store_marks WHERE name = 'inline_scan') \
-                 AND ?22 > (SELECT n FROM store_marks WHERE name = 'related_indexed')"
+                " WHERE :n > (SELECT n FROM store_marks WHERE name = 'inline_scan') \
+                 AND :n > (SELECT n FROM store_marks WHERE name = 'related_indexed')"
             ),
             _ => concat!(insert_columns!(), "VALUES (", insert_values!(), ")"),
         };
@@ -250,30 +256,30 @@ fn insert_one(
     let mut n = own;
     let (written, index_related) = loop {
         let (inline, index_related) = place(n);
-        let result = st.message.execute(rusqlite::params![
-            id,
-            us(m.created_at),
-            m.recipient.as_str(),
-            m.content,
-            m.template_slug,
-            m.template_id,
-            m.state.code(),
-            m.backend,
-            json,
-            m.tag.as_ref().map(|t| t.as_str()),
-            m.priority.get(),
-            m.predictive,
-            m.attempts,
-            m.not_before.map(us),
-            m.idempotency_key,
-            resent_from,
-            m.attempt_unresolved,
-            related_text,
-            claim.map(|c| c.0),
-            claim.map(|c| us(c.1)),
-            inline,
-            n,
-        ]);
+        let result = st.message.execute(rusqlite::named_params! {
+            ":id": id,
+            ":created_at": us(m.created_at),
+            ":recipient": m.recipient.as_str(),
+            ":content": m.content,
+            ":template_slug": m.template_slug,
+            ":template_id": m.template_id,
+            ":state": m.state.code(),
+            ":backend": m.backend,
+            ":extra_data": json,
+            ":tag": m.tag.as_ref().map(|t| t.as_str()),
+            ":priority": m.priority.get(),
+            ":predictive": m.predictive,
+            ":attempts": m.attempts,
+            ":not_before": m.not_before.map(us),
+            ":idempotency_key": m.idempotency_key,
+            ":resent_from": resent_from,
+            ":unresolved": m.attempt_unresolved,
+            ":related": related_text,
+            ":claim_owner": claim.map(|c| c.0),
+            ":claim_until": claim.map(|c| us(c.1)),
+            ":inline_claim": inline,
+            ":n": n,
+        });
         match result {
             Ok(written) => break (written, index_related),
             // Another message has this key: in a transaction, take the next free one.

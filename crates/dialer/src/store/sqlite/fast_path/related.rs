@@ -32,10 +32,16 @@ pub(in crate::store::sqlite) fn index(
     related: &[RelatedObject],
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) \
+         VALUES (:kind, :object_key, :object_id, :n)",
     )?;
     for r in related {
-        stmt.execute((&r.kind, object_key(r), &r.id, n))?;
+        stmt.execute(rusqlite::named_params! {
+            ":kind": &r.kind,
+            ":object_key": object_key(r),
+            ":object_id": &r.id,
+            ":n": n,
+        })?;
     }
     Ok(())
 }
@@ -49,9 +55,11 @@ pub(in crate::store::sqlite) fn index_tail(
     let start = super::marks::get(conn, "related_indexed")?;
     let (end, passed): (Option<i64>, i64) = conn
         .prepare_cached(
-            "SELECT max(n), count(*) FROM (SELECT n FROM messages WHERE n > ?1 ORDER BY n LIMIT ?2)",
+            "SELECT max(n), count(*) FROM (SELECT n FROM messages WHERE n > :after ORDER BY n LIMIT :limit)",
         )?
-        .query_row((start, limit as i64), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(rusqlite::named_params! { ":after": start, ":limit": limit as i64 }, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let Some(end) = end else {
         return Ok(0);
     };
@@ -62,9 +70,9 @@ pub(in crate::store::sqlite) fn index_tail(
                 dialout_object_key(substr(j.value, instr(j.value, ':') + 1)), \
                 substr(j.value, instr(j.value, ':') + 1), m.n \
          FROM messages m, json_each(m.related) j \
-         WHERE m.n > ?1 AND m.n <= ?2 AND m.related IS NOT NULL",
+         WHERE m.n > :after AND m.n <= :last AND m.related IS NOT NULL",
     )?
-    .execute((start, end))?;
+    .execute(rusqlite::named_params! { ":after": start, ":last": end })?;
     super::marks::set(conn, "related_indexed", end)?;
     Ok(passed as usize)
 }
