@@ -8,6 +8,8 @@ mod messages;
 mod rows;
 mod schema;
 mod templates;
+#[cfg(test)]
+mod tests;
 
 use fast_path::{keys, related};
 
