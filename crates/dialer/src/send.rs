@@ -484,7 +484,7 @@ impl Dialer {
         if ids.is_empty() {
             return Ok(merge(inserted, Vec::new()));
         }
-        let published = publish_now(&self.store, &self.backends, ids).await?;
+        let published = crate::delivery::publish_now(&self.store, &self.backends, ids).await?;
         Ok(merge(inserted, published))
     }
 
@@ -531,13 +531,4 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, SendError> {
     let store = Arc::clone(store);
     Ok(crate::blocking::run(move || f(store.as_ref())).await??)
-}
-
-/// Publishes stored messages now, through the delivery machinery.
-async fn publish_now(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    ids: &[MessageId],
-) -> Result<Vec<Message>, SendError> {
-    Ok(crate::delivery::publish_now(store, backends, ids).await?)
 }

@@ -129,8 +129,8 @@ pub trait Store: Send + Sync + 'static {
     // ---- delivery ----
 
     /// Claims unpublished, non-final messages for `owner` until `lease_until`: those that
-    /// are free (unclaimed, or their lease expired) and those `owner` holds already, whose
-    /// lease is so renewed. Concurrent callers never get the same message.
+    /// are free (unclaimed, or their lease expired) and, given by id, those `owner` holds
+    /// already, whose lease is so renewed. Concurrent callers never get the same message.
     fn claim(
         &self,
         owner: &str,
@@ -248,7 +248,7 @@ pub enum Claimable<'a> {
         limit: usize,
         backend: Option<&'a str>,
     },
-    /// These messages, in this order.
+    /// These messages, in this order, if free or held by the claimer (a renewal).
     Ids(&'a [MessageId]),
 }
 
@@ -370,12 +370,19 @@ pub enum StoreError {
     Duplicate { slug: String },
     #[error("invalid database URL {url:?}: {reason}")]
     Url { url: String, reason: String },
-    /// `database` is a file path or a URL without its password.
-    #[error("cannot open database {database}: {source}")]
+    /// An SQLite file that cannot be created or opened.
+    #[error("cannot open database file {path}: {source}")]
     Open {
-        database: String,
+        path: std::path::PathBuf,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// `url` is without its password.
+    #[error("cannot connect to PostgreSQL at {url}: {}", postgres::describe(.source))]
+    Connect {
+        url: String,
+        #[source]
+        source: ::postgres::Error,
     },
     #[error(
         "the database schema is version {found}, newer than this dialout knows ({known}): upgrade dialout"

@@ -96,9 +96,9 @@ impl PgStore {
             idle: Mutex::new(Vec::new()),
         };
         let mut conn = store.conn().map_err(|e| match e {
-            StoreError::Postgres(e) => StoreError::Open {
-                database: redact_url(url),
-                source: describe(&e).into(),
+            StoreError::Postgres(source) => StoreError::Connect {
+                url: redact_url(url),
+                source,
             },
             other => other,
         })?;

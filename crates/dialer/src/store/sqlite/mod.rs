@@ -97,7 +97,7 @@ fn poisoned<T>(_: T) -> StoreError {
 
 fn cannot_open(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Open {
-        database: path.display().to_string(),
+        path: path.to_path_buf(),
         source: Box::new(e),
     }
 }
