@@ -1,4 +1,5 @@
-//! Storing new messages: one INSERT per message, guarded by the scan marks.
+//! Storing new messages: one write transaction, one INSERT per message, placed against the
+//! scan marks.
 
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -19,39 +20,20 @@ impl SqliteStore {
         now: Timestamp,
         claim: Claim<'_>,
     ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = match new {
-            // What `send` stores: one INSERT, atomic on its own, so without BEGIN and
-            // COMMIT. It stores nothing if its key is at or below a scan mark (its id made
-            // before a newer message was stored and scanned) or taken (see `keys.rs`); the
-            // transaction below handles both. An idempotency key needs a transaction for
-            // its lookup.
-            [one] if one.idempotency_key.is_none() => {
-                let quick = {
-                    let conn = self.conn()?;
-                    let mut st = InsertStatements::new(&conn, Marks::Unchecked)?;
-                    insert_one(&conn, &mut st, one, now, claim)?
-                };
-                match quick {
-                    Some(done) => vec![done],
-                    None => self.write(|tx| {
-                        let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-                        Ok(vec![stored(insert_one(tx, &mut st, one, now, claim)?)?])
-                    })?,
-                }
-            }
-            _ => self.write(|tx| {
-                // Prepared once per batch, not once per message.
-                let marks = if new.len() == 1 {
-                    Marks::read(tx)?
-                } else {
-                    Marks::IndexNow(None)
-                };
-                let mut st = InsertStatements::new(tx, marks)?;
-                new.iter()
-                    .map(|n| stored(insert_one(tx, &mut st, n, now, claim)?))
-                    .collect::<Result<Vec<_>, _>>()
-            })?,
-        };
+        let inserted = self.write(|tx| {
+            // A message stored on its own (what `send` stores) leaves its related objects to
+            // the tail; a batch indexes them at once.
+            let marks = if new.len() == 1 {
+                Marks::read(tx)?
+            } else {
+                Marks::IndexNow(None)
+            };
+            // Prepared once per batch, not once per message.
+            let mut st = InsertStatements::new(tx, marks)?;
+            new.iter()
+                .map(|n| insert_one(tx, &mut st, n, now, claim))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
         if new.len() == 1 {
             self.after_single_insert(&inserted);
         }
@@ -85,7 +67,7 @@ impl SqliteStore {
                         slug: slug.to_string(),
                     });
                 }
-                out.push(stored(insert_one(tx, &mut st, n, now, claim)?)?);
+                out.push(insert_one(tx, &mut st, n, now, claim)?);
             }
             Ok(out)
         })?;
@@ -113,12 +95,6 @@ impl SqliteStore {
             tracing::warn!("indexing the related objects of recent messages failed: {e}");
         }
     }
-}
-
-/// The answer of an insert that reads the marks itself: a plain INSERT, which stores its row
-/// or fails.
-fn stored(inserted: Option<Inserted>) -> Result<Inserted, StoreError> {
-    Ok(inserted.expect("an INSERT ... VALUES that did not fail stored its row"))
 }
 
 /// The message already stored under `new`'s idempotency key, as the insert's answer.
@@ -152,8 +128,6 @@ fn by_key(
 /// Where a new message stands against the two scan marks (see `related.rs` and
 /// `inline::recover`).
 enum Marks {
-    /// Not read: the INSERT itself stores nothing unless the key is above both marks.
-    Unchecked,
     /// Read in this write transaction: `(inline_scan, related_indexed)`.
     Read(i64, i64),
     /// A batch: related objects are indexed at once; the inline mark is read when first
@@ -175,22 +149,14 @@ impl Marks {
     }
 }
 
-macro_rules! insert_columns {
-    () => {
-        "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, template_slug, \
-         template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, \
-         predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
-         attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) "
-    };
-}
-macro_rules! insert_values {
-    () => {
-        ":n, :id, :created_at, :created_at, :recipient, :content, :template_slug, :template_id, \
-         :state, :backend, :extra_data, '{}', :tag, 0, :priority, :predictive, :attempts, \
-         :not_before, :idempotency_key, 0, :resent_from, :unresolved, :related, :claim_owner, \
-         :claim_until, :inline_claim, '[]'"
-    };
-}
+const INSERT: &str = "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, \
+     template_slug, template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, \
+     priority, predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
+     attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) \
+     VALUES (:n, :id, :created_at, :created_at, :recipient, :content, :template_slug, :template_id, \
+     :state, :backend, :extra_data, '{}', :tag, 0, :priority, :predictive, :attempts, \
+     :not_before, :idempotency_key, 0, :resent_from, :unresolved, :related, :claim_owner, \
+     :claim_until, :inline_claim, '[]')";
 
 /// The prepared statements of an insert.
 struct InsertStatements<'t> {
@@ -200,18 +166,8 @@ struct InsertStatements<'t> {
 
 impl<'t> InsertStatements<'t> {
     fn new(tx: &'t Connection, marks: Marks) -> Result<Self, StoreError> {
-        let sql = match marks {
-            Marks::Unchecked => concat!(
-                insert_columns!(),
-                "SELECT ",
-                insert_values!(),
-                " WHERE :n > (SELECT n FROM store_marks WHERE name = 'inline_scan') \
-                 AND :n > (SELECT n FROM store_marks WHERE name = 'related_indexed')"
-            ),
-            _ => concat!(insert_columns!(), "VALUES (", insert_values!(), ")"),
-        };
         Ok(InsertStatements {
-            message: tx.prepare_cached(sql)?,
+            message: tx.prepare_cached(INSERT)?,
             marks,
         })
     }
@@ -223,9 +179,9 @@ fn insert_one(
     new: &NewMessage,
     now: Timestamp,
     claim: Claim<'_>,
-) -> Result<Option<Inserted>, StoreError> {
+) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(tx, new)? {
-        return found.map(Some);
+        return found;
     }
     let mut m = new_message_row(new, now);
     let (id, own) = (m.id.to_string(), keys::of(m.id));
@@ -237,14 +193,13 @@ fn insert_one(
     // Begun at once, a message gets an inline claim, kept out of the due index, unless
     // the dead-sender scan already passed its key (see `inline::recover`). A
     // message stored on its own reaches the index of related objects later, unless the
-    // indexer already passed its key (see `related.rs`).
+    // indexer already passed its key (see `related`).
     if let Marks::IndexNow(mark @ None) = &mut st.marks
         && begun
     {
         *mark = Some(super::marks::get(tx, "inline_scan")?);
     }
     let place = |n: i64| match &st.marks {
-        Marks::Unchecked => (begun, false),
         Marks::Read(inline, related) => (begun && n > *inline, n <= *related),
         Marks::IndexNow(mark) => (begun && mark.is_some_and(|m| n > m), true),
     };
@@ -254,7 +209,7 @@ fn insert_one(
     );
     let related_text = related_column(&m.related)?;
     let mut n = own;
-    let (written, index_related) = loop {
+    let index_related = loop {
         let (inline, index_related) = place(n);
         let result = st.message.execute(rusqlite::named_params! {
             ":id": id,
@@ -281,25 +236,17 @@ fn insert_one(
             ":n": n,
         });
         match result {
-            Ok(written) => break (written, index_related),
-            // Another message has this key: in a transaction, take the next free one.
-            Err(e) if keys::taken(&e) && n == own => {
-                if matches!(st.marks, Marks::Unchecked) {
-                    return Ok(None);
-                }
-                n = keys::displaced(tx, &id, own)?;
-            }
+            Ok(_) => break index_related,
+            // Another message has this key: take the next free one.
+            Err(e) if keys::taken(&e) && n == own => n = keys::displaced(tx, &id, own)?,
             Err(e) => return Err(e.into()),
         }
     };
-    if written == 0 {
-        return Ok(None);
-    }
     if index_related {
         related::index(tx, n, &m.related)?;
     }
-    Ok(Some(Inserted {
+    Ok(Inserted {
         message: m,
         existing: false,
-    }))
+    })
 }

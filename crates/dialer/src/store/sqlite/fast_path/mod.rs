@@ -11,7 +11,8 @@
 //! 2. **Scan marks** ([`marks`]). `store_marks` says how far a scan over the messages in
 //!    key order has got. *Invariant*: a message stored with a key at or below a mark (its
 //!    id was made before a newer message was stored and scanned) is handled at once, in
-//!    the same statement or transaction, so a late commit is never passed over.
+//!    the inserting transaction (which reads the marks), so a late commit is never passed
+//!    over.
 //! 3. **Inline claims** ([`inline`]). A message stored with its first attempt begun
 //!    (`Start::Attempting`) is claimed with `inline_claim = 1`, which keeps it out of the
 //!    index of unpublished messages (`messages_due`) until it is written again.
@@ -23,13 +24,14 @@
 //!    `related_indexed` mark (the tail, a few dozen) is found by reading its row, and about
 //!    one message in [`related::TAIL`] (and every `catch_up`) moves the tail into
 //!    `message_related`. *Invariant*: every message at or below the mark is indexed.
-//! 5. **Mark-guarded INSERT** ([`insert`]). A message stored on its own without an
-//!    idempotency key is one `INSERT ... SELECT ... WHERE key > both marks`, atomic on its
-//!    own without BEGIN and COMMIT; when it stores nothing (below a mark, key taken) a
-//!    write transaction does it the careful way.
-//! 6. **Outcome as last seen** ([`finish`]). The outcome of a message as its owner begun it
+//! 5. **Outcome as last seen** ([`finish`]). The outcome of a message as its owner begun it
 //!    is one UPDATE guarded by what the owner saw (claim, `changed_at`, state, attempts),
-//!    without reading the row back; if the row changed, the ordinary update runs.
+//!    without reading the row back, and without BEGIN and COMMIT around it for one
+//!    message; if the row changed, the ordinary update runs.
+//!
+//! Measured with `send_bench` (single `send` published, medians of 15 rounds): the
+//! related-object tail and the outcome as last seen buy about 8 % each. A mark-guarded
+//! INSERT without BEGIN and COMMIT bought about 3 % and was dropped.
 
 pub(in crate::store::sqlite) mod finish;
 pub(in crate::store::sqlite) mod inline;

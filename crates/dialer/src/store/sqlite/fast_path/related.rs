@@ -6,8 +6,8 @@
 //! the index; those above it (the tail, a few dozen) are found by reading their rows.
 //! About one message in [`TAIL`] (see [`moves_tail`]), and every worker pass, move the tail
 //! into the index. A message whose key is at or below the mark when it is stored (its id
-//! was made before a newer message was stored and indexed) is indexed at once, in the same
-//! atomic statement or transaction, so a late commit is never passed over.
+//! was made before a newer message was stored and indexed) is indexed at once, in the inserting
+//! transaction, so a late commit is never passed over.
 
 use rusqlite::Connection;
 
