@@ -69,7 +69,6 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
             ],
         );
     }
-    drop(and);
     sql.push_str(match f.order {
         Order::NewestFirst => " ORDER BY n DESC",
         Order::OldestSentFirst => " ORDER BY sent_at, n",
