@@ -689,9 +689,14 @@ fn release_renew(s: &Arc<dyn Store>) {
     s.insert(&batch, QUEUED, t(0)).unwrap();
     let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
     assert_eq!(s.claim("a", due(10, None), t(1), t(10)).unwrap().len(), 3);
-    // Claiming what it holds again renews the lease.
-    let renewed = s.claim("a", Claimable::Ids(&ids), t(5), t(100)).unwrap();
+    let renewed = s.claim("a", Claimable::Held(&ids), t(5), t(100)).unwrap();
     assert_eq!(renewed.len(), 3);
+    assert!(
+        s.claim("a", Claimable::Ids(&ids), t(5), t(100))
+            .unwrap()
+            .is_empty(),
+        "not free"
+    );
     assert!(
         s.claim("b", due(10, None), t(50), t(60))
             .unwrap()
@@ -706,6 +711,13 @@ fn release_renew(s: &Arc<dyn Store>) {
     );
     assert_eq!(s.release("b", &ids).unwrap(), 0, "only the holder releases");
     assert_eq!(s.release("a", &ids[..2]).unwrap(), 2);
+    assert_eq!(
+        s.claim("a", Claimable::Held(&ids), t(50), t(100))
+            .unwrap()
+            .len(),
+        1,
+        "a renewal takes nothing free"
+    );
     assert_eq!(s.claim("b", due(10, None), t(50), t(60)).unwrap().len(), 2);
     assert_eq!(s.release("a", &ids).unwrap(), 1);
     assert_eq!(s.claim("b", due(10, None), t(50), t(60)).unwrap().len(), 1);
@@ -730,7 +742,7 @@ fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
             .is_empty(),
         "a live claim"
     );
-    let renewed = s.claim("sender", Claimable::Ids(&[a.id]), t(10), t(200));
+    let renewed = s.claim("sender", Claimable::Held(&[a.id]), t(10), t(200));
     assert_eq!(renewed.unwrap().len(), 1);
     assert_eq!(s.catch_up(t(100), 1000).unwrap(), 0);
     assert!(

@@ -106,7 +106,7 @@ pub(crate) async fn renew(
     let (o, ids) = (owner.to_string(), Arc::clone(ids));
     blocking(store, move |s| {
         let now = jiff::Timestamp::now();
-        s.claim(&o, Claimable::Ids(&ids), now, after(now, lease))
+        s.claim(&o, Claimable::Held(&ids), now, after(now, lease))
     })
     .await
     .map(drop)

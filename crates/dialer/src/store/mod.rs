@@ -128,9 +128,9 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- delivery ----
 
-    /// Claims unpublished, non-final messages for `owner` until `lease_until`: those that
-    /// are free (unclaimed, or their lease expired) and, given by id, those `owner` holds
-    /// already, whose lease is so renewed. Concurrent callers never get the same message.
+    /// Claims unpublished, non-final messages that are free (unclaimed, or their lease
+    /// expired) for `owner` until `lease_until`, or renews `owner`'s claims
+    /// ([`Claimable::Held`]). Concurrent callers never get the same message.
     fn claim(
         &self,
         owner: &str,
@@ -248,8 +248,10 @@ pub enum Claimable<'a> {
         limit: usize,
         backend: Option<&'a str>,
     },
-    /// These messages, in this order, if free or held by the claimer (a renewal).
+    /// These messages, in this order, if free.
     Ids(&'a [MessageId]),
+    /// Those of these messages the claimer holds: their lease runs to the new end.
+    Held(&'a [MessageId]),
 }
 
 /// A message given to [`Store::finish`].

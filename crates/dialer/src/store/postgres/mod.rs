@@ -259,7 +259,8 @@ impl Store for PgStore {
             Claimable::Due { limit, backend } => {
                 ops::claim_due(db, owner, now, lease_until, limit, backend)
             }
-            Claimable::Ids(ids) => ops::claim_ids(db, ids, owner, now, lease_until),
+            Claimable::Ids(ids) => ops::claim_ids(db, ids, false, owner, now, lease_until),
+            Claimable::Held(ids) => ops::claim_ids(db, ids, true, owner, now, lease_until),
         })
     }
     fn begin_attempts(

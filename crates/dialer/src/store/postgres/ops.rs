@@ -368,9 +368,11 @@ pub(super) fn claim_due(
     Ok(out)
 }
 
+/// Claims these messages if free, or (`held`) renews `owner`'s claims on them.
 pub(super) fn claim_ids(
     db: &mut Tx<'_, '_>,
     ids: &[MessageId],
+    held: bool,
     owner: &str,
     now: Timestamp,
     lease_until: Timestamp,
@@ -381,10 +383,11 @@ pub(super) fn claim_ids(
     let sql = format!(
         "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id IN (SELECT id FROM messages \
          WHERE id = ANY($1) AND state IN {unpublished} AND NOT is_final_state \
-         AND (claim_owner IS NULL OR claim_until <= $4 OR claim_owner = $2) ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
+         AND CASE WHEN $5 THEN claim_owner = $2 ELSE claim_owner IS NULL OR claim_until <= $4 END \
+         ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
         unpublished = unpublished_sql()
     );
-    let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now])?;
+    let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now, &held])?;
     let mut out = rows::read_all(db, &found)?;
     // In the order asked for.
     out.sort_by_key(|m| ids.iter().position(|i| *i == m.id));

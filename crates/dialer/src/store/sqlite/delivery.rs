@@ -43,9 +43,11 @@ pub(super) fn claim_due(
     Ok(out)
 }
 
+/// Claims these messages if free, or (`held`) renews `owner`'s claims on them.
 pub(super) fn claim_ids(
     tx: &Connection,
     ids: &[MessageId],
+    held: bool,
     owner: &str,
     now: Timestamp,
     lease_until: Timestamp,
@@ -54,7 +56,8 @@ pub(super) fn claim_ids(
         format!(
             "UPDATE messages SET claim_owner = :owner, claim_until = :until, inline_claim = 0 \
              WHERE {} AND state IN {} AND is_final_state = 0 \
-             AND (claim_owner IS NULL OR claim_until <= :now OR claim_owner = :owner) RETURNING {COLS}",
+             AND CASE WHEN :held THEN claim_owner = :owner \
+             ELSE claim_owner IS NULL OR claim_until <= :now END RETURNING {COLS}",
             keys::by_id(),
             unpublished_sql()
         )
@@ -70,6 +73,7 @@ pub(super) fn claim_ids(
                 ":owner": owner,
                 ":until": us(lease_until),
                 ":now": us(now),
+                ":held": held,
             },
         )?);
     }

@@ -259,7 +259,8 @@ impl Store for SqliteStore {
             Claimable::Due { limit, backend } => {
                 delivery::claim_due(tx, owner, now, lease_until, limit, backend)
             }
-            Claimable::Ids(ids) => delivery::claim_ids(tx, ids, owner, now, lease_until),
+            Claimable::Ids(ids) => delivery::claim_ids(tx, ids, false, owner, now, lease_until),
+            Claimable::Held(ids) => delivery::claim_ids(tx, ids, true, owner, now, lease_until),
         })
     }
     fn begin_attempts(
