@@ -10,7 +10,7 @@ use tokio::task::JoinError;
 /// more than a short SQLite transaction. A current-thread runtime cannot do that: `f` runs
 /// on the blocking pool. Without a runtime it simply runs. A panic in `f` is resumed here;
 /// the error is only ever a runtime that shut down before `f` finished.
-pub async fn run<T, F>(f: F) -> Result<T, JoinError>
+pub(crate) async fn run<T, F>(f: F) -> Result<T, JoinError>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,

@@ -2,7 +2,7 @@
 
 pub mod backend;
 pub mod backends;
-pub mod blocking;
+mod blocking;
 pub mod config;
 pub mod delivery;
 mod id;
