@@ -308,3 +308,92 @@ pub(crate) fn creation_entry(created_at: Timestamp) -> HistoryEntry {
         reason: FIRST_REASON.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PhoneNumber;
+
+    fn begun() -> Message {
+        let phone = PhoneNumber::from_e164("+420777123456").unwrap();
+        let mut m = Message::waiting(&NewMessage::new(phone, "hi", "b"), Timestamp::UNIX_EPOCH);
+        (m.attempts, m.attempt_unresolved) = (1, true);
+        m.error = Some("earlier".into());
+        m
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(secs).unwrap()
+    }
+
+    #[test]
+    fn transitions_lower_to_rows() {
+        let m = begun();
+        let reason = || "r".to_string();
+        let p = plan_change(
+            &m,
+            &Change::Paused {
+                next: at(9),
+                reason: reason(),
+            },
+            at(1),
+        );
+        assert_eq!((p.message.state, p.message.attempts), (State::Waiting, 0));
+        assert_eq!(p.message.error.as_deref(), Some("earlier"), "kept");
+        assert_eq!(p.message.next_attempt_at, Some(at(9)));
+        assert_eq!(p.history.len(), 1, "a paused attempt is noted");
+        let p = plan_change(
+            &m,
+            &Change::Deferred {
+                next: at(9),
+                reason: reason(),
+            },
+            at(1),
+        );
+        assert!(p.history.is_empty(), "a deferral is not");
+
+        let retry = Change::Retry {
+            error: "timeout".into(),
+            next: at(30),
+            ambiguous: true,
+            reason: reason(),
+        };
+        let p = plan_change(&m, &retry, at(1));
+        assert_eq!(p.message.state, State::ErrorRetry);
+        assert!(p.message.attempt_unresolved && !p.message.is_final_state);
+
+        let failed = Change::CheckFailed {
+            error: "500".into(),
+            made_final: false,
+            reason: reason(),
+        };
+        let p = plan_change(&m, &failed, at(1));
+        assert_eq!(
+            (p.message.state, p.message.check_failures),
+            (State::Waiting, 1)
+        );
+        assert_eq!(p.history[0].to, State::ErrorUpdate);
+
+        let p = plan_change(&m, &Change::Closed { reason: reason() }, at(1));
+        assert_eq!(
+            (p.message.state, p.message.is_final_state),
+            (State::Waiting, true)
+        );
+        let p = plan_change(
+            &m,
+            &Change::Cancelled {
+                reason: "stop".into(),
+            },
+            at(1),
+        );
+        assert_eq!(p.message.error.as_deref(), Some("stop"));
+        assert!(p.message.is_final_state);
+
+        let p = plan_change(&m, &Change::Note { reason: reason() }, at(1));
+        assert_eq!(p.message.state, m.state);
+        assert_eq!(p.history.len(), 1);
+        // A final message is never changed.
+        let done = plan_change(&m, &Change::Closed { reason: reason() }, at(1)).message;
+        assert!(!plan_change(&done, &retry, at(2)).changed);
+    }
+}
