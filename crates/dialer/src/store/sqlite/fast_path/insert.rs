@@ -211,35 +211,47 @@ fn insert_one(
     let mut n = own;
     let index_related = loop {
         let (inline, index_related) = place(n);
-        let result = st.message.execute(rusqlite::named_params! {
-            ":id": id,
-            ":created_at": us(m.created_at),
-            ":recipient": m.recipient.as_str(),
-            ":content": m.content,
-            ":template_slug": m.template_slug,
-            ":template_id": m.template_id,
-            ":state": m.state.code(),
-            ":backend": m.backend,
-            ":extra_data": json,
-            ":tag": m.tag.as_ref().map(|t| t.as_str()),
-            ":priority": m.priority.get(),
-            ":predictive": m.predictive,
-            ":attempts": m.attempts,
-            ":not_before": m.not_before.map(us),
-            ":idempotency_key": m.idempotency_key,
-            ":resent_from": resent_from,
-            ":unresolved": m.attempt_unresolved,
-            ":related": related_text,
-            ":claim_owner": claim.map(|c| c.0),
-            ":claim_until": claim.map(|c| us(c.1)),
-            ":inline_claim": inline,
-            ":n": n,
-        });
+        let (created_at, state, tag) = (
+            us(m.created_at),
+            m.state.code(),
+            m.tag.as_ref().map(|t| t.as_str()),
+        );
+        let (priority, not_before) = (m.priority.get(), m.not_before.map(us));
+        let (owner, until) = (claim.map(|c| c.0), claim.map(|c| us(c.1)));
+        let result = rows::execute_in_order(
+            &mut st.message,
+            &[
+                (":n", &n),
+                (":id", &id),
+                (":created_at", &created_at),
+                (":recipient", &m.recipient.as_str()),
+                (":content", &m.content),
+                (":template_slug", &m.template_slug),
+                (":template_id", &m.template_id),
+                (":state", &state),
+                (":backend", &m.backend),
+                (":extra_data", &json),
+                (":tag", &tag),
+                (":priority", &priority),
+                (":predictive", &m.predictive),
+                (":attempts", &m.attempts),
+                (":not_before", &not_before),
+                (":idempotency_key", &m.idempotency_key),
+                (":resent_from", &resent_from),
+                (":unresolved", &m.attempt_unresolved),
+                (":related", &related_text),
+                (":claim_owner", &owner),
+                (":claim_until", &until),
+                (":inline_claim", &inline),
+            ],
+        );
         match result {
             Ok(_) => break index_related,
             // Another message has this key: take the next free one.
-            Err(e) if keys::taken(&e) && n == own => n = keys::displaced(tx, &id, own)?,
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Sqlite(e)) if keys::taken(&e) && n == own => {
+                n = keys::displaced(tx, &id, own)?
+            }
+            Err(e) => return Err(e),
         }
     };
     if index_related {
