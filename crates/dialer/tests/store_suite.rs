@@ -393,7 +393,7 @@ fn template_duplicates(s: &Arc<dyn Store>) {
     s.insert(&[same], QUEUED, t(6)).unwrap();
 }
 
-fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
+fn unique_insert_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
     let make = |rel: &[&str], key: Option<&str>| {
         let mut m = new_message("x");
         m.template_slug = Some("remind".into());
@@ -581,7 +581,7 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
     );
 }
 
-fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
+fn claimed_insert_holds_the_claim(s: &Arc<dyn Store>) {
     let n = new_message("now");
     let mut keyed = new_message("keyed");
     keyed.idempotency_key = Some("k".into());
@@ -1010,10 +1010,10 @@ suite!(
     list_filters,
     templates,
     template_duplicates,
-    insert_unique_refuses_duplicates_atomically,
+    unique_insert_refuses_duplicates_atomically,
     claim_order_and_due_times,
     attempt_and_finish,
-    insert_claimed_holds_the_claim,
+    claimed_insert_holds_the_claim,
     apply_rules,
     release_renew,
     attempting_claims_outlive_their_sender,
