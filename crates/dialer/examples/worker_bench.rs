@@ -55,7 +55,11 @@ fn main() {
             .map(|i| NewMessage::new(recipient.clone(), format!("Your code is {i:06}"), "dummy"))
             .collect();
         store
-            .insert_messages(&chunk, Timestamp::now())
+            .insert(
+                &chunk,
+                dialout_dialer::store::InsertMode::QUEUED,
+                Timestamp::now(),
+            )
             .expect("insert");
         left -= k;
     }

@@ -3,6 +3,7 @@
 mod api;
 pub mod backend;
 pub mod backends;
+mod blocking;
 pub mod config;
 pub mod delivery;
 mod duration;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::delivery::owner_id;
-use crate::store::{Inserted, Store, StoreError};
+use crate::store::{InsertMode, Inserted, Store, StoreError};
 use crate::template::{self, Refusal, TemplateError};
 use crate::{
     InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage,
@@ -106,8 +106,21 @@ pub enum SendError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Publishing failed after the messages were stored.
+    #[error(transparent)]
+    Delivery(crate::delivery::DeliveryError),
+    /// The runtime shut down before store work finished.
+    #[error("store work stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
+}
+
+impl From<crate::delivery::DeliveryError> for SendError {
+    fn from(e: crate::delivery::DeliveryError) -> Self {
+        match e {
+            crate::delivery::DeliveryError::Store(s) => SendError::from(s),
+            other => SendError::Delivery(other),
+        }
+    }
 }
 
 impl From<StoreError> for SendError {
@@ -183,7 +196,10 @@ impl Dialer {
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let new = self.validate(&request.recipient, &request.content, &request.options)?;
         let publish = self.publishes(&request.options);
-        Ok(self.store_and_publish(vec![new], publish).await?.remove(0))
+        Ok(self
+            .store_and_publish(vec![new], publish, false)
+            .await?
+            .remove(0))
     }
 
     /// Stores every message in one transaction (all or none), then publishes them.
@@ -197,7 +213,7 @@ impl Dialer {
             .map(|r| self.publishes(&r.options))
             .collect();
         if publish.iter().all(|p| *p) {
-            return self.store_and_publish(batch, true).await;
+            return self.store_and_publish(batch, true, false).await;
         }
         let inserted = self.insert(batch).await?;
         let ids: Vec<MessageId> = inserted
@@ -237,7 +253,10 @@ impl Dialer {
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
         if tpl.allow_duplicates {
-            return Ok(self.store_and_publish(vec![new], publish).await?.remove(0));
+            return Ok(self
+                .store_and_publish(vec![new], publish, false)
+                .await?
+                .remove(0));
         }
         let related = new
             .related
@@ -245,97 +264,39 @@ impl Dialer {
             .map(|r| r.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let refusal = Refusal::Duplicate {
-            slug: tpl.slug.clone(),
-            related,
-        };
-        self.store_unique_and_publish(new, publish)
-            .await?
-            .ok_or(SendError::Refused(refusal))
-    }
-
-    /// One message from a template without duplicates: None when the store refused it.
-    async fn store_unique_and_publish(
-        &self,
-        new: NewMessage,
-        publish: bool,
-    ) -> Result<Option<Sent>, SendError> {
-        if !publish {
-            let inserted = self
-                .blocking(move |s| s.insert_unique(&new, Timestamp::now(), None))
-                .await?;
-            return Ok(inserted.map(|i| Sent {
-                message: i.message,
-                existing: i.existing,
-            }));
+        match self.store_and_publish(vec![new], publish, true).await {
+            Err(SendError::Store(StoreError::Duplicate { slug })) => {
+                Err(SendError::Refused(Refusal::Duplicate { slug, related }))
+            }
+            other => Ok(other?.remove(0)),
         }
-        let owner = owner_id();
-        let owner_c = owner.clone();
-        let lease = self.backends.delivery().lease;
-        let inserted = self
-            .blocking(move |s| {
-                let now = Timestamp::now();
-                s.insert_unique(
-                    &new,
-                    now,
-                    Some((&owner_c, crate::delivery::after(now, lease))),
-                )
-            })
-            .await?;
-        let Some(inserted) = inserted else {
-            return Ok(None);
-        };
-        let claimed = if inserted.existing {
-            Vec::new()
-        } else {
-            vec![inserted.message.clone()]
-        };
-        let published = publish_claimed(&self.store, &self.backends, &owner, claimed).await?;
-        Ok(merge(vec![inserted], published).pop())
     }
 
-    /// Stores requests that are not published now, all in one transaction: a second thread
-    /// validates chunk k+1 while chunk k is written (validation, mostly phone numbers,
-    /// costs about as much as the insert). The first invalid request is the error, with its
-    /// index, and then nothing is stored.
+    /// Stores requests that are not published now, all in one transaction. Validation,
+    /// mostly phone numbers, costs about as much as the insert: the second half of the
+    /// requests is validated on another thread meanwhile. The first invalid request is the
+    /// error, with its index, and then nothing is stored.
     async fn store_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
-        const CHUNK: usize = 128;
         let this = self.clone();
-        let invalid = Arc::new(std::sync::Mutex::new(None::<InvalidInput>));
-        let seen = Arc::clone(&invalid);
-        let stored = self
-            .blocking(move |s| {
-                let (tx, rx) =
-                    std::sync::mpsc::sync_channel::<Result<Vec<NewMessage>, InvalidInput>>(2);
-                std::thread::scope(|scope| {
-                    scope.spawn(|| {
-                        for (k, chunk) in requests.chunks(CHUNK).enumerate() {
-                            let r = this.validate_chunk(k * CHUNK, chunk);
-                            let stop = r.is_err();
-                            if tx.send(r).is_err() || stop {
-                                break;
-                            }
-                        }
-                        drop(tx);
-                    });
-                    let mut next = || {
-                        rx.recv().ok().map(|r| {
-                            r.map_err(|e| {
-                                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                                StoreError::Database("invalid input".into())
-                            })
-                        })
-                    };
-                    let out = s.insert_chunks(Timestamp::now(), &mut next);
-                    drop(rx);
-                    out
-                })
+        let batch = crate::blocking::run(move || {
+            std::thread::scope(|scope| {
+                let half = requests.len() / 2;
+                let (first, second) = requests.split_at(half);
+                let this = &this;
+                let second = scope.spawn(move || this.validate_chunk(half, second));
+                let mut batch = this.validate_chunk(0, first)?;
+                batch.extend(
+                    second
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+                );
+                Ok::<_, InvalidInput>(batch)
             })
-            .await;
-        if let Some(e) = invalid.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(e.into());
-        }
-        Ok(stored?
+        })
+        .await??;
+        Ok(self
+            .insert(batch)
+            .await?
             .into_iter()
             .map(|i| Sent {
                 message: i.message,
@@ -447,13 +408,24 @@ impl Dialer {
         })
     }
 
+    /// Stores the batch (`unique`: under the templates' no-duplicates rule) and, with
+    /// `publish`, hands it to the delivery machinery.
     async fn store_and_publish(
         &self,
         batch: Vec<NewMessage>,
         publish: bool,
+        unique: bool,
     ) -> Result<Vec<Sent>, SendError> {
         if !publish {
-            let inserted = self.insert(batch).await?;
+            let inserted = self
+                .blocking(move |s| {
+                    s.insert(
+                        &batch,
+                        InsertMode::QUEUED.unique_per_template(unique),
+                        Timestamp::now(),
+                    )
+                })
+                .await?;
             return Ok(inserted
                 .into_iter()
                 .map(|i| Sent {
@@ -475,11 +447,12 @@ impl Dialer {
             .blocking(move |s| {
                 let now = Timestamp::now();
                 let until = crate::delivery::after(now, lease);
-                if at_once {
-                    s.insert_attempting(&batch, now, &owner_c, until)
+                let mode = if at_once {
+                    InsertMode::attempting(&owner_c, until)
                 } else {
-                    s.insert_claimed(&batch, now, &owner_c, until)
-                }
+                    InsertMode::claimed(&owner_c, until)
+                };
+                s.insert(&batch, mode.unique_per_template(unique), now)
             })
             .await?;
         let claimed: Vec<Message> = inserted
@@ -487,17 +460,19 @@ impl Dialer {
             .filter(|i| !i.existing)
             .map(|i| i.message.clone())
             .collect();
+        let held = claimed.iter().map(|m| m.id).collect();
         let published = if at_once {
-            publish_begun(&self.store, &self.backends, &owner, claimed).await?
+            crate::delivery::publish_begun(&self.store, &self.backends, &owner, claimed).await
         } else {
-            publish_claimed(&self.store, &self.backends, &owner, claimed).await?
+            crate::delivery::publish_claimed(&self.store, &self.backends, &owner, claimed).await
         };
-        Ok(merge(inserted, published))
+        crate::delivery::release_rest(&self.store, &owner, held, &published).await?;
+        Ok(merge(inserted, published?.messages))
     }
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        self.blocking(move |s| s.insert_messages(&batch, Timestamp::now()))
+        self.blocking(move |s| s.insert(&batch, InsertMode::QUEUED, Timestamp::now()))
             .await
     }
 
@@ -509,7 +484,7 @@ impl Dialer {
         if ids.is_empty() {
             return Ok(merge(inserted, Vec::new()));
         }
-        let published = publish_now(&self.store, &self.backends, ids).await?;
+        let published = crate::delivery::publish_now(&self.store, &self.backends, ids).await?;
         Ok(merge(inserted, published))
     }
 
@@ -549,88 +524,11 @@ fn check_content(content: String) -> Result<String, InvalidInput> {
     Ok(content)
 }
 
-/// Runs store work on a blocking thread, off the async executor.
+/// Runs store work off the async executor (see [`crate::blocking::run`]).
 pub(crate) async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, SendError> {
-    // On a multi-threaded runtime the work stays on this thread and the runtime hands its
-    // other tasks to another worker meanwhile: no thread hop, which costs more than a short
-    // SQLite transaction. A current-thread runtime cannot do that: a blocking-pool thread.
-    if tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::MultiThread
-    {
-        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(SendError::from);
-    }
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| SendError::Internal(format!("store task failed: {e}")))?
-        .map_err(SendError::from)
-}
-
-/// Publishes stored messages now, through the delivery machinery.
-async fn publish_now(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    ids: &[MessageId],
-) -> Result<Vec<Message>, SendError> {
-    crate::delivery::publish_now(store, backends, ids)
-        .await
-        .map_err(|e| match e {
-            crate::delivery::DeliveryError::Store(s) => SendError::from(s),
-            other => SendError::Internal(other.to_string()),
-        })
-}
-
-/// Publishes messages `owner` claimed when they were stored, through the delivery machinery
-/// (allowlist, capacity, attempt counting), then frees any it left claimed.
-async fn publish_claimed(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    owner: &str,
-    claimed: Vec<Message>,
-) -> Result<Vec<Message>, SendError> {
-    let n = claimed.len();
-    let published = crate::delivery::publish_claimed(store, backends, owner, claimed).await;
-    release_rest(store, owner, n, None, published).await
-}
-
-/// Hands over messages stored with their first attempt begun, then frees any left claimed.
-async fn publish_begun(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    owner: &str,
-    begun: Vec<Message>,
-) -> Result<Vec<Message>, SendError> {
-    let ids: Vec<MessageId> = begun.iter().map(|m| m.id).collect();
-    let published = crate::delivery::publish_begun(store, backends, owner, begun).await;
-    release_rest(store, owner, ids.len(), Some(ids), published).await
-}
-
-/// `inline`: the ids of messages stored by `insert_attempting`, whose claims are found by
-/// id only (see `Store::renew_ids`).
-async fn release_rest(
-    store: &Arc<dyn Store>,
-    owner: &str,
-    n: usize,
-    inline: Option<Vec<MessageId>>,
-    published: Result<crate::delivery::Published, crate::delivery::DeliveryError>,
-) -> Result<Vec<Message>, SendError> {
-    let published = published.map(|p| p.messages).map_err(|e| match e {
-        crate::delivery::DeliveryError::Store(s) => SendError::from(s),
-        other => SendError::Internal(other.to_string()),
-    });
-    // Every recorded outcome released its claim; only the undecided (no capacity) remain.
-    if published.as_ref().map_or(true, |p| p.len() < n) {
-        let owner = owner.to_string();
-        blocking(store, move |s| {
-            if let Some(ids) = &inline {
-                s.renew_ids(&owner, ids, Timestamp::now())?;
-            }
-            s.release(&owner)
-        })
-        .await?;
-    }
-    published
+    let store = Arc::clone(store);
+    Ok(crate::blocking::run(move || f(store.as_ref())).await??)
 }

@@ -102,7 +102,13 @@ async fn a_thousand_messages_reach_their_final_states_within_the_pacing() {
             )
         })
         .collect();
-    store.insert_messages(&new, jiff::Timestamp::now()).unwrap();
+    store
+        .insert(
+            &new,
+            dialout_dialer::store::InsertMode::QUEUED,
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = Worker::new(

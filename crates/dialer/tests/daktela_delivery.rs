@@ -10,6 +10,7 @@ use daktela_support::{PREDICTIVE, TOKEN, TTS};
 use dialout_dialer::config::Config;
 use dialout_dialer::delivery::{check_status, owner_id, publish_claimed};
 use dialout_dialer::send::{Dialer, SendRequest};
+use dialout_dialer::store::Claimable;
 use dialout_dialer::{Message, State};
 use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use jiff::Timestamp;
@@ -92,7 +93,12 @@ async fn send_then_check_status_through_the_store() {
     let b = db.store.message(b.id).unwrap().unwrap();
     assert_eq!((a.state, a.is_final_state), (State::CallInProgress, false));
     assert_eq!((b.state, b.is_final_state), (State::AnsweredComplete, true));
-    let cursor = db.store.cursor("dk").unwrap().expect("cursor stored");
+    let cursor = db
+        .store
+        .backend_state("dk")
+        .unwrap()
+        .cursor
+        .expect("cursor stored");
     assert!(cursor.contains("10:00:30"), "{cursor}");
 
     // The next run starts from the stored cursor and sees only what changed since.
@@ -140,12 +146,17 @@ async fn a_timeout_after_create_is_adopted_on_the_next_attempt_not_posted_again(
     let lease = later
         .checked_add(jiff::SignedDuration::from_mins(1))
         .unwrap();
-    let claimed = db.store.claim_due(&owner, later, lease, 10, None).unwrap();
+    let due = Claimable::Due {
+        limit: 10,
+        backend: None,
+    };
+    let claimed = db.store.claim(&owner, due, later, lease).unwrap();
+    let held: Vec<_> = claimed.iter().map(|m| m.id).collect();
     assert_eq!(claimed.len(), 1);
     let done = publish_claimed(dialer.store(), dialer.backends(), &owner, claimed)
         .await
         .unwrap();
-    db.store.release(&owner).unwrap();
+    db.store.release(&owner, &held).unwrap();
     assert_eq!(done.messages.len(), 1);
     let m = db.store.message(m.id).unwrap().unwrap();
     assert_eq!(m.state, State::Ready, "{m:?}");

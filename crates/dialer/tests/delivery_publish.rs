@@ -12,6 +12,7 @@ use delivery_support::*;
 use dialout_dialer::backend::{Accepted, Found, Publish};
 use dialout_dialer::backends::{Backends, FileBackend};
 use dialout_dialer::delivery::{DeliverySettings, publish_now};
+use dialout_dialer::store::Claimable;
 use dialout_dialer::{JsonMap, State};
 use jiff::{SignedDuration, Timestamp};
 
@@ -81,15 +82,16 @@ fn leave_unresolved(db: &TestDb, ids: &[dialout_dialer::MessageId]) {
     let now = Timestamp::now();
     sync(|| {
         db.store
-            .claim_ids(ids, "crashed", now, now + SignedDuration::from_secs(60))
+            .claim(
+                "crashed",
+                Claimable::Ids(ids),
+                now,
+                now + SignedDuration::from_secs(60),
+            )
             .unwrap();
-        for id in ids {
-            db.store
-                .begin_attempt(*id, "crashed", now)
-                .unwrap()
-                .unwrap();
-        }
-        db.store.release("crashed").unwrap();
+        let begun = db.store.begin_attempts("crashed", ids, now).unwrap();
+        assert_eq!(begun.len(), ids.len());
+        db.store.release("crashed", ids).unwrap();
     });
 }
 
@@ -309,7 +311,12 @@ async fn a_slow_backend_keeps_its_claim_alive(db: &TestDb) {
     let now = Timestamp::now();
     let stolen = sync(|| {
         db.store
-            .claim_ids(&ids, "thief", now, now + SignedDuration::from_secs(60))
+            .claim(
+                "thief",
+                Claimable::Ids(&ids),
+                now,
+                now + SignedDuration::from_secs(60),
+            )
             .unwrap()
     });
     assert!(

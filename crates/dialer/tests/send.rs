@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use dialout_dialer::backend::{Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::backends::{Backends, Dummy};
-use dialout_dialer::store::{MessageFilter, NewTemplate, Store};
+use dialout_dialer::store::{Cursor, MessageFilter, NewTemplate, Store};
 use dialout_dialer::template::Refusal;
 use dialout_dialer::{
     Dialer, InvalidInput, Message, SendError, SendOptions, SendRequest, State, TemplateRequest,
@@ -204,7 +204,13 @@ impl Backend for Probe {
             (State::Waiting, 1, true)
         );
         // And the store is free for writers while the backend works.
-        self.store.set_cursor("probe", "x").unwrap();
+        let cursor = Cursor {
+            backend: "probe",
+            value: "x",
+        };
+        self.store
+            .apply(&[], Some(cursor), jiff::Timestamp::now())
+            .unwrap();
         self.outcome.clone()
     }
     fn lookup(&self) -> Option<&dyn Lookup> {

@@ -8,14 +8,88 @@ use std::sync::Arc;
 
 use common::{new_message, phone, related};
 use dialout_dialer::store::{
-    Change, MessageFilter, NewTemplate, Store, StoreError, TemplateChange,
+    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Store,
+    StoreError, TemplateChange,
 };
-use dialout_dialer::{MessageId, Priority, State, Tag};
+use dialout_dialer::{JsonMap, Message, MessageId, NewMessage, Priority, State, Tag};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
+const QUEUED: InsertMode<'static> = InsertMode::QUEUED;
+
 fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+fn due(limit: usize, backend: Option<&str>) -> Claimable<'_> {
+    Claimable::Due { limit, backend }
+}
+
+/// One message's `begin_attempts`.
+fn begin(
+    s: &dyn Store,
+    id: MessageId,
+    owner: &str,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
+    Ok(s.begin_attempts(owner, &[id], now)?.pop())
+}
+
+/// One message's `finish`.
+fn finish(
+    s: &dyn Store,
+    id: MessageId,
+    owner: &str,
+    change: &Change,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
+    Ok(s.finish(owner, &[(id.into(), change.clone())], now)?
+        .pop()
+        .flatten())
+}
+
+/// One message's `apply`.
+fn apply(
+    s: &dyn Store,
+    id: MessageId,
+    change: &Change,
+    now: Timestamp,
+) -> Result<Option<Message>, StoreError> {
+    Ok(s.apply(&[(id, change.clone())], None, now)?.pop().flatten())
+}
+
+fn unique(s: &dyn Store, new: &NewMessage, now: Timestamp) -> Result<Inserted, StoreError> {
+    Ok(s.insert(
+        std::slice::from_ref(new),
+        QUEUED.unique_per_template(true),
+        now,
+    )?
+    .remove(0))
+}
+
+fn accepted(state: State, reason: &str) -> Change {
+    Change::Accepted {
+        state,
+        is_final: state.is_final_by_default(),
+        sender_data: JsonMap::new(),
+        reason: reason.into(),
+    }
+}
+
+fn status(state: State, reason: &str) -> Change {
+    Change::Status {
+        state,
+        is_final: state.is_final_by_default(),
+        error: None,
+        sender_data: JsonMap::new(),
+        reason: reason.into(),
+    }
+}
+
+fn cancelled(reason: &str) -> Change {
+    Change::Cancelled {
+        reason: reason.into(),
+    }
 }
 
 fn count(store: &dyn Store) -> usize {
@@ -33,7 +107,7 @@ fn insert_and_read_back(s: &Arc<dyn Store>) {
     n.template_slug = Some("shipped".into());
     // Nanoseconds are dropped: both databases keep microseconds.
     let now = t(0) + SignedDuration::from_nanos(1_234_567);
-    let ins = s.insert_messages(std::slice::from_ref(&n), now).unwrap();
+    let ins = s.insert(std::slice::from_ref(&n), QUEUED, now).unwrap();
     assert_eq!(ins.len(), 1);
     assert!(!ins[0].existing);
     let m = &ins[0].message;
@@ -57,18 +131,18 @@ fn idempotency_key(s: &Arc<dyn Store>) {
     let mut a = new_message("hello");
     a.idempotency_key = Some("k1".into());
     let first = s
-        .insert_messages(std::slice::from_ref(&a), t(0))
+        .insert(std::slice::from_ref(&a), QUEUED, t(0))
         .unwrap()
         .remove(0);
     let mut again = new_message("hello");
     again.idempotency_key = Some("k1".into());
-    let second = s.insert_messages(&[again], t(1)).unwrap().remove(0);
+    let second = s.insert(&[again], QUEUED, t(1)).unwrap().remove(0);
     assert!(second.existing);
     assert_eq!(second.message.id, first.message.id);
     let mut other = new_message("something else");
     other.idempotency_key = Some("k1".into());
     let err = s
-        .insert_messages(&[new_message("ok"), other], t(2))
+        .insert(&[new_message("ok"), other], QUEUED, t(2))
         .unwrap_err();
     assert!(
         matches!(err, StoreError::IdempotencyConflict { existing, .. } if existing == first.message.id),
@@ -85,7 +159,7 @@ fn idempotency_key_under_concurrency(s: &Arc<dyn Store>) {
             std::thread::spawn(move || {
                 let mut n = new_message("same");
                 n.idempotency_key = Some("race".into());
-                s.insert_messages(&[n], t(0)).unwrap().remove(0)
+                s.insert(&[n], QUEUED, t(0)).unwrap().remove(0)
             })
         })
         .collect();
@@ -98,7 +172,7 @@ fn idempotency_key_under_concurrency(s: &Arc<dyn Store>) {
 
 fn bulk_insert_in_one_call(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..250).map(|i| new_message(&format!("m{i}"))).collect();
-    let ins = s.insert_messages(&batch, t(0)).unwrap();
+    let ins = s.insert(&batch, QUEUED, t(0)).unwrap();
     assert_eq!(ins.len(), 250);
     assert_eq!(count(s.as_ref()), 250);
 }
@@ -111,9 +185,9 @@ fn list_filters(s: &Arc<dyn Store>) {
     b.related = vec![related("order:007")];
     let mut c = new_message("c");
     c.related = vec![related("invoice:A-1")];
-    s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap();
-    s.insert_messages(std::slice::from_ref(&b), t(10)).unwrap();
-    s.insert_messages(std::slice::from_ref(&c), t(20)).unwrap();
+    s.insert(std::slice::from_ref(&a), QUEUED, t(0)).unwrap();
+    s.insert(std::slice::from_ref(&b), QUEUED, t(10)).unwrap();
+    s.insert(std::slice::from_ref(&c), QUEUED, t(20)).unwrap();
     let ids = |f: MessageFilter| {
         s.messages(&f)
             .unwrap()
@@ -185,6 +259,55 @@ fn list_filters(s: &Arc<dyn Store>) {
     );
 }
 
+/// Newest first, page by page: each page starts before the last message of the previous.
+fn pages_with_before(s: &Arc<dyn Store>) {
+    let one_by_one: Vec<_> = (0..3)
+        .map(|i| new_message(&format!("single {i}")))
+        .collect();
+    for (i, m) in one_by_one.iter().enumerate() {
+        s.insert(std::slice::from_ref(m), QUEUED, t(i as i64))
+            .unwrap();
+    }
+    // Stored at the same instant: the order of their ids decides.
+    let batch: Vec<_> = (0..4).map(|i| new_message(&format!("batch {i}"))).collect();
+    s.insert(&batch, QUEUED, t(10)).unwrap();
+    let mut newest_first: Vec<MessageId> = one_by_one.iter().chain(&batch).map(|m| m.id).collect();
+    newest_first.reverse();
+
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page: Vec<_> = s
+            .messages(&MessageFilter {
+                before,
+                limit: Some(3),
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        let Some(last) = page.last() else { break };
+        before = Some(*last);
+        pages.push(page);
+    }
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages.concat(), newest_first);
+    // With other filters too.
+    let older = MessageFilter {
+        before: Some(batch[0].id),
+        created_since: Some(t(1)),
+        ..Default::default()
+    };
+    let ids: Vec<_> = s.messages(&older).unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![one_by_one[2].id, one_by_one[1].id]);
+    let first = MessageFilter {
+        before: Some(one_by_one[0].id),
+        ..Default::default()
+    };
+    assert!(s.messages(&first).unwrap().is_empty(), "nothing older");
+}
+
 fn templates(s: &Arc<dyn Store>) {
     let nt = NewTemplate {
         slug: "shipped".into(),
@@ -220,7 +343,7 @@ fn templates(s: &Arc<dyn Store>) {
     let mut m = new_message("Hello Jo");
     m.template_slug = Some("shipped".into());
     m.template_id = Some(tpl.id);
-    s.insert_messages(std::slice::from_ref(&m), t(6)).unwrap();
+    s.insert(std::slice::from_ref(&m), QUEUED, t(6)).unwrap();
     assert!(s.remove_template("shipped").unwrap());
     assert!(!s.remove_template("shipped").unwrap());
     let back = s.message(m.id).unwrap().unwrap();
@@ -234,24 +357,43 @@ fn template_duplicates(s: &Arc<dyn Store>) {
     let mut m = new_message("x");
     m.template_slug = Some("remind".into());
     m.related = vec![related("order:1"), related("customer:9")];
-    s.insert_messages(&[m], t(0)).unwrap();
+    s.insert(&[m], QUEUED, t(0)).unwrap();
+    let make = |slug: &str, rel: &[&str]| {
+        let mut m = new_message("x");
+        m.template_slug = Some(slug.into());
+        m.related = rel.iter().map(|r| related(r)).collect();
+        m
+    };
+    let same = make("remind", &["customer:9", "order:1"]);
+    assert!(matches!(
+        unique(&**s, &same, t(1)),
+        Err(StoreError::Duplicate { slug }) if slug == "remind"
+    ));
     assert!(
-        s.template_used_for("remind", &[related("customer:9"), related("order:1")])
-            .unwrap()
+        unique(&**s, &make("other", &["order:1", "customer:9"]), t(2)).is_ok(),
+        "another template"
     );
     assert!(
-        !s.template_used_for("remind", &[related("order:1")])
-            .unwrap(),
+        unique(&**s, &make("remind", &[]), t(3)).is_ok(),
+        "no objects"
+    );
+    assert!(
+        unique(&**s, &make("remind", &["order:1"]), t(4)).is_ok(),
         "a different set"
     );
-    assert!(
-        !s.template_used_for("other", &[related("order:1"), related("customer:9")])
-            .unwrap()
-    );
-    assert!(!s.template_used_for("remind", &[]).unwrap());
+    // The rule holds within one insert too: nothing of it is stored.
+    let before = count(s.as_ref());
+    let twins = [make("remind", &["order:7"]), make("remind", &["order:7"])];
+    assert!(matches!(
+        s.insert(&twins, QUEUED.unique_per_template(true), t(5)),
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert_eq!(count(s.as_ref()), before);
+    // Without the rule, duplicates are stored.
+    s.insert(&[same], QUEUED, t(6)).unwrap();
 }
 
-fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
+fn unique_insert_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
     let make = |rel: &[&str], key: Option<&str>| {
         let mut m = new_message("x");
         m.template_slug = Some("remind".into());
@@ -259,31 +401,27 @@ fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
         m.idempotency_key = key.map(str::to_string);
         m
     };
-    let first = s
-        .insert_unique(&make(&["order:1"], Some("k")), t(0), None)
-        .unwrap()
-        .expect("stored");
+    let first = unique(&**s, &make(&["order:1"], Some("k")), t(0)).unwrap();
     assert!(!first.existing);
     assert!(
-        s.insert_unique(&make(&["order:1"], None), t(1), None)
-            .unwrap()
-            .is_none(),
+        matches!(
+            unique(&**s, &make(&["order:1"], None), t(1)),
+            Err(StoreError::Duplicate { .. })
+        ),
         "duplicate"
     );
-    let retry = s
-        .insert_unique(&make(&["order:1"], Some("k")), t(2), None)
-        .unwrap()
-        .expect("the first one");
+    let retry = unique(&**s, &make(&["order:1"], Some("k")), t(2)).unwrap();
     assert!(
         retry.existing,
         "a retried request gets its message back, not a refusal"
     );
+    let mode = InsertMode::claimed("me", t(63)).unique_per_template(true);
     let claimed = s
-        .insert_unique(&make(&["order:2"], None), t(3), Some(("me", t(63))))
+        .insert(&[make(&["order:2"], None)], mode, t(3))
         .unwrap()
-        .unwrap();
+        .remove(0);
     assert!(
-        s.claim_ids(&[claimed.message.id], "other", t(4), t(64))
+        s.claim("other", Claimable::Ids(&[claimed.message.id]), t(4), t(64))
             .unwrap()
             .is_empty(),
         "claimed by me"
@@ -294,7 +432,11 @@ fn insert_unique_refuses_duplicates_atomically(s: &Arc<dyn Store>) {
         .map(|_| {
             let s = s.clone();
             let m = make(&["order:3", "customer:9"], None);
-            std::thread::spawn(move || s.insert_unique(&m, t(5), None).unwrap())
+            std::thread::spawn(move || match unique(&*s, &m, t(5)) {
+                Ok(i) => Some(i),
+                Err(StoreError::Duplicate { .. }) => None,
+                Err(e) => panic!("{e}"),
+            })
         })
         .collect();
     let stored = threads
@@ -317,65 +459,70 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
     later.not_before = Some(t(1000));
     let mut other_backend = new_message("other");
     other_backend.backend = "asterisk".into();
-    s.insert_messages(std::slice::from_ref(&low_old), t(0))
+    s.insert(std::slice::from_ref(&low_old), QUEUED, t(0))
         .unwrap();
-    s.insert_messages(
+    s.insert(
         &[high_new.clone(), later.clone(), other_backend.clone()],
+        QUEUED,
         t(10),
     )
     .unwrap();
 
-    let got = s.claim_due("w1", t(20), t(80), 10, Some("dummy")).unwrap();
+    let got = s.claim("w1", due(10, Some("dummy")), t(20), t(80)).unwrap();
     assert_eq!(
         got.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![high_new.id, low_old.id]
     );
     assert!(
-        s.claim_due("w2", t(30), t(90), 10, Some("dummy"))
+        s.claim("w2", due(10, Some("dummy")), t(30), t(90))
             .unwrap()
             .is_empty(),
         "held by w1"
     );
     // The lease expired: another worker gets them.
     assert_eq!(
-        s.claim_due("w2", t(80), t(140), 10, Some("dummy"))
+        s.claim("w2", due(10, Some("dummy")), t(80), t(140))
             .unwrap()
             .len(),
         2
     );
     // At its not-before time it is due too (w2's lease has expired by then as well).
-    let ids: Vec<_> = s
-        .claim_due("w3", t(1000), t(1060), 10, Some("dummy"))
+    let mut ids: Vec<_> = s
+        .claim("w3", due(10, Some("dummy")), t(1000), t(1060))
         .unwrap()
         .iter()
         .map(|m| m.id)
         .collect();
     assert_eq!(ids, vec![high_new.id, low_old.id, later.id]);
     assert_eq!(
-        s.claim_due("w3", t(1000), t(1060), 10, None).unwrap()[0].id,
+        s.claim("w3", due(10, None), t(1000), t(1060)).unwrap()[0].id,
         other_backend.id
     );
-    s.release("w3").unwrap();
+    ids.push(other_backend.id);
+    assert_eq!(s.release("w3", &ids).unwrap(), 4);
 
     // A retry is due only after its next attempt time.
     let m = &s
-        .claim_due("w4", t(2000), t(2060), 1, Some("dummy"))
+        .claim("w4", due(1, Some("dummy")), t(2000), t(2060))
         .unwrap()[0];
-    s.begin_attempt(m.id, "w4", t(2000)).unwrap().unwrap();
-    let mut retry = Change::to(State::ErrorRetry, "timeout");
-    retry.error = Some("timeout".into());
-    retry.next_attempt_at = Some(t(2100));
-    s.finish(m.id, "w4", &retry, t(2001)).unwrap().unwrap();
+    begin(&**s, m.id, "w4", t(2000)).unwrap().unwrap();
+    let retry = Change::Retry {
+        error: "timeout".into(),
+        next: t(2100),
+        ambiguous: false,
+        reason: "timeout".into(),
+    };
+    finish(&**s, m.id, "w4", &retry, t(2001)).unwrap().unwrap();
     let ids: Vec<_> = s
-        .claim_due("w5", t(2050), t(2060), 10, None)
+        .claim("w5", due(10, None), t(2050), t(2060))
         .unwrap()
         .iter()
         .map(|m| m.id)
         .collect();
     assert!(!ids.contains(&m.id));
-    s.release("w5").unwrap();
+    s.release("w5", &ids).unwrap();
     let ids: Vec<_> = s
-        .claim_due("w5", t(2100), t(2160), 10, None)
+        .claim("w5", due(10, None), t(2100), t(2160))
         .unwrap()
         .iter()
         .map(|m| m.id)
@@ -385,26 +532,31 @@ fn claim_order_and_due_times(s: &Arc<dyn Store>) {
 
 fn attempt_and_finish(s: &Arc<dyn Store>) {
     let n = new_message("hi");
-    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
+    s.insert(std::slice::from_ref(&n), QUEUED, t(0)).unwrap();
     let claimed = s
-        .claim_ids(&[n.id, MessageId::new()], "me", t(1), t(61))
+        .claim("me", Claimable::Ids(&[n.id, MessageId::new()]), t(1), t(61))
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(
-        s.claim_ids(&[n.id], "you", t(2), t(62)).unwrap().is_empty(),
+        s.claim("you", Claimable::Ids(&[n.id]), t(2), t(62))
+            .unwrap()
+            .is_empty(),
         "already claimed"
     );
-    assert!(s.begin_attempt(n.id, "you", t(2)).unwrap().is_none());
-    let m = s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap();
+    assert!(begin(&**s, n.id, "you", t(2)).unwrap().is_none());
+    let m = begin(&**s, n.id, "me", t(2)).unwrap().unwrap();
     assert_eq!((m.attempts, m.attempt_unresolved), (1, true));
-    let mut ok = Change::to(State::Ready, "accepted");
-    ok.sent_at = Some(t(3));
-    ok.sender_data = json!({"record": "r1"}).as_object().unwrap().clone();
+    let ok = Change::Accepted {
+        state: State::Ready,
+        is_final: false,
+        sender_data: json!({"record": "r1"}).as_object().unwrap().clone(),
+        reason: "accepted".into(),
+    };
     assert!(
-        s.finish(n.id, "you", &ok, t(3)).unwrap().is_none(),
+        finish(&**s, n.id, "you", &ok, t(3)).unwrap().is_none(),
         "not the owner"
     );
-    let m = s.finish(n.id, "me", &ok, t(3)).unwrap().unwrap();
+    let m = finish(&**s, n.id, "me", &ok, t(3)).unwrap().unwrap();
     assert_eq!(
         (m.state, m.sent_at, m.attempt_unresolved),
         (State::Ready, Some(t(3)), false)
@@ -412,7 +564,7 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
     assert_eq!(m.extra_sender_data["record"], "r1");
     assert_eq!(s.message(n.id).unwrap().unwrap(), m);
     assert!(
-        s.finish(n.id, "me", &ok, t(4)).unwrap().is_none(),
+        finish(&**s, n.id, "me", &ok, t(4)).unwrap().is_none(),
         "the claim was released"
     );
     let h = s.history(n.id).unwrap();
@@ -422,21 +574,23 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
     );
     assert_eq!(h[1].reason, "accepted");
     assert!(
-        s.claim_ids(&[n.id], "me", t(5), t(65)).unwrap().is_empty(),
+        s.claim("me", Claimable::Ids(&[n.id]), t(5), t(65))
+            .unwrap()
+            .is_empty(),
         "READY is not unpublished"
     );
 }
 
-fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
+fn claimed_insert_holds_the_claim(s: &Arc<dyn Store>) {
     let n = new_message("now");
     let mut keyed = new_message("keyed");
     keyed.idempotency_key = Some("k".into());
-    s.insert_messages(std::slice::from_ref(&keyed), t(0))
+    s.insert(std::slice::from_ref(&keyed), QUEUED, t(0))
         .unwrap();
     let mut again = new_message("keyed");
     again.idempotency_key = Some("k".into());
     let ins = s
-        .insert_claimed(&[n.clone(), again], t(1), "me", t(61))
+        .insert(&[n.clone(), again], InsertMode::claimed("me", t(61)), t(1))
         .unwrap();
     assert_eq!(
         (ins[0].message.attempts, ins[0].message.attempt_unresolved),
@@ -448,19 +602,22 @@ fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
         "an idempotent repeat is returned, not claimed"
     );
     assert_eq!(ins[1].message.attempts, 0);
-    let due: Vec<_> = s
-        .claim_due("other", t(2), t(62), 10, None)
+    let claimed: Vec<_> = s
+        .claim("other", due(10, None), t(2), t(62))
         .unwrap()
         .iter()
         .map(|m| m.id)
         .collect();
-    assert_eq!(due, vec![keyed.id], "the claimed one is held");
-    assert_eq!(
-        s.begin_attempt(n.id, "me", t(2)).unwrap().unwrap().attempts,
-        1
-    );
+    assert_eq!(claimed, vec![keyed.id], "the claimed one is held");
+    assert_eq!(begin(&**s, n.id, "me", t(2)).unwrap().unwrap().attempts, 1);
     let done = s
-        .finish(n.id, "me", &Change::to(State::Debug, "dummy"), t(3))
+        .finish(
+            "me",
+            &[(n.id.into(), accepted(State::Debug, "dummy"))],
+            t(3),
+        )
+        .unwrap()
+        .pop()
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -470,30 +627,37 @@ fn insert_claimed_holds_the_claim(s: &Arc<dyn Store>) {
     assert_eq!(s.history(n.id).unwrap().len(), 2);
     // The lease expires: a worker would take it over (and ask the backend first).
     let m = new_message("crashed");
-    s.insert_claimed(std::slice::from_ref(&m), t(10), "dead", t(20))
-        .unwrap();
-    let taken = s.claim_due("w", t(21), t(80), 10, None).unwrap();
+    s.insert(
+        std::slice::from_ref(&m),
+        InsertMode::claimed("dead", t(20)),
+        t(10),
+    )
+    .unwrap();
+    let taken = s.claim("w", due(10, None), t(21), t(80)).unwrap();
     assert!(taken.iter().any(|x| x.id == m.id));
 }
 
 fn apply_rules(s: &Arc<dyn Store>) {
     let n = new_message("hi");
-    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
-    s.claim_ids(&[n.id], "me", t(0), t(60)).unwrap();
-    let mut ok = Change::to(State::Ready, "accepted");
-    ok.sent_at = Some(t(1));
-    let ready = s.finish(n.id, "me", &ok, t(1)).unwrap().unwrap();
+    s.insert(std::slice::from_ref(&n), QUEUED, t(0)).unwrap();
+    s.claim("me", Claimable::Ids(&[n.id]), t(0), t(60)).unwrap();
+    let ok = accepted(State::Ready, "accepted");
+    let ready = finish(&**s, n.id, "me", &ok, t(1)).unwrap().unwrap();
 
     // Nothing changes: nothing written.
-    let same = s.apply(n.id, &ok, t(2)).unwrap().unwrap();
+    let same = apply(&**s, n.id, &status(State::Ready, "again"), t(2))
+        .unwrap()
+        .unwrap();
     assert_eq!(same.changed_at, ready.changed_at);
     assert_eq!(s.history(n.id).unwrap().len(), 2);
 
     // A failed check keeps the state and says so in the history.
-    let mut failed = Change::to(State::Ready, "status check failed: 500");
-    failed.check_failed = true;
-    failed.error = Some("HTTP 500".into());
-    let m = s.apply(n.id, &failed, t(3)).unwrap().unwrap();
+    let failed = Change::CheckFailed {
+        error: "HTTP 500".into(),
+        made_final: false,
+        reason: "status check failed: 500".into(),
+    };
+    let m = apply(&**s, n.id, &failed, t(3)).unwrap().unwrap();
     assert_eq!((m.state, m.check_failures), (State::Ready, 1));
     assert_eq!(s.message(n.id).unwrap().unwrap(), m);
     let h = s.history(n.id).unwrap();
@@ -503,14 +667,12 @@ fn apply_rules(s: &Arc<dyn Store>) {
     );
     assert_eq!(h.len(), 3);
 
-    let done = s
-        .apply(n.id, &Change::to(State::AnsweredComplete, "heard"), t(4))
+    let done = apply(&**s, n.id, &status(State::AnsweredComplete, "heard"), t(4))
         .unwrap()
         .unwrap();
     assert!(done.is_final_state);
     // Final is final.
-    let after = s
-        .apply(n.id, &Change::to(State::Unreachable, "late"), t(5))
+    let after = apply(&**s, n.id, &status(State::Unreachable, "late"), t(5))
         .unwrap()
         .unwrap();
     assert_eq!(after, done);
@@ -519,70 +681,116 @@ fn apply_rules(s: &Arc<dyn Store>) {
         State::AnsweredComplete
     );
     assert_eq!(s.history(n.id).unwrap().len(), 4);
-    assert!(s.apply(MessageId::new(), &ok, t(6)).unwrap().is_none());
+    assert!(apply(&**s, MessageId::new(), &ok, t(6)).unwrap().is_none());
 }
 
 fn release_renew(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..3).map(|i| new_message(&i.to_string())).collect();
-    s.insert_messages(&batch, t(0)).unwrap();
-    assert_eq!(s.claim_due("a", t(1), t(10), 10, None).unwrap().len(), 3);
-    assert_eq!(s.renew("a", t(100)).unwrap(), 3);
+    s.insert(&batch, QUEUED, t(0)).unwrap();
+    let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
+    assert_eq!(s.claim("a", due(10, None), t(1), t(10)).unwrap().len(), 3);
+    let renewed = s.claim("a", Claimable::Held(&ids), t(5), t(100)).unwrap();
+    assert_eq!(renewed.len(), 3);
     assert!(
-        s.claim_due("b", t(50), t(60), 10, None).unwrap().is_empty(),
+        s.claim("a", Claimable::Ids(&ids), t(5), t(100))
+            .unwrap()
+            .is_empty(),
+        "not free"
+    );
+    assert!(
+        s.claim("b", due(10, None), t(50), t(60))
+            .unwrap()
+            .is_empty(),
         "renewed lease holds"
     );
-    assert_eq!(s.release("a").unwrap(), 3);
-    assert_eq!(s.claim_due("b", t(50), t(60), 10, None).unwrap().len(), 3);
+    assert!(
+        s.claim("b", Claimable::Ids(&ids), t(50), t(60))
+            .unwrap()
+            .is_empty(),
+        "held by a"
+    );
+    assert_eq!(s.release("b", &ids).unwrap(), 0, "only the holder releases");
+    assert_eq!(s.release("a", &ids[..2]).unwrap(), 2);
+    assert_eq!(
+        s.claim("a", Claimable::Held(&ids), t(50), t(100))
+            .unwrap()
+            .len(),
+        1,
+        "a renewal takes nothing free"
+    );
+    assert_eq!(s.claim("b", due(10, None), t(50), t(60)).unwrap().len(), 2);
+    assert_eq!(s.release("a", &ids).unwrap(), 1);
+    assert_eq!(s.claim("b", due(10, None), t(50), t(60)).unwrap().len(), 1);
     // A claimed message made final (cancelled, say) loses its claim with it.
-    s.apply(batch[0].id, &Change::to(State::Error, "cancelled"), t(51))
-        .unwrap();
-    assert_eq!(s.release("b").unwrap(), 2);
+    apply(&**s, batch[0].id, &cancelled("cancelled"), t(51)).unwrap();
+    assert_eq!(s.release("b", &ids).unwrap(), 2);
 }
 
 /// Messages `send` stores with their first attempt begun: the sender renews or releases
-/// them by id; if it dies, a worker takes them over once the claim has expired.
+/// them like any claim; if it dies, a worker takes them over once the claim has expired.
 fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
     let a = new_message("renewed");
-    s.insert_attempting(std::slice::from_ref(&a), t(0), "sender", t(60))
-        .unwrap();
+    s.insert(
+        std::slice::from_ref(&a),
+        InsertMode::attempting("sender", t(60)),
+        t(0),
+    )
+    .unwrap();
     assert!(
-        s.claim_due("w", t(10), t(70), 10, None).unwrap().is_empty(),
-        "a live claim"
-    );
-    assert_eq!(s.renew_ids("sender", &[a.id], t(200)).unwrap(), 1);
-    assert_eq!(s.maintain(t(100), 1000).unwrap(), 0);
-    assert!(
-        s.claim_due("w", t(100), t(160), 10, None)
+        s.claim("w", due(10, None), t(10), t(70))
             .unwrap()
             .is_empty(),
-        "renewed by id: still the sender's"
+        "a live claim"
     );
-    // Renewed by id, the claim is an ordinary one: released by owner.
-    assert_eq!(s.release("sender").unwrap(), 1);
-    let taken = s.claim_due("w", t(101), t(160), 10, None).unwrap();
+    let renewed = s.claim("sender", Claimable::Held(&[a.id]), t(10), t(200));
+    assert_eq!(renewed.unwrap().len(), 1);
+    assert_eq!(s.catch_up(t(100), 1000).unwrap(), 0);
+    assert!(
+        s.claim("w", due(10, None), t(100), t(160))
+            .unwrap()
+            .is_empty(),
+        "renewed: still the sender's"
+    );
+    assert_eq!(s.release("sender", &[a.id]).unwrap(), 1);
+    let taken = s.claim("w", due(10, None), t(101), t(160)).unwrap();
     assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![a.id]);
     assert!(taken[0].attempt_unresolved);
-    s.release("w").unwrap();
-    s.apply(a.id, &Change::to(State::Error, "done with it"), t(102))
-        .unwrap();
+    s.release("w", &[a.id]).unwrap();
+    apply(&**s, a.id, &cancelled("done with it"), t(102)).unwrap();
+
+    // Released at once, without renewing, it is free for a worker too.
+    let c = new_message("released");
+    s.insert(
+        std::slice::from_ref(&c),
+        InsertMode::attempting("sender", t(160)),
+        t(100),
+    )
+    .unwrap();
+    assert_eq!(s.release("sender", &[c.id]).unwrap(), 1);
+    let taken = s.claim("w", due(10, None), t(103), t(160)).unwrap();
+    assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![c.id]);
+    apply(&**s, c.id, &cancelled("done with it"), t(104)).unwrap();
 
     // The sender dies: after the lease a worker finds the message, attempt unresolved.
     let b = new_message("orphaned");
-    s.insert_attempting(std::slice::from_ref(&b), t(200), "dead", t(260))
-        .unwrap();
-    s.maintain(t(230), 1000).unwrap();
+    s.insert(
+        std::slice::from_ref(&b),
+        InsertMode::attempting("dead", t(260)),
+        t(200),
+    )
+    .unwrap();
+    s.catch_up(t(230), 1000).unwrap();
     assert!(
-        s.claim_due("w", t(230), t(290), 10, None)
+        s.claim("w", due(10, None), t(230), t(290))
             .unwrap()
             .is_empty()
     );
-    s.maintain(t(261), 1000).unwrap();
-    let taken = s.claim_due("w", t(261), t(320), 10, None).unwrap();
+    s.catch_up(t(261), 1000).unwrap();
+    let taken = s.claim("w", due(10, None), t(261), t(320)).unwrap();
     assert_eq!(taken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b.id]);
     assert_eq!((taken[0].attempts, taken[0].attempt_unresolved), (1, true));
     // Its outcome, recorded by the new owner, is kept like any other.
-    let done = s
-        .finish(b.id, "w", &Change::to(State::Debug, "dummy"), t(262))
+    let done = finish(&**s, b.id, "w", &accepted(State::Debug, "dummy"), t(262))
         .unwrap()
         .unwrap();
     assert_eq!(done.state, State::Debug);
@@ -591,41 +799,70 @@ fn attempting_claims_outlive_their_sender(s: &Arc<dyn Store>) {
 
 fn in_flight_and_cursor(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..3).map(|i| new_message(&i.to_string())).collect();
-    s.insert_messages(&batch, t(0)).unwrap();
+    s.insert(&batch, QUEUED, t(0)).unwrap();
     for (i, m) in s
-        .claim_due("w", t(1), t(60), 10, None)
+        .claim("w", due(10, None), t(1), t(60))
         .unwrap()
         .iter()
         .enumerate()
     {
-        let mut ok = Change::to(State::Ready, "ok");
-        ok.sent_at = Some(t(10 * i as i64));
-        s.finish(m.id, "w", &ok, t(2)).unwrap().unwrap();
+        let ok = accepted(State::Ready, "ok");
+        finish(&**s, m.id, "w", &ok, t(10 * i as i64))
+            .unwrap()
+            .unwrap();
     }
-    assert_eq!(s.in_flight("dummy").unwrap(), 3);
-    assert_eq!(s.in_flight("asterisk").unwrap(), 0);
-    assert_eq!(
-        s.sent_not_final("dummy", Some(t(10)), 100).unwrap().len(),
-        2
-    );
-    assert_eq!(s.sent_not_final("dummy", None, 1).unwrap().len(), 1);
-    s.apply(batch[0].id, &Change::to(State::Declined, "busy"), t(3))
-        .unwrap();
-    assert_eq!(s.in_flight("dummy").unwrap(), 2);
+    let in_flight = |b: &str| s.backend_state(b).unwrap().in_flight;
+    assert_eq!(in_flight("dummy"), 3);
+    assert_eq!(in_flight("asterisk"), 0);
+    let sent = |since: Option<Timestamp>, limit: usize| {
+        s.messages(&MessageFilter {
+            backend: Some("dummy".into()),
+            in_flight: true,
+            sent_since: since,
+            order: Order::OldestSentFirst,
+            limit: Some(limit),
+            ..MessageFilter::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|m| m.sent_at.unwrap())
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(sent(Some(t(10)), 100), vec![t(10), t(20)]);
+    assert_eq!(sent(None, 1), vec![t(0)], "the oldest sent first");
+    apply(&**s, batch[0].id, &status(State::Declined, "busy"), t(3)).unwrap();
+    assert_eq!(in_flight("dummy"), 2);
 
-    assert_eq!(s.cursor("dummy").unwrap(), None);
-    s.set_cursor("dummy", "2026-01-01 10:00:00").unwrap();
-    s.set_cursor("dummy", "2026-01-01 11:00:00").unwrap();
+    // The cursor is written with the updates it brought, or on its own.
+    assert_eq!(s.backend_state("dummy").unwrap().cursor, None);
+    let cursor = |value| {
+        Some(Cursor {
+            backend: "dummy",
+            value,
+        })
+    };
+    let done = s
+        .apply(
+            &[(batch[1].id, status(State::Declined, "busy"))],
+            cursor("2026-01-01 10:00:00"),
+            t(4),
+        )
+        .unwrap();
+    assert_eq!(done[0].as_ref().unwrap().state, State::Declined);
+    s.apply(&[], cursor("2026-01-01 11:00:00"), t(5)).unwrap();
     assert_eq!(
-        s.cursor("dummy").unwrap().as_deref(),
-        Some("2026-01-01 11:00:00")
+        s.backend_state("dummy").unwrap(),
+        dialout_dialer::store::BackendState {
+            in_flight: 1,
+            cursor: Some("2026-01-01 11:00:00".into())
+        }
     );
 }
 
 /// Several threads claim from the same queue: every message is claimed exactly once.
 fn concurrent_claims(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..400).map(|i| new_message(&i.to_string())).collect();
-    s.insert_messages(&batch, t(0)).unwrap();
+    s.insert(&batch, QUEUED, t(0)).unwrap();
     let threads: Vec<_> = (0..4)
         .map(|w| {
             let s = s.clone();
@@ -633,17 +870,14 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
                 let owner = format!("worker-{w}");
                 let mut mine = Vec::new();
                 loop {
-                    let got = s.claim_due(&owner, t(1), t(600), 7, None).unwrap();
+                    let got = s.claim(&owner, due(7, None), t(1), t(600)).unwrap();
                     if got.is_empty() {
                         break;
                     }
                     for m in got {
-                        let mut ok = Change::to(State::Debug, "done");
-                        ok.sent_at = Some(t(2));
-                        s.begin_attempt(m.id, &owner, t(2))
-                            .unwrap()
-                            .expect("still mine");
-                        s.finish(m.id, &owner, &ok, t(2))
+                        let ok = accepted(State::Debug, "done");
+                        begin(&*s, m.id, &owner, t(2)).unwrap().expect("still mine");
+                        finish(&*s, m.id, &owner, &ok, t(2))
                             .unwrap()
                             .expect("still mine");
                         mine.push(m.id);
@@ -668,7 +902,7 @@ fn concurrent_claims(s: &Arc<dyn Store>) {
 /// Publishers claiming the same ids listed in different orders: each message once, no deadlock.
 fn concurrent_claim_ids(s: &Arc<dyn Store>) {
     let batch: Vec<_> = (0..200).map(|i| new_message(&i.to_string())).collect();
-    s.insert_messages(&batch, t(0)).unwrap();
+    s.insert(&batch, QUEUED, t(0)).unwrap();
     let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
     let threads: Vec<_> = (0..4)
         .map(|k| {
@@ -679,7 +913,7 @@ fn concurrent_claim_ids(s: &Arc<dyn Store>) {
                 let mut got = Vec::new();
                 for chunk in mine.chunks(20) {
                     got.extend(
-                        s.claim_ids(chunk, &owner, t(1), t(600))
+                        s.claim(&owner, Claimable::Ids(chunk), t(1), t(600))
                             .unwrap()
                             .into_iter()
                             .map(|m| m.id),
@@ -700,7 +934,7 @@ fn concurrent_claim_ids(s: &Arc<dyn Store>) {
 fn phone_round_trip(s: &Arc<dyn Store>) {
     let mut n = new_message("x");
     n.recipient = phone("777 123 456");
-    s.insert_messages(std::slice::from_ref(&n), t(0)).unwrap();
+    s.insert(std::slice::from_ref(&n), QUEUED, t(0)).unwrap();
     assert_eq!(
         s.message(n.id).unwrap().unwrap().recipient.as_str(),
         "+420777123456"
@@ -718,17 +952,20 @@ fn ids_sharing_their_leading_bits(s: &Arc<dyn Store>) {
         m
     };
     let (a, b, c) = (twin(1 << 63 | 1), twin(1 << 63 | 2), twin(1 << 63 | 3));
-    s.insert_messages(std::slice::from_ref(&a), t(0)).unwrap();
-    s.insert_attempting(std::slice::from_ref(&b), t(1), "me", t(60))
-        .unwrap();
+    s.insert(std::slice::from_ref(&a), QUEUED, t(0)).unwrap();
+    s.insert(
+        std::slice::from_ref(&b),
+        InsertMode::attempting("me", t(60)),
+        t(1),
+    )
+    .unwrap();
     // In one batch too.
     let d = new_message("after");
-    s.insert_messages(&[c.clone(), d.clone()], t(2)).unwrap();
+    s.insert(&[c.clone(), d.clone()], QUEUED, t(2)).unwrap();
     for m in [&a, &b, &c, &d] {
         assert_eq!(s.message(m.id).unwrap().unwrap().id, m.id);
     }
-    let done = s
-        .finish(b.id, "me", &Change::to(State::Debug, "dummy"), t(3))
+    let done = finish(&**s, b.id, "me", &accepted(State::Debug, "dummy"), t(3))
         .unwrap()
         .unwrap();
     assert_eq!(done.state, State::Debug);
@@ -746,8 +983,7 @@ fn ids_sharing_their_leading_bits(s: &Arc<dyn Store>) {
     assert_eq!(count(s.as_ref()), 4);
     for again in [&a, &c] {
         assert!(
-            s.insert_messages(std::slice::from_ref(again), t(4))
-                .is_err(),
+            s.insert(std::slice::from_ref(again), QUEUED, t(4)).is_err(),
             "the same id twice"
         );
     }
@@ -767,16 +1003,17 @@ macro_rules! suite {
 
 suite!(
     insert_and_read_back,
+    pages_with_before,
     idempotency_key,
     idempotency_key_under_concurrency,
     bulk_insert_in_one_call,
     list_filters,
     templates,
     template_duplicates,
-    insert_unique_refuses_duplicates_atomically,
+    unique_insert_refuses_duplicates_atomically,
     claim_order_and_due_times,
     attempt_and_finish,
-    insert_claimed_holds_the_claim,
+    claimed_insert_holds_the_claim,
     apply_rules,
     release_renew,
     attempting_claims_outlive_their_sender,
@@ -786,316 +1023,6 @@ suite!(
     phone_round_trip,
     ids_sharing_their_leading_bits,
 );
-
-#[test]
-fn sqlite_reopen_keeps_data_and_schema_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let n = new_message("persist");
-    dialout_dialer::store::open(&url)
-        .unwrap()
-        .insert_messages(std::slice::from_ref(&n), t(0))
-        .unwrap();
-    let again = dialout_dialer::store::open(&url).unwrap();
-    assert_eq!(again.message(n.id).unwrap().unwrap().content, "persist");
-    let conn = rusqlite::Connection::open(dir.path().join("x.db")).unwrap();
-    let v: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-        .unwrap();
-    assert!(v >= 1);
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-    use std::os::unix::fs::PermissionsExt;
-    let perms = std::fs::metadata(dir.path().join("x.db"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(perms & 0o077, 0, "database readable by its owner only");
-}
-
-/// SQLite keeps claims taken with `insert_attempting` out of its index of unpublished
-/// messages and finds those of a dead sender by scanning messages in id order from a mark.
-#[test]
-fn sqlite_inline_claim_scan_stops_at_a_live_claim_and_misses_no_late_insert() {
-    let db = common::sqlite();
-    let s = &db.store;
-    let live = new_message("live");
-    let dead = new_message("dead");
-    s.insert_attempting(std::slice::from_ref(&live), t(0), "alive", t(60))
-        .unwrap();
-    s.insert_attempting(std::slice::from_ref(&dead), t(0), "dead", t(5))
-        .unwrap();
-    // The dead one comes after a live claim: not looked at yet.
-    assert_eq!(s.maintain(t(10), 1000).unwrap(), 0);
-    assert!(s.claim_due("w", t(10), t(70), 10, None).unwrap().is_empty());
-    s.finish(live.id, "alive", &Change::to(State::Debug, "dummy"), t(11))
-        .unwrap()
-        .unwrap();
-    assert_eq!(s.maintain(t(12), 1000).unwrap(), 1);
-    let taken = s.claim_due("w", t(12), t(70), 10, None).unwrap();
-    assert_eq!(
-        taken.iter().map(|m| m.id).collect::<Vec<_>>(),
-        vec![dead.id]
-    );
-    s.release("w").unwrap();
-
-    // An id made before the scan passed a newer message, stored after it: the insert sees
-    // the mark and takes an ordinary claim, which a worker finds without any scan.
-    let early = new_message("validated early, stored late");
-    let newer = new_message("newer");
-    s.insert_messages(std::slice::from_ref(&newer), t(20))
-        .unwrap();
-    s.maintain(t(21), 1000).unwrap();
-    assert_eq!(mark(&db.url, "inline_scan"), row_key(&db.url, newer.id));
-    s.insert_attempting(std::slice::from_ref(&early), t(22), "dead too", t(25))
-        .unwrap();
-    let taken: Vec<_> = s
-        .claim_due("w", t(30), t(90), 10, None)
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
-    assert!(taken.contains(&early.id), "{taken:?}");
-}
-
-fn mark(url: &str, name: &str) -> i64 {
-    let path = url.strip_prefix("sqlite://").unwrap();
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row("SELECT n FROM store_marks WHERE name = ?1", [name], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
-
-/// The SQLite row key (`messages.n`) of a message.
-fn row_key(url: &str, id: MessageId) -> i64 {
-    let path = url.strip_prefix("sqlite://").unwrap();
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT n FROM messages WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )
-        .unwrap()
-}
-
-fn related_rows(url: &str) -> i64 {
-    let path = url.strip_prefix("sqlite://").unwrap();
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM message_related", [], |r| r.get(0))
-        .unwrap()
-}
-
-/// SQLite indexes the related objects of messages stored one by one a few dozen messages
-/// later; until then they are found in the messages themselves, so a lookup never misses.
-#[test]
-fn sqlite_related_objects_of_single_messages_are_found_before_and_after_indexing() {
-    let db = common::sqlite();
-    let s = &db.store;
-    let find = |r: &str| {
-        let f = MessageFilter {
-            related: Some(related(r)),
-            ..Default::default()
-        };
-        s.messages(&f)
-            .unwrap()
-            .iter()
-            .map(|m| m.id)
-            .collect::<Vec<_>>()
-    };
-    // About one message in 64 (by the random low bits of its id) moves the tail into the
-    // index; here message 99 does, and no other.
-    let moves = |m: &dialout_dialer::NewMessage| m.id.as_uuid().as_u128().is_multiple_of(64);
-    let mut ids = Vec::new();
-    for i in 0..150 {
-        let mut m = new_message("x");
-        while moves(&m) != (i == 99) {
-            m.id = MessageId::new();
-        }
-        m.related = vec![related(&format!("order:{i}")), related("batch:b")];
-        m.template_slug = Some("t".into());
-        s.insert_messages(std::slice::from_ref(&m), t(i)).unwrap();
-        ids.push(m.id);
-        if i == 9 {
-            assert_eq!(related_rows(&db.url), 0, "not indexed yet");
-            assert_eq!(find("order:3"), vec![ids[3]]);
-        }
-    }
-    assert_eq!(related_rows(&db.url), 200, "100 indexed, a tail of 50 left");
-    for (i, id) in ids.iter().enumerate() {
-        assert_eq!(find(&format!("order:{i}")), vec![*id], "order:{i}");
-    }
-    assert_eq!(find("batch:b").len(), 150, "each once, indexed or not");
-    assert!(
-        s.template_used_for("t", &[related("order:149"), related("batch:b")])
-            .unwrap()
-    );
-    assert!(
-        s.template_used_for("t", &[related("order:0"), related("batch:b")])
-            .unwrap()
-    );
-    s.maintain(t(200), 1000).unwrap();
-    assert_eq!(
-        related_rows(&db.url),
-        300,
-        "the worker's pass indexes the tail"
-    );
-    assert_eq!(find("batch:b").len(), 150);
-
-    // An id made before the indexer passed a newer message, stored after it: indexed at
-    // once, since the lookup reads only the messages above the mark.
-    let mut early = new_message("validated early, stored late");
-    early.related = vec![related("order:late")];
-    s.insert_messages(&[new_message("newer")], t(300)).unwrap();
-    s.maintain(t(301), 1000).unwrap();
-    s.insert_messages(std::slice::from_ref(&early), t(302))
-        .unwrap();
-    assert_eq!(related_rows(&db.url), 301);
-    assert_eq!(find("order:late"), vec![early.id]);
-    s.maintain(t(303), 1000).unwrap();
-    assert_eq!(related_rows(&db.url), 301);
-    assert_eq!(find("order:late"), vec![early.id]);
-    assert_eq!(find("batch:b").len(), 150);
-
-    // The indexer reads ids as the insert does: `007` is the number 7 with its own text,
-    // and an id may hold `:`.
-    let mut odd = new_message("odd ids");
-    odd.related = vec![
-        related("order:007"),
-        related("url:http://x"),
-        related("n:-12"),
-    ];
-    s.insert_messages(std::slice::from_ref(&odd), t(400))
-        .unwrap();
-    let before = related_rows(&db.url);
-    s.maintain(t(401), 1000).unwrap();
-    assert_eq!(related_rows(&db.url), before + 3);
-    for r in ["order:007", "url:http://x", "n:-12"] {
-        assert_eq!(find(r), vec![odd.id], "{r}");
-    }
-    assert_eq!(find("order:7"), vec![ids[7]], "not order:007");
-    assert!(find("n:-012").is_empty());
-    let key: i64 = rusqlite::Connection::open(db.url.strip_prefix("sqlite://").unwrap())
-        .unwrap()
-        .query_row(
-            "SELECT object_key FROM message_related WHERE kind = 'order' AND object_id = '007'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(key, 7, "a numeric id is keyed by its number");
-}
-
-/// A version 1 database (history in its own table, related objects in two b-trees) keeps
-/// everything through the migration to version 2.
-#[test]
-fn sqlite_version_1_database_migrates() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v1.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(include_str!("data/sqlite_schema_v1.sql"))
-        .unwrap();
-    let id = MessageId::new().to_string();
-    conn.execute(
-        "INSERT INTO messages (id, created_at, changed_at, recipient, content, state, backend, extra_data, \
-         extra_sender_data, is_final_state, priority, predictive, attempts, check_failures, attempt_unresolved, \
-         related, history_len) VALUES (?1, 1800000000000000, 1800000001000000, '+420777123456', 'old', 77, \
-         'dummy', '{}', '{}', 1, 3, 0, 1, 0, 0, '[\"order:042\",\"ticket:ab-1\"]', 1)",
-        [&id],
-    )
-    .unwrap();
-    conn.execute_batch(&format!(
-        "INSERT INTO message_history VALUES ('{id}', 1, 1800000001000000, -1, 77, 'dummy backend');
-         INSERT INTO message_related VALUES ('order', '042', '{id}', 42);
-         INSERT INTO message_related VALUES ('ticket', 'ab-1', '{id}', NULL);"
-    ))
-    .unwrap();
-    // Ids made in one millisecond before schema 6 shared their leading bits.
-    let shared = MessageId::new().as_uuid().as_u64_pair().0;
-    let twins: Vec<MessageId> = (1..=3u64)
-        .map(|low| MessageId::from_uuid(uuid::Uuid::from_u64_pair(shared, 1 << 63 | low)))
-        .collect();
-    for (i, twin) in twins.iter().enumerate() {
-        conn.execute(
-            "INSERT INTO messages (id, created_at, changed_at, recipient, content, state, backend, extra_data, \
-             extra_sender_data, is_final_state, priority, predictive, attempts, check_failures, attempt_unresolved, \
-             related, history_len) VALUES (?1, 1800000002000000, 1800000002000000, '+420777123456', ?2, -1, \
-             'dummy', '{}', '{}', 0, 3, 0, 0, 0, 0, '[\"batch:7\"]', 0)",
-            (twin.to_string(), format!("twin {i}")),
-        )
-        .unwrap();
-        conn.execute(
-            "INSERT INTO message_related VALUES ('batch', '7', ?1, 7)",
-            [twin.to_string()],
-        )
-        .unwrap();
-    }
-    drop(conn);
-    let s = dialout_dialer::store::open(&format!("sqlite://{}", path.display())).unwrap();
-    let id: MessageId = id.parse().unwrap();
-    for (i, twin) in twins.iter().enumerate() {
-        assert_eq!(
-            s.message(*twin).unwrap().unwrap().content,
-            format!("twin {i}")
-        );
-    }
-    let batch = MessageFilter {
-        related: Some(related("batch:7")),
-        ..Default::default()
-    };
-    let listed: Vec<_> = s.messages(&batch).unwrap().iter().map(|m| m.id).collect();
-    assert_eq!(
-        listed,
-        twins.iter().rev().copied().collect::<Vec<_>>(),
-        "newest first"
-    );
-    let claimed = s.claim_ids(&twins[1..2], "w", t(0), t(60)).unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].id, twins[1]);
-    let displaced: i64 = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM message_keys", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(
-        displaced, 2,
-        "the second and third twin keyed after the first"
-    );
-    // New messages after the migration are stored and found as before.
-    let fresh = new_message("after the migration");
-    s.insert_messages(std::slice::from_ref(&fresh), t(1))
-        .unwrap();
-    assert_eq!(
-        s.message(fresh.id).unwrap().unwrap().content,
-        "after the migration"
-    );
-    let h = s.history(id).unwrap();
-    assert_eq!(h.len(), 2);
-    assert_eq!(
-        (h[1].from, h[1].to, h[1].reason.as_str()),
-        (Some(State::Waiting), State::Debug, "dummy backend")
-    );
-    assert_eq!(h[1].at, Timestamp::from_second(1_800_000_001).unwrap());
-    for (r, found) in [("order:042", 1), ("order:42", 0), ("ticket:ab-1", 1)] {
-        let f = MessageFilter {
-            related: Some(related(r)),
-            ..Default::default()
-        };
-        assert_eq!(s.messages(&f).unwrap().len(), found, "{r}");
-    }
-    // It can be changed after the migration: history appended to what was there.
-    s.apply(id, &Change::to(State::Error, "note"), t(5))
-        .unwrap();
-    assert_eq!(
-        s.history(id).unwrap().len(),
-        2,
-        "a final message is not changed"
-    );
-}
 
 #[test]
 fn unknown_url_scheme_is_refused_without_the_password() {

@@ -162,7 +162,13 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
             )
         })
         .collect();
-    store.insert_messages(&new, jiff::Timestamp::now()).unwrap();
+    store
+        .insert(
+            &new,
+            dialout_dialer::store::InsertMode::QUEUED,
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
 
     let t0 = Instant::now();
     // 1. Killed right after the backend spooled a batch, before any state was recorded.

@@ -56,16 +56,5 @@ impl Dialer {
 /// runtime of its own, which tokio refuses to start on one of its worker threads.
 fn open_store(config: &Config) -> Result<Arc<dyn Store>, OpenError> {
     let url = config.database_url();
-    let open = || store::open(url).map_err(OpenError::Store);
-    match tokio::runtime::Handle::try_current() {
-        Err(_) => open(),
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(open)
-        }
-        Ok(_) => std::thread::scope(|s| {
-            s.spawn(open)
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
-        }),
-    }
+    crate::blocking::run_sync(|| store::open(url).map_err(OpenError::Store))
 }

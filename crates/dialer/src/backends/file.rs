@@ -287,7 +287,7 @@ fn parse_result(text: &str) -> Result<ResultFile, String> {
 async fn off_executor<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, BackendError> {
-    tokio::task::spawn_blocking(f)
+    crate::blocking::run(f)
         .await
         .map_err(|e| BackendError::Outage(format!("file backend task failed: {e}")))
 }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::{DeliveryError, after, blocking, owner_id, publish_now};
 use crate::backend::Cancel;
 use crate::backends::Backends;
-use crate::store::{Change, Store};
-use crate::{Message, MessageId, NewMessage, State};
+use crate::store::{Change, Claimable, InsertMode, Store};
+use crate::{Message, MessageId, NewMessage};
 
 /// What `cancel` did.
 #[derive(Debug, Clone, Serialize)]
@@ -46,10 +46,9 @@ impl CancelOutcome {
 }
 
 fn cancelled(reason: &str) -> Change {
-    let mut c = Change::to(State::Error, reason);
-    c.is_final = true;
-    c.error = Some(reason.to_string());
-    c
+    Change::Cancelled {
+        reason: reason.to_string(),
+    }
 }
 
 pub async fn cancel(
@@ -74,12 +73,13 @@ pub async fn cancel(
         let until = after(now, backends.delivery().lease);
         let o = owner.clone();
         let done = blocking(store, move |s| {
-            let got = s.claim_ids(&[id], &o, now, until)?;
-            match got.first() {
-                // `finish` releases the claim.
-                Some(_) => s.finish(id, &o, &cancelled("cancelled before it was published"), now),
-                None => Ok(None),
+            let got = s.claim(&o, Claimable::Ids(&[id]), now, until)?;
+            if got.is_empty() {
+                return Ok(None);
             }
+            // `finish` releases the claim.
+            let change = cancelled("cancelled before it was published");
+            Ok(s.finish(&o, &[(id.into(), change)], now)?.pop().flatten())
         })
         .await?;
         if let Some(message) = done {
@@ -127,30 +127,22 @@ async fn cancel_at_backend(
             cancelled("cancelled: the backend withdrew it"),
             |message, _| CancelOutcome::Withdrawn { message },
         ),
-        Cancel::TooLate(r) => {
-            let mut c = Change::to(m.state, format!("cancel requested: too late, {r}"));
-            c.is_final = m.is_final_state;
-            c.error = m.error.clone();
-            c.note = true;
-            (c, |message, reason| CancelOutcome::TooLate {
-                message,
-                reason,
-            })
-        }
-        Cancel::Unsupported => {
-            let mut c = Change::to(
-                m.state,
-                "cancel requested: the backend cannot withdraw messages",
-            );
-            c.is_final = m.is_final_state;
-            c.error = m.error.clone();
-            c.note = true;
-            (c, |message, _| CancelOutcome::Unsupported { message })
-        }
+        Cancel::TooLate(r) => (
+            Change::Note {
+                reason: format!("cancel requested: too late, {r}"),
+            },
+            |message, reason| CancelOutcome::TooLate { message, reason },
+        ),
+        Cancel::Unsupported => (
+            Change::Note {
+                reason: "cancel requested: the backend cannot withdraw messages".into(),
+            },
+            |message, _| CancelOutcome::Unsupported { message },
+        ),
     };
-    let reason = change.reason.clone();
+    let reason = change.reason().to_string();
     let stored = blocking(store, move |s| {
-        s.apply(id, &change, Timestamp::now())?;
+        s.apply(&[(id, change)], None, Timestamp::now())?;
         s.message(id)
     })
     .await?
@@ -197,7 +189,10 @@ pub async fn resend(
         ..NewMessage::new(m.recipient, m.content, m.backend)
     };
     let new_id = new.id;
-    let inserted = blocking(store, move |s| s.insert_messages(&[new], Timestamp::now())).await?;
+    let inserted = blocking(store, move |s| {
+        s.insert(&[new], InsertMode::QUEUED, Timestamp::now())
+    })
+    .await?;
     let stored = inserted
         .into_iter()
         .next()

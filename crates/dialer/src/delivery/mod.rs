@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use crate::MessageId;
 use crate::backend::BackendError;
-use crate::store::{Store, StoreError};
+use crate::store::{Claimable, Store, StoreError};
 
 pub use allowlist::Allowlist;
 pub use cancel::{CancelOutcome, cancel, resend};
+pub(crate) use publish::release_rest;
 pub use publish::{Published, may_begin_at_once, publish_begun, publish_claimed, publish_now};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
@@ -51,8 +52,9 @@ pub enum DeliveryError {
     },
     #[error("message {id} names backend {backend:?}, which is not configured")]
     NoBackend { id: MessageId, backend: String },
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The runtime shut down before store work finished.
+    #[error("store work stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
 }
 
 /// A claim owner unique to this process and call: host, pid and a random part. The host
@@ -71,27 +73,56 @@ pub fn owner_id() -> String {
     format!("{prefix}:{:08x}", rand::random::<u32>())
 }
 
-/// Keeps `owner`'s claims alive (renewed every third of the lease) until dropped, so that
-/// a slow backend never lets a claim expire while its message is being handed over.
+/// Keeps `owner`'s claims on `ids` alive (renewed every third of the lease) until dropped,
+/// so that a slow backend never lets a claim expire while its message is handed over.
 pub(crate) struct Renewer(tokio::task::JoinHandle<()>);
 
 impl Renewer {
     pub(crate) fn start(
         store: &Arc<dyn Store>,
         owner: &str,
+        ids: Vec<MessageId>,
         lease: std::time::Duration,
     ) -> Renewer {
-        let (store, owner) = (Arc::clone(store), owner.to_string());
+        let (store, owner, ids) = (Arc::clone(store), owner.to_string(), Arc::new(ids));
         Renewer(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(lease / 3).await;
-                let (o, until) = (owner.clone(), after(jiff::Timestamp::now(), lease));
-                if let Err(e) = blocking(&store, move |s| s.renew(&o, until)).await {
+                if let Err(e) = renew(&store, &owner, &ids, lease).await {
                     tracing::warn!("renewing claims failed: {e}");
                 }
             }
         }))
     }
+}
+
+/// Claims again what `owner` holds of `ids`: the lease runs from now.
+pub(crate) async fn renew(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    ids: &Arc<Vec<MessageId>>,
+    lease: std::time::Duration,
+) -> Result<(), DeliveryError> {
+    let (o, ids) = (owner.to_string(), Arc::clone(ids));
+    blocking(store, move |s| {
+        let now = jiff::Timestamp::now();
+        s.claim(&o, Claimable::Held(&ids), now, after(now, lease))
+    })
+    .await
+    .map(drop)
+}
+
+/// Gives back what `owner` still holds of `ids` (each recorded outcome released its own).
+pub(crate) async fn release(
+    store: &Arc<dyn Store>,
+    owner: &str,
+    ids: Vec<MessageId>,
+) -> Result<usize, DeliveryError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let o = owner.to_string();
+    blocking(store, move |s| s.release(&o, &ids)).await
 }
 
 impl Drop for Renewer {
@@ -100,25 +131,14 @@ impl Drop for Renewer {
     }
 }
 
-/// Runs store work off the async executor.
+/// Runs store work off the async executor (see [`crate::blocking::run`]).
 pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, DeliveryError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
-    // On a multi-threaded runtime the work stays on this thread while the runtime moves
-    // its other tasks to another worker: no hop to the blocking pool, which costs more
-    // than a short SQLite transaction. A current-thread runtime cannot: the blocking pool.
-    if tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::MultiThread
-    {
-        return tokio::task::block_in_place(|| f(store.as_ref())).map_err(DeliveryError::from);
-    }
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| DeliveryError::Internal(format!("store task failed: {e}")))?
-        .map_err(DeliveryError::from)
+    Ok(crate::blocking::run(move || f(store.as_ref())).await??)
 }
 
 pub(crate) fn after(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {

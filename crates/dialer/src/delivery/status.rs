@@ -15,7 +15,7 @@ use super::publish::human;
 use super::{DeliveryError, DeliverySettings, before, blocking};
 use crate::backend::{Backend, Cancel, StatusReport};
 use crate::backends::Backends;
-use crate::store::{Change, Store};
+use crate::store::{Change, Cursor, MessageFilter, Order, Store};
 use crate::{Message, MessageId, State};
 
 /// At most this many messages per backend are handed to one check.
@@ -96,8 +96,8 @@ async fn check_backend(
     let n = name.to_string();
     let (pending, cursor) = blocking(store, move |s| {
         Ok((
-            s.sent_not_final(&n, Some(since), CHECK_LIMIT)?,
-            s.cursor(&n)?,
+            s.messages(&in_flight(&n, Some(since)))?,
+            s.backend_state(&n)?.cursor,
         ))
     })
     .await?;
@@ -116,14 +116,7 @@ async fn check_backend(
                 out.outage = Some(e.to_string());
                 return Ok(out);
             }
-            Ok(report) => {
-                let new_cursor = report.cursor.clone();
-                apply_report(store, settings, &mut out, &pending, report).await?;
-                if let Some(c) = new_cursor {
-                    let n = name.to_string();
-                    blocking(store, move |s| s.set_cursor(&n, &c)).await?;
-                }
-            }
+            Ok(report) => apply_report(store, settings, &mut out, &pending, report).await?,
         }
     }
     expire(store, settings, name, backend, since, &mut out).await?;
@@ -142,7 +135,7 @@ pub async fn intake(
             ..Default::default()
         };
         let n = name.to_string();
-        let pending = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT)).await?;
+        let pending = blocking(store, move |s| s.messages(&in_flight(&n, None))).await?;
         out.checked = pending.len();
         match intake.collect(&pending).await {
             Err(e) => {
@@ -158,6 +151,19 @@ pub async fn intake(
     Ok(run)
 }
 
+/// Sent, non-final messages of `backend`, oldest sent first.
+fn in_flight(backend: &str, sent_since: Option<Timestamp>) -> MessageFilter {
+    MessageFilter {
+        backend: Some(backend.to_string()),
+        in_flight: true,
+        sent_since,
+        order: Order::OldestSentFirst,
+        limit: Some(CHECK_LIMIT),
+        ..MessageFilter::default()
+    }
+}
+
+/// Applies what the backend reported, with its new cursor (if any) in the same commit.
 async fn apply_report(
     store: &Arc<dyn Store>,
     settings: &DeliverySettings,
@@ -170,7 +176,9 @@ async fn apply_report(
     }
     out.warnings.extend(report.warnings);
     let by_id: HashMap<MessageId, &Message> = pending.iter().map(|m| (m.id, m)).collect();
-    let mut changes: Vec<(MessageId, Change, Option<CheckedFailure>)> = Vec::new();
+    // What was applied, as the report says it: an update, or a failure.
+    let mut changes: Vec<(MessageId, Change)> = Vec::new();
+    let mut told: Vec<Result<CheckedUpdate, CheckedFailure>> = Vec::new();
     for u in report.updates {
         let Some(m) = by_id.get(&u.id) else {
             out.warnings.push(format!(
@@ -182,11 +190,21 @@ async fn apply_report(
         if m.state == u.state && m.is_final_state == u.is_final && u.sender_data.is_empty() {
             continue;
         }
-        let mut c = Change::to(u.state, u.reason);
-        c.is_final = u.is_final;
-        c.error = u.error;
-        c.sender_data = u.sender_data;
-        changes.push((u.id, c, None));
+        told.push(Ok(CheckedUpdate {
+            id: u.id,
+            state: u.state,
+            state_code: u.state.code(),
+            is_final: u.is_final,
+            reason: u.reason.clone(),
+        }));
+        let change = Change::Status {
+            state: u.state,
+            is_final: u.is_final,
+            error: u.error,
+            sender_data: u.sender_data,
+            reason: u.reason,
+        };
+        changes.push((u.id, change));
     }
     let max = settings.max_check_failures;
     for f in report.failures {
@@ -199,58 +217,46 @@ async fn apply_report(
         };
         let count = m.check_failures + 1;
         let made_final = count >= max;
-        let mut c = if made_final {
-            let mut c = Change::to(
-                State::ErrorUpdate,
-                format!(
-                    "status check failed {count} times: made final; last error: {}",
-                    f.error
-                ),
+        let (state, reason) = if made_final {
+            let reason = format!(
+                "status check failed {count} times: made final; last error: {}",
+                f.error
             );
-            c.is_final = true;
-            c
+            (State::ErrorUpdate, reason)
         } else {
-            let mut c = Change::to(
-                m.state,
-                format!("status check failed ({count} of {max}): {}", f.error),
-            );
-            c.is_final = m.is_final_state;
-            c
+            let reason = format!("status check failed ({count} of {max}): {}", f.error);
+            (m.state, reason)
         };
-        c.check_failed = true;
-        c.error = Some(f.error.clone());
         tracing::warn!(id = %f.id, backend = %out.backend, "status check failed ({count} of {max}): {}", f.error);
-        let failure = CheckedFailure {
+        let change = Change::CheckFailed {
+            error: f.error.clone(),
+            made_final,
+            reason,
+        };
+        changes.push((f.id, change));
+        told.push(Err(CheckedFailure {
             id: f.id,
             error: f.error,
-            state: c.state,
-            state_code: c.state.code(),
+            state,
+            state_code: state.code(),
             check_failures: count,
             made_final,
-        };
-        changes.push((f.id, c, Some(failure)));
+        }));
     }
-    let applied = blocking(store, move |s| {
-        let now = Timestamp::now();
-        let mut applied = Vec::with_capacity(changes.len());
-        for (id, c, failure) in changes {
-            let stored = s.apply(id, &c, now)?;
-            applied.push((id, c, failure, stored.is_some()));
-        }
-        Ok(applied)
+    let (backend, cursor) = (out.backend.clone(), report.cursor);
+    let stored = blocking(store, move |s| {
+        let cursor = cursor.as_deref().map(|value| Cursor {
+            backend: &backend,
+            value,
+        });
+        s.apply(&changes, cursor, Timestamp::now())
     })
     .await?;
-    for (id, c, failure, stored) in applied {
-        match failure {
-            Some(f) => out.failures.push(f),
-            None if stored => out.updated.push(CheckedUpdate {
-                id,
-                state: c.state,
-                state_code: c.state.code(),
-                is_final: c.is_final,
-                reason: c.reason,
-            }),
-            None => {}
+    for (told, stored) in told.into_iter().zip(stored) {
+        match told {
+            Err(f) => out.failures.push(f),
+            Ok(u) if stored.is_some() => out.updated.push(u),
+            Ok(_) => {}
         }
     }
     Ok(())
@@ -267,7 +273,7 @@ async fn expire(
     out: &mut BackendCheck,
 ) -> Result<(), DeliveryError> {
     let n = name.to_string();
-    let old: Vec<Message> = blocking(store, move |s| s.sent_not_final(&n, None, CHECK_LIMIT))
+    let old: Vec<Message> = blocking(store, move |s| s.messages(&in_flight(&n, None)))
         .await?
         .into_iter()
         .filter(|m| m.sent_at.is_some_and(|t| t < since))
@@ -280,42 +286,39 @@ async fn expire(
     for m in old {
         let base = format!("no final state within the status window ({window})");
         let c = match backend.cancel(&m).await {
-            Ok(Cancel::Withdrawn) => {
-                let mut c = Change::to(State::Error, format!("{base}: withdrawn from the backend"));
-                c.error = Some(format!("{base}; withdrawn, never called"));
-                c
-            }
-            Ok(Cancel::TooLate(r)) => {
-                Change::to(m.state, format!("{base}; too late to withdraw: {r}"))
-            }
-            Ok(Cancel::Unsupported) => Change::to(
-                m.state,
-                format!("{base}; the backend cannot withdraw messages"),
-            ),
-            Err(e) => Change::to(m.state, format!("{base}; withdrawing failed: {e}")),
+            Ok(Cancel::Withdrawn) => Change::Failed {
+                error: format!("{base}; withdrawn, never called"),
+                ambiguous: false,
+                reason: format!("{base}: withdrawn from the backend"),
+            },
+            Ok(Cancel::TooLate(r)) => Change::Closed {
+                reason: format!("{base}; too late to withdraw: {r}"),
+            },
+            Ok(Cancel::Unsupported) => Change::Closed {
+                reason: format!("{base}; the backend cannot withdraw messages"),
+            },
+            Err(e) => Change::Closed {
+                reason: format!("{base}; withdrawing failed: {e}"),
+            },
         };
-        let mut c = c;
-        c.is_final = true;
-        if c.state == m.state {
-            c.error = m.error.clone();
-        }
         changes.push((m.id, c));
     }
     let applied = blocking(store, move |s| {
-        let now = Timestamp::now();
-        let mut applied = Vec::new();
-        for (id, c) in changes {
-            if s.apply(id, &c, now)?.is_some() {
-                applied.push(CheckedUpdate {
+        let stored = s.apply(&changes, None, Timestamp::now())?;
+        Ok(changes
+            .into_iter()
+            .zip(stored)
+            .filter_map(|((id, c), m)| {
+                let m = m?;
+                Some(CheckedUpdate {
                     id,
-                    state: c.state,
-                    state_code: c.state.code(),
+                    state: m.state,
+                    state_code: m.state.code(),
                     is_final: true,
-                    reason: c.reason,
-                });
-            }
-        }
-        Ok(applied)
+                    reason: c.reason().to_string(),
+                })
+            })
+            .collect::<Vec<_>>())
     })
     .await?;
     out.expired.extend(applied);

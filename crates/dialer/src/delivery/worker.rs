@@ -9,11 +9,12 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::publish::release_rest;
 use super::{
     DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
 };
 use crate::backends::Backends;
-use crate::store::Store;
+use crate::store::{Claimable, Store};
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkerOptions {
@@ -67,14 +68,10 @@ impl Worker {
         &self.owner
     }
 
-    /// Runs until `stop` turns true (or, with `once`, until nothing is due). Whatever
-    /// happens, the claims it still holds are released before it returns.
+    /// Runs until `stop` turns true (or, with `once`, until nothing is due). Each batch it
+    /// claims is released (what is left of it) before the next, whatever happened.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<WorkerStats, DeliveryError> {
-        let result = self.work(&mut stop).await;
-        let owner = self.owner.clone();
-        let released = blocking(&self.store, move |s| s.release(&owner)).await;
-        let stats = result?;
-        released?;
+        let stats = self.work(&mut stop).await?;
         tracing::info!(
             claimed = stats.claimed,
             recorded = stats.recorded,
@@ -154,7 +151,7 @@ impl Worker {
         if Instant::now() >= *next_intake {
             // The store's housekeeping: messages whose sender died while publishing them at
             // once, indexes kept behind.
-            blocking(&self.store, |s| s.maintain(Timestamp::now(), 100_000)).await?;
+            blocking(&self.store, |s| s.catch_up(Timestamp::now(), 100_000)).await?;
             let taken = intake(&self.store, &self.backends).await?;
             count(stats, &taken);
             *next_intake = Instant::now() + interval;
@@ -187,9 +184,13 @@ impl Worker {
                 continue;
             }
             let n = name.to_string();
-            let in_flight = blocking(&self.store, move |s| s.in_flight(&n)).await?;
             let limit = match backend.pacing() {
-                Some(p) => p.capacity(in_flight).await.min(settings.batch_size),
+                Some(p) => {
+                    let in_flight = blocking(&self.store, move |s| s.backend_state(&n))
+                        .await?
+                        .in_flight;
+                    p.capacity(in_flight).await.min(settings.batch_size)
+                }
                 None => settings.batch_size,
             };
             if limit == 0 {
@@ -199,22 +200,22 @@ impl Worker {
             let now = Timestamp::now();
             let until = after(now, settings.lease);
             let claimed = blocking(&self.store, move |s| {
-                s.claim_due(&owner, now, until, limit, Some(&n))
+                let due = Claimable::Due {
+                    limit,
+                    backend: Some(&n),
+                };
+                s.claim(&owner, due, now, until)
             })
             .await?;
             if claimed.is_empty() {
                 continue;
             }
             let full = claimed.len() == limit;
-            let n = claimed.len();
-            stats.claimed += n;
+            stats.claimed += claimed.len();
+            let held = claimed.iter().map(|m| m.id).collect();
             let result = publish_claimed(&self.store, &self.backends, &self.owner, claimed).await;
-            // Each recorded outcome released its claim; anything left undecided (or all of
-            // it, after an error) goes back to the queue.
-            if result.as_ref().map_or(true, |d| d.messages.len() < n) {
-                let owner = self.owner.clone();
-                blocking(&self.store, move |s| s.release(&owner)).await?;
-            }
+            // Anything left undecided (or all of it, after an error) goes back to the queue.
+            release_rest(&self.store, &self.owner, held, &result).await?;
             let done = result?;
             stats.recorded += done.messages.len();
             for (b, reason) in &done.paused {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::{HistoryEntry, JsonMap, Message, MessageId, NewMessage, RelatedObject, State, Tag};
+use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject, State, Tag};
 
 pub(crate) use plan::{
     creation_entry, log_created, log_history, logged, new_message_row, plan_change, same_request,
@@ -68,77 +68,49 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{masked}@{host}{tail}")
 }
 
+/// The states of unpublished messages as an SQL list, `(-1, 99)`: the partial indexes of
+/// both schemas were made with this list, and a query must say the same to use them.
+pub(crate) fn unpublished_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let codes: Vec<String> = State::ALL
+            .iter()
+            .filter(|s| s.is_unpublished())
+            .map(|s| s.code().to_string())
+            .collect();
+        format!("({})", codes.join(", "))
+    });
+    &SQL
+}
+
 /// Times are kept to the microsecond in both databases.
 pub(crate) fn micros(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
 
+/// What the application keeps: messages with their history, templates, and the delivery
+/// bookkeeping (claims, attempts, status cursors). Every method is one transaction.
 pub trait Store: Send + Sync + 'static {
     // ---- messages ----
 
-    /// Stores new messages as WAITING, with related objects and a first history row, all in
-    /// one transaction. A message whose idempotency key is already stored is not stored
-    /// again: the first message comes back (`existing: true`), or `IdempotencyConflict`
-    /// when its content, recipient or template differ (and then nothing is stored).
-    fn insert_messages(
+    /// Stores new messages, with related objects, all in one transaction, as `mode` says:
+    /// queued, claimed, or claimed with the first attempt begun; with
+    /// [`InsertMode::unique_per_template`], a message its template's no-duplicates rule
+    /// refuses is [`StoreError::Duplicate`] (decided in the same transaction, so two
+    /// concurrent sends cannot both pass). A message whose idempotency key is already stored
+    /// is not stored again: the first one comes back (`existing: true`, never claimed), or
+    /// `IdempotencyConflict` when its content, recipient or template differ. On any error
+    /// nothing is stored.
+    fn insert(
         &self,
         new: &[NewMessage],
+        mode: InsertMode<'_>,
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError>;
-    /// `insert_messages` for publishing at once: in the same transaction the new messages
-    /// (not those an idempotency key matched) are claimed by `owner` until `lease_until`, as
-    /// `claim_ids` would. Saves a write transaction per message on the hot path.
-    fn insert_claimed(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError>;
-    /// `insert_messages` of the chunks `next` yields until None, all in one transaction, so
-    /// that the caller can prepare the next chunk while this one is written. An `Err` from
-    /// `next` is returned and nothing is stored. By default: collect, then insert.
-    fn insert_chunks(
-        &self,
-        now: Timestamp,
-        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let mut all = Vec::new();
-        while let Some(chunk) = next() {
-            all.extend(chunk?);
-        }
-        self.insert_messages(&all, now)
-    }
-    /// `insert_claimed` that also begins the first attempt of each new message (attempts 1,
-    /// unresolved), as `begin_attempts` would, in the same transaction. Only for backends
-    /// whose `find` can tell afterwards whether they got a message: a crash before the
-    /// outcome is recorded leaves an unresolved attempt that the next claimer looks up.
-    fn insert_attempting(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError>;
-    /// Stores one message from a template that does not allow duplicates: in the same
-    /// transaction, nothing is stored (None) when a message from `new.template_slug` already
-    /// exists for exactly `new.related`, so two concurrent sends cannot both pass. A matching
-    /// idempotency key is answered first, as in `insert_messages`. With `claim`, the new
-    /// message is claimed by that owner until that instant, as in `insert_claimed`.
-    fn insert_unique(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-    ) -> Result<Option<Inserted>, StoreError>;
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError>;
-    /// Newest first.
+    /// Newest first, unless the filter asks for another order.
     fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;
     /// The first entry (None → WAITING, "stored") is the creation itself.
     fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError>;
-    /// Whether a message from this template already exists for exactly these related
-    /// objects (the templates' no-duplicates rule).
-    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError>;
 
     // ---- templates ----
 
@@ -156,172 +128,179 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- delivery ----
 
-    /// Claims up to `limit` due messages (WAITING or ERROR_RETRY, past `not_before` and
-    /// `next_attempt_at`, unclaimed or with an expired lease), by priority then age, for
-    /// `owner` until `lease_until`. Concurrent callers never get the same message
-    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
-    fn claim_due(
+    /// Claims unpublished, non-final messages that are free (unclaimed, or their lease
+    /// expired) for `owner` until `lease_until`, or renews `owner`'s claims
+    /// ([`Claimable::Held`]). Concurrent callers never get the same message.
+    fn claim(
         &self,
         owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-        backend: Option<&str>,
-    ) -> Result<Vec<Message>, StoreError>;
-    /// Claims these messages if they are unpublished and free (for `send` publishing at once).
-    fn claim_ids(
-        &self,
-        ids: &[MessageId],
-        owner: &str,
+        which: Claimable<'_>,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError>;
-    /// Counts an attempt (`attempts += 1`, `attempt_unresolved = true`) and commits it before
-    /// the backend is called. None when `owner` no longer holds the claim.
-    fn begin_attempt(
-        &self,
-        id: MessageId,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError>;
-    /// Records what the backend said and releases the claim. None when `owner` no longer
-    /// holds the claim (nothing changed).
-    fn finish(
-        &self,
-        id: MessageId,
-        owner: &str,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError>;
-    /// `begin_attempt` for many messages, in one transaction where the database allows;
-    /// committed before any backend call. Messages `owner` no longer holds are left out.
+    /// Counts an attempt of each message (`attempts += 1`, `attempt_unresolved`) in one
+    /// transaction, committed before the backend is called. Messages `owner` does not
+    /// hold are left out.
     fn begin_attempts(
         &self,
-        ids: &[MessageId],
         owner: &str,
+        ids: &[MessageId],
         now: Timestamp,
-    ) -> Result<Vec<Message>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.extend(self.begin_attempt(*id, owner, now)?);
-        }
-        Ok(out)
-    }
-    /// `finish` for many messages, in one transaction where the database allows; one entry
-    /// per change (None where `owner` no longer held the claim).
-    fn finish_many(
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Records what happened to messages `owner` holds and releases them, in one
+    /// transaction; one entry per change, None where `owner` no longer held the claim
+    /// (nothing changed). A message given as last seen ([`Seen::Message`]) may be written
+    /// without reading its row back first.
+    fn finish(
         &self,
         owner: &str,
+        changes: &[(Seen, Change)],
+        now: Timestamp,
+    ) -> Result<Vec<Option<Message>>, StoreError>;
+    /// Gives back `owner`'s claims on these messages, unchanged.
+    fn release(&self, owner: &str, ids: &[MessageId]) -> Result<usize, StoreError>;
+    /// Status updates outside any claim (status checks, results, cancel), with the
+    /// backend's new status cursor in the same transaction. A final message is never
+    /// changed; an update that changes nothing writes nothing. None for messages not stored.
+    fn apply(
+        &self,
         changes: &[(MessageId, Change)],
+        cursor: Option<Cursor<'_>>,
         now: Timestamp,
-    ) -> Result<Vec<Option<Message>>, StoreError> {
-        changes
-            .iter()
-            .map(|(id, c)| self.finish(*id, owner, c, now))
-            .collect()
-    }
-    /// `finish_many` for messages as the caller last saw them (claimed and begun by
-    /// `owner`): a store may then write without reading each row back first.
-    fn finish_known(
-        &self,
-        owner: &str,
-        changes: &[(Message, Change)],
-        now: Timestamp,
-    ) -> Result<Vec<Option<Message>>, StoreError> {
-        let by_id: Vec<(MessageId, Change)> =
-            changes.iter().map(|(m, c)| (m.id, c.clone())).collect();
-        self.finish_many(owner, &by_id, now)
-    }
-    /// Releases every claim of `owner` without changing the messages.
-    fn release(&self, owner: &str) -> Result<usize, StoreError>;
-    /// Extends every claim of `owner`.
-    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError>;
-    /// Extends `owner`'s claims on these messages. It must be used for messages stored by
-    /// [`Store::insert_attempting`]: a store may keep their claims apart (SQLite keeps them
-    /// out of its index of unpublished messages) until they are renewed by id, after
-    /// which [`Store::renew`] and [`Store::release`] find them too.
-    fn renew_ids(
-        &self,
-        owner: &str,
-        ids: &[MessageId],
-        lease_until: Timestamp,
-    ) -> Result<usize, StoreError> {
-        let _ = ids;
-        self.renew(owner, lease_until)
-    }
-    /// Housekeeping the worker does on every pass, looking at up to `limit` messages:
-    /// messages stored by [`Store::insert_attempting`] whose claim expired (their sender
-    /// died) become claimable by workers again, and indexes kept behind catch up.
-    /// Returns how many claims were recovered.
-    fn maintain(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    ) -> Result<Vec<Option<Message>>, StoreError>;
+    /// What the dashboard and the pacing need of a backend.
+    fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError>;
+    /// Bookkeeping a store may keep behind, caught up, looking at up to `limit` messages
+    /// (the worker calls it on every pass): messages stored as attempting whose sender died
+    /// (their claim expired) become claimable again, and lagging indexes catch up.
+    /// Returns how many claims were recovered. Optional: nothing to do by default.
+    fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         let _ = (now, limit);
         Ok(0)
     }
-    /// Applies a status update outside of a claim (status checks, results, cancel). A final
-    /// message is never changed; an update that changes nothing writes nothing.
-    fn apply(
-        &self,
-        id: MessageId,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError>;
-    /// Messages of `backend` that were sent and are not final.
-    fn in_flight(&self, backend: &str) -> Result<usize, StoreError>;
-    /// Sent, non-final messages of `backend` (all of them when `sent_since` is None).
-    fn sent_not_final(
-        &self,
-        backend: &str,
-        sent_since: Option<Timestamp>,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError>;
-    /// Where the last successful status check of `backend` got to.
-    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError>;
-    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError>;
 }
 
-/// A change to a stored message, with the reason for the history.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    pub state: State,
-    pub is_final: bool,
-    pub reason: String,
-    /// Replaces the message's error (None clears it).
-    pub error: Option<String>,
-    /// Set when Some.
-    pub sent_at: Option<Timestamp>,
-    /// Merged into `extra_sender_data`.
-    pub sender_data: JsonMap,
-    pub next_attempt_at: Option<Timestamp>,
-    /// Whether the attempt's outcome is still unknown (ambiguous failure).
-    pub attempt_unresolved: bool,
-    /// A failed status check: `check_failures += 1`, a history row `to: ERROR_UPDATE`, the
-    /// state itself unchanged unless `state` differs (it becomes final after too many).
-    pub check_failed: bool,
-    /// The backend did not take the attempt begun for this change (paused, no capacity):
-    /// `attempts -= 1`, so that only real publishes count against the limit.
-    pub uncount_attempt: bool,
-    /// Writes a history row with the reason even when nothing else changes (a cancel
-    /// request the backend could not honour).
-    pub note: bool,
+/// How [`Store::insert`] stores new messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct InsertMode<'a> {
+    pub start: Start<'a>,
+    /// Apply each message's template no-duplicates rule (see [`Store::insert`]).
+    pub unique_per_template: bool,
 }
 
-impl Change {
-    pub fn to(state: State, reason: impl Into<String>) -> Self {
-        Change {
-            state,
-            is_final: state.is_final_by_default(),
-            reason: reason.into(),
-            error: None,
-            sent_at: None,
-            sender_data: JsonMap::new(),
-            next_attempt_at: None,
-            attempt_unresolved: false,
-            check_failed: false,
-            uncount_attempt: false,
-            note: false,
+/// The state a new message starts in.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Start<'a> {
+    /// WAITING, for the worker.
+    #[default]
+    Queued,
+    /// Claimed by `owner` until `until`, for publishing at once.
+    Claimed { owner: &'a str, until: Timestamp },
+    /// Claimed, and its first attempt begun (attempts 1, unresolved): one commit fewer.
+    /// Only for backends that can tell afterwards whether they got a message: a sender that
+    /// dies before recording the outcome leaves an attempt the next claimer looks up.
+    Attempting { owner: &'a str, until: Timestamp },
+}
+
+impl<'a> InsertMode<'a> {
+    pub const QUEUED: InsertMode<'static> = InsertMode {
+        start: Start::Queued,
+        unique_per_template: false,
+    };
+    pub fn claimed(owner: &'a str, until: Timestamp) -> Self {
+        Start::Claimed { owner, until }.into()
+    }
+    pub fn attempting(owner: &'a str, until: Timestamp) -> Self {
+        Start::Attempting { owner, until }.into()
+    }
+    /// With `on`, the templates' no-duplicates rule applies.
+    pub fn unique_per_template(self, on: bool) -> Self {
+        InsertMode {
+            unique_per_template: on,
+            ..self
+        }
+    }
+    /// The claim the new messages get: owner, lease, and whether the attempt is begun.
+    pub(crate) fn claim(&self) -> Option<(&'a str, Timestamp, bool)> {
+        match self.start {
+            Start::Queued => None,
+            Start::Claimed { owner, until } => Some((owner, until, false)),
+            Start::Attempting { owner, until } => Some((owner, until, true)),
         }
     }
 }
+
+impl<'a> From<Start<'a>> for InsertMode<'a> {
+    fn from(start: Start<'a>) -> Self {
+        InsertMode {
+            start,
+            unique_per_template: false,
+        }
+    }
+}
+
+/// Which messages [`Store::claim`] takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Claimable<'a> {
+    /// Up to `limit` due messages (WAITING or ERROR_RETRY, past `not_before` and
+    /// `next_attempt_at`), by priority then age, of one backend or all.
+    Due {
+        limit: usize,
+        backend: Option<&'a str>,
+    },
+    /// These messages, in this order, if free.
+    Ids(&'a [MessageId]),
+    /// Those of these messages the claimer holds: their lease runs to the new end.
+    Held(&'a [MessageId]),
+}
+
+/// A message given to [`Store::finish`].
+// Unboxed: the messages are moved in as the caller has them, one allocation fewer each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    Id(MessageId),
+    /// As the caller last saw it (claimed and begun by the owner).
+    Message(Message),
+}
+
+impl Seen {
+    pub fn id(&self) -> MessageId {
+        match self {
+            Seen::Id(id) => *id,
+            Seen::Message(m) => m.id,
+        }
+    }
+}
+
+impl From<MessageId> for Seen {
+    fn from(id: MessageId) -> Self {
+        Seen::Id(id)
+    }
+}
+
+impl From<Message> for Seen {
+    fn from(m: Message) -> Self {
+        Seen::Message(m)
+    }
+}
+
+/// Where a backend's last status check got to, written with the updates it brought.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor<'a> {
+    pub backend: &'a str,
+    pub value: &'a str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BackendState {
+    /// Messages sent and not final.
+    pub in_flight: usize,
+    /// Where its last successful status check got to.
+    pub cursor: Option<String>,
+}
+
+pub use plan::Change;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inserted {
@@ -337,7 +316,22 @@ pub struct MessageFilter {
     pub related: Option<RelatedObject>,
     pub backend: Option<String>,
     pub created_since: Option<Timestamp>,
+    /// Only messages stored before this one (the next page, newest first).
+    pub before: Option<MessageId>,
+    /// Only messages sent and not final: those a backend still reports on.
+    pub in_flight: bool,
+    /// Only messages sent at or after this instant.
+    pub sent_since: Option<Timestamp>,
+    pub order: Order,
     pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    NewestFirst,
+    /// Oldest `sent_at` first (messages never sent last): what status checks walk.
+    OldestSentFirst,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -374,17 +368,61 @@ pub enum StoreError {
     TemplateExists(String),
     #[error("no template {0:?}")]
     NoTemplate(String),
+    /// A message from template `slug` already exists for exactly these related objects,
+    /// and the template allows no duplicates: nothing was stored.
+    #[error("a message from template {slug:?} already exists for these related objects")]
+    Duplicate { slug: String },
     #[error("invalid database URL {url:?}: {reason}")]
     Url { url: String, reason: String },
+    /// An SQLite file that cannot be created or opened.
+    #[error("cannot open database file {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// `url` is without its password.
+    #[error("cannot connect to PostgreSQL at {url}: {}", postgres::describe(.source))]
+    Connect {
+        url: String,
+        #[source]
+        source: ::postgres::Error,
+    },
+    #[error(
+        "the database schema is version {found}, newer than this dialout knows ({known}): upgrade dialout"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
-    Database(String),
-    #[error("stored row is unreadable: {0}")]
-    Corrupt(String),
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    #[error("stored row is unreadable: {what}: {detail}")]
+    Corrupt { what: String, detail: String },
+    /// Two messages were made with the same id.
+    #[error("message {0} is already stored")]
+    AlreadyStored(MessageId),
+    /// A connection pool's lock was poisoned by a panic.
+    #[error("connection pool lock poisoned")]
+    Poisoned,
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: impl std::fmt::Display, detail: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt {
+            what: what.to_string(),
+            detail: detail.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpublished_states_as_the_indexes_list_them() {
+        assert_eq!(unpublished_sql(), "(-1, 99)");
+    }
 
     #[test]
     fn redaction_hides_passwords() {

@@ -205,7 +205,7 @@ pub fn sync<T>(f: impl FnOnce() -> T) -> T {
 pub fn insert(store: &Arc<dyn Store>, new: Vec<NewMessage>, now: Timestamp) -> Vec<MessageId> {
     sync(|| {
         store
-            .insert_messages(&new, now)
+            .insert(&new, dialout_dialer::store::InsertMode::QUEUED, now)
             .expect("insert")
             .into_iter()
             .map(|i| i.message.id)

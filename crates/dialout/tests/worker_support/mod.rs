@@ -111,10 +111,14 @@ impl Env {
                 .map(|i| NewMessage::new(recipient.clone(), format!("message {i}"), "out"))
                 .collect();
             ids.extend(
-                s.insert_messages(&batch, Timestamp::now())
-                    .unwrap()
-                    .into_iter()
-                    .map(|i| i.message.id),
+                s.insert(
+                    &batch,
+                    dialout_dialer::store::InsertMode::QUEUED,
+                    Timestamp::now(),
+                )
+                .unwrap()
+                .into_iter()
+                .map(|i| i.message.id),
             );
         }
         ids

@@ -168,15 +168,11 @@ impl Asterisk {
     }
 }
 
-/// Runs blocking file work off the async executor when there is a Tokio runtime.
+/// Runs blocking file work off the async executor (see [`crate::blocking::run`]).
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) => match h.spawn_blocking(f).await {
-            Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        },
-        Err(_) => f(),
-    }
+    crate::blocking::run(f)
+        .await
+        .expect("the runtime shut down during file work")
 }
 
 fn sender_name(message: &Message) -> String {

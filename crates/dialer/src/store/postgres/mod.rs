@@ -14,10 +14,10 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
 use super::{
-    Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange,
-    redact_url,
+    BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
+    Seen, Store, StoreError, Template, TemplateChange, redact_url,
 };
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 const POOL_SIZE: usize = 8;
 
@@ -37,27 +37,16 @@ impl Drop for PgStore {
         // Closing a connection blocks on the client's own runtime, which tokio refuses to
         // start on one of its threads: an application may well drop its Dialer there.
         let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|s| {
-                s.spawn(move || drop(idle));
-            });
-        }
+        crate::blocking::run_sync(move || drop(idle));
     }
 }
 
-impl From<postgres::Error> for StoreError {
-    fn from(e: postgres::Error) -> Self {
-        // The server's own words (its Display alone says only "db error"); they name
-        // columns and constraints, never connection parameters.
-        match e.as_db_error() {
-            Some(db) => StoreError::Database(format!(
-                "{} ({}): {}",
-                db.severity(),
-                db.code().code(),
-                db.message()
-            )),
-            None => StoreError::Database(e.to_string()),
-        }
+/// The server's own words (its Display alone says only "db error"); they name columns and
+/// constraints, never connection parameters.
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
     }
 }
 
@@ -116,10 +105,10 @@ impl PgStore {
             idle: Mutex::new(Vec::new()),
         };
         let mut conn = store.conn().map_err(|e| match e {
-            StoreError::Database(reason) => StoreError::Database(format!(
-                "cannot connect to PostgreSQL at {}: {reason}",
-                redact_url(url)
-            )),
+            StoreError::Postgres(source) => StoreError::Connect {
+                url: redact_url(url),
+                source,
+            },
             other => other,
         })?;
         migrate(&mut conn.client)?;
@@ -128,11 +117,7 @@ impl PgStore {
     }
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
-        let reused = self
-            .idle
-            .lock()
-            .map_err(|_| StoreError::Database("connection pool lock poisoned".into()))?
-            .pop();
+        let reused = self.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
         let conn = match reused {
             Some(c) if !c.client.is_closed() => c,
             _ => PgConn {
@@ -168,26 +153,6 @@ impl PgStore {
     }
 }
 
-impl PgStore {
-    fn insert(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-        attempt: bool,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|db| {
-            new.iter()
-                .map(|n| ops::insert_one(db, n, now, claim, attempt))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        for i in inserted.iter().filter(|i| !i.existing) {
-            super::log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-}
-
 fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     // Several processes may open a fresh database at once: one migrates, the others wait.
@@ -198,9 +163,10 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .get(0);
     let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
-        return Err(StoreError::Database(format!(
-            "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
-        )));
+        return Err(StoreError::SchemaTooNew {
+            found: current.into(),
+            known: newest.into(),
+        });
     }
     for (version, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql)?;
@@ -244,39 +210,18 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for PgStore {
-    fn insert_messages(
+    fn insert(
         &self,
         new: &[NewMessage],
+        mode: InsertMode<'_>,
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, None, false)
-    }
-    fn insert_claimed(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, Some((owner, lease_until)), false)
-    }
-    fn insert_attempting(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert(new, now, Some((owner, lease_until)), true)
-    }
-    fn insert_unique(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-    ) -> Result<Option<Inserted>, StoreError> {
-        let inserted = self.write(|db| ops::insert_unique(db, new, now, claim))?;
-        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
+        let inserted = self.write(|db| {
+            new.iter()
+                .map(|n| ops::insert_one(db, n, now, mode))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        for i in inserted.iter().filter(|i| !i.existing) {
             super::log_created(&i.message);
         }
         Ok(inserted)
@@ -289,9 +234,6 @@ impl Store for PgStore {
     }
     fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.read(|db| ops::history(db, id))
-    }
-    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
-        self.read(|db| ops::template_used_for(db, slug, related))
     }
 
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
@@ -315,120 +257,83 @@ impl Store for PgStore {
         self.write(|db| ops::remove_template(db, slug))
     }
 
-    fn claim_due(
+    fn claim(
         &self,
         owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-        backend: Option<&str>,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.write(|db| ops::claim_due(db, owner, now, lease_until, limit, backend))
-    }
-    fn claim_ids(
-        &self,
-        ids: &[MessageId],
-        owner: &str,
+        which: Claimable<'_>,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        self.write(|db| ops::claim_ids(db, ids, owner, now, lease_until))
-    }
-    fn begin_attempt(
-        &self,
-        id: MessageId,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        self.write(|db| ops::begin_attempt(db, id, owner, now))
-    }
-    fn finish(
-        &self,
-        id: MessageId,
-        owner: &str,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|db| ops::update(db, id, Some(owner), change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+        self.write(|db| match which {
+            Claimable::Due { limit, backend } => {
+                ops::claim_due(db, owner, now, lease_until, limit, backend)
+            }
+            Claimable::Ids(ids) => ops::claim_ids(db, ids, false, owner, now, lease_until),
+            Claimable::Held(ids) => ops::claim_ids(db, ids, true, owner, now, lease_until),
+        })
     }
     fn begin_attempts(
         &self,
-        ids: &[MessageId],
         owner: &str,
+        ids: &[MessageId],
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         self.write(|db| ops::begin_attempts(db, ids, owner, now))
     }
-    fn finish_many(
+    fn finish(
         &self,
         owner: &str,
-        changes: &[(MessageId, Change)],
+        changes: &[(Seen, Change)],
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
-        let done = self.write(|db| ops::finish_many(db, owner, changes, now))?;
+        let done = self.write(|db| ops::finish(db, owner, changes, now))?;
         Ok(super::logged(done))
     }
-    fn release(&self, owner: &str) -> Result<usize, StoreError> {
+    fn release(&self, owner: &str, ids: &[MessageId]) -> Result<usize, StoreError> {
+        let uuids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
         self.write(|db| {
             Ok(db.execute(
-                "UPDATE messages SET claim_owner = NULL, claim_until = NULL WHERE claim_owner = $1",
-                &[&owner],
-            )? as usize)
-        })
-    }
-    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
-        self.write(|db| {
-            Ok(db.execute(
-                "UPDATE messages SET claim_until = $2 WHERE claim_owner = $1",
-                &[&owner, &lease_until],
+                "UPDATE messages SET claim_owner = NULL, claim_until = NULL \
+                 WHERE claim_owner = $1 AND id = ANY($2)",
+                &[&owner, &uuids],
             )? as usize)
         })
     }
     fn apply(
         &self,
-        id: MessageId,
-        change: &Change,
+        changes: &[(MessageId, Change)],
+        cursor: Option<Cursor<'_>>,
         now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|db| ops::update(db, id, None, change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        let done = self.write(|db| {
+            let done = changes
+                .iter()
+                .map(|(id, c)| ops::update(db, *id, None, c, now))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(c) = cursor {
+                db.execute(
+                    "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
+                    &[&c.backend, &c.value, &now],
+                )?;
+            }
+            Ok(done)
+        })?;
+        Ok(super::logged(done))
     }
-    fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
-        self.read(|db| ops::in_flight(db, backend))
-    }
-    fn sent_not_final(
-        &self,
-        backend: &str,
-        sent_since: Option<Timestamp>,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.read(|db| ops::sent_not_final(db, backend, sent_since, limit))
-    }
-    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
+    fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError> {
         self.read(|db| {
-            Ok(db
+            let cursor = db
                 .query_opt(
                     "SELECT cursor FROM backend_cursors WHERE backend = $1",
                     &[&backend],
                 )?
-                .map(|r| r.get(0)))
-        })
-    }
-    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
-        self.write(|db| {
-            db.execute(
-                "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES ($1, $2, now()) \
-                 ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
-                &[&backend, &cursor],
-            )?;
-            Ok(())
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            Ok(BackendState {
+                in_flight: ops::in_flight(db, backend)?,
+                cursor,
+            })
         })
     }
 }

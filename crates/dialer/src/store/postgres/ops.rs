@@ -8,27 +8,38 @@ use uuid::Uuid;
 use super::Db;
 use super::rows::{self, COLS, ts_param};
 use crate::store::{
-    Change, Inserted, MessageFilter, NewTemplate, StoreError, Template, TemplateChange,
-    creation_entry, micros, new_message_row, plan_change, same_request,
+    Change, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Seen, StoreError, Template,
+    TemplateChange, creation_entry, micros, new_message_row, plan_change, same_request,
+    unpublished_sql,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-/// With `claim`, the new message is claimed in the same insert; with `attempt` too, its
-/// first attempt is begun (see `Store::insert_attempting`).
+/// Stores one message as `mode` says (see `Store::insert`).
 pub(super) fn insert_one(
     db: &mut Tx<'_, '_>,
     new: &NewMessage,
     now: Timestamp,
-    claim: Option<(&str, Timestamp)>,
-    attempt: bool,
+    mode: InsertMode<'_>,
 ) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(db, new)? {
         return found;
     }
+    if mode.unique_per_template {
+        let slug = new.template_slug.clone().unwrap_or_default();
+        // Sends from one template take turns until commit, so the check stays true.
+        db.execute(
+            "SELECT pg_advisory_xact_lock(7283002, hashtext($1))",
+            &[&slug],
+        )?;
+        if template_used_for(db, &slug, &new.related)? {
+            return Err(StoreError::Duplicate { slug });
+        }
+    }
+    let claim = mode.claim();
     let mut m = new_message_row(new, now);
-    if claim.is_some() && attempt {
+    if claim.is_some_and(|c| c.2) {
         m.attempts = 1;
         m.attempt_unresolved = true;
     }
@@ -69,9 +80,8 @@ pub(super) fn insert_one(
         // Another transaction stored this idempotency key since we looked: that one wins.
         return match by_key(db, new)? {
             Some(found) => found,
-            None => Err(StoreError::Database(
-                "idempotency key conflict without a stored message".into(),
-            )),
+            // Not the key, then: the id.
+            None => Err(StoreError::AlreadyStored(m.id)),
         };
     }
     for r in &m.related {
@@ -85,28 +95,6 @@ pub(super) fn insert_one(
         message: m,
         existing: false,
     })
-}
-
-/// `insert_one` refusing (None) a duplicate from a template that does not allow them.
-pub(super) fn insert_unique(
-    db: &mut Tx<'_, '_>,
-    new: &NewMessage,
-    now: Timestamp,
-    claim: Option<(&str, Timestamp)>,
-) -> Result<Option<Inserted>, StoreError> {
-    let slug = new.template_slug.clone().unwrap_or_default();
-    // Sends from one template take turns until commit, so the check below stays true.
-    db.execute(
-        "SELECT pg_advisory_xact_lock(7283002, hashtext($1))",
-        &[&slug],
-    )?;
-    if let Some(found) = by_key(db, new)? {
-        return found.map(Some);
-    }
-    if template_used_for(db, &slug, &new.related)? {
-        return Ok(None);
-    }
-    insert_one(db, new, now, claim, false).map(Some)
 }
 
 /// The message already stored under `new`'s idempotency key, as `insert_one`'s answer.
@@ -156,6 +144,19 @@ pub(super) fn list<C: GenericClient>(
     if let Some(since) = f.created_since {
         push(&mut sql, " AND created_at >= ?", Box::new(since));
     }
+    if f.in_flight {
+        sql.push_str(" AND NOT is_final_state AND sent_at IS NOT NULL");
+    }
+    if let Some(since) = f.sent_since {
+        push(&mut sql, " AND sent_at >= ?", Box::new(since));
+    }
+    if let Some(before) = f.before {
+        push(
+            &mut sql,
+            " AND (created_at, id) < (SELECT created_at, id FROM messages WHERE id = ?)",
+            Box::new(before.as_uuid()),
+        );
+    }
     if let Some(r) = &f.related {
         push(
             &mut sql,
@@ -168,7 +169,10 @@ pub(super) fn list<C: GenericClient>(
         }
         push(&mut sql, " AND object_id = ?)", Box::new(r.id.clone()));
     }
-    sql.push_str(" ORDER BY created_at DESC, id DESC");
+    sql.push_str(match f.order {
+        Order::NewestFirst => " ORDER BY created_at DESC, id DESC",
+        Order::OldestSentFirst => " ORDER BY sent_at, id",
+    });
     if let Some(limit) = f.limit {
         push(&mut sql, " LIMIT ?", Box::new(limit as i64));
     }
@@ -206,7 +210,7 @@ pub(super) fn history<C: GenericClient>(
 }
 
 /// Exactly the same set of related objects; with none given the rule cannot apply.
-pub(super) fn template_used_for<C: GenericClient>(
+fn template_used_for<C: GenericClient>(
     db: &mut Db<'_, C>,
     slug: &str,
     related: &[RelatedObject],
@@ -348,10 +352,11 @@ pub(super) fn claim_due(
     // the re-check on the locked row keeps a just-claimed message out.
     let sql = format!(
         "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id IN (SELECT id FROM messages \
-         WHERE state IN (-1, 99) AND NOT is_final_state \
+         WHERE state IN {unpublished} AND NOT is_final_state \
          AND (not_before IS NULL OR not_before <= $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
          AND (claim_owner IS NULL OR claim_until <= $3) AND ($5::text IS NULL OR backend = $5) \
-         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
+         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
+        unpublished = unpublished_sql()
     );
     let limit = limit as i64;
     let found = db.query(
@@ -363,9 +368,11 @@ pub(super) fn claim_due(
     Ok(out)
 }
 
+/// Claims these messages if free, or (`held`) renews `owner`'s claims on them.
 pub(super) fn claim_ids(
     db: &mut Tx<'_, '_>,
     ids: &[MessageId],
+    held: bool,
     owner: &str,
     now: Timestamp,
     lease_until: Timestamp,
@@ -375,28 +382,16 @@ pub(super) fn claim_ids(
     // holding others could deadlock with a claimer that listed the ids in another order.
     let sql = format!(
         "UPDATE messages SET claim_owner = $2, claim_until = $3 WHERE id IN (SELECT id FROM messages \
-         WHERE id = ANY($1) AND state IN (-1, 99) AND NOT is_final_state \
-         AND (claim_owner IS NULL OR claim_until <= $4) ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
+         WHERE id = ANY($1) AND state IN {unpublished} AND NOT is_final_state \
+         AND CASE WHEN $5 THEN claim_owner = $2 ELSE claim_owner IS NULL OR claim_until <= $4 END \
+         ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
+        unpublished = unpublished_sql()
     );
-    let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now])?;
+    let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now, &held])?;
     let mut out = rows::read_all(db, &found)?;
     // In the order asked for.
     out.sort_by_key(|m| ids.iter().position(|i| *i == m.id));
     Ok(out)
-}
-
-pub(super) fn begin_attempt(
-    db: &mut Tx<'_, '_>,
-    id: MessageId,
-    owner: &str,
-    now: Timestamp,
-) -> Result<Option<Message>, StoreError> {
-    let sql = format!(
-        "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = true, changed_at = $3 \
-         WHERE id = $1 AND claim_owner = $2 RETURNING {COLS}"
-    );
-    let found = db.query(&sql, &[&id.as_uuid(), &owner, &ts_param(now)])?;
-    Ok(rows::read_all(db, &found)?.pop())
 }
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
@@ -431,7 +426,7 @@ pub(super) fn update(
     Ok((Some(plan.message), plan.history))
 }
 
-/// `begin_attempt` for a batch: one statement.
+/// Begins an attempt of each message `owner` holds: one statement.
 pub(super) fn begin_attempts(
     db: &mut Tx<'_, '_>,
     ids: &[MessageId],
@@ -453,13 +448,13 @@ pub(super) fn begin_attempts(
 pub(super) type Updated = (Option<Message>, Vec<HistoryEntry>);
 
 /// `update` with an owner for a batch: the rows are read and locked in one statement.
-pub(super) fn finish_many(
+pub(super) fn finish(
     db: &mut Tx<'_, '_>,
     owner: &str,
-    changes: &[(MessageId, Change)],
+    changes: &[(Seen, Change)],
     now: Timestamp,
 ) -> Result<Vec<Updated>, StoreError> {
-    let uuids: Vec<Uuid> = changes.iter().map(|(i, _)| i.as_uuid()).collect();
+    let uuids: Vec<Uuid> = changes.iter().map(|(s, _)| s.id().as_uuid()).collect();
     let owner_col = COLS.split(',').count();
     let sql = format!(
         "SELECT {COLS}, claim_owner FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE"
@@ -474,7 +469,8 @@ pub(super) fn finish_many(
         .map(|m| (m.id, m))
         .collect();
     let mut out = Vec::with_capacity(changes.len());
-    for (id, change) in changes {
+    for (seen, change) in changes {
+        let id = &seen.id();
         let held = holders.get(id).is_some_and(|h| h.as_deref() == Some(owner));
         let Some(old) = olds.get(id).filter(|_| held) else {
             out.push((None, Vec::new()));
@@ -502,19 +498,4 @@ pub(super) fn in_flight<C: GenericClient>(
         .map(|r| r.get(0))
         .unwrap_or(0);
     Ok(n as usize)
-}
-
-pub(super) fn sent_not_final<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    backend: &str,
-    since: Option<Timestamp>,
-    limit: usize,
-) -> Result<Vec<Message>, StoreError> {
-    let sql = format!(
-        "SELECT {COLS} FROM messages WHERE backend = $1 AND NOT is_final_state AND sent_at IS NOT NULL \
-         AND ($2::timestamptz IS NULL OR sent_at >= $2) ORDER BY sent_at, id LIMIT $3"
-    );
-    let limit = limit as i64;
-    let found = db.query(&sql, &[&backend, &since, &limit])?;
-    rows::read_all(db, &found)
 }

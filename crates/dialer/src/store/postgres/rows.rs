@@ -17,7 +17,7 @@ pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, c
     attempt_unresolved";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
+    StoreError::corrupt(what, e)
 }
 
 pub(super) fn state(code: i16) -> Result<State, StoreError> {
@@ -128,17 +128,12 @@ pub(super) fn update<C: GenericClient>(
     m: &Message,
     release: bool,
 ) -> Result<(), StoreError> {
-    let sql = if release {
-        "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, extra_sender_data = $6, \
-         is_final_state = $7, attempts = $8, next_attempt_at = $9, check_failures = $10, \
-         attempt_unresolved = $11, claim_owner = NULL, claim_until = NULL WHERE id = $1"
-    } else {
-        "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, extra_sender_data = $6, \
-         is_final_state = $7, attempts = $8, next_attempt_at = $9, check_failures = $10, \
-         attempt_unresolved = $11, \
-         claim_owner = CASE WHEN $4::smallint IN (-1, 99) AND NOT $7::boolean THEN claim_owner END, \
-         claim_until = CASE WHEN $4::smallint IN (-1, 99) AND NOT $7::boolean THEN claim_until END WHERE id = $1"
-    };
+    let sql = "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, \
+         extra_sender_data = $6, is_final_state = $7, attempts = $8, next_attempt_at = $9, \
+         check_failures = $10, attempt_unresolved = $11, \
+         claim_owner = CASE WHEN $12 THEN claim_owner END, \
+         claim_until = CASE WHEN $12 THEN claim_until END WHERE id = $1";
+    let keep_claim = !release && m.state.is_unpublished() && !m.is_final_state;
     let attempts = m.attempts as i32;
     let check_failures = m.check_failures as i32;
     db.execute(
@@ -155,6 +150,7 @@ pub(super) fn update<C: GenericClient>(
             &m.next_attempt_at,
             &check_failures,
             &m.attempt_unresolved,
+            &keep_claim,
         ],
     )?;
     Ok(())

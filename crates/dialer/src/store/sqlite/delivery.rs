@@ -3,11 +3,11 @@
 use std::sync::LazyLock;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, named_params};
 
 use super::keys;
 use super::rows::{self, COLS, us};
-use crate::store::{Change, StoreError, plan_change};
+use crate::store::{Change, Cursor, StoreError, plan_change, unpublished_sql};
 use crate::{HistoryEntry, Message, MessageId};
 
 pub(super) fn claim_due(
@@ -18,34 +18,48 @@ pub(super) fn claim_due(
     limit: usize,
     backend: Option<&str>,
 ) -> Result<Vec<Message>, StoreError> {
-    let sql = format!(
-        "UPDATE messages SET claim_owner = ?1, claim_until = ?2 WHERE n IN (SELECT n FROM messages \
-         WHERE state IN (-1, 99) AND inline_claim = 0 AND is_final_state = 0 \
-         AND (not_before IS NULL OR not_before <= ?3) AND (next_attempt_at IS NULL OR next_attempt_at <= ?3) \
-         AND (claim_owner IS NULL OR claim_until <= ?3) AND (?5 IS NULL OR backend = ?5) \
-         ORDER BY priority, created_at, n LIMIT ?4) RETURNING {COLS}"
-    );
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE messages SET claim_owner = :owner, claim_until = :until WHERE n IN (SELECT n FROM messages \
+             WHERE state IN {} AND inline_claim = 0 AND is_final_state = 0 \
+             AND (not_before IS NULL OR not_before <= :now) AND (next_attempt_at IS NULL OR next_attempt_at <= :now) \
+             AND (claim_owner IS NULL OR claim_until <= :now) AND (:backend IS NULL OR backend = :backend) \
+             ORDER BY priority, created_at, n LIMIT :limit) RETURNING {COLS}",
+            unpublished_sql()
+        )
+    });
     let mut out = rows::query(
         tx,
-        &sql,
-        rusqlite::params![owner, us(lease_until), us(now), limit as i64, backend],
+        &SQL,
+        named_params! {
+            ":owner": owner,
+            ":until": us(lease_until),
+            ":now": us(now),
+            ":limit": limit as i64,
+            ":backend": backend,
+        },
     )?;
     out.sort_by_key(|m| (m.priority, m.created_at, m.id));
     Ok(out)
 }
 
+/// Claims these messages if free, or (`held`) renews `owner`'s claims on them.
 pub(super) fn claim_ids(
     tx: &Connection,
     ids: &[MessageId],
+    held: bool,
     owner: &str,
     now: Timestamp,
     lease_until: Timestamp,
 ) -> Result<Vec<Message>, StoreError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE messages SET claim_owner = ?2, claim_until = ?3, inline_claim = 0 WHERE {} AND state IN (-1, 99) \
-             AND is_final_state = 0 AND (claim_owner IS NULL OR claim_until <= ?4) RETURNING {COLS}",
-            keys::by_id(1, 5)
+            "UPDATE messages SET claim_owner = :owner, claim_until = :until, inline_claim = 0 \
+             WHERE {} AND state IN {} AND is_final_state = 0 \
+             AND CASE WHEN :held THEN claim_owner = :owner \
+             ELSE claim_owner IS NULL OR claim_until <= :now END RETURNING {COLS}",
+            keys::by_id(),
+            unpublished_sql()
         )
     });
     let mut out = Vec::with_capacity(ids.len());
@@ -53,13 +67,14 @@ pub(super) fn claim_ids(
         out.extend(rows::query(
             tx,
             &SQL,
-            (
-                id.to_string(),
-                owner,
-                us(lease_until),
-                us(now),
-                keys::of(*id),
-            ),
+            named_params! {
+                ":id": id.to_string(),
+                ":key": keys::of(*id),
+                ":owner": owner,
+                ":until": us(lease_until),
+                ":now": us(now),
+                ":held": held,
+            },
         )?);
     }
     Ok(out)
@@ -74,22 +89,18 @@ pub(super) fn begin_attempt(
     // Built once: the worker runs it for every message it publishes.
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = ?3 \
-             WHERE {} AND claim_owner = ?2 RETURNING {COLS}",
-            keys::by_id(1, 4)
+            "UPDATE messages SET attempts = attempts + 1, attempt_unresolved = 1, changed_at = :now \
+             WHERE {} AND claim_owner = :owner RETURNING {COLS}",
+            keys::by_id()
         )
     });
-    Ok(rows::query(
-        tx,
-        &SQL,
-        (
-            id.to_string(),
-            owner,
-            us(crate::store::micros(now)),
-            keys::of(id),
-        ),
-    )?
-    .pop())
+    let params = named_params! {
+        ":id": id.to_string(),
+        ":key": keys::of(id),
+        ":owner": owner,
+        ":now": us(crate::store::micros(now)),
+    };
+    Ok(rows::query(tx, &SQL, params)?.pop())
 }
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
@@ -114,153 +125,61 @@ pub(super) fn update(
     Ok((Some(plan.message), plan.history))
 }
 
-/// `finish` for a message as `owner` last saw it: written without reading the row back.
-/// None when the row changed meanwhile (or is final); the caller then uses [`update`].
-pub(super) fn finish_known(
-    conn: &Connection,
-    owner: &str,
-    old: &Message,
-    change: &Change,
-    now: Timestamp,
-) -> Result<Option<(Message, Vec<HistoryEntry>)>, StoreError> {
-    if old.is_final_state {
-        return Ok(None);
-    }
-    let plan = plan_change(old, change, now);
-    let history = rows::history_rows(&plan.history)?;
-    let written = rows::update(
-        conn,
-        &plan.message,
-        history.as_deref(),
-        true,
-        Some((owner, old)),
-    )?;
-    Ok((written == 1).then_some((plan.message, plan.history)))
-}
-
-/// Claimed messages are unpublished (an update that takes a message out of that set drops
-/// its claim), so the partial index of unpublished messages finds them all, except inline
-/// claims, which only [`renew_ids`] (or the owner's own update) turns into ordinary ones.
-pub(super) fn release(tx: &Connection, owner: &str) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached(
-            "UPDATE messages SET claim_owner = NULL, claim_until = NULL \
-             WHERE state IN (-1, 99) AND inline_claim = 0 AND claim_owner = ?1",
-        )?
-        .execute([owner])?)
-}
-
-pub(super) fn renew(
-    tx: &Connection,
-    owner: &str,
-    lease_until: Timestamp,
-) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached(
-            "UPDATE messages SET claim_until = ?2 \
-             WHERE state IN (-1, 99) AND inline_claim = 0 AND claim_owner = ?1",
-        )?
-        .execute((owner, us(lease_until)))?)
-}
-
-/// Renews claims by id, turning inline claims into ordinary ones (indexed, so that
-/// [`renew`] and [`release`] by owner find them from then on).
-pub(super) fn renew_ids(
+/// Gives back `owner`'s claims on these messages; an inline claim too, after which the
+/// message is back in the index of unpublished messages for any worker.
+pub(super) fn release(
     tx: &Connection,
     owner: &str,
     ids: &[MessageId],
-    lease_until: Timestamp,
 ) -> Result<usize, StoreError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE messages SET claim_until = ?3, inline_claim = 0 \
-             WHERE {} AND claim_owner = ?2 AND state IN (-1, 99) AND is_final_state = 0",
-            keys::by_id(1, 4)
+            "UPDATE messages SET claim_owner = NULL, claim_until = NULL, inline_claim = 0 \
+             WHERE {} AND claim_owner = :owner",
+            keys::by_id()
         )
     });
     let mut stmt = tx.prepare_cached(&SQL)?;
     let mut n = 0;
     for id in ids {
-        n += stmt.execute((id.to_string(), owner, us(lease_until), keys::of(*id)))?;
+        n += stmt.execute(named_params! {
+            ":id": id.to_string(),
+            ":key": keys::of(*id),
+            ":owner": owner,
+        })?;
     }
     Ok(n)
-}
-
-/// Finds messages whose sender died holding an inline claim: they are not in the index of
-/// unpublished messages, so the worker would never see them. Messages are looked at in key
-/// (creation) order from the stored mark; an expired inline claim becomes an ordinary,
-/// expired claim that any worker takes over (asking the backend first: the attempt is
-/// unresolved). The scan stops at the first live inline claim, whose sender may still
-/// finish it, and the mark moves up to there. A message stored with a key at or below the
-/// mark gets an ordinary claim instead (decided atomically with the insert), so nothing
-/// committed late is passed over. Returns how many claims were recovered.
-pub(super) fn recover_inline(
-    tx: &Connection,
-    now: Timestamp,
-    limit: usize,
-) -> Result<usize, StoreError> {
-    let mut recovered = 0;
-    super::marks::scan(
-        tx,
-        "inline_scan",
-        "inline_claim, claim_until",
-        limit,
-        |r| Ok((r.get::<_, bool>(2)?, r.get::<_, Option<i64>>(3)?)),
-        |n, id, (inline, until)| {
-            if !inline {
-                return Ok(true);
-            }
-            if until.is_some_and(|u| u > us(now)) {
-                return Ok(false);
-            }
-            recovered += tx
-                .prepare_cached("UPDATE messages SET inline_claim = 0 WHERE n = ?1")?
-                .execute([n])?;
-            tracing::warn!(message_id = %id, "the sender stopped while publishing this message and its claim expired: a worker takes it over");
-            Ok(true)
-        },
-    )?;
-    Ok(recovered)
 }
 
 pub(super) fn in_flight(conn: &Connection, backend: &str) -> Result<usize, StoreError> {
     let n: i64 = conn
         .prepare_cached(
-            "SELECT COUNT(*) FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL",
+            "SELECT COUNT(*) FROM messages WHERE backend = :backend AND is_final_state = 0 AND sent_at IS NOT NULL",
         )?
-        .query_row([backend], |r| r.get(0))?;
+        .query_row(named_params! { ":backend": backend }, |r| r.get(0))?;
     Ok(n as usize)
-}
-
-pub(super) fn sent_not_final(
-    conn: &Connection,
-    backend: &str,
-    since: Option<Timestamp>,
-    limit: usize,
-) -> Result<Vec<Message>, StoreError> {
-    let sql = format!(
-        "SELECT {COLS} FROM messages WHERE backend = ?1 AND is_final_state = 0 AND sent_at IS NOT NULL \
-         AND (?2 IS NULL OR sent_at >= ?2) ORDER BY sent_at, n LIMIT ?3"
-    );
-    rows::query(
-        conn,
-        &sql,
-        rusqlite::params![backend, since.map(us), limit as i64],
-    )
 }
 
 pub(super) fn cursor(conn: &Connection, backend: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT cursor FROM backend_cursors WHERE backend = ?1")?
-        .query_row([backend], |r| r.get(0))
+        .prepare_cached("SELECT cursor FROM backend_cursors WHERE backend = :backend")?
+        .query_row(named_params! { ":backend": backend }, |r| r.get(0))
         .optional()?)
 }
 
-pub(super) fn set_cursor(tx: &Connection, backend: &str, cursor: &str) -> Result<(), StoreError> {
+pub(super) fn set_cursor(
+    tx: &Connection,
+    cursor: Cursor<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (?1, ?2, ?3) \
+        "INSERT INTO backend_cursors (backend, cursor, changed_at) VALUES (:backend, :cursor, :now) \
          ON CONFLICT (backend) DO UPDATE SET cursor = excluded.cursor, changed_at = excluded.changed_at",
     )?
-    .execute((backend, cursor, Timestamp::now().as_microsecond()))?;
+    .execute(named_params! {
+        ":backend": cursor.backend,
+        ":cursor": cursor.value,
+        ":now": us(now),
+    })?;
     Ok(())
 }

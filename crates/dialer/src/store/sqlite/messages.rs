@@ -1,352 +1,84 @@
-//! Storing and reading messages.
+//! Reading messages.
 
-use jiff::Timestamp;
 use rusqlite::Connection;
 
-use super::SqliteStore;
 use super::keys;
-use super::related::{self, keys_sql, object_key};
-use super::rows::{self, COLS, related_column, to_json, us};
-use crate::store::{
-    Inserted, MessageFilter, StoreError, creation_entry, log_created, new_message_row, same_request,
-};
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
-
-/// A claim to take with the insert: owner, lease, and whether the first attempt begins.
-pub(super) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
-
-impl SqliteStore {
-    pub(super) fn insert_impl(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        claim: Claim<'_>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = match new {
-            // What `send` stores: one INSERT, atomic on its own, so without BEGIN and
-            // COMMIT. It stores nothing if its key is at or below a scan mark (its id made
-            // before a newer message was stored and scanned) or taken (see `keys.rs`); the
-            // transaction below handles both. An idempotency key needs a transaction for
-            // its lookup.
-            [one] if one.idempotency_key.is_none() => {
-                let quick = {
-                    let conn = self.conn()?;
-                    let mut st = InsertStatements::new(&conn, Marks::Unchecked)?;
-                    insert_one(&conn, &mut st, one, now, claim)?
-                };
-                match quick {
-                    Some(done) => vec![done],
-                    None => self.write(|tx| {
-                        let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-                        Ok(vec![stored(insert_one(tx, &mut st, one, now, claim)?)?])
-                    })?,
-                }
-            }
-            _ => self.write(|tx| {
-                // Prepared once per batch, not once per message.
-                let marks = if new.len() == 1 {
-                    Marks::read(tx)?
-                } else {
-                    Marks::IndexNow(None)
-                };
-                let mut st = InsertStatements::new(tx, marks)?;
-                new.iter()
-                    .map(|n| stored(insert_one(tx, &mut st, n, now, claim)?))
-                    .collect::<Result<Vec<_>, _>>()
-            })?,
-        };
-        if new.len() == 1 {
-            self.after_single_insert(&inserted);
-        }
-        for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-
-    pub(super) fn insert_chunks_impl(
-        &self,
-        now: Timestamp,
-        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let inserted = self.write(|tx| {
-            let mut st = InsertStatements::new(tx, Marks::IndexNow(None))?;
-            let mut out = Vec::new();
-            // An Err returns before the commit: the transaction rolls back, nothing stored.
-            while let Some(chunk) = next() {
-                for n in &chunk? {
-                    out.extend(insert_one(tx, &mut st, n, now, None)?);
-                }
-            }
-            Ok(out)
-        })?;
-        for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-
-    pub(super) fn insert_unique_impl(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Claim<'_>,
-    ) -> Result<Option<Inserted>, StoreError> {
-        let slug = new.template_slug.as_deref().unwrap_or_default();
-        let inserted = self.write(|tx| {
-            if let Some(found) = by_key(tx, new)? {
-                return found.map(Some);
-            }
-            // Inside the write transaction (BEGIN IMMEDIATE): no other writer in between.
-            if template_used_for(tx, slug, &new.related)? {
-                return Ok(None);
-            }
-            let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-            insert_one(tx, &mut st, new, now, claim)
-        })?;
-        if let Some(i) = &inserted {
-            self.after_single_insert(std::slice::from_ref(i));
-        }
-        if let Some(i) = inserted.as_ref().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
-        Ok(inserted)
-    }
-}
-
-impl SqliteStore {
-    /// About one message in [`related::TAIL`] stored on its own moves the tail of the index
-    /// of related objects into it (see [`related::moves_tail`]).
-    /// The message is stored whatever happens here: a failure is only logged (lookups read
-    /// the tail meanwhile, and the next move or worker pass indexes it).
-    fn after_single_insert(&self, inserted: &[Inserted]) {
-        if inserted
-            .iter()
-            .any(|i| !i.existing && related::moves_tail(i.message.id))
-            && let Err(e) = self.write(|tx| related::index_tail(tx, 64 * related::TAIL))
-        {
-            tracing::warn!("indexing the related objects of recent messages failed: {e}");
-        }
-    }
-}
-
-/// The answer of an insert that reads the marks itself, which always stores.
-fn stored(inserted: Option<Inserted>) -> Result<Inserted, StoreError> {
-    inserted.ok_or_else(|| StoreError::Database("message not stored".into()))
-}
-
-/// The message already stored under `new`'s idempotency key, as the insert's answer.
-fn by_key(
-    conn: &Connection,
-    new: &NewMessage,
-) -> Result<Option<Result<Inserted, StoreError>>, StoreError> {
-    let Some(key) = &new.idempotency_key else {
-        return Ok(None);
-    };
-    let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = ?1");
-    Ok(rows::query(conn, &sql, [key])?.pop().map(|existing| {
-        if same_request(&existing, new) {
-            Ok(Inserted {
-                message: existing,
-                existing: true,
-            })
-        } else {
-            Err(StoreError::IdempotencyConflict {
-                key: key.clone(),
-                existing: existing.id,
-            })
-        }
-    }))
-}
-
-/// Where a new message stands against the two scan marks (see `related.rs` and
-/// `delivery::recover_inline`).
-enum Marks {
-    /// Not read: the INSERT itself stores nothing unless the key is above both marks.
-    Unchecked,
-    /// Read in this write transaction: `(inline_scan, related_indexed)`.
-    Read(i64, i64),
-    /// A batch: related objects are indexed at once; the inline mark is read when first
-    /// needed.
-    IndexNow(Option<i64>),
-}
-
-impl Marks {
-    fn read(tx: &Connection) -> Result<Marks, StoreError> {
-        let (inline, related) = tx
-            .prepare_cached(
-                "SELECT (SELECT n FROM store_marks WHERE name = 'inline_scan'), \
-                 (SELECT n FROM store_marks WHERE name = 'related_indexed')",
-            )?
-            .query_row([], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })?;
-        Ok(Marks::Read(inline.unwrap_or(-1), related.unwrap_or(-1)))
-    }
-}
-
-macro_rules! insert_columns {
-    () => {
-        "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, template_slug, \
-         template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, \
-         predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
-         attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) "
-    };
-}
-macro_rules! insert_values {
-    () => {
-        "?22, ?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, 0, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, \
-         ?18, ?19, ?20, ?21, '[]'"
-    };
-}
-
-/// The prepared statements of an insert.
-struct InsertStatements<'t> {
-    message: rusqlite::CachedStatement<'t>,
-    marks: Marks,
-}
-
-impl<'t> InsertStatements<'t> {
-    fn new(tx: &'t Connection, marks: Marks) -> Result<Self, StoreError> {
-        let sql = match marks {
-            Marks::Unchecked => concat!(
-                insert_columns!(),
-                "SELECT ",
-                insert_values!(),
-                " WHERE ?22 > (SELECT n FROM store_marks WHERE name = 'inline_scan') \
-                 AND ?22 > (SELECT n FROM store_marks WHERE name = 'related_indexed')"
-            ),
-            _ => concat!(insert_columns!(), "VALUES (", insert_values!(), ")"),
-        };
-        Ok(InsertStatements {
-            message: tx.prepare_cached(sql)?,
-            marks,
-        })
-    }
-}
-
-fn insert_one(
-    tx: &Connection,
-    st: &mut InsertStatements<'_>,
-    new: &NewMessage,
-    now: Timestamp,
-    claim: Claim<'_>,
-) -> Result<Option<Inserted>, StoreError> {
-    if let Some(found) = by_key(tx, new)? {
-        return found.map(Some);
-    }
-    let mut m = new_message_row(new, now);
-    let (id, own) = (m.id.to_string(), keys::of(m.id));
-    let begun = claim.is_some_and(|c| c.2);
-    if begun {
-        m.attempts = 1;
-        m.attempt_unresolved = true;
-    }
-    // Begun at once, a message gets an inline claim, kept out of the due index, unless
-    // the dead-sender scan already passed its key (see `delivery::recover_inline`). A
-    // message stored on its own reaches the index of related objects later, unless the
-    // indexer already passed its key (see `related.rs`).
-    if let Marks::IndexNow(mark @ None) = &mut st.marks
-        && begun
-    {
-        *mark = Some(super::marks::get(tx, "inline_scan")?);
-    }
-    let place = |n: i64| match &st.marks {
-        Marks::Unchecked => (begun, false),
-        Marks::Read(inline, related) => (begun && n > *inline, n <= *related),
-        Marks::IndexNow(mark) => (begun && mark.is_some_and(|m| n > m), true),
-    };
-    let (json, resent_from) = (
-        to_json(&m.extra_data)?,
-        m.resent_from.map(|r| r.to_string()),
-    );
-    let related_text = related_column(&m.related)?;
-    let mut n = own;
-    let (written, index_related) = loop {
-        let (inline, index_related) = place(n);
-        let result = st.message.execute(rusqlite::params![
-            id,
-            us(m.created_at),
-            m.recipient.as_str(),
-            m.content,
-            m.template_slug,
-            m.template_id,
-            m.state.code(),
-            m.backend,
-            json,
-            m.tag.as_ref().map(|t| t.as_str()),
-            m.priority.get(),
-            m.predictive,
-            m.attempts,
-            m.not_before.map(us),
-            m.idempotency_key,
-            resent_from,
-            m.attempt_unresolved,
-            related_text,
-            claim.map(|c| c.0),
-            claim.map(|c| us(c.1)),
-            inline,
-            n,
-        ]);
-        match result {
-            Ok(written) => break (written, index_related),
-            // Another message has this key: in a transaction, take the next free one.
-            Err(e) if keys::taken(&e) && n == own => {
-                if matches!(st.marks, Marks::Unchecked) {
-                    return Ok(None);
-                }
-                n = keys::displaced(tx, &id, own)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    if written == 0 {
-        return Ok(None);
-    }
-    if index_related {
-        related::index(tx, n, &m.related)?;
-    }
-    Ok(Some(Inserted {
-        message: m,
-        existing: false,
-    }))
-}
+use super::related::{keys_sql, object_key};
+use super::rows::{self, COLS, related_column, us};
+use crate::store::{MessageFilter, Order, StoreError, creation_entry};
+use crate::{HistoryEntry, Message, MessageId, RelatedObject};
 
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
     let mut sql = format!("SELECT {COLS} FROM messages WHERE 1 = 1");
-    let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-    // Returns the parameter's number.
-    let mut push = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
-        params.push(v);
-        sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
-        params.len()
+    let mut params: Vec<(&str, Box<dyn rusqlite::ToSql>)> = Vec::new();
+    let mut and = |clause: &str, named: Vec<(&'static str, Box<dyn rusqlite::ToSql>)>| {
+        sql.push_str(" AND ");
+        sql.push_str(clause);
+        params.extend(named);
     };
     if let Some(s) = f.state {
-        push(&mut sql, " AND state = ?", Box::new(s.code()));
+        and("state = :state", vec![(":state", Box::new(s.code()))]);
     }
     if let Some(t) = &f.tag {
-        push(&mut sql, " AND tag = ?", Box::new(t.as_str().to_string()));
+        and(
+            "tag = :tag",
+            vec![(":tag", Box::new(t.as_str().to_string()))],
+        );
     }
     if let Some(b) = &f.backend {
-        push(&mut sql, " AND backend = ?", Box::new(b.clone()));
+        and(
+            "backend = :backend",
+            vec![(":backend", Box::new(b.clone()))],
+        );
     }
     if let Some(since) = f.created_since {
-        push(&mut sql, " AND created_at >= ?", Box::new(us(since)));
+        and(
+            "created_at >= :since",
+            vec![(":since", Box::new(us(since)))],
+        );
+    }
+    if f.in_flight {
+        and("is_final_state = 0 AND sent_at IS NOT NULL", vec![]);
+    }
+    if let Some(since) = f.sent_since {
+        and(
+            "sent_at >= :sent_since",
+            vec![(":sent_since", Box::new(us(since)))],
+        );
+    }
+    if let Some(before) = f.before {
+        // Keys grow as messages are stored (see `keys.rs`): older is a smaller key.
+        let clause = format!("n < (SELECT n FROM messages WHERE {})", keys::by_id());
+        and(
+            &clause,
+            vec![
+                (":id", Box::new(before.to_string())),
+                (":key", Box::new(keys::of(before))),
+            ],
+        );
     }
     if let Some(r) = &f.related {
         // The key finds the candidates; the text keeps `007` apart from `7`.
-        let k = push(&mut sql, "", Box::new(r.kind.clone()));
-        let n = push(&mut sql, "", Box::new(object_key(r)));
-        let i = push(&mut sql, "", Box::new(r.id.clone()));
-        let j = push(&mut sql, "", Box::new(r.to_string()));
-        sql.push_str(&format!(" AND n IN ({})", keys_sql(k, n, i, j)));
+        and(
+            &format!("n IN ({})", keys_sql()),
+            vec![
+                (":kind", Box::new(r.kind.clone())),
+                (":object_key", Box::new(object_key(r))),
+                (":object_id", Box::new(r.id.clone())),
+                (":object", Box::new(r.to_string())),
+            ],
+        );
     }
-    // Keys grow as messages are stored (see `keys.rs`): their order is the order of creation.
-    sql.push_str(" ORDER BY n DESC");
+    sql.push_str(match f.order {
+        Order::NewestFirst => " ORDER BY n DESC",
+        Order::OldestSentFirst => " ORDER BY sent_at, n",
+    });
     if let Some(limit) = f.limit {
-        push(&mut sql, " LIMIT ?", Box::new(limit as i64));
+        sql.push_str(" LIMIT :limit");
+        params.push((":limit", Box::new(limit as i64)));
     }
-    let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    let refs: Vec<(&str, &dyn rusqlite::ToSql)> =
+        params.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     rows::query(conn, &sql, refs.as_slice())
 }
 
@@ -375,19 +107,19 @@ pub(super) fn template_used_for(
     // Built once: `send_template` without duplicates asks this for every message.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT COUNT(*) FROM messages WHERE n IN ({}) AND template_slug = ?5 AND related = ?6",
-            keys_sql(1, 2, 3, 4)
+            "SELECT COUNT(*) FROM messages WHERE n IN ({}) AND template_slug = :slug AND related = :related",
+            keys_sql()
         )
     });
     let n: i64 = conn.prepare_cached(&SQL)?.query_row(
-        rusqlite::params![
-            &first.kind,
-            object_key(first),
-            &first.id,
-            first.to_string(),
-            slug,
-            wanted_column
-        ],
+        rusqlite::named_params! {
+            ":kind": &first.kind,
+            ":object_key": object_key(first),
+            ":object_id": &first.id,
+            ":object": first.to_string(),
+            ":slug": slug,
+            ":related": wanted_column,
+        },
         |r| r.get(0),
     )?;
     Ok(n > 0)

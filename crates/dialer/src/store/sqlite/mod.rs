@@ -3,13 +3,15 @@
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
 mod delivery;
-mod keys;
-mod marks;
+mod fast_path;
 mod messages;
-mod related;
 mod rows;
 mod schema;
 mod templates;
+#[cfg(test)]
+mod tests;
+
+use fast_path::{keys, related};
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -20,9 +22,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::{
-    Change, Inserted, MessageFilter, NewTemplate, Store, StoreError, Template, TemplateChange,
+    BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
+    Seen, Store, StoreError, Template, TemplateChange,
 };
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
+use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
 const POOL_SIZE: usize = 8;
@@ -30,12 +33,6 @@ const POOL_SIZE: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
-    }
 }
 
 impl SqliteStore {
@@ -58,7 +55,7 @@ impl SqliteStore {
     }
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
-        let reused = self.idle.lock().map_err(|_| poisoned())?.pop();
+        let reused = self.idle.lock().map_err(poisoned)?.pop();
         let conn = match reused {
             Some(c) => c,
             None => connect(&self.path)?,
@@ -94,8 +91,15 @@ impl SqliteStore {
     }
 }
 
-fn poisoned() -> StoreError {
-    StoreError::Database("connection pool lock poisoned".into())
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Poisoned
+}
+
+fn cannot_open(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    }
 }
 
 fn create_private(path: &Path) -> Result<(), StoreError> {
@@ -110,21 +114,14 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(path)
         .map(drop)
-        .map_err(|e| {
-            StoreError::Database(format!(
-                "cannot create database file {}: {e}",
-                path.display()
-            ))
-        })
+        .map_err(|e| cannot_open(path, e))
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        StoreError::Database(format!("cannot open database file {}: {e}", path.display()))
-    })?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| cannot_open(path, e))?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Each message rewrites the same few hot pages (the newest leaf of the table and of the
@@ -146,9 +143,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     )?;
     let newest = schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > newest {
-        return Err(StoreError::Database(format!(
-            "the database schema is version {current}, newer than this dialout knows ({newest}): upgrade dialout"
-        )));
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: newest,
+        });
     }
     for (version, step) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
         match step {
@@ -156,8 +154,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             schema::Migration::Code(run) => run(&tx)?,
         }
         tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
-            (version, Timestamp::now().as_microsecond()),
+            "INSERT INTO schema_version (version, applied_at) VALUES (:version, :now)",
+            rusqlite::named_params! { ":version": version, ":now": Timestamp::now().as_microsecond() },
         )?;
         tracing::info!(version, "sqlite schema migrated");
     }
@@ -207,45 +205,17 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for SqliteStore {
-    fn insert_messages(
+    fn insert(
         &self,
         new: &[NewMessage],
+        mode: InsertMode<'_>,
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, None)
-    }
-    fn insert_claimed(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, Some((owner, lease_until, false)))
-    }
-    fn insert_chunks(
-        &self,
-        now: Timestamp,
-        next: &mut dyn FnMut() -> Option<Result<Vec<NewMessage>, StoreError>>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_chunks_impl(now, next)
-    }
-    fn insert_attempting(
-        &self,
-        new: &[NewMessage],
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        self.insert_impl(new, now, Some((owner, lease_until, true)))
-    }
-    fn insert_unique(
-        &self,
-        new: &NewMessage,
-        now: Timestamp,
-        claim: Option<(&str, Timestamp)>,
-    ) -> Result<Option<Inserted>, StoreError> {
-        self.insert_unique_impl(new, now, claim.map(|(o, t)| (o, t, false)))
+        if mode.unique_per_template {
+            self.insert_unique_impl(new, now, mode.claim())
+        } else {
+            self.insert_impl(new, now, mode.claim())
+        }
     }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         self.read(|c| rows::find(c, id))
@@ -255,9 +225,6 @@ impl Store for SqliteStore {
     }
     fn history(&self, id: MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.read(|c| messages::history(c, id))
-    }
-    fn template_used_for(&self, slug: &str, related: &[RelatedObject]) -> Result<bool, StoreError> {
-        self.read(|c| messages::template_used_for(c, slug, related))
     }
 
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
@@ -281,51 +248,25 @@ impl Store for SqliteStore {
         self.write(|tx| templates::remove(tx, slug))
     }
 
-    fn claim_due(
+    fn claim(
         &self,
         owner: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-        backend: Option<&str>,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.write(|tx| delivery::claim_due(tx, owner, now, lease_until, limit, backend))
-    }
-    fn claim_ids(
-        &self,
-        ids: &[MessageId],
-        owner: &str,
+        which: Claimable<'_>,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        self.write(|tx| delivery::claim_ids(tx, ids, owner, now, lease_until))
-    }
-    fn begin_attempt(
-        &self,
-        id: MessageId,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        self.write(|tx| delivery::begin_attempt(tx, id, owner, now))
-    }
-    fn finish(
-        &self,
-        id: MessageId,
-        owner: &str,
-        change: &Change,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) =
-            self.write(|tx| delivery::update(tx, id, Some(owner), change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+        self.write(|tx| match which {
+            Claimable::Due { limit, backend } => {
+                delivery::claim_due(tx, owner, now, lease_until, limit, backend)
+            }
+            Claimable::Ids(ids) => delivery::claim_ids(tx, ids, false, owner, now, lease_until),
+            Claimable::Held(ids) => delivery::claim_ids(tx, ids, true, owner, now, lease_until),
+        })
     }
     fn begin_attempts(
         &self,
-        ids: &[MessageId],
         owner: &str,
+        ids: &[MessageId],
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         self.write(|tx| {
@@ -336,30 +277,16 @@ impl Store for SqliteStore {
             Ok(out)
         })
     }
-    fn finish_many(
+    fn finish(
         &self,
         owner: &str,
-        changes: &[(MessageId, Change)],
+        changes: &[(Seen, Change)],
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
-        let done = self.write(|tx| {
-            changes
-                .iter()
-                .map(|(id, c)| delivery::update(tx, *id, Some(owner), c, now))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        Ok(super::logged(done))
-    }
-    fn finish_known(
-        &self,
-        owner: &str,
-        changes: &[(Message, Change)],
-        now: Timestamp,
-    ) -> Result<Vec<Option<Message>>, StoreError> {
-        // One message (what `send` publishes): one guarded UPDATE, atomic on its own,
-        // without BEGIN and COMMIT around it.
-        if let [(old, change)] = changes {
-            let done = delivery::finish_known(&*self.conn()?, owner, old, change, now)?;
+        // One message as last seen (what `send` publishes): one guarded UPDATE, atomic on
+        // its own, without BEGIN and COMMIT around it.
+        if let [(Seen::Message(old), change)] = changes {
+            let done = fast_path::finish::finish_known(&*self.conn()?, owner, old, change, now)?;
             if let Some((m, history)) = done {
                 super::log_history(m.id, &history);
                 return Ok(vec![Some(m)]);
@@ -368,63 +295,52 @@ impl Store for SqliteStore {
         let done = self.write(|tx| {
             changes
                 .iter()
-                .map(
-                    |(old, c)| match delivery::finish_known(tx, owner, old, c, now)? {
-                        Some((m, h)) => Ok((Some(m), h)),
-                        None => delivery::update(tx, old.id, Some(owner), c, now),
-                    },
-                )
+                .map(|(seen, c)| {
+                    if let Seen::Message(old) = seen
+                        && let Some((m, h)) =
+                            fast_path::finish::finish_known(tx, owner, old, c, now)?
+                    {
+                        return Ok((Some(m), h));
+                    }
+                    delivery::update(tx, seen.id(), Some(owner), c, now)
+                })
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
         Ok(super::logged(done))
     }
-    fn release(&self, owner: &str) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::release(tx, owner))
-    }
-    fn renew(&self, owner: &str, lease_until: Timestamp) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::renew(tx, owner, lease_until))
-    }
-    fn renew_ids(
-        &self,
-        owner: &str,
-        ids: &[MessageId],
-        lease_until: Timestamp,
-    ) -> Result<usize, StoreError> {
-        self.write(|tx| delivery::renew_ids(tx, owner, ids, lease_until))
-    }
-    fn maintain(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
-        self.write(|tx| {
-            related::index_tail(tx, limit)?;
-            delivery::recover_inline(tx, now, limit)
-        })
+    fn release(&self, owner: &str, ids: &[MessageId]) -> Result<usize, StoreError> {
+        self.write(|tx| delivery::release(tx, owner, ids))
     }
     fn apply(
         &self,
-        id: MessageId,
-        change: &Change,
+        changes: &[(MessageId, Change)],
+        cursor: Option<Cursor<'_>>,
         now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let (message, history) = self.write(|tx| delivery::update(tx, id, None, change, now))?;
-        if let Some(m) = &message {
-            super::log_history(m.id, &history);
-        }
-        Ok(message)
+    ) -> Result<Vec<Option<Message>>, StoreError> {
+        let done = self.write(|tx| {
+            let done = changes
+                .iter()
+                .map(|(id, c)| delivery::update(tx, *id, None, c, now))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(cursor) = cursor {
+                delivery::set_cursor(tx, cursor, now)?;
+            }
+            Ok(done)
+        })?;
+        Ok(super::logged(done))
     }
-    fn in_flight(&self, backend: &str) -> Result<usize, StoreError> {
-        self.read(|c| delivery::in_flight(c, backend))
+    fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError> {
+        self.read(|c| {
+            Ok(BackendState {
+                in_flight: delivery::in_flight(c, backend)?,
+                cursor: delivery::cursor(c, backend)?,
+            })
+        })
     }
-    fn sent_not_final(
-        &self,
-        backend: &str,
-        sent_since: Option<Timestamp>,
-        limit: usize,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.read(|c| delivery::sent_not_final(c, backend, sent_since, limit))
-    }
-    fn cursor(&self, backend: &str) -> Result<Option<String>, StoreError> {
-        self.read(|c| delivery::cursor(c, backend))
-    }
-    fn set_cursor(&self, backend: &str, cursor: &str) -> Result<(), StoreError> {
-        self.write(|tx| delivery::set_cursor(tx, backend, cursor))
+    fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            related::index_tail(tx, limit)?;
+            fast_path::inline::recover(tx, now, limit)
+        })
     }
 }

@@ -100,7 +100,7 @@ CREATE TABLE backend_cursors (
 /// Fewer b-trees written per message (each one is a 4 KB WAL frame per commit): the history
 /// moves into the message row, the related objects into one b-tree, and messages that `send`
 /// stores with their first attempt begun stay out of the index of unpublished messages while
-/// their own process publishes them (see `delivery::recover_inline`).
+/// their own process publishes them (see `fast_path::inline::recover`).
 const V2: &str = "
 ALTER TABLE messages ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
 UPDATE messages SET history = (
@@ -245,7 +245,7 @@ fn v6(tx: &Connection) -> Result<(), StoreError> {
             let id: String = row.get(0)?;
             let own = super::keys::of(
                 id.parse()
-                    .map_err(|e| StoreError::Corrupt(format!("message id {id:?}: {e}")))?,
+                    .map_err(|e| StoreError::corrupt(format!("message id {id:?}"), e))?,
             );
             let n = own.max(last + 1);
             if n != own {

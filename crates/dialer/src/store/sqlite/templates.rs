@@ -1,7 +1,7 @@
 //! Templates.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use super::rows::{ts, us};
 use crate::store::{NewTemplate, StoreError, Template, TemplateChange, micros};
@@ -21,8 +21,9 @@ fn read(r: &Row<'_>) -> Result<Template, StoreError> {
 }
 
 pub(super) fn get(conn: &Connection, slug: &str) -> Result<Option<Template>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM templates WHERE slug = ?1"))?;
-    let mut rows = stmt.query([slug])?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLS} FROM templates WHERE slug = :slug"))?;
+    let mut rows = stmt.query(named_params! { ":slug": slug })?;
     rows.next()?.map(read).transpose()
 }
 
@@ -42,17 +43,24 @@ pub(super) fn add(
     now: Timestamp,
 ) -> Result<Template, StoreError> {
     let exists: Option<i64> = tx
-        .prepare_cached("SELECT id FROM templates WHERE slug = ?1")?
-        .query_row([&t.slug], |r| r.get(0))
+        .prepare_cached("SELECT id FROM templates WHERE slug = :slug")?
+        .query_row(named_params! { ":slug": &t.slug }, |r| r.get(0))
         .optional()?;
     if exists.is_some() {
         return Err(StoreError::TemplateExists(t.slug.clone()));
     }
     let now = micros(now);
     tx.prepare_cached(
-        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) \
+         VALUES (:slug, :body, :active, :allow_duplicates, :now, :now)",
     )?
-    .execute((&t.slug, &t.body, t.active, t.allow_duplicates, us(now)))?;
+    .execute(named_params! {
+        ":slug": &t.slug,
+        ":body": &t.body,
+        ":active": t.active,
+        ":allow_duplicates": t.allow_duplicates,
+        ":now": us(now),
+    })?;
     Ok(Template {
         id: tx.last_insert_rowid(),
         slug: t.slug.clone(),
@@ -85,8 +93,17 @@ pub(super) fn update(
         return Ok(t);
     }
     t.changed_at = micros(now);
-    tx.prepare_cached("UPDATE templates SET body = ?2, active = ?3, allow_duplicates = ?4, changed_at = ?5 WHERE id = ?1")?
-        .execute((t.id, &t.body, t.active, t.allow_duplicates, us(t.changed_at)))?;
+    tx.prepare_cached(
+        "UPDATE templates SET body = :body, active = :active, allow_duplicates = :allow_duplicates, \
+         changed_at = :now WHERE id = :id",
+    )?
+    .execute(named_params! {
+        ":id": t.id,
+        ":body": &t.body,
+        ":active": t.active,
+        ":allow_duplicates": t.allow_duplicates,
+        ":now": us(t.changed_at),
+    })?;
     Ok(t)
 }
 
@@ -95,10 +112,10 @@ pub(super) fn remove(tx: &Connection, slug: &str) -> Result<bool, StoreError> {
         return Ok(false);
     };
     tx.prepare_cached(
-        "UPDATE messages SET template_id = NULL WHERE template_slug = ?1 AND template_id = ?2",
+        "UPDATE messages SET template_id = NULL WHERE template_slug = :slug AND template_id = :id",
     )?
-    .execute((slug, t.id))?;
-    tx.prepare_cached("DELETE FROM templates WHERE id = ?1")?
-        .execute([t.id])?;
+    .execute(named_params! { ":slug": slug, ":id": t.id })?;
+    tx.prepare_cached("DELETE FROM templates WHERE id = :id")?
+        .execute(named_params! { ":id": t.id })?;
     Ok(true)
 }

@@ -1,5 +1,5 @@
 //! The `store_marks` table: how far each scan over the messages, in key (creation) order,
-//! has got (`inline_scan`: see `delivery::recover_inline`; `related_indexed`: see
+//! has got (`inline_scan`: see `inline::recover`; `related_indexed`: see
 //! `related.rs`). A mark is the key (`messages.n`) of the last message passed.
 
 use rusqlite::{Connection, Row};
@@ -7,11 +7,11 @@ use rusqlite::{Connection, Row};
 use crate::store::StoreError;
 
 /// A mark's value (-1 when absent: before every key).
-pub(super) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+pub(in crate::store::sqlite) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .prepare_cached("SELECT n FROM store_marks WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))
+        .prepare_cached("SELECT n FROM store_marks WHERE name = :name")?
+        .query_row(rusqlite::named_params! { ":name": name }, |r| r.get(0))
         .optional()?
         .unwrap_or(-1))
 }
@@ -21,7 +21,7 @@ pub(super) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
 /// gets the key, the id and what `read` made, and returns false to stop before that
 /// message. The mark moves up to the last message visited. Rows are read a thousand at a
 /// time, so that a long stretch costs no memory. Returns how many were visited.
-pub(super) fn scan<T>(
+pub(in crate::store::sqlite) fn scan<T>(
     conn: &Connection,
     name: &str,
     columns: &str,
@@ -29,7 +29,8 @@ pub(super) fn scan<T>(
     read: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
     mut visit: impl FnMut(i64, &str, T) -> Result<bool, StoreError>,
 ) -> Result<usize, StoreError> {
-    let sql = format!("SELECT n, id, {columns} FROM messages WHERE n > ?1 ORDER BY n LIMIT ?2");
+    let sql =
+        format!("SELECT n, id, {columns} FROM messages WHERE n > :after ORDER BY n LIMIT :limit");
     let start = get(conn, name)?;
     let mut last = start;
     let mut visited = 0;
@@ -37,7 +38,9 @@ pub(super) fn scan<T>(
         let mut chunk: Vec<(i64, String, T)> = Vec::new();
         {
             let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query((last, (limit - visited).min(1000) as i64))?;
+            let chunk_size = (limit - visited).min(1000) as i64;
+            let mut rows =
+                stmt.query(rusqlite::named_params! { ":after": last, ":limit": chunk_size })?;
             while let Some(r) = rows.next()? {
                 chunk.push((r.get(0)?, r.get(1)?, read(r)?));
             }
@@ -60,10 +63,14 @@ pub(super) fn scan<T>(
 }
 
 /// Moves the mark `name` to the key `n`.
-pub(super) fn set(conn: &Connection, name: &str, n: i64) -> Result<(), StoreError> {
+pub(in crate::store::sqlite) fn set(
+    conn: &Connection,
+    name: &str,
+    n: i64,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO store_marks (name, n) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET n = excluded.n",
+        "INSERT INTO store_marks (name, n) VALUES (:name, :n) ON CONFLICT (name) DO UPDATE SET n = excluded.n",
     )?
-    .execute((name, n))?;
+    .execute(rusqlite::named_params! { ":name": name, ":n": n })?;
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! the index; those above it (the tail, a few dozen) are found by reading their rows.
 //! About one message in [`TAIL`] (see [`moves_tail`]), and every worker pass, move the tail
 //! into the index. A message whose key is at or below the mark when it is stored (its id
-//! was made before a newer message was stored and indexed) is indexed at once, in the same
-//! atomic statement or transaction, so a late commit is never passed over.
+//! was made before a newer message was stored and indexed) is indexed at once, in the inserting
+//! transaction, so a late commit is never passed over.
 
 use rusqlite::Connection;
 
@@ -16,39 +16,50 @@ use crate::store::StoreError;
 
 /// About how many messages stored on their own come between two moves of the tail into
 /// the index.
-pub(super) const TAIL: usize = 64;
+pub(in crate::store::sqlite) const TAIL: usize = 64;
 
 /// Whether storing this message moves the tail into the index: decided by the random low
 /// bits of its id, so that it works the same whether one long-lived process stores every
 /// message or each `dialout send` is a process of its own.
-pub(super) fn moves_tail(id: crate::MessageId) -> bool {
+pub(in crate::store::sqlite) fn moves_tail(id: crate::MessageId) -> bool {
     id.as_uuid().as_u128().is_multiple_of(TAIL as u128)
 }
 
 /// Indexes the related objects of the message with key `n`.
-pub(super) fn index(
+pub(in crate::store::sqlite) fn index(
     conn: &Connection,
     n: i64,
     related: &[RelatedObject],
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) \
+         VALUES (:kind, :object_key, :object_id, :n)",
     )?;
     for r in related {
-        stmt.execute((&r.kind, object_key(r), &r.id, n))?;
+        stmt.execute(rusqlite::named_params! {
+            ":kind": &r.kind,
+            ":object_key": object_key(r),
+            ":object_id": &r.id,
+            ":n": n,
+        })?;
     }
     Ok(())
 }
 
 /// Moves up to `limit` messages of the tail into the index, with one statement (SQLite reads
 /// the `related` arrays itself); returns how many messages it passed.
-pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
+pub(in crate::store::sqlite) fn index_tail(
+    conn: &Connection,
+    limit: usize,
+) -> Result<usize, StoreError> {
     let start = super::marks::get(conn, "related_indexed")?;
     let (end, passed): (Option<i64>, i64) = conn
         .prepare_cached(
-            "SELECT max(n), count(*) FROM (SELECT n FROM messages WHERE n > ?1 ORDER BY n LIMIT ?2)",
+            "SELECT max(n), count(*) FROM (SELECT n FROM messages WHERE n > :after ORDER BY n LIMIT :limit)",
         )?
-        .query_row((start, limit as i64), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(rusqlite::named_params! { ":after": start, ":limit": limit as i64 }, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let Some(end) = end else {
         return Ok(0);
     };
@@ -59,16 +70,16 @@ pub(super) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, Store
                 dialout_object_key(substr(j.value, instr(j.value, ':') + 1)), \
                 substr(j.value, instr(j.value, ':') + 1), m.n \
          FROM messages m, json_each(m.related) j \
-         WHERE m.n > ?1 AND m.n <= ?2 AND m.related IS NOT NULL",
+         WHERE m.n > :after AND m.n <= :last AND m.related IS NOT NULL",
     )?
-    .execute((start, end))?;
+    .execute(rusqlite::named_params! { ":after": start, ":last": end })?;
     super::marks::set(conn, "related_indexed", end)?;
     Ok(passed as usize)
 }
 
 /// Registers `dialout_object_key(ID)`: the `object_key` of an object id, as [`object_key`]
 /// makes it, for SQL that indexes related objects.
-pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+pub(in crate::store::sqlite) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
         "dialout_object_key",
@@ -81,18 +92,18 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// SQL selecting the keys (`messages.n`) of messages related to `?K` (kind), `?N` (object key), `?I` (id
-/// text) and `?J` (`TYPE:ID`, as in the `related` column): the index, then the tail.
-pub(super) fn keys_sql(k: usize, n: usize, i: usize, j: usize) -> String {
-    format!(
-        "SELECT message_n FROM message_related WHERE kind = ?{k} AND object_key = ?{n} AND object_id = ?{i} \
-         UNION ALL SELECT n FROM messages WHERE n > (SELECT n FROM store_marks WHERE name = 'related_indexed') \
-         AND related IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(messages.related) WHERE json_each.value = ?{j})"
-    )
+/// SQL selecting the keys (`messages.n`) of messages related to `:kind`, `:object_key`,
+/// `:object_id` (the id text) and `:object` (`TYPE:ID`, as in the `related` column): the
+/// index, then the tail.
+pub(in crate::store::sqlite) fn keys_sql() -> &'static str {
+    "SELECT message_n FROM message_related WHERE kind = :kind AND object_key = :object_key \
+     AND object_id = :object_id \
+     UNION ALL SELECT n FROM messages WHERE n > (SELECT n FROM store_marks WHERE name = 'related_indexed') \
+     AND related IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(messages.related) WHERE json_each.value = :object)"
 }
 
 /// The `object_key` column: the id as an integer when it is one, else its text.
-pub(super) fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
+pub(in crate::store::sqlite) fn object_key(r: &RelatedObject) -> rusqlite::types::Value {
     key_of_id(&r.id)
 }
 

@@ -10,46 +10,51 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, named_params};
 
 use crate::MessageId;
 use crate::store::StoreError;
 
 /// The key a message gets unless another message has it already.
-pub(super) fn of(id: MessageId) -> i64 {
+pub(in crate::store::sqlite) fn of(id: MessageId) -> i64 {
     (id.as_uuid().as_u128() >> 65) as i64
 }
 
-/// SQL matching the row of the message whose id (text) is `?{id}` and key (from [`of`]) is
-/// `?{key}`.
-pub(super) fn by_id(id: usize, key: usize) -> String {
-    format!("n = coalesce((SELECT n FROM message_keys WHERE id = ?{id}), ?{key}) AND id = ?{id}")
+/// SQL matching the row of the message whose id (text) is `:id` and key (from [`of`]) is
+/// `:key`.
+pub(in crate::store::sqlite) fn by_id() -> &'static str {
+    "n = coalesce((SELECT n FROM message_keys WHERE id = :id), :key) AND id = :id"
 }
 
 /// Whether an INSERT failed because its key is taken.
-pub(super) fn taken(e: &rusqlite::Error) -> bool {
+pub(in crate::store::sqlite) fn taken(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 /// A key for a message whose own key is taken, recorded for lookups; an error if the
 /// message itself is what has it. Runs in the inserting write transaction.
-pub(super) fn displaced(tx: &Connection, id: &str, key: i64) -> Result<i64, StoreError> {
+pub(in crate::store::sqlite) fn displaced(
+    tx: &Connection,
+    id: &str,
+    key: i64,
+) -> Result<i64, StoreError> {
     static SQL: LazyLock<String> =
-        LazyLock::new(|| format!("SELECT COUNT(*) FROM messages WHERE {}", by_id(1, 2)));
+        LazyLock::new(|| format!("SELECT COUNT(*) FROM messages WHERE {}", by_id()));
     let stored: i64 = tx
         .prepare_cached(&SQL)?
-        .query_row((id, key), |r| r.get(0))?;
+        .query_row(named_params! { ":id": id, ":key": key }, |r| r.get(0))?;
     if stored > 0 {
-        return Err(StoreError::Database(format!(
-            "message {id} is already stored"
-        )));
+        return Err(StoreError::AlreadyStored(
+            id.parse()
+                .map_err(|e| StoreError::corrupt("message id", e))?,
+        ));
     }
     let n: i64 = tx
         .prepare_cached("SELECT coalesce(max(n), 0) + 1 FROM messages")?
         .query_row([], |r| r.get(0))?;
-    tx.prepare_cached("INSERT INTO message_keys (id, n) VALUES (?1, ?2)")?
-        .execute((id, n))?;
+    tx.prepare_cached("INSERT INTO message_keys (id, n) VALUES (:id, :n)")?
+        .execute(named_params! { ":id": id, ":n": n })?;
     tracing::debug!(
         message_id = id,
         key,
