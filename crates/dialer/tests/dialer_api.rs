@@ -81,6 +81,26 @@ async fn listing_is_newest_first_and_limited(db: &TestDb) {
         ids[..2]
     );
     assert_eq!(first.next, Some(ids[1]), "a full page says where to go on");
+
+    // Walking the pages visits every message once, newest first.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = d
+            .messages(MessageFilter {
+                limit: Some(2),
+                before,
+                ..MessageFilter::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.messages.iter().map(|m| m.id));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
 }
 
 async fn templates_are_checked_before_anything_is_stored(db: &TestDb) {

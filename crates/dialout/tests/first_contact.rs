@@ -327,3 +327,64 @@ fn a_bad_configuration_exits_2_for_every_command() {
     assert!(run.stderr.contains("delivery.lease"), "{}", run.stderr);
     assert!(!dir.path().join("dialout.db").exists(), "nothing created");
 }
+
+#[test]
+fn messages_list_pages_with_a_cursor_and_lists_all_with_limit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dialout(dir.path(), &["--json", "messages", "list"]).ok();
+    assert_eq!(empty.stdout, "[]\n");
+    for i in 0..105 {
+        dialout(
+            dir.path(),
+            &["send", "+420777123456", &format!("m{i}"), "--queued"],
+        )
+        .ok();
+    }
+    let ids = |run: &Run| -> Vec<String> {
+        run.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let default = dialout(dir.path(), &["--json", "messages", "list"]).ok();
+    assert_eq!(ids(&default).len(), 100, "the default limit");
+    let all = dialout(dir.path(), &["--json", "messages", "list", "--limit", "0"]).ok();
+    let all_ids = ids(&all);
+    assert_eq!(all_ids.len(), 105);
+    // The streamed array is laid out as serde_json lays out a whole one.
+    let whole: serde_json::Value = serde_json::from_str(&all.stdout).unwrap();
+    assert_eq!(
+        all.stdout,
+        serde_json::to_string_pretty(&whole).unwrap() + "\n"
+    );
+
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["--json", "messages", "list", "--limit", "40"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let page = ids(&dialout(dir.path(), &args).ok());
+        if page.is_empty() {
+            break;
+        }
+        cursor = page.last().cloned();
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged, all_ids,
+        "pages cover every message once, newest first"
+    );
+
+    let text = dialout(dir.path(), &["messages", "list", "--limit", "0"]).ok();
+    assert_eq!(text.stdout.lines().count(), 105);
+    let bad = dialout(dir.path(), &["messages", "list", "--cursor", "nope"]).assert_code(2);
+    assert!(
+        bad.stderr.starts_with("dialout: --cursor: "),
+        "{}",
+        bad.stderr
+    );
+}

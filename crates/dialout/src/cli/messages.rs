@@ -31,9 +31,17 @@ pub struct ListArgs {
     /// Created at or after: RFC 3339, or a duration back from now (`2h`, `1 day`).
     #[arg(long, value_name = "INSTANT|DURATION")]
     pub since: Option<String>,
+    /// At most this many messages; 0 lists them all.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub limit: usize,
+    /// Continue after this message: pass the last id of the previous page.
+    #[arg(long, value_name = "ID")]
+    pub cursor: Option<String>,
 }
+
+/// Messages read from the store at a time: output is written page by page, so memory stays
+/// flat however many are listed.
+const PAGE: usize = 500;
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
@@ -75,19 +83,53 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
             .as_deref()
             .map(|s| parse_instant("--since", s, false))
             .transpose()?,
-        limit: Some(a.limit),
+        before: a
+            .cursor
+            .as_deref()
+            .map(|c| {
+                c.parse::<MessageId>()
+                    .map_err(|e| Failure::usage(format!("--cursor: {e}")))
+            })
+            .transpose()?,
         ..MessageFilter::default()
     };
     let ctx = Context::records(g)?;
-    let found = ctx
-        .block_on(ctx.dialer.messages(filter))
-        .map_err(Failure::failed)?
-        .messages;
+    let mut left = (a.limit > 0).then_some(a.limit);
+    let mut filter = filter;
+    let mut first = true;
     if g.json {
-        return print_json(&Value::Array(found.iter().map(message_json).collect()));
+        out!("[");
     }
-    for m in &found {
-        outln!("{}", message_line(m));
+    loop {
+        filter.limit = Some(left.map_or(PAGE, |n| n.min(PAGE)));
+        let page = ctx
+            .block_on(ctx.dialer.messages(filter.clone()))
+            .map_err(Failure::failed)?;
+        for m in &page.messages {
+            if g.json {
+                // The layout of serde_json's pretty array, one element at a time.
+                let text = serde_json::to_string_pretty(&message_json(m))
+                    .map_err(|e| Failure::failed(format!("cannot print JSON: {e}")))?;
+                out!(
+                    "{}\n  {}",
+                    if first { "" } else { "," },
+                    text.replace('\n', "\n  ")
+                );
+            } else {
+                outln!("{}", message_line(m));
+            }
+            first = false;
+        }
+        if let Some(n) = &mut left {
+            *n -= page.messages.len();
+        }
+        match page.next {
+            Some(next) if left != Some(0) => filter.before = Some(next),
+            _ => break,
+        }
+    }
+    if g.json {
+        outln!("{}]", if first { "" } else { "\n" });
     }
     Ok(())
 }
