@@ -1,18 +1,25 @@
 //! Dialer messages: model, states, templates, store, backends and delivery.
+//!
+//! Applications use [`Dialer`] (opened from a [`Config`]) and the types at this crate's
+//! root; a new channel implements [`Backend`]. The `store` and `delivery` modules are the
+//! machinery behind `Dialer`: public only so that the test suite and the benchmarks can
+//! drive them directly, hidden from the docs, and not a stable API.
 
 mod api;
 pub mod backend;
 pub mod backends;
 mod blocking;
 pub mod config;
+#[doc(hidden)]
 pub mod delivery;
 mod duration;
 mod id;
 mod message;
 mod phone;
 mod related;
-pub mod send;
+mod send;
 mod state;
+#[doc(hidden)]
 pub mod store;
 pub mod template;
 pub mod tts;

@@ -202,7 +202,7 @@ pub async fn publish_claimed(
 /// ([`crate::store::Start::Attempting`]) and hand it over with [`publish_begun`]: nothing is left to
 /// decide before the backend is called (no allowlist refusal, no pacing, an attempt
 /// allowed), and the backend's lookup can resolve the attempt should the process die.
-pub fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
+pub(crate) fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
     let Some(backend) = backends.get(&m.backend) else {
         return false;
     };
@@ -218,7 +218,7 @@ pub fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
 /// Publishes messages stored claimed by `owner` with their first attempt begun and
 /// committed ([`crate::store::Start::Attempting`], after [`may_begin_at_once`]), and records each
 /// outcome. The claims are renewed only if the backend is slow.
-pub async fn publish_begun(
+pub(crate) async fn publish_begun(
     store: &Arc<dyn Store>,
     backends: &Backends,
     owner: &str,
