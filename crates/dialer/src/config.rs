@@ -12,6 +12,9 @@ use crate::backends::{DummySettings, FileSettings};
 
 /// With no configuration at all: an SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dialout.db";
+/// Content longer than this is refused unless `max_content_chars` says otherwise: about
+/// three minutes read aloud.
+pub const DEFAULT_MAX_CONTENT_CHARS: usize = 2_000;
 /// Read when present and no other file is named.
 pub const DEFAULT_CONFIG_FILE: &str = "dialout.toml";
 
@@ -27,6 +30,8 @@ pub struct Config {
     /// pymess's batch sending: `send` only stores messages (WAITING); the worker publishes them.
     #[serde(default)]
     pub batch_sending: bool,
+    /// Longer content is refused at send (default 2,000 characters).
+    pub max_content_chars: Option<usize>,
     #[serde(default, deserialize_with = "named_backends")]
     pub backends: BTreeMap<String, BackendConfig>,
     /// Delivery settings (retries, worker, status checks, routing, allowlist).
@@ -266,7 +271,17 @@ impl Config {
                 });
             }
         }
+        if self.max_content_chars == Some(0) {
+            return Err(ConfigError::Invalid {
+                key: "max_content_chars".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
         Ok(())
+    }
+
+    pub fn max_content_chars(&self) -> usize {
+        self.max_content_chars.unwrap_or(DEFAULT_MAX_CONTENT_CHARS)
     }
 
     pub fn database_url(&self) -> &str {

@@ -71,7 +71,7 @@ pub enum InvalidInput {
     #[error(transparent)]
     Recipient(#[from] PhoneError),
     #[error("invalid content: {0}")]
-    Content(&'static str),
+    Content(String),
     #[error(transparent)]
     Tag(#[from] InvalidTag),
     #[error(transparent)]
@@ -149,6 +149,7 @@ pub struct Dialer {
     backends: Backends,
     default_region: Option<String>,
     batch_sending: bool,
+    max_content_chars: usize,
 }
 
 impl Dialer {
@@ -158,6 +159,7 @@ impl Dialer {
             backends,
             default_region: None,
             batch_sending: false,
+            max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
         }
     }
 
@@ -166,12 +168,20 @@ impl Dialer {
         config: &Config,
     ) -> Result<Self, crate::config::ConfigError> {
         let backends = Backends::from_config(config)?;
-        Ok(Dialer {
-            store,
-            backends,
-            default_region: config.default_region.clone(),
-            batch_sending: config.batch_sending,
-        })
+        Ok(Dialer::new(store, backends).configured(config))
+    }
+
+    /// The settings of `config` that govern sending (region, batch sending, content limit).
+    pub(crate) fn configured(self, config: &Config) -> Self {
+        self.with_default_region(config.default_region.clone())
+            .with_batch_sending(config.batch_sending)
+            .with_max_content_chars(config.max_content_chars())
+    }
+
+    /// Content longer than this many characters is refused (default 2,000).
+    pub fn with_max_content_chars(mut self, n: usize) -> Self {
+        self.max_content_chars = n;
+        self
     }
 
     pub fn with_default_region(mut self, region: Option<String>) -> Self {
@@ -240,7 +250,7 @@ impl Dialer {
             }
         };
         // Everything else is checked before the template is even looked up.
-        let mut new = self.validate(&request.recipient, "-", &request.options)?;
+        let mut new = self.validate(&request.recipient, "rendered below", &request.options)?;
         let slug = request.slug.clone();
         let tpl = self.blocking(move |s| s.template(&slug)).await?;
         let tpl = tpl.ok_or_else(|| InvalidInput::UnknownTemplate(request.slug.clone()))?;
@@ -248,7 +258,7 @@ impl Dialer {
         template::can_send(&tpl, || false, &new.related)?;
         let content =
             template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
-        new.content = check_content(content)?;
+        new.content = check_content(content, self.max_content_chars)?;
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
@@ -339,7 +349,7 @@ impl Dialer {
         o: &SendOptions,
     ) -> Result<NewMessage, InvalidInput> {
         let recipient = PhoneNumber::parse(recipient, self.default_region.as_deref())?;
-        let content = check_content(content.to_string())?;
+        let content = check_content(content.to_string(), self.max_content_chars)?;
         let tag = o.tag.as_deref().map(Tag::new).transpose()?;
         let mut related = o
             .related
@@ -509,16 +519,28 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .collect()
 }
 
-fn check_content(content: String) -> Result<String, InvalidInput> {
+fn check_content(content: String, max_chars: usize) -> Result<String, InvalidInput> {
     if content.trim().is_empty() {
-        return Err(InvalidInput::Content("it is empty"));
+        return Err(InvalidInput::Content("it is empty".into()));
+    }
+    // Nothing to read aloud: a zero-width space, punctuation alone.
+    if !content.chars().any(char::is_alphanumeric) {
+        return Err(InvalidInput::Content(
+            "it has no letter or digit to read aloud".into(),
+        ));
+    }
+    let n = content.chars().count();
+    if n > max_chars {
+        return Err(InvalidInput::Content(format!(
+            "it is {n} characters long; the limit is {max_chars} (max_content_chars)"
+        )));
     }
     if content
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err(InvalidInput::Content(
-            "it contains control characters other than newlines and tabs",
+            "it contains control characters other than newlines and tabs".into(),
         ));
     }
     Ok(content)

@@ -256,7 +256,50 @@ async fn the_worker_and_the_status_check_run_through_it(db: &TestDb) {
     assert!(run.ok());
 }
 
+async fn content_must_be_readable_and_not_too_long(db: &TestDb) {
+    let d = dialer(db);
+    for (content, want) in [
+        ("\u{200b}", "no letter or digit"),
+        ("...!", "no letter or digit"),
+        ("   ", "empty"),
+    ] {
+        let e = d
+            .send(SendRequest::new("+420777123456", content))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(want), "{content:?}: {e}");
+    }
+    let long = "a".repeat(2_001);
+    let e = d
+        .send(SendRequest::new("+420777123456", long))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("2001 characters long; the limit is 2000"),
+        "{e}"
+    );
+    d.send(queued("+420777123456", &"é".repeat(2_000)))
+        .await
+        .unwrap();
+    let strict = Dialer::open(&config(db, "max_content_chars = 5\n")).unwrap();
+    assert!(
+        strict
+            .send(queued("+420777123456", "123456"))
+            .await
+            .is_err()
+    );
+    strict.send(queued("+420777123456", "12345")).await.unwrap();
+    let listed = d.messages(MessageFilter::default()).await.unwrap();
+    assert_eq!(
+        listed.messages.len(),
+        2,
+        "only the two within their limits were stored"
+    );
+}
+
 delivery_support::db_suite!(
+    content_must_be_readable_and_not_too_long,
     a_message_and_its_history,
     listing_is_newest_first_and_limited,
     templates_are_checked_before_anything_is_stored,

@@ -388,3 +388,27 @@ fn messages_list_pages_with_a_cursor_and_lists_all_with_limit_0() {
         bad.stderr
     );
 }
+
+#[test]
+fn content_limits_exit_2_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(2_001);
+    let run = dialout(dir.path(), &["send", "+420777123456", &long]).assert_code(2);
+    assert!(
+        run.stderr.contains("the limit is 2000 (max_content_chars)"),
+        "{}",
+        run.stderr
+    );
+    let zw = dialout(dir.path(), &["send", "+420777123456", "\u{200b}"]).assert_code(2);
+    assert!(zw.stderr.contains("no letter or digit"), "{}", zw.stderr);
+    std::fs::write(
+        dir.path().join("dialout.toml"),
+        "max_content_chars = 3000\n",
+    )
+    .unwrap();
+    dialout(dir.path(), &["send", "+420777123456", &long, "--queued"]).ok();
+    assert_eq!(stored_count(dir.path()), 1);
+    std::fs::write(dir.path().join("dialout.toml"), "max_content_chars = 0\n").unwrap();
+    let zero = dialout(dir.path(), &["messages", "list"]).assert_code(2);
+    assert!(zero.stderr.contains("max_content_chars"), "{}", zero.stderr);
+}

@@ -37,9 +37,7 @@ impl Dialer {
         // is created or migrated.
         let backends = Backends::from_config(config)?;
         let store = open_store(config)?;
-        Ok(Dialer::new(store, backends)
-            .with_default_region(config.default_region.clone())
-            .with_batch_sending(config.batch_sending))
+        Ok(Dialer::new(store, backends).configured(config))
     }
 
     /// Opens the database only: a `Dialer` that reads and edits stored messages and
@@ -48,7 +46,7 @@ impl Dialer {
     /// with an unknown-backend error.
     pub fn open_without_backends(config: &Config) -> Result<Dialer, OpenError> {
         let store = open_store(config)?;
-        Ok(Dialer::new(store, Backends::none()).with_default_region(config.default_region.clone()))
+        Ok(Dialer::new(store, Backends::none()).configured(config))
     }
 }
 
