@@ -412,3 +412,29 @@ fn content_limits_exit_2_and_store_nothing() {
     let zero = dialout(dir.path(), &["messages", "list"]).assert_code(2);
     assert!(zero.stderr.contains("max_content_chars"), "{}", zero.stderr);
 }
+
+#[test]
+fn postgres_commands_log_no_server_notices() {
+    let admin = std::env::var("DIALOUT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+        panic!("PostgreSQL is needed for this test and is unreachable at {admin} ({e}): start the local server or set DIALOUT_TEST_PG_URL")
+    });
+    let name = format!(
+        "dialout_test_{}",
+        dialout_dialer::MessageId::new().as_uuid().simple()
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let base = admin.split('?').next().unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let run = dialout(dir.path(), &["-vv", "--database", &url, "messages", "list"]).ok();
+        assert!(!run.stderr.contains("NOTICE"), "{}", run.stderr);
+    }
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+}

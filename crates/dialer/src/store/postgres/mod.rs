@@ -157,7 +157,14 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     // Several processes may open a fresh database at once: one migrates, the others wait.
     tx.execute("SELECT pg_advisory_xact_lock(7283001)", &[])?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")?;
+    // Created only when missing: `IF NOT EXISTS` on an existing table makes the server send
+    // a NOTICE, which the client logs on every command.
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        tx.batch_execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")?;
+    }
     let current: i32 = tx
         .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
         .get(0);
