@@ -438,3 +438,28 @@ fn postgres_commands_log_no_server_notices() {
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .unwrap();
 }
+
+#[test]
+fn a_file_that_is_not_a_database_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.db");
+    std::fs::write(&db, "these are my notes, not a database\n".repeat(200)).unwrap();
+    let url = format!("sqlite://{}", db.display());
+    for cmd in [&["messages", "list"][..], &["send", "+420777123456", "x"]] {
+        let mut args = vec!["--database", url.as_str()];
+        args.extend_from_slice(cmd);
+        let run = dialout(dir.path(), &args).assert_code(1);
+        assert!(
+            run.stderr.contains(&db.display().to_string()),
+            "{cmd:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("not a database"), "{}", run.stderr);
+    }
+    assert!(
+        std::fs::read_to_string(&db)
+            .unwrap()
+            .starts_with("these are my notes"),
+        "untouched"
+    );
+}

@@ -123,7 +123,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| cannot_open(path, e))?;
     conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // The first statement read the file: one that is not an SQLite database fails here, and
+    // the error names it.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| cannot_open(path, e))?;
     // Each message rewrites the same few hot pages (the newest leaf of the table and of the
     // index of unpublished messages); checkpointing less often writes each of them back
     // (with an fsync) once per 40 MB of WAL instead of once per 4 MB.
