@@ -308,24 +308,32 @@ mod tests {
         &ALL
     }
 
+    /// The example numbers (national digits) of every kind of number in a region's metadata.
+    fn example_digits(m: &phonenumber::metadata::Metadata) -> Vec<&str> {
+        let d = m.descriptors();
+        [
+            Some(d.general()),
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(Descriptor::example)
+        .collect()
+    }
+
     fn collect_examples() -> Vec<String> {
         let mut out = Vec::new();
         for m in DATABASE.iter() {
-            let d = m.descriptors();
-            let all = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for e in all.into_iter().flatten().filter_map(Descriptor::example) {
+            for e in example_digits(m) {
                 out.push(format!("{}{e}", m.country_code()));
             }
         }
@@ -405,21 +413,7 @@ mod tests {
         static ALL: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
             let mut out = Vec::new();
             for m in DATABASE.iter().filter(|m| m.id() != "001") {
-                let d = m.descriptors();
-                let all = [
-                    Some(d.general()),
-                    d.fixed_line(),
-                    d.mobile(),
-                    d.toll_free(),
-                    d.premium_rate(),
-                    d.shared_cost(),
-                    d.personal_number(),
-                    d.voip(),
-                    d.pager(),
-                    d.uan(),
-                    d.voicemail(),
-                ];
-                for e in all.into_iter().flatten().filter_map(Descriptor::example) {
+                for e in example_digits(m) {
                     let id = m.id().to_string();
                     out.push((id.clone(), e.to_string()));
                     if let Some(p) = m.national_prefix() {
