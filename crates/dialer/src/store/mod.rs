@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject, State, Tag};
 
 pub(crate) use plan::{
-    creation_entry, log_created, log_history, logged, new_message_row, plan_change, same_request,
+    creation_entry, log_created, log_history, logged, new_message_row, plan_change, repeat_of,
 };
 
 /// Opens the store a URL names, applying its migrations: `sqlite://PATH` (relative to the

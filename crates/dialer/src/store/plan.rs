@@ -265,11 +265,27 @@ pub(crate) fn new_message_row(new: &NewMessage, now: Timestamp) -> Message {
     m
 }
 
-/// Whether a request reusing an idempotency key asks for the same message.
-pub(crate) fn same_request(existing: &Message, new: &NewMessage) -> bool {
-    existing.recipient == new.recipient
+/// What a request reusing idempotency key `key` gets: the message stored first when it
+/// asks for the same one (recipient, content, template), a conflict otherwise.
+pub(crate) fn repeat_of(
+    existing: Message,
+    new: &NewMessage,
+    key: &str,
+) -> Result<super::Inserted, super::StoreError> {
+    let same = existing.recipient == new.recipient
         && existing.content == new.content
-        && existing.template_slug == new.template_slug
+        && existing.template_slug == new.template_slug;
+    if same {
+        Ok(super::Inserted {
+            message: existing,
+            existing: true,
+        })
+    } else {
+        Err(super::StoreError::IdempotencyConflict {
+            key: key.to_string(),
+            existing: existing.id,
+        })
+    }
 }
 
 pub(crate) fn log_created(m: &Message) {

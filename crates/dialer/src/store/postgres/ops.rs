@@ -9,7 +9,7 @@ use super::Db;
 use super::rows::{self, COLS, ts_param};
 use crate::store::{
     Change, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Seen, StoreError, Template,
-    TemplateChange, creation_entry, micros, new_message_row, plan_change, same_request,
+    TemplateChange, creation_entry, micros, new_message_row, plan_change, repeat_of,
     unpublished_sql,
 };
 use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject};
@@ -107,19 +107,9 @@ fn by_key(
     };
     let sql = format!("SELECT {COLS} FROM messages WHERE idempotency_key = $1");
     let rows = db.query(&sql, &[key])?;
-    Ok(rows::read_all(db, &rows)?.pop().map(|existing| {
-        if same_request(&existing, new) {
-            Ok(Inserted {
-                message: existing,
-                existing: true,
-            })
-        } else {
-            Err(StoreError::IdempotencyConflict {
-                key: key.clone(),
-                existing: existing.id,
-            })
-        }
-    }))
+    Ok(rows::read_all(db, &rows)?
+        .pop()
+        .map(|existing| repeat_of(existing, new, key)))
 }
 
 pub(super) fn list<C: GenericClient>(

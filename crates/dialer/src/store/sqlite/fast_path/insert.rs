@@ -9,7 +9,7 @@ use super::super::messages::template_used_for;
 use super::super::rows::{self, COLS, related_column, to_json, us};
 use super::{keys, related};
 use crate::NewMessage;
-use crate::store::{Inserted, StoreError, log_created, new_message_row, same_request};
+use crate::store::{Inserted, StoreError, log_created, new_message_row, repeat_of};
 
 pub(in crate::store::sqlite) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
 
@@ -34,12 +34,7 @@ impl SqliteStore {
                 .map(|n| insert_one(tx, &mut st, n, now, claim))
                 .collect::<Result<Vec<_>, _>>()
         })?;
-        if new.len() == 1 {
-            self.after_single_insert(&inserted);
-        }
-        for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
+        self.after_insert(&inserted);
         Ok(inserted)
     }
 
@@ -71,12 +66,7 @@ impl SqliteStore {
             }
             Ok(out)
         })?;
-        if new.len() == 1 {
-            self.after_single_insert(&inserted);
-        }
-        for i in inserted.iter().filter(|i| !i.existing) {
-            log_created(&i.message);
-        }
+        self.after_insert(&inserted);
         Ok(inserted)
     }
 }
@@ -86,6 +76,17 @@ impl SqliteStore {
     /// of related objects into it (see [`related::moves_tail`]).
     /// The message is stored whatever happens here: a failure is only logged (lookups read
     /// the tail meanwhile, and the next move or worker pass indexes it).
+    /// After the commit: the related-object tail moves on for a message stored on its own,
+    /// and each new message is logged.
+    fn after_insert(&self, inserted: &[Inserted]) {
+        if inserted.len() == 1 {
+            self.after_single_insert(inserted);
+        }
+        for i in inserted.iter().filter(|i| !i.existing) {
+            log_created(&i.message);
+        }
+    }
+
     fn after_single_insert(&self, inserted: &[Inserted]) {
         if inserted
             .iter()
@@ -109,19 +110,7 @@ fn by_key(
     Ok(
         rows::query(conn, &sql, rusqlite::named_params! { ":key": key })?
             .pop()
-            .map(|existing| {
-                if same_request(&existing, new) {
-                    Ok(Inserted {
-                        message: existing,
-                        existing: true,
-                    })
-                } else {
-                    Err(StoreError::IdempotencyConflict {
-                        key: key.clone(),
-                        existing: existing.id,
-                    })
-                }
-            }),
+            .map(|existing| repeat_of(existing, new, key)),
     )
 }
 
