@@ -516,3 +516,36 @@ async fn with_user_set_everything_dialout_creates_belongs_to_asterisk() {
         );
     }
 }
+
+#[tokio::test]
+async fn audio_longer_than_max_audio_seconds_is_refused_before_spooling() {
+    let s = setup("max_audio_seconds = 1\n");
+    let m = message("+420777123456");
+    match s.backend.publish(&m).await {
+        Publish::Failed { error } => {
+            assert!(error.contains("max_audio_seconds (1 s)"), "{error}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    let spooled: Vec<_> = std::fs::read_dir(s.root.join("outgoing"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "call"))
+        .collect();
+    assert!(spooled.is_empty(), "nothing spooled: {spooled:?}");
+    // The same text fits the default limit (300 s), and a limit written as a duration.
+    let roomy = setup("max_audio_seconds = \"2m\"\n");
+    let mut m = message("+420777123456");
+    publish(&roomy.backend, &mut m).await;
+}
+
+#[test]
+fn max_audio_seconds_must_be_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "spool_dir = \"{}/outgoing\"\nchannel = \"PJSIP/{{number}}@trunk\"\nmax_audio_seconds = 0\n",
+        dir.path().display()
+    );
+    let e = AsteriskConfig::from_table("pbx", &toml::from_str(&text).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("max_audio_seconds"), "{e}");
+}

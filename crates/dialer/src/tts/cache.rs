@@ -31,6 +31,15 @@ impl AudioFile {
     pub fn playback_name(&self) -> PathBuf {
         self.path.with_extension("")
     }
+
+    /// How long it plays, from the WAV header (a cached file included).
+    pub fn duration(&self) -> Result<std::time::Duration, TtsError> {
+        let r = hound::WavReader::open(&self.path).map_err(|e| io_err(&self.path, e))?;
+        let rate = r.spec().sample_rate.max(1);
+        Ok(std::time::Duration::from_secs_f64(
+            f64::from(r.duration()) / f64::from(rate),
+        ))
+    }
 }
 
 pub struct AudioCache {

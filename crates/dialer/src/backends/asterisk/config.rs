@@ -17,6 +17,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const DEFAULT_VOICE: &str = "en";
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10;
 pub const DEFAULT_CALLS_PER_SECOND: f64 = 1.0;
+/// Five minutes read aloud: far past any reminder or code, short of a runaway text.
+pub const DEFAULT_MAX_AUDIO: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// `[backends.NAME] kind = "asterisk"` as written: every key typed, none checked yet.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,6 +40,8 @@ pub struct AsteriskSettings {
     pub voice: Option<String>,
     pub max_in_flight: Option<i64>,
     pub calls_per_second: Option<f64>,
+    /// The longest a spoken message may last (a number of seconds or a duration).
+    pub max_audio_seconds: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +62,8 @@ pub struct AsteriskConfig {
     pub voice: String,
     pub max_in_flight: usize,
     pub calls_per_second: f64,
+    /// A message whose audio lasts longer is refused (ERROR) before it is spooled.
+    pub max_audio: std::time::Duration,
 }
 
 /// A dial string with `{number}` (E.164 with `+`) and/or `{digits}` (without it).
@@ -290,6 +296,13 @@ impl AsteriskConfig {
                 ),
             ));
         }
+        let max_audio = match k.max_audio_seconds {
+            None => DEFAULT_MAX_AUDIO,
+            Some(d) => d
+                .positive()
+                .map_err(|e| invalid(backend, "max_audio_seconds", e.to_string()))?
+                .as_std(),
+        };
         let config = AsteriskConfig {
             spool_dir,
             done_dir,
@@ -307,6 +320,7 @@ impl AsteriskConfig {
             voice,
             max_in_flight,
             calls_per_second,
+            max_audio,
         };
         config.check_call_file(backend)?;
         Ok(config)

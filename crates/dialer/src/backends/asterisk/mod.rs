@@ -247,6 +247,24 @@ impl Inner {
                 };
             }
         };
+        match audio.duration() {
+            Ok(d) if d > self.config.max_audio => {
+                return Publish::Failed {
+                    error: format!(
+                        "the spoken message lasts {:.0} s, over this backend's max_audio_seconds ({} s): shorten the text",
+                        d.as_secs_f64(),
+                        self.config.max_audio.as_secs()
+                    ),
+                };
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Publish::Retry {
+                    error: e.to_string(),
+                    ambiguous: false,
+                };
+            }
+        }
         let file = match self.config.call_file(message, &audio.playback_name()) {
             Ok(f) => f,
             Err(e) => {
