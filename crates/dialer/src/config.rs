@@ -45,6 +45,9 @@ pub struct Config {
 #[derive(Clone)]
 pub struct BackendConfig {
     pub settings: BackendSettings,
+    /// This backend's own content limit (`max_content_chars` in its table, any kind): a
+    /// message for it may not be longer than this nor than the global limit.
+    pub max_content_chars: Option<usize>,
 }
 
 /// One variant per kind; each one's struct refuses keys it does not know.
@@ -101,8 +104,19 @@ impl BackendSettings {
 
 impl BackendConfig {
     pub fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
+        // A key every kind takes, so it is read before the kind's own struct refuses it.
+        let mut rest = table.clone();
+        let max_content_chars = match rest.remove("max_content_chars") {
+            None => None,
+            Some(toml::Value::Integer(n)) if n >= 1 => usize::try_from(n).ok(),
+            Some(_) => {
+                let reason = "expected a whole number of characters, at least 1".to_string();
+                return Err(backend_key(name, "max_content_chars", reason));
+            }
+        };
         Ok(BackendConfig {
-            settings: BackendSettings::from_table(name, table)?,
+            settings: BackendSettings::from_table(name, &rest)?,
+            max_content_chars,
         })
     }
 }

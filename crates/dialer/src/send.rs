@@ -258,7 +258,7 @@ impl Dialer {
         template::can_send(&tpl, || false, &new.related)?;
         let content =
             template::render(&tpl.slug, &tpl.body, &context).map_err(InvalidInput::from)?;
-        new.content = check_content(content, self.max_content_chars)?;
+        new.content = self.check_content(content, &new.backend)?;
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
@@ -349,7 +349,6 @@ impl Dialer {
         o: &SendOptions,
     ) -> Result<NewMessage, InvalidInput> {
         let recipient = PhoneNumber::parse(recipient, self.default_region.as_deref())?;
-        let content = check_content(content.to_string(), self.max_content_chars)?;
         let tag = o.tag.as_deref().map(Tag::new).transpose()?;
         let mut related = o
             .related
@@ -380,6 +379,7 @@ impl Dialer {
                     known: e.known,
                 })?,
         };
+        let content = self.check_content(content.to_string(), &backend)?;
         let extra_data = match &o.extra_data {
             None | Some(Value::Null) => JsonMap::new(),
             Some(Value::Object(m)) => m.clone(),
@@ -519,7 +519,22 @@ fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
         .collect()
 }
 
-fn check_content(content: String, max_chars: usize) -> Result<String, InvalidInput> {
+impl Dialer {
+    /// Content the backend can read aloud: not empty, something to read, within the global
+    /// `max_content_chars` and the backend's own where it set one.
+    fn check_content(&self, content: String, backend: &str) -> Result<String, InvalidInput> {
+        match self.backends.content_limit(backend) {
+            Some(own) if own < self.max_content_chars => check_content(
+                content,
+                own,
+                &format!("backends.{backend}.max_content_chars"),
+            ),
+            _ => check_content(content, self.max_content_chars, "max_content_chars"),
+        }
+    }
+}
+
+fn check_content(content: String, max_chars: usize, key: &str) -> Result<String, InvalidInput> {
     if content.trim().is_empty() {
         return Err(InvalidInput::Content("it is empty".into()));
     }
@@ -532,7 +547,7 @@ fn check_content(content: String, max_chars: usize) -> Result<String, InvalidInp
     let n = content.chars().count();
     if n > max_chars {
         return Err(InvalidInput::Content(format!(
-            "it is {n} characters long; the limit is {max_chars} (max_content_chars)"
+            "it is {n} characters long; the limit is {max_chars} ({key})"
         )));
     }
     if content

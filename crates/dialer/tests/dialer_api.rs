@@ -290,11 +290,38 @@ async fn content_must_be_readable_and_not_too_long(db: &TestDb) {
             .is_err()
     );
     strict.send(queued("+420777123456", "12345")).await.unwrap();
+    // A backend's own limit, tighter than the global one, applies to its messages only.
+    let per_backend = Dialer::open(&config(
+        db,
+        "default_backend = \"long\"\n[backends.long]\nkind = \"dummy\"\n[backends.short]\nkind = \"dummy\"\nmax_content_chars = 4\n",
+    ))
+    .unwrap();
+    let mut to_short = queued("+420777123456", "12345");
+    to_short.options.backend = Some("short".into());
+    let e = per_backend.send(to_short).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the limit is 4 (backends.short.max_content_chars)"),
+        "{e}"
+    );
+    per_backend
+        .send(queued("+420777123456", "12345"))
+        .await
+        .unwrap();
     let listed = d.messages(MessageFilter::default()).await.unwrap();
     assert_eq!(
         listed.messages.len(),
-        2,
-        "only the two within their limits were stored"
+        3,
+        "only those within their limits were stored"
+    );
+    let bad = Config::from_toml(
+        "[backends.d]\nkind = \"dummy\"\nmax_content_chars = 0\n",
+        "test",
+    )
+    .unwrap_err();
+    assert!(
+        bad.to_string().contains("backends.d.max_content_chars"),
+        "{bad}"
     );
 }
 

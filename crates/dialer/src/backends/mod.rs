@@ -36,14 +36,20 @@ pub struct Backends {
     default: String,
     delivery: Arc<DeliverySettings>,
     router: Router,
+    /// `max_content_chars` of the backends that set their own.
+    content_limits: BTreeMap<String, usize>,
 }
 
 impl Backends {
     /// With no `[backends]` at all, one Dummy backend named `dummy` is the default.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let mut by_name = BTreeMap::new();
+        let mut content_limits = BTreeMap::new();
         for (name, bc) in &config.backends {
             by_name.insert(name.clone(), build(name, bc)?);
+            if let Some(n) = bc.max_content_chars {
+                content_limits.insert(name.clone(), n);
+            }
         }
         if by_name.is_empty() {
             by_name.insert(
@@ -72,6 +78,7 @@ impl Backends {
             default,
             delivery: Arc::default(),
             router: Router::default(),
+            content_limits,
         };
         let mut delivery =
             DeliverySettings::new(&config.delivery, config.default_region.as_deref())?;
@@ -121,6 +128,7 @@ impl Backends {
             default: String::new(),
             delivery: Arc::default(),
             router: Router::default(),
+            content_limits: BTreeMap::new(),
         }
     }
 
@@ -131,7 +139,13 @@ impl Backends {
             default,
             delivery: Arc::default(),
             router: Router::default(),
+            content_limits: BTreeMap::new(),
         }
+    }
+
+    /// The content limit a backend set for itself (`[backends.NAME] max_content_chars`).
+    pub fn content_limit(&self, name: &str) -> Option<usize> {
+        self.content_limits.get(name).copied()
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Backend>> {
