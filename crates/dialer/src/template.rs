@@ -193,7 +193,8 @@ mod tests {
             .unwrap(),
             "01"
         );
-        assert!(render("t", "{{ a.b }}", &ctx(json!({"a": {}}))).is_err());
+        let nested = render("t", "{{ a.b }}", &ctx(json!({"a": {}}))).unwrap_err();
+        assert!(nested.to_string().contains("`a.b` is undefined"), "{nested}");
     }
 
     #[test]
