@@ -230,7 +230,7 @@ fn main() {
     println!("  raw INSERT, 1 row per transaction          {raw1:>9.0}");
     println!("  raw INSERT, 1000 rows per transaction      {raw1000:>9.0}");
     println!(
-        "  send, one at a time, published at once     {single:>9.0}  {:.2} x raw 1/tx (goal >= 0.30)",
+        "  send, one at a time, published at once     {single:>9.0}  {:.2} x raw 1/tx (goal >= 0.27)",
         single / raw1
     );
     println!(
