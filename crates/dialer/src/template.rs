@@ -194,7 +194,10 @@ mod tests {
             "01"
         );
         let nested = render("t", "{{ a.b }}", &ctx(json!({"a": {}}))).unwrap_err();
-        assert!(nested.to_string().contains("`a.b` is undefined"), "{nested}");
+        assert!(
+            nested.to_string().contains("`a.b` is undefined"),
+            "{nested}"
+        );
     }
 
     #[test]
