@@ -58,7 +58,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
 }
 
 fn list(a: ListArgs, g: &Global) -> Outcome {
-    let filter = MessageFilter {
+    let mut filter = MessageFilter {
         state: a
             .state
             .as_deref()
@@ -95,7 +95,6 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
     };
     let ctx = Context::records(g)?;
     let mut left = (a.limit > 0).then_some(a.limit);
-    let mut filter = filter;
     let mut first = true;
     if g.json {
         out!("[");

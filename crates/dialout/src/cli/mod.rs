@@ -183,7 +183,7 @@ pub fn init_logging(cli: &Cli) {
         Command::Worker(_) => 2,
         _ => 1,
     };
-    let default = match (g.quiet, base + g.verbose) {
+    let default = match (g.quiet, g.verbose.saturating_add(base)) {
         (true, _) => "error",
         (false, 1) => "warn",
         (false, 2) => "info",
