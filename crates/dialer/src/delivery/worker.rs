@@ -91,6 +91,11 @@ impl Worker {
         let mut paused: HashMap<String, Instant> = HashMap::new();
         let mut next_status = Instant::now();
         let mut next_intake = Instant::now();
+        // Woken as soon as messages are queued where the store can tell (else polling).
+        let mut due = match self.options.once {
+            true => None,
+            false => blocking(&self.store, |s| s.due_signal()).await?,
+        };
         loop {
             if *stop.borrow() {
                 break;
@@ -122,6 +127,7 @@ impl Worker {
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = stop.changed() => {}
+                    _ = queued(&mut due) => {}
                 }
             }
         }
@@ -227,6 +233,20 @@ impl Worker {
             more |= full && done.paused.is_empty() && done.deferred == 0;
         }
         Ok(more)
+    }
+}
+
+/// Resolves when the store signals queued messages; never without a signal (or once the
+/// signal is gone: polling carries on).
+async fn queued(due: &mut Option<watch::Receiver<u64>>) {
+    match due {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                *due = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

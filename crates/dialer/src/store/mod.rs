@@ -178,6 +178,12 @@ pub trait Store: Send + Sync + 'static {
         let _ = (now, limit);
         Ok(0)
     }
+    /// A channel that ticks when messages were queued (by any process, where the database
+    /// can tell: PostgreSQL's `LISTEN/NOTIFY`), so an idle worker wakes before its next
+    /// poll. None: polling only (the default).
+    fn due_signal(&self) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// How [`Store::insert`] stores new messages.

@@ -1,9 +1,12 @@
 //! The PostgreSQL store, on the synchronous `postgres` crate with a small connection pool.
 //! It blocks: async code calls it from blocking threads (`spawn_blocking`).
 
+mod batch;
+mod claim;
 mod ops;
 mod rows;
 mod schema;
+mod wake;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -224,9 +227,19 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|db| {
-            new.iter()
-                .map(|n| ops::insert_one(db, n, now, mode))
-                .collect::<Result<Vec<_>, _>>()
+            let stored = if mode.unique_per_template || !new.iter().all(batch::is_plain) {
+                new.iter()
+                    .map(|n| ops::insert_one(db, n, now, mode))
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                let all: Vec<&NewMessage> = new.iter().collect();
+                batch::insert_plain(db, &all, now, mode)?
+            };
+            // Idle workers wake at the commit instead of the next poll.
+            if matches!(mode.start, super::Start::Queued) && stored.iter().any(|i| !i.existing) {
+                wake::notify(db)?;
+            }
+            Ok(stored)
         })?;
         for i in inserted.iter().filter(|i| !i.existing) {
             super::log_created(&i.message);
@@ -327,6 +340,9 @@ impl Store for PgStore {
             Ok(done)
         })?;
         Ok(super::logged(done))
+    }
+    fn due_signal(&self) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
+        wake::listen(&self.config).map(Some)
     }
     fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError> {
         self.read(|db| {

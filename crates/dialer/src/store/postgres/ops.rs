@@ -340,6 +340,7 @@ pub(super) fn claim_due(
 ) -> Result<Vec<Message>, StoreError> {
     // SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and
     // the re-check on the locked row keeps a just-claimed message out.
+    super::claim::index_order_only(db)?;
     let sql = format!(
         "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id IN (SELECT id FROM messages \
          WHERE state IN {unpublished} AND NOT is_final_state \
@@ -467,12 +468,26 @@ pub(super) fn finish(
             continue;
         };
         let plan = plan_change(old, change, now);
-        rows::update(db, &plan.message, true)?;
-        for h in &plan.history {
-            rows::add_history(db, *id, h)?;
-        }
         out.push((Some(plan.message), plan.history));
     }
+    // One statement for the rows, one for their history.
+    // A message changed twice in one call is written as its last change left it.
+    let mut last = std::collections::HashMap::new();
+    for (i, m) in out.iter().enumerate().filter_map(|(i, (m, _))| Some((i, m.as_ref()?))) {
+        last.insert(m.id, i);
+    }
+    let written: Vec<&Message> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (m, _))| m.as_ref().filter(|m| last.get(&m.id) == Some(&i)))
+        .collect();
+    super::batch::update_released(db, &written)?;
+    let history: Vec<(MessageId, &HistoryEntry)> = out
+        .iter()
+        .filter_map(|(m, h)| Some((m.as_ref()?.id, h)))
+        .flat_map(|(id, h)| h.iter().map(move |e| (id, e)))
+        .collect();
+    super::batch::add_history(db, &history)?;
     Ok(out)
 }
 

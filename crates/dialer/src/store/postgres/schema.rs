@@ -1,6 +1,6 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2_CLAIM_ORDER)];
 
 const V1: &str = "
 CREATE TABLE templates (
@@ -71,4 +71,12 @@ CREATE TABLE backend_cursors (
     cursor TEXT NOT NULL,
     changed_at TIMESTAMPTZ NOT NULL
 );
+";
+
+/// The claim walks this index in its own order (priority, age, id) and stops at its LIMIT:
+/// no sort, however many messages are due. It replaces `messages_due`, which lacked `id`
+/// and the finality test, so the planner had to sort.
+const V2_CLAIM_ORDER: &str = "
+CREATE INDEX messages_claim_order ON messages(priority, created_at, id) WHERE state IN (-1, 99) AND NOT is_final_state;
+DROP INDEX messages_due;
 ";

@@ -1,0 +1,213 @@
+//! Whole batches in one statement each: the arrays travel as parameters and `unnest` turns
+//! them back into rows, so a batch of 1,000 costs a few round trips instead of thousands.
+
+use jiff::Timestamp;
+use postgres::Transaction;
+use postgres::types::Json;
+use uuid::Uuid;
+
+use super::Db;
+use super::rows::ts_param;
+use crate::store::{InsertMode, Inserted, StoreError, new_message_row};
+use crate::{HistoryEntry, Message, MessageId, NewMessage};
+
+type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
+
+/// Whether [`insert_plain`] can store this message: without an idempotency key there is
+/// nothing to look up first (the no-duplicates rule is the caller's to rule out).
+pub(super) fn is_plain(new: &NewMessage) -> bool {
+    new.idempotency_key.is_none()
+}
+
+/// Stores messages without idempotency keys as `mode` says, in two statements (messages,
+/// related objects). A message whose id is already stored fails the whole batch.
+pub(super) fn insert_plain(
+    db: &mut Tx<'_, '_>,
+    new: &[&NewMessage],
+    now: Timestamp,
+    mode: InsertMode<'_>,
+) -> Result<Vec<Inserted>, StoreError> {
+    let claim = mode.claim();
+    let rows: Vec<Message> = new
+        .iter()
+        .map(|n| {
+            let mut m = new_message_row(n, now);
+            if claim.is_some_and(|c| c.2) {
+                m.attempts = 1;
+                m.attempt_unresolved = true;
+            }
+            m
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    if let Some(m) = rows.iter().find(|m| !seen.insert(m.id)) {
+        return Err(StoreError::AlreadyStored(m.id));
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id.as_uuid()).collect();
+    let created: Vec<Timestamp> = rows.iter().map(|m| m.created_at).collect();
+    let recipient: Vec<&str> = rows.iter().map(|m| m.recipient.as_str()).collect();
+    let content: Vec<&str> = rows.iter().map(|m| m.content.as_str()).collect();
+    let slug: Vec<Option<&str>> = rows.iter().map(|m| m.template_slug.as_deref()).collect();
+    let template_id: Vec<Option<i64>> = rows.iter().map(|m| m.template_id).collect();
+    let state: Vec<i16> = rows.iter().map(|m| m.state.code()).collect();
+    let backend: Vec<&str> = rows.iter().map(|m| m.backend.as_str()).collect();
+    let extra: Vec<Json<&crate::JsonMap>> = rows.iter().map(|m| Json(&m.extra_data)).collect();
+    let tag: Vec<Option<&str>> = rows
+        .iter()
+        .map(|m| m.tag.as_ref().map(|t| t.as_str()))
+        .collect();
+    let priority: Vec<i16> = rows
+        .iter()
+        .map(|m| i16::from(m.priority.get()))
+        .collect();
+    let predictive: Vec<bool> = rows.iter().map(|m| m.predictive).collect();
+    let not_before: Vec<Option<Timestamp>> = rows.iter().map(|m| m.not_before).collect();
+    let resent: Vec<Option<Uuid>> = rows
+        .iter()
+        .map(|m| m.resent_from.map(|r| r.as_uuid()))
+        .collect();
+    let attempts: i32 = rows[0].attempts as i32;
+    let unresolved = rows[0].attempt_unresolved;
+    let owner = claim.map(|c| c.0);
+    let until = claim.map(|c| ts_param(c.1));
+    let stored = db.execute(
+        "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, \
+         state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, \
+         not_before, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until) \
+         SELECT u.id, u.created, u.created, u.recipient, u.content, u.slug, u.template_id, u.state, u.backend, \
+         u.extra, '{}', u.tag, false, u.priority, u.predictive, $13, u.not_before, 0, u.resent, $14, $15, $16 \
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+         $7::int2[], $8::text[], $9::jsonb[], $10::text[], $11::int2[], $12::bool[], $17::timestamptz[], \
+         $18::uuid[]) AS u(id, created, recipient, content, slug, template_id, state, backend, extra, tag, \
+         priority, predictive, not_before, resent) ON CONFLICT DO NOTHING",
+        &[
+            &ids,
+            &created,
+            &recipient,
+            &content,
+            &slug,
+            &template_id,
+            &state,
+            &backend,
+            &extra,
+            &tag,
+            &priority,
+            &predictive,
+            &attempts,
+            &unresolved,
+            &owner,
+            &until,
+            &not_before,
+            &resent,
+        ],
+    )?;
+    if stored as usize != rows.len() {
+        // Only an id can clash here (no keys): name one this transaction did not write.
+        let taken = db.query(
+            "SELECT id FROM messages WHERE id = ANY($1) \
+             AND xmin::text::bigint <> txid_current() % 4294967296 LIMIT 1",
+            &[&ids],
+        )?;
+        let id = taken
+            .first()
+            .map(|r| r.try_get::<_, Uuid>(0))
+            .transpose()?
+            .map(MessageId::from_uuid)
+            .unwrap_or(rows[0].id);
+        return Err(StoreError::AlreadyStored(id));
+    }
+    let (mut r_id, mut r_kind, mut r_obj, mut r_int) = (vec![], vec![], vec![], vec![]);
+    for m in &rows {
+        for r in &m.related {
+            r_id.push(m.id.as_uuid());
+            r_kind.push(r.kind.as_str());
+            r_obj.push(r.id.as_str());
+            r_int.push(r.id_int());
+        }
+    }
+    if !r_id.is_empty() {
+        db.execute(
+            "INSERT INTO message_related (message_id, kind, object_id, object_id_int) \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[]) ON CONFLICT DO NOTHING",
+            &[&r_id, &r_kind, &r_obj, &r_int],
+        )?;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|message| Inserted {
+            message,
+            existing: false,
+        })
+        .collect())
+}
+
+/// Writes the mutable columns of these messages and releases their claims (a finish).
+pub(super) fn update_released(db: &mut Tx<'_, '_>, ms: &[&Message]) -> Result<(), StoreError> {
+    if ms.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ms.iter().map(|m| m.id.as_uuid()).collect();
+    let changed: Vec<Timestamp> = ms.iter().map(|m| m.changed_at).collect();
+    let sent: Vec<Option<Timestamp>> = ms.iter().map(|m| m.sent_at).collect();
+    let state: Vec<i16> = ms.iter().map(|m| m.state.code()).collect();
+    let error: Vec<Option<&str>> = ms.iter().map(|m| m.error.as_deref()).collect();
+    let sender: Vec<Json<&crate::JsonMap>> =
+        ms.iter().map(|m| Json(&m.extra_sender_data)).collect();
+    let is_final: Vec<bool> = ms.iter().map(|m| m.is_final_state).collect();
+    let attempts: Vec<i32> = ms.iter().map(|m| m.attempts as i32).collect();
+    let next: Vec<Option<Timestamp>> = ms.iter().map(|m| m.next_attempt_at).collect();
+    let failures: Vec<i32> = ms.iter().map(|m| m.check_failures as i32).collect();
+    let unresolved: Vec<bool> = ms.iter().map(|m| m.attempt_unresolved).collect();
+    db.execute(
+        "UPDATE messages m SET changed_at = u.changed, sent_at = u.sent, state = u.state, error = u.error, \
+         extra_sender_data = u.sender, is_final_state = u.is_final, attempts = u.attempts, \
+         next_attempt_at = u.next, check_failures = u.failures, attempt_unresolved = u.unresolved, \
+         claim_owner = NULL, claim_until = NULL \
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int2[], $5::text[], $6::jsonb[], \
+         $7::bool[], $8::int4[], $9::timestamptz[], $10::int4[], $11::bool[]) \
+         AS u(id, changed, sent, state, error, sender, is_final, attempts, next, failures, unresolved) \
+         WHERE m.id = u.id",
+        &[
+            &ids,
+            &changed,
+            &sent,
+            &state,
+            &error,
+            &sender,
+            &is_final,
+            &attempts,
+            &next,
+            &failures,
+            &unresolved,
+        ],
+    )?;
+    Ok(())
+}
+
+/// History rows of several messages, in the order given (their ids keep that order).
+pub(super) fn add_history(
+    db: &mut Tx<'_, '_>,
+    entries: &[(MessageId, &HistoryEntry)],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = entries.iter().map(|(id, _)| id.as_uuid()).collect();
+    let at: Vec<Timestamp> = entries.iter().map(|(_, h)| h.at).collect();
+    let from: Vec<Option<i16>> = entries
+        .iter()
+        .map(|(_, h)| h.from.map(|s| s.code()))
+        .collect();
+    let to: Vec<i16> = entries.iter().map(|(_, h)| h.to.code()).collect();
+    let reason: Vec<&str> = entries.iter().map(|(_, h)| h.reason.as_str()).collect();
+    db.execute(
+        "INSERT INTO message_history (message_id, at, from_state, to_state, reason) \
+         SELECT message_id, at, from_state, to_state, reason \
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::int2[], $4::int2[], $5::text[]) WITH ORDINALITY AS u(message_id, at, from_state, to_state, reason, n) ORDER BY n",
+        &[&ids, &at, &from, &to, &reason],
+    )?;
+    Ok(())
+}
