@@ -96,6 +96,8 @@ impl Worker {
             true => None,
             false => blocking(&self.store, |s| s.due_signal()).await?,
         };
+        // A failing store (database down or restarting) is logged once, retried with backoff.
+        let mut outage: Option<(Instant, Duration)> = None;
         loop {
             if *stop.borrow() {
                 break;
@@ -112,11 +114,29 @@ impl Worker {
                 )
                 .await
             {
-                Ok(more) => more,
+                Ok(more) => {
+                    if let Some((since, _)) = outage.take() {
+                        tracing::info!("worker working again after {:?}", since.elapsed());
+                    }
+                    more
+                }
                 // A long-running worker outlives a database restart; `--once` reports it.
                 Err(e) if !self.options.once => {
-                    tracing::error!("worker tick failed: {e}; retrying in {interval:?}");
-                    false
+                    let wait = match outage {
+                        None => {
+                            tracing::error!(
+                                "worker tick failed: {e}; retrying with backoff (up to {interval:?}) until it works"
+                            );
+                            Duration::from_millis(50)
+                        }
+                        Some((_, wait)) => (wait * 2).min(interval),
+                    };
+                    outage = Some((outage.map_or_else(Instant::now, |o| o.0), wait));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
                 }
                 Err(e) => return Err(e),
             };

@@ -1,7 +1,8 @@
 //! Keeps the claim on its index: planned without statistics (right after a bulk load) the
 //! planner guesses few due rows and prefers a bitmap scan and a sort of *all* due rows to
-//! walking `messages_claim_order` up to the LIMIT; with sorts and bitmap scans priced out
-//! for the claim's transaction only, the index walk is the one plan left.
+//! walking `messages_claim_order` up to the LIMIT; with sorts, bitmap scans and sequential
+//! scans priced out for the claim's transaction only, the index walk is the one plan left
+//! (EXPLAIN before and after: docs/benchmarks.md).
 
 use postgres::Transaction;
 
@@ -11,7 +12,8 @@ use crate::store::StoreError;
 /// For the rest of the current transaction (`set_config(.., true)` is `SET LOCAL`).
 pub(super) fn index_order_only(db: &mut Db<'_, Transaction<'_>>) -> Result<(), StoreError> {
     db.query(
-        "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)",
+        "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), \
+         set_config('enable_seqscan', 'off', true)",
         &[],
     )?;
     Ok(())

@@ -121,16 +121,21 @@ impl PgStore {
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
         let reused = self.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
-        let conn = match reused {
-            Some(c) if !c.client.is_closed() => c,
-            _ => PgConn {
-                client: self.config.connect(NoTls)?,
-                stmts: HashMap::new(),
-            },
+        let (conn, reused) = match reused {
+            Some(c) if !c.client.is_closed() => (c, true),
+            _ => (self.fresh()?, false),
         };
         Ok(Pooled {
             store: self,
             conn: Some(conn),
+            reused,
+        })
+    }
+
+    fn fresh(&self) -> Result<PgConn, StoreError> {
+        Ok(PgConn {
+            client: self.config.connect(NoTls)?,
+            stmts: HashMap::new(),
         })
     }
 
@@ -139,20 +144,42 @@ impl PgStore {
         f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
-        let PgConn { client, stmts } = &mut *conn;
-        let mut tx = client.transaction()?;
-        let out = f(&mut Db { c: &mut tx, stmts })?;
-        tx.commit()?;
-        Ok(out)
+        let mut f = Some(f);
+        // An idle connection the server dropped (a restart, pg_terminate_backend) fails at
+        // BEGIN, before anything was asked: a fresh one takes over. Later failures are the
+        // caller's (a lost COMMIT may or may not have happened).
+        let mut may_retry = conn.reused;
+        loop {
+            let PgConn { client, stmts } = &mut *conn;
+            match client.transaction() {
+                Ok(mut tx) => {
+                    let f = f.take().expect("called once");
+                    let out = f(&mut Db { c: &mut tx, stmts })?;
+                    tx.commit()?;
+                    return Ok(out);
+                }
+                Err(e) if may_retry && lost(&e) => may_retry = false,
+                Err(e) => return Err(e.into()),
+            }
+            *conn = self.fresh()?;
+        }
     }
 
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>,
+        f: impl Fn(&mut Db<'_, Client>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let PgConn { client, stmts } = &mut *conn;
-        f(&mut Db { c: client, stmts })
+        match f(&mut Db { c: client, stmts }) {
+            // Reading twice does no harm.
+            Err(StoreError::Postgres(e)) if conn.reused && lost(&e) => {
+                *conn = self.fresh()?;
+                let PgConn { client, stmts } = &mut *conn;
+                f(&mut Db { c: client, stmts })
+            }
+            other => other,
+        }
     }
 }
 
@@ -193,6 +220,23 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
 struct Pooled<'a> {
     store: &'a PgStore,
     conn: Option<PgConn>,
+    /// Taken from the pool (it may have died while idle), not connected just now.
+    reused: bool,
+}
+
+/// The connection is gone (closed, or the server ended the session), not the statement.
+fn lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.as_db_error().is_some_and(|d| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(d.code())
+        })
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 impl Deref for Pooled<'_> {

@@ -339,14 +339,16 @@ pub(super) fn claim_due(
     backend: Option<&str>,
 ) -> Result<Vec<Message>, StoreError> {
     // SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and
-    // the re-check on the locked row keeps a just-claimed message out.
+    // the re-check on the locked row keeps a just-claimed message out. `= ANY(ARRAY(..))`
+    // updates the claimed rows by primary key; `IN (..)` let the planner hash-join a
+    // sequential scan of the whole table once it had statistics.
     super::claim::index_order_only(db)?;
     let sql = format!(
-        "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id IN (SELECT id FROM messages \
+        "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id = ANY(ARRAY(SELECT id FROM messages \
          WHERE state IN {unpublished} AND NOT is_final_state \
          AND (not_before IS NULL OR not_before <= $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
          AND (claim_owner IS NULL OR claim_until <= $3) AND ($5::text IS NULL OR backend = $5) \
-         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING {COLS}",
+         ORDER BY priority, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)) RETURNING {COLS}",
         unpublished = unpublished_sql()
     );
     let limit = limit as i64;
