@@ -39,7 +39,10 @@ fn with_db(server: &str, name: &str) -> String {
 
 fn fresh_db(admin: &mut Client, name: &str) {
     admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"))
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap();
 }
 
@@ -204,9 +207,9 @@ fn main() {
     assert!(left.is_empty(), "nothing left waiting");
 
     drop((c, dialer, store));
-    let _ = admin.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {raw_db} WITH (FORCE); DROP DATABASE IF EXISTS {dialout_db} WITH (FORCE)"
-    ));
+    for db in [raw_db, dialout_db] {
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    }
     println!("PostgreSQL, {n} messages, batch 1000, no ANALYZE (messages/s):");
     println!("  raw SQL queue loop (claim 1000 + UPDATE ANY)  {raw_rate:>9.0}");
     println!(

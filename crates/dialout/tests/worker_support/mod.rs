@@ -44,6 +44,12 @@ impl Env {
     pub fn postgres(delivery: &str) -> Env {
         let admin = std::env::var("DIALOUT_TEST_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        Env::postgres_at(&admin, delivery)
+    }
+
+    /// A fresh database on the server `admin` names (say, a private cluster).
+    pub fn postgres_at(admin: &str, delivery: &str) -> Env {
+        let admin = admin.to_string();
         let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is needed for this test and is unreachable at {admin} ({e}). Start the local server \

@@ -10,10 +10,14 @@ use super::Db;
 use crate::store::StoreError;
 
 /// For the rest of the current transaction (`set_config(.., true)` is `SET LOCAL`).
-pub(super) fn index_order_only(db: &mut Db<'_, Transaction<'_>>) -> Result<(), StoreError> {
+///
+/// The claim's commit also skips waiting for the disk (`synchronous_commit = off`): a claim
+/// lost in a server crash only leaves its messages unclaimed, and the next step (begin the
+/// attempts, a durable commit) flushes the claim with it, or fails on those messages.
+pub(super) fn claim_settings(db: &mut Db<'_, Transaction<'_>>) -> Result<(), StoreError> {
     db.query(
         "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), \
-         set_config('enable_seqscan', 'off', true)",
+         set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)",
         &[],
     )?;
     Ok(())

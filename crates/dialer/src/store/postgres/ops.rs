@@ -342,7 +342,7 @@ pub(super) fn claim_due(
     // the re-check on the locked row keeps a just-claimed message out. `= ANY(ARRAY(..))`
     // updates the claimed rows by primary key; `IN (..)` let the planner hash-join a
     // sequential scan of the whole table once it had statistics.
-    super::claim::index_order_only(db)?;
+    super::claim::claim_settings(db)?;
     let sql = format!(
         "UPDATE messages SET claim_owner = $1, claim_until = $2 WHERE id = ANY(ARRAY(SELECT id FROM messages \
          WHERE state IN {unpublished} AND NOT is_final_state \
