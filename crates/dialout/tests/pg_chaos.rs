@@ -68,13 +68,22 @@ fn stop(mut w: Child) {
     wait_with_deadline(&mut w, Duration::from_secs(60));
 }
 
+/// Each message's file is in the outbox and no message was handed over twice (a second
+/// call logs a second line). A worker killed between placing the file and logging it leaves
+/// no log line: the next claimer finds the file and adopts it.
 fn assert_published_once(env: &Env, n: usize) {
     let counts = env.publishes();
-    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c != 1).collect();
+    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
     assert!(twice.is_empty(), "published more than once: {twice:?}");
-    assert_eq!(counts.len(), n, "every message published");
     let all = env.messages();
     assert_eq!(all.len(), n);
+    let missing: Vec<_> = all
+        .iter()
+        .filter(|m| !worker_support::outbox_file(&env.outbox(), m.id).exists())
+        .collect();
+    assert!(missing.is_empty(), "not in the outbox: {missing:?}");
+    let unlogged = n - counts.len();
+    eprintln!("{unlogged} messages placed by a worker killed before it logged them (adopted)");
     let stuck: Vec<_> = all.iter().filter(|m| m.state != State::Ready).collect();
     assert!(stuck.is_empty(), "{} messages not published, e.g. {:?}", stuck.len(), stuck.first());
     assert_eq!(env.claimed(), 0, "no claim left behind");
