@@ -990,6 +990,21 @@ fn ids_sharing_their_leading_bits(s: &Arc<dyn Store>) {
     assert_eq!(count(s.as_ref()), 4);
 }
 
+/// Where a store can signal queued messages (PostgreSQL), a queued insert ticks the signal
+/// within moments; SQLite has none (its worker polls).
+fn due_signal_ticks_on_queued_inserts(s: &Arc<dyn Store>) {
+    let Some(rx) = s.due_signal().unwrap() else {
+        return;
+    };
+    assert!(!rx.has_changed().unwrap());
+    s.insert(&[common::new_message("wake")], QUEUED, t(1)).unwrap();
+    let start = std::time::Instant::now();
+    while !rx.has_changed().unwrap() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(2), "no tick");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1022,7 +1037,14 @@ suite!(
     concurrent_claim_ids,
     phone_round_trip,
     ids_sharing_their_leading_bits,
+    due_signal_ticks_on_queued_inserts,
 );
+
+#[test]
+fn only_postgres_signals_queued_messages() {
+    assert!(common::sqlite().store.due_signal().unwrap().is_none());
+    assert!(common::postgres().store.due_signal().unwrap().is_some());
+}
 
 #[test]
 fn unknown_url_scheme_is_refused_without_the_password() {

@@ -94,7 +94,12 @@ impl Worker {
         // Woken as soon as messages are queued where the store can tell (else polling).
         let mut due = match self.options.once {
             true => None,
-            false => blocking(&self.store, |s| s.due_signal()).await?,
+            false => blocking(&self.store, |s| s.due_signal())
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!("no wake-ups from the store ({e}); polling only");
+                    None
+                }),
         };
         // A failing store (database down or restarting) is logged once, retried with backoff.
         let mut outage: Option<(Instant, Duration)> = None;
