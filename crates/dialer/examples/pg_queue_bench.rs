@@ -33,7 +33,9 @@ const CLAIM_SQL: &str = "UPDATE messages SET claim_owner = 'w', claim_until = no
     ORDER BY priority, created_at, id LIMIT 1000 FOR UPDATE SKIP LOCKED))";
 
 fn with_db(server: &str, name: &str) -> String {
-    let (base, _) = server.rsplit_once('/').expect("SERVER_URL ends in /DATABASE");
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("SERVER_URL ends in /DATABASE");
     format!("{base}/{name}")
 }
 
@@ -81,7 +83,12 @@ fn raw(url: &str, n: usize) -> f64 {
     let mut total = 0;
     loop {
         let mut tx = c.transaction().unwrap();
-        let ids: Vec<Uuid> = tx.query(&claim, &[]).unwrap().iter().map(|r| r.get(0)).collect();
+        let ids: Vec<Uuid> = tx
+            .query(&claim, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         if ids.is_empty() {
             break;
         }
@@ -180,7 +187,10 @@ fn main() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    println!("dialout claim plan, no statistics:\n  {}", plan.join("\n  "));
+    println!(
+        "dialout claim plan, no statistics:\n  {}",
+        plan.join("\n  ")
+    );
     tx.rollback().unwrap();
 
     let worker = Worker::new(
@@ -216,5 +226,7 @@ fn main() {
         "  dialout worker, one, Dummy backend            {worker_rate:>9.0}  {:.2} x raw (goal >= 1.0)",
         worker_rate / raw_rate
     );
-    println!("  send_many, 1000 per call, queued              {send_many_rate:>9.0}  (goal >= 50000)");
+    println!(
+        "  send_many, 1000 per call, queued              {send_many_rate:>9.0}  (goal >= 50000)"
+    );
 }

@@ -21,14 +21,18 @@ use postgres::{Client, NoTls};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: usize = args.first().map_or(500, |a| a.parse().expect("N: a number"));
+    let n: usize = args
+        .first()
+        .map_or(500, |a| a.parse().expect("N: a number"));
     let server = args
         .get(1)
         .cloned()
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("dialout_wake_bench_{}", std::process::id());
     let mut admin = Client::connect(&server, NoTls).expect("connect to SERVER_URL");
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let (base, _) = server.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
 
@@ -75,7 +79,9 @@ fn main() {
         .iter()
         .map(|m| {
             let sent = m.sent_at.expect("every message published");
-            (sent - m.created_at).total(jiff::Unit::Millisecond).unwrap()
+            (sent - m.created_at)
+                .total(jiff::Unit::Millisecond)
+                .unwrap()
         })
         .collect();
     waits.sort_by(f64::total_cmp);

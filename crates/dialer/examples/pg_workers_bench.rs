@@ -114,7 +114,11 @@ fn main() {
     drop(c);
     let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     assert_eq!(recorded.iter().sum::<usize>(), n, "recorded once in all");
-    assert_eq!((once as usize, other), (n, 0), "each published with one attempt");
+    assert_eq!(
+        (once as usize, other),
+        (n, 0),
+        "each published with one attempt"
+    );
     println!(
         "{procs} worker processes drained {n} messages in {secs:.1} s = {:.0} messages/s in all (recorded per process: {recorded:?}; published once each: {once})",
         n as f64 / secs

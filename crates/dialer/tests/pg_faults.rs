@@ -90,7 +90,10 @@ fn queued_inserts_wake_listeners_even_after_their_connection_is_ended() {
         )
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!rx.has_changed().unwrap(), "no wake-up for a claimed insert");
+    assert!(
+        !rx.has_changed().unwrap(),
+        "no wake-up for a claimed insert"
+    );
 
     terminate_all(&db);
     // The listener reconnects and ticks once (it may have missed something), then listens.

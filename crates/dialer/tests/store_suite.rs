@@ -997,10 +997,14 @@ fn due_signal_ticks_on_queued_inserts(s: &Arc<dyn Store>) {
         return;
     };
     assert!(!rx.has_changed().unwrap());
-    s.insert(&[common::new_message("wake")], QUEUED, t(1)).unwrap();
+    s.insert(&[common::new_message("wake")], QUEUED, t(1))
+        .unwrap();
     let start = std::time::Instant::now();
     while !rx.has_changed().unwrap() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(2), "no tick");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "no tick"
+        );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }

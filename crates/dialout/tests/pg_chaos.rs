@@ -85,7 +85,12 @@ fn assert_published_once(env: &Env, n: usize) {
     let unlogged = n - counts.len();
     eprintln!("{unlogged} messages placed by a worker killed before it logged them (adopted)");
     let stuck: Vec<_> = all.iter().filter(|m| m.state != State::Ready).collect();
-    assert!(stuck.is_empty(), "{} messages not published, e.g. {:?}", stuck.len(), stuck.first());
+    assert!(
+        stuck.is_empty(),
+        "{} messages not published, e.g. {:?}",
+        stuck.len(),
+        stuck.first()
+    );
     assert_eq!(env.claimed(), 0, "no claim left behind");
 }
 
@@ -158,7 +163,10 @@ fn workers_ride_out_a_database_crash_and_restart() {
     // Wait for publishing to be under way, then crash the database mid-batch.
     let start = Instant::now();
     while pending(&env.url) > (n as i64) * 9 / 10 {
-        assert!(start.elapsed() < Duration::from_secs(60), "the workers never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the workers never started"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     cluster.down("immediate");
@@ -176,7 +184,10 @@ fn workers_ride_out_a_database_crash_and_restart() {
     }
     assert_published_once(&env, n);
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains("Sup3rSecretPw"), "password in the log:\n{text}");
+    assert!(
+        !text.contains("Sup3rSecretPw"),
+        "password in the log:\n{text}"
+    );
     let failures = text.matches("worker tick failed").count();
     assert!(
         (1..=2).contains(&failures),

@@ -71,7 +71,11 @@ impl Cluster {
                 "--no-sync",
             ],
         );
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let c = Cluster {
             data,
             log,
@@ -105,7 +109,11 @@ impl Cluster {
                 "start",
             ],
         );
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Stops the server: `immediate` is a crash (no checkpoint, sessions cut).
@@ -114,7 +122,11 @@ impl Cluster {
             "pg_ctl",
             &["-D", self.data.to_str().unwrap(), "-m", mode, "-w", "stop"],
         );
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -122,7 +134,14 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = pg(
             "pg_ctl",
-            &["-D", self.data.to_str().unwrap(), "-m", "immediate", "-w", "stop"],
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
         );
     }
 }

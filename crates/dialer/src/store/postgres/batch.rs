@@ -59,10 +59,7 @@ pub(super) fn insert_plain(
         .iter()
         .map(|m| m.tag.as_ref().map(|t| t.as_str()))
         .collect();
-    let priority: Vec<i16> = rows
-        .iter()
-        .map(|m| i16::from(m.priority.get()))
-        .collect();
+    let priority: Vec<i16> = rows.iter().map(|m| i16::from(m.priority.get())).collect();
     let predictive: Vec<bool> = rows.iter().map(|m| m.predictive).collect();
     let not_before: Vec<Option<Timestamp>> = rows.iter().map(|m| m.not_before).collect();
     let resent: Vec<Option<Uuid>> = rows

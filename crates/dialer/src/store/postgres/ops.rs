@@ -475,7 +475,11 @@ pub(super) fn finish(
     // One statement for the rows, one for their history.
     // A message changed twice in one call is written as its last change left it.
     let mut last = std::collections::HashMap::new();
-    for (i, m) in out.iter().enumerate().filter_map(|(i, (m, _))| Some((i, m.as_ref()?))) {
+    for (i, m) in out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (m, _))| Some((i, m.as_ref()?)))
+    {
         last.insert(m.id, i);
     }
     let written: Vec<&Message> = out
