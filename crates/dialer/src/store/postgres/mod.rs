@@ -1,6 +1,7 @@
 //! The PostgreSQL store, on the synchronous `postgres` crate with a small connection pool.
 //! It blocks: async code calls it from blocking threads (`spawn_blocking`).
 
+mod dnc;
 mod ops;
 mod rows;
 mod schema;
@@ -224,6 +225,7 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|db| {
+            dnc::lock_recipients(db, new, &mode.screen)?;
             new.iter()
                 .map(|n| ops::insert_one(db, n, now, mode))
                 .collect::<Result<Vec<_>, _>>()
@@ -342,5 +344,22 @@ impl Store for PgStore {
                 cursor,
             })
         })
+    }
+
+    fn dnc_add(&self, entries: &[super::DncEntry]) -> Result<usize, StoreError> {
+        self.write(|db| dnc::add(db, entries))
+    }
+    fn dnc_remove(&self, number: &crate::PhoneNumber) -> Result<bool, StoreError> {
+        self.write(|db| dnc::remove(db, number))
+    }
+    fn dnc_list(&self) -> Result<Vec<super::DncEntry>, StoreError> {
+        self.read(dnc::list)
+    }
+    fn dnc_find(
+        &self,
+        numbers: &[crate::PhoneNumber],
+        now: Timestamp,
+    ) -> Result<Vec<super::DncEntry>, StoreError> {
+        self.read(|db| dnc::find(db, numbers, now))
     }
 }

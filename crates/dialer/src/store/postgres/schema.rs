@@ -1,6 +1,6 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2_DNC)];
 
 const V1: &str = "
 CREATE TABLE templates (
@@ -71,4 +71,22 @@ CREATE TABLE backend_cursors (
     cursor TEXT NOT NULL,
     changed_at TIMESTAMPTZ NOT NULL
 );
+";
+
+/// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
+/// `dedupe_window` (written only when one is configured, pruned as it is read).
+const V2_DNC: &str = "
+CREATE TABLE dnc (
+    number TEXT PRIMARY KEY,
+    reason TEXT,
+    until TIMESTAMPTZ,
+    added_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE recipient_calls (
+    recipient TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL,
+    content_hash BIGINT NOT NULL,
+    message_id UUID NOT NULL
+);
+CREATE INDEX recipient_calls_by_recipient ON recipient_calls(recipient, at);
 ";
