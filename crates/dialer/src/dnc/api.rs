@@ -90,9 +90,9 @@ impl Dialer {
     pub async fn dnc_check(&self, number: &str) -> Result<DncCheck, Error> {
         let number = self.dnc_number(number)?;
         let wanted = number.clone();
-        // From the beginning of time: expired entries too.
+        // Entries end after they were added (never before 1970): expired ones too.
         let entry = blocking(self.store(), move |s| {
-            Ok(s.dnc_find(&[wanted], Timestamp::MIN)?.pop())
+            Ok(s.dnc_find(&[wanted], Timestamp::UNIX_EPOCH)?.pop())
         })
         .await?;
         let listed = entry.as_ref().is_some_and(|e| e.applies(Timestamp::now()));

@@ -44,14 +44,11 @@ pub fn separator(head: &[u8]) -> u8 {
 
 /// The index of the column named `name` (exact, then ignoring case and spaces around).
 pub fn column(headers: &csv::StringRecord, name: &str, option: &str) -> Result<usize, Failure> {
-    let found = headers
-        .iter()
-        .position(|h| h == name)
-        .or_else(|| {
-            headers
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
-        });
+    let found = headers.iter().position(|h| h == name).or_else(|| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+    });
     found.ok_or_else(|| {
         let known: Vec<&str> = headers.iter().collect();
         Failure::usage(format!(

@@ -91,9 +91,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             outln!("listed {}", entry_line(&e));
         }
         Command::Remove { number } => {
-            let removed = ctx
-                .block_on(dialer.dnc_remove(&number))
-                .map_err(failure)?;
+            let removed = ctx.block_on(dialer.dnc_remove(&number)).map_err(failure)?;
             if g.json {
                 return print_json(&json!({ "number": number, "removed": removed }));
             }
@@ -114,9 +112,7 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             }
         }
         Command::Check { number } => {
-            let c = ctx
-                .block_on(dialer.dnc_check(&number))
-                .map_err(failure)?;
+            let c = ctx.block_on(dialer.dnc_check(&number)).map_err(failure)?;
             if g.json {
                 print_json(&to_json(&c)?)?;
             } else if !c.listed {

@@ -28,7 +28,11 @@ pub struct Args {
     #[arg(long = "content-column", value_name = "C")]
     pub content_column: Option<String>,
     /// The column with the phone number.
-    #[arg(long = "recipient-column", value_name = "C", default_value = "recipient")]
+    #[arg(
+        long = "recipient-column",
+        value_name = "C",
+        default_value = "recipient"
+    )]
     pub recipient_column: String,
     /// Template variable NAME from column HEADER; repeat for more. Without any, every
     /// column but the recipient's is a variable of its own name.
@@ -82,7 +86,10 @@ impl Columns {
                     let (name, header) = pair.split_once('=').ok_or_else(|| {
                         Failure::usage(format!("--column: expected NAME=HEADER, got {pair:?}"))
                     })?;
-                    Ok((name.trim().to_string(), column(headers, header, "--column")?))
+                    Ok((
+                        name.trim().to_string(),
+                        column(headers, header, "--column")?,
+                    ))
                 })
                 .collect::<Result<_, Failure>>()?
         };
@@ -182,7 +189,10 @@ fn chunks(
         }
         if rows.len() == CHUNK {
             bar.set_position(reader.position().byte());
-            each(std::mem::replace(&mut rows, Vec::with_capacity(CHUNK)), &mut errors)?;
+            each(
+                std::mem::replace(&mut rows, Vec::with_capacity(CHUNK)),
+                &mut errors,
+            )?;
         }
     }
     if !rows.is_empty() {
@@ -284,10 +294,7 @@ pub fn run(a: Args, g: &Global) -> Outcome {
         } else {
             format!("stored {stored}, already stored {existing}")
         };
-        outln!(
-            "{rows} rows: {} bad; {verb} in {secs:.1} s",
-            errors.len()
-        );
+        outln!("{rows} rows: {} bad; {verb} in {secs:.1} s", errors.len());
     }
     if refused {
         let report = a
