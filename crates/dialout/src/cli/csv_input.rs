@@ -7,7 +7,7 @@ use std::path::Path;
 use super::Failure;
 
 /// A CSV reader over `path` and its separator.
-pub fn open(path: &Path) -> Result<(csv::Reader<Box<dyn Read>>, u8), Failure> {
+pub fn open(path: &Path) -> Result<(csv::Reader<Box<dyn Read + Send>>, u8), Failure> {
     let file = std::fs::File::open(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
     let mut input = BufReader::with_capacity(1 << 16, file);
@@ -23,7 +23,7 @@ pub fn open(path: &Path) -> Result<(csv::Reader<Box<dyn Read>>, u8), Failure> {
         .delimiter(sep)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(Box::new(input) as Box<dyn Read>);
+        .from_reader(Box::new(input) as Box<dyn Read + Send>);
     Ok((reader, sep))
 }
 

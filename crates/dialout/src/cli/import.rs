@@ -154,7 +154,8 @@ fn progress(g: &Global, path: &Path, what: &'static str) -> indicatif::ProgressB
 }
 
 /// Reads the file in chunks of rows, handing each to `each`; rows that cannot be read
-/// (not UTF-8, say) are errors of their own.
+/// (not UTF-8, say) are errors of their own. The file is parsed on a thread of its own,
+/// a chunk or two ahead of `each`.
 fn chunks(
     a: &Args,
     bar: &indicatif::ProgressBar,
@@ -166,6 +167,41 @@ fn chunks(
         .map_err(|e| Failure::usage(format!("{}: {e}", a.file.display())))?
         .clone();
     let columns = Columns::new(a, &headers)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(2);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse(&mut reader, &columns, &a.file, tx));
+        let mut errors = Vec::new();
+        let mut outcome = Ok(());
+        for (rows, unreadable, byte) in rx.iter() {
+            errors.extend(unreadable);
+            bar.set_position(byte);
+            if outcome.is_ok() && !rows.is_empty() {
+                outcome = each(rows, &mut errors);
+            }
+            if outcome.is_err() {
+                break;
+            }
+        }
+        drop(rx);
+        let count = parser
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        outcome?;
+        bar.finish_and_clear();
+        Ok((count, errors))
+    })
+}
+
+/// A chunk of rows, the rows of it that could not be read, and how far into the file it ends.
+type Parsed = (Vec<ImportRow>, Vec<RowError>, u64);
+
+/// Parses the whole file into chunks for [`chunks`]; the number of rows.
+fn parse(
+    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+    columns: &Columns,
+    path: &Path,
+    tx: std::sync::mpsc::SyncSender<Parsed>,
+) -> Result<u64, Failure> {
     let (mut rows, mut errors, mut count) = (Vec::with_capacity(CHUNK), Vec::new(), 0u64);
     let mut record = csv::StringRecord::new();
     loop {
@@ -185,21 +221,19 @@ fn chunks(
                     reason: "not UTF-8 text: save the file as UTF-8".into(),
                 });
             }
-            Err(e) => return Err(Failure::usage(format!("{}: {e}", a.file.display()))),
+            Err(e) => return Err(Failure::usage(format!("{}: {e}", path.display()))),
         }
         if rows.len() == CHUNK {
-            bar.set_position(reader.position().byte());
-            each(
-                std::mem::replace(&mut rows, Vec::with_capacity(CHUNK)),
-                &mut errors,
-            )?;
+            let chunk = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK));
+            let sent = (chunk, std::mem::take(&mut errors), reader.position().byte());
+            if tx.send(sent).is_err() {
+                // The consumer stopped on an error of its own.
+                return Ok(count);
+            }
         }
     }
-    if !rows.is_empty() {
-        each(rows, &mut errors)?;
-    }
-    bar.finish_and_clear();
-    Ok((count, errors))
+    let _ = tx.send((rows, errors, reader.position().byte()));
+    Ok(count)
 }
 
 fn write_report(path: &Path, errors: &[RowError]) -> Result<(), Failure> {
