@@ -49,3 +49,46 @@ pub(crate) fn limits(
         .map_err(|e| invalid("dedupe_window", e.to_string()))?;
     Ok(RecipientLimits { cap, dedupe_window })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::delivery::DeliverySettings;
+
+    fn parse(text: &str) -> Result<DeliverySettings, crate::config::ConfigError> {
+        DeliverySettings::from_table(&toml::from_str(text).unwrap(), None)
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let s = parse(
+            "max_calls_per_recipient = { count = 3, per = \"24h\" }\ndedupe_window = \"10m\"",
+        )
+        .unwrap();
+        let cap = s.limits.cap.unwrap();
+        assert_eq!((cap.count, cap.per.as_secs()), (3, 86_400));
+        assert_eq!(s.limits.dedupe_window.unwrap().as_secs(), 600);
+        assert!(!parse("").unwrap().limits.any(), "no limits by default");
+        for (text, key) in [
+            (
+                "max_calls_per_recipient = { count = 0, per = \"1h\" }",
+                "max_calls_per_recipient.count",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3, per = \"0s\" }",
+                "max_calls_per_recipient.per",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3 }",
+                "max_calls_per_recipient",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3, per = \"1h\", x = 1 }",
+                "max_calls_per_recipient",
+            ),
+            ("dedupe_window = \"0s\"", "dedupe_window"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("delivery.{key}")), "{text}: {e}");
+        }
+    }
+}
