@@ -174,6 +174,23 @@ pub(crate) fn judge(
     None
 }
 
+/// The refusals of the do-not-call list for these messages' recipients, checked right
+/// before publishing: a number listed after its message was queued.
+pub(crate) async fn refusals(
+    store: &std::sync::Arc<dyn crate::store::Store>,
+    messages: &[crate::Message],
+) -> Result<std::collections::HashMap<PhoneNumber, String>, crate::delivery::DeliveryError> {
+    let mut numbers: Vec<PhoneNumber> = messages.iter().map(|m| m.recipient.clone()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let found =
+        crate::delivery::blocking(store, move |s| s.dnc_find(&numbers, Timestamp::now())).await?;
+    Ok(found
+        .into_iter()
+        .map(|e| (e.number.clone(), e.refusal()))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,21 +254,4 @@ mod tests {
         assert!(e.applies("2026-06-01T00:00:00Z".parse().unwrap()));
         assert!(!e.applies("2027-06-01T00:00:00Z".parse().unwrap()));
     }
-}
-
-/// The refusals of the do-not-call list for these messages' recipients, checked right
-/// before publishing: a number listed after its message was queued.
-pub(crate) async fn refusals(
-    store: &std::sync::Arc<dyn crate::store::Store>,
-    messages: &[crate::Message],
-) -> Result<std::collections::HashMap<PhoneNumber, String>, crate::delivery::DeliveryError> {
-    let mut numbers: Vec<PhoneNumber> = messages.iter().map(|m| m.recipient.clone()).collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let found =
-        crate::delivery::blocking(store, move |s| s.dnc_find(&numbers, Timestamp::now())).await?;
-    Ok(found
-        .into_iter()
-        .map(|e| (e.number.clone(), e.refusal()))
-        .collect())
 }
