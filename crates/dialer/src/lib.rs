@@ -12,8 +12,10 @@ mod blocking;
 pub mod config;
 #[doc(hidden)]
 pub mod delivery;
+pub mod dnc;
 mod duration;
 mod id;
+mod import;
 mod message;
 mod phone;
 mod related;
@@ -31,8 +33,10 @@ pub use api::{
 pub use backend::Backend;
 pub use config::Config;
 pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};
+pub use dnc::{Cap, DncCheck, DncEntry, DncImport, RecipientLimits, Screened};
 pub use duration::{Duration, DurationError};
 pub use id::{InvalidMessageId, MessageId};
+pub use import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError};
 pub use message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,
 };

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::delivery::owner_id;
-use crate::store::{InsertMode, Inserted, Store, StoreError};
+use crate::store::{InsertMode, Inserted, Screen, Store, StoreError};
 use crate::template::{self, Refusal, TemplateError};
 use crate::{
     InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage,
@@ -37,6 +37,8 @@ pub struct SendOptions {
     pub queued: bool,
     /// The message this one resends.
     pub resent_from: Option<MessageId>,
+    /// Send even when the same content went to the same number within `dedupe_window`.
+    pub allow_duplicate: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -104,6 +106,10 @@ pub enum SendError {
     /// `send_template` only: the template's rule refused; nothing was stored.
     #[error("not sent: {0}")]
     Refused(#[from] Refusal),
+    /// Refused for its recipient (do-not-call list, frequency cap, dedupe): nothing was
+    /// stored. The HTTP API answers 409.
+    #[error("not sent: {0}")]
+    NotAllowed(crate::Screened),
     #[error(transparent)]
     Store(StoreError),
     /// Publishing failed after the messages were stored.
@@ -129,6 +135,7 @@ impl From<StoreError> for SendError {
             StoreError::IdempotencyConflict { key, existing } => {
                 SendError::Invalid(InvalidInput::IdempotencyConflict { key, existing })
             }
+            StoreError::Screened(s) => SendError::NotAllowed(s),
             other => SendError::Store(other),
         }
     }
@@ -206,16 +213,19 @@ impl Dialer {
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let new = self.validate(&request.recipient, &request.content, &request.options)?;
         let publish = self.publishes(&request.options);
+        let screen = self.screen(request.options.allow_duplicate);
         Ok(self
-            .store_and_publish(vec![new], publish, false)
+            .store_and_publish(vec![new], publish, false, screen)
             .await?
             .remove(0))
     }
 
     /// Stores every message in one transaction (all or none), then publishes them.
     pub async fn send_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+        // Dedupe applies to the batch unless every request allows duplicates.
+        let screen = self.screen(requests.iter().all(|r| r.options.allow_duplicate));
         if requests.iter().all(|r| !self.publishes(&r.options)) {
-            return self.store_many(requests).await;
+            return self.store_many(requests, screen).await;
         }
         let batch = self.validate_many(&requests)?;
         let publish: Vec<bool> = requests
@@ -223,9 +233,9 @@ impl Dialer {
             .map(|r| self.publishes(&r.options))
             .collect();
         if publish.iter().all(|p| *p) {
-            return self.store_and_publish(batch, true, false).await;
+            return self.store_and_publish(batch, true, false, screen).await;
         }
-        let inserted = self.insert(batch).await?;
+        let inserted = self.insert(batch, screen).await?;
         let ids: Vec<MessageId> = inserted
             .iter()
             .zip(&publish)
@@ -262,9 +272,10 @@ impl Dialer {
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
         let publish = self.publishes(&request.options);
+        let screen = self.screen(request.options.allow_duplicate);
         if tpl.allow_duplicates {
             return Ok(self
-                .store_and_publish(vec![new], publish, false)
+                .store_and_publish(vec![new], publish, false, screen)
                 .await?
                 .remove(0));
         }
@@ -274,7 +285,10 @@ impl Dialer {
             .map(|r| r.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        match self.store_and_publish(vec![new], publish, true).await {
+        match self
+            .store_and_publish(vec![new], publish, true, screen)
+            .await
+        {
             Err(SendError::Store(StoreError::Duplicate { slug })) => {
                 Err(SendError::Refused(Refusal::Duplicate { slug, related }))
             }
@@ -286,7 +300,11 @@ impl Dialer {
     /// mostly phone numbers, costs about as much as the insert: the second half of the
     /// requests is validated on another thread meanwhile. The first invalid request is the
     /// error, with its index, and then nothing is stored.
-    async fn store_many(&self, requests: Vec<SendRequest>) -> Result<Vec<Sent>, SendError> {
+    async fn store_many(
+        &self,
+        requests: Vec<SendRequest>,
+        screen: Screen,
+    ) -> Result<Vec<Sent>, SendError> {
         let this = self.clone();
         let batch = crate::blocking::run(move || {
             std::thread::scope(|scope| {
@@ -305,7 +323,7 @@ impl Dialer {
         })
         .await??;
         Ok(self
-            .insert(batch)
+            .insert(batch, screen)
             .await?
             .into_iter()
             .map(|i| Sent {
@@ -342,7 +360,7 @@ impl Dialer {
         !self.batch_sending && !o.queued && o.not_before.is_none_or(|t| t <= Timestamp::now())
     }
 
-    fn validate(
+    pub(crate) fn validate(
         &self,
         recipient: &str,
         content: &str,
@@ -425,13 +443,16 @@ impl Dialer {
         batch: Vec<NewMessage>,
         publish: bool,
         unique: bool,
+        screen: Screen,
     ) -> Result<Vec<Sent>, SendError> {
         if !publish {
             let inserted = self
                 .blocking(move |s| {
                     s.insert(
                         &batch,
-                        InsertMode::QUEUED.unique_per_template(unique),
+                        InsertMode::QUEUED
+                            .unique_per_template(unique)
+                            .screened(screen),
                         Timestamp::now(),
                     )
                 })
@@ -462,7 +483,11 @@ impl Dialer {
                 } else {
                     InsertMode::claimed(&owner_c, until)
                 };
-                s.insert(&batch, mode.unique_per_template(unique), now)
+                s.insert(
+                    &batch,
+                    mode.unique_per_template(unique).screened(screen),
+                    now,
+                )
             })
             .await?;
         let claimed: Vec<Message> = inserted
@@ -480,10 +505,28 @@ impl Dialer {
         Ok(merge(inserted, published?.messages))
     }
 
-    async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
+    pub(crate) async fn insert(
+        &self,
+        batch: Vec<NewMessage>,
+        screen: Screen,
+    ) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        self.blocking(move |s| s.insert(&batch, InsertMode::QUEUED, Timestamp::now()))
+        let mode = InsertMode::QUEUED.screened(screen);
+        self.blocking(move |s| s.insert(&batch, mode, Timestamp::now()))
             .await
+    }
+
+    /// The checks of every new message: the do-not-call list and the configured limits.
+    pub(crate) fn screen(&self, allow_duplicate: bool) -> Screen {
+        Screen {
+            dnc: true,
+            limits: self.backends.delivery().limits,
+            allow_duplicate,
+        }
+    }
+
+    pub(crate) fn default_region(&self) -> Option<&str> {
+        self.default_region.as_deref()
     }
 
     async fn finish_publishing(

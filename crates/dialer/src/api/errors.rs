@@ -27,6 +27,12 @@ pub enum Error {
         action: &'static str,
         reason: String,
     },
+    /// A phone number that cannot be read (do-not-call list).
+    #[error(transparent)]
+    InvalidNumber(#[from] crate::PhoneError),
+    /// A do-not-call entry that cannot be stored (a reason too long, an end in the past).
+    #[error("{0}")]
+    InvalidDnc(String),
     #[error(transparent)]
     Delivery(DeliveryError),
     #[error(transparent)]

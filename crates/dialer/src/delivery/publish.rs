@@ -96,6 +96,7 @@ pub async fn publish_claimed(
     let allowlist = Allowlist::new(settings.allowlist.as_deref());
     let backoff = Backoff::from_settings(settings);
     let mut out = Vec::with_capacity(claimed.len());
+    let do_not_call = crate::dnc::refusals(store, &claimed).await?;
 
     for (name, group) in group_by_backend(claimed) {
         let now = Timestamp::now();
@@ -111,6 +112,10 @@ pub async fn publish_claimed(
         for m in group {
             if let Some(refusal) = allowlist.refusal(&m.recipient) {
                 decided.push((m.id, failed("refused by the allowlist", &refusal)));
+                continue;
+            }
+            if let Some(refusal) = do_not_call.get(&m.recipient) {
+                decided.push((m.id, failed("on the do-not-call list", refusal)));
                 continue;
             }
             if m.attempt_unresolved {

@@ -19,6 +19,9 @@
 //! "+1" = "daktela"
 //! ```
 //!
+//! Limits per recipient (see `crate::dnc`): `max_calls_per_recipient = { count = 3, per =
+//! "24h" }` and `dedupe_window = "10m"`.
+//!
 //! Durations are [`crate::Duration`]s: `"90s"`, `"15m"`, `"1h 30m"`, `"1 day"`, ISO 8601
 //! (`"PT1H"`) or a number of seconds; each must be longer than zero.
 
@@ -49,6 +52,8 @@ pub struct DeliverySettings {
     pub allowlist: Option<Vec<PhoneNumber>>,
     /// Number prefix (`+420`) -> backend name.
     pub routes: BTreeMap<String, String>,
+    /// `max_calls_per_recipient` and `dedupe_window` (see `crate::dnc`).
+    pub limits: crate::dnc::RecipientLimits,
 }
 
 impl Default for DeliverySettings {
@@ -68,6 +73,7 @@ impl Default for DeliverySettings {
             max_check_failures: 5,
             allowlist: None,
             routes: BTreeMap::new(),
+            limits: crate::dnc::RecipientLimits::default(),
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct DeliveryConfig {
     pub max_check_failures: Option<i64>,
     pub allowlist: Option<Vec<String>>,
     pub routes: Option<BTreeMap<String, String>>,
+    pub max_calls_per_recipient: Option<crate::dnc::CapConfig>,
+    pub dedupe_window: Option<crate::Duration>,
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
@@ -184,6 +192,7 @@ impl DeliverySettings {
             )? as u32,
             allowlist,
             routes,
+            limits: crate::dnc::limits(raw.max_calls_per_recipient.as_ref(), raw.dedupe_window)?,
         };
         if s.retry_max < s.retry_base {
             return Err(invalid("retry_max", "must not be shorter than retry_base"));

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::{HistoryEntry, Message, MessageId, NewMessage, RelatedObject, State, Tag};
+pub use crate::dnc::{DncEntry, Screen, Screened};
+use crate::{HistoryEntry, Message, MessageId, NewMessage, PhoneNumber, RelatedObject, State, Tag};
 
 pub(crate) use plan::{
     creation_entry, log_created, log_history, logged, new_message_row, plan_change, repeat_of,
@@ -184,6 +185,21 @@ pub trait Store: Send + Sync + 'static {
     fn due_signal(&self) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
         Ok(None)
     }
+
+    // ---- do-not-call list and recipient limits (see `crate::dnc`) ----
+
+    /// Adds or replaces entries (by number); returns how many numbers were not listed yet.
+    fn dnc_add(&self, entries: &[DncEntry]) -> Result<usize, StoreError>;
+    /// Whether the number was listed.
+    fn dnc_remove(&self, number: &PhoneNumber) -> Result<bool, StoreError>;
+    /// Every entry, expired ones included, by number.
+    fn dnc_list(&self) -> Result<Vec<DncEntry>, StoreError>;
+    /// The entries of these numbers that apply at `now`.
+    fn dnc_find(
+        &self,
+        numbers: &[PhoneNumber],
+        now: Timestamp,
+    ) -> Result<Vec<DncEntry>, StoreError>;
 }
 
 /// How [`Store::insert`] stores new messages.
@@ -192,6 +208,9 @@ pub struct InsertMode<'a> {
     pub start: Start<'a>,
     /// Apply each message's template no-duplicates rule (see [`Store::insert`]).
     pub unique_per_template: bool,
+    /// Do-not-call list, caps and dedupe, checked per message in the insert's transaction:
+    /// a refused message is [`StoreError::Screened`] and nothing is stored.
+    pub screen: Screen,
 }
 
 /// The state a new message starts in.
@@ -212,6 +231,14 @@ impl<'a> InsertMode<'a> {
     pub const QUEUED: InsertMode<'static> = InsertMode {
         start: Start::Queued,
         unique_per_template: false,
+        screen: Screen {
+            dnc: false,
+            limits: crate::dnc::RecipientLimits {
+                cap: None,
+                dedupe_window: None,
+            },
+            allow_duplicate: false,
+        },
     };
     pub fn claimed(owner: &'a str, until: Timestamp) -> Self {
         Start::Claimed { owner, until }.into()
@@ -225,6 +252,10 @@ impl<'a> InsertMode<'a> {
             unique_per_template: on,
             ..self
         }
+    }
+    /// With these checks of each message (see [`Screen`]).
+    pub fn screened(self, screen: Screen) -> Self {
+        InsertMode { screen, ..self }
     }
     /// The claim the new messages get: owner, lease, and whether the attempt is begun.
     pub(crate) fn claim(&self) -> Option<(&'a str, Timestamp, bool)> {
@@ -240,7 +271,7 @@ impl<'a> From<Start<'a>> for InsertMode<'a> {
     fn from(start: Start<'a>) -> Self {
         InsertMode {
             start,
-            unique_per_template: false,
+            ..InsertMode::QUEUED
         }
     }
 }
@@ -378,6 +409,9 @@ pub enum StoreError {
     /// and the template allows no duplicates: nothing was stored.
     #[error("a message from template {slug:?} already exists for these related objects")]
     Duplicate { slug: String },
+    /// Refused for its recipient (do-not-call, cap, dedupe): nothing was stored.
+    #[error(transparent)]
+    Screened(#[from] Screened),
     #[error("invalid database URL {url:?}: {reason}")]
     Url { url: String, reason: String },
     /// An SQLite file that cannot be created or opened.

@@ -65,6 +65,7 @@ pub fn send_failure(e: SendError) -> Failure {
     match e {
         SendError::Invalid(i) => Failure::usage(i),
         SendError::Refused(r) => Failure::refused(format!("not sent: {r}")),
+        SendError::NotAllowed(r) => Failure::refused(format!("not sent: {r}")),
         other => Failure::failed(other),
     }
 }

@@ -5,7 +5,10 @@ pub mod call;
 pub mod callfile;
 pub mod check_status;
 pub mod context;
+pub mod csv_input;
+pub mod dnc;
 pub mod doctor;
+pub mod import;
 pub mod message_actions;
 pub mod messages;
 pub mod send;
@@ -74,6 +77,11 @@ pub enum Command {
     Asterisk(asterisk::Command),
     /// Check a configuration against this machine and say what to fix.
     Doctor(doctor::Args),
+    /// The do-not-call list: numbers never called.
+    #[command(subcommand, arg_required_else_help = true)]
+    Dnc(dnc::Command),
+    /// Store a campaign from a CSV file (one message per row), checked row by row first.
+    Import(import::Args),
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -157,6 +165,8 @@ pub fn run(cli: Cli) -> Outcome {
         Command::CheckStatus(a) => check_status::run(a, g),
         Command::Asterisk(c) => asterisk::run(c, g),
         Command::Doctor(a) => doctor::run(a, g),
+        Command::Dnc(c) => dnc::run(c, g),
+        Command::Import(a) => import::run(a, g),
     }
 }
 

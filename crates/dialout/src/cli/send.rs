@@ -39,6 +39,9 @@ pub struct Delivery {
     /// Only store the message; the worker publishes it.
     #[arg(long)]
     pub queued: bool,
+    /// Send even if the same content went to this number within `dedupe_window`.
+    #[arg(long = "allow-duplicate")]
+    pub allow_duplicate: bool,
 }
 
 impl Delivery {
@@ -69,6 +72,7 @@ impl Delivery {
             idempotency_key: self.idempotency_key.clone(),
             queued: self.queued,
             resent_from: None,
+            allow_duplicate: self.allow_duplicate,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 mod batch;
 mod claim;
+mod dnc;
 mod ops;
 mod rows;
 mod schema;
@@ -271,7 +272,12 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|db| {
-            let stored = if mode.unique_per_template || !new.iter().all(batch::is_plain) {
+            dnc::lock_recipients(db, new, &mode.screen)?;
+            // Screening (do-not-call, caps, dedupe) is per message, in `ops::insert_one`.
+            let one_by_one = mode.unique_per_template
+                || mode.screen.any()
+                || !new.iter().all(batch::is_plain);
+            let stored = if one_by_one {
                 new.iter()
                     .map(|n| ops::insert_one(db, n, now, mode))
                     .collect::<Result<Vec<_>, _>>()?
@@ -402,5 +408,22 @@ impl Store for PgStore {
                 cursor,
             })
         })
+    }
+
+    fn dnc_add(&self, entries: &[super::DncEntry]) -> Result<usize, StoreError> {
+        self.write(|db| dnc::add(db, entries))
+    }
+    fn dnc_remove(&self, number: &crate::PhoneNumber) -> Result<bool, StoreError> {
+        self.write(|db| dnc::remove(db, number))
+    }
+    fn dnc_list(&self) -> Result<Vec<super::DncEntry>, StoreError> {
+        self.read(dnc::list)
+    }
+    fn dnc_find(
+        &self,
+        numbers: &[crate::PhoneNumber],
+        now: Timestamp,
+    ) -> Result<Vec<super::DncEntry>, StoreError> {
+        self.read(|db| dnc::find(db, numbers, now))
     }
 }

@@ -26,6 +26,9 @@ pub(super) fn insert_one(
     if let Some(found) = by_key(db, new)? {
         return found;
     }
+    if mode.screen.any() {
+        super::dnc::screen(db, new, now, &mode.screen)?;
+    }
     if mode.unique_per_template {
         let slug = new.template_slug.clone().unwrap_or_default();
         // Sends from one template take turns until commit, so the check stays true.

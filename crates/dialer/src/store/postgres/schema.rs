@@ -1,6 +1,6 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2_CLAIM_ORDER)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2_CLAIM_ORDER), (3, V3_DNC)];
 
 const V1: &str = "
 CREATE TABLE templates (
@@ -79,4 +79,22 @@ CREATE TABLE backend_cursors (
 const V2_CLAIM_ORDER: &str = "
 CREATE INDEX messages_claim_order ON messages(priority, created_at, id) WHERE state IN (-1, 99) AND NOT is_final_state;
 DROP INDEX messages_due;
+";
+
+/// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
+/// `dedupe_window` (written only when one is configured, pruned as it is read).
+const V3_DNC: &str = "
+CREATE TABLE dnc (
+    number TEXT PRIMARY KEY,
+    reason TEXT,
+    until TIMESTAMPTZ,
+    added_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE recipient_calls (
+    recipient TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL,
+    content_hash BIGINT NOT NULL,
+    message_id UUID NOT NULL
+);
+CREATE INDEX recipient_calls_by_recipient ON recipient_calls(recipient, at);
 ";

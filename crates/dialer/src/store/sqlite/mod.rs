@@ -3,6 +3,7 @@
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
 mod delivery;
+mod dnc;
 mod fast_path;
 mod messages;
 mod rows;
@@ -215,9 +216,9 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<Inserted>, StoreError> {
         if mode.unique_per_template {
-            self.insert_unique_impl(new, now, mode.claim())
+            self.insert_unique_impl(new, now, mode.claim(), mode.screen)
         } else {
-            self.insert_impl(new, now, mode.claim())
+            self.insert_impl(new, now, mode.claim(), mode.screen)
         }
     }
     fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
@@ -345,5 +346,22 @@ impl Store for SqliteStore {
             related::index_tail(tx, limit)?;
             fast_path::inline::recover(tx, now, limit)
         })
+    }
+
+    fn dnc_add(&self, entries: &[super::DncEntry]) -> Result<usize, StoreError> {
+        self.write(|tx| dnc::add(tx, entries))
+    }
+    fn dnc_remove(&self, number: &crate::PhoneNumber) -> Result<bool, StoreError> {
+        self.write(|tx| dnc::remove(tx, number))
+    }
+    fn dnc_list(&self) -> Result<Vec<super::DncEntry>, StoreError> {
+        self.read(dnc::list)
+    }
+    fn dnc_find(
+        &self,
+        numbers: &[crate::PhoneNumber],
+        now: Timestamp,
+    ) -> Result<Vec<super::DncEntry>, StoreError> {
+        self.read(|c| dnc::find(c, numbers, now))
     }
 }

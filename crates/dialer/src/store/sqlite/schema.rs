@@ -20,7 +20,26 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (4, Migration::Sql(V4)),
     (5, Migration::Sql(V5)),
     (6, Migration::Code(v6)),
+    (7, Migration::Sql(V7_DNC)),
 ];
+
+/// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
+/// `dedupe_window` (written only when one is configured, pruned as it is read).
+const V7_DNC: &str = "
+CREATE TABLE dnc (
+    number TEXT PRIMARY KEY,
+    reason TEXT,
+    until INTEGER,
+    added_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE recipient_calls (
+    recipient TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    message_id TEXT NOT NULL
+);
+CREATE INDEX recipient_calls_by_recipient ON recipient_calls(recipient, at);
+";
 
 const V1: &str = "
 CREATE TABLE templates (

@@ -9,6 +9,7 @@ use super::super::messages::template_used_for;
 use super::super::rows::{self, COLS, related_column, to_json, us};
 use super::{keys, related};
 use crate::NewMessage;
+use crate::dnc::Screen;
 use crate::store::{Inserted, StoreError, log_created, new_message_row, repeat_of};
 
 pub(in crate::store::sqlite) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
@@ -19,6 +20,7 @@ impl SqliteStore {
         new: &[NewMessage],
         now: Timestamp,
         claim: Claim<'_>,
+        screen: Screen,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
             // A message stored on its own (what `send` stores) leaves its related objects to
@@ -30,6 +32,7 @@ impl SqliteStore {
             };
             // Prepared once per batch, not once per message.
             let mut st = InsertStatements::new(tx, marks)?;
+            st.screen = Screening::new(tx, screen)?;
             new.iter()
                 .map(|n| insert_one(tx, &mut st, n, now, claim))
                 .collect::<Result<Vec<_>, _>>()
@@ -46,9 +49,11 @@ impl SqliteStore {
         new: &[NewMessage],
         now: Timestamp,
         claim: Claim<'_>,
+        screen: Screen,
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
             let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
+            st.screen = Screening::new(tx, screen)?;
             let mut out = Vec::with_capacity(new.len());
             for n in new {
                 if let Some(found) = by_key(tx, n)? {
@@ -151,6 +156,24 @@ const INSERT: &str = "INSERT INTO messages (n, id, created_at, changed_at, recip
 struct InsertStatements<'t> {
     message: rusqlite::CachedStatement<'t>,
     marks: Marks,
+    screen: Option<Screening>,
+}
+
+/// The checks of [`Screen`] for this transaction; None when there are none.
+struct Screening {
+    screen: Screen,
+    /// Whether the do-not-call list has any entry (asked once per transaction).
+    listed: bool,
+}
+
+impl Screening {
+    fn new(tx: &Connection, screen: Screen) -> Result<Option<Self>, StoreError> {
+        if !screen.any() {
+            return Ok(None);
+        }
+        let listed = screen.dnc && super::super::dnc::any(tx)?;
+        Ok(Some(Screening { screen, listed }))
+    }
 }
 
 impl<'t> InsertStatements<'t> {
@@ -158,6 +181,7 @@ impl<'t> InsertStatements<'t> {
         Ok(InsertStatements {
             message: tx.prepare_cached(INSERT)?,
             marks,
+            screen: None,
         })
     }
 }
@@ -171,6 +195,9 @@ fn insert_one(
 ) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(tx, new)? {
         return found;
+    }
+    if let Some(s) = &st.screen {
+        super::super::dnc::screen(tx, new, now, &s.screen, s.listed)?;
     }
     let mut m = new_message_row(new, now);
     let (id, own) = (m.id.to_string(), keys::of(m.id));
