@@ -13,6 +13,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod delivery;
 mod duration;
+pub mod hours;
 mod id;
 mod message;
 mod phone;
