@@ -37,6 +37,8 @@ pub struct SendOptions {
     pub queued: bool,
     /// The message this one resends.
     pub resent_from: Option<MessageId>,
+    /// The recipient's time zone for calling hours (`Europe/Prague`); default: the number's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +88,8 @@ pub enum InvalidInput {
     IdempotencyKey(&'static str),
     #[error("idempotency key {key:?} was already used for message {existing} with other content")]
     IdempotencyConflict { key: String, existing: MessageId },
+    #[error("invalid time zone: {0}")]
+    TimeZone(String),
     #[error("unknown template {0:?}")]
     UnknownTemplate(String),
     #[error(transparent)]
@@ -339,7 +343,10 @@ impl Dialer {
     }
 
     fn publishes(&self, o: &SendOptions) -> bool {
-        !self.batch_sending && !o.queued && o.not_before.is_none_or(|t| t <= Timestamp::now())
+        !self.batch_sending
+            && !o.queued
+            && o.not_before
+                .is_none_or(|t| t <= self.backends.delivery().clock.now())
     }
 
     fn validate(
@@ -415,6 +422,13 @@ impl Dialer {
             not_before: o.not_before,
             idempotency_key: o.idempotency_key.clone(),
             resent_from: o.resent_from,
+            time_zone: match &o.time_zone {
+                None => None,
+                Some(z) => {
+                    crate::hours::check_time_zone(z).map_err(InvalidInput::TimeZone)?;
+                    Some(z.clone())
+                }
+            },
         })
     }
 
@@ -427,13 +441,10 @@ impl Dialer {
         unique: bool,
     ) -> Result<Vec<Sent>, SendError> {
         if !publish {
+            let now = self.backends.delivery().clock.now();
             let inserted = self
                 .blocking(move |s| {
-                    s.insert(
-                        &batch,
-                        InsertMode::QUEUED.unique_per_template(unique),
-                        Timestamp::now(),
-                    )
+                    s.insert(&batch, InsertMode::QUEUED.unique_per_template(unique), now)
                 })
                 .await?;
             return Ok(inserted
@@ -448,6 +459,7 @@ impl Dialer {
         let owner = owner_id();
         let owner_c = owner.clone();
         let lease = self.backends.delivery().lease;
+        let clock = self.backends.delivery().clock.clone();
         // With nothing to decide before the backend is called, the first attempt is begun
         // in the same commit (one fewer); otherwise it is committed on its own afterwards.
         let at_once = batch
@@ -455,7 +467,7 @@ impl Dialer {
             .all(|m| crate::delivery::may_begin_at_once(&self.backends, m));
         let inserted = self
             .blocking(move |s| {
-                let now = Timestamp::now();
+                let now = clock.now();
                 let until = crate::delivery::after(now, lease);
                 let mode = if at_once {
                     InsertMode::attempting(&owner_c, until)
@@ -482,7 +494,8 @@ impl Dialer {
 
     async fn insert(&self, batch: Vec<NewMessage>) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
-        self.blocking(move |s| s.insert(&batch, InsertMode::QUEUED, Timestamp::now()))
+        let now = self.backends.delivery().clock.now();
+        self.blocking(move |s| s.insert(&batch, InsertMode::QUEUED, now))
             .await
     }
 

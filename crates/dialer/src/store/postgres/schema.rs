@@ -1,6 +1,9 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2_TIME_ZONE)];
+
+/// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).
+const V2_TIME_ZONE: &str = "ALTER TABLE messages ADD COLUMN time_zone TEXT;";
 
 const V1: &str = "
 CREATE TABLE templates (

@@ -20,7 +20,11 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (4, Migration::Sql(V4)),
     (5, Migration::Sql(V5)),
     (6, Migration::Code(v6)),
+    (7, Migration::Sql(V7_TIME_ZONE)),
 ];
+
+/// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).
+const V7_TIME_ZONE: &str = "ALTER TABLE messages ADD COLUMN time_zone TEXT;";
 
 const V1: &str = "
 CREATE TABLE templates (
