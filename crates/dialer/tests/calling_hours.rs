@@ -234,7 +234,24 @@ async fn send_with_a_time_zone_stores_it_and_waits(db: &TestDb) {
     }
 }
 
+async fn the_backend_is_told_when_the_window_closes(db: &TestDb) {
+    // So that a backend's own retries (Asterisk's MaxRetries) stay inside it.
+    let clock = Clock::manual(at("2026-03-09T19:00", "America/New_York"));
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = Arc::clone(&seen);
+    let backend = Scripted::new("s", move |m, _| {
+        *s.lock().unwrap() = m.extra_sender_data.get("calling_hours_end").cloned();
+        Publish::Accepted(Accepted::ready(JsonMap::new(), "accepted"))
+    });
+    let b = backends(backend, settings("mon-fri = \"09:00-20:00\"", &clock));
+    insert(&db.store, vec![to("+12125550100")], clock.now());
+    run_worker_once(&db.store, b).await;
+    let end = seen.lock().unwrap().clone();
+    assert_eq!(end, Some("2026-03-10T00:00:00Z".into()), "20:00 EDT");
+}
+
 db_suite!(
+    the_backend_is_told_when_the_window_closes,
     a_new_york_number_queued_at_0859_is_published_at_0900,
     a_sydney_number_waits_over_the_weekend_and_the_dst_change,
     a_us_prefix_in_two_zones_waits_for_both,

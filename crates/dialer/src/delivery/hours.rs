@@ -77,6 +77,22 @@ pub(crate) fn retry_at(m: &Message, next: Timestamp, settings: &DeliverySettings
     }
 }
 
+/// The key of `extra_sender_data` that tells a backend when the calling window a message is
+/// published in closes (RFC 3339), so that retries of its own stay inside it.
+pub const CALLING_HOURS_END: &str = "calling_hours_end";
+
+/// Sets [`CALLING_HOURS_END`] on a message about to be handed over inside its window.
+pub(crate) fn mark_window_end(settings: &DeliverySettings, m: &mut Message, now: Timestamp) {
+    if let Some((hours, zones)) =
+        hours_and_zones(settings, &m.backend, &m.recipient, m.time_zone.as_deref())
+        && hours.is_open(now, &zones)
+    {
+        let end = hours.next_close(now, &zones).to_string();
+        m.extra_sender_data
+            .insert(CALLING_HOURS_END.into(), serde_json::Value::String(end));
+    }
+}
+
 /// `2026-03-09T09:00:00-04:00[America/New_York]`: the instant in the (first) zone.
 fn local(t: Timestamp, zones: &Zones) -> String {
     match zones.names().first().and_then(|n| t.in_tz(n).ok()) {

@@ -28,6 +28,7 @@ use crate::store::{Claimable, Store, StoreError};
 pub use allowlist::Allowlist;
 pub use cancel::{CancelOutcome, cancel, resend};
 pub use clock::Clock;
+pub use hours::CALLING_HOURS_END;
 pub(crate) use publish::release_rest;
 pub use publish::{Published, publish_claimed, publish_now};
 pub(crate) use publish::{may_begin_at_once, publish_begun};

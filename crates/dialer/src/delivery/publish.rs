@@ -307,6 +307,13 @@ async fn hand_over(
     done: &mut Published,
 ) -> Result<Vec<Message>, DeliveryError> {
     let name = backend.name().to_string();
+    let mut begun = begun;
+    if settings.calling_hours.is_some() || !settings.backend_calling_hours.is_empty() {
+        let now = settings.clock.now();
+        for m in &mut begun {
+            hours::mark_window_end(settings, m, now);
+        }
+    }
     let results = backend.publish_many(&begun).await;
     failpoint::reached("after-publish").await;
     let now = settings.clock.now();

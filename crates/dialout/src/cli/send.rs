@@ -39,6 +39,10 @@ pub struct Delivery {
     /// Only store the message; the worker publishes it.
     #[arg(long)]
     pub queued: bool,
+    /// The recipient's time zone for calling hours (IANA name: Europe/Prague,
+    /// America/New_York); default: the number's zone, else `default_time_zone`.
+    #[arg(long = "time-zone", value_name = "ZONE")]
+    pub time_zone: Option<String>,
 }
 
 impl Delivery {
@@ -69,6 +73,7 @@ impl Delivery {
             idempotency_key: self.idempotency_key.clone(),
             queued: self.queued,
             resent_from: None,
+            time_zone: self.time_zone.clone(),
         })
     }
 }
