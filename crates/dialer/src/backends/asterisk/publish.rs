@@ -245,7 +245,7 @@ mod tests {
             .call_file_retrying(&m, Path::new("dialout/x"), 0)
             .unwrap()
             .render();
-        assert!(file.contains("MaxRetries: 0"), "{file}");
+        assert!(file.contains("Maxretries: 0"), "{file}");
     }
 
     #[test]
