@@ -115,4 +115,30 @@ fn send_help_names_the_option() {
     let run = dialout(dir.path(), &["send", "--help"]).ok();
     assert!(run.stdout.contains("--time-zone <ZONE>"), "{}", run.stdout);
     assert!(run.stdout.contains("calling hours"), "{}", run.stdout);
+    let run = dialout(dir.path(), &["worker", "--help"]).ok();
+    assert!(run.stdout.contains("calling hours"), "{}", run.stdout);
+}
+
+/// A fresh machine may have no /usr/share/zoneinfo (no tzdata): the tz database built into
+/// dialout answers then. TZDIR at an empty directory stands in for the missing one.
+#[test]
+fn zones_work_without_a_system_tz_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let v = Dialout::new()
+        .dir(dir.path())
+        .env("TZDIR", empty.path())
+        .args([
+            "--json",
+            "send",
+            "+12125550100",
+            "Hi",
+            "--time-zone",
+            "America/New_York",
+            "--queued",
+        ])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(v["time_zone"], "America/New_York", "{v}");
 }

@@ -276,6 +276,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn the_next_opening_in_several_zones_is_open_in_all_and_the_first(
+            secs in 1_767_225_600i64..1_830_297_600i64,
+            pick in proptest::sample::subsequence(
+                vec!["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London"],
+                1..=3,
+            ),
+        ) {
+            let h = hours("mon-fri = \"08:00-21:00\"\nsat = \"10:00-14:00\"");
+            let zones = Zones::of(&pick).unwrap();
+            let t = Timestamp::from_second(secs).unwrap();
+            let open = h.next_open(t, &zones).unwrap();
+            proptest::prop_assert!(open >= t && h.is_open(open, &zones));
+            let before = open - SignedDuration::from_secs(60);
+            if before >= t {
+                proptest::prop_assert!(!h.is_open(before, &zones), "open a minute earlier");
+            }
+            let close = h.next_close(open, &zones);
+            proptest::prop_assert!(close > open && !h.is_open(close, &zones));
+            let deadline = h.after_open(t, Duration::from_secs(3600), &zones).unwrap();
+            proptest::prop_assert!(deadline >= open + SignedDuration::from_secs(3600) || deadline > close);
+        }
+    }
+
     #[test]
     fn bad_tables_name_the_key() {
         for (text, key, says) in [
