@@ -250,7 +250,94 @@ async fn the_backend_is_told_when_the_window_closes(db: &TestDb) {
     assert_eq!(end, Some("2026-03-10T00:00:00Z".into()), "20:00 EDT");
 }
 
+/// Its lookup takes until the window has closed (the clock moves to `closes`), then says
+/// the lost attempt never arrived.
+struct SlowLookup {
+    clock: Clock,
+    closes: Timestamp,
+    published: std::sync::Mutex<usize>,
+}
+
+#[async_trait::async_trait]
+impl dialout_dialer::Backend for SlowLookup {
+    fn name(&self) -> &str {
+        "s"
+    }
+    async fn publish(&self, _m: &dialout_dialer::Message) -> Publish {
+        *self.published.lock().unwrap() += 1;
+        Publish::Accepted(Accepted::ready(JsonMap::new(), "accepted"))
+    }
+    async fn check_status(
+        &self,
+        _m: &[dialout_dialer::Message],
+        _c: Option<&str>,
+    ) -> Result<dialout_dialer::backend::StatusReport, dialout_dialer::backend::BackendError> {
+        Ok(Default::default())
+    }
+    async fn cancel(
+        &self,
+        _m: &dialout_dialer::Message,
+    ) -> Result<dialout_dialer::backend::Cancel, dialout_dialer::backend::BackendError> {
+        Ok(dialout_dialer::backend::Cancel::Unsupported)
+    }
+    fn lookup(&self) -> Option<&dyn dialout_dialer::backend::Lookup> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl dialout_dialer::backend::Lookup for SlowLookup {
+    async fn find(
+        &self,
+        _m: &dialout_dialer::Message,
+    ) -> Result<dialout_dialer::backend::Found, dialout_dialer::backend::BackendError> {
+        self.clock.set(self.closes);
+        Ok(dialout_dialer::backend::Found::No)
+    }
+}
+
+async fn a_window_closing_before_the_handover_gives_the_attempt_back(db: &TestDb) {
+    use dialout_dialer::store::Claimable;
+    let clock = Clock::manual(at("2026-03-09T19:59:30", "America/New_York"));
+    let closes = at("2026-03-09T20:00", "America/New_York");
+    let backend = Arc::new(SlowLookup {
+        clock: clock.clone(),
+        closes,
+        published: Default::default(),
+    });
+    let b = backends(
+        backend.clone(),
+        settings("mon-fri = \"09:00-20:00\"", &clock),
+    );
+    let ids = insert(&db.store, vec![to("+12125550100")], clock.now());
+    // An attempt begun by a process that died before calling the backend.
+    let now = clock.now();
+    sync(|| {
+        let until = now + jiff::SignedDuration::from_secs(1);
+        db.store
+            .claim("dead", Claimable::Ids(&ids), now, until)
+            .unwrap();
+        db.store.begin_attempts("dead", &ids, now).unwrap();
+    });
+    assert_eq!(get(&db.store, ids[0]).attempts, 1);
+    clock.advance(jiff::SignedDuration::from_secs(2));
+
+    run_worker_once(&db.store, b).await;
+    assert_eq!(*backend.published.lock().unwrap(), 0, "not called at 20:00");
+    let m = get(&db.store, ids[0]);
+    assert_eq!(
+        (m.state, m.attempts, m.next_attempt_at),
+        (
+            State::Waiting,
+            0,
+            Some(at("2026-03-10T09:00", "America/New_York"))
+        ),
+        "the attempt that never reached the backend is given back"
+    );
+}
+
 db_suite!(
+    a_window_closing_before_the_handover_gives_the_attempt_back,
     the_backend_is_told_when_the_window_closes,
     a_new_york_number_queued_at_0859_is_published_at_0900,
     a_sydney_number_waits_over_the_weekend_and_the_dst_change,

@@ -308,13 +308,35 @@ async fn hand_over(
 ) -> Result<Vec<Message>, DeliveryError> {
     let name = backend.name().to_string();
     let mut begun = begun;
+    let mut changes: Vec<(Seen, Change)> = Vec::new();
     if settings.calling_hours.is_some() || !settings.backend_calling_hours.is_empty() {
+        // The window may have closed since the claim (a slow lookup): the attempt is given
+        // back and the message waits for the next opening.
         let now = settings.clock.now();
-        for m in &mut begun {
-            hours::mark_window_end(settings, m, now);
+        let mut inside = Vec::with_capacity(begun.len());
+        for mut m in begun {
+            match hours::verdict(settings, &m, now) {
+                hours::Verdict::Open => {
+                    hours::mark_window_end(settings, &mut m, now);
+                    inside.push(m);
+                }
+                hours::Verdict::Wait(Change::Postponed { next, reason }) => {
+                    changes.push((Seen::Message(m), Change::Deferred { next, reason }));
+                }
+                hours::Verdict::Wait(other) => changes.push((Seen::Message(m), other)),
+                hours::Verdict::Never(reason) => {
+                    let change = failed("never within calling hours", &reason);
+                    changes.push((Seen::Message(m), change));
+                }
+            }
         }
+        begun = inside;
     }
-    let results = backend.publish_many(&begun).await;
+    let results = if begun.is_empty() {
+        Vec::new()
+    } else {
+        backend.publish_many(&begun).await
+    };
     failpoint::reached("after-publish").await;
     let now = settings.clock.now();
     for r in &results {
@@ -328,17 +350,14 @@ async fn hand_over(
     }
     let mut results = results.into_iter();
     // The messages are as `owner` begun and committed them: no need to read them back.
-    let changes: Vec<(Seen, Change)> = begun
-        .into_iter()
-        .map(|m| {
-            let p = results.next().unwrap_or_else(|| Publish::Retry {
-                error: format!("backend {name:?} returned no result for this message"),
-                ambiguous: true,
-            });
-            let change = change_for(&m, p, backoff, settings, now);
-            (Seen::Message(m), change)
-        })
-        .collect();
+    changes.extend(begun.into_iter().map(|m| {
+        let p = results.next().unwrap_or_else(|| Publish::Retry {
+            error: format!("backend {name:?} returned no result for this message"),
+            ambiguous: true,
+        });
+        let change = change_for(&m, p, backoff, settings, now);
+        (Seen::Message(m), change)
+    }));
     finish_all(store, owner, changes, &settings.clock).await
 }
 
