@@ -58,6 +58,8 @@ mod tests {
         // Florida's panhandle: 850 is Eastern, some of its exchanges Central.
         assert_eq!(number_zones("+18505551234"), ["America/New_York"]);
         assert_eq!(number_zones("+18502001234"), ["America/Chicago"]);
+        // Toll-free: no prefix finer than the whole +1 plan.
+        assert!(number_zones("+18005550100").len() > 40);
         // Idaho's 208-2: two zones.
         assert_eq!(
             number_zones("+12082991234"),
