@@ -48,6 +48,9 @@ pub struct BackendConfig {
     /// This backend's own content limit (`max_content_chars` in its table, any kind): a
     /// message for it may not be longer than this nor than the global limit.
     pub max_content_chars: Option<usize>,
+    /// `[backends.NAME.calling_hours]` as written (checked when read): this backend's own
+    /// calling hours, instead of `[delivery.calling_hours]`.
+    pub calling_hours: Option<toml::Table>,
 }
 
 /// One variant per kind; each one's struct refuses keys it does not know.
@@ -114,9 +117,23 @@ impl BackendConfig {
                 return Err(backend_key(name, "max_content_chars", reason));
             }
         };
+        let calling_hours = match rest.remove("calling_hours") {
+            None => None,
+            Some(toml::Value::Table(t)) => {
+                crate::hours::CallingHours::from_table(&t, None).map_err(|(key, reason)| {
+                    backend_key(name, &crate::delivery::hours_key(&key), reason)
+                })?;
+                Some(t)
+            }
+            Some(_) => {
+                let reason = "expected a table such as { mon-fri = \"09:00-20:00\" }".into();
+                return Err(backend_key(name, "calling_hours", reason));
+            }
+        };
         Ok(BackendConfig {
             settings: BackendSettings::from_table(name, &rest)?,
             max_content_chars,
+            calling_hours,
         })
     }
 }

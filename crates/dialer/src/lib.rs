@@ -14,6 +14,7 @@ pub mod config;
 pub mod delivery;
 pub mod dnc;
 mod duration;
+pub mod hours;
 mod id;
 mod import;
 mod message;

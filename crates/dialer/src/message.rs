@@ -49,6 +49,9 @@ pub struct Message {
     /// An attempt began whose outcome was never recorded (a crash between publish and the
     /// state update) or was ambiguous (a timeout): ask the backend before publishing again.
     pub attempt_unresolved: bool,
+    /// The recipient's time zone as the sender gave it (calling hours); None: the number's.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl Message {
@@ -75,6 +78,8 @@ pub struct NewMessage {
     pub not_before: Option<Timestamp>,
     pub idempotency_key: Option<String>,
     pub resent_from: Option<MessageId>,
+    /// The recipient's time zone for calling hours (an IANA name, checked by `send`).
+    pub time_zone: Option<String>,
 }
 
 impl NewMessage {
@@ -100,6 +105,7 @@ impl NewMessage {
             not_before: None,
             idempotency_key: None,
             resent_from: None,
+            time_zone: None,
         }
     }
 }
@@ -136,6 +142,7 @@ impl Message {
             check_failures: 0,
             resent_from: new.resent_from,
             attempt_unresolved: false,
+            time_zone: new.time_zone.clone(),
         }
     }
 }

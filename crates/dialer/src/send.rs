@@ -39,6 +39,8 @@ pub struct SendOptions {
     pub resent_from: Option<MessageId>,
     /// Send even when the same content went to the same number within `dedupe_window`.
     pub allow_duplicate: bool,
+    /// The recipient's time zone for calling hours (`Europe/Prague`); default: the number's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +90,8 @@ pub enum InvalidInput {
     IdempotencyKey(&'static str),
     #[error("idempotency key {key:?} was already used for message {existing} with other content")]
     IdempotencyConflict { key: String, existing: MessageId },
+    #[error("invalid time zone: {0}")]
+    TimeZone(String),
     #[error("unknown template {0:?}")]
     UnknownTemplate(String),
     #[error(transparent)]
@@ -357,7 +361,10 @@ impl Dialer {
     }
 
     fn publishes(&self, o: &SendOptions) -> bool {
-        !self.batch_sending && !o.queued && o.not_before.is_none_or(|t| t <= Timestamp::now())
+        !self.batch_sending
+            && !o.queued
+            && o.not_before
+                .is_none_or(|t| t <= self.backends.delivery().clock.now())
     }
 
     pub(crate) fn validate(
@@ -433,6 +440,13 @@ impl Dialer {
             not_before: o.not_before,
             idempotency_key: o.idempotency_key.clone(),
             resent_from: o.resent_from,
+            time_zone: match &o.time_zone {
+                None => None,
+                Some(z) => {
+                    crate::hours::check_time_zone(z).map_err(InvalidInput::TimeZone)?;
+                    Some(z.clone())
+                }
+            },
         })
     }
 
@@ -446,6 +460,7 @@ impl Dialer {
         screen: Screen,
     ) -> Result<Vec<Sent>, SendError> {
         if !publish {
+            let now = self.backends.delivery().clock.now();
             let inserted = self
                 .blocking(move |s| {
                     s.insert(
@@ -453,7 +468,7 @@ impl Dialer {
                         InsertMode::QUEUED
                             .unique_per_template(unique)
                             .screened(screen),
-                        Timestamp::now(),
+                        now,
                     )
                 })
                 .await?;
@@ -469,6 +484,7 @@ impl Dialer {
         let owner = owner_id();
         let owner_c = owner.clone();
         let lease = self.backends.delivery().lease;
+        let clock = self.backends.delivery().clock.clone();
         // With nothing to decide before the backend is called, the first attempt is begun
         // in the same commit (one fewer); otherwise it is committed on its own afterwards.
         let at_once = batch
@@ -476,7 +492,7 @@ impl Dialer {
             .all(|m| crate::delivery::may_begin_at_once(&self.backends, m));
         let inserted = self
             .blocking(move |s| {
-                let now = Timestamp::now();
+                let now = clock.now();
                 let until = crate::delivery::after(now, lease);
                 let mode = if at_once {
                     InsertMode::attempting(&owner_c, until)
@@ -512,7 +528,8 @@ impl Dialer {
     ) -> Result<Vec<Inserted>, SendError> {
         // Committed before any backend is called.
         let mode = InsertMode::QUEUED.screened(screen);
-        self.blocking(move |s| s.insert(&batch, mode, Timestamp::now()))
+        let now = self.backends.delivery().clock.now();
+        self.blocking(move |s| s.insert(&batch, mode, now))
             .await
     }
 

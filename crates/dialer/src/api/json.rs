@@ -41,6 +41,7 @@ pub fn message(m: &Message) -> Value {
         "sent_at": time(m.sent_at),
         "next_attempt_at": time(m.next_attempt_at),
         "not_before": time(m.not_before),
+        "time_zone": m.time_zone,
     })
 }
 

@@ -83,6 +83,20 @@ impl Backends {
         let mut delivery =
             DeliverySettings::new(&config.delivery, config.default_region.as_deref())?;
         delivery.queued = config.batch_sending;
+        let inherited = delivery.calling_hours.as_ref();
+        let inherited = inherited.and_then(|h| h.default_time_zone().map(str::to_string));
+        for (name, bc) in &config.backends {
+            if let Some(t) = &bc.calling_hours {
+                let hours = crate::hours::CallingHours::from_table(t, inherited.as_deref())
+                    .map_err(|(key, reason)| ConfigError::Invalid {
+                        key: format!("backends.{name}.{}", crate::delivery::hours_key(&key)),
+                        reason,
+                    })?;
+                delivery
+                    .backend_calling_hours
+                    .insert(name.clone(), Arc::new(hours));
+            }
+        }
         b.with_delivery(delivery)
     }
 

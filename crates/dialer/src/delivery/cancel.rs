@@ -186,6 +186,7 @@ pub async fn resend(
         priority: m.priority,
         predictive: m.predictive,
         resent_from: Some(id),
+        time_zone: m.time_zone,
         ..NewMessage::new(m.recipient, m.content, m.backend)
     };
     let new_id = new.id;

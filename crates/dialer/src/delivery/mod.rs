@@ -9,7 +9,9 @@
 
 mod allowlist;
 mod cancel;
+mod clock;
 mod failpoint;
+mod hours;
 mod publish;
 mod retry;
 mod router;
@@ -25,11 +27,14 @@ use crate::store::{Claimable, Store, StoreError};
 
 pub use allowlist::Allowlist;
 pub use cancel::{CancelOutcome, cancel, resend};
+pub use clock::Clock;
+pub use hours::CALLING_HOURS_END;
 pub(crate) use publish::release_rest;
 pub use publish::{Published, publish_claimed, publish_now};
 pub(crate) use publish::{may_begin_at_once, publish_begun};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
+pub(crate) use settings::hours_key;
 pub use settings::{DeliveryConfig, DeliverySettings};
 pub use status::{BackendCheck, CheckedFailure, StatusRun, check_status, intake};
 pub use worker::{Worker, WorkerOptions, WorkerStats};
@@ -84,12 +89,14 @@ impl Renewer {
         owner: &str,
         ids: Vec<MessageId>,
         lease: std::time::Duration,
+        clock: &Clock,
     ) -> Renewer {
         let (store, owner, ids) = (Arc::clone(store), owner.to_string(), Arc::new(ids));
+        let clock = clock.clone();
         Renewer(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(lease / 3).await;
-                if let Err(e) = renew(&store, &owner, &ids, lease).await {
+                if let Err(e) = renew(&store, &owner, &ids, lease, &clock).await {
                     tracing::warn!("renewing claims failed: {e}");
                 }
             }
@@ -103,10 +110,11 @@ pub(crate) async fn renew(
     owner: &str,
     ids: &Arc<Vec<MessageId>>,
     lease: std::time::Duration,
+    clock: &Clock,
 ) -> Result<(), DeliveryError> {
     let (o, ids) = (owner.to_string(), Arc::clone(ids));
+    let now = clock.now();
     blocking(store, move |s| {
-        let now = jiff::Timestamp::now();
         s.claim(&o, Claimable::Held(&ids), now, after(now, lease))
     })
     .await

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::{
-    Allowlist, Backoff, DeliveryError, DeliverySettings, Renewer, after, blocking, failpoint,
-    owner_id,
+    Allowlist, Backoff, Clock, DeliveryError, DeliverySettings, Renewer, after, blocking,
+    failpoint, hours, owner_id,
 };
 use crate::backend::{Accepted, Found, Publish};
 use crate::backends::Backends;
@@ -22,7 +22,7 @@ pub async fn publish_now(
     ids: &[MessageId],
 ) -> Result<Vec<Message>, DeliveryError> {
     let owner = owner_id();
-    let now = Timestamp::now();
+    let now = backends.delivery().clock.now();
     let lease_until = after(now, backends.delivery().lease);
     let (claim_ids, claim_owner) = (ids.to_vec(), owner.clone());
     let claimed = blocking(store, move |s| {
@@ -90,18 +90,18 @@ pub async fn publish_claimed(
     }
     // A slow backend must not let the claims expire while it works.
     let ids = claimed.iter().map(|m| m.id).collect();
-    let _renewer = Renewer::start(store, owner, ids, backends.delivery().lease);
-    failpoint::reached("after-claim").await;
     let settings = backends.delivery();
+    let _renewer = Renewer::start(store, owner, ids, settings.lease, &settings.clock);
+    failpoint::reached("after-claim").await;
     let allowlist = Allowlist::new(settings.allowlist.as_deref());
     let backoff = Backoff::from_settings(settings);
     let mut out = Vec::with_capacity(claimed.len());
     let do_not_call = crate::dnc::refusals(store, &claimed).await?;
 
     for (name, group) in group_by_backend(claimed) {
-        let now = Timestamp::now();
+        let now = settings.clock.now();
         let Some(backend) = backends.get(&name) else {
-            out.extend(fail_unconfigured(store, owner, &name, &group).await?);
+            out.extend(fail_unconfigured(store, owner, &name, &group, &settings.clock).await?);
             continue;
         };
         let mut decided = Vec::new();
@@ -117,6 +117,18 @@ pub async fn publish_claimed(
             if let Some(refusal) = do_not_call.get(&m.recipient) {
                 decided.push((m.id, failed("on the do-not-call list", refusal)));
                 continue;
+            }
+            // Checked again right before publishing, whatever the message waited for.
+            match hours::verdict(settings, &m, now) {
+                hours::Verdict::Open => {}
+                hours::Verdict::Wait(change) => {
+                    decided.push((m.id, change));
+                    continue;
+                }
+                hours::Verdict::Never(reason) => {
+                    decided.push((m.id, failed("never within calling hours", &reason)));
+                    continue;
+                }
             }
             if m.attempt_unresolved {
                 let found = match backend.lookup() {
@@ -162,7 +174,7 @@ pub async fn publish_claimed(
             }
             ready.push(m);
         }
-        out.extend(finish_all(store, owner, decided).await?);
+        out.extend(finish_all(store, owner, decided, &settings.clock).await?);
         if ready.is_empty() {
             continue;
         }
@@ -179,9 +191,10 @@ pub async fn publish_claimed(
         let ids: Vec<MessageId> = fresh.iter().map(|m| m.id).collect();
         if !ids.is_empty() {
             let o = owner.to_string();
-            begun.extend(
-                blocking(store, move |s| s.begin_attempts(&o, &ids, Timestamp::now())).await?,
-            );
+            begun.extend({
+                let now = settings.clock.now();
+                blocking(store, move |s| s.begin_attempts(&o, &ids, now)).await?
+            });
         }
         if begun.is_empty() {
             continue;
@@ -217,7 +230,8 @@ pub(crate) fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> b
         && Backoff::from_settings(backends.delivery()).may_retry(0)
         // Not given up before the backend could be called (a new message is due now).
         && backends.delivery().give_up_after >= std::time::Duration::from_secs(1)
-        && m.not_before.is_none_or(|t| t <= Timestamp::now())
+        && m.not_before.is_none_or(|t| t <= backends.delivery().clock.now())
+        && hours::open_now(backends.delivery(), m)
 }
 
 /// Publishes messages stored claimed by `owner` with their first attempt begun and
@@ -239,7 +253,7 @@ pub(crate) async fn publish_begun(
     let mut out = Vec::with_capacity(begun.len());
     for (name, group) in group_by_backend(begun) {
         let Some(backend) = backends.get(&name) else {
-            out.extend(fail_unconfigured(store, owner, &name, &group).await?);
+            out.extend(fail_unconfigured(store, owner, &name, &group, &settings.clock).await?);
             continue;
         };
         let ids = group.iter().map(|m| m.id).collect();
@@ -252,7 +266,7 @@ pub(crate) async fn publish_begun(
             settings,
             &mut done,
         );
-        out.extend(renewing(store, owner, ids, settings.lease, handed).await?);
+        out.extend(renewing(store, owner, ids, (settings.lease, &settings.clock), handed).await?);
     }
     done.messages = out;
     Ok(done)
@@ -264,7 +278,7 @@ async fn renewing<T>(
     store: &Arc<dyn Store>,
     owner: &str,
     ids: Vec<MessageId>,
-    lease: std::time::Duration,
+    (lease, clock): (std::time::Duration, &Clock),
     work: impl std::future::Future<Output = T>,
 ) -> T {
     tokio::pin!(work);
@@ -278,7 +292,7 @@ async fn renewing<T>(
         tokio::select! {
             out = &mut work => return out,
             _ = tokio::time::sleep(lease / 3) => {
-                if let Err(e) = super::renew(store, owner, &ids, lease).await {
+                if let Err(e) = super::renew(store, owner, &ids, lease, clock).await {
                     tracing::warn!("renewing claims failed: {e}");
                 }
             }
@@ -298,8 +312,38 @@ async fn hand_over(
     done: &mut Published,
 ) -> Result<Vec<Message>, DeliveryError> {
     let name = backend.name().to_string();
-    let results = backend.publish_many(&begun).await;
+    let mut begun = begun;
+    let mut changes: Vec<(Seen, Change)> = Vec::new();
+    if settings.calling_hours.is_some() || !settings.backend_calling_hours.is_empty() {
+        // The window may have closed since the claim (a slow lookup): the attempt is given
+        // back and the message waits for the next opening.
+        let now = settings.clock.now();
+        let mut inside = Vec::with_capacity(begun.len());
+        for mut m in begun {
+            match hours::verdict(settings, &m, now) {
+                hours::Verdict::Open => {
+                    hours::mark_window_end(settings, &mut m, now);
+                    inside.push(m);
+                }
+                hours::Verdict::Wait(Change::Postponed { next, reason }) => {
+                    changes.push((Seen::Message(m), Change::Deferred { next, reason }));
+                }
+                hours::Verdict::Wait(other) => changes.push((Seen::Message(m), other)),
+                hours::Verdict::Never(reason) => {
+                    let change = failed("never within calling hours", &reason);
+                    changes.push((Seen::Message(m), change));
+                }
+            }
+        }
+        begun = inside;
+    }
+    let results = if begun.is_empty() {
+        Vec::new()
+    } else {
+        backend.publish_many(&begun).await
+    };
     failpoint::reached("after-publish").await;
+    let now = settings.clock.now();
     for r in &results {
         match r {
             Publish::Paused { reason } if done.paused.iter().all(|(b, _)| *b != name) => {
@@ -309,21 +353,17 @@ async fn hand_over(
             _ => {}
         }
     }
-    let now = Timestamp::now();
     let mut results = results.into_iter();
     // The messages are as `owner` begun and committed them: no need to read them back.
-    let changes: Vec<(Seen, Change)> = begun
-        .into_iter()
-        .map(|m| {
-            let p = results.next().unwrap_or_else(|| Publish::Retry {
-                error: format!("backend {name:?} returned no result for this message"),
-                ambiguous: true,
-            });
-            let change = change_for(&m, p, backoff, settings, now);
-            (Seen::Message(m), change)
-        })
-        .collect();
-    finish_all(store, owner, changes).await
+    changes.extend(begun.into_iter().map(|m| {
+        let p = results.next().unwrap_or_else(|| Publish::Retry {
+            error: format!("backend {name:?} returned no result for this message"),
+            ambiguous: true,
+        });
+        let change = change_for(&m, p, backoff, settings, now);
+        (Seen::Message(m), change)
+    }));
+    finish_all(store, owner, changes, &settings.clock).await
 }
 
 /// The messages whose outcome was recorded; a warning for each whose claim was lost.
@@ -359,7 +399,7 @@ fn due_at(m: &Message) -> Timestamp {
 }
 
 fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
-    after(due_at(m), settings.give_up_after)
+    hours::give_up_at(m, due_at(m), settings)
 }
 
 /// Messages naming a backend that is not configured end in ERROR, never published.
@@ -368,13 +408,14 @@ async fn fail_unconfigured(
     owner: &str,
     name: &str,
     group: &[Message],
+    clock: &Clock,
 ) -> Result<Vec<Message>, DeliveryError> {
     let reason = format!("backend {name:?} is not configured");
     let changes = group
         .iter()
         .map(|m| (m.id, failed(&reason, &reason)))
         .collect();
-    finish_all(store, owner, changes).await
+    finish_all(store, owner, changes, clock).await
 }
 
 /// Records the outcomes (releasing the claims); the messages whose outcome was recorded.
@@ -382,14 +423,16 @@ async fn finish_all(
     store: &Arc<dyn Store>,
     owner: &str,
     changes: Vec<(impl Into<Seen>, Change)>,
+    clock: &Clock,
 ) -> Result<Vec<Message>, DeliveryError> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
     let changes: Vec<(Seen, Change)> = changes.into_iter().map(|(s, c)| (s.into(), c)).collect();
     let owner = owner.to_string();
+    let now = clock.now();
     blocking(store, move |s| {
-        let stored = s.finish(&owner, &changes, Timestamp::now())?;
+        let stored = s.finish(&owner, &changes, now)?;
         Ok(keep_recorded(&changes, stored))
     })
     .await
@@ -437,7 +480,8 @@ pub(crate) fn change_for(
         }
         Publish::Failed { error } => failed(&format!("attempt {n} failed for good"), &error),
         Publish::Retry { error, ambiguous } => {
-            let next = after(now, backoff.delay(n));
+            // Never outside the calling hours: moved to the next opening.
+            let next = hours::retry_at(m, after(now, backoff.delay(n)), settings);
             let gave_up = |reason: String| Change::Failed {
                 error: error.clone(),
                 ambiguous,
@@ -518,6 +562,7 @@ mod tests {
             check_failures: 0,
             resent_from: None,
             attempt_unresolved: true,
+            time_zone: None,
         }
     }
 

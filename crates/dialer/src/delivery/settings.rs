@@ -14,6 +14,8 @@
 //! status_window = "24h"       # status checks cover messages sent this recently
 //! max_check_failures = 5      # failed checks of one message before it is made final
 //! allowlist = ["+420777123456"]   # test environments: only these numbers are called
+//! [delivery.calling_hours]    # local time of the recipient (see crate::hours)
+//! mon-fri = "09:00-20:00"
 //! [delivery.routes]           # number prefix -> backend, longest prefix wins
 //! "+420" = "asterisk"
 //! "+1" = "daktela"
@@ -30,8 +32,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use super::Clock;
 use crate::PhoneNumber;
 use crate::config::ConfigError;
+use crate::hours::CallingHours;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliverySettings {
@@ -54,6 +60,22 @@ pub struct DeliverySettings {
     pub routes: BTreeMap<String, String>,
     /// `max_calls_per_recipient` and `dedupe_window` (see `crate::dnc`).
     pub limits: crate::dnc::RecipientLimits,
+    /// `[delivery.calling_hours]`; None: any time.
+    pub calling_hours: Option<Arc<CallingHours>>,
+    /// `[backends.NAME.calling_hours]`: instead of the global hours for that backend.
+    pub backend_calling_hours: BTreeMap<String, Arc<CallingHours>>,
+    /// What "now" is for publishing (a test sets it).
+    pub clock: Clock,
+}
+
+impl DeliverySettings {
+    /// The calling hours of messages through `backend`: its own, else the global ones.
+    pub fn calling_hours_for(&self, backend: &str) -> Option<&CallingHours> {
+        self.backend_calling_hours
+            .get(backend)
+            .or(self.calling_hours.as_ref())
+            .map(Arc::as_ref)
+    }
 }
 
 impl Default for DeliverySettings {
@@ -74,6 +96,9 @@ impl Default for DeliverySettings {
             allowlist: None,
             routes: BTreeMap::new(),
             limits: crate::dnc::RecipientLimits::default(),
+            calling_hours: None,
+            backend_calling_hours: BTreeMap::new(),
+            clock: Clock::default(),
         }
     }
 }
@@ -97,12 +122,22 @@ pub struct DeliveryConfig {
     pub routes: Option<BTreeMap<String, String>>,
     pub max_calls_per_recipient: Option<crate::dnc::CapConfig>,
     pub dedupe_window: Option<crate::Duration>,
+    pub calling_hours: Option<toml::Table>,
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: format!("delivery.{key}"),
         reason: reason.into(),
+    }
+}
+
+/// `calling_hours.KEY`, or the table itself for an error about all of it.
+pub(crate) fn hours_key(key: &str) -> String {
+    if key.is_empty() {
+        "calling_hours".into()
+    } else {
+        format!("calling_hours.{key}")
     }
 }
 
@@ -193,6 +228,15 @@ impl DeliverySettings {
             allowlist,
             routes,
             limits: crate::dnc::limits(raw.max_calls_per_recipient.as_ref(), raw.dedupe_window)?,
+            calling_hours: match &raw.calling_hours {
+                None => None,
+                Some(t) => Some(Arc::new(
+                    CallingHours::from_table(t, None)
+                        .map_err(|(key, reason)| invalid(&hours_key(&key), reason))?,
+                )),
+            },
+            backend_calling_hours: BTreeMap::new(),
+            clock: Clock::default(),
         };
         if s.retry_max < s.retry_base {
             return Err(invalid("retry_max", "must not be shorter than retry_base"));

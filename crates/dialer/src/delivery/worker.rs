@@ -228,7 +228,7 @@ impl Worker {
                 continue;
             }
             let (n, owner) = (name.to_string(), self.owner.clone());
-            let now = Timestamp::now();
+            let now = settings.clock.now();
             let until = after(now, settings.lease);
             let claimed = blocking(&self.store, move |s| {
                 let due = Claimable::Due {

@@ -36,6 +36,9 @@ pub enum Change {
     Paused { next: Timestamp, reason: String },
     /// As `Paused`, for lack of capacity, without a history line.
     Deferred { next: Timestamp, reason: String },
+    /// Outside the recipient's calling hours before any attempt was begun: the message keeps
+    /// its state (and an unresolved attempt stays unresolved) and is due again at `next`.
+    Postponed { next: Timestamp, reason: String },
     /// A state the backend reported.
     Status {
         state: State,
@@ -67,6 +70,7 @@ impl Change {
             | Change::Failed { reason, .. }
             | Change::Paused { reason, .. }
             | Change::Deferred { reason, .. }
+            | Change::Postponed { reason, .. }
             | Change::Status { reason, .. }
             | Change::CheckFailed { reason, .. }
             | Change::Closed { reason }
@@ -156,6 +160,11 @@ impl RowChange {
                     c.note = matches!(change, Change::Paused { .. });
                 })
             }
+            Change::Postponed { next, .. } => RowChange::keep(old, |c| {
+                c.next_attempt_at = Some(*next);
+                c.attempt_unresolved = old.attempt_unresolved;
+                c.note = true;
+            }),
             Change::Status {
                 state,
                 is_final,

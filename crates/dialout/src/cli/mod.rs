@@ -59,6 +59,9 @@ pub enum Command {
     #[command(subcommand, arg_required_else_help = true)]
     Callfile(callfile::Command),
     /// Store a dialer message and hand it to a backend.
+    ///
+    /// Outside the recipient's calling hours (`[delivery.calling_hours]`, in the zone of
+    /// --time-zone, else of the number) the message waits (WAITING) for the next window.
     Send(send::Args),
     /// Render a stored template into a dialer message and send it.
     SendTemplate(send::TemplateArgs),
@@ -69,6 +72,10 @@ pub enum Command {
     #[command(subcommand, arg_required_else_help = true)]
     Messages(messages::Command),
     /// Publish due messages and track their results until stopped (SIGINT/SIGTERM).
+    ///
+    /// A message is published only inside its recipient's calling hours
+    /// (`[delivery.calling_hours]`); outside them it waits for the next window, and a retry
+    /// is moved into one.
     Worker(worker::Args),
     /// Ask the backends about sent messages that are not final yet (for cron).
     CheckStatus(check_status::Args),

@@ -42,6 +42,10 @@ pub struct Delivery {
     /// Send even if the same content went to this number within `dedupe_window`.
     #[arg(long = "allow-duplicate")]
     pub allow_duplicate: bool,
+    /// The recipient's time zone for calling hours (IANA name: Europe/Prague,
+    /// America/New_York); default: the number's zone, else `default_time_zone`.
+    #[arg(long = "time-zone", value_name = "ZONE")]
+    pub time_zone: Option<String>,
 }
 
 impl Delivery {
@@ -73,6 +77,7 @@ impl Delivery {
             queued: self.queued,
             resent_from: None,
             allow_duplicate: self.allow_duplicate,
+            time_zone: self.time_zone.clone(),
         })
     }
 }

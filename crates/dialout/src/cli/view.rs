@@ -72,6 +72,9 @@ pub fn message_text(m: &Message) -> String {
     if let Some(t) = m.next_attempt_at {
         field("next_attempt_at", t.to_string());
     }
+    if let Some(z) = &m.time_zone {
+        field("time_zone", z.clone());
+    }
     if !m.extra_data.is_empty() {
         field(
             "extra_data",

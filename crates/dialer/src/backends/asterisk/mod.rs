@@ -183,7 +183,12 @@ fn sender_name(message: &Message) -> String {
 }
 
 impl Inner {
-    fn accepted(&self, message: &Message, audio_key: Option<&str>, reason: String) -> Accepted {
+    fn accepted(
+        &self,
+        message: &Message,
+        (audio_key, retries): (Option<&str>, u32),
+        reason: String,
+    ) -> Accepted {
         let name = file_name(message.id);
         let mut data = JsonMap::new();
         data.insert("call_file".into(), Value::String(name.clone()));
@@ -196,10 +201,7 @@ impl Inner {
                     .into_owned(),
             ),
         );
-        data.insert(
-            "max_attempts".into(),
-            Value::from(self.config.max_retries + 1),
-        );
+        data.insert("max_attempts".into(), Value::from(retries + 1));
         if let Some(k) = audio_key {
             data.insert("audio".into(), Value::String(k.to_string()));
         }
@@ -216,10 +218,12 @@ impl Inner {
 
     fn publish(&self, message: &Message) -> Publish {
         let name = file_name(message.id);
+        // Within the recipient's calling window, when the delivery says when it closes.
+        let retries = self.config.max_retries_for(message, jiff::Timestamp::now());
         if let Some(found) = self.trace(&name) {
             return Publish::Accepted(self.accepted(
                 message,
-                None,
+                (None, retries),
                 format!("already spooled ({} exists)", found.display()),
             ));
         }
@@ -265,7 +269,10 @@ impl Inner {
                 };
             }
         }
-        let file = match self.config.call_file(message, &audio.playback_name()) {
+        let file = match self
+            .config
+            .call_file_retrying(message, &audio.playback_name(), retries)
+        {
             Ok(f) => f,
             Err(e) => {
                 return Publish::Failed {
@@ -276,12 +283,12 @@ impl Inner {
         match publish::spool(&file) {
             Spooled::Done(p) => Publish::Accepted(self.accepted(
                 message,
-                Some(&audio.key),
+                (Some(&audio.key), retries),
                 format!("spooled {}", p.display()),
             )),
             Spooled::AlreadyThere(p) => Publish::Accepted(self.accepted(
                 message,
-                Some(&audio.key),
+                (Some(&audio.key), retries),
                 format!("already spooled ({} exists)", p.display()),
             )),
             Spooled::SetUp(e) => Publish::Paused { reason: e },
@@ -610,7 +617,7 @@ impl Lookup for Asterisk {
         Ok(blocking(move || match inner.trace(&file_name(message.id)) {
             Some(p) => Found::Yes(inner.accepted(
                 &message,
-                None,
+                (None, inner.config.max_retries),
                 format!("found {} after an interrupted attempt", p.display()),
             )),
             None => Found::No,

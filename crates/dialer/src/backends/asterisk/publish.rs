@@ -50,6 +50,39 @@ impl AsteriskConfig {
 
     /// The call file of one message. `audio` is the playback name (no extension).
     pub fn call_file(&self, message: &Message, audio: &Path) -> Result<CallFile, String> {
+        let retries = self.max_retries_for(message, jiff::Timestamp::now());
+        self.call_file_retrying(message, audio, retries)
+    }
+
+    /// Asterisk's own retries for `message` spooled at `now`: those that start before the
+    /// recipient's calling window closes (`calling_hours_end`, set by the delivery), at most
+    /// `max_retries`. Retry k starts about k × (wait_time + retry_time) after the first dial.
+    pub fn max_retries_for(&self, message: &Message, now: jiff::Timestamp) -> u32 {
+        let end = message
+            .extra_sender_data
+            .get(crate::delivery::CALLING_HOURS_END)
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok());
+        let Some(end) = end else {
+            return self.max_retries;
+        };
+        let cycle = i64::from(self.wait_time) + i64::from(self.retry_time);
+        let left = now.duration_until(end).as_secs();
+        let fit = if left <= 0 {
+            0
+        } else {
+            (left - 1) / cycle.max(1)
+        };
+        u32::try_from(fit).unwrap_or(u32::MAX).min(self.max_retries)
+    }
+
+    /// The call file with `retries` for MaxRetries.
+    pub fn call_file_retrying(
+        &self,
+        message: &Message,
+        audio: &Path,
+        retries: u32,
+    ) -> Result<CallFile, String> {
         let name = file_name(message.id);
         let mut call = Call::builder()
             .channel(self.channel.render(&message.recipient))
@@ -61,7 +94,7 @@ impl AsteriskConfig {
             )
             .wait_time(self.wait_time)
             .retry_time(self.retry_time)
-            .max_retries(self.max_retries);
+            .max_retries(retries);
         if let Some(c) = &self.callerid {
             call = call.callerid(c.clone());
         }
@@ -179,6 +212,40 @@ mod tests {
         );
         assert_eq!(name_from_path(&Path::new("/s").join(&name)), Some(name));
         assert_eq!(name_from_path(Path::new("/s/other.call")), None);
+    }
+
+    #[test]
+    fn asterisk_retries_stay_inside_the_calling_window() {
+        let c = AsteriskConfig::from_table(
+            "pbx",
+            &toml::from_str("channel = \"PJSIP/{number}@trunk\"").unwrap(),
+        )
+        .unwrap();
+        // 45 s ringing + 300 s between: retry k starts k × 345 s after the first dial.
+        assert_eq!((c.wait_time, c.retry_time, c.max_retries), (45, 300, 2));
+        let now: jiff::Timestamp = "2026-03-09T23:40:00Z".parse().unwrap();
+        let mut m = crate::Message::waiting(
+            &crate::NewMessage::new(
+                crate::PhoneNumber::from_e164("+12125550100").unwrap(),
+                "hi",
+                "pbx",
+            ),
+            now,
+        );
+        assert_eq!(c.max_retries_for(&m, now), 2, "no window: as configured");
+        for (left_secs, retries) in [(3600, 2), (700, 2), (690, 1), (400, 1), (345, 0), (10, 0)] {
+            let end = now + jiff::SignedDuration::from_secs(left_secs);
+            m.extra_sender_data.insert(
+                crate::delivery::CALLING_HOURS_END.into(),
+                end.to_string().into(),
+            );
+            assert_eq!(c.max_retries_for(&m, now), retries, "{left_secs} s left");
+        }
+        let file = c
+            .call_file_retrying(&m, Path::new("dialout/x"), 0)
+            .unwrap()
+            .render();
+        assert!(file.contains("Maxretries: 0"), "{file}");
     }
 
     #[test]

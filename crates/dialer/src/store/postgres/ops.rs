@@ -54,9 +54,9 @@ pub(super) fn insert_one(
     let stored = db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until) \
+         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone) \
          VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, $16, $13, $14, 0, $15, $17, \
-         $18, $19) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+         $18, $19, $20) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &id,
             &m.created_at,
@@ -77,6 +77,7 @@ pub(super) fn insert_one(
             &m.attempt_unresolved,
             &claim_owner,
             &claim_until,
+            &m.time_zone,
         ],
     )?;
     if stored == 0 {

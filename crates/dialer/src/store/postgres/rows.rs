@@ -14,7 +14,7 @@ use crate::{
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
     predictive, attempts, next_attempt_at, not_before, idempotency_key, check_failures, resent_from, \
-    attempt_unresolved";
+    attempt_unresolved, time_zone";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(what, e)
@@ -65,6 +65,7 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
         resent_from: resent_from.map(MessageId::from_uuid),
         attempt_unresolved: row.try_get(23)?,
         related: Vec::new(),
+        time_zone: row.try_get(24)?,
     })
 }
 

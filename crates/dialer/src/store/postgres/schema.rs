@@ -1,6 +1,14 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2_CLAIM_ORDER), (3, V3_DNC)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, V1),
+    (2, V2_CLAIM_ORDER),
+    (3, V3_DNC),
+    (4, V4_TIME_ZONE),
+];
+
+/// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).
+const V4_TIME_ZONE: &str = "ALTER TABLE messages ADD COLUMN time_zone TEXT;";
 
 const V1: &str = "
 CREATE TABLE templates (

@@ -14,7 +14,7 @@ use crate::{
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
     predictive, attempts, next_attempt_at, not_before, idempotency_key, check_failures, resent_from, \
-    attempt_unresolved, related";
+    attempt_unresolved, related, time_zone";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(what, e)
@@ -106,6 +106,7 @@ pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
             .map_err(|e| corrupt("resent_from", e))?,
         attempt_unresolved: row.get(23)?,
         related: read_related(row.get(24)?)?,
+        time_zone: row.get(25)?,
     })
 }
 
@@ -149,7 +150,7 @@ pub(super) fn find_for_update(
     let mut stmt = conn.prepare_cached(&SQL)?;
     let mut rows = stmt.query(named_params! { ":id": id.to_string(), ":key": keys::of(id) })?;
     match rows.next()? {
-        Some(row) => Ok(Some((read(row)?, row.get(25)?))),
+        Some(row) => Ok(Some((read(row)?, row.get(26)?))),
         None => Ok(None),
     }
 }

@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (5, Migration::Sql(V5)),
     (6, Migration::Code(v6)),
     (7, Migration::Sql(V7_DNC)),
+    (8, Migration::Sql(V8_TIME_ZONE)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
@@ -40,6 +41,9 @@ CREATE TABLE recipient_calls (
 );
 CREATE INDEX recipient_calls_by_recipient ON recipient_calls(recipient, at);
 ";
+
+/// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).
+const V8_TIME_ZONE: &str = "ALTER TABLE messages ADD COLUMN time_zone TEXT;";
 
 const V1: &str = "
 CREATE TABLE templates (

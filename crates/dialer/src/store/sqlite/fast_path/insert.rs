@@ -146,11 +146,11 @@ impl Marks {
 const INSERT: &str = "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, \
      template_slug, template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, \
      priority, predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
-     attempt_unresolved, related, claim_owner, claim_until, inline_claim, history) \
+     attempt_unresolved, related, claim_owner, claim_until, inline_claim, history, time_zone) \
      VALUES (:n, :id, :created_at, :created_at, :recipient, :content, :template_slug, :template_id, \
      :state, :backend, :extra_data, '{}', :tag, 0, :priority, :predictive, :attempts, \
      :not_before, :idempotency_key, 0, :resent_from, :unresolved, :related, :claim_owner, \
-     :claim_until, :inline_claim, '[]')";
+     :claim_until, :inline_claim, '[]', :time_zone)";
 
 /// The prepared statements of an insert.
 struct InsertStatements<'t> {
@@ -259,6 +259,7 @@ fn insert_one(
                 (":claim_owner", &owner),
                 (":claim_until", &until),
                 (":inline_claim", &inline),
+                (":time_zone", &m.time_zone),
             ],
         );
         match result {
