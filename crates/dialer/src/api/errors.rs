@@ -27,6 +27,14 @@ pub enum Error {
         action: &'static str,
         reason: String,
     },
+    #[error("no token {0:?}")]
+    NoToken(String),
+    #[error("token {0:?} already exists")]
+    TokenExists(String),
+    #[error("invalid token name {0:?}: expected 1 to 64 letters, digits, - _ .")]
+    InvalidTokenName(String),
+    #[error("a token needs at least one scope (send, read, admin)")]
+    NoScope,
     #[error(transparent)]
     Delivery(DeliveryError),
     #[error(transparent)]
@@ -46,6 +54,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NoTemplate(slug) => Error::NoTemplate(slug),
             StoreError::TemplateExists(slug) => Error::TemplateExists(slug),
+            StoreError::TokenExists(name) => Error::TokenExists(name),
             other => Error::Store(other),
         }
     }

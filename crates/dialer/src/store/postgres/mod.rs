@@ -4,6 +4,7 @@
 mod ops;
 mod rows;
 mod schema;
+mod tokens;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -17,6 +18,7 @@ use super::{
     BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
     Seen, Store, StoreError, Template, TemplateChange, redact_url,
 };
+use super::tokens::{NewToken, StoredToken, Token};
 use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 const POOL_SIZE: usize = 8;
@@ -342,5 +344,21 @@ impl Store for PgStore {
                 cursor,
             })
         })
+    }
+
+    fn add_token(&self, t: &NewToken, now: Timestamp) -> Result<Token, StoreError> {
+        self.write(|db| tokens::add(db, t, now))
+    }
+    fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        self.read(tokens::list)
+    }
+    fn token_by_lookup(&self, lookup: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.read(|db| tokens::by_lookup(db, lookup))
+    }
+    fn remove_token(&self, name: &str) -> Result<bool, StoreError> {
+        self.write(|db| tokens::remove(db, name))
+    }
+    fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|db| tokens::touch(db, name, now))
     }
 }

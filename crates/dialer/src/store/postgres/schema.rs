@@ -1,6 +1,10 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, V1),
+    // API tokens (the HTTP API).
+    (2, super::tokens::SCHEMA),
+];
 
 const V1: &str = "
 CREATE TABLE templates (

@@ -8,6 +8,7 @@ mod messages;
 mod rows;
 mod schema;
 mod templates;
+mod tokens;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ use super::{
     BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
     Seen, Store, StoreError, Template, TemplateChange,
 };
+use super::tokens::{NewToken, StoredToken, Token};
 use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
@@ -345,5 +347,21 @@ impl Store for SqliteStore {
             related::index_tail(tx, limit)?;
             fast_path::inline::recover(tx, now, limit)
         })
+    }
+
+    fn add_token(&self, t: &NewToken, now: Timestamp) -> Result<Token, StoreError> {
+        self.write(|tx| tokens::add(tx, t, now))
+    }
+    fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        self.read(tokens::list)
+    }
+    fn token_by_lookup(&self, lookup: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.read(|c| tokens::by_lookup(c, lookup))
+    }
+    fn remove_token(&self, name: &str) -> Result<bool, StoreError> {
+        self.write(|tx| tokens::remove(tx, name))
+    }
+    fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| tokens::touch(tx, name, now))
     }
 }

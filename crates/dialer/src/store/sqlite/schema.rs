@@ -20,6 +20,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (4, Migration::Sql(V4)),
     (5, Migration::Sql(V5)),
     (6, Migration::Code(v6)),
+    // API tokens (the HTTP API).
+    (7, Migration::Sql(super::tokens::SCHEMA)),
 ];
 
 const V1: &str = "
