@@ -13,6 +13,8 @@ pub mod config;
 #[doc(hidden)]
 pub mod delivery;
 mod duration;
+mod group_commit;
+mod http_config;
 mod id;
 mod message;
 mod phone;

@@ -51,3 +51,25 @@ fn postgres_tokens() {
     let db = common::postgres();
     add_list_find_touch_remove(db.store.as_ref());
 }
+
+fn queue_depth_counts_unpublished(s: &dyn Store) {
+    use dialout_dialer::store::InsertMode;
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    assert_eq!(s.queue_depth().unwrap(), 0);
+    let batch = [
+        common::new_message("+420777000001"),
+        common::new_message("+420777000002"),
+    ];
+    s.insert(&batch, InsertMode::QUEUED, now).unwrap();
+    assert_eq!(s.queue_depth().unwrap(), 2);
+}
+
+#[test]
+fn sqlite_queue_depth() {
+    queue_depth_counts_unpublished(common::sqlite().store.as_ref());
+}
+
+#[test]
+fn postgres_queue_depth() {
+    queue_depth_counts_unpublished(common::postgres().store.as_ref());
+}

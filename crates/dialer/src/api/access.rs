@@ -111,7 +111,15 @@ impl Dialer {
     /// Records the token's last use.
     pub async fn touch_token(&self, name: &str) -> Result<(), Error> {
         let owned = name.to_string();
-        Ok(blocking(self.store(), move |s| s.touch_token(&owned, Timestamp::now())).await?)
+        Ok(blocking(self.store(), move |s| {
+            s.touch_token(&owned, Timestamp::now())
+        })
+        .await?)
+    }
+
+    /// Messages waiting to be published.
+    pub async fn queue_depth(&self) -> Result<usize, Error> {
+        Ok(blocking(self.store(), |s| s.queue_depth()).await?)
     }
 
     /// Whether the database answers (a one-row read).

@@ -183,8 +183,11 @@ pub trait Store: Send + Sync + 'static {
     // ---- API tokens (the HTTP API) ----
 
     /// Stores a new token; a name already taken is [`StoreError::TokenExists`].
-    fn add_token(&self, token: &tokens::NewToken, now: Timestamp)
-    -> Result<tokens::Token, StoreError>;
+    fn add_token(
+        &self,
+        token: &tokens::NewToken,
+        now: Timestamp,
+    ) -> Result<tokens::Token, StoreError>;
     /// Every token, by name.
     fn tokens(&self) -> Result<Vec<tokens::Token>, StoreError>;
     /// The token whose public lookup part is `lookup`, with its hash.
@@ -193,6 +196,8 @@ pub trait Store: Send + Sync + 'static {
     fn remove_token(&self, name: &str) -> Result<bool, StoreError>;
     /// Records that the token was used at `now`.
     fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Messages not published yet (waiting or to be retried): the queue's depth.
+    fn queue_depth(&self) -> Result<usize, StoreError>;
 }
 
 /// How [`Store::insert`] stores new messages.

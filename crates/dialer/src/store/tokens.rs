@@ -29,14 +29,21 @@ impl Scope {
 
     /// `send,read` as stored; unknown words are left out.
     pub(crate) fn parse_list(text: &str) -> Vec<Scope> {
-        let mut v: Vec<Scope> = text.split(',').filter_map(|w| Scope::parse(w.trim())).collect();
+        let mut v: Vec<Scope> = text
+            .split(',')
+            .filter_map(|w| Scope::parse(w.trim()))
+            .collect();
         v.sort();
         v.dedup();
         v
     }
 
     pub(crate) fn join(scopes: &[Scope]) -> String {
-        scopes.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")
+        scopes
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 

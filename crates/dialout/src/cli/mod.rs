@@ -9,7 +9,9 @@ pub mod doctor;
 pub mod message_actions;
 pub mod messages;
 pub mod send;
+pub mod serve;
 pub mod template;
+pub mod token;
 pub mod view;
 pub mod worker;
 
@@ -74,6 +76,11 @@ pub enum Command {
     Asterisk(asterisk::Command),
     /// Check a configuration against this machine and say what to fix.
     Doctor(doctor::Args),
+    /// Serve the HTTP API (and run the worker) until stopped (SIGINT/SIGTERM).
+    Serve(serve::Args),
+    /// Manage the HTTP API's tokens.
+    #[command(subcommand, arg_required_else_help = true)]
+    Token(token::Command),
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -157,6 +164,8 @@ pub fn run(cli: Cli) -> Outcome {
         Command::CheckStatus(a) => check_status::run(a, g),
         Command::Asterisk(c) => asterisk::run(c, g),
         Command::Doctor(a) => doctor::run(a, g),
+        Command::Serve(a) => serve::run(a, g),
+        Command::Token(c) => token::run(c, g),
     }
 }
 
@@ -180,7 +189,7 @@ pub fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let g = &cli.global;
     let base = match cli.command {
-        Command::Worker(_) => 2,
+        Command::Worker(_) | Command::Serve(_) => 2,
         _ => 1,
     };
     let default = match (g.quiet, g.verbose.saturating_add(base)) {

@@ -14,11 +14,11 @@ use jiff::Timestamp;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
+use super::tokens::{NewToken, StoredToken, Token};
 use super::{
     BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
     Seen, Store, StoreError, Template, TemplateChange, redact_url,
 };
-use super::tokens::{NewToken, StoredToken, Token};
 use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 const POOL_SIZE: usize = 8;
@@ -360,5 +360,15 @@ impl Store for PgStore {
     }
     fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
         self.write(|db| tokens::touch(db, name, now))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM messages WHERE state IN {}",
+            super::unpublished_sql()
+        );
+        self.read(|db| {
+            let n: i64 = db.query(&sql, &[])?[0].try_get(0)?;
+            Ok(n as usize)
+        })
     }
 }

@@ -68,7 +68,10 @@ pub(super) fn by_lookup<C: GenericClient>(
     lookup: &str,
 ) -> Result<Option<StoredToken>, StoreError> {
     let sql = format!("SELECT {COLS} FROM api_tokens WHERE lookup = $1");
-    db.query_opt(&sql, &[&lookup])?.as_ref().map(read).transpose()
+    db.query_opt(&sql, &[&lookup])?
+        .as_ref()
+        .map(read)
+        .transpose()
 }
 
 pub(super) fn remove(db: &mut Tx<'_, '_>, name: &str) -> Result<bool, StoreError> {

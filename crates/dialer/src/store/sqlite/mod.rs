@@ -8,9 +8,9 @@ mod messages;
 mod rows;
 mod schema;
 mod templates;
-mod tokens;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use fast_path::{keys, related};
 
@@ -22,11 +22,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::tokens::{NewToken, StoredToken, Token};
 use super::{
     BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
     Seen, Store, StoreError, Template, TemplateChange,
 };
-use super::tokens::{NewToken, StoredToken, Token};
 use crate::{HistoryEntry, Message, MessageId, NewMessage};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
@@ -363,5 +363,12 @@ impl Store for SqliteStore {
     }
     fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
         self.write(|tx| tokens::touch(tx, name, now))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM messages WHERE state IN {}",
+            super::unpublished_sql()
+        );
+        self.read(|c| Ok(c.query_row(&sql, [], |r| r.get::<_, i64>(0))? as usize))
     }
 }

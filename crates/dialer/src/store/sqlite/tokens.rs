@@ -74,8 +74,9 @@ pub(super) fn list(c: &Connection) -> Result<Vec<Token>, StoreError> {
 }
 
 pub(super) fn by_lookup(c: &Connection, lookup: &str) -> Result<Option<StoredToken>, StoreError> {
-    let mut stmt =
-        c.prepare_cached(&format!("SELECT {COLS} FROM api_tokens WHERE lookup = :lookup"))?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLS} FROM api_tokens WHERE lookup = :lookup"
+    ))?;
     let mut rows = stmt.query(named_params! { ":lookup": lookup })?;
     rows.next()?.map(read).transpose()
 }
