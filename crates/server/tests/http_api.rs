@@ -590,15 +590,23 @@ async fn concurrent_sends_share_commits(db: Db) {
     for i in 0..200 {
         let s = std::sync::Arc::clone(&s);
         tasks.push(tokio::spawn(async move {
-            s.call("POST", "/v1/messages", Some(msg("+420777123456", &format!("c{i}"))))
-                .await
+            s.call(
+                "POST",
+                "/v1/messages",
+                Some(msg("+420777123456", &format!("c{i}"))),
+            )
+            .await
         }));
     }
     let mut ids = std::collections::HashSet::new();
     for t in tasks {
         let r = t.await.unwrap();
         assert_eq!(r.status, 201, "{}", r.text);
-        assert_eq!(r.body["state"], "DEBUG", "published after its commit: {}", r.text);
+        assert_eq!(
+            r.body["state"], "DEBUG",
+            "published after its commit: {}",
+            r.text
+        );
         ids.insert(r.body["id"].as_str().unwrap().to_string());
     }
     assert_eq!(ids.len(), 200);
@@ -611,18 +619,23 @@ async fn concurrent_sends_share_commits(db: Db) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn database_outage_is_503_with_retry_after() {
     let s = Server::start(Db::Postgres).await;
-    let r = s.call("POST", "/v1/messages", Some(msg("+420777123456", "before"))).await;
+    let r = s
+        .call("POST", "/v1/messages", Some(msg("+420777123456", "before")))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let name = s.db_url.rsplit('/').next().unwrap().to_string();
     let admin = support::pg_admin_url();
     std::thread::spawn(move || {
         let mut c = ::postgres::Client::connect(&admin, ::postgres::NoTls).unwrap();
-        c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+        c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
     })
     .join()
     .unwrap();
     for _ in 0..2 {
-        let r = s.call("POST", "/v1/messages", Some(msg("+420777123456", "during"))).await;
+        let r = s
+            .call("POST", "/v1/messages", Some(msg("+420777123456", "during")))
+            .await;
         r.problem(503);
         assert_eq!(r.headers["retry-after"], "5");
         assert!(!r.text.contains("postgres://"), "{}", r.text);
