@@ -90,16 +90,15 @@ fn main() {
         }
     });
     let inproc = n as f64 / start.elapsed().as_secs_f64();
-    println!("{:<44} {inproc:>9.0} msg/s", "in-process send, one at a time, published");
+    println!(
+        "{:<44} {inproc:>9.0} msg/s",
+        "in-process send, one at a time, published"
+    );
 
     // The server, with group commit.
     let d = Arc::new(dialer(&dir.path().join("http.db")).with_group_commit());
     let (url, token) = rt.block_on(async {
-        let token = d
-            .create_token("load", &[Scope::Send])
-            .await
-            .unwrap()
-            .secret;
+        let token = d.create_token("load", &[Scope::Send]).await.unwrap().secret;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/v1/messages", listener.local_addr().unwrap());
         let app = dialout_server::router(Arc::clone(&d), Default::default());
