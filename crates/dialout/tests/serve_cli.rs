@@ -140,7 +140,9 @@ fn schemathesis_finds_no_server_error_nor_schema_violation() {
     let env = Env::sqlite("");
     let t = token(&env, "schemathesis", "send,read,admin");
     let (mut child, base) = serve(&env);
+    // In the test's directory: schemathesis keeps a cache where it runs.
     let out = std::process::Command::new("schemathesis")
+        .current_dir(env.dir.path())
         .args([
             "run",
             &format!("{base}/openapi.json"),
