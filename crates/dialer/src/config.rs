@@ -10,6 +10,8 @@ use crate::backends::asterisk::AsteriskSettings;
 use crate::backends::daktela::DaktelaSettings;
 use crate::backends::{DummySettings, FileSettings};
 
+pub use crate::http_config::HttpConfig;
+
 /// With no configuration at all: an SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dialout.db";
 /// Content longer than this is refused unless `max_content_chars` says otherwise: about
@@ -37,6 +39,9 @@ pub struct Config {
     /// Delivery settings (retries, worker, status checks, routing, allowlist).
     #[serde(default)]
     pub delivery: crate::delivery::DeliveryConfig,
+    /// `[http]`: the HTTP API (`dialout serve`).
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 /// `[backends.NAME]`: its `kind` and that kind's keys, typed ([`BackendSettings`]). Checks
@@ -285,6 +290,9 @@ impl Config {
         }
         if let Some(v) = get("DIALOUT_DEFAULT_BACKEND") {
             self.default_backend = Some(v);
+        }
+        if let Some(v) = get("DIALOUT_HTTP_LISTEN") {
+            self.http.listen = Some(v);
         }
     }
 

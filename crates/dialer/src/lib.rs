@@ -15,6 +15,8 @@ pub mod delivery;
 pub mod dnc;
 mod duration;
 pub mod hours;
+mod group_commit;
+mod http_config;
 mod id;
 mod import;
 mod message;
@@ -28,7 +30,7 @@ pub mod template;
 pub mod tts;
 
 pub use api::{
-    Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
+    Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
     check_asterisk_backends, json,
 };
 pub use backend::Backend;
@@ -45,5 +47,6 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use related::{InvalidRelated, RelatedObject};
 pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 pub use state::{State, UnknownState};
+pub use store::tokens::{Scope, Token};
 pub use store::{MessageFilter, NewTemplate, Template, TemplateChange};
 pub use template::{Refusal, TemplateError};

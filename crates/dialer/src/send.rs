@@ -161,6 +161,8 @@ pub struct Dialer {
     default_region: Option<String>,
     batch_sending: bool,
     max_content_chars: usize,
+    /// `send` stores through a group committer (see `group_commit.rs`) when set.
+    group: Option<Arc<crate::group_commit::GroupCommit>>,
 }
 
 impl Dialer {
@@ -171,7 +173,19 @@ impl Dialer {
             default_region: None,
             batch_sending: false,
             max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
+            group: None,
         }
+    }
+
+    /// Concurrent `send`s share commits (a server's many requests at once); see
+    /// `group_commit.rs` for what stays true.
+    pub fn with_group_commit(mut self) -> Self {
+        let lease = self.backends.delivery().lease;
+        self.group = Some(Arc::new(crate::group_commit::GroupCommit::new(
+            Arc::clone(&self.store),
+            lease,
+        )));
+        self
     }
 
     pub fn from_config(
@@ -218,6 +232,12 @@ impl Dialer {
         let new = self.validate(&request.recipient, &request.content, &request.options)?;
         let publish = self.publishes(&request.options);
         let screen = self.screen(request.options.allow_duplicate);
+        if let Some(group) = &self.group
+            && new.idempotency_key.is_none()
+            && !screen.records()
+        {
+            return self.send_grouped(group, new, publish).await;
+        }
         Ok(self
             .store_and_publish(vec![new], publish, false, screen)
             .await?
@@ -567,7 +587,7 @@ impl Dialer {
 }
 
 /// Messages as stored, replaced by their published version where there is one.
-fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
+pub(crate) fn merge(inserted: Vec<Inserted>, published: Vec<Message>) -> Vec<Sent> {
     let mut published: std::collections::HashMap<MessageId, Message> =
         published.into_iter().map(|m| (m.id, m)).collect();
     inserted

@@ -33,6 +33,14 @@ pub enum Error {
     /// A do-not-call entry that cannot be stored (a reason too long, an end in the past).
     #[error("{0}")]
     InvalidDnc(String),
+    #[error("no token {0:?}")]
+    NoToken(String),
+    #[error("token {0:?} already exists")]
+    TokenExists(String),
+    #[error("invalid token name {0:?}: expected 1 to 64 letters, digits, - _ .")]
+    InvalidTokenName(String),
+    #[error("a token needs at least one scope (send, read, admin)")]
+    NoScope,
     #[error(transparent)]
     Delivery(DeliveryError),
     #[error(transparent)]
@@ -52,6 +60,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NoTemplate(slug) => Error::NoTemplate(slug),
             StoreError::TemplateExists(slug) => Error::TemplateExists(slug),
+            StoreError::TokenExists(name) => Error::TokenExists(name),
             other => Error::Store(other),
         }
     }

@@ -4,6 +4,7 @@
 //!
 //! Every method is async and runs its store work off the async executor.
 
+mod access;
 mod asterisk;
 mod delivery;
 mod doctor;
@@ -13,6 +14,7 @@ mod messages;
 mod open;
 mod templates;
 
+pub use access::CreatedToken;
 pub use asterisk::{InvalidContext, asterisk_dialplan};
 pub use doctor::{Check, DoctorReport, check_asterisk_backends};
 pub use errors::Error;

@@ -5,6 +5,7 @@
 mod plan;
 pub mod postgres;
 pub mod sqlite;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -200,6 +201,25 @@ pub trait Store: Send + Sync + 'static {
         numbers: &[PhoneNumber],
         now: Timestamp,
     ) -> Result<Vec<DncEntry>, StoreError>;
+
+    // ---- API tokens (the HTTP API) ----
+
+    /// Stores a new token; a name already taken is [`StoreError::TokenExists`].
+    fn add_token(
+        &self,
+        token: &tokens::NewToken,
+        now: Timestamp,
+    ) -> Result<tokens::Token, StoreError>;
+    /// Every token, by name.
+    fn tokens(&self) -> Result<Vec<tokens::Token>, StoreError>;
+    /// The token whose public lookup part is `lookup`, with its hash.
+    fn token_by_lookup(&self, lookup: &str) -> Result<Option<tokens::StoredToken>, StoreError>;
+    /// Deletes a token; false when no token has this name.
+    fn remove_token(&self, name: &str) -> Result<bool, StoreError>;
+    /// Records that the token was used at `now`.
+    fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Messages not published yet (waiting or to be retried): the queue's depth.
+    fn queue_depth(&self) -> Result<usize, StoreError>;
 }
 
 /// How [`Store::insert`] stores new messages.
@@ -405,6 +425,8 @@ pub enum StoreError {
     TemplateExists(String),
     #[error("no template {0:?}")]
     NoTemplate(String),
+    #[error("token {0:?} already exists")]
+    TokenExists(String),
     /// A message from template `slug` already exists for exactly these related objects,
     /// and the template allows no duplicates: nothing was stored.
     #[error("a message from template {slug:?} already exists for these related objects")]

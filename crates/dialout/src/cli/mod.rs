@@ -12,7 +12,9 @@ pub mod import;
 pub mod message_actions;
 pub mod messages;
 pub mod send;
+pub mod serve;
 pub mod template;
+pub mod token;
 pub mod view;
 pub mod worker;
 
@@ -89,6 +91,11 @@ pub enum Command {
     Dnc(dnc::Command),
     /// Store a campaign from a CSV file (one message per row), checked row by row first.
     Import(import::Args),
+    /// Serve the HTTP API (and run the worker) until stopped (SIGINT/SIGTERM).
+    Serve(serve::Args),
+    /// Manage the HTTP API's tokens.
+    #[command(subcommand, arg_required_else_help = true)]
+    Token(token::Command),
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -174,6 +181,8 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Doctor(a) => doctor::run(a, g),
         Command::Dnc(c) => dnc::run(c, g),
         Command::Import(a) => import::run(a, g),
+        Command::Serve(a) => serve::run(a, g),
+        Command::Token(c) => token::run(c, g),
     }
 }
 
@@ -197,7 +206,7 @@ pub fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let g = &cli.global;
     let base = match cli.command {
-        Command::Worker(_) => 2,
+        Command::Worker(_) | Command::Serve(_) => 2,
         _ => 1,
     };
     let default = match (g.quiet, g.verbose.saturating_add(base)) {

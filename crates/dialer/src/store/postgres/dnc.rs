@@ -89,6 +89,24 @@ pub(super) fn lock_recipients(
     Ok(())
 }
 
+/// Refuses the batch ([`StoreError::Screened`]) when one of its recipients is listed: the
+/// do-not-call part of [`screen`] for many messages in one query.
+pub(super) fn refuse_listed(
+    db: &mut Tx<'_, '_>,
+    new: &[NewMessage],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let numbers: Vec<PhoneNumber> = new.iter().map(|n| n.recipient.clone()).collect();
+    match find(db, &numbers, now)?.pop() {
+        Some(e) => Err(StoreError::Screened(Screened::DoNotCall {
+            number: e.number,
+            reason: e.reason,
+            until: e.until,
+        })),
+        None => Ok(()),
+    }
+}
+
 /// Refuses `new` ([`StoreError::Screened`]) or records the call, inside the insert's
 /// transaction, under the recipient's lock ([`lock_recipients`]).
 pub(super) fn screen(

@@ -8,6 +8,7 @@ mod ops;
 mod rows;
 mod schema;
 mod wake;
+mod tokens;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -17,6 +18,7 @@ use jiff::Timestamp;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
+use super::tokens::{NewToken, StoredToken, Token};
 use super::{
     BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
     Seen, Store, StoreError, Template, TemplateChange, redact_url,
@@ -273,10 +275,14 @@ impl Store for PgStore {
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|db| {
             dnc::lock_recipients(db, new, &mode.screen)?;
-            // Screening (do-not-call, caps, dedupe) is per message, in `ops::insert_one`.
+            // Caps and dedupe are judged per message, in `ops::insert_one`; the do-not-call
+            // list alone is one query for the whole batch.
             let one_by_one = mode.unique_per_template
-                || mode.screen.any()
+                || mode.screen.records()
                 || !new.iter().all(batch::is_plain);
+            if !one_by_one && mode.screen.dnc {
+                dnc::refuse_listed(db, new, now)?;
+            }
             let stored = if one_by_one {
                 new.iter()
                     .map(|n| ops::insert_one(db, n, now, mode))
@@ -425,5 +431,30 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<Vec<super::DncEntry>, StoreError> {
         self.read(|db| dnc::find(db, numbers, now))
+    }
+    fn add_token(&self, t: &NewToken, now: Timestamp) -> Result<Token, StoreError> {
+        self.write(|db| tokens::add(db, t, now))
+    }
+    fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        self.read(tokens::list)
+    }
+    fn token_by_lookup(&self, lookup: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.read(|db| tokens::by_lookup(db, lookup))
+    }
+    fn remove_token(&self, name: &str) -> Result<bool, StoreError> {
+        self.write(|db| tokens::remove(db, name))
+    }
+    fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|db| tokens::touch(db, name, now))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM messages WHERE state IN {}",
+            super::unpublished_sql()
+        );
+        self.read(|db| {
+            let n: i64 = db.query(&sql, &[])?[0].try_get(0)?;
+            Ok(n as usize)
+        })
     }
 }

@@ -5,6 +5,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (2, V2_CLAIM_ORDER),
     (3, V3_DNC),
     (4, V4_TIME_ZONE),
+    // API tokens (the HTTP API).
+    (5, super::tokens::SCHEMA),
 ];
 
 /// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).

@@ -11,6 +11,7 @@ mod schema;
 mod templates;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use fast_path::{keys, related};
 
@@ -22,6 +23,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::tokens::{NewToken, StoredToken, Token};
 use super::{
     BackendState, Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate,
     Seen, Store, StoreError, Template, TemplateChange,
@@ -363,5 +365,27 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<super::DncEntry>, StoreError> {
         self.read(|c| dnc::find(c, numbers, now))
+    }
+    fn add_token(&self, t: &NewToken, now: Timestamp) -> Result<Token, StoreError> {
+        self.write(|tx| tokens::add(tx, t, now))
+    }
+    fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        self.read(tokens::list)
+    }
+    fn token_by_lookup(&self, lookup: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.read(|c| tokens::by_lookup(c, lookup))
+    }
+    fn remove_token(&self, name: &str) -> Result<bool, StoreError> {
+        self.write(|tx| tokens::remove(tx, name))
+    }
+    fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| tokens::touch(tx, name, now))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM messages WHERE state IN {}",
+            super::unpublished_sql()
+        );
+        self.read(|c| Ok(c.query_row(&sql, [], |r| r.get::<_, i64>(0))? as usize))
     }
 }

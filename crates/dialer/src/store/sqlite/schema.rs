@@ -22,6 +22,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (6, Migration::Code(v6)),
     (7, Migration::Sql(V7_DNC)),
     (8, Migration::Sql(V8_TIME_ZONE)),
+    // API tokens (the HTTP API).
+    (9, Migration::Sql(super::tokens::SCHEMA)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
