@@ -25,7 +25,7 @@ pub mod template;
 pub mod tts;
 
 pub use api::{
-    Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
+    BackendHealth, Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
     check_asterisk_backends, json,
 };
 pub use backend::Backend;
@@ -40,5 +40,5 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use related::{InvalidRelated, RelatedObject};
 pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 pub use state::{State, UnknownState};
-pub use store::{MessageFilter, NewTemplate, Template, TemplateChange};
+pub use store::{MessageFilter, NewTemplate, StateCount, Template, TemplateChange};
 pub use template::{Refusal, TemplateError};

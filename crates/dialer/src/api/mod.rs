@@ -11,6 +11,7 @@ mod errors;
 pub mod json;
 mod messages;
 mod open;
+mod overview;
 mod templates;
 
 pub use asterisk::{InvalidContext, asterisk_dialplan};
@@ -18,3 +19,4 @@ pub use doctor::{Check, DoctorReport, check_asterisk_backends};
 pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;
+pub use overview::BackendHealth;

@@ -1,6 +1,7 @@
 //! The PostgreSQL store, on the synchronous `postgres` crate with a small connection pool.
 //! It blocks: async code calls it from blocking threads (`spawn_blocking`).
 
+mod counts;
 mod ops;
 mod rows;
 mod schema;
@@ -342,5 +343,15 @@ impl Store for PgStore {
                 cursor,
             })
         })
+    }
+    fn state_counts(
+        &self,
+        since: Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> Result<Vec<crate::store::StateCount>, StoreError> {
+        self.read(|db| counts::by_state(db, since, bucket))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        self.read(counts::queue_depth)
     }
 }

@@ -2,6 +2,7 @@
 //! connections with cached prepared statements. Writers take the lock up front
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
+mod counts;
 mod delivery;
 mod fast_path;
 mod messages;
@@ -339,6 +340,16 @@ impl Store for SqliteStore {
                 cursor: delivery::cursor(c, backend)?,
             })
         })
+    }
+    fn state_counts(
+        &self,
+        since: Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> Result<Vec<crate::store::StateCount>, StoreError> {
+        self.read(|c| counts::by_state(c, since, bucket))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        self.read(counts::queue_depth)
     }
     fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         self.write(|tx| {
