@@ -12,6 +12,7 @@ pub mod json;
 mod messages;
 mod open;
 mod overview;
+mod preview;
 mod templates;
 
 pub use asterisk::{InvalidContext, asterisk_dialplan};
