@@ -38,6 +38,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// For tests that call the router directly: no listener.
+    pub fn for_router(dialer: Arc<Dialer>, tokens: Arc<Tokens>, dir: tempfile::TempDir) -> Self {
+        Server {
+            addr: "127.0.0.1:9".parse().unwrap(),
+            dialer,
+            tokens,
+            _dir: dir,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
