@@ -405,6 +405,31 @@ async fn steps(c: &Client, s: &common::Server) {
     }
     shot(c, "10-messages-refreshed").await;
 
+    // --- usable on a phone-sized screen: nothing wider than the screen but the table's
+    // own scroll box
+    c.set_window_size(390, 844).await.unwrap();
+    for (p, name) in [
+        ("/".to_string(), "11-phone-overview"),
+        ("/messages".to_string(), "12-phone-messages"),
+        (format!("/messages/{}", first.id), "13-phone-message"),
+    ] {
+        c.goto(&s.url(&p)).await.unwrap();
+        text(c, "main h1").await;
+        let wide = c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            wide.as_i64().unwrap() <= 0,
+            "{p} is {wide} px wider than the phone"
+        );
+        shot(c, name).await;
+    }
+    c.set_window_size(1280, 1000).await.unwrap();
+
     // --- sign out ends the session
     c.find(Locator::Css(".signout button"))
         .await
