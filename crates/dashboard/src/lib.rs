@@ -78,6 +78,7 @@ pub fn router(dialer: Arc<Dialer>, auth: Arc<dyn TokenCheck>, opts: DashboardOpt
         .route("/messages/rows", get(pages::messages::rows))
         .route("/messages.csv", get(csv_export::export))
         .route("/messages/{id}", get(pages::message::page))
+        .route("/messages/{id}/audio", get(pages::message::audio))
         .route(
             "/messages/{id}/cancel",
             get(pages::message::confirm_cancel).post(pages::message::cancel),

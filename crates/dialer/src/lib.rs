@@ -28,7 +28,7 @@ pub use api::{
     BackendHealth, Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
     check_asterisk_backends, json,
 };
-pub use backend::Backend;
+pub use backend::{Backend, Details};
 pub use config::Config;
 pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};
 pub use duration::{Duration, DurationError};

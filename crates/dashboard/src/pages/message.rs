@@ -58,6 +58,7 @@ pub(crate) async fn page(
         })
         .unwrap_or_default();
     let sender_data = serde_json::to_string_pretty(&m.extra_sender_data).unwrap_or_default();
+    let details = app.dialer.backend_details(&m).await;
     app.views.ok(
         "message.html",
         &s,
@@ -67,6 +68,8 @@ pub(crate) async fn page(
             fields,
             history => crate::render::val(&history),
             sender_data,
+            documents => details.documents,
+            audio => details.audio.is_some(),
             can_cancel => !m.is_final_state,
             can_resend => !m.state.is_unpublished(),
         },
@@ -158,5 +161,46 @@ pub(crate) async fn resend(
     match app.dialer.resend(id).await {
         Ok(new) => Redirect::to(&format!("/messages/{}", new.id)).into_response(),
         Err(e) => dialer_error(&app, &s, e),
+    }
+}
+
+/// The audio the backend played (or will play), for the page's player.
+pub(crate) async fn audio(
+    State(app): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match parse_id(&app, &s, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let m = match app.dialer.message(id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return app
+                .views
+                .error(StatusCode::NOT_FOUND, &s, &format!("no message {id}"));
+        }
+        Err(e) => return dialer_error(&app, &s, e),
+    };
+    let Some(path) = app.dialer.backend_details(&m).await.audio else {
+        return app
+            .views
+            .error(StatusCode::NOT_FOUND, &s, "this message has no audio file");
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "audio/wav"),
+                (axum::http::header::CACHE_CONTROL, "private, no-store"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!("dashboard: cannot read audio {}: {e}", path.display());
+            app.views
+                .error(StatusCode::NOT_FOUND, &s, "the audio file cannot be read")
+        }
     }
 }

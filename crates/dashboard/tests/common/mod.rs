@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -75,12 +77,20 @@ pub fn router_parts(
     opts: DashboardOptions,
 ) -> (axum::Router, Arc<Dialer>, Arc<Tokens>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
+    let backends = Backends::single(Arc::new(Dummy::new("dummy")));
+    let (router, dialer, tokens) = router_with(&dir, backends, opts);
+    (router, dialer, tokens, dir)
+}
+
+/// A dashboard over a new store in `dir` with these backends.
+pub fn router_with(
+    dir: &tempfile::TempDir,
+    backends: Backends,
+    opts: DashboardOptions,
+) -> (axum::Router, Arc<Dialer>, Arc<Tokens>) {
     let url = format!("sqlite://{}", dir.path().join("d.db").display());
     let store = dialout_dialer::store::open(&url).expect("open the store");
-    let dialer = Arc::new(
-        Dialer::new(store, Backends::single(Arc::new(Dummy::new("dummy"))))
-            .with_default_region(Some("CZ".into())),
-    );
+    let dialer = Arc::new(Dialer::new(store, backends).with_default_region(Some("CZ".into())));
     let tokens = Arc::new(Tokens::default());
     {
         let mut t = tokens.0.lock().unwrap();
@@ -89,7 +99,7 @@ pub fn router_parts(
         t.insert("token-send-only".into(), Scopes::parse("send"));
     }
     let router = dialout_dashboard::router(dialer.clone(), tokens.clone(), opts);
-    (router, dialer, tokens, dir)
+    (router, dialer, tokens)
 }
 
 pub async fn start() -> Server {

@@ -6,6 +6,7 @@
 
 mod asterisk;
 mod delivery;
+mod details;
 mod doctor;
 mod errors;
 pub mod json;
