@@ -2,6 +2,9 @@
 //! `/`. Sign-in takes an API token, checked through [`TokenCheck`] (implemented by the
 //! server over its token store), and turns it into a server-side session.
 
+// Refusals are ready HTTP responses, made at most once per request: boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 mod assets;
 mod auth;
 mod csv_export;
