@@ -176,6 +176,10 @@ async fn main() {
             "/messages?state=ERROR".into(),
         ),
         (
+            "messages, by a state no message is in".into(),
+            "/messages?state=DONE".into(),
+        ),
+        (
             "messages, by related object".into(),
             "/messages?related=order:123456".into(),
         ),
@@ -184,7 +188,7 @@ async fn main() {
             format!("/messages?recipient={recipient}"),
         ),
         (
-            "messages, a day's range".into(),
+            "messages, a wide time range".into(),
             "/messages?since=2000-01-01&until=2100-01-01".into(),
         ),
         (
