@@ -67,7 +67,9 @@ pub(crate) async fn sign_in(
     };
     match scopes {
         Some(s) if s.read => {
-            let id = app.sessions.open(token.to_string(), s);
+            let id = app
+                .sessions
+                .open(token.to_string(), s, app.opts.session_idle);
             let max_age = app.opts.session_idle.as_secs();
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();

@@ -69,8 +69,9 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
-    /// A new session; returns its id.
-    pub(crate) fn open(&self, token: String, scopes: Scopes) -> String {
+    /// A new session; returns its id. Sessions idle longer than `idle` are dropped on the
+    /// way, so that abandoned ones do not pile up.
+    pub(crate) fn open(&self, token: String, scopes: Scopes, idle: std::time::Duration) -> String {
         let id = random_id();
         let now = Instant::now();
         let entry = Entry {
@@ -80,7 +81,9 @@ impl Sessions {
             last_used: now,
             checked: now,
         };
-        self.map.lock().unwrap().insert(id.clone(), entry);
+        let mut map = self.map.lock().unwrap();
+        map.retain(|_, e| now.duration_since(e.last_used) < idle);
+        map.insert(id.clone(), entry);
         id
     }
 
