@@ -195,6 +195,9 @@ async fn steps(c: &Client, s: &common::Server) {
     // --- the overview shows the counts of the messages sent
     assert_eq!(text(c, "#queue-depth").await, "3");
     assert_eq!(text(c, "#total-h24").await, "5");
+    assert_eq!(text(c, "#total-d7").await, "5");
+    let debug_7d = text(c, "#counts-d7 tr[data-state=DEBUG] td.num").await;
+    assert_eq!(debug_7d, "2");
     let waiting = text(c, "#counts-h24 tr[data-state=WAITING] td.num").await;
     let debug = text(c, "#counts-h24 tr[data-state=DEBUG] td.num").await;
     assert_eq!((waiting.as_str(), debug.as_str()), ("3", "2"));

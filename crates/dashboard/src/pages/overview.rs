@@ -108,15 +108,31 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
     let since_24h = floor(3600) - hour * 23;
     let since_7d = floor(86_400) - day * 6;
     let d = &app.dialer;
-    let (c24, c7, depth, backends) = match tokio::try_join!(
-        d.state_counts(since_24h, hour),
-        d.state_counts(since_7d, day),
+    // One pass over the week by hour: the last 24 hours are its tail, the days its sums.
+    let (hourly, depth, backends) = match tokio::try_join!(
+        d.state_counts(since_7d, hour),
         d.queue_depth(),
         d.backend_health(),
     ) {
         Ok(x) => x,
         Err(e) => return dialer_error(&app, &s, e),
     };
+    let offset = (since_24h.as_second() - since_7d.as_second()) / 3600;
+    let c24: Vec<StateCount> = hourly
+        .iter()
+        .filter(|c| c.bucket >= offset)
+        .map(|c| StateCount {
+            bucket: c.bucket - offset,
+            ..*c
+        })
+        .collect();
+    let c7: Vec<StateCount> = hourly
+        .iter()
+        .map(|c| StateCount {
+            bucket: c.bucket.div_euclid(24),
+            ..*c
+        })
+        .collect();
     let windows = vec![
         window("Last 24 hours", "h24", since_24h, 24, hour, &c24),
         window("Last 7 days", "d7", since_7d, 7, day, &c7),
