@@ -66,6 +66,21 @@ pub trait Backend: Send + Sync {
     fn intake(&self) -> Option<&dyn Intake> {
         None
     }
+
+    /// What this backend can show of a message beyond its stored data (the files it wrote,
+    /// its audio), for people looking into one call. Nothing by default.
+    async fn details(&self, _message: &Message) -> Details {
+        Details::default()
+    }
+}
+
+/// A message as one backend sees it ([`Backend::details`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Details {
+    /// Text files about the message, each with a title (`call file`, `report`).
+    pub documents: Vec<(String, String)>,
+    /// The audio played to the callee, if the backend keeps it as a file.
+    pub audio: Option<std::path::PathBuf>,
 }
 
 /// Pacing: a backend's own limit on messages in flight or per second.

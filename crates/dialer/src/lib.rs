@@ -30,10 +30,11 @@ pub mod template;
 pub mod tts;
 
 pub use api::{
-    Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
+    BackendHealth, Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page,
+    asterisk_dialplan,
     check_asterisk_backends, json,
 };
-pub use backend::Backend;
+pub use backend::{Backend, Details};
 pub use config::Config;
 pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};
 pub use dnc::{Cap, DncCheck, DncEntry, DncImport, RecipientLimits, Screened};
@@ -48,5 +49,5 @@ pub use related::{InvalidRelated, RelatedObject};
 pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 pub use state::{State, UnknownState};
 pub use store::tokens::{Scope, Token};
-pub use store::{MessageFilter, NewTemplate, Template, TemplateChange};
+pub use store::{MessageFilter, NewTemplate, StateCount, Template, TemplateChange};
 pub use template::{Refusal, TemplateError};

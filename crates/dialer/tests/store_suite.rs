@@ -1009,6 +1009,68 @@ fn due_signal_ticks_on_queued_inserts(s: &Arc<dyn Store>) {
     }
 }
 
+/// The dashboard's counts by state and interval, the queue depth, and the filters it adds.
+fn dashboard_counts(s: &Arc<dyn Store>) {
+    let early = new_message("before the window");
+    let a = new_message("a");
+    let b = new_message("b");
+    let mut c = NewMessage::new(phone("+420777000111"), "c", "dummy");
+    c.tag = None;
+    s.insert(std::slice::from_ref(&early), QUEUED, t(-100))
+        .unwrap();
+    s.insert(std::slice::from_ref(&a), QUEUED, t(0)).unwrap();
+    s.insert(std::slice::from_ref(&b), QUEUED, t(10)).unwrap();
+    s.insert(std::slice::from_ref(&c), QUEUED, t(3700)).unwrap();
+    assert_eq!(s.queue_depth().unwrap(), 4);
+    let b_now = apply(s.as_ref(), b.id, &cancelled("by test"), t(20))
+        .unwrap()
+        .expect("b is stored");
+    assert!(!b_now.state.is_unpublished());
+    assert_eq!(s.queue_depth().unwrap(), 3);
+
+    let mut counts = s.state_counts(t(0), SignedDuration::from_hours(1)).unwrap();
+    counts.sort_by_key(|c| (c.bucket, c.state.code()));
+    let got: Vec<(i64, State, u64)> = counts
+        .iter()
+        .map(|c| (c.bucket, c.state, c.count))
+        .collect();
+    let mut want = vec![
+        (0, State::Waiting, 1),
+        (0, b_now.state, 1),
+        (1, State::Waiting, 1),
+    ];
+    want.sort_by_key(|w| (w.0, w.1.code()));
+    assert_eq!(got, want);
+    assert!(
+        s.state_counts(t(4000), SignedDuration::from_hours(1))
+            .unwrap()
+            .is_empty()
+    );
+
+    let ids = |f: MessageFilter| {
+        s.messages(&f)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(MessageFilter {
+            recipient: Some("+420777000111".into()),
+            ..Default::default()
+        }),
+        vec![c.id]
+    );
+    assert_eq!(
+        ids(MessageFilter {
+            created_since: Some(t(0)),
+            created_before: Some(t(10)),
+            ..Default::default()
+        }),
+        vec![a.id]
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1042,6 +1104,7 @@ suite!(
     phone_round_trip,
     ids_sharing_their_leading_bits,
     due_signal_ticks_on_queued_inserts,
+    dashboard_counts,
 );
 
 #[test]

@@ -117,11 +117,6 @@ impl Dialer {
         .await?)
     }
 
-    /// Messages waiting to be published.
-    pub async fn queue_depth(&self) -> Result<usize, Error> {
-        Ok(blocking(self.store(), |s| s.queue_depth()).await?)
-    }
-
     /// Whether the database answers (a one-row read).
     pub async fn check_ready(&self) -> Result<(), Error> {
         let filter = MessageFilter {

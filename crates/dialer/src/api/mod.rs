@@ -7,11 +7,14 @@
 mod access;
 mod asterisk;
 mod delivery;
+mod details;
 mod doctor;
 mod errors;
 pub mod json;
 mod messages;
 mod open;
+mod overview;
+mod preview;
 mod templates;
 
 pub use access::CreatedToken;
@@ -20,3 +23,4 @@ pub use doctor::{Check, DoctorReport, check_asterisk_backends};
 pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;
+pub use overview::BackendHealth;

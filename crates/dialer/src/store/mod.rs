@@ -172,6 +172,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Option<Message>>, StoreError>;
     /// What the dashboard and the pacing need of a backend.
     fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError>;
+
+    // ---- dashboard ----
+
+    /// Messages created at or after `since`, counted by state in consecutive intervals of
+    /// `bucket` starting at `since`; only non-zero counts, in no particular order.
+    fn state_counts(
+        &self,
+        since: Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> Result<Vec<StateCount>, StoreError>;
+    /// Messages waiting to be published (WAITING, ERROR_RETRY); SQLite leaves out those the
+    /// process that stored them is publishing at once.
+    fn queue_depth(&self) -> Result<usize, StoreError>;
     /// Bookkeeping a store may keep behind, caught up, looking at up to `limit` messages
     /// (the worker calls it on every pass): messages stored as attempting whose sender died
     /// (their claim expired) become claimable again, and lagging indexes catch up.
@@ -218,8 +231,6 @@ pub trait Store: Send + Sync + 'static {
     fn remove_token(&self, name: &str) -> Result<bool, StoreError>;
     /// Records that the token was used at `now`.
     fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError>;
-    /// Messages not published yet (waiting or to be retried): the queue's depth.
-    fn queue_depth(&self) -> Result<usize, StoreError>;
 }
 
 /// How [`Store::insert`] stores new messages.
@@ -359,6 +370,15 @@ pub struct BackendState {
 
 pub use plan::Change;
 
+/// How many messages of one interval are in one state ([`Store::state_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StateCount {
+    /// Which interval: 0 is the one starting at `since`.
+    pub bucket: i64,
+    pub state: State,
+    pub count: u64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inserted {
     pub message: Message,
@@ -373,6 +393,10 @@ pub struct MessageFilter {
     pub related: Option<RelatedObject>,
     pub backend: Option<String>,
     pub created_since: Option<Timestamp>,
+    /// Only messages stored before this instant.
+    pub created_before: Option<Timestamp>,
+    /// Only messages to this number, as stored (E.164).
+    pub recipient: Option<String>,
     /// Only messages stored before this one (the next page, newest first).
     pub before: Option<MessageId>,
     /// Only messages sent and not final: those a backend still reports on.

@@ -9,6 +9,7 @@
 
 pub mod checks;
 pub mod config;
+mod details;
 mod publish;
 mod report;
 mod results;
@@ -551,6 +552,12 @@ impl Backend for Asterisk {
         let inner = self.inner.clone();
         let message = message.clone();
         blocking(move || inner.publish(&message)).await
+    }
+
+    async fn details(&self, message: &Message) -> crate::backend::Details {
+        let inner = self.inner.clone();
+        let message = message.clone();
+        blocking(move || inner.details(&message)).await
     }
 
     async fn check_status(

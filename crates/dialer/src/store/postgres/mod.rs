@@ -3,6 +3,7 @@
 
 mod batch;
 mod claim;
+mod counts;
 mod dnc;
 mod ops;
 mod rows;
@@ -449,12 +450,20 @@ impl Store for PgStore {
     }
     fn queue_depth(&self) -> Result<usize, StoreError> {
         let sql = format!(
-            "SELECT COUNT(*) FROM messages WHERE state IN {}",
+            // As the claim's partial index says it, so that index answers.
+            "SELECT COUNT(*) FROM messages WHERE state IN {} AND NOT is_final_state",
             super::unpublished_sql()
         );
         self.read(|db| {
             let n: i64 = db.query(&sql, &[])?[0].try_get(0)?;
             Ok(n as usize)
         })
+    }
+    fn state_counts(
+        &self,
+        since: Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> Result<Vec<crate::store::StateCount>, StoreError> {
+        self.read(|db| counts::by_state(db, since, bucket))
     }
 }

@@ -138,6 +138,12 @@ pub(super) fn list<C: GenericClient>(
     if let Some(since) = f.created_since {
         push(&mut sql, " AND created_at >= ?", Box::new(since));
     }
+    if let Some(until) = f.created_before {
+        push(&mut sql, " AND created_at < ?", Box::new(until));
+    }
+    if let Some(r) = &f.recipient {
+        push(&mut sql, " AND recipient = ?", Box::new(r.clone()));
+    }
     if f.in_flight {
         sql.push_str(" AND NOT is_final_state AND sent_at IS NOT NULL");
     }

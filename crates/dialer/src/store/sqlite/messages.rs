@@ -37,6 +37,15 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
             vec![(":since", Box::new(us(since)))],
         );
     }
+    if let Some(until) = f.created_before {
+        and("created_at < :until", vec![(":until", Box::new(us(until)))]);
+    }
+    if let Some(r) = &f.recipient {
+        and(
+            "recipient = :recipient",
+            vec![(":recipient", Box::new(r.clone()))],
+        );
+    }
     if f.in_flight {
         and("is_final_state = 0 AND sent_at IS NOT NULL", vec![]);
     }

@@ -2,6 +2,7 @@
 //! connections with cached prepared statements. Writers take the lock up front
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
+mod counts;
 mod delivery;
 mod dnc;
 mod fast_path;
@@ -343,6 +344,16 @@ impl Store for SqliteStore {
             })
         })
     }
+    fn state_counts(
+        &self,
+        since: Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> Result<Vec<crate::store::StateCount>, StoreError> {
+        self.read(|c| counts::by_state(c, since, bucket))
+    }
+    fn queue_depth(&self) -> Result<usize, StoreError> {
+        self.read(counts::queue_depth)
+    }
     fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         self.write(|tx| {
             related::index_tail(tx, limit)?;
@@ -380,12 +391,5 @@ impl Store for SqliteStore {
     }
     fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError> {
         self.write(|tx| tokens::touch(tx, name, now))
-    }
-    fn queue_depth(&self) -> Result<usize, StoreError> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM messages WHERE state IN {}",
-            super::unpublished_sql()
-        );
-        self.read(|c| Ok(c.query_row(&sql, [], |r| r.get::<_, i64>(0))? as usize))
     }
 }

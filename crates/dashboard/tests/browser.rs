@@ -1,0 +1,458 @@
+//! The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver. One browser for the whole file: Chromium is slow to start on a
+//! loaded machine. Every step saves a screenshot under target/screenshots/.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dialout_dialer::{State, TemplateChange};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser() -> (Driver, Client) {
+    for bin in ["chromedriver", "chromium"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            found,
+            "{bin} not found: the browser tests need Debian's chromium and chromium-driver \
+             (apt-get install -y chromium chromium-driver; scripts/test installs them)"
+        );
+    }
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1000", "--hide-scrollbars", "--lang=en-US"]
+        }
+    }))
+    .unwrap();
+    let start = Instant::now();
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if start.elapsed() < Duration::from_secs(90) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
+        }
+    };
+    (driver, client)
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) -> Vec<u8> {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(shots_dir().join(format!("{name}.png")), &png).unwrap();
+    png
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn path(c: &Client) -> String {
+    let u = c.current_url().await.unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    }
+}
+
+async fn sign_in(c: &Client, s: &common::Server, token: &str) {
+    c.goto(&s.url("/sign-in")).await.unwrap();
+    let field = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("token"))
+        .await
+        .unwrap();
+    field.send_keys(token).await.unwrap();
+    c.find(Locator::Css("#sign-in button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Rows of the messages table, without the "no messages" row.
+async fn table_rows(c: &Client) -> usize {
+    c.find_all(Locator::Css("#rows tr td a"))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_a_real_browser() {
+    let s = common::start().await;
+    let (_driver, c) = browser().await;
+    let result = steps(&c, &s).await;
+    let _ = c.close().await;
+    result
+}
+
+async fn steps(c: &Client, s: &common::Server) {
+    // What the test sends: 3 waiting, 2 ended (DEBUG through the Dummy backend).
+    let first = s
+        .queue(
+            "+420777000001",
+            "Your parcel arrives tomorrow between 8 and 12.",
+            "campaign-a",
+        )
+        .await;
+    let second = s
+        .queue(
+            "+420777000002",
+            "Your parcel arrives tomorrow.",
+            "campaign-a",
+        )
+        .await;
+    let other = s
+        .queue(
+            "+420777000003",
+            "Please confirm your appointment.",
+            "campaign-b",
+        )
+        .await;
+    s.send("+420777000004", "Test call one.").await;
+    s.send("+420777000005", "Test call two.").await;
+
+    // --- an unauthenticated request is redirected to the sign-in page
+    c.goto(&s.url("/messages?tag=campaign-a")).await.unwrap();
+    text(c, "#sign-in").await;
+    assert_eq!(
+        path(c).await,
+        "/sign-in?next=%2Fmessages%3Ftag%3Dcampaign-a",
+        "a page without a session sends to the sign-in page"
+    );
+    c.goto(&s.url("/messages.csv")).await.unwrap();
+    text(c, "#sign-in").await;
+    assert!(path(c).await.starts_with("/sign-in"), "the CSV export too");
+    shot(c, "01-unauthenticated-redirect").await;
+
+    // --- sign in: a wrong token is refused, a right one opens the overview
+    sign_in(c, s, "not-a-token").await;
+    let err = text(c, ".error").await;
+    assert!(err.contains("Unknown or revoked token"), "{err}");
+    sign_in(c, s, common::ALL).await;
+    text(c, "#queue-depth").await;
+    assert_eq!(path(c).await, "/");
+
+    // --- the overview shows the counts of the messages sent
+    assert_eq!(text(c, "#queue-depth").await, "3");
+    assert_eq!(text(c, "#total-h24").await, "5");
+    assert_eq!(text(c, "#total-d7").await, "5");
+    let debug_7d = text(c, "#counts-d7 tr[data-state=DEBUG] td.num").await;
+    assert_eq!(debug_7d, "2");
+    let waiting = text(c, "#counts-h24 tr[data-state=WAITING] td.num").await;
+    let debug = text(c, "#counts-h24 tr[data-state=DEBUG] td.num").await;
+    assert_eq!((waiting.as_str(), debug.as_str()), ("3", "2"));
+    assert_eq!(
+        text(c, "#rate-h24").await,
+        "0.0 %",
+        "DEBUG ended without reaching anyone"
+    );
+    // The charts were drawn by the vendored Chart.js (no internet needed).
+    let drawn = c
+        .execute("return typeof Chart !== 'undefined' && document.querySelectorAll('canvas.state-chart').length", vec![])
+        .await
+        .unwrap();
+    assert_eq!(drawn, serde_json::json!(2));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = shot(c, "02-overview").await;
+    docs_img("overview.png", &png);
+
+    // --- a filter narrows the table
+    c.goto(&s.url("/messages")).await.unwrap();
+    text(c, "#filters").await;
+    assert_eq!(table_rows(c).await, 5);
+    c.find(Locator::Css("#filters input[name=tag]"))
+        .await
+        .unwrap()
+        .send_keys("campaign-a")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_url(
+            &url::Url::parse(
+                &s.url("/messages?state=&tag=campaign-a&related=&recipient=&since=&until="),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(table_rows(c).await, 2, "only campaign-a's two messages");
+    let rows = text(c, "#rows").await;
+    assert!(
+        rows.contains("+420777000001") && rows.contains("+420777000002"),
+        "{rows}"
+    );
+    assert!(!rows.contains("+420777000003"), "{rows}");
+    // The CSV link carries the filter.
+    let csv = c
+        .find(Locator::Id("csv"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    assert_eq!(csv.as_deref(), Some("/messages.csv?tag=campaign-a"));
+    shot(c, "03-messages-filtered").await;
+
+    // --- a message page shows its history
+    c.goto(&s.url(&format!("/messages/{}", first.id)))
+        .await
+        .unwrap();
+    let history = text(c, "#history").await;
+    assert!(history.contains("WAITING"), "{history}");
+    assert_eq!(text(c, "#state").await, "WAITING");
+    let fields = text(c, "#fields").await;
+    assert!(
+        fields.contains("campaign-a") && fields.contains("order:42"),
+        "{fields}"
+    );
+    shot(c, "04-message").await;
+
+    // --- cancel works, after a confirmation
+    c.find(Locator::Id("cancel"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text(c, "#confirm-form").await;
+    shot(c, "05-cancel-confirm").await;
+    c.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_url(&url::Url::parse(&s.url(&format!("/messages/{}", first.id))).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#state").await, "ERROR");
+    let history = text(c, "#history").await;
+    assert!(
+        history.contains("WAITING") && history.contains("ERROR"),
+        "{history}"
+    );
+    let (m, h) = s.dialer.message_with_history(first.id).await.unwrap();
+    assert_eq!(m.state, State::Error);
+    assert!(m.is_final_state);
+    assert_eq!(h.len(), 2, "stored, then cancelled");
+    let png = shot(c, "06-message-cancelled").await;
+    docs_img("message.png", &png);
+
+    // --- a form without its CSRF token is refused
+    c.goto(&s.url(&format!("/messages/{}/cancel", second.id)))
+        .await
+        .unwrap();
+    text(c, "#confirm-form").await;
+    c.execute(
+        "document.querySelector('#confirm-form input[name=_csrf]').remove(); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = text(c, "body").await;
+    assert!(
+        body.contains("403 Forbidden") && body.contains("CSRF"),
+        "{body}"
+    );
+    let m = s.dialer.message(second.id).await.unwrap().unwrap();
+    assert_eq!(m.state, State::Waiting, "nothing was cancelled");
+    shot(c, "07-csrf-refused").await;
+
+    // --- a template edit with a syntax error shows the error and saves nothing
+    s.dialer
+        .add_template(dialout_dialer::NewTemplate {
+            slug: "reminder".into(),
+            body: "Hello {{ name }}, your appointment is at {{ time }}.".into(),
+            active: true,
+            allow_duplicates: true,
+        })
+        .await
+        .unwrap();
+    c.goto(&s.url("/templates/reminder")).await.unwrap();
+    let body_field = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("body"))
+        .await
+        .unwrap();
+    let sample = c.find(Locator::Id("sample")).await.unwrap();
+    sample.clear().await.unwrap();
+    sample
+        .send_keys(r#"{"name": "Jana", "time": "10:30"}"#)
+        .await
+        .unwrap();
+    let preview = text(c, "#preview-text").await;
+    assert_eq!(preview, "Hello Jana, your appointment is at 10:30.");
+    body_field.clear().await.unwrap();
+    body_field.send_keys("Hello {{ name ").await.unwrap();
+    let live = text(c, "#preview-error").await;
+    assert!(live.contains("syntax error"), "{live}");
+    shot(c, "08-template-live-error").await;
+    c.find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = text(c, "#save-error").await;
+    assert!(saved.contains("syntax error"), "{saved}");
+    let t = s.dialer.template("reminder").await.unwrap();
+    assert_eq!(
+        t.body, "Hello {{ name }}, your appointment is at {{ time }}.",
+        "nothing saved"
+    );
+    shot(c, "09-template-save-refused").await;
+    // And a good edit is saved.
+    let body_field = c.find(Locator::Id("body")).await.unwrap();
+    body_field.clear().await.unwrap();
+    body_field
+        .send_keys("Hi {{ name }}, see you at {{ time }}.")
+        .await
+        .unwrap();
+    c.find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text(c, "#preview").await;
+    let t = s.dialer.template("reminder").await.unwrap();
+    assert_eq!(t.body, "Hi {{ name }}, see you at {{ time }}.");
+    let _ = TemplateChange::default();
+
+    // --- the table refreshes itself: a message sent now appears without a reload
+    c.goto(&s.url("/messages?tag=campaign-b")).await.unwrap();
+    text(c, "#filters").await;
+    assert_eq!(table_rows(c).await, 1);
+    let _ = other;
+    s.queue("+420777000006", "A late one.", "campaign-b").await;
+    let start = Instant::now();
+    while table_rows(c).await != 2 {
+        assert!(start.elapsed() < WAIT, "the table did not refresh itself");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    shot(c, "10-messages-refreshed").await;
+
+    // --- usable on a phone-sized screen: nothing wider than the screen but the table's
+    // own scroll box
+    c.set_window_size(390, 844).await.unwrap();
+    for (p, name) in [
+        ("/".to_string(), "11-phone-overview"),
+        ("/messages".to_string(), "12-phone-messages"),
+        (format!("/messages/{}", first.id), "13-phone-message"),
+    ] {
+        c.goto(&s.url(&p)).await.unwrap();
+        text(c, "main h1").await;
+        let wide = c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            wide.as_i64().unwrap() <= 0,
+            "{p} is {wide} px wider than the phone"
+        );
+        shot(c, name).await;
+    }
+    c.set_window_size(1280, 1000).await.unwrap();
+
+    // --- sign out ends the session
+    c.find(Locator::Css(".signout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text(c, "#sign-in").await;
+    c.goto(&s.url("/")).await.unwrap();
+    text(c, "#sign-in").await;
+    assert!(path(c).await.starts_with("/sign-in"));
+}
+
+/// The README's screenshots, rewritten only when asked (`DIALOUT_DOCS_SCREENSHOTS=1`) so
+/// that a test run leaves the checked-in files alone.
+fn docs_img(name: &str, png: &[u8]) {
+    if std::env::var_os("DIALOUT_DOCS_SCREENSHOTS").is_none() {
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/img");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}

@@ -1,0 +1,18 @@
+//! A template rendered without storing or sending anything, for editors' previews.
+
+use crate::template::{TemplateError, check_body, render};
+use crate::{Dialer, JsonMap};
+
+impl Dialer {
+    /// What a message from this body and context would say: refused as saving the body
+    /// would refuse it, then rendered as sending would render it. Nothing is stored.
+    pub fn preview_template(
+        &self,
+        slug: &str,
+        body: &str,
+        context: &JsonMap,
+    ) -> Result<String, TemplateError> {
+        check_body(body)?;
+        render(slug, body, context)
+    }
+}
