@@ -37,6 +37,8 @@ pub struct Config {
     /// Delivery settings (retries, worker, status checks, routing, allowlist).
     #[serde(default)]
     pub delivery: crate::delivery::DeliveryConfig,
+    #[serde(default)]
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 /// `[backends.NAME]`: its `kind` and that kind's keys, typed ([`BackendSettings`]). Checks

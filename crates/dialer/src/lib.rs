@@ -23,6 +23,7 @@ mod state;
 pub mod store;
 pub mod template;
 pub mod tts;
+pub mod webhooks;
 
 pub use api::{
     Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,

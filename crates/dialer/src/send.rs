@@ -150,6 +150,7 @@ pub struct Dialer {
     default_region: Option<String>,
     batch_sending: bool,
     max_content_chars: usize,
+    webhooks: crate::webhooks::WebhookSettings,
 }
 
 impl Dialer {
@@ -160,6 +161,7 @@ impl Dialer {
             default_region: None,
             batch_sending: false,
             max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
+            webhooks: Default::default(),
         }
     }
 
@@ -193,6 +195,14 @@ impl Dialer {
     pub fn with_batch_sending(mut self, on: bool) -> Self {
         self.batch_sending = on;
         self
+    }
+
+    pub fn webhook_settings(&self) -> &crate::webhooks::WebhookSettings {
+        &self.webhooks
+    }
+
+    pub(crate) fn set_webhook_settings(&mut self, settings: crate::webhooks::WebhookSettings) {
+        self.webhooks = settings;
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

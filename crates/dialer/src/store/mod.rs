@@ -5,6 +5,7 @@
 mod plan;
 pub mod postgres;
 pub mod sqlite;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -178,6 +179,11 @@ pub trait Store: Send + Sync + 'static {
         let _ = (now, limit);
         Ok(0)
     }
+
+    // ---- webhooks ----
+
+    /// Webhook endpoints and their outbox.
+    fn webhooks(&self) -> &dyn webhooks::WebhookStore;
 }
 
 /// How [`Store::insert`] stores new messages.

@@ -4,6 +4,7 @@
 mod ops;
 mod rows;
 mod schema;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -217,6 +218,10 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for PgStore {
+    fn webhooks(&self) -> &dyn super::webhooks::WebhookStore {
+        self
+    }
+
     fn insert(
         &self,
         new: &[NewMessage],

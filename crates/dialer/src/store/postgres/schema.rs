@@ -1,6 +1,6 @@
 //! PostgreSQL schema, as numbered migrations applied in order on open.
 
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, super::webhooks::MIGRATION)];
 
 const V1: &str = "
 CREATE TABLE templates (

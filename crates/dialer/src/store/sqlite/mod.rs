@@ -8,6 +8,7 @@ mod messages;
 mod rows;
 mod schema;
 mod templates;
+mod webhooks;
 #[cfg(test)]
 mod tests;
 
@@ -208,6 +209,10 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for SqliteStore {
+    fn webhooks(&self) -> &dyn super::webhooks::WebhookStore {
+        self
+    }
+
     fn insert(
         &self,
         new: &[NewMessage],

@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (4, Migration::Sql(V4)),
     (5, Migration::Sql(V5)),
     (6, Migration::Code(v6)),
+    (7, Migration::Sql(super::webhooks::MIGRATION)),
 ];
 
 const V1: &str = "
