@@ -11,6 +11,7 @@ pub mod messages;
 pub mod send;
 pub mod template;
 pub mod view;
+pub mod webhook;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -74,6 +75,9 @@ pub enum Command {
     Asterisk(asterisk::Command),
     /// Check a configuration against this machine and say what to fix.
     Doctor(doctor::Args),
+    /// Webhooks: endpoints that hear about every state change, and their deliveries.
+    #[command(subcommand, arg_required_else_help = true)]
+    Webhook(webhook::Command),
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -157,6 +161,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::CheckStatus(a) => check_status::run(a, g),
         Command::Asterisk(c) => asterisk::run(c, g),
         Command::Doctor(a) => doctor::run(a, g),
+        Command::Webhook(c) => webhook::run(c, g),
     }
 }
 
