@@ -165,10 +165,10 @@ impl Deliverer {
         ep: &Arc<Endpoint>,
         key: &[u8],
     ) -> Result<(usize, DeliveryStats), StoreError> {
-        let per_round = self.settings.concurrency * 8;
-        // Long enough for every post of the round to time out one after another in the
+        let per_round = self.settings.concurrency * 4;
+        // Long enough for every post of the round to time out, four after another in the
         // worst case, so that a claim never expires while its post is under way.
-        let lease = self.settings.timeout * 9 + Duration::from_secs(30);
+        let lease = self.settings.timeout * 5 + Duration::from_secs(5);
         let (store, owner, id) = (self.store.clone(), self.owner.clone(), ep.id);
         let claimed = blocking::run(move || {
             let now = Timestamp::now();
