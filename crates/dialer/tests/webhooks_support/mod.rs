@@ -21,6 +21,8 @@ pub enum Mode {
     Redirect(String),
     /// Reads the request and never answers.
     Hang,
+    /// 200, counting the request without keeping it (benchmarks).
+    Count,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ impl Request {
 struct Inner {
     mode: Mode,
     requests: Vec<Request>,
+    seen: usize,
 }
 
 pub struct Receiver {
@@ -76,6 +79,7 @@ impl Receiver {
         let inner = Arc::new(Mutex::new(Inner {
             mode,
             requests: Vec::new(),
+            seen: 0,
         }));
         let shared = inner.clone();
         let task = tokio::spawn(async move {
@@ -98,8 +102,9 @@ impl Receiver {
         self.inner.lock().unwrap().requests.clone()
     }
 
+    /// Requests read so far (kept or only counted).
     pub fn count(&self) -> usize {
-        self.inner.lock().unwrap().requests.len()
+        self.inner.lock().unwrap().seen
     }
 
     /// Waits until `n` requests came, or panics after `limit`.
@@ -148,15 +153,18 @@ async fn serve(stream: TcpStream, inner: Arc<Mutex<Inner>>) {
         }
         let mode = {
             let mut g = inner.lock().unwrap();
-            g.requests.push(Request {
-                headers,
-                body,
-                at: Instant::now(),
-            });
+            g.seen += 1;
+            if !matches!(g.mode, Mode::Count) {
+                g.requests.push(Request {
+                    headers,
+                    body,
+                    at: Instant::now(),
+                });
+            }
             g.mode.clone()
         };
         let (status, extra, text) = match mode {
-            Mode::Ok => (200, String::new(), "ok".to_string()),
+            Mode::Ok | Mode::Count => (200, String::new(), "ok".to_string()),
             Mode::Status(s, n) => (s, String::new(), "x".repeat(n)),
             Mode::Slow(d) => {
                 tokio::time::sleep(d).await;
