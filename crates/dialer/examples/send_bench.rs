@@ -70,7 +70,10 @@ fn dialer(path: &Path) -> Dialer {
             events: vec!["message.state_changed".into(), "message.final".into()],
             tag: None,
         };
-        store.webhooks().add_endpoint(&new, jiff::Timestamp::now()).unwrap();
+        store
+            .webhooks()
+            .add_endpoint(&new, jiff::Timestamp::now())
+            .unwrap();
     }
     Dialer::new(store, Backends::single(Arc::new(Dummy::new("dummy"))))
 }

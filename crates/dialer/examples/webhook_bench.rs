@@ -39,7 +39,9 @@ fn fresh(dir: &std::path::Path, name: &str, n: usize) -> Arc<dyn Store> {
         let chunk: Vec<NewMessage> = (0..k)
             .map(|i| NewMessage::new(recipient.clone(), format!("Your code is {i:06}"), "dummy"))
             .collect();
-        store.insert(&chunk, InsertMode::QUEUED, Timestamp::now()).expect("insert");
+        store
+            .insert(&chunk, InsertMode::QUEUED, Timestamp::now())
+            .expect("insert");
         left -= k;
     }
     store
@@ -52,7 +54,10 @@ fn subscribe(store: &Arc<dyn Store>, url: &str) {
         events: vec!["message.state_changed".into()],
         tag: None,
     };
-    store.webhooks().add_endpoint(&new, Timestamp::now()).unwrap();
+    store
+        .webhooks()
+        .add_endpoint(&new, Timestamp::now())
+        .unwrap();
 }
 
 fn worker(store: &Arc<dyn Store>) -> Worker {
@@ -83,9 +88,13 @@ fn settings() -> WebhookSettings {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: usize = args.first().map_or(100_000, |a| a.parse().expect("N: a number"));
+    let n: usize = args
+        .first()
+        .map_or(100_000, |a| a.parse().expect("N: a number"));
     let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = args.get(1).map_or(tmp.path().to_path_buf(), std::path::PathBuf::from);
+    let dir = args
+        .get(1)
+        .map_or(tmp.path().to_path_buf(), std::path::PathBuf::from);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -100,7 +109,10 @@ fn main() {
     let stats = rt.block_on(worker(&plain).run(stop.clone())).unwrap();
     let plain_s = t.elapsed().as_secs_f64();
     assert_eq!(stats.recorded, n);
-    println!("1. worker, no webhook:            {n} changes in {plain_s:.2} s = {:.0}/s", n as f64 / plain_s);
+    println!(
+        "1. worker, no webhook:            {n} changes in {plain_s:.2} s = {:.0}/s",
+        n as f64 / plain_s
+    );
 
     // 2. The worker with an endpoint, then the deliveries alone.
     let hooked = fresh(&dir, "hooked", n);

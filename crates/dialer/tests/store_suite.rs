@@ -1018,7 +1018,9 @@ fn hook_status(state: State, is_final: bool) -> Change {
 /// never the same delivery to two claimers.
 fn webhook_outbox_and_claims(s: &Arc<dyn Store>) {
     use dialout_dialer::store::webhooks::{DeliveryFilter, DeliveryState, Outcome};
-    let id = s.insert(&[new_message("a")], QUEUED, t(0)).unwrap()[0].message.id;
+    let id = s.insert(&[new_message("a")], QUEUED, t(0)).unwrap()[0]
+        .message
+        .id;
     apply(&**s, id, &hook_status(State::Ready, false), t(1)).unwrap();
     let all = endpoint(&**s, &["message.state_changed", "message.final"], None);
     let finals = endpoint(&**s, &["message.final"], None);
@@ -1027,41 +1029,114 @@ fn webhook_outbox_and_claims(s: &Arc<dyn Store>) {
     apply(&**s, id, &hook_status(State::AnsweredComplete, true), t(3)).unwrap();
     let list = |ep| {
         s.webhooks()
-            .deliveries(&DeliveryFilter { endpoint_id: Some(ep), failed_only: false, limit: 10 })
+            .deliveries(&DeliveryFilter {
+                endpoint_id: Some(ep),
+                failed_only: false,
+                limit: 10,
+            })
             .unwrap()
     };
     let mut got = list(all);
     got.reverse();
-    let seen: Vec<_> = got.iter().map(|d| (d.event_type.as_str(), d.sequence, d.to)).collect();
-    assert!(seen.contains(&("message.state_changed", Some(2), Some(State::CallInProgress))), "{seen:?}");
-    assert!(seen.contains(&("message.state_changed", Some(3), Some(State::AnsweredComplete))), "{seen:?}");
-    assert_eq!(got.len(), 3, "two transitions since the endpoint was added, and the final: {seen:?}");
+    let seen: Vec<_> = got
+        .iter()
+        .map(|d| (d.event_type.as_str(), d.sequence, d.to))
+        .collect();
+    assert!(
+        seen.contains(&(
+            "message.state_changed",
+            Some(2),
+            Some(State::CallInProgress)
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            "message.state_changed",
+            Some(3),
+            Some(State::AnsweredComplete)
+        )),
+        "{seen:?}"
+    );
+    assert_eq!(
+        got.len(),
+        3,
+        "two transitions since the endpoint was added, and the final: {seen:?}"
+    );
     assert_eq!(list(finals).len(), 1);
     assert!(list(tagged).is_empty(), "another tag");
 
     // Only the earliest pending event of the message is claimable.
     let now = Timestamp::now();
     let later = now + SignedDuration::from_secs(60);
-    let first = s.webhooks().claim_deliveries("w1", all, now, later, 10).unwrap();
+    let first = s
+        .webhooks()
+        .claim_deliveries("w1", all, now, later, 10)
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].sequence, Some(2));
-    assert!(s.webhooks().claim_deliveries("w2", all, now, later, 10).unwrap().is_empty());
+    assert!(
+        s.webhooks()
+            .claim_deliveries("w2", all, now, later, 10)
+            .unwrap()
+            .is_empty()
+    );
     s.webhooks()
-        .record_deliveries("w1", &[(first[0].id, Outcome::Delivered { status: 200, response: "ok".into() })], now)
+        .record_deliveries(
+            "w1",
+            &[(
+                first[0].id,
+                Outcome::Delivered {
+                    status: 200,
+                    response: "ok".into(),
+                },
+            )],
+            now,
+        )
         .unwrap();
-    let second = s.webhooks().claim_deliveries("w2", all, now, later, 10).unwrap();
+    let second = s
+        .webhooks()
+        .claim_deliveries("w2", all, now, later, 10)
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].sequence, Some(3));
     // A claimer that lost its claim records nothing.
     s.webhooks()
-        .record_deliveries("w1", &[(second[0].id, Outcome::Delivered { status: 200, response: String::new() })], now)
+        .record_deliveries(
+            "w1",
+            &[(
+                second[0].id,
+                Outcome::Delivered {
+                    status: 200,
+                    response: String::new(),
+                },
+            )],
+            now,
+        )
         .unwrap();
-    assert_eq!(s.webhooks().delivery(second[0].id).unwrap().unwrap().state, DeliveryState::Pending);
+    assert_eq!(
+        s.webhooks().delivery(second[0].id).unwrap().unwrap().state,
+        DeliveryState::Pending
+    );
     s.webhooks()
-        .record_deliveries("w2", &[(second[0].id, Outcome::Failed { status: Some(500), error: "x".into(), response: None })], now)
+        .record_deliveries(
+            "w2",
+            &[(
+                second[0].id,
+                Outcome::Failed {
+                    status: Some(500),
+                    error: "x".into(),
+                    response: None,
+                },
+            )],
+            now,
+        )
         .unwrap();
     // The final event goes once the earlier one is given up.
-    let third = s.webhooks().claim_deliveries("w2", all, now, later, 10).unwrap();
+    let third = s
+        .webhooks()
+        .claim_deliveries("w2", all, now, later, 10)
+        .unwrap();
     assert_eq!(third.len(), 1);
     assert_eq!(third[0].event_type, "message.final");
 }
@@ -1070,8 +1145,16 @@ fn webhook_outbox_and_claims(s: &Arc<dyn Store>) {
 fn webhook_concurrent_claims(s: &Arc<dyn Store>) {
     let ep = endpoint(&**s, &["message.state_changed"], None);
     let new: Vec<_> = (0..200).map(|i| new_message(&format!("m{i}"))).collect();
-    let ids: Vec<_> = s.insert(&new, QUEUED, t(0)).unwrap().into_iter().map(|i| i.message.id).collect();
-    let changes: Vec<_> = ids.iter().map(|&id| (id, hook_status(State::Ready, false))).collect();
+    let ids: Vec<_> = s
+        .insert(&new, QUEUED, t(0))
+        .unwrap()
+        .into_iter()
+        .map(|i| i.message.id)
+        .collect();
+    let changes: Vec<_> = ids
+        .iter()
+        .map(|&id| (id, hook_status(State::Ready, false)))
+        .collect();
     s.apply(&changes, None, t(1)).unwrap();
     let now = Timestamp::now();
     let later = now + SignedDuration::from_secs(60);
@@ -1081,7 +1164,10 @@ fn webhook_concurrent_claims(s: &Arc<dyn Store>) {
                 sc.spawn(move || {
                     let mut mine = Vec::new();
                     loop {
-                        let got = s.webhooks().claim_deliveries(&format!("w{w}"), ep, now, later, 7).unwrap();
+                        let got = s
+                            .webhooks()
+                            .claim_deliveries(&format!("w{w}"), ep, now, later, 7)
+                            .unwrap();
                         if got.is_empty() {
                             break mine;
                         }
@@ -1090,7 +1176,10 @@ fn webhook_concurrent_claims(s: &Arc<dyn Store>) {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let unique: HashSet<_> = claimed.iter().collect();
     assert_eq!(claimed.len(), 200);

@@ -75,7 +75,9 @@ fn step_now(store: &Arc<dyn Store>, id: MessageId, k: usize) {
         sender_data: JsonMap::new(),
         reason: format!("step {k}"),
     };
-    let out = store.apply(&[(id, change)], None, Timestamp::now()).unwrap();
+    let out = store
+        .apply(&[(id, change)], None, Timestamp::now())
+        .unwrap();
     assert!(out[0].is_some());
 }
 
@@ -107,7 +109,11 @@ fn assert_complete_in_order(requests: &[Request], ids: &[MessageId]) {
     }
 }
 
-async fn run_until<F: Fn() -> bool>(deliverers: Vec<dialout_dialer::webhooks::Deliverer>, done: F, limit: Duration) {
+async fn run_until<F: Fn() -> bool>(
+    deliverers: Vec<dialout_dialer::webhooks::Deliverer>,
+    done: F,
+    limit: Duration,
+) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks: Vec<_> = deliverers
         .into_iter()
@@ -158,21 +164,43 @@ async fn signatures_verify(db: &TestDb) {
     for r in &requests {
         let ts: i64 = r.header("webhook-timestamp").parse().unwrap();
         assert!(
-            signing::verify(&key, r.header("webhook-id"), ts, &r.body, r.header("webhook-signature")),
+            signing::verify(
+                &key,
+                r.header("webhook-id"),
+                ts,
+                &r.body,
+                r.header("webhook-signature")
+            ),
             "signature of {:?}",
             r.header("webhook-id")
         );
-        assert!(!signing::verify(&key, "other", ts, &r.body, r.header("webhook-signature")));
+        assert!(!signing::verify(
+            &key,
+            "other",
+            ts,
+            &r.body,
+            r.header("webhook-signature")
+        ));
         let v = r.json();
         assert_eq!(v["id"].as_str().unwrap(), r.header("webhook-id"));
-        assert!(v["created_at"].as_str().unwrap().parse::<Timestamp>().is_ok());
+        assert!(
+            v["created_at"]
+                .as_str()
+                .unwrap()
+                .parse::<Timestamp>()
+                .is_ok()
+        );
     }
     // The reference library of the Standard Webhooks specification.
     reference_verify(&secret.0, &requests);
     // The deliveries are listed as delivered.
     let listed = d.webhook_deliveries(ep.id, false, 100).await.unwrap();
     assert_eq!(listed.len(), 15);
-    assert!(listed.iter().all(|x| x.state == DeliveryState::Delivered && x.last_status == Some(200)));
+    assert!(
+        listed
+            .iter()
+            .all(|x| x.state == DeliveryState::Delivered && x.last_status == Some(200))
+    );
 }
 
 /// Runs Python's `standardwebhooks` over every request; each must verify, and a tampered one
@@ -246,7 +274,10 @@ async fn order_under_concurrency(db: &TestDb) {
     d.add_webhook(&rx.url(), None, None).await.unwrap();
     let ids = insert(&db.store, 40);
     // Two delivery loops post while eight threads change the messages.
-    let deliverers = vec![d.webhook_deliverer().unwrap(), d.webhook_deliverer().unwrap()];
+    let deliverers = vec![
+        d.webhook_deliverer().unwrap(),
+        d.webhook_deliverer().unwrap(),
+    ];
     let store = db.store.clone();
     let writers = {
         let ids = ids.clone();
@@ -371,7 +402,10 @@ async fn failed_after_max_age_then_replayed() {
     for x in &listed {
         assert_eq!(x.state, DeliveryState::Failed);
         assert_eq!(x.last_status, Some(500));
-        assert!(x.last_error.as_deref().unwrap().contains("max_age"), "{x:?}");
+        assert!(
+            x.last_error.as_deref().unwrap().contains("max_age"),
+            "{x:?}"
+        );
         assert!(x.attempts >= 2, "retried before giving up: {x:?}");
         // The answer is kept for diagnosis, cut to 1 kB.
         assert_eq!(x.last_response.as_deref().map(str::len), Some(1024));
@@ -379,18 +413,33 @@ async fn failed_after_max_age_then_replayed() {
     let before = rx.count();
     rx.set_mode(Mode::Ok);
     let n = d
-        .replay_webhooks(Replay::FailedSince(Timestamp::now() - jiff::SignedDuration::from_secs(60)))
+        .replay_webhooks(Replay::FailedSince(
+            Timestamp::now() - jiff::SignedDuration::from_secs(60),
+        ))
         .await
         .unwrap();
     assert_eq!(n, 2);
     let stats = d.webhook_deliverer().unwrap().drain().await.unwrap();
     assert_eq!(stats.delivered, 2);
     assert_eq!(rx.count(), before + 2);
-    assert!(d.webhook_deliveries(ep.id, true, 10).await.unwrap().is_empty());
+    assert!(
+        d.webhook_deliveries(ep.id, true, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // One by id too.
     let one = listed[0].id;
     assert_eq!(d.replay_webhooks(Replay::Id(one)).await.unwrap(), 1);
-    assert_eq!(d.webhook_deliverer().unwrap().drain().await.unwrap().delivered, 1);
+    assert_eq!(
+        d.webhook_deliverer()
+            .unwrap()
+            .drain()
+            .await
+            .unwrap()
+            .delivered,
+        1
+    );
     assert!(d.replay_webhooks(Replay::Id(999_999)).await.is_err());
 }
 
@@ -414,7 +463,10 @@ async fn gone_disables_the_endpoint() {
     assert_eq!(all.len(), 2, "its pending events are failed too");
     // No more events are queued for it.
     step(&db.store, ids[0], 2);
-    assert_eq!(d.webhook_deliveries(ep.id, false, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        d.webhook_deliveries(ep.id, false, 10).await.unwrap().len(),
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -440,7 +492,10 @@ async fn redirects_are_not_followed() {
     let x = &d.webhook_deliveries(ep.id, false, 10).await.unwrap()[0];
     assert_eq!(x.state, DeliveryState::Pending);
     assert_eq!(x.last_status, Some(302));
-    assert!(x.last_error.as_deref().unwrap().contains("redirect"), "{x:?}");
+    assert!(
+        x.last_error.as_deref().unwrap().contains("redirect"),
+        "{x:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -449,7 +504,11 @@ async fn tag_and_event_filters_and_test_event() {
     let rx = Receiver::start(Mode::Ok).await;
     let d = dialer(&db, fast_settings());
     let (ep, _) = d
-        .add_webhook(&rx.url(), Some(vec!["message.final".into()]), Some("vip".into()))
+        .add_webhook(
+            &rx.url(),
+            Some(vec!["message.final".into()]),
+            Some("vip".into()),
+        )
         .await
         .unwrap();
     let mut tagged = new_message("tagged");
@@ -481,7 +540,11 @@ async fn tag_and_event_filters_and_test_event() {
     // Bad input is refused.
     assert!(d.add_webhook("ftp://x/y", None, None).await.is_err());
     assert!(d.add_webhook("http://u:p@x/y", None, None).await.is_err());
-    assert!(d.add_webhook("http://x/y", Some(vec!["message.nope".into()]), None).await.is_err());
+    assert!(
+        d.add_webhook("http://x/y", Some(vec!["message.nope".into()]), None)
+            .await
+            .is_err()
+    );
     assert!(d.remove_webhook(999).await.is_err());
     d.remove_webhook(ep.id).await.unwrap();
     assert!(d.webhooks().await.unwrap().is_empty());
@@ -494,7 +557,10 @@ async fn events_follow_the_transaction_of_their_change() {
     let d = dialer(&db, fast_settings());
     let ids = insert(&db.store, 1);
     step(&db.store, ids[0], 0);
-    let (ep, _) = d.add_webhook("http://127.0.0.1:9/hook", None, None).await.unwrap();
+    let (ep, _) = d
+        .add_webhook("http://127.0.0.1:9/hook", None, None)
+        .await
+        .unwrap();
     let path = db.url.strip_prefix("sqlite://").unwrap();
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
@@ -502,11 +568,20 @@ async fn events_follow_the_transaction_of_their_change() {
          ',{\"at\":1,\"from\":1,\"to\":3,\"reason\":\"x\"}]'; ROLLBACK;",
     )
     .unwrap();
-    assert!(d.webhook_deliveries(ep.id, false, 10).await.unwrap().is_empty());
+    assert!(
+        d.webhook_deliveries(ep.id, false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     step(&db.store, ids[0], 1);
     let queued = d.webhook_deliveries(ep.id, false, 10).await.unwrap();
     assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].sequence, Some(2), "the message's second transition");
+    assert_eq!(
+        queued[0].sequence,
+        Some(2),
+        "the message's second transition"
+    );
 }
 
 // ---- secrets ----
@@ -535,7 +610,13 @@ async fn secret_not_in_logs() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let db = common::sqlite();
     let rx = Receiver::start(Mode::Status(500, 10)).await;
-    let d = dialer(&db, WebhookSettings { max_age: Duration::from_millis(1), ..fast_settings() });
+    let d = dialer(
+        &db,
+        WebhookSettings {
+            max_age: Duration::from_millis(1),
+            ..fast_settings()
+        },
+    );
     let (ep, secret) = d.add_webhook(&rx.url(), None, None).await.unwrap();
     let ids = insert(&db.store, 1);
     step(&db.store, ids[0], 0);
@@ -547,7 +628,10 @@ async fn secret_not_in_logs() {
     let eps = d.webhooks().await.unwrap();
     tracing::info!("endpoints: {eps:?}");
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("webhook delivery failed"), "the failures were logged: {logs}");
+    assert!(
+        logs.contains("webhook delivery failed"),
+        "the failures were logged: {logs}"
+    );
     let b64 = secret.0.strip_prefix("whsec_").unwrap();
     assert!(!logs.contains(b64), "the secret leaked into the logs");
     // Nor in the JSON of the endpoint.

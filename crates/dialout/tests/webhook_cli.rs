@@ -61,13 +61,19 @@ fn kill_between_commit_and_delivery(env: Env) {
     assert!(lines[1].starts_with("whsec_"));
     let ids = env.insert(N);
     let mut child = env.cmd(&["worker", "--no-status"]).spawn();
-    wait("the worker published and posts", Duration::from_secs(60), || {
-        rx.count() > 0 && env.messages().iter().all(|m| m.state == State::Ready)
-    });
+    wait(
+        "the worker published and posts",
+        Duration::from_secs(60),
+        || rx.count() > 0 && env.messages().iter().all(|m| m.state == State::Ready),
+    );
     child.kill().expect("SIGKILL"); // kill -9
     child.wait().unwrap();
     let (pending, delivered) = counts(&env);
-    assert_eq!((pending, delivered), (N as i64, 0), "every event is in the outbox");
+    assert_eq!(
+        (pending, delivered),
+        (N as i64, 0),
+        "every event is in the outbox"
+    );
 
     // The receiver is back; a new worker delivers what the dead one held once its claims
     // expire.
@@ -82,7 +88,12 @@ fn kill_between_commit_and_delivery(env: Env) {
         .requests()
         .iter()
         .filter(|r| r.body.starts_with(b"{"))
-        .map(|r| r.json()["data"]["message"]["id"].as_str().unwrap().to_string())
+        .map(|r| {
+            r.json()["data"]["message"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     for id in &ids {
         assert!(delivered.contains(&id.to_string()), "event of {id} arrived");
@@ -121,12 +132,18 @@ fn webhook_commands() {
     let secret = added["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"));
     let listed = env.run(&["--json", "webhook", "list"]).ok();
-    assert!(!listed.stdout.contains(&secret), "list never shows the secret");
+    assert!(
+        !listed.stdout.contains(&secret),
+        "list never shows the secret"
+    );
     assert_eq!(listed.json()[0]["tag"], "t1");
     let plain = env.run(&["webhook", "list"]).ok();
     assert!(plain.stdout.contains(&rx.url()) && plain.stdout.contains("active"));
 
-    let tested = env.run(&["--json", "webhook", "test", &id.to_string()]).ok().json();
+    let tested = env
+        .run(&["--json", "webhook", "test", &id.to_string()])
+        .ok()
+        .json();
     assert_eq!(tested["state"], "delivered");
     assert_eq!(rx.requests()[0].json()["type"], "webhook.test");
     let deliveries = env
@@ -135,7 +152,13 @@ fn webhook_commands() {
         .json();
     assert_eq!(deliveries.as_array().unwrap().len(), 1);
     let failed = env
-        .run(&["--json", "webhook", "deliveries", &id.to_string(), "--failed"])
+        .run(&[
+            "--json",
+            "webhook",
+            "deliveries",
+            &id.to_string(),
+            "--failed",
+        ])
         .ok()
         .json();
     assert!(failed.as_array().unwrap().is_empty());
@@ -156,10 +179,19 @@ fn webhook_commands() {
     env.run(&["webhook", "replay"]).assert_code(2);
     // A receiver that refuses: the test says so (exit 1) and the event stays queued.
     rx.set_mode(Mode::Status(503, 3));
-    let refused = env.run(&["webhook", "test", &id.to_string()]).assert_code(1);
-    assert!(refused.stderr.contains("not delivered"), "{}", refused.stderr);
+    let refused = env
+        .run(&["webhook", "test", &id.to_string()])
+        .assert_code(1);
+    assert!(
+        refused.stderr.contains("not delivered"),
+        "{}",
+        refused.stderr
+    );
     assert!(!refused.stderr.contains(&secret[6..]));
 
     env.run(&["webhook", "remove", &id.to_string()]).ok();
-    assert_eq!(env.run(&["--json", "webhook", "list"]).ok().json(), serde_json::json!([]));
+    assert_eq!(
+        env.run(&["--json", "webhook", "list"]).ok().json(),
+        serde_json::json!([])
+    );
 }

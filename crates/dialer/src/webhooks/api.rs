@@ -178,7 +178,8 @@ impl Dialer {
         })
         .await??
         .ok_or(WebhookError::NoEndpoint(id))?;
-        let key = signing::key(&endpoint.secret).map_err(|e| WebhookError::Invalid(e.to_string()))?;
+        let key =
+            signing::key(&endpoint.secret).map_err(|e| WebhookError::Invalid(e.to_string()))?;
         let body = serde_json::to_vec(&super::event::body(&d, None, None))
             .map_err(|e| WebhookError::Invalid(e.to_string()))?;
         let http = client(settings.timeout).map_err(WebhookError::Invalid)?;

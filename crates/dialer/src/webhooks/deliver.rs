@@ -60,6 +60,20 @@ impl Deliverer {
             let endpoints = blocking::run(move || store.webhooks().endpoints())
                 .await
                 .map_err(|_| StoreError::Poisoned)??;
+            // Removed or disabled endpoints: their loops stop (a post under way is cut
+            // short; its claim expires and the delivery is retried).
+            let active: Vec<i64> = endpoints
+                .iter()
+                .filter(|e| e.active)
+                .map(|e| e.id)
+                .collect();
+            tasks.retain(|id, t| {
+                let keep = active.contains(id);
+                if !keep {
+                    t.abort();
+                }
+                keep
+            });
             for ep in endpoints.into_iter().filter(|e| e.active) {
                 let running = tasks.get(&ep.id).is_some_and(|t| !t.is_finished());
                 if !running {
@@ -68,7 +82,10 @@ impl Deliverer {
                     }
                     let me = self.clone();
                     let stop = stop.clone();
-                    tasks.insert(ep.id, tokio::spawn(async move { me.endpoint(ep, stop).await }));
+                    tasks.insert(
+                        ep.id,
+                        tokio::spawn(async move { me.endpoint(ep, stop).await }),
+                    );
                 }
             }
             if *stop.borrow() {
@@ -205,8 +222,12 @@ impl Deliverer {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut posts = JoinSet::new();
         for (d, body) in claimed {
-            let (http, url, key, permits) =
-                (self.http.clone(), ep.url.clone(), key.to_vec(), permits.clone());
+            let (http, url, key, permits) = (
+                self.http.clone(),
+                ep.url.clone(),
+                key.to_vec(),
+                permits.clone(),
+            );
             posts.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let answer = post(&http, &url, &key, &d.event_id(), body).await;
@@ -227,7 +248,11 @@ impl Deliverer {
                 }
                 Outcome::Failed { error, .. } => {
                     stats.failed += 1;
-                    tracing::warn!(endpoint = ep.id, delivery = d.id, "webhook delivery failed: {error}");
+                    tracing::warn!(
+                        endpoint = ep.id,
+                        delivery = d.id,
+                        "webhook delivery failed: {error}"
+                    );
                 }
             }
             outcomes.push((d.id, outcome));
@@ -279,8 +304,8 @@ impl Deliverer {
         let next = now
             + jiff::SignedDuration::try_from(self.settings.backoff(d.attempts + 1))
                 .unwrap_or_default();
-        let deadline = d.queued_at
-            + jiff::SignedDuration::try_from(self.settings.max_age).unwrap_or_default();
+        let deadline =
+            d.queued_at + jiff::SignedDuration::try_from(self.settings.max_age).unwrap_or_default();
         if next > deadline {
             Outcome::Failed {
                 status,
@@ -305,9 +330,7 @@ fn add(total: &mut DeliveryStats, s: &DeliveryStats) {
 }
 
 /// A finished endpoint task's counts (its errors were logged as they came).
-fn joined(
-    r: Result<Result<DeliveryStats, StoreError>, tokio::task::JoinError>,
-) -> DeliveryStats {
+fn joined(r: Result<Result<DeliveryStats, StoreError>, tokio::task::JoinError>) -> DeliveryStats {
     match r {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {

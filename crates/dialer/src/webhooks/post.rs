@@ -66,10 +66,7 @@ pub(crate) async fn post(
         }
     }
     kept.truncate(RESPONSE_LIMIT + 4);
-    Answer::Status(
-        status,
-        truncate_response(&String::from_utf8_lossy(&kept)),
-    )
+    Answer::Status(status, truncate_response(&String::from_utf8_lossy(&kept)))
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -94,9 +94,10 @@ impl WebhookSettings {
     /// The delay before retry number `attempts` (1 = the first retry): exponential, capped,
     /// with jitter so that many failed deliveries do not all come back at once.
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let exp = self
-            .retry_base
-            .saturating_mul(1u32.checked_shl(attempts.saturating_sub(1).min(30)).unwrap_or(u32::MAX));
+        let exp = self.retry_base.saturating_mul(
+            1u32.checked_shl(attempts.saturating_sub(1).min(30))
+                .unwrap_or(u32::MAX),
+        );
         let capped = exp.min(self.retry_max);
         capped.mul_f64(1.0 - rand::random::<f64>() * 0.5)
     }

@@ -159,10 +159,16 @@ pub fn run(command: Command, g: &Global) -> Outcome {
         Command::Replay(a) => {
             let which = match (a.delivery, a.since) {
                 (Some(id), _) => Replay::Id(id),
-                (None, Some(since)) => Replay::FailedSince(parse_instant("--since", &since, false)?),
-                (None, None) => return Err(Failure::usage("name a DELIVERY_ID or --since INSTANT")),
+                (None, Some(since)) => {
+                    Replay::FailedSince(parse_instant("--since", &since, false)?)
+                }
+                (None, None) => {
+                    return Err(Failure::usage("name a DELIVERY_ID or --since INSTANT"));
+                }
             };
-            let n = ctx.block_on(dialer.replay_webhooks(which)).map_err(failure)?;
+            let n = ctx
+                .block_on(dialer.replay_webhooks(which))
+                .map_err(failure)?;
             if g.json {
                 return print_json(&json!({ "replayed": n }));
             }

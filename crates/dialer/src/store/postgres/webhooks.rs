@@ -53,7 +53,6 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE state = 0;
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, ord) WHERE state = 0;
-CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
 
 -- sequence: the row's place among its message's history rows (their ids grow in commit
 -- order for one message: its changes are serialized by claims and row locks).
@@ -249,7 +248,7 @@ impl WebhookStore for PgStore {
                          AND (d.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
                            WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id \
                              AND p.state = 0 AND p.ord < d.ord)) \
-                       ORDER BY d.id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+                       ORDER BY d.next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
                      RETURNING {DELIVERY_COLS}"
                 ),
                 &[&owner, &lease_until, &endpoint_id, &now, &limit],

@@ -8,9 +8,9 @@ mod messages;
 mod rows;
 mod schema;
 mod templates;
-mod webhooks;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use fast_path::{keys, related};
 

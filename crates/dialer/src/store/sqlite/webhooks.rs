@@ -51,7 +51,6 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE state = 0;
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, ord) WHERE state = 0;
-CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
 ";
 
 /// Created with the first endpoint, dropped with the last. A history append adds one
@@ -200,7 +199,10 @@ impl WebhookStore for SqliteStore {
 
     fn remove_endpoint(&self, id: i64) -> Result<bool, StoreError> {
         self.write(|tx| {
-            tx.execute("DELETE FROM webhook_deliveries WHERE endpoint_id = ?1", [id])?;
+            tx.execute(
+                "DELETE FROM webhook_deliveries WHERE endpoint_id = ?1",
+                [id],
+            )?;
             let removed = tx.execute("DELETE FROM webhook_endpoints WHERE id = ?1", [id])? > 0;
             let left: i64 =
                 tx.query_row("SELECT count(*) FROM webhook_endpoints", [], |r| r.get(0))?;
@@ -266,7 +268,7 @@ impl WebhookStore for SqliteStore {
                          AND (d.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
                            WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id \
                              AND p.state = 0 AND p.ord < d.ord)) \
-                       ORDER BY d.id LIMIT :limit) \
+                       ORDER BY d.next_attempt_at LIMIT :limit) \
                      RETURNING {DELIVERY_COLS}"
                 ),
                 named_params! {
