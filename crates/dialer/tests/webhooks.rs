@@ -145,7 +145,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 async fn signatures_verify(db: &TestDb) {
     let rx = Receiver::start(Mode::Ok).await;
-    let d = dialer(&db, fast_settings());
+    let d = dialer(db, fast_settings());
     let (ep, secret) = d.add_webhook(&rx.url(), None, None).await.unwrap();
     assert!(secret.0.starts_with("whsec_"));
     let ids = insert(&db.store, 3);
@@ -270,7 +270,7 @@ fn signatures_verify_postgres() {
 
 async fn order_under_concurrency(db: &TestDb) {
     let rx = Receiver::start(Mode::Slow(Duration::from_millis(2))).await;
-    let d = dialer(&db, fast_settings());
+    let d = dialer(db, fast_settings());
     d.add_webhook(&rx.url(), None, None).await.unwrap();
     let ids = insert(&db.store, 40);
     // Two delivery loops post while eight threads change the messages.
@@ -321,7 +321,7 @@ fn order_per_message_under_concurrency_postgres() {
 
 async fn receiver_down_then_up(db: &TestDb) {
     let port = free_port();
-    let d = dialer(&db, fast_settings());
+    let d = dialer(db, fast_settings());
     d.add_webhook(&format!("http://127.0.0.1:{port}/hook"), None, None)
         .await
         .unwrap();
