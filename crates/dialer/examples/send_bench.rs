@@ -62,6 +62,19 @@ fn raw(path: &Path, n: usize, per_tx: usize) -> f64 {
 
 fn dialer(path: &Path) -> Dialer {
     let store = store::open(&format!("sqlite://{}", path.display())).unwrap();
+    // SEND_BENCH_WEBHOOK=1: with a subscribed endpoint, so every change queues an event.
+    if std::env::var_os("SEND_BENCH_WEBHOOK").is_some() {
+        let new = dialout_dialer::store::webhooks::NewEndpoint {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: dialout_dialer::webhooks::signing::new_secret(),
+            events: vec!["message.state_changed".into(), "message.final".into()],
+            tag: None,
+        };
+        store
+            .webhooks()
+            .add_endpoint(&new, jiff::Timestamp::now())
+            .unwrap();
+    }
     Dialer::new(store, Backends::single(Arc::new(Dummy::new("dummy"))))
 }
 

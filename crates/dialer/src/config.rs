@@ -42,6 +42,8 @@ pub struct Config {
     /// `[http]`: the HTTP API (`dialout serve`).
     #[serde(default)]
     pub http: HttpConfig,
+    #[serde(default)]
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 /// `[backends.NAME]`: its `kind` and that kind's keys, typed ([`BackendSettings`]). Checks

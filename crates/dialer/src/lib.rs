@@ -28,6 +28,7 @@ mod state;
 pub mod store;
 pub mod template;
 pub mod tts;
+pub mod webhooks;
 
 pub use api::{
     BackendHealth, Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page,

@@ -163,6 +163,7 @@ pub struct Dialer {
     max_content_chars: usize,
     /// `send` stores through a group committer (see `group_commit.rs`) when set.
     group: Option<Arc<crate::group_commit::GroupCommit>>,
+    webhooks: crate::webhooks::WebhookSettings,
 }
 
 impl Dialer {
@@ -174,6 +175,7 @@ impl Dialer {
             batch_sending: false,
             max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
             group: None,
+            webhooks: Default::default(),
         }
     }
 
@@ -218,6 +220,14 @@ impl Dialer {
     pub fn with_batch_sending(mut self, on: bool) -> Self {
         self.batch_sending = on;
         self
+    }
+
+    pub fn webhook_settings(&self) -> &crate::webhooks::WebhookSettings {
+        &self.webhooks
+    }
+
+    pub(crate) fn set_webhook_settings(&mut self, settings: crate::webhooks::WebhookSettings) {
+        self.webhooks = settings;
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

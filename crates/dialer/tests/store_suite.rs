@@ -1071,6 +1071,202 @@ fn dashboard_counts(s: &Arc<dyn Store>) {
     );
 }
 
+// ---- webhooks ----
+
+fn endpoint(s: &dyn Store, events: &[&str], tag: Option<&str>) -> i64 {
+    use dialout_dialer::store::webhooks::{NewEndpoint, Secret};
+    let new = NewEndpoint {
+        url: "http://127.0.0.1:9/hook".into(),
+        secret: Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        tag: tag.map(str::to_string),
+    };
+    s.webhooks().add_endpoint(&new, t(0)).unwrap().id
+}
+
+fn hook_status(state: State, is_final: bool) -> Change {
+    Change::Status {
+        state,
+        is_final,
+        error: None,
+        sender_data: JsonMap::new(),
+        reason: "test".into(),
+    }
+}
+
+/// State changes queue one delivery per subscribed endpoint, in the change's transaction,
+/// with the transition's sequence; claims give each message's earliest event only, and
+/// never the same delivery to two claimers.
+fn webhook_outbox_and_claims(s: &Arc<dyn Store>) {
+    use dialout_dialer::store::webhooks::{DeliveryFilter, DeliveryState, Outcome};
+    let id = s.insert(&[new_message("a")], QUEUED, t(0)).unwrap()[0]
+        .message
+        .id;
+    apply(&**s, id, &hook_status(State::Ready, false), t(1)).unwrap();
+    let all = endpoint(&**s, &["message.state_changed", "message.final"], None);
+    let finals = endpoint(&**s, &["message.final"], None);
+    let tagged = endpoint(&**s, &["message.state_changed"], Some("other"));
+    apply(&**s, id, &hook_status(State::CallInProgress, false), t(2)).unwrap();
+    apply(&**s, id, &hook_status(State::AnsweredComplete, true), t(3)).unwrap();
+    let list = |ep| {
+        s.webhooks()
+            .deliveries(&DeliveryFilter {
+                endpoint_id: Some(ep),
+                failed_only: false,
+                limit: 10,
+            })
+            .unwrap()
+    };
+    let mut got = list(all);
+    got.reverse();
+    let seen: Vec<_> = got
+        .iter()
+        .map(|d| (d.event_type.as_str(), d.sequence, d.to))
+        .collect();
+    assert!(
+        seen.contains(&(
+            "message.state_changed",
+            Some(2),
+            Some(State::CallInProgress)
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            "message.state_changed",
+            Some(3),
+            Some(State::AnsweredComplete)
+        )),
+        "{seen:?}"
+    );
+    assert_eq!(
+        got.len(),
+        3,
+        "two transitions since the endpoint was added, and the final: {seen:?}"
+    );
+    assert_eq!(list(finals).len(), 1);
+    assert!(list(tagged).is_empty(), "another tag");
+
+    // Only the earliest pending event of the message is claimable.
+    let now = Timestamp::now();
+    let later = now + SignedDuration::from_secs(60);
+    let first = s
+        .webhooks()
+        .claim_deliveries("w1", all, now, later, 10)
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].sequence, Some(2));
+    assert!(
+        s.webhooks()
+            .claim_deliveries("w2", all, now, later, 10)
+            .unwrap()
+            .is_empty()
+    );
+    s.webhooks()
+        .record_deliveries(
+            "w1",
+            &[(
+                first[0].id,
+                Outcome::Delivered {
+                    status: 200,
+                    response: "ok".into(),
+                },
+            )],
+            now,
+        )
+        .unwrap();
+    let second = s
+        .webhooks()
+        .claim_deliveries("w2", all, now, later, 10)
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].sequence, Some(3));
+    // A claimer that lost its claim records nothing.
+    s.webhooks()
+        .record_deliveries(
+            "w1",
+            &[(
+                second[0].id,
+                Outcome::Delivered {
+                    status: 200,
+                    response: String::new(),
+                },
+            )],
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        s.webhooks().delivery(second[0].id).unwrap().unwrap().state,
+        DeliveryState::Pending
+    );
+    s.webhooks()
+        .record_deliveries(
+            "w2",
+            &[(
+                second[0].id,
+                Outcome::Failed {
+                    status: Some(500),
+                    error: "x".into(),
+                    response: None,
+                },
+            )],
+            now,
+        )
+        .unwrap();
+    // The final event goes once the earlier one is given up.
+    let third = s
+        .webhooks()
+        .claim_deliveries("w2", all, now, later, 10)
+        .unwrap();
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].event_type, "message.final");
+}
+
+/// Many messages, several concurrent claimers: each delivery claimed once.
+fn webhook_concurrent_claims(s: &Arc<dyn Store>) {
+    let ep = endpoint(&**s, &["message.state_changed"], None);
+    let new: Vec<_> = (0..200).map(|i| new_message(&format!("m{i}"))).collect();
+    let ids: Vec<_> = s
+        .insert(&new, QUEUED, t(0))
+        .unwrap()
+        .into_iter()
+        .map(|i| i.message.id)
+        .collect();
+    let changes: Vec<_> = ids
+        .iter()
+        .map(|&id| (id, hook_status(State::Ready, false)))
+        .collect();
+    s.apply(&changes, None, t(1)).unwrap();
+    let now = Timestamp::now();
+    let later = now + SignedDuration::from_secs(60);
+    let claimed: Vec<i64> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..4)
+            .map(|w| {
+                sc.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let got = s
+                            .webhooks()
+                            .claim_deliveries(&format!("w{w}"), ep, now, later, 7)
+                            .unwrap();
+                        if got.is_empty() {
+                            break mine;
+                        }
+                        mine.extend(got.into_iter().map(|d| d.id));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let unique: HashSet<_> = claimed.iter().collect();
+    assert_eq!(claimed.len(), 200);
+    assert_eq!(unique.len(), 200, "no delivery claimed twice");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1105,6 +1301,8 @@ suite!(
     ids_sharing_their_leading_bits,
     due_signal_ticks_on_queued_inserts,
     dashboard_counts,
+    webhook_outbox_and_claims,
+    webhook_concurrent_claims,
 );
 
 #[test]

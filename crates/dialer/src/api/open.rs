@@ -37,7 +37,9 @@ impl Dialer {
         // is created or migrated.
         let backends = Backends::from_config(config)?;
         let store = open_store(config)?;
-        Ok(Dialer::new(store, backends).configured(config))
+        Ok(Dialer::new(store, backends)
+            .configured(config)
+            .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?))
     }
 
     /// Opens the database only: a `Dialer` that reads and edits stored messages and
@@ -46,7 +48,9 @@ impl Dialer {
     /// with an unknown-backend error.
     pub fn open_without_backends(config: &Config) -> Result<Dialer, OpenError> {
         let store = open_store(config)?;
-        Ok(Dialer::new(store, Backends::none()).configured(config))
+        Ok(Dialer::new(store, Backends::none())
+            .configured(config)
+            .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?))
     }
 }
 

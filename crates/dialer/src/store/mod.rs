@@ -6,6 +6,7 @@ mod plan;
 pub mod postgres;
 pub mod sqlite;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -231,6 +232,11 @@ pub trait Store: Send + Sync + 'static {
     fn remove_token(&self, name: &str) -> Result<bool, StoreError>;
     /// Records that the token was used at `now`.
     fn touch_token(&self, name: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    // ---- webhooks ----
+
+    /// Webhook endpoints and their outbox.
+    fn webhooks(&self) -> &dyn webhooks::WebhookStore;
 }
 
 /// How [`Store::insert`] stores new messages.

@@ -16,6 +16,7 @@ pub mod serve;
 pub mod template;
 pub mod token;
 pub mod view;
+pub mod webhook;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -96,6 +97,9 @@ pub enum Command {
     /// Manage the HTTP API's tokens.
     #[command(subcommand, arg_required_else_help = true)]
     Token(token::Command),
+    /// Webhooks: endpoints that hear about every state change, and their deliveries.
+    #[command(subcommand, arg_required_else_help = true)]
+    Webhook(webhook::Command),
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -183,6 +187,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Import(a) => import::run(a, g),
         Command::Serve(a) => serve::run(a, g),
         Command::Token(c) => token::run(c, g),
+        Command::Webhook(c) => webhook::run(c, g),
     }
 }
 

@@ -65,7 +65,25 @@ pub fn run(args: Args, g: &Global) -> Outcome {
             let _ = stop_tx.send(true);
         });
         tracing::info!(owner = worker.owner(), "worker started");
-        worker.run(stop_rx).await.map_err(Failure::failed)
+        // Webhook deliveries run beside the worker until the same stop (with --once: what
+        // is due once the worker is done).
+        let hooks = ctx.dialer.webhook_deliverer().map_err(Failure::failed)?;
+        let hooks_stop = stop_rx.clone();
+        let running = (!args.once).then(|| {
+            let hooks = hooks.clone();
+            tokio::spawn(async move { hooks.run(hooks_stop).await })
+        });
+        let stats = worker.run(stop_rx).await.map_err(Failure::failed);
+        let hooks_done = match running {
+            Some(task) => task.await.map_err(|e| e.to_string()),
+            None => Ok(hooks.drain().await),
+        };
+        match hooks_done {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("webhook deliveries: {e}"),
+            Err(e) => tracing::warn!("webhook deliveries stopped: {e}"),
+        }
+        stats
     })?;
     if g.json {
         let v = serde_json::to_value(&stats)

@@ -10,6 +10,7 @@ mod rows;
 mod schema;
 mod wake;
 mod tokens;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -268,6 +269,10 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for PgStore {
+    fn webhooks(&self) -> &dyn super::webhooks::WebhookStore {
+        self
+    }
+
     fn insert(
         &self,
         new: &[NewMessage],

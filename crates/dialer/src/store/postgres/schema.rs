@@ -7,6 +7,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (4, V4_TIME_ZONE),
     // API tokens (the HTTP API).
     (5, super::tokens::SCHEMA),
+    // Webhook endpoints, their outbox and the triggers that fill it.
+    (6, super::webhooks::MIGRATION),
 ];
 
 /// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).

@@ -13,6 +13,7 @@ mod templates;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod webhooks;
 
 use fast_path::{keys, related};
 
@@ -212,6 +213,10 @@ impl Drop for Pooled<'_> {
 }
 
 impl Store for SqliteStore {
+    fn webhooks(&self) -> &dyn super::webhooks::WebhookStore {
+        self
+    }
+
     fn insert(
         &self,
         new: &[NewMessage],

@@ -24,6 +24,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (8, Migration::Sql(V8_TIME_ZONE)),
     // API tokens (the HTTP API).
     (9, Migration::Sql(super::tokens::SCHEMA)),
+    // Webhook endpoints and their outbox (the triggers come with the first endpoint).
+    (10, Migration::Sql(super::webhooks::MIGRATION)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and

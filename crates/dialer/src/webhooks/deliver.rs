@@ -1,0 +1,342 @@
+//! The delivery loop: one task per active endpoint, so a slow or dead receiver only ever
+//! delays its own events. Each task claims due deliveries (of each message only the earliest
+//! pending one), posts them a few at a time, and records the outcomes in one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::post::{Answer, client, post};
+use super::settings::WebhookSettings;
+use super::signing;
+use crate::blocking;
+use crate::store::webhooks::{Delivery, Endpoint, Outcome};
+use crate::store::{Store, StoreError};
+
+/// Counts of one run of the loop.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeliveryStats {
+    pub delivered: u64,
+    pub retried: u64,
+    pub failed: u64,
+}
+
+/// Runs the webhook deliveries of a store; `dialout worker` and `dialout serve` start one with
+/// [`crate::Dialer::webhook_deliverer`] and [`Deliverer::run`].
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Arc<dyn Store>,
+    settings: WebhookSettings,
+    owner: String,
+    http: reqwest::Client,
+}
+
+impl Deliverer {
+    pub fn new(store: Arc<dyn Store>, settings: WebhookSettings) -> Result<Self, String> {
+        Ok(Deliverer {
+            http: client(settings.timeout)?,
+            owner: format!("webhooks:{}", crate::delivery::owner_id()),
+            store,
+            settings,
+        })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Until `stop` turns true: then each endpoint's task finishes the posts it has begun and
+    /// records them.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<DeliveryStats, StoreError> {
+        let mut tasks: HashMap<i64, tokio::task::JoinHandle<Result<DeliveryStats, StoreError>>> =
+            HashMap::new();
+        let mut total = DeliveryStats::default();
+        loop {
+            let store = self.store.clone();
+            let endpoints = blocking::run(move || store.webhooks().endpoints())
+                .await
+                .map_err(|_| StoreError::Poisoned)??;
+            // Removed or disabled endpoints: their loops stop (a post under way is cut
+            // short; its claim expires and the delivery is retried).
+            let active: Vec<i64> = endpoints
+                .iter()
+                .filter(|e| e.active)
+                .map(|e| e.id)
+                .collect();
+            tasks.retain(|id, t| {
+                let keep = active.contains(id);
+                if !keep {
+                    t.abort();
+                }
+                keep
+            });
+            for ep in endpoints.into_iter().filter(|e| e.active) {
+                let running = tasks.get(&ep.id).is_some_and(|t| !t.is_finished());
+                if !running {
+                    if let Some(done) = tasks.remove(&ep.id) {
+                        add(&mut total, &joined(done.await));
+                    }
+                    let me = self.clone();
+                    let stop = stop.clone();
+                    tasks.insert(
+                        ep.id,
+                        tokio::spawn(async move { me.endpoint(ep, stop).await }),
+                    );
+                }
+            }
+            if *stop.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.interval.max(Duration::from_secs(1))) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        for (_, t) in tasks {
+            add(&mut total, &joined(t.await));
+        }
+        Ok(total)
+    }
+
+    /// Posts what is due now, endpoint by endpoint, until nothing is left that is due (for
+    /// tests and benchmarks). Returns what it did.
+    pub async fn drain(&self) -> Result<DeliveryStats, StoreError> {
+        let store = self.store.clone();
+        let endpoints = blocking::run(move || store.webhooks().endpoints())
+            .await
+            .map_err(|_| StoreError::Poisoned)??;
+        let mut total = DeliveryStats::default();
+        for ep in endpoints.into_iter().filter(|e| e.active) {
+            let Ok(key) = signing::key(&ep.secret) else {
+                continue;
+            };
+            let ep = Arc::new(ep);
+            loop {
+                let (n, stats) = self.round(&ep, &key).await?;
+                add(&mut total, &stats);
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// One endpoint's loop.
+    async fn endpoint(
+        self,
+        ep: Endpoint,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<DeliveryStats, StoreError> {
+        let mut total = DeliveryStats::default();
+        let key = match signing::key(&ep.secret) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(endpoint = ep.id, "{e}: no deliveries to it");
+                return Ok(total);
+            }
+        };
+        let ep = Arc::new(ep);
+        while !*stop.borrow() {
+            let (n, stats) = match self.round(&ep, &key).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(endpoint = ep.id, "webhook deliveries: {e}");
+                    (0, DeliveryStats::default())
+                }
+            };
+            let gone = stats.failed > 0 && !self.still_active(ep.id).await;
+            add(&mut total, &stats);
+            if gone {
+                break;
+            }
+            if n == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    async fn still_active(&self, id: i64) -> bool {
+        let store = self.store.clone();
+        matches!(
+            blocking::run(move || store.webhooks().endpoints()).await,
+            Ok(Ok(eps)) if eps.iter().any(|e| e.id == id && e.active)
+        )
+    }
+
+    /// Claims a batch of one endpoint's due deliveries, posts them, records the outcomes.
+    /// Returns how many it claimed.
+    async fn round(
+        &self,
+        ep: &Arc<Endpoint>,
+        key: &[u8],
+    ) -> Result<(usize, DeliveryStats), StoreError> {
+        let per_round = self.settings.concurrency * 4;
+        // Long enough for every post of the round to time out, four after another in the
+        // worst case, so that a claim never expires while its post is under way.
+        let lease = self.settings.timeout * 5 + Duration::from_secs(5);
+        let (store, owner, id) = (self.store.clone(), self.owner.clone(), ep.id);
+        let claimed = blocking::run(move || {
+            let now = Timestamp::now();
+            let until = now + jiff::SignedDuration::try_from(lease).unwrap_or_default();
+            let claimed = store
+                .webhooks()
+                .claim_deliveries(&owner, id, now, until, per_round)?;
+            // The bodies: the message as it is now, the sequence where the store left it open.
+            let mut out = Vec::with_capacity(claimed.len());
+            for d in claimed {
+                let (message, sequence) = match d.message_id {
+                    Some(m) => {
+                        let message = store.message(m)?;
+                        let sequence = match d.sequence {
+                            Some(s) => Some(s),
+                            None => Some(store.history(m)?.len().saturating_sub(1) as i64),
+                        };
+                        (message, sequence)
+                    }
+                    None => (None, None),
+                };
+                let body = serde_json::to_vec(&super::event::body(&d, message.as_ref(), sequence))
+                    .map_err(|e| StoreError::corrupt("webhook event", e))?;
+                out.push((d, body));
+            }
+            Ok::<_, StoreError>(out)
+        })
+        .await
+        .map_err(|_| StoreError::Poisoned)??;
+        let n = claimed.len();
+        if n == 0 {
+            return Ok((0, DeliveryStats::default()));
+        }
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency));
+        let mut posts = JoinSet::new();
+        for (d, body) in claimed {
+            let (http, url, key, permits) = (
+                self.http.clone(),
+                ep.url.clone(),
+                key.to_vec(),
+                permits.clone(),
+            );
+            posts.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let answer = post(&http, &url, &key, &d.event_id(), body).await;
+                (d, answer)
+            });
+        }
+        let mut outcomes = Vec::with_capacity(n);
+        let mut stats = DeliveryStats::default();
+        let mut gone = None;
+        while let Some(done) = posts.join_next().await {
+            let Ok((d, answer)) = done else { continue };
+            let outcome = self.judge(&d, answer, &mut gone);
+            match &outcome {
+                Outcome::Delivered { .. } => stats.delivered += 1,
+                Outcome::Retry { error, .. } => {
+                    stats.retried += 1;
+                    tracing::debug!(endpoint = ep.id, delivery = d.id, "retried: {error}");
+                }
+                Outcome::Failed { error, .. } => {
+                    stats.failed += 1;
+                    tracing::warn!(
+                        endpoint = ep.id,
+                        delivery = d.id,
+                        "webhook delivery failed: {error}"
+                    );
+                }
+            }
+            outcomes.push((d.id, outcome));
+        }
+        let (store, owner, id) = (self.store.clone(), self.owner.clone(), ep.id);
+        blocking::run(move || {
+            let now = Timestamp::now();
+            store.webhooks().record_deliveries(&owner, &outcomes, now)?;
+            if let Some(reason) = gone {
+                tracing::warn!(endpoint = id, "webhook endpoint disabled: {reason}");
+                store.webhooks().disable_endpoint(id, &reason, now)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map_err(|_| StoreError::Poisoned)??;
+        Ok((n, stats))
+    }
+
+    /// 2xx is delivered; 410 Gone disables the endpoint; anything else is retried until
+    /// `max_age` after it was queued.
+    fn judge(&self, d: &Delivery, answer: Answer, gone: &mut Option<String>) -> Outcome {
+        let (status, error, response) = match answer {
+            Answer::Status(s, body) if (200..300).contains(&s) => {
+                return Outcome::Delivered {
+                    status: s,
+                    response: body,
+                };
+            }
+            Answer::Status(410, body) => {
+                *gone = Some("the receiver answered 410 Gone".into());
+                return Outcome::Failed {
+                    status: Some(410),
+                    error: "410 Gone: endpoint disabled".into(),
+                    response: Some(body),
+                };
+            }
+            Answer::Status(s, body) => {
+                let error = if (300..400).contains(&s) {
+                    format!("HTTP {s} (redirects are not followed)")
+                } else {
+                    format!("HTTP {s}")
+                };
+                (Some(s), error, Some(body))
+            }
+            Answer::NoAnswer(e) => (None, e, None),
+        };
+        let now = Timestamp::now();
+        let next = now
+            + jiff::SignedDuration::try_from(self.settings.backoff(d.attempts + 1))
+                .unwrap_or_default();
+        let deadline =
+            d.queued_at + jiff::SignedDuration::try_from(self.settings.max_age).unwrap_or_default();
+        if next > deadline {
+            Outcome::Failed {
+                status,
+                error: format!("{error}; given up after max_age"),
+                response,
+            }
+        } else {
+            Outcome::Retry {
+                at: next,
+                status,
+                error,
+                response,
+            }
+        }
+    }
+}
+
+fn add(total: &mut DeliveryStats, s: &DeliveryStats) {
+    total.delivered += s.delivered;
+    total.retried += s.retried;
+    total.failed += s.failed;
+}
+
+/// A finished endpoint task's counts (its errors were logged as they came).
+fn joined(r: Result<Result<DeliveryStats, StoreError>, tokio::task::JoinError>) -> DeliveryStats {
+    match r {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::warn!("webhook deliveries: {e}");
+            DeliveryStats::default()
+        }
+        Err(_) => DeliveryStats::default(),
+    }
+}
