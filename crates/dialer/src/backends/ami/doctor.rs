@@ -1,0 +1,1 @@
+//! `dialout doctor` for AMI backends: the login, the dialplan's context, the audio URL.
