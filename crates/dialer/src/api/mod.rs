@@ -5,6 +5,7 @@
 //! Every method is async and runs its store work off the async executor.
 
 mod asterisk;
+mod audio;
 mod delivery;
 mod doctor;
 mod errors;

@@ -91,6 +91,7 @@ impl Worker {
         let mut paused: HashMap<String, Instant> = HashMap::new();
         let mut next_status = Instant::now();
         let mut next_intake = Instant::now();
+        let (results, _forwarders) = results_waiting(&self.backends);
         loop {
             if *stop.borrow() {
                 break;
@@ -122,6 +123,8 @@ impl Worker {
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = stop.changed() => {}
+                    // A backend has results (an AMI hangup): take them in now.
+                    _ = results.notified() => next_intake = Instant::now(),
                 }
             }
         }
@@ -227,6 +230,36 @@ impl Worker {
             more |= full && done.paused.is_empty() && done.deferred == 0;
         }
         Ok(more)
+    }
+}
+
+/// One notification for "some backend has results waiting" (see
+/// [`crate::backend::Intake::changed`]); the tasks forwarding to it end when dropped.
+fn results_waiting(backends: &Backends) -> (Arc<tokio::sync::Notify>, Forwarders) {
+    let all = Arc::new(tokio::sync::Notify::new());
+    let tasks = backends
+        .iter()
+        .filter_map(|(_, b)| b.intake()?.changed())
+        .map(|n| {
+            let all = all.clone();
+            tokio::spawn(async move {
+                loop {
+                    n.notified().await;
+                    all.notify_one();
+                }
+            })
+        })
+        .collect();
+    (all, Forwarders(tasks))
+}
+
+struct Forwarders(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Forwarders {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
     }
 }
 

@@ -279,3 +279,19 @@ pub(crate) fn epoch() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+impl FakeAmi {
+    /// A network cut of `d`: sockets closed and new ones refused, but Asterisk keeps
+    /// running (calls go on; their events are lost, AstDB gets their outcome).
+    pub async fn cut_network(&self, d: Duration) {
+        {
+            let mut st = self.shared.lock();
+            st.up = false;
+            for (tx, _) in st.conns.values() {
+                let _ = tx.send(Frame::Close);
+            }
+        }
+        tokio::time::sleep(d).await;
+        self.shared.lock().up = true;
+    }
+}

@@ -1,0 +1,28 @@
+//! Message audio a PBX fetches over HTTP (`dialout serve`'s `/audio/<key>.wav`).
+
+use std::path::PathBuf;
+
+use super::Error;
+use crate::Dialer;
+use crate::backends::ami::audio::key_message;
+
+impl Dialer {
+    /// The audio file named by `key` (64 hex digits, the `<key>` of `/audio/<key>.wav`), only
+    /// while its message is in flight and the key is the one its backend gave out. `None`
+    /// for anything else, so that a guessed or old key reveals nothing.
+    pub async fn audio(&self, key: &str) -> Result<Option<PathBuf>, Error> {
+        let Some(id) = key_message(key) else {
+            return Ok(None);
+        };
+        let Some(m) = self.message(id).await? else {
+            return Ok(None);
+        };
+        if m.is_final_state {
+            return Ok(None);
+        }
+        Ok(self
+            .backends()
+            .get(&m.backend)
+            .and_then(|b| b.audio(&m, key)))
+    }
+}
