@@ -518,7 +518,7 @@ impl Inner {
                 }
             }
         }
-        let now = now_epoch();
+        let now_ms = jiff::Timestamp::now().as_millisecond();
         let mut due = Vec::new();
         {
             let mut calls = lock(&self.calls);
@@ -541,7 +541,8 @@ impl Inner {
                         continue;
                     }
                     let mut data = JsonMap::new();
-                    data.insert("ami_retry_at".into(), Value::from(now + after.as_secs() as i64));
+                    let at = now_ms + after.as_millis() as i64;
+                    data.insert("ami_retry_at_ms".into(), Value::from(at));
                     data.insert("last_reason".into(), Value::String(v.reason.clone()));
                     report.updates.push(StatusUpdate {
                         id: m.id,
@@ -572,10 +573,10 @@ impl Inner {
             for m in due {
                 let at = m
                     .extra_sender_data
-                    .get("ami_retry_at")
+                    .get("ami_retry_at_ms")
                     .and_then(Value::as_i64)
                     .unwrap_or(0);
-                if at > now || lock(&self.calls).live() >= self.config.max_in_flight {
+                if at > now_ms || lock(&self.calls).live() >= self.config.max_in_flight {
                     continue;
                 }
                 let attempt = sender_u32(m, "ami_attempt").unwrap_or(1) + 1;
