@@ -25,8 +25,8 @@ pub mod template;
 pub mod tts;
 
 pub use api::{
-    Check, DoctorReport, Error, InvalidContext, OpenError, Page, asterisk_dialplan,
-    check_asterisk_backends, json,
+    Check, DoctorReport, Error, InvalidContext, OpenError, Page, ami_dialplan, asterisk_dialplan,
+    check_ami_backends, check_asterisk_backends, json,
 };
 pub use backend::Backend;
 pub use config::Config;

@@ -14,8 +14,8 @@ mod messages;
 mod open;
 mod templates;
 
-pub use asterisk::{InvalidContext, asterisk_dialplan};
-pub use doctor::{Check, DoctorReport, check_asterisk_backends};
+pub use asterisk::{InvalidContext, ami_dialplan, asterisk_dialplan};
+pub use doctor::{Check, DoctorReport, check_ami_backends, check_asterisk_backends};
 pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;

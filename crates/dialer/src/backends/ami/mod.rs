@@ -249,6 +249,11 @@ impl Ami {
     /// The audio file of `key` (`<64 hex>` from the URL `{audio_url}/<key>.wav`), only while
     /// `m` is in flight.
     pub fn audio_file(&self, m: &Message, key: &str) -> Option<PathBuf> {
+        if m.id == doctor::test_id() {
+            let path = self.inner.config.audio_dir.join(doctor::TEST_AUDIO);
+            let ours = audio::key_matches(self.inner.config.secret.expose(), m.id, key);
+            return (ours && path.is_file()).then_some(path);
+        }
         if m.is_final_state
             || !matches!(self.inner.config.audio, AudioPlace::Url(_))
             || audio::key_message(key) != Some(m.id)
