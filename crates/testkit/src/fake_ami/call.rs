@@ -226,5 +226,9 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
         &[("Phase", "hangup".into()), ("HangupCause", "16".into())],
     ));
     end(&shared);
+    shared
+        .lock()
+        .hung_up
+        .insert(id.clone(), std::time::SystemTime::now());
     emit(hangup(&chan1, &uid1, 16, "Normal Clearing"));
 }

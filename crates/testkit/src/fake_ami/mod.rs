@@ -79,6 +79,8 @@ pub(crate) struct State {
     pub logins: usize,
     pub failed_logins: usize,
     pub actions: Vec<String>,
+    /// When each call's last Hangup event was sent, by DIALOUT_ID.
+    pub hung_up: HashMap<String, std::time::SystemTime>,
 }
 
 pub(crate) struct Shared {
@@ -149,6 +151,7 @@ impl FakeAmi {
                 logins: 0,
                 failed_logins: 0,
                 actions: Vec::new(),
+                hung_up: HashMap::new(),
             }),
         });
         let s = shared.clone();
@@ -226,6 +229,11 @@ impl FakeAmi {
     /// The `Action:` of every action received, in order.
     pub fn actions(&self) -> Vec<String> {
         self.shared.lock().actions.clone()
+    }
+
+    /// When the callee's call ended (its last Hangup event went out), by DIALOUT_ID.
+    pub fn hung_up(&self) -> HashMap<String, std::time::SystemTime> {
+        self.shared.lock().hung_up.clone()
     }
 
     /// Connections open now (logged in or not).
