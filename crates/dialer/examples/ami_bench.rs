@@ -58,10 +58,16 @@ async fn main() {
             NewMessage::new(n, "Your order has shipped.", "pbx")
         })
         .collect();
-    store.insert(&new, InsertMode::QUEUED, jiff::Timestamp::now()).unwrap();
+    store
+        .insert(&new, InsertMode::QUEUED, jiff::Timestamp::now())
+        .unwrap();
     // The default delivery settings: a 1 s tick; results are taken in when the backend
     // says they wait, not at the tick.
-    let worker = Worker::new(store.clone(), Backends::single(backend), WorkerOptions::default());
+    let worker = Worker::new(
+        store.clone(),
+        Backends::single(backend),
+        WorkerOptions::default(),
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let handle = tokio::spawn(async move { worker.run(stop_rx).await });
     let start = Instant::now();
@@ -71,7 +77,10 @@ async fn main() {
     };
     let messages = loop {
         let (s, f) = (store.clone(), all.clone());
-        let ms = tokio::task::spawn_blocking(move || s.messages(&f)).await.unwrap().unwrap();
+        let ms = tokio::task::spawn_blocking(move || s.messages(&f))
+            .await
+            .unwrap()
+            .unwrap();
         if ms.iter().all(|m| m.is_final_state) || start.elapsed() > Duration::from_secs(300) {
             break ms;
         }

@@ -25,7 +25,10 @@ const AUDIO_FAILS: &str = "+420777000107";
 async fn fake() -> FakeAmi {
     let f = FakeAmi::start(USER, SECRET).await.unwrap();
     f.playback(Duration::from_millis(300));
-    f.callee(&HANGS_UP[1..], Callee::hangs_up_after(Duration::from_millis(100)));
+    f.callee(
+        &HANGS_UP[1..],
+        Callee::hangs_up_after(Duration::from_millis(100)),
+    );
     f.callee(&BUSY[1..], Callee::busy());
     f.callee(&NO_ANSWER[1..], Callee::NoAnswer);
     f.callee(&CONGESTION[1..], Callee::congestion());
@@ -59,20 +62,36 @@ async fn each_outcome_maps_as_the_asterisk_backend_and_in_real_time() {
         assert!(m.is_final_state, "{number}");
     }
     // Answered calls show CALL_IN_PROGRESS before their final state.
-    assert!(history[0].contains(&State::CallInProgress), "{:?}", history[0]);
-    assert!(ms[6].error.as_deref().unwrap().contains("PLAYBACKSTATUS=FAILED"));
+    assert!(
+        history[0].contains(&State::CallInProgress),
+        "{:?}",
+        history[0]
+    );
+    assert!(
+        ms[6]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("PLAYBACKSTATUS=FAILED")
+    );
 
     // What was sent: Async, ActionID, ChannelId from the message, the long audio URL.
     let o = fake.originated();
     assert_eq!(o.len(), cases.len());
-    let first = o.iter().find(|o| o.channel.contains(&ANSWERS[1..])).unwrap();
+    let first = o
+        .iter()
+        .find(|o| o.channel.contains(&ANSWERS[1..]))
+        .unwrap();
     assert!(first.is_async);
     assert_eq!(first.channel, format!("Local/{}@callee", &ANSWERS[1..]));
     assert_eq!(first.context, "dialout-ami");
     assert_eq!(first.timeout_ms, 1000);
     assert_eq!(first.action_id, format!("dialout-{}-1", ms[0].id));
     assert_eq!(first.channel_id, channel_id(ms[0].id, 1));
-    assert_eq!(first.variable("DIALOUT_ID"), Some(ms[0].id.to_string().as_str()));
+    assert_eq!(
+        first.variable("DIALOUT_ID"),
+        Some(ms[0].id.to_string().as_str())
+    );
     let url = format!(
         "http://dialout.example:8080/audio/{}.wav",
         url_key(SECRET, ms[0].id)
@@ -82,7 +101,12 @@ async fn each_outcome_maps_as_the_asterisk_backend_and_in_real_time() {
     // Once no message is in flight, their AstDB keys are removed (DBGet, then DBDel).
     b.intake().unwrap().collect(&[]).await.unwrap();
     for m in &ms {
-        assert_eq!(fake.db("dialout", &m.id.to_string()), None, "{}", m.recipient);
+        assert_eq!(
+            fake.db("dialout", &m.id.to_string()),
+            None,
+            "{}",
+            m.recipient
+        );
     }
     assert_eq!(fake.times_called(&ANSWERS[1..]), 1);
 }
@@ -107,7 +131,11 @@ async fn retries_follow_the_outcome_policy() {
     assert_eq!(ms[1].state, State::Unanswered);
     assert_eq!(fake.times_called(&NO_ANSWER[1..]), 1, "no answer: no retry");
     let o = fake.originated();
-    let second = o.iter().filter(|o| o.channel.contains(&BUSY[1..])).nth(1).unwrap();
+    let second = o
+        .iter()
+        .filter(|o| o.channel.contains(&BUSY[1..]))
+        .nth(1)
+        .unwrap();
     assert_eq!(second.action_id, format!("dialout-{}-2", ms[0].id));
     assert!(second.at.duration_since(o[0].at) >= Duration::from_millis(900));
 }
@@ -117,7 +145,11 @@ async fn cancel_withdraws_a_waiting_retry_but_not_an_answered_call() {
     let fake = fake().await;
     fake.playback(Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
-    let b = backend(&fake, dir.path(), "retry_busy = { attempts = 3, delay = \"1h\" }\n");
+    let b = backend(
+        &fake,
+        dir.path(),
+        "retry_busy = { attempts = 3, delay = \"1h\" }\n",
+    );
     let mut ms = vec![message(ANSWERS), message(BUSY)];
     for m in ms.iter_mut() {
         publish(&b, m).await;
@@ -129,8 +161,13 @@ async fn cancel_withdraws_a_waiting_retry_but_not_an_answered_call() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!((ms[0].state, ms[1].state), (State::CallInProgress, State::Rescheduled));
-    assert!(matches!(b.cancel(&ms[0]).await.unwrap(), Cancel::TooLate(r) if r.contains("answered")));
+    assert_eq!(
+        (ms[0].state, ms[1].state),
+        (State::CallInProgress, State::Rescheduled)
+    );
+    assert!(
+        matches!(b.cancel(&ms[0]).await.unwrap(), Cancel::TooLate(r) if r.contains("answered"))
+    );
     assert_eq!(b.cancel(&ms[1]).await.unwrap(), Cancel::Withdrawn);
 }
 
@@ -162,7 +199,11 @@ async fn an_asterisk_restart_mid_call_is_read_back_from_astdb_and_nobody_is_call
     let fake = fake().await;
     fake.playback(Duration::from_secs(3));
     let dir = tempfile::tempdir().unwrap();
-    let b = backend(&fake, dir.path(), "retry_unreachable = { attempts = 1, delay = \"1s\" }\n");
+    let b = backend(
+        &fake,
+        dir.path(),
+        "retry_unreachable = { attempts = 1, delay = \"1s\" }\n",
+    );
     let mut ms = vec![message(ANSWERS)];
     publish(&b, &mut ms[0]).await;
     for _ in 0..100 {
@@ -175,7 +216,11 @@ async fn an_asterisk_restart_mid_call_is_read_back_from_astdb_and_nobody_is_call
     assert_eq!(ms[0].state, State::CallInProgress);
     fake.restart(Duration::from_millis(500)).await;
     // The call was cut: the h extension turned `answered` into `hangup` in AstDB.
-    assert!(fake.db("dialout", &ms[0].id.to_string()).unwrap().starts_with("hangup"));
+    assert!(
+        fake.db("dialout", &ms[0].id.to_string())
+            .unwrap()
+            .starts_with("hangup")
+    );
     assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
     let h = until_final(&b, &mut ms, Duration::from_secs(5)).await;
     assert_eq!(ms[0].state, State::AnsweredPartial, "{h:?}");
@@ -192,12 +237,20 @@ async fn a_call_that_rang_through_a_restart_is_not_retried_before_astdb_is_read(
         hangs_up_after: None,
     });
     let dir = tempfile::tempdir().unwrap();
-    let b = backend(&fake, dir.path(), "retry_unreachable = { attempts = 1, delay = \"1s\" }\n");
+    let b = backend(
+        &fake,
+        dir.path(),
+        "retry_unreachable = { attempts = 1, delay = \"1s\" }\n",
+    );
     let mut ms = vec![message(ANSWERS)];
     publish(&b, &mut ms[0]).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     fake.restart(Duration::from_millis(300)).await;
-    assert!(fake.db("dialout", &ms[0].id.to_string()).unwrap().starts_with("originated"));
+    assert!(
+        fake.db("dialout", &ms[0].id.to_string())
+            .unwrap()
+            .starts_with("originated")
+    );
     assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
     let h = until_final(&b, &mut ms, Duration::from_secs(8)).await;
     // Cut before anyone answered: one retry (retry_unreachable), then heard.
@@ -223,7 +276,11 @@ async fn events_lost_in_a_network_cut_are_read_back_from_astdb() {
     }
     // The call ends while the connection is down: its events are lost.
     fake.cut_network(Duration::from_millis(800)).await;
-    assert!(fake.db("dialout", &ms[0].id.to_string()).unwrap().starts_with("complete"));
+    assert!(
+        fake.db("dialout", &ms[0].id.to_string())
+            .unwrap()
+            .starts_with("complete")
+    );
     assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
     let h = until_final(&b, &mut ms, Duration::from_secs(5)).await;
     assert_eq!(ms[0].state, State::AnsweredComplete, "{h:?}");
@@ -238,7 +295,10 @@ async fn find_reads_astdb_after_an_interrupted_publish() {
     let mut m = message(ANSWERS);
     assert_eq!(b.lookup().unwrap().find(&m).await.unwrap(), Found::No);
     publish(&b, &mut m).await;
-    assert!(matches!(b.lookup().unwrap().find(&m).await.unwrap(), Found::Yes(_)));
+    assert!(matches!(
+        b.lookup().unwrap().find(&m).await.unwrap(),
+        Found::Yes(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,14 +323,19 @@ async fn a_group_sends_nothing_to_a_member_that_is_down() {
         vec![("pbx1".into(), a.clone()), ("pbx2".into(), b.clone())],
         Strategy::RoundRobin,
     );
-    let mut ms: Vec<_> = (0..6).map(|i| message(&format!("+42077710000{i}"))).collect();
+    let mut ms: Vec<_> = (0..6)
+        .map(|i| message(&format!("+42077710000{i}")))
+        .collect();
     for m in ms.iter_mut() {
         publish(&g, m).await;
         assert_eq!(m.extra_sender_data["member"], "pbx1");
     }
     assert_eq!(up.originated().len(), 6);
     let h = until_final(&g, &mut ms, Duration::from_secs(5)).await;
-    assert!(ms.iter().all(|m| m.state == State::AnsweredComplete), "{h:?}");
+    assert!(
+        ms.iter().all(|m| m.state == State::AnsweredComplete),
+        "{h:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,11 +351,16 @@ async fn a_group_spreads_calls_over_members_that_are_up() {
             vec![("pbx1".into(), a.clone()), ("pbx2".into(), b.clone())],
             strategy,
         );
-        let mut ms: Vec<_> = (0..4).map(|i| message(&format!("+42077720000{i}"))).collect();
+        let mut ms: Vec<_> = (0..4)
+            .map(|i| message(&format!("+42077720000{i}")))
+            .collect();
         for m in ms.iter_mut() {
             publish(&g, m).await;
         }
-        let on1 = ms.iter().filter(|m| m.extra_sender_data["member"] == "pbx1").count();
+        let on1 = ms
+            .iter()
+            .filter(|m| m.extra_sender_data["member"] == "pbx1")
+            .count();
         assert_eq!(on1, 2, "{strategy:?}");
         until_final(&g, &mut ms, Duration::from_secs(5)).await;
         assert!(ms.iter().all(|m| m.state == State::AnsweredComplete));

@@ -7,7 +7,7 @@ mod ami_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ami_support::{Silence, USER, SECRET, config};
+use ami_support::{SECRET, Silence, USER, config};
 use dialout_dialer::backends::{Ami, Backends};
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::store::{self, MessageFilter};
@@ -56,10 +56,20 @@ async fn a_thousand_calls_within_max_in_flight() {
     let backends = Backends::single(backend).with_delivery(settings).unwrap();
     let store = store::open(&format!("sqlite://{}/dialout.db", dir.path().display())).unwrap();
     let new: Vec<NewMessage> = (0..N)
-        .map(|i| NewMessage::new(PhoneNumber::from_e164(&number(i)).unwrap(), "Your order has shipped.", "pbx"))
+        .map(|i| {
+            NewMessage::new(
+                PhoneNumber::from_e164(&number(i)).unwrap(),
+                "Your order has shipped.",
+                "pbx",
+            )
+        })
         .collect();
     store
-        .insert(&new, dialout_dialer::store::InsertMode::QUEUED, jiff::Timestamp::now())
+        .insert(
+            &new,
+            dialout_dialer::store::InsertMode::QUEUED,
+            jiff::Timestamp::now(),
+        )
         .unwrap();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -73,7 +83,10 @@ async fn a_thousand_calls_within_max_in_flight() {
     };
     let messages = loop {
         let (s, f) = (store.clone(), all.clone());
-        let ms = tokio::task::spawn_blocking(move || s.messages(&f)).await.unwrap().unwrap();
+        let ms = tokio::task::spawn_blocking(move || s.messages(&f))
+            .await
+            .unwrap()
+            .unwrap();
         if ms.iter().all(|m| m.is_final_state) || started.elapsed() > Duration::from_secs(120) {
             break ms;
         }
@@ -88,13 +101,30 @@ async fn a_thousand_calls_within_max_in_flight() {
         let i: usize = m.recipient.as_str()[7..].parse::<usize>().unwrap() - 100_000;
         let calls = fake.times_called(&m.recipient.as_str()[1..]);
         if m.state != expected[i] || !m.is_final_state || calls != 1 {
-            wrong.push(format!("{}: {} final={} (want {}), called {calls} times, {:?}", m.recipient, m.state, m.is_final_state, expected[i], m.error));
+            wrong.push(format!(
+                "{}: {} final={} (want {}), called {calls} times, {:?}",
+                m.recipient, m.state, m.is_final_state, expected[i], m.error
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} wrong, e.g. {:?}", wrong.len(), &wrong[..wrong.len().min(5)]);
+    assert!(
+        wrong.is_empty(),
+        "{} wrong, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
     assert_eq!(fake.originated().len(), N);
     let most = fake.max_concurrent();
-    assert!(most <= MAX_IN_FLIGHT, "{most} calls at once, max_in_flight is {MAX_IN_FLIGHT}");
-    assert!(most >= MAX_IN_FLIGHT / 2, "the room was used ({most} at once)");
-    eprintln!("{N} calls final in {:?}; at most {most} at once", started.elapsed());
+    assert!(
+        most <= MAX_IN_FLIGHT,
+        "{most} calls at once, max_in_flight is {MAX_IN_FLIGHT}"
+    );
+    assert!(
+        most >= MAX_IN_FLIGHT / 2,
+        "the room was used ({most} at once)"
+    );
+    eprintln!(
+        "{N} calls final in {:?}; at most {most} at once",
+        started.elapsed()
+    );
 }

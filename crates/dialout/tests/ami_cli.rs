@@ -8,7 +8,11 @@ use runner::Dialout;
 
 #[test]
 fn the_ami_dialplan_reports_by_userevent_and_astdb() {
-    let out = Dialout::new().args(["asterisk", "dialplan", "--ami"]).run().ok().stdout;
+    let out = Dialout::new()
+        .args(["asterisk", "dialplan", "--ami"])
+        .run()
+        .ok()
+        .stdout;
     assert!(out.contains("[dialout-ami]"), "{out}");
     for needle in [
         "UserEvent(DialoutReport,Id: ${DIALOUT_ID},Phase: answered)",
@@ -56,7 +60,11 @@ fn doctor_checks_the_login_the_context_and_the_audio_url() {
     let dir = tempfile::tempdir().unwrap();
 
     let good = config(dir.path(), fake.port(), "s3cret", "dialout-ami");
-    let run = Dialout::new().arg("--config").arg(&good).args(["doctor", "--json"]).run();
+    let run = Dialout::new()
+        .arg("--config")
+        .arg(&good)
+        .args(["doctor", "--json"])
+        .run();
     let report = run.json();
     let checks = report[0]["checks"].as_array().unwrap().clone();
     let ok = |what: &str| {
@@ -74,18 +82,51 @@ fn doctor_checks_the_login_the_context_and_the_audio_url() {
     assert!(dir.path().join("audio/dialout-doctor.wav").is_file());
 
     let wrong_context = config(dir.path(), fake.port(), "s3cret", "elsewhere");
-    let run = Dialout::new().arg("--config").arg(&wrong_context).arg("doctor").run().assert_code(1);
-    assert!(run.stdout.contains("FAIL  the dialplan has context [elsewhere]"), "{}", run.stdout);
-    assert!(run.stdout.contains("dialout asterisk dialplan --ami --context elsewhere"), "{}", run.stdout);
+    let run = Dialout::new()
+        .arg("--config")
+        .arg(&wrong_context)
+        .arg("doctor")
+        .run()
+        .assert_code(1);
+    assert!(
+        run.stdout
+            .contains("FAIL  the dialplan has context [elsewhere]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("dialout asterisk dialplan --ami --context elsewhere"),
+        "{}",
+        run.stdout
+    );
 
     let wrong_secret = config(dir.path(), fake.port(), "not-it-42", "dialout-ami");
-    let run = Dialout::new().arg("--config").arg(&wrong_secret).arg("doctor").run().assert_code(1);
-    assert!(run.stdout.contains("FAIL  AMI login as \"dialout\""), "{}", run.stdout);
+    let run = Dialout::new()
+        .arg("--config")
+        .arg(&wrong_secret)
+        .arg("doctor")
+        .run()
+        .assert_code(1);
+    assert!(
+        run.stdout.contains("FAIL  AMI login as \"dialout\""),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("not-it-42") && !run.stderr.contains("not-it-42"));
 
     drop(fake);
     let down = config(dir.path(), 1, "s3cret", "dialout-ami");
-    let run = Dialout::new().arg("--config").arg(&down).arg("doctor").run().assert_code(1);
-    assert!(run.stdout.contains("FAIL  AMI reachable on 127.0.0.1:1"), "{}", run.stdout);
+    let run = Dialout::new()
+        .arg("--config")
+        .arg(&down)
+        .arg("doctor")
+        .run()
+        .assert_code(1);
+    assert!(
+        run.stdout.contains("FAIL  AMI reachable on 127.0.0.1:1"),
+        "{}",
+        run.stdout
+    );
     drop(rt);
 }

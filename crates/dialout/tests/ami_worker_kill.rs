@@ -61,9 +61,16 @@ fn wait_for(what: &str, env: &Env, log: &str, child: &mut Child, mut cond: impl 
     while !cond() {
         let tail = || std::fs::read_to_string(env.root.join(log)).unwrap_or_default();
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the worker exited ({status}) waiting for {what}:\n{}", tail());
+            panic!(
+                "the worker exited ({status}) waiting for {what}:\n{}",
+                tail()
+            );
         }
-        assert!(start.elapsed() < Duration::from_secs(90), "timed out waiting for {what}:\n{}", tail());
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "timed out waiting for {what}:\n{}",
+            tail()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -108,10 +115,20 @@ fn a_worker_killed_mid_call_loses_nothing_and_calls_nobody_twice() {
     };
     let store = store::open(&env.db).unwrap();
     let new: Vec<NewMessage> = (0..N)
-        .map(|i| NewMessage::new(PhoneNumber::from_e164(&number(i)).unwrap(), "Your order has shipped.", "pbx"))
+        .map(|i| {
+            NewMessage::new(
+                PhoneNumber::from_e164(&number(i)).unwrap(),
+                "Your order has shipped.",
+                "pbx",
+            )
+        })
         .collect();
     store
-        .insert(&new, dialout_dialer::store::InsertMode::QUEUED, jiff::Timestamp::now())
+        .insert(
+            &new,
+            dialout_dialer::store::InsertMode::QUEUED,
+            jiff::Timestamp::now(),
+        )
         .unwrap();
 
     // 1. Killed right after it originated a batch, before recording anything.
@@ -121,7 +138,10 @@ fn a_worker_killed_mid_call_loses_nothing_and_calls_nobody_twice() {
         .spawn_until("failpoint after-publish reached", Duration::from_secs(60));
     let unrecorded = fake.originated().len();
     assert!(unrecorded > 0, "a batch was originated");
-    assert!(all(&store).iter().all(|m| m.sent_at.is_none()), "nothing recorded yet");
+    assert!(
+        all(&store).iter().all(|m| m.sent_at.is_none()),
+        "nothing recorded yet"
+    );
     first.kill().unwrap();
     first.wait().unwrap();
 
@@ -130,12 +150,22 @@ fn a_worker_killed_mid_call_loses_nothing_and_calls_nobody_twice() {
         .env("TEST_AMI_SECRET", "s3cret")
         .stderr(std::fs::File::create(env.root.join("second.log")).unwrap())
         .spawn();
-    wait_for("a third final and calls up", &env, "second.log", &mut second, || {
-        all(&store).iter().filter(|m| m.is_final_state).count() >= N / 3 && fake.live_calls() > 0
-    });
+    wait_for(
+        "a third final and calls up",
+        &env,
+        "second.log",
+        &mut second,
+        || {
+            all(&store).iter().filter(|m| m.is_final_state).count() >= N / 3
+                && fake.live_calls() > 0
+        },
+    );
     second.kill().unwrap();
     second.wait().unwrap();
-    assert!(all(&store).iter().any(|m| !m.is_final_state), "killed mid-run");
+    assert!(
+        all(&store).iter().any(|m| !m.is_final_state),
+        "killed mid-run"
+    );
 
     // 3. Restarted to the end.
     let mut third = worker(&env)
@@ -153,17 +183,37 @@ fn a_worker_killed_mid_call_loses_nothing_and_calls_nobody_twice() {
         let i = (m.recipient.as_str()[7..].parse::<usize>().unwrap()) - 300_000;
         let calls = fake.times_called(&m.recipient.as_str()[1..]);
         if m.state != expected(i) || calls != 1 {
-            wrong.push(format!("{}: {} (want {}), called {calls} times, {:?}", m.recipient, m.state, expected(i), m.error));
+            wrong.push(format!(
+                "{}: {} (want {}), called {calls} times, {:?}",
+                m.recipient,
+                m.state,
+                expected(i),
+                m.error
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} wrong, e.g. {:?}", wrong.len(), &wrong[..wrong.len().min(5)]);
+    assert!(
+        wrong.is_empty(),
+        "{} wrong, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
     assert_eq!(fake.originated().len(), N, "nobody called twice");
     // The batch originated before the first kill was found in AstDB, not dialed again.
     let found = all(&store)
         .iter()
-        .filter(|m| store.history(m.id).unwrap().iter().any(|h| h.reason.contains("AstDB dialout/")))
+        .filter(|m| {
+            store
+                .history(m.id)
+                .unwrap()
+                .iter()
+                .any(|h| h.reason.contains("AstDB dialout/"))
+        })
         .count();
-    assert!(found >= unrecorded, "{found} found in AstDB, {unrecorded} were originated unrecorded");
+    assert!(
+        found >= unrecorded,
+        "{found} found in AstDB, {unrecorded} were originated unrecorded"
+    );
     drop(fake);
     drop(rt);
 }

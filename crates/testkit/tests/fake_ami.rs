@@ -15,7 +15,9 @@ struct Client {
 
 impl Client {
     async fn connect(fake: &FakeAmi) -> Client {
-        let sock = TcpStream::connect(("127.0.0.1", fake.port())).await.unwrap();
+        let sock = TcpStream::connect(("127.0.0.1", fake.port()))
+            .await
+            .unwrap();
         Client {
             sock,
             buf: String::new(),
@@ -58,8 +60,10 @@ impl Client {
     }
 
     async fn login(&mut self, secret: &str) -> String {
-        self.send(&format!("Action: Login\r\nActionID: l1\r\nUsername: dialout\r\nSecret: {secret}\r\n\r\n"))
-            .await;
+        self.send(&format!(
+            "Action: Login\r\nActionID: l1\r\nUsername: dialout\r\nSecret: {secret}\r\n\r\n"
+        ))
+        .await;
         self.next().await
     }
 }
@@ -86,7 +90,9 @@ async fn banner_login_and_fully_booted() {
         "Response: Success\r\nActionID: l1\r\nMessage: Authentication accepted\r\n\r\n"
     );
     let booted = c.next().await;
-    assert!(booted.starts_with("Event: FullyBooted\r\n") && booted.contains("Status: Fully Booted\r\n"));
+    assert!(
+        booted.starts_with("Event: FullyBooted\r\n") && booted.contains("Status: Fully Booted\r\n")
+    );
     assert_eq!(fake.logins(), (1, 1));
 }
 
@@ -119,42 +125,69 @@ async fn originate_reasons_events_and_astdb_per_callee() {
         originate(&mut c, aid, number, &uid).await;
         assert_eq!(
             c.until(&format!("ActionID: {aid}\r\nMessage")).await,
-            format!("Response: Success\r\nActionID: {aid}\r\nMessage: Originate successfully queued\r\n\r\n")
+            format!(
+                "Response: Success\r\nActionID: {aid}\r\nMessage: Originate successfully queued\r\n\r\n"
+            )
         );
         let resp = c.until("Event: OriginateResponse").await;
         assert!(resp.contains(&format!("ActionID: {aid}\r\n")), "{resp}");
         assert!(resp.contains(&format!("Reason: {reason}\r\n")), "{resp}");
         assert!(resp.contains(&format!("Uniqueid: {uid}\r\n")), "{resp}");
         if reason == "4" {
-            assert!(resp.contains("Response: Success\r\n") && resp.contains(";1\r\n"), "{resp}");
+            assert!(
+                resp.contains("Response: Success\r\n") && resp.contains(";1\r\n"),
+                "{resp}"
+            );
             let answered = c.until("UserEvent: DialoutReport").await;
             assert!(answered.contains("Phase: answered\r\n"), "{answered}");
             let complete = c.until("Phase: complete").await;
-            assert!(complete.contains("PlaybackStatus: SUCCESS\r\n"), "{complete}");
+            assert!(
+                complete.contains("PlaybackStatus: SUCCESS\r\n"),
+                "{complete}"
+            );
             let hangup = c.until(&format!("Uniqueid: {uid}\r\nCause: 16")).await;
             assert!(hangup.starts_with("Event: Hangup\r\n"), "{hangup}");
         } else {
             assert!(resp.contains("Response: Failure\r\n"), "{resp}");
-            assert!(resp.contains(&format!("Channel: Local/{number}@callee\r\n")), "dial string as given: {resp}");
+            assert!(
+                resp.contains(&format!("Channel: Local/{number}@callee\r\n")),
+                "dial string as given: {resp}"
+            );
             let failed = c.until("Phase: failed").await;
-            assert!(failed.contains(&format!("Reason: {reason}\r\n")), "{failed}");
+            assert!(
+                failed.contains(&format!("Reason: {reason}\r\n")),
+                "{failed}"
+            );
         }
         let v = fake.db("dialout", &format!("m-{aid}")).unwrap();
         assert!(v.starts_with(db), "{v}");
     }
     // DBGet: an event list; a missing key: an error.
-    c.send("Action: DBGet\r\nActionID: g1\r\nFamily: dialout\r\nKey: m-a1\r\n\r\n").await;
+    c.send("Action: DBGet\r\nActionID: g1\r\nFamily: dialout\r\nKey: m-a1\r\n\r\n")
+        .await;
     assert_eq!(
         c.until("ActionID: g1\r\nEventList").await,
         "Response: Success\r\nActionID: g1\r\nEventList: start\r\nMessage: Result will follow\r\n\r\n"
     );
     let got = c.until("Event: DBGetResponse").await;
-    assert!(got.contains("Val: complete ") && got.ends_with(" SUCCESS\r\nActionID: g1\r\n\r\n"), "{got}");
+    assert!(
+        got.contains("Val: complete ") && got.ends_with(" SUCCESS\r\nActionID: g1\r\n\r\n"),
+        "{got}"
+    );
     let done = c.until("Event: DBGetComplete").await;
-    assert!(done.contains("EventList: Complete\r\nListItems: 1\r\n"), "{done}");
-    c.send("Action: DBDel\r\nActionID: d1\r\nFamily: dialout\r\nKey: m-a1\r\n\r\n").await;
-    assert!(c.until("ActionID: d1").await.starts_with("Response: Success"));
-    c.send("Action: DBGet\r\nActionID: g2\r\nFamily: dialout\r\nKey: m-a1\r\n\r\n").await;
+    assert!(
+        done.contains("EventList: Complete\r\nListItems: 1\r\n"),
+        "{done}"
+    );
+    c.send("Action: DBDel\r\nActionID: d1\r\nFamily: dialout\r\nKey: m-a1\r\n\r\n")
+        .await;
+    assert!(
+        c.until("ActionID: d1")
+            .await
+            .starts_with("Response: Success")
+    );
+    c.send("Action: DBGet\r\nActionID: g2\r\nFamily: dialout\r\nKey: m-a1\r\n\r\n")
+        .await;
     assert_eq!(
         c.until("ActionID: g2").await,
         "Response: Error\r\nActionID: g2\r\nMessage: Database entry not found\r\n\r\n"
@@ -171,10 +204,19 @@ async fn a_restart_says_shutdown_then_closes_and_keeps_astdb() {
     originate(&mut c, "r1", "420777000101", "u-r1").await;
     c.until("Phase: answered").await;
     let f = &fake;
-    let (_, shutdown) = tokio::join!(f.restart(Duration::from_millis(200)), c.until("Event: Shutdown"));
-    assert!(shutdown.contains("Shutdown: Cleanly\r\nRestart: True\r\n"), "{shutdown}");
+    let (_, shutdown) = tokio::join!(
+        f.restart(Duration::from_millis(200)),
+        c.until("Event: Shutdown")
+    );
+    assert!(
+        shutdown.contains("Shutdown: Cleanly\r\nRestart: True\r\n"),
+        "{shutdown}"
+    );
     assert!(!c.fill().await || !c.fill().await, "then the socket closes");
-    assert!(fake.db("dialout", "m-r1").unwrap().starts_with("hangup "), "cut mid-call: h ran");
+    assert!(
+        fake.db("dialout", "m-r1").unwrap().starts_with("hangup "),
+        "cut mid-call: h ran"
+    );
     let mut again = Client::connect(&fake).await;
     assert_eq!(banner(&mut again).await, BANNER);
     assert!(again.login("pw").await.contains("Authentication accepted"));

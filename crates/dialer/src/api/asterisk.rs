@@ -30,8 +30,5 @@ pub fn ami_dialplan(context: Option<&str>) -> Result<String, InvalidContext> {
         return Ok(ami::DIALPLAN.to_string());
     };
     asterisk_dialplan(Some(c))?;
-    Ok(ami::DIALPLAN.replace(
-        &format!("[{}]", ami::DEFAULT_CONTEXT),
-        &format!("[{c}]"),
-    ))
+    Ok(ami::DIALPLAN.replace(&format!("[{}]", ami::DEFAULT_CONTEXT), &format!("[{c}]")))
 }

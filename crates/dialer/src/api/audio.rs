@@ -15,7 +15,10 @@ impl Dialer {
             return Ok(None);
         };
         if id == crate::backends::ami::doctor::test_id() {
-            return Ok(self.backends().iter().find_map(|(_, b)| b.audio(&probe(), key)));
+            return Ok(self
+                .backends()
+                .iter()
+                .find_map(|(_, b)| b.audio(&probe(), key)));
         }
         let Some(m) = self.message(id).await? else {
             return Ok(None);

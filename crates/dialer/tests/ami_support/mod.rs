@@ -42,7 +42,11 @@ pub fn config(port: u16, audio_dir: &std::path::Path, extra: &str) -> AmiConfig 
          audio_url = \"http://dialout.example:8080/audio\"\naudio_dir = \"{}\"\nwait_time = 1\n\
          calls_per_second = 10000\n{extra}{}",
         audio_dir.display(),
-        if extra.contains("secret") { "" } else { "secret = \"s3cret-ami\"\n" }
+        if extra.contains("secret") {
+            ""
+        } else {
+            "secret = \"s3cret-ami\"\n"
+        }
     );
     AmiConfig::from_table("pbx", &toml::from_str(&text).unwrap()).unwrap()
 }

@@ -31,7 +31,7 @@ pub fn run(cmd: Command, _g: &Global) -> Outcome {
             } else {
                 asterisk_dialplan(a.context.as_deref())
             }
-                .map_err(|e| Failure::usage(format!("--context: {e}")))?;
+            .map_err(|e| Failure::usage(format!("--context: {e}")))?;
             std::io::stdout()
                 .write_all(text.as_bytes())
                 .map_err(|e| Failure::failed(format!("writing to stdout: {e}")))

@@ -205,7 +205,10 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
             &chan1,
             &uid1,
             &id,
-            &[("Phase", "complete".into()), ("PlaybackStatus", status.into())],
+            &[
+                ("Phase", "complete".into()),
+                ("PlaybackStatus", status.into()),
+            ],
         ));
     }
     emit(hangup(&chan2, &uid2, 16, "Normal Clearing"));
@@ -213,8 +216,7 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
     {
         let mut st = shared.lock();
         let key = format!("dialout/{id}");
-        if st.generation == generation
-            && st.db.get(&key).is_some_and(|v| v.starts_with("answered"))
+        if st.generation == generation && st.db.get(&key).is_some_and(|v| v.starts_with("answered"))
         {
             st.db.insert(key, format!("hangup {} 16", epoch()));
         }

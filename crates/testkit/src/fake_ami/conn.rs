@@ -168,7 +168,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, sock: TcpStream) {
                             .with("Message", "DialPlan list will follow"),
                     );
                     let mut items = 0;
-                    for (exten, prio, app) in [("s", 1, "NoOp"), ("failed", 1, "Set"), ("h", 1, "Set")] {
+                    for (exten, prio, app) in
+                        [("s", 1, "NoOp"), ("failed", 1, "Set"), ("h", 1, "Set")]
+                    {
                         items += 1;
                         let mut p = Packet::new().with("Event", "ListDialplan");
                         if let Some(a) = &aid {

@@ -170,7 +170,10 @@ impl FakeAmi {
 
     /// Numbers whose dial string contains `digits` behave as `callee`.
     pub fn callee(&self, digits: &str, callee: Callee) {
-        self.shared.lock().callees.push((digits.to_string(), callee));
+        self.shared
+            .lock()
+            .callees
+            .push((digits.to_string(), callee));
     }
 
     pub fn default_callee(&self, callee: Callee) {
@@ -211,7 +214,11 @@ impl FakeAmi {
     }
 
     pub fn db(&self, family: &str, key: &str) -> Option<String> {
-        self.shared.lock().db.get(&format!("{family}/{key}")).cloned()
+        self.shared
+            .lock()
+            .db
+            .get(&format!("{family}/{key}"))
+            .cloned()
     }
 
     pub fn db_put(&self, family: &str, key: &str, value: &str) {

@@ -62,7 +62,10 @@ impl Splitter {
             let mut p = Packet::new();
             for line in text.split("\r\n") {
                 if let Some((k, v)) = line.split_once(':') {
-                    p.0.push((k.trim().to_string(), v.strip_prefix(' ').unwrap_or(v).to_string()));
+                    p.0.push((
+                        k.trim().to_string(),
+                        v.strip_prefix(' ').unwrap_or(v).to_string(),
+                    ));
                 }
             }
             if !p.0.is_empty() {

@@ -31,10 +31,16 @@ pub fn url_key(secret: &str, id: MessageId) -> String {
 /// The message a key names, if the key is well formed (its token is checked by
 /// [`key_matches`]).
 pub fn key_message(key: &str) -> Option<MessageId> {
-    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if key.len() != 64
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
         return None;
     }
-    uuid::Uuid::parse_str(&key[..32]).ok().map(MessageId::from_uuid)
+    uuid::Uuid::parse_str(&key[..32])
+        .ok()
+        .map(MessageId::from_uuid)
 }
 
 /// Compares in constant time.

@@ -58,8 +58,8 @@ impl Call {
     }
 
     /// Applies an AstDB value written by the dialplan (or dialout's `originated`).
-    /// `restarted`: Asterisk restarted since the call was placed (calls were cut).
-    /// Returns false when the value says the call may still be going (events will tell).
+    /// `restarted`: Asterisk restarted since the call was placed (calls were cut). A call
+    /// that may still be going stays open: its events will tell.
     pub fn apply_db(&mut self, value: Option<&str>, restarted: bool, stale_after: i64, now: i64) {
         self.unsure = false;
         let Some(v) = value else {
@@ -96,11 +96,9 @@ impl Call {
                 self.answered = true;
                 self.ended.get_or_insert(End::Hangup);
             }
-            "failed" => {
-                if !self.answered {
-                    let reason = num(2).and_then(|n| u32::try_from(n).ok());
-                    self.ended.get_or_insert(End::Failed(reason));
-                }
+            "failed" if !self.answered => {
+                let reason = num(2).and_then(|n| u32::try_from(n).ok());
+                self.ended.get_or_insert(End::Failed(reason));
             }
             _ => {}
         }
@@ -205,16 +203,33 @@ pub fn judge(call: &Call, config: &AmiConfig) -> Option<Verdict> {
     };
     Some(match end {
         End::Hangup => match call.played {
-            Some(true) => verdict(State::AnsweredComplete, "answered and heard the message to the end"),
+            Some(true) => verdict(
+                State::AnsweredComplete,
+                "answered and heard the message to the end",
+            ),
             Some(false) => error(
                 "answered, but Asterisk could not play the audio (PLAYBACKSTATUS=FAILED): check audio_url or pbx_audio_dir (see `dialout doctor`)",
             ),
-            None => verdict(State::AnsweredPartial, "answered, hung up before the end of the message"),
+            None => verdict(
+                State::AnsweredPartial,
+                "answered, hung up before the end of the message",
+            ),
         },
-        End::Failed(r @ (Some(5) | Some(1))) => failed(State::Declined, &config.retry_busy, reason_text(*r)),
-        End::Failed(r @ Some(3)) => failed(State::Unanswered, &config.retry_no_answer, reason_text(*r)),
-        End::Failed(r @ (Some(0) | Some(8))) => failed(State::Unreachable, &config.retry_unreachable, reason_text(*r)),
-        End::Failed(r) => error(format!("the call failed with an unexpected reason: {}", reason_text(*r))),
+        End::Failed(r @ (Some(5) | Some(1))) => {
+            failed(State::Declined, &config.retry_busy, reason_text(*r))
+        }
+        End::Failed(r @ Some(3)) => {
+            failed(State::Unanswered, &config.retry_no_answer, reason_text(*r))
+        }
+        End::Failed(r @ (Some(0) | Some(8))) => failed(
+            State::Unreachable,
+            &config.retry_unreachable,
+            reason_text(*r),
+        ),
+        End::Failed(r) => error(format!(
+            "the call failed with an unexpected reason: {}",
+            reason_text(*r)
+        )),
         End::CutBeforeAnswer => failed(
             State::Unreachable,
             &config.retry_unreachable,
@@ -256,19 +271,53 @@ mod tests {
 
     #[test]
     fn astdb_values_map_like_the_asterisk_backend() {
-        assert_eq!(state(1, "complete 1 SUCCESS", false), Some((State::AnsweredComplete, true)));
-        assert_eq!(state(1, "complete 1 FAILED", false), Some((State::Error, true)));
-        assert_eq!(state(1, "hangup 1 16", false), Some((State::AnsweredPartial, true)));
-        assert_eq!(state(1, "answered 1", false), Some((State::CallInProgress, false)));
-        assert_eq!(state(1, "answered 1", true), Some((State::AnsweredPartial, true)));
-        assert_eq!(state(1, "failed 1 5", false), Some((State::Rescheduled, false)));
+        assert_eq!(
+            state(1, "complete 1 SUCCESS", false),
+            Some((State::AnsweredComplete, true))
+        );
+        assert_eq!(
+            state(1, "complete 1 FAILED", false),
+            Some((State::Error, true))
+        );
+        assert_eq!(
+            state(1, "hangup 1 16", false),
+            Some((State::AnsweredPartial, true))
+        );
+        assert_eq!(
+            state(1, "answered 1", false),
+            Some((State::CallInProgress, false))
+        );
+        assert_eq!(
+            state(1, "answered 1", true),
+            Some((State::AnsweredPartial, true))
+        );
+        assert_eq!(
+            state(1, "failed 1 5", false),
+            Some((State::Rescheduled, false))
+        );
         assert_eq!(state(2, "failed 1 5", false), Some((State::Declined, true)));
-        assert_eq!(state(1, "failed 1 3", false), Some((State::Unanswered, true)));
-        assert_eq!(state(1, "failed 1 8", false), Some((State::Unreachable, true)));
-        assert_eq!(state(1, "failed 1 0", false), Some((State::Unreachable, true)));
+        assert_eq!(
+            state(1, "failed 1 3", false),
+            Some((State::Unanswered, true))
+        );
+        assert_eq!(
+            state(1, "failed 1 8", false),
+            Some((State::Unreachable, true))
+        );
+        assert_eq!(
+            state(1, "failed 1 0", false),
+            Some((State::Unreachable, true))
+        );
         assert_eq!(state(1, "originated 110 1", false), None, "still ringing");
-        assert_eq!(state(1, "originated 10 1", false), Some((State::Unreachable, true)), "stale");
-        assert_eq!(state(1, "originated 110 1", true), Some((State::Unreachable, true)));
+        assert_eq!(
+            state(1, "originated 10 1", false),
+            Some((State::Unreachable, true)),
+            "stale"
+        );
+        assert_eq!(
+            state(1, "originated 110 1", true),
+            Some((State::Unreachable, true))
+        );
         let mut c = Call::dialing(1, "u".into(), 100);
         c.apply_db(None, false, 60, 120);
         assert_eq!(judge(&c, &config()).map(|v| v.state), Some(State::Error));

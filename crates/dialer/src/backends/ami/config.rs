@@ -104,7 +104,10 @@ impl ChannelTemplate {
         if !rest.contains('/') {
             return Err("a dial string is TECH/resource, e.g. PJSIP/{e164}@trunk".into());
         }
-        if let Some(c) = text.chars().find(|c| c.is_control() || *c == ',' || *c == '&') {
+        if let Some(c) = text
+            .chars()
+            .find(|c| c.is_control() || *c == ',' || *c == '&')
+        {
             return Err(format!("{c:?} is not allowed in a dial string here"));
         }
         Ok(ChannelTemplate(text.to_string()))
@@ -145,7 +148,13 @@ fn retry(backend: &str, key: &str, r: &Option<RetrySettings>) -> Result<Retry, C
     };
     let attempts = match r.attempts.unwrap_or(1) {
         n @ 0..=20 => n as u32,
-        n => return Err(invalid(backend, key, format!("attempts = {n} is out of range 0..=20"))),
+        n => {
+            return Err(invalid(
+                backend,
+                key,
+                format!("attempts = {n} is out of range 0..=20"),
+            ));
+        }
     };
     let delay = match r.delay {
         None => std::time::Duration::from_secs(300),
@@ -172,10 +181,13 @@ impl AmiConfig {
         k: &AmiSettings,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let host = k
-            .host
-            .clone()
-            .ok_or_else(|| invalid(backend, "host", "missing: the Asterisk server's name or address"))?;
+        let host = k.host.clone().ok_or_else(|| {
+            invalid(
+                backend,
+                "host",
+                "missing: the Asterisk server's name or address",
+            )
+        })?;
         plain(backend, "host", &host, &[':'])?;
         let port = match k.port {
             None => DEFAULT_PORT,
@@ -183,12 +195,20 @@ impl AmiConfig {
             Some(p) => return Err(invalid(backend, "port", format!("{p} is not a TCP port"))),
         };
         let username = k.username.clone().ok_or_else(|| {
-            invalid(backend, "username", "missing: the manager.conf user dialout logs in as")
+            invalid(
+                backend,
+                "username",
+                "missing: the manager.conf user dialout logs in as",
+            )
         })?;
         plain(backend, "username", &username, &['@'])?;
         let secret = match (&k.secret, &k.secret_env) {
             (Some(_), Some(_)) => {
-                return Err(invalid(backend, "secret", "give secret or secret_env, not both"));
+                return Err(invalid(
+                    backend,
+                    "secret",
+                    "give secret or secret_env, not both",
+                ));
             }
             (Some(s), None) => s.clone(),
             (None, Some(var)) => match env(var) {
@@ -227,22 +247,39 @@ impl AmiConfig {
         if let Some(c) = &k.caller_id
             && c.chars().any(char::is_control)
         {
-            return Err(invalid(backend, "caller_id", "contains a control character"));
+            return Err(invalid(
+                backend,
+                "caller_id",
+                "contains a control character",
+            ));
         }
         let wait_time = match k.wait_time {
             None => std::time::Duration::from_secs(DEFAULT_WAIT_TIME),
             Some(d) => match d.whole_secs() {
                 Some(n @ 1..=3600) => std::time::Duration::from_secs(n),
-                _ => return Err(invalid(backend, "wait_time", format!("{d}: whole seconds, 1 s to 1 h"))),
+                _ => {
+                    return Err(invalid(
+                        backend,
+                        "wait_time",
+                        format!("{d}: whole seconds, 1 s to 1 h"),
+                    ));
+                }
             },
         };
         let max_in_flight = match k.max_in_flight {
             None => DEFAULT_MAX_IN_FLIGHT,
             Some(n @ 1..=100_000) => n as usize,
-            Some(n) => return Err(invalid(backend, "max_in_flight", format!("{n} is out of range 1..=100000"))),
+            Some(n) => {
+                return Err(invalid(
+                    backend,
+                    "max_in_flight",
+                    format!("{n} is out of range 1..=100000"),
+                ));
+            }
         };
         let calls_per_second = k.calls_per_second.unwrap_or(DEFAULT_CALLS_PER_SECOND);
-        if !(calls_per_second.is_finite() && calls_per_second > 0.0 && calls_per_second <= 10_000.0) {
+        if !(calls_per_second.is_finite() && calls_per_second > 0.0 && calls_per_second <= 10_000.0)
+        {
             return Err(invalid(
                 backend,
                 "calls_per_second",
@@ -253,19 +290,31 @@ impl AmiConfig {
         plain(backend, "voice", &voice, &['+', '/'])?;
         let audio = match (&k.audio_url, &k.pbx_audio_dir) {
             (Some(_), Some(_)) => {
-                return Err(invalid(backend, "audio_url", "give audio_url or pbx_audio_dir, not both"));
+                return Err(invalid(
+                    backend,
+                    "audio_url",
+                    "give audio_url or pbx_audio_dir, not both",
+                ));
             }
             (Some(u), None) => {
                 let u = u.trim_end_matches('/');
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    return Err(invalid(backend, "audio_url", format!("{u:?} must start with http:// or https://")));
+                    return Err(invalid(
+                        backend,
+                        "audio_url",
+                        format!("{u:?} must start with http:// or https://"),
+                    ));
                 }
                 plain(backend, "audio_url", u, &[':', '/'])?;
                 AudioPlace::Url(u.to_string())
             }
             (None, Some(d)) => {
                 if !d.is_absolute() {
-                    return Err(invalid(backend, "pbx_audio_dir", "must be an absolute path"));
+                    return Err(invalid(
+                        backend,
+                        "pbx_audio_dir",
+                        "must be an absolute path",
+                    ));
                 }
                 plain(backend, "pbx_audio_dir", &d.to_string_lossy(), &['/', '+'])?;
                 AudioPlace::Shared(d.clone())
@@ -354,16 +403,28 @@ mod tests {
             ("context = \"a b\"\n", "context"),
         ] {
             let err = parse(&format!("{BASE}{extra}")).unwrap_err().to_string();
-            assert!(err.contains(&format!("backends.pbx.{key}")), "{extra}: {err}");
+            assert!(
+                err.contains(&format!("backends.pbx.{key}")),
+                "{extra}: {err}"
+            );
             assert!(!err.contains("s3cret"), "{err}");
         }
-        let no_channel = BASE.replace("channel = \"PJSIP/{e164}@trunk\"\n", "channel = \"PJSIP/trunk\"\n");
-        assert!(parse(&no_channel).unwrap_err().to_string().contains("channel"));
+        let no_channel = BASE.replace(
+            "channel = \"PJSIP/{e164}@trunk\"\n",
+            "channel = \"PJSIP/trunk\"\n",
+        );
+        assert!(
+            parse(&no_channel)
+                .unwrap_err()
+                .to_string()
+                .contains("channel")
+        );
         let env = AmiSettings {
             secret_env: Some("AMI_SECRET".into()),
             ..toml::from_str::<AmiSettings>(&BASE.replace("secret = \"s3cret\"\n", "")).unwrap()
         };
-        let c = AmiConfig::with_env("pbx", &env, |v| (v == "AMI_SECRET").then(|| "x".into())).unwrap();
+        let c =
+            AmiConfig::with_env("pbx", &env, |v| (v == "AMI_SECRET").then(|| "x".into())).unwrap();
         assert_eq!(c.secret.expose(), "x");
         assert!(AmiConfig::with_env("pbx", &env, |_| None).is_err());
     }

@@ -59,6 +59,9 @@ fn write_test_audio(dir: &Path) -> Result<PathBuf, String> {
         w.write_sample(0i16).map_err(|e| e.to_string())?;
     }
     w.finalize().map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))
+        .map_err(|e| e.to_string())?;
     Ok(path)
 }
 
@@ -70,11 +73,17 @@ pub async fn doctor(name: &str, settings: &AmiSettings, tts: &EspeakNg) -> Vec<C
     let mut checks = vec![pass("the configuration is valid")];
     checks.push(match tts.check(&config.voice) {
         Ok(v) => pass(format!("text-to-speech: {v}, voice {}", config.voice)),
-        Err(e) => fail(format!("text-to-speech voice {}", config.voice), e.to_string()),
+        Err(e) => fail(
+            format!("text-to-speech voice {}", config.voice),
+            e.to_string(),
+        ),
     });
     let test_audio = write_test_audio(&config.audio_dir);
     checks.push(match &test_audio {
-        Ok(_) => pass(format!("audio_dir {} is writable", config.audio_dir.display())),
+        Ok(_) => pass(format!(
+            "audio_dir {} is writable",
+            config.audio_dir.display()
+        )),
         Err(e) => fail(
             format!("audio_dir {} is writable", config.audio_dir.display()),
             e.clone(),

@@ -97,7 +97,10 @@ impl Group {
 
     fn member(&self, m: &Message) -> Option<&Arc<Ami>> {
         let n = member_of(m)?;
-        self.members.iter().find(|(name, _)| name == n).map(|(_, a)| a)
+        self.members
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, a)| a)
     }
 
     /// The members with room now, in the order the strategy prefers them.

@@ -18,6 +18,7 @@ mod proto;
 mod session;
 
 use std::collections::HashSet;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -121,7 +122,11 @@ fn sender_u32(m: &Message, key: &str) -> Option<u32> {
 impl Ami {
     /// From `[backends.NAME]`, with espeak-ng.
     pub fn from_settings(name: &str, settings: &AmiSettings) -> Result<Self, ConfigError> {
-        Self::start(name, AmiConfig::new(name, settings)?, Arc::new(EspeakNg::new()))
+        Self::start(
+            name,
+            AmiConfig::new(name, settings)?,
+            Arc::new(EspeakNg::new()),
+        )
     }
 
     /// Checks the speech engine and the audio directory; connects on first use.
@@ -132,12 +137,16 @@ impl Ami {
         };
         tts.check(&config.voice)
             .map_err(|e| invalid("voice", e.to_string()))?;
-        std::fs::create_dir_all(&config.audio_dir).map_err(|e| {
-            invalid(
-                "audio_dir",
-                format!("cannot create {}: {e}", config.audio_dir.display()),
-            )
-        })?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(&config.audio_dir)
+            .map_err(|e| {
+                invalid(
+                    "audio_dir",
+                    format!("cannot create {}: {e}", config.audio_dir.display()),
+                )
+            })?;
         let audio = AudioCache::new(config.audio_dir.clone(), tts, None, None);
         let session = Session::new(Endpoint {
             host: config.host.clone(),
@@ -464,8 +473,14 @@ impl Inner {
                     .unwrap_or(1);
                 let mut data = JsonMap::new();
                 data.insert("ami_attempt".into(), Value::from(attempt));
-                data.insert("ami_action_id".into(), Value::String(action_id(m.id, attempt)));
-                data.insert("ami_channel_id".into(), Value::String(channel_id(m.id, attempt)));
+                data.insert(
+                    "ami_action_id".into(),
+                    Value::String(action_id(m.id, attempt)),
+                );
+                data.insert(
+                    "ami_channel_id".into(),
+                    Value::String(channel_id(m.id, attempt)),
+                );
                 Ok(Found::Yes(Accepted::ready(
                     data,
                     format!("AstDB dialout/{} holds {v:?}", m.id),
@@ -647,7 +662,12 @@ impl Inner {
     fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
         let keep: HashSet<String> = pending
             .iter()
-            .filter_map(|m| m.extra_sender_data.get("audio")?.as_str().map(str::to_string))
+            .filter_map(|m| {
+                m.extra_sender_data
+                    .get("audio")?
+                    .as_str()
+                    .map(str::to_string)
+            })
             .collect();
         match self.audio.cleanup(&keep, AUDIO_GRACE) {
             Ok(n) => n,
@@ -711,7 +731,10 @@ impl Events for Inner {
                     changed = true;
                 }
             } else if p.is("Event", "Hangup")
-                && let Some(id) = p.get("Uniqueid").and_then(|u| calls.by_channel.get(u)).copied()
+                && let Some(id) = p
+                    .get("Uniqueid")
+                    .and_then(|u| calls.by_channel.get(u))
+                    .copied()
                 && let Some(c) = calls.by_id.get_mut(&id)
                 && c.answered
             {

@@ -150,7 +150,8 @@ impl Session {
                 }
                 Ended::Shutdown => {
                     tracing::warn!(host = %self.endpoint.host, "Asterisk is shutting down; reconnecting");
-                    self.link.send_replace(Link::Down("Asterisk shut down".into()));
+                    self.link
+                        .send_replace(Link::Down("Asterisk shut down".into()));
                     sink.disconnected(true);
                     backoff
                 }
@@ -191,7 +192,9 @@ impl Session {
                 if let Some(b) = framer.banner()
                     && !b.starts_with("Asterisk Call Manager/")
                 {
-                    return Ended::Lost(format!("{addr} is not an Asterisk manager port (it said {b:?})"));
+                    return Ended::Lost(format!(
+                        "{addr} is not an Asterisk manager port (it said {b:?})"
+                    ));
                 }
                 for p in packets.drain(..) {
                     if p.is("Event", "Shutdown") {
@@ -248,9 +251,7 @@ impl Session {
         };
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if p.get("Response").is_some() {
-            let Some(mut w) = pending.remove(&aid) else {
-                return None;
-            };
+            let mut w = pending.remove(&aid)?;
             if p.is("EventList", "start") {
                 w.list = Some(Reply {
                     response: p,
@@ -336,7 +337,9 @@ impl Session {
         }
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(_)) => Err(AmiError::Down("the connection closed before the answer".into())),
+            Ok(Err(_)) => Err(AmiError::Down(
+                "the connection closed before the answer".into(),
+            )),
             Err(_) => {
                 self.forget(&aid);
                 Err(AmiError::Timeout(REQUEST_TIMEOUT))
