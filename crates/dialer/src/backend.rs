@@ -72,6 +72,13 @@ pub trait Backend: Send + Sync {
     async fn details(&self, _message: &Message) -> Details {
         Details::default()
     }
+
+    /// The audio file named by `key` (`/audio/<key>.wav`, served to a PBX that fetches the
+    /// message's audio over HTTP), only while `message` needs it. `None` (the default): this
+    /// backend serves no audio.
+    fn audio(&self, _message: &Message, _key: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A message as one backend sees it ([`Backend::details`]).
@@ -107,6 +114,12 @@ pub trait Intake: Send + Sync {
     /// Results that arrived since the last call. `pending` are this backend's sent,
     /// non-final messages.
     async fn collect(&self, pending: &[Message]) -> Result<StatusReport, BackendError>;
+
+    /// Notified when results are waiting, so that the worker collects them at once instead
+    /// of at its next tick. `None` (the default): collected each tick.
+    fn changed(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// The outcome of handing one message to a backend.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 
+use crate::backends::ami::{AmiSettings, GroupSettings};
 use crate::backends::asterisk::AsteriskSettings;
 use crate::backends::daktela::DaktelaSettings;
 use crate::backends::{DummySettings, FileSettings};
@@ -71,9 +72,11 @@ pub enum BackendSettings {
     File(FileSettings),
     Asterisk(AsteriskSettings),
     Daktela(DaktelaSettings),
+    Ami(AmiSettings),
+    Group(GroupSettings),
 }
 
-pub const BACKEND_KINDS: [&str; 4] = ["dummy", "file", "asterisk", "daktela"];
+pub const BACKEND_KINDS: [&str; 6] = ["dummy", "file", "asterisk", "daktela", "ami", "group"];
 
 impl BackendSettings {
     /// Types `[backends.NAME]`; an error names the key (`backends.NAME.KEY`).
@@ -94,6 +97,8 @@ impl BackendSettings {
             "file" => BackendSettings::File(backend_keys(name, table)?),
             "asterisk" => BackendSettings::Asterisk(backend_keys(name, table)?),
             "daktela" => BackendSettings::Daktela(backend_keys(name, table)?),
+            "ami" => BackendSettings::Ami(backend_keys(name, table)?),
+            "group" => BackendSettings::Group(backend_keys(name, table)?),
             other => {
                 let known = BACKEND_KINDS.join(", ");
                 let reason = format!("unknown backend kind {other:?} (known: {known})");
@@ -108,6 +113,8 @@ impl BackendSettings {
             BackendSettings::File(_) => "file",
             BackendSettings::Asterisk(_) => "asterisk",
             BackendSettings::Daktela(_) => "daktela",
+            BackendSettings::Ami(_) => "ami",
+            BackendSettings::Group(_) => "group",
         }
     }
 }

@@ -32,8 +32,7 @@ pub mod webhooks;
 
 pub use api::{
     BackendHealth, Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page,
-    asterisk_dialplan,
-    check_asterisk_backends, json,
+    ami_dialplan, asterisk_dialplan, check_ami_backends, check_asterisk_backends, json,
 };
 pub use backend::{Backend, Details};
 pub use config::Config;

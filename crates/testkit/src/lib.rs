@@ -2,5 +2,6 @@
 //!
 //! They follow `shared/reference/` exactly and share no code with dialout itself.
 
+pub mod fake_ami;
 pub mod fake_asterisk;
 pub mod fake_daktela;

@@ -1,5 +1,6 @@
 //! What the CLI's Asterisk helpers need, without reaching into the backend's module.
 
+use crate::backends::ami;
 use crate::backends::asterisk::{DEFAULT_CONTEXT, DIALPLAN};
 
 /// A context name refused for the shipped dialplan.
@@ -20,4 +21,14 @@ pub fn asterisk_dialplan(context: Option<&str>) -> Result<String, InvalidContext
         return Err(InvalidContext(c.to_string()));
     }
     Ok(DIALPLAN.replace(&format!("[{DEFAULT_CONTEXT}]"), &format!("[{c}]")))
+}
+
+/// The dialplan of the AMI backend (`dialplan/dialout-ami.conf`), its context renamed when
+/// asked (the backend's `context` key must then match).
+pub fn ami_dialplan(context: Option<&str>) -> Result<String, InvalidContext> {
+    let Some(c) = context else {
+        return Ok(ami::DIALPLAN.to_string());
+    };
+    asterisk_dialplan(Some(c))?;
+    Ok(ami::DIALPLAN.replace(&format!("[{}]", ami::DEFAULT_CONTEXT), &format!("[{c}]")))
 }

@@ -45,3 +45,25 @@ pub fn check_asterisk_backends(config: &Config, only: Option<&str>) -> Vec<Docto
     }
     reports
 }
+
+/// Checks every backend of kind `ami` (or only `only`): the speech engine, audio_dir, the
+/// AMI login, the dialplan's context and that Asterisk can fetch a test audio URL. An empty
+/// list: no such backend is configured.
+pub async fn check_ami_backends(config: &Config, only: Option<&str>) -> Vec<DoctorReport> {
+    let mut reports = Vec::new();
+    for (name, bc) in &config.backends {
+        let BackendSettings::Ami(settings) = &bc.settings else {
+            continue;
+        };
+        if only.is_some_and(|b| b != name) {
+            continue;
+        }
+        let checks = crate::backends::ami::doctor::doctor(name, settings, &EspeakNg::new()).await;
+        reports.push(DoctorReport {
+            backend: name.clone(),
+            ok: checks.iter().all(|c| c.ok),
+            checks,
+        });
+    }
+    reports
+}

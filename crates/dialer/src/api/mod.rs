@@ -6,6 +6,7 @@
 
 mod access;
 mod asterisk;
+mod audio;
 mod delivery;
 mod details;
 mod doctor;
@@ -18,8 +19,8 @@ mod preview;
 mod templates;
 
 pub use access::CreatedToken;
-pub use asterisk::{InvalidContext, asterisk_dialplan};
-pub use doctor::{Check, DoctorReport, check_asterisk_backends};
+pub use asterisk::{InvalidContext, ami_dialplan, asterisk_dialplan};
+pub use doctor::{Check, DoctorReport, check_ami_backends, check_asterisk_backends};
 pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;

@@ -1,5 +1,6 @@
 //! The backends, one file each, and the registry built from configuration.
 
+pub mod ami;
 pub mod asterisk;
 pub mod daktela;
 mod dummy;
@@ -8,6 +9,7 @@ mod file;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use ami::{Ami, Group};
 pub use asterisk::Asterisk;
 pub use daktela::Daktela;
 pub use dummy::{Dummy, DummySettings};
@@ -25,6 +27,13 @@ pub fn build(name: &str, config: &BackendConfig) -> Result<Arc<dyn Backend>, Con
         BackendSettings::File(s) => Arc::new(FileBackend::from_settings(name, s)),
         BackendSettings::Asterisk(s) => Arc::new(Asterisk::from_settings(name, s)?),
         BackendSettings::Daktela(s) => Arc::new(Daktela::from_settings(name, s)?),
+        BackendSettings::Ami(s) => Arc::new(Ami::from_settings(name, s)?),
+        BackendSettings::Group(_) => {
+            return Err(ConfigError::Invalid {
+                key: format!("backends.{name}.kind"),
+                reason: "a group is built with its members (Backends::from_config)".into(),
+            });
+        }
     })
 }
 
@@ -45,10 +54,29 @@ impl Backends {
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let mut by_name = BTreeMap::new();
         let mut content_limits = BTreeMap::new();
+        // AMI backends are kept by type too: a group places its calls through them.
+        let mut amis = BTreeMap::new();
         for (name, bc) in &config.backends {
-            by_name.insert(name.clone(), build(name, bc)?);
+            let backend: Arc<dyn Backend> = match &bc.settings {
+                BackendSettings::Group(_) => continue,
+                BackendSettings::Ami(s) => {
+                    let a = Arc::new(Ami::from_settings(name, s)?);
+                    amis.insert(name.clone(), a.clone());
+                    a
+                }
+                _ => build(name, bc)?,
+            };
+            by_name.insert(name.clone(), backend);
             if let Some(n) = bc.max_content_chars {
                 content_limits.insert(name.clone(), n);
+            }
+        }
+        for (name, bc) in &config.backends {
+            if let BackendSettings::Group(s) = &bc.settings {
+                by_name.insert(name.clone(), Arc::new(Group::new(name, s, &amis)?));
+                if let Some(n) = bc.max_content_chars {
+                    content_limits.insert(name.clone(), n);
+                }
             }
         }
         if by_name.is_empty() {

@@ -103,6 +103,7 @@ impl Worker {
         };
         // A failing store (database down or restarting) is logged once, retried with backoff.
         let mut outage: Option<(Instant, Duration)> = None;
+        let (results, _forwarders) = results_waiting(&self.backends);
         loop {
             if *stop.borrow() {
                 break;
@@ -153,6 +154,8 @@ impl Worker {
                     _ = tokio::time::sleep(interval) => {}
                     _ = stop.changed() => {}
                     _ = queued(&mut due) => {}
+                    // A backend has results (an AMI hangup): take them in now.
+                    _ = results.notified() => next_intake = Instant::now(),
                 }
             }
         }
@@ -272,6 +275,36 @@ async fn queued(due: &mut Option<watch::Receiver<u64>>) {
             }
         }
         None => std::future::pending().await,
+    }
+}
+
+/// One notification for "some backend has results waiting" (see
+/// [`crate::backend::Intake::changed`]); the tasks forwarding to it end when dropped.
+fn results_waiting(backends: &Backends) -> (Arc<tokio::sync::Notify>, Forwarders) {
+    let all = Arc::new(tokio::sync::Notify::new());
+    let tasks = backends
+        .iter()
+        .filter_map(|(_, b)| b.intake()?.changed())
+        .map(|n| {
+            let all = all.clone();
+            tokio::spawn(async move {
+                loop {
+                    n.notified().await;
+                    all.notify_one();
+                }
+            })
+        })
+        .collect();
+    (all, Forwarders(tasks))
+}
+
+struct Forwarders(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Forwarders {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
     }
 }
 

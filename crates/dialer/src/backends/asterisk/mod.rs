@@ -38,7 +38,8 @@ use crate::config::ConfigError;
 use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};
 use crate::{JsonMap, Message};
 use dialout_callfile::AttemptKind;
-use publish::{Pacer, Spooled};
+pub(crate) use publish::Pacer;
+use publish::Spooled;
 
 /// The dialplan dialout ships; `dialout asterisk dialplan` prints it.
 pub const DIALPLAN: &str = include_str!("../../../../../dialplan/dialout.conf");

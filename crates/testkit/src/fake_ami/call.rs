@@ -1,0 +1,236 @@
+//! One originated call: the callee's behaviour, the channel events, and dialout's AMI
+//! dialplan (answered / complete / failed / h) with its UserEvents and AstDB writes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::wire::Packet;
+use super::{Callee, LiveCall, Originated, Shared, epoch};
+
+fn channel_event(event: &str, channel: &str, uniqueid: &str) -> Packet {
+    Packet::new()
+        .with("Event", event)
+        .with("Privilege", "call,all")
+        .with("Channel", channel)
+        .with("Uniqueid", uniqueid)
+}
+
+fn hangup(channel: &str, uniqueid: &str, cause: u32, text: &str) -> Packet {
+    channel_event("Hangup", channel, uniqueid)
+        .with("Cause", cause)
+        .with("Cause-txt", text)
+}
+
+fn user_event(channel: &str, uniqueid: &str, id: &str, rest: &[(&str, String)]) -> Packet {
+    let mut p = Packet::new()
+        .with("Event", "UserEvent")
+        .with("Privilege", "user,all")
+        .with("Channel", channel)
+        .with("Uniqueid", uniqueid)
+        .with("UserEvent", "DialoutReport")
+        .with("Id", id);
+    for (k, v) in rest {
+        p = p.with(k, v);
+    }
+    p
+}
+
+fn originate_response(o: &Originated, success: bool, channel: &str, reason: u32) -> Packet {
+    Packet::new()
+        .with("Event", "OriginateResponse")
+        .with("Privilege", "call,all")
+        .with("ActionID", &o.action_id)
+        .with("Response", if success { "Success" } else { "Failure" })
+        .with("Channel", channel)
+        .with("Context", &o.context)
+        .with("Exten", &o.exten)
+        .with("Application", "")
+        .with("Data", "")
+        .with("Reason", reason)
+        .with("Uniqueid", &o.channel_id)
+        .with("CallerIDNum", "<unknown>")
+        .with("CallerIDName", "<unknown>")
+}
+
+pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
+    let (generation, callee, seq, playback) = {
+        let mut st = shared.lock();
+        st.seq += 1;
+        let callee = st
+            .callees
+            .iter()
+            .find(|(d, _)| o.channel.contains(d.as_str()))
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| st.default_callee.clone());
+        (st.generation, callee, st.seq, st.playback)
+    };
+    let id = o.variable("DIALOUT_ID").unwrap_or("").to_string();
+    let chan1 = format!("{}-{seq:08x};1", o.channel);
+    let chan2 = format!("{}-{seq:08x};2", o.channel);
+    let uid1 = o.channel_id.clone();
+    let uid2 = format!("{};2", o.channel_id);
+    let timeout = Duration::from_millis(o.timeout_ms);
+    let emit = |p: Packet| shared.emit(generation, p);
+    let db_set = |value: String| {
+        let mut st = shared.lock();
+        if st.generation == generation {
+            st.db.insert(format!("dialout/{id}"), value);
+        }
+    };
+    let failed = |reason: u32| {
+        // The dial failed: OriginateResponse, then the context's `failed` extension.
+        emit(originate_response(&o, false, &o.channel, reason));
+        let fchan = format!("OutgoingSpoolFailed-{seq:08x}");
+        db_set(format!("failed {} {reason}", epoch()));
+        emit(user_event(
+            &fchan,
+            &format!("{uid1}.f"),
+            &id,
+            &[("Phase", "failed".into()), ("Reason", reason.to_string())],
+        ));
+    };
+    if matches!(callee, Callee::Unreachable) {
+        failed(0);
+        return;
+    }
+    {
+        let mut st = shared.lock();
+        st.live.insert(
+            uid1.clone(),
+            LiveCall {
+                dialout_id: id.clone(),
+                answered: false,
+            },
+        );
+        st.max_live = st.max_live.max(st.live.len());
+    }
+    let end = |shared: &Shared| {
+        shared.lock().live.remove(&uid1);
+    };
+    for (c, u) in [(&chan1, &uid1), (&chan2, &uid2)] {
+        emit(
+            channel_event("Newchannel", c, u)
+                .with("ChannelState", 0)
+                .with("ChannelStateDesc", "Down")
+                .with("Exten", &o.exten)
+                .with("Context", &o.context),
+        );
+    }
+    emit(
+        channel_event("DialBegin", &chan1, &uid1)
+            .with("DestChannel", &chan2)
+            .with("DestUniqueid", &uid2),
+    );
+    let (ring, listen, audio_ok) = match callee {
+        Callee::Answers {
+            ring,
+            hangs_up_after,
+        } => (ring, hangs_up_after, true),
+        Callee::AnswersAudioFails { ring } => (ring, None, false),
+        Callee::Busy { after } | Callee::Congestion { after } => {
+            tokio::time::sleep(after.min(timeout)).await;
+            let busy = matches!(callee, Callee::Busy { .. });
+            if after < timeout {
+                let (cause, text, status, reason) = if busy {
+                    (17, "User busy", "BUSY", 5)
+                } else {
+                    (34, "Circuit/channel congestion", "CONGESTION", 8)
+                };
+                emit(hangup(&chan2, &uid2, cause, text));
+                emit(
+                    channel_event("DialEnd", &chan1, &uid1)
+                        .with("DestUniqueid", &uid2)
+                        .with("DialStatus", status),
+                );
+                emit(hangup(&chan1, &uid1, cause, text));
+                end(&shared);
+                failed(reason);
+            } else {
+                end(&shared);
+                failed(3);
+            }
+            return;
+        }
+        Callee::NoAnswer => (timeout, None, true),
+        Callee::Unreachable => unreachable!(),
+    };
+    if ring >= timeout {
+        tokio::time::sleep(timeout).await;
+        emit(
+            channel_event("DialEnd", &chan1, &uid1)
+                .with("DestUniqueid", &uid2)
+                .with("DialStatus", "NOANSWER"),
+        );
+        emit(hangup(&chan2, &uid2, 0, "Unknown"));
+        emit(hangup(&chan1, &uid1, 0, "Unknown"));
+        end(&shared);
+        failed(3);
+        return;
+    }
+    tokio::time::sleep(ring).await;
+    if shared.lock().generation != generation {
+        return;
+    }
+    emit(
+        channel_event("Newstate", &chan2, &uid2)
+            .with("ChannelState", 6)
+            .with("ChannelStateDesc", "Up"),
+    );
+    emit(
+        channel_event("DialEnd", &chan1, &uid1)
+            .with("DestUniqueid", &uid2)
+            .with("DialStatus", "ANSWER"),
+    );
+    // Answered: OriginateResponse first, then the dialplan runs.
+    emit(originate_response(&o, true, &chan1, 4));
+    if let Some(c) = shared.lock().live.get_mut(&uid1) {
+        c.answered = true;
+    }
+    db_set(format!("answered {}", epoch()));
+    emit(user_event(
+        &chan1,
+        &uid1,
+        &id,
+        &[("Phase", "answered".into())],
+    ));
+    let heard_all = listen.is_none_or(|l| l >= playback);
+    tokio::time::sleep(listen.map_or(playback, |l| l.min(playback))).await;
+    if shared.lock().generation != generation {
+        return;
+    }
+    if heard_all {
+        let status = if audio_ok { "SUCCESS" } else { "FAILED" };
+        db_set(format!("complete {} {status}", epoch()));
+        emit(user_event(
+            &chan1,
+            &uid1,
+            &id,
+            &[
+                ("Phase", "complete".into()),
+                ("PlaybackStatus", status.into()),
+            ],
+        ));
+    }
+    emit(hangup(&chan2, &uid2, 16, "Normal Clearing"));
+    // The h extension: turns `answered` into `hangup` (a complete report is kept).
+    {
+        let mut st = shared.lock();
+        let key = format!("dialout/{id}");
+        if st.generation == generation && st.db.get(&key).is_some_and(|v| v.starts_with("answered"))
+        {
+            st.db.insert(key, format!("hangup {} 16", epoch()));
+        }
+    }
+    emit(user_event(
+        &chan1,
+        &uid1,
+        &id,
+        &[("Phase", "hangup".into()), ("HangupCause", "16".into())],
+    ));
+    end(&shared);
+    shared
+        .lock()
+        .hung_up
+        .insert(id.clone(), std::time::SystemTime::now());
+    emit(hangup(&chan1, &uid1, 16, "Normal Clearing"));
+}
