@@ -559,8 +559,7 @@ impl Dialer {
         // Committed before any backend is called.
         let mode = InsertMode::QUEUED.screened(screen);
         let now = self.backends.delivery().clock.now();
-        self.blocking(move |s| s.insert(&batch, mode, now))
-            .await
+        self.blocking(move |s| s.insert(&batch, mode, now)).await
     }
 
     /// The checks of every new message: the do-not-call list and the configured limits.

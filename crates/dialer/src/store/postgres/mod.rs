@@ -8,8 +8,8 @@ mod dnc;
 mod ops;
 mod rows;
 mod schema;
-mod wake;
 mod tokens;
+mod wake;
 mod webhooks;
 
 use std::collections::HashMap;
