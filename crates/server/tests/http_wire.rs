@@ -428,6 +428,40 @@ async fn audio_unknown_keys_are_404(db: Db) {
     s.stop().await;
 }
 
+/// The document covers every new route, and describes responses as they are sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_covers_the_new_routes() {
+    let s = Server::start(Db::Sqlite).await;
+    let r = Reply::from(s.http.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(r.status, 200);
+    let paths = &r.body["paths"];
+    for (path, method) in [
+        ("/v1/webhooks", "get"),
+        ("/v1/webhooks", "post"),
+        ("/v1/webhooks/{id}", "delete"),
+        ("/v1/webhooks/{id}/test", "post"),
+        ("/v1/webhooks/{id}/deliveries", "get"),
+        ("/v1/webhooks/replay", "post"),
+        ("/v1/dnc", "get"),
+        ("/v1/dnc", "post"),
+        ("/v1/dnc/{number}", "get"),
+        ("/v1/dnc/{number}", "delete"),
+        ("/v1/dnc/import", "post"),
+        ("/audio/{file}", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+    assert!(
+        paths["/audio/{file}"]["get"].get("security").is_none(),
+        "audio needs no token"
+    );
+    let schemas = &r.body["components"]["schemas"];
+    assert!(schemas["DeliveryOut"]["properties"]["type"].is_object());
+    assert!(schemas["MessageOut"]["properties"]["time_zone"].is_object());
+    assert!(schemas["WebhookCreated"]["properties"]["secret"].is_object());
+    s.stop().await;
+}
+
 both!(
     webhooks_endpoints,
     dnc_endpoints,
