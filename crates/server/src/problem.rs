@@ -199,7 +199,8 @@ impl From<Error> for Problem {
             Error::InvalidTokenName(_) => Problem::invalid("name", e.to_string()),
             Error::NoScope => Problem::invalid("scopes", e.to_string()),
             Error::InvalidNumber(_) => Problem::invalid("number", e.to_string()),
-            Error::InvalidDnc(_) => Problem::invalid("body", e.to_string()),
+            Error::InvalidDnc(m) if m.contains("until") => Problem::invalid("until", m.clone()),
+            Error::InvalidDnc(m) => Problem::invalid("reason", m.clone()),
             _ => Problem::internal(e),
         }
     }
@@ -220,7 +221,18 @@ fn not_allowed(s: &Screened) -> Problem {
 impl From<WebhookError> for Problem {
     fn from(e: WebhookError) -> Self {
         match e {
-            WebhookError::Invalid(m) => Problem::invalid("body", m),
+            WebhookError::Invalid(m) => {
+                let field = if m.contains("URL") {
+                    "url"
+                } else if m.contains("event type") {
+                    "events"
+                } else if m.contains("tag") {
+                    "tag"
+                } else {
+                    "body"
+                };
+                Problem::invalid(field, m)
+            }
             WebhookError::NoEndpoint(_) | WebhookError::NoDelivery(_) => {
                 Problem::not_found(e.to_string())
             }

@@ -61,14 +61,18 @@ async fn webhooks_endpoints(db: Db) {
     assert!(!r.text.contains(&secret), "the list never shows the secret");
 
     // Bad input: 422, nothing stored.
-    for bad in [
-        json!({"url": "ftp://example.com/x"}),
-        json!({"url": "http://user:pw@example.com/x"}),
-        json!({"url": rx.url(), "events": ["message.nope"]}),
-        json!({"url": rx.url(), "tag": "not a tag!"}),
+    for (bad, field) in [
+        (json!({"url": "ftp://example.com/x"}), "url"),
+        (json!({"url": "http://user:pw@example.com/x"}), "url"),
+        (
+            json!({"url": rx.url(), "events": ["message.nope"]}),
+            "events",
+        ),
+        (json!({"url": rx.url(), "tag": "not a tag!"}), "tag"),
     ] {
         let r = s.call("POST", "/v1/webhooks", Some(bad.clone())).await;
         r.problem(422);
+        assert_eq!(r.field(), field, "{}", r.text);
         assert!(!r.text.contains("pw@"), "{}", r.text);
     }
     s.call("POST", "/v1/webhooks", Some(json!({"link": "x"})))
@@ -271,17 +275,25 @@ async fn dnc_endpoints(db: Db) {
     assert_eq!(s.count().await, 0, "nothing stored");
 
     // Bad input.
-    for bad in [
-        json!({"number": "not a number"}),
-        json!({"number": "+420777123456", "until": "2001-01-01T00:00:00Z"}),
-        json!({"number": "+420777123456", "until": "soon"}),
-        json!({"number": "+420777123456", "reason": "two\nlines"}),
-        json!({"phone": "+420777123456"}),
+    for (bad, field) in [
+        (json!({"number": "not a number"}), "number"),
+        (
+            json!({"number": "+420777123456", "until": "2001-01-01T00:00:00Z"}),
+            "until",
+        ),
+        (json!({"number": "+420777123456", "until": "soon"}), "until"),
+        (
+            json!({"number": "+420777123456", "reason": "two\nlines"}),
+            "reason",
+        ),
     ] {
-        s.call("POST", "/v1/dnc", Some(bad.clone()))
-            .await
-            .problem(422);
+        let r = s.call("POST", "/v1/dnc", Some(bad.clone())).await;
+        r.problem(422);
+        assert_eq!(r.field(), field, "{}", r.text);
     }
+    s.call("POST", "/v1/dnc", Some(json!({"phone": "+420777123456"})))
+        .await
+        .problem(422);
     s.call("GET", "/v1/dnc/xyz", None).await.problem(422);
 
     // Import: all or nothing unless skip_invalid.

@@ -72,6 +72,15 @@ async fn serve(
         tracing::info!("{name}: finishing requests in flight, then stopping");
         let _ = stop_tx.send(true);
     });
+    // Deliveries go with the worker: `--no-worker` means another process does both.
+    let hooks = match no_worker {
+        true => None,
+        false => Some(dialer.webhook_deliverer().map_err(Failure::failed)?),
+    };
+    let hooks = hooks.map(|hooks| {
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { hooks.run(stop).await })
+    });
     let worker = (!no_worker).then(|| {
         let worker = dialer.worker(WorkerOptions::default());
         let stop = stop_rx.clone();
@@ -80,15 +89,6 @@ async fn serve(
             worker.run(stop).await
         })
     });
-    // Deliveries go with the worker: `--no-worker` means another process does both.
-    let hooks = match no_worker {
-        true => None,
-        false => {
-            let hooks = dialer.webhook_deliverer().map_err(Failure::failed)?;
-            let stop = stop_rx.clone();
-            Some(tokio::spawn(async move { hooks.run(stop).await }))
-        }
-    };
     let app = dialout_server::router(dialer, options);
     tracing::info!("listening on http://{addr}");
     let mut server_stop = stop_rx;
