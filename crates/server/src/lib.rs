@@ -52,6 +52,9 @@ pub fn router(dialer: Arc<Dialer>, options: Options) -> Router {
     let mut app = Router::new()
         .merge(routes::messages::router())
         .merge(routes::templates::router())
+        .merge(routes::webhooks::router())
+        .merge(routes::dnc::router())
+        .merge(routes::audio::router())
         .merge(routes::health::router())
         .merge(routes::docs::router());
     if options.metrics {

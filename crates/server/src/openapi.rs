@@ -7,23 +7,30 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{health, messages, metrics, templates};
+use crate::routes::{audio, dnc, health, messages, metrics, templates, webhooks};
 use crate::schema::*;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "dialout", description = "Automated voice calls: send messages, follow their states, manage templates."),
+    info(title = "dialout", description = "Automated voice calls: send messages, follow their states, manage templates, webhooks and the do-not-call list."),
     paths(
         messages::create, messages::batch, messages::list, messages::show, messages::cancel,
         messages::resend,
         templates::list, templates::create, templates::show, templates::update,
         templates::remove, templates::send,
+        webhooks::list, webhooks::create, webhooks::remove, webhooks::test,
+        webhooks::deliveries, webhooks::replay,
+        dnc::list, dnc::add, dnc::check, dnc::remove, dnc::import,
+        audio::audio,
         health::healthz, health::readyz, metrics::metrics,
     ),
     components(schemas(
         Problem, FieldError, MessageOut, HistoryOut, MessageList, MessageItems, CancelOut,
         TemplateOut, TemplateList, Health, SendBody, BatchBody, TemplateSendBody,
         NewTemplateBody, TemplatePatch,
+        WebhookOut, WebhookCreated, WebhookList, DeliveryOut, DeliveryList, NewWebhookBody,
+        ReplayBody, ReplayOut,
+        DncOut, DncList, DncCheckOut, NewDncBody, DncImportBody, DncImportOut, DncSkipped,
     )),
     modifiers(&Bearer),
 )]

@@ -3,7 +3,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dialout_dialer::template::TemplateError;
-use dialout_dialer::{Error, InvalidInput, SendError};
+use dialout_dialer::webhooks::WebhookError;
+use dialout_dialer::{Error, InvalidInput, Screened, SendError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -129,6 +130,7 @@ fn field_of(e: &InvalidInput) -> String {
         InvalidInput::IdempotencyKey(_) | InvalidInput::IdempotencyConflict { .. } => {
             "idempotency_key".into()
         }
+        InvalidInput::TimeZone(_) => "time_zone".into(),
         InvalidInput::UnknownTemplate(_) => "slug".into(),
         InvalidInput::Template(TemplateError::Slug(_)) => "slug".into(),
         InvalidInput::Template(_) => "context".into(),
@@ -166,6 +168,7 @@ impl From<SendError> for Problem {
                 p.detail = i.to_string();
                 p
             }
+            SendError::NotAllowed(s) => not_allowed(&s),
             SendError::Refused(r) => {
                 let mut p = Problem::conflict(format!("not sent: {r}"));
                 p.kind = "https://dialout.dev/problems/template-refused".into();
@@ -195,7 +198,46 @@ impl From<Error> for Problem {
             Error::NothingToChange => Problem::invalid("body", e.to_string()),
             Error::InvalidTokenName(_) => Problem::invalid("name", e.to_string()),
             Error::NoScope => Problem::invalid("scopes", e.to_string()),
+            Error::InvalidNumber(_) => Problem::invalid("number", e.to_string()),
+            Error::InvalidDnc(m) if m.contains("until") => Problem::invalid("until", m.clone()),
+            Error::InvalidDnc(m) => Problem::invalid("reason", m.clone()),
             _ => Problem::internal(e),
+        }
+    }
+}
+
+/// 409 for a recipient the rules refuse (do-not-call, cap, duplicate); `rule` in the type.
+fn not_allowed(s: &Screened) -> Problem {
+    let rule = match s {
+        Screened::DoNotCall { .. } => "do-not-call",
+        Screened::CapReached { .. } => "cap-reached",
+        Screened::Duplicate { .. } => "duplicate",
+    };
+    let mut p = Problem::conflict(format!("not sent: {s}"));
+    p.kind = format!("https://dialout.dev/problems/{rule}");
+    p
+}
+
+impl From<WebhookError> for Problem {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::Invalid(m) => {
+                let field = if m.contains("URL") {
+                    "url"
+                } else if m.contains("event type") {
+                    "events"
+                } else if m.contains("tag") {
+                    "tag"
+                } else {
+                    "body"
+                };
+                Problem::invalid(field, m)
+            }
+            WebhookError::NoEndpoint(_) | WebhookError::NoDelivery(_) => {
+                Problem::not_found(e.to_string())
+            }
+            WebhookError::Store(s) => Problem::from(Error::Store(s)),
+            WebhookError::Stopped(_) => Problem::internal(e),
         }
     }
 }

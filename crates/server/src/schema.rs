@@ -47,6 +47,8 @@ pub struct MessageOut {
     pub next_attempt_at: Option<String>,
     #[schema(format = DateTime)]
     pub not_before: Option<String>,
+    /// The recipient's IANA time zone used for calling hours, when one was given or found.
+    pub time_zone: Option<String>,
     /// Send responses only: true when the idempotency key matched an earlier message.
     pub existing: Option<bool>,
     /// `GET /v1/messages/{id}` only: the state history, oldest first.
@@ -211,4 +213,186 @@ pub struct TemplatePatch {
     pub body: Option<String>,
     pub active: Option<bool>,
     pub allow_duplicates: Option<bool>,
+}
+
+/// A webhook endpoint (never its secret).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct WebhookOut {
+    pub id: i64,
+    pub url: String,
+    /// Event types it receives (`message.state_changed`, `message.final`).
+    pub events: Vec<String>,
+    /// Only messages with this tag; null: every message.
+    pub tag: Option<String>,
+    /// False once disabled (the receiver answered 410 Gone).
+    pub active: bool,
+    pub disabled_reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// A new endpoint with its signing secret, shown only in this answer.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct WebhookCreated {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub tag: Option<String>,
+    pub active: bool,
+    pub disabled_reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Verifies the `webhook-signature` header of each delivery.
+    pub secret: String,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct WebhookList {
+    pub items: Vec<WebhookOut>,
+}
+
+/// One event posted (or to be posted) to one endpoint.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DeliveryOut {
+    pub id: i64,
+    pub endpoint_id: i64,
+    /// The `webhook-id` the receiver sees.
+    pub event_id: String,
+    #[schema(rename = "type")]
+    pub kind: String,
+    pub message_id: Option<String>,
+    pub sequence: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    #[schema(format = DateTime)]
+    pub queued_at: String,
+    #[schema(format = DateTime)]
+    pub next_attempt_at: String,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_response: Option<String>,
+    #[schema(format = DateTime)]
+    pub delivered_at: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<DeliveryOut>,
+}
+
+/// An endpoint to subscribe.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhookBody {
+    /// http:// or https://, without credentials.
+    pub url: String,
+    /// Default: every event type.
+    pub events: Option<Vec<String>>,
+    /// Only messages with this tag.
+    pub tag: Option<String>,
+}
+
+/// Exactly one of the two.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayBody {
+    /// This delivery, whatever its state.
+    pub delivery_id: Option<i64>,
+    /// Every failed delivery of an event at or after this instant (RFC 3339).
+    #[schema(format = DateTime)]
+    pub failed_since: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct ReplayOut {
+    /// Deliveries queued again.
+    pub replayed: i64,
+}
+
+/// A do-not-call entry.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DncOut {
+    /// E.164.
+    pub number: String,
+    pub reason: Option<String>,
+    /// Listed until this instant; null: for good.
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
+    #[schema(format = DateTime)]
+    pub added_at: String,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DncList {
+    pub items: Vec<DncOut>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DncCheckOut {
+    /// E.164.
+    pub number: String,
+    /// Whether a send to it would be refused now.
+    pub listed: bool,
+    /// Its entry, also when expired.
+    pub entry: Option<DncOut>,
+}
+
+/// A number to list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDncBody {
+    /// E.164, or national with the configured region.
+    pub number: String,
+    /// One line, up to 500 characters.
+    pub reason: Option<String>,
+    /// Listed until this instant (RFC 3339, in the future); default: for good.
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
+}
+
+/// Many numbers with one reason and end.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DncImportBody {
+    pub numbers: Vec<String>,
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
+    /// Store the readable numbers even when some are not.
+    #[serde(default)]
+    pub skip_invalid: bool,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DncImportOut {
+    /// Numbers not listed before.
+    pub added: i64,
+    /// Numbers already listed, whose reason and end were replaced.
+    pub updated: i64,
+    /// With `skip_invalid`: the numbers that could not be read.
+    pub skipped: Vec<DncSkipped>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct DncSkipped {
+    pub index: i64,
+    pub number: String,
+    pub reason: String,
 }

@@ -1,6 +1,6 @@
-//! `dialout serve`: the HTTP API and, unless `--no-worker`, the worker, in one process. On
-//! SIGTERM/SIGINT it stops accepting, finishes the requests in flight, lets the worker
-//! release its claims, and exits 0.
+//! `dialout serve`: the HTTP API and, unless `--no-worker`, the worker and the webhook
+//! delivery loop, in one process. On SIGTERM/SIGINT it stops accepting, finishes the
+//! requests in flight, lets the worker release its claims, and exits 0.
 
 use std::sync::Arc;
 
@@ -15,7 +15,8 @@ pub struct Args {
     /// HOST:PORT to listen on (default: [http] listen, DIALOUT_HTTP_LISTEN, 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Serve the API only; a `dialout worker` elsewhere publishes queued messages.
+    /// Serve the API only; a `dialout worker` elsewhere publishes queued messages and
+    /// delivers webhooks.
     #[arg(long)]
     pub no_worker: bool,
 }
@@ -71,6 +72,15 @@ async fn serve(
         tracing::info!("{name}: finishing requests in flight, then stopping");
         let _ = stop_tx.send(true);
     });
+    // Deliveries go with the worker: `--no-worker` means another process does both.
+    let hooks = match no_worker {
+        true => None,
+        false => Some(dialer.webhook_deliverer().map_err(Failure::failed)?),
+    };
+    let hooks = hooks.map(|hooks| {
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { hooks.run(stop).await })
+    });
     let worker = (!no_worker).then(|| {
         let worker = dialer.worker(WorkerOptions::default());
         let stop = stop_rx.clone();
@@ -95,6 +105,13 @@ async fn serve(
             ),
             Ok(Err(e)) => return Err(Failure::failed(format!("worker failed: {e}"))),
             Err(e) => return Err(Failure::failed(format!("worker failed: {e}"))),
+        }
+    }
+    if let Some(hooks) = hooks {
+        match hooks.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("webhook deliveries: {e}"),
+            Err(e) => tracing::warn!("webhook deliveries stopped: {e}"),
         }
     }
     served.map_err(|e| Failure::failed(format!("server failed: {e}")))?;

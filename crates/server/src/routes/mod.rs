@@ -1,11 +1,13 @@
-//! One module per endpoint group; each gives a `router()` merged here. Later groups
-//! (`/v1/webhooks`, `/v1/dnc`, `/audio/`, the dashboard) add a module and a line.
+//! One module per endpoint group; each gives a `router()` merged in `lib.rs`.
 
+pub mod audio;
+pub mod dnc;
 pub mod docs;
 pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod templates;
+pub mod webhooks;
 
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
