@@ -140,3 +140,41 @@ impl TokenCheck for DialerTokens {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialout_dialer::backends::{Backends, Dummy};
+
+    #[test]
+    fn tokens_map_to_dashboard_scopes_and_a_revoked_one_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("d.db").display());
+        let store = dialout_dialer::store::open(&url).unwrap();
+        let backends = Backends::single(Arc::new(Dummy::new("dummy")));
+        let dialer = Arc::new(Dialer::new(store, backends));
+        let check = DialerTokens(dialer.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let support = dialer
+                .create_token("support", &[Scope::Read])
+                .await
+                .unwrap();
+            let ops = dialer
+                .create_token("ops", &[Scope::Read, Scope::Send, Scope::Admin])
+                .await
+                .unwrap();
+            let app = dialer.create_token("app", &[Scope::Send]).await.unwrap();
+            let s = |read, send, admin| Some(Scopes { read, send, admin });
+            assert_eq!(check.scopes(&support.secret).await, s(true, false, false));
+            assert_eq!(check.scopes(&ops.secret).await, s(true, true, true));
+            assert_eq!(check.scopes(&app.secret).await, s(false, true, false));
+            assert_eq!(check.scopes("dlo_nonsense").await, None);
+            dialer.revoke_token("support").await.unwrap();
+            assert_eq!(check.scopes(&support.secret).await, None);
+        });
+    }
+}
