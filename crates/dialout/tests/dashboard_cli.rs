@@ -2,6 +2,8 @@
 //! `dialout token create` signs in over HTTP and the overview shows the store.
 
 mod runner;
+#[path = "../../dialer/tests/webhooks_support/mod.rs"]
+mod webhooks_support;
 mod worker_support;
 
 use std::io::Write;
@@ -11,7 +13,10 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use runner::wait_with_deadline;
+use webhooks_support::{Mode, Receiver};
 use worker_support::Env;
+
+const HOOKS: &str = "[webhooks]\ntimeout = \"1s\"\nretry_base = \"100ms\"\nretry_max = \"200ms\"\ninterval = \"50ms\"\n";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -34,14 +39,16 @@ fn token(env: &Env, name: &str, scopes: &str) -> String {
 
 /// `dialout serve --no-worker`: queued messages stay queued, so the queue depth is known.
 fn serve(env: &Env) -> (Child, String) {
+    serve_with(env, &["--no-worker"])
+}
+
+fn serve_with(env: &Env, extra: &[&str]) -> (Child, String) {
     let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--listen", &listen];
+    args.extend_from_slice(extra);
     let child = env
-        .cmd(&[
-            "serve",
-            "--no-worker",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .cmd(&args)
         .env("DIALOUT_LOG", "info")
         .spawn_until("listening on http://", Duration::from_secs(60));
     (child, format!("http://127.0.0.1:{port}"))
@@ -223,4 +230,66 @@ fn http_secure_cookies_marks_the_session_cookie_secure() {
         .unwrap();
     let secure = cookie_line(true)();
     assert!(secure.contains("; Secure"), "{secure}");
+}
+
+/// With its worker, `serve` also posts webhook events, and a replay from the dashboard goes
+/// out again.
+#[test]
+fn serve_delivers_webhooks_and_the_dashboard_replays_one() {
+    let env = Env::sqlite(HOOKS);
+    let rt = runtime();
+    let rx = rt.block_on(Receiver::start(Mode::Ok));
+    let added = env
+        .run(&["--json", "webhook", "add", &rx.url()])
+        .ok()
+        .json();
+    let endpoint = added["id"].as_i64().unwrap();
+    env.insert(1);
+    let admin = token(&env, "ops", "read,admin");
+    let (child, base) = serve_with(&env, &[]);
+    rt.block_on(rx.wait_for(1, Duration::from_secs(30)));
+    let deliveries = env
+        .run(&["--json", "webhook", "deliveries", &endpoint.to_string()])
+        .ok()
+        .json();
+    let delivered = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["state"] == "delivered")
+        .unwrap_or_else(|| panic!("a delivered event: {deliveries}"))["id"]
+        .as_i64()
+        .unwrap();
+    rt.block_on(async {
+        let http = browser();
+        let (status, _) = sign_in(&http, &base, &admin).await;
+        assert_eq!(status, 200);
+        let page = http
+            .get(format!("{base}/webhooks/{endpoint}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let action = format!("/webhooks/deliveries/{delivered}/replay");
+        assert!(page.contains(&action), "{page}");
+        let csrf = hidden(&page, "_csrf");
+        let before = rx.count();
+        let resp = http
+            .post(format!("{base}{action}"))
+            .form(&[("_csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.text()
+                .await
+                .unwrap()
+                .contains("1 delivery queued again.")
+        );
+        rx.wait_for(before + 1, Duration::from_secs(30)).await;
+    });
+    stop(child);
 }

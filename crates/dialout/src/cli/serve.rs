@@ -1,6 +1,6 @@
-//! `dialout serve`: the HTTP API and, unless `--no-worker`, the worker, in one process. On
-//! SIGTERM/SIGINT it stops accepting, finishes the requests in flight, lets the worker
-//! release its claims, and exits 0.
+//! `dialout serve`: the HTTP API, the dashboard and, unless `--no-worker`, the worker and
+//! the webhook deliveries, in one process. On SIGTERM/SIGINT it stops accepting, finishes
+//! the requests in flight, lets the worker release its claims, and exits 0.
 
 use std::sync::Arc;
 
@@ -77,6 +77,13 @@ async fn serve(
         tracing::info!("{name}: finishing requests in flight, then stopping");
         let _ = stop_tx.send(true);
     });
+    // As in `dialout worker`: webhook deliveries (and the dashboard's replays) go out beside
+    // the worker, until the same stop.
+    let deliverer = if no_worker {
+        None
+    } else {
+        Some(dialer.webhook_deliverer().map_err(Failure::failed)?)
+    };
     let worker = (!no_worker).then(|| {
         let worker = dialer.worker(WorkerOptions::default());
         let stop = stop_rx.clone();
@@ -84,6 +91,10 @@ async fn serve(
             tracing::info!(owner = worker.owner(), "worker started");
             worker.run(stop).await
         })
+    });
+    let hooks = deliverer.map(|hooks| {
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { hooks.run(stop).await })
     });
     // The dashboard's paths (`/`, `/messages*`, `/templates*`, `/webhooks*`, `/sign-*`,
     // `/assets/*`) and the API's (`/v1/*`, `/healthz`, `/readyz`, `/metrics`, `/docs`,
@@ -106,6 +117,13 @@ async fn serve(
             ),
             Ok(Err(e)) => return Err(Failure::failed(format!("worker failed: {e}"))),
             Err(e) => return Err(Failure::failed(format!("worker failed: {e}"))),
+        }
+    }
+    if let Some(hooks) = hooks {
+        match hooks.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("webhook deliveries: {e}"),
+            Err(e) => tracing::warn!("webhook deliveries stopped: {e}"),
         }
     }
     served.map_err(|e| Failure::failed(format!("server failed: {e}")))?;
