@@ -104,6 +104,16 @@ pub fn router(dialer: Arc<Dialer>, auth: Arc<dyn TokenCheck>, opts: DashboardOpt
             "/templates/{slug}/active",
             post(pages::templates::set_active),
         )
+        .route("/webhooks", get(pages::webhooks::list))
+        .route("/webhooks/{id}", get(pages::webhooks::endpoint))
+        .route(
+            "/webhooks/{id}/replay-failed",
+            post(pages::webhooks::replay_failed),
+        )
+        .route(
+            "/webhooks/deliveries/{id}/replay",
+            post(pages::webhooks::replay),
+        )
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
         .route("/assets/{name}", get(assets::serve))

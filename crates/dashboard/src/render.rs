@@ -24,6 +24,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/template_form.html"),
     ),
     ("preview.html", include_str!("../templates/preview.html")),
+    ("webhooks.html", include_str!("../templates/webhooks.html")),
+    ("webhook.html", include_str!("../templates/webhook.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
 

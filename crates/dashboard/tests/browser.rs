@@ -93,14 +93,26 @@ async fn shot(c: &Client, name: &str) -> Vec<u8> {
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let start = Instant::now();
+    loop {
+        let found = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+        match found.text().await {
+            Ok(t) => return t,
+            // Found on the page a click was leaving: read it again on the new one.
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && start.elapsed() < WAIT =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot read {css}: {e}"),
+        }
+    }
 }
 
 async fn path(c: &Client) -> String {
@@ -408,6 +420,70 @@ async fn steps(c: &Client, s: &common::Server) {
     }
     shot(c, "10-messages-refreshed").await;
 
+    // --- webhooks: the overview counts the failures, the page lists them, replay queues one
+    let (ep, _secret) = s
+        .dialer
+        .add_webhook("http://127.0.0.1:9/hook", None, None)
+        .await
+        .unwrap();
+    s.dialer.cancel(second.id).await.unwrap();
+    s.dialer
+        .store()
+        .webhooks()
+        .disable_endpoint(ep.id, "receiver gone", jiff::Timestamp::now())
+        .unwrap();
+    let failed = s.dialer.webhook_deliveries(ep.id, true, 10).await.unwrap();
+    assert_eq!(failed.len(), 2, "the cancel's state change and final event");
+    c.goto(&s.url("/")).await.unwrap();
+    assert_eq!(text(c, "#webhook-failures-count").await, "2");
+    c.find(Locator::Css("#webhook-failures a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let endpoints = text(c, "#endpoints").await;
+    assert!(
+        endpoints.contains("http://127.0.0.1:9/hook") && endpoints.contains("DISABLED"),
+        "{endpoints}"
+    );
+    assert_eq!(
+        text(c, &format!("tr[data-endpoint='{}'] .failed-count", ep.id)).await,
+        "2"
+    );
+    shot(c, "10a-webhooks").await;
+    c.find(Locator::Css(&format!("tr[data-endpoint='{}'] a", ep.id)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let failures = text(c, "#failed").await;
+    assert!(
+        failures.contains("message.final") && failures.contains("FAILED"),
+        "{failures}"
+    );
+    let one = failed[0].id;
+    c.find(Locator::Css(&format!(
+        "#failed tr[data-delivery='{one}'] button.replay"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert_eq!(text(c, "#replayed").await, "1 delivery queued again.");
+    assert_eq!(
+        path(c).await,
+        format!("/webhooks/{}?replayed=1", ep.id),
+        "back on the endpoint's page"
+    );
+    let d = s.dialer.webhook_delivery(one).await.unwrap();
+    assert_eq!(d.state, dialout_dialer::webhooks::DeliveryState::Pending);
+    let failures = text(c, "#failed").await;
+    assert!(!failures.contains(&d.event_id()), "{failures}");
+    shot(c, "10b-webhook-replayed").await;
+
     // --- usable on a phone-sized screen: nothing wider than the screen but the table's
     // own scroll box
     c.set_window_size(390, 844).await.unwrap();
@@ -415,6 +491,7 @@ async fn steps(c: &Client, s: &common::Server) {
         ("/".to_string(), "11-phone-overview"),
         ("/messages".to_string(), "12-phone-messages"),
         (format!("/messages/{}", first.id), "13-phone-message"),
+        (format!("/webhooks/{}", ep.id), "14-phone-webhook"),
     ] {
         c.goto(&s.url(&p)).await.unwrap();
         text(c, "main h1").await;

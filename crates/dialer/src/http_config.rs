@@ -12,6 +12,10 @@ pub struct HttpConfig {
     pub listen: Option<String>,
     /// Serve `/metrics` (no token needed); default true.
     pub metrics: Option<bool>,
+    /// Mark the dashboard's cookies `Secure`; default false. Set it when browsers reach
+    /// dialout over HTTPS (a TLS proxy in front): they then never send the session over
+    /// plain HTTP.
+    pub secure_cookies: Option<bool>,
 }
 
 impl HttpConfig {
@@ -21,5 +25,9 @@ impl HttpConfig {
 
     pub fn metrics(&self) -> bool {
         self.metrics.unwrap_or(true)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(false)
     }
 }

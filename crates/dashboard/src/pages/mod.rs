@@ -4,6 +4,7 @@ pub(crate) mod message;
 pub(crate) mod messages;
 pub(crate) mod overview;
 pub(crate) mod templates;
+pub(crate) mod webhooks;
 
 use axum::http::StatusCode;
 use axum::response::Response;

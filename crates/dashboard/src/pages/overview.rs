@@ -117,6 +117,14 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
         Ok(x) => x,
         Err(e) => return dialer_error(&app, &s, e),
     };
+    // The page still shows the rest when the webhook tables cannot be read.
+    let hooks = match crate::pages::webhooks::failure_count(d).await {
+        Ok((endpoints, failed, capped)) => Some(context! { endpoints, failed, capped }),
+        Err(e) => {
+            tracing::error!("dashboard overview: webhook failures: {e}");
+            None
+        }
+    };
     let offset = (since_24h.as_second() - since_7d.as_second()) / 3600;
     let c24: Vec<StateCount> = hourly
         .iter()
@@ -145,6 +153,7 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
             windows => crate::render::val(&windows),
             queue_depth => depth,
             backends => crate::render::val(&backends),
+            hooks,
             now => now.to_string(),
         },
     )
