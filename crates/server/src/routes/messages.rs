@@ -312,31 +312,10 @@ async fn list(
         recipient,
         limit,
     } = list_query(pairs)?;
-    let mut items = Vec::new();
-    let mut next = None;
-    // The store has no recipient filter: pages are read and filtered here until full.
-    loop {
-        filter.limit = Some(limit);
-        let page = state.dialer.messages(filter.clone()).await?;
-        let mut last = None;
-        for m in page.messages {
-            last = Some(m.id);
-            if recipient.as_ref().is_none_or(|r| *r == m.recipient) {
-                items.push(m);
-                if items.len() == limit {
-                    break;
-                }
-            }
-        }
-        if items.len() == limit {
-            next = items.last().map(|m| m.id);
-            break;
-        }
-        match (page.next, last) {
-            (Some(_), Some(id)) => filter.before = Some(id),
-            _ => break,
-        }
-    }
+    filter.recipient = recipient.map(|r| r.as_str().to_string());
+    filter.limit = Some(limit);
+    let page = state.dialer.messages(filter).await?;
+    let (items, next) = (page.messages, page.next);
     let items: Vec<Value> = items.iter().map(dj::message).collect();
     Ok(super::json(
         StatusCode::OK,
