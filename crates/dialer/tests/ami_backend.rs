@@ -141,6 +141,35 @@ async fn retries_follow_the_outcome_policy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_is_not_made_after_the_calling_window_closes() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(
+        &fake,
+        dir.path(),
+        "retry_busy = { attempts = 3, delay = \"1s\" }\n",
+    );
+    // The delivery tells the backend when the recipient's window closes: in 2 s here, before
+    // a retry 1 s later could have rung its full wait_time.
+    let mut late = message(BUSY);
+    let end = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    late.extra_sender_data.insert(
+        dialout_dialer::delivery::CALLING_HOURS_END.into(),
+        end.to_string().into(),
+    );
+    let mut ms = vec![late];
+    publish(&b, &mut ms[0]).await;
+    let history = until_final(&b, &mut ms, Duration::from_secs(10)).await;
+    assert_eq!(ms[0].state, State::Declined, "{:?}", history[0]);
+    assert!(
+        !history[0].contains(&State::Rescheduled),
+        "{:?}",
+        history[0]
+    );
+    assert_eq!(fake.times_called(&BUSY[1..]), 1, "not called again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_withdraws_a_waiting_retry_but_not_an_answered_call() {
     let fake = fake().await;
     fake.playback(Duration::from_secs(2));

@@ -552,9 +552,24 @@ impl Inner {
                 if c.unsure {
                     continue;
                 }
-                let Some(v) = judge(c, &self.config) else {
+                let Some(mut v) = judge(c, &self.config) else {
                     continue;
                 };
+                // A retry that would ring after the recipient's calling window closes is not
+                // made: the outcome stands as if the retries were used up.
+                if let Some(after) = v.retry_in
+                    && m.state != State::Rescheduled
+                    && let Some(end) = window_end(&m)
+                    && now_ms + after.as_millis() as i64 + ring_ms(&self.config) > end
+                {
+                    let mut spent = c.clone();
+                    spent.attempt = u32::MAX;
+                    if let Some(last) = judge(&spent, &self.config) {
+                        v = last;
+                        v.reason =
+                            format!("{}; not called again: the calling window closes", v.reason);
+                    }
+                }
                 if let Some(after) = v.retry_in {
                     if m.state == State::Rescheduled {
                         due.push(m);
@@ -818,4 +833,18 @@ impl Intake for Ami {
     fn changed(&self) -> Option<Arc<Notify>> {
         Some(self.results_changed())
     }
+}
+
+/// When the recipient's calling window closes (epoch ms), as the delivery told the backend.
+fn window_end(m: &Message) -> Option<i64> {
+    m.extra_sender_data
+        .get(crate::delivery::CALLING_HOURS_END)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond())
+}
+
+/// How long a call may ring (ms): a retry must be over before the window closes.
+fn ring_ms(config: &AmiConfig) -> i64 {
+    config.wait_time.as_millis() as i64
 }
