@@ -559,7 +559,7 @@ impl Inner {
                 // made: the outcome stands as if the retries were used up.
                 if let Some(after) = v.retry_in
                     && m.state != State::Rescheduled
-                    && let Some(end) = window_end(&m)
+                    && let Some(end) = window_end(m)
                     && now_ms + after.as_millis() as i64 + ring_ms(&self.config) > end
                 {
                     let mut spent = c.clone();
