@@ -330,3 +330,33 @@ async fn messages_filters_recipient_state_and_time_range() {
     let page = get(&r, Some(&c), "/messages?since=yesterday").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_overview_lists_the_workers_heard_from() {
+    let (r, s) = router(DashboardOptions::default());
+    let c = session(&r, common::READ).await;
+    let resp = get(&r, Some(&c), "/").await;
+    assert!(
+        resp.body.contains("No worker has been heard from"),
+        "{}",
+        resp.body
+    );
+
+    // A worker beats once as it starts.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let worker = s.dialer.worker(dialout_dialer::WorkerOptions::default());
+    let owner = worker.owner().to_string();
+    let running = tokio::spawn(async move { worker.run(stop).await });
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = get(&r, Some(&c), "/").await.body;
+        if body.contains(&owner) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    assert!(body.contains(&owner), "{body}");
+    assert!(body.contains("running"), "{body}");
+}

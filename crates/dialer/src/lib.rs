@@ -49,5 +49,5 @@ pub use related::{InvalidRelated, RelatedObject};
 pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 pub use state::{State, UnknownState};
 pub use store::tokens::{Scope, Token};
-pub use store::{MessageFilter, NewTemplate, StateCount, Template, TemplateChange};
+pub use store::{MessageFilter, NewTemplate, StateCount, Template, TemplateChange, WorkerBeat};
 pub use template::{Refusal, TemplateError};

@@ -1009,6 +1009,30 @@ fn due_signal_ticks_on_queued_inserts(s: &Arc<dyn Store>) {
     }
 }
 
+/// Worker heartbeats: one row per worker, replaced at each beat, listed by recency.
+fn worker_beats(s: &Arc<dyn Store>) {
+    use dialout_dialer::WorkerBeat;
+    let beat = |owner: &str, seen: i64, claimed: u64| WorkerBeat {
+        owner: owner.into(),
+        started_at: t(0),
+        seen_at: t(seen),
+        claimed,
+        recorded: claimed / 2,
+    };
+    assert!(s.beats(t(0)).unwrap().is_empty());
+    s.beat(&beat("a:1:00000001", 10, 4)).unwrap();
+    s.beat(&beat("b:2:00000002", 20, 0)).unwrap();
+    s.beat(&beat("a:1:00000001", 30, 8)).unwrap();
+    let all = s.beats(t(0)).unwrap();
+    assert_eq!(
+        all,
+        vec![beat("a:1:00000001", 30, 8), beat("b:2:00000002", 20, 0)]
+    );
+    assert_eq!(s.beats(t(25)).unwrap(), vec![beat("a:1:00000001", 30, 8)]);
+    assert!(!all[0].silent(t(40)));
+    assert!(all[0].silent(t(61)));
+}
+
 /// The dashboard's counts by state and interval, the queue depth, and the filters it adds.
 fn dashboard_counts(s: &Arc<dyn Store>) {
     let early = new_message("before the window");
@@ -1301,6 +1325,7 @@ suite!(
     ids_sharing_their_leading_bits,
     due_signal_ticks_on_queued_inserts,
     dashboard_counts,
+    worker_beats,
     webhook_outbox_and_claims,
     webhook_concurrent_claims,
 );

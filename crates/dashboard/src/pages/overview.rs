@@ -109,10 +109,11 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
     let since_7d = floor(86_400) - day * 6;
     let d = &app.dialer;
     // One pass over the week by hour: the last 24 hours are its tail, the days its sums.
-    let (hourly, depth, backends) = match tokio::try_join!(
+    let (hourly, depth, backends, beats) = match tokio::try_join!(
         d.state_counts(since_7d, hour),
         d.queue_depth(),
         d.backend_health(),
+        d.workers(now - day),
     ) {
         Ok(x) => x,
         Err(e) => return dialer_error(&app, &s, e),
@@ -141,6 +142,20 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
             ..*c
         })
         .collect();
+    let workers: Vec<_> = beats
+        .iter()
+        .map(|b| {
+            context! {
+                owner => b.owner.clone(),
+                started_at => b.started_at.to_string(),
+                seen_at => b.seen_at.to_string(),
+                seen_secs_ago => now.duration_since(b.seen_at).as_secs().max(0),
+                alive => !b.silent(now),
+                claimed => b.claimed,
+                recorded => b.recorded,
+            }
+        })
+        .collect();
     let windows = vec![
         window("Last 24 hours", "h24", since_24h, 24, hour, &c24),
         window("Last 7 days", "d7", since_7d, 7, day, &c7),
@@ -154,6 +169,7 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
             queue_depth => depth,
             backends => crate::render::val(&backends),
             hooks,
+            workers,
             now => now.to_string(),
         },
     )

@@ -32,6 +32,11 @@ impl Dialer {
         Ok(blocking(self.store(), move |s| s.state_counts(since, bucket)).await?)
     }
 
+    /// The workers heard from at or after `since` (their heartbeats), the most recent first.
+    pub async fn workers(&self, since: Timestamp) -> Result<Vec<crate::WorkerBeat>, Error> {
+        Ok(blocking(self.store(), move |s| s.beats(since)).await?)
+    }
+
     /// Messages waiting to be published.
     pub async fn queue_depth(&self) -> Result<usize, Error> {
         Ok(blocking(self.store(), |s| s.queue_depth()).await?)

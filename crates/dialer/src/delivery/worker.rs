@@ -14,7 +14,7 @@ use super::{
     DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
 };
 use crate::backends::Backends;
-use crate::store::{Claimable, Store};
+use crate::store::{Claimable, Store, WorkerBeat};
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkerOptions {
@@ -104,9 +104,15 @@ impl Worker {
         // A failing store (database down or restarting) is logged once, retried with backoff.
         let mut outage: Option<(Instant, Duration)> = None;
         let (results, _forwarders) = results_waiting(&self.backends);
+        let started_at = Timestamp::now();
+        let mut next_beat = Instant::now();
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if Instant::now() >= next_beat {
+                next_beat = Instant::now() + WorkerBeat::EVERY;
+                self.beat(started_at, &stats).await;
             }
             let more = match self
                 .tick(
@@ -168,6 +174,20 @@ impl Worker {
             }
         }
         Ok(stats)
+    }
+
+    /// Says this worker is alive (best effort: a failing store is the tick's to report).
+    async fn beat(&self, started_at: Timestamp, stats: &WorkerStats) {
+        let beat = WorkerBeat {
+            owner: self.owner.clone(),
+            started_at,
+            seen_at: Timestamp::now(),
+            claimed: stats.claimed as u64,
+            recorded: stats.recorded as u64,
+        };
+        if let Err(e) = blocking(&self.store, move |s| s.beat(&beat)).await {
+            tracing::debug!("worker heartbeat not recorded: {e}");
+        }
     }
 
     /// Intake (at most once per interval), the status check when due, one publishing round.

@@ -2,11 +2,13 @@
 //! embedded default) or PostgreSQL. Synchronous on purpose: async callers run it on a
 //! blocking thread, never inside a backend call.
 
+mod beats;
 mod plan;
 pub mod postgres;
 pub mod sqlite;
 pub mod tokens;
 pub mod webhooks;
+pub use beats::WorkerBeat;
 
 use std::sync::Arc;
 
@@ -183,6 +185,10 @@ pub trait Store: Send + Sync + 'static {
         since: Timestamp,
         bucket: jiff::SignedDuration,
     ) -> Result<Vec<StateCount>, StoreError>;
+    /// Records a worker's heartbeat (one row per worker, replaced).
+    fn beat(&self, beat: &WorkerBeat) -> Result<(), StoreError>;
+    /// The workers heard from at or after `since`, the most recent first.
+    fn beats(&self, since: Timestamp) -> Result<Vec<WorkerBeat>, StoreError>;
     /// Messages waiting to be published (WAITING, ERROR_RETRY); SQLite leaves out those the
     /// process that stored them is publishing at once.
     fn queue_depth(&self) -> Result<usize, StoreError>;

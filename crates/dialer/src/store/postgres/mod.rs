@@ -2,6 +2,7 @@
 //! It blocks: async code calls it from blocking threads (`spawn_blocking`).
 
 mod batch;
+mod beats;
 mod claim;
 mod counts;
 mod dnc;
@@ -470,5 +471,11 @@ impl Store for PgStore {
         bucket: jiff::SignedDuration,
     ) -> Result<Vec<crate::store::StateCount>, StoreError> {
         self.read(|db| counts::by_state(db, since, bucket))
+    }
+    fn beat(&self, b: &super::WorkerBeat) -> Result<(), StoreError> {
+        self.write(|db| beats::beat(db, b))
+    }
+    fn beats(&self, since: Timestamp) -> Result<Vec<super::WorkerBeat>, StoreError> {
+        self.read(|db| beats::beats(db, since))
     }
 }

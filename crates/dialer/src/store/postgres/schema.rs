@@ -9,6 +9,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (5, super::tokens::SCHEMA),
     // Webhook endpoints, their outbox and the triggers that fill it.
     (6, super::webhooks::MIGRATION),
+    // Worker heartbeats (the dashboard's overview).
+    (7, crate::store::beats::SCHEMA_POSTGRES),
 ];
 
 /// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).

@@ -2,6 +2,7 @@
 //! connections with cached prepared statements. Writers take the lock up front
 //! (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 
+mod beats;
 mod counts;
 mod delivery;
 mod dnc;
@@ -358,6 +359,12 @@ impl Store for SqliteStore {
     }
     fn queue_depth(&self) -> Result<usize, StoreError> {
         self.read(counts::queue_depth)
+    }
+    fn beat(&self, b: &super::WorkerBeat) -> Result<(), StoreError> {
+        self.write(|c| beats::beat(c, b))
+    }
+    fn beats(&self, since: Timestamp) -> Result<Vec<super::WorkerBeat>, StoreError> {
+        self.read(|c| beats::beats(c, since))
     }
     fn catch_up(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         self.write(|tx| {

@@ -26,6 +26,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (9, Migration::Sql(super::tokens::SCHEMA)),
     // Webhook endpoints and their outbox (the triggers come with the first endpoint).
     (10, Migration::Sql(super::webhooks::MIGRATION)),
+    // Worker heartbeats (the dashboard's overview).
+    (11, Migration::Sql(crate::store::beats::SCHEMA_SQLITE)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
