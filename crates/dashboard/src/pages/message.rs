@@ -20,6 +20,19 @@ fn parse_id(app: &AppState, s: &Session, id: &str) -> Result<MessageId, Response
     })
 }
 
+/// The message a cancel or resend form acts on, once its CSRF token and the `send` scope
+/// are checked.
+fn acting_on(
+    app: &AppState,
+    s: &Session,
+    form: &HashMap<String, String>,
+    id: &str,
+) -> Result<MessageId, Response> {
+    s.check_csrf(form.get("_csrf"))
+        .and_then(|_| s.require(s.scopes.send, "send"))?;
+    parse_id(app, s, id)
+}
+
 pub(crate) async fn page(
     State(app): State<AppState>,
     s: Session,
@@ -116,13 +129,7 @@ pub(crate) async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = s
-        .check_csrf(form.get("_csrf"))
-        .and_then(|_| s.require(s.scopes.send, "send"))
-    {
-        return r;
-    }
-    let id = match parse_id(&app, &s, &id) {
+    let id = match acting_on(&app, &s, &form, &id) {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -148,13 +155,7 @@ pub(crate) async fn resend(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = s
-        .check_csrf(form.get("_csrf"))
-        .and_then(|_| s.require(s.scopes.send, "send"))
-    {
-        return r;
-    }
-    let id = match parse_id(&app, &s, &id) {
+    let id = match acting_on(&app, &s, &form, &id) {
         Ok(id) => id,
         Err(r) => return r,
     };
