@@ -96,6 +96,13 @@ pub trait Pacing: Send + Sync {
     /// How many more messages may be handed over now, given how many of this backend's
     /// messages are in flight (sent, not final). The rest stay WAITING.
     async fn capacity(&self, in_flight: usize) -> usize;
+
+    /// The limits that hold across every worker sharing the database, counted there when
+    /// the worker claims ([`crate::store::Pace`]); what `capacity` says still applies on
+    /// top. None by default.
+    fn limits(&self) -> crate::store::Pace {
+        crate::store::Pace::NONE
+    }
 }
 
 /// Looking up one message after an attempt whose outcome is unknown (a crash between

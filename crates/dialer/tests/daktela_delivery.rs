@@ -149,6 +149,7 @@ async fn a_timeout_after_create_is_adopted_on_the_next_attempt_not_posted_again(
     let due = Claimable::Due {
         limit: 10,
         backend: None,
+        pace: dialout_dialer::store::Pace::NONE,
     };
     let claimed = db.store.claim(&owner, due, later, lease).unwrap();
     let held: Vec<_> = claimed.iter().map(|m| m.id).collect();

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use common::{new_message, phone, related};
 use dialout_dialer::store::{
-    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Store,
-    StoreError, TemplateChange,
+    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Pace,
+    Store, StoreError, TemplateChange,
 };
 use dialout_dialer::{JsonMap, Message, MessageId, NewMessage, Priority, State, Tag};
 use jiff::{SignedDuration, Timestamp};
@@ -22,7 +22,11 @@ fn t(secs: i64) -> Timestamp {
 }
 
 fn due(limit: usize, backend: Option<&str>) -> Claimable<'_> {
-    Claimable::Due { limit, backend }
+    Claimable::Due {
+        limit,
+        backend,
+        pace: Pace::NONE,
+    }
 }
 
 /// One message's `begin_attempts`.
@@ -931,6 +935,133 @@ fn concurrent_claim_ids(s: &Arc<dyn Store>) {
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
 }
 
+/// A claim for backend `dummy` under `pace`, at the wall clock (pacing runs on real time).
+fn paced(limit: usize, pace: Pace) -> Claimable<'static> {
+    Claimable::Due {
+        limit,
+        backend: Some("dummy"),
+        pace,
+    }
+}
+
+/// Four claimers ("workers") of one backend with `max_in_flight = 5`: what they hold
+/// (claimed, then sent and not final) is never more than 5 in all, and everything is
+/// delivered in the end.
+fn paced_claims_share_max_in_flight(s: &Arc<dyn Store>) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    const N: usize = 80;
+    let batch: Vec<_> = (0..N).map(|i| new_message(&i.to_string())).collect();
+    s.insert(&batch, QUEUED, Timestamp::now()).unwrap();
+    let pace = Pace {
+        max_in_flight: Some(5),
+        calls_per_second: None,
+    };
+    // Counted up after a claim commits and down before the message is made final: never
+    // more than the messages the database counts as busy.
+    let held = Arc::new(AtomicUsize::new(0));
+    let (most, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let threads: Vec<_> = (0..4)
+        .map(|w| {
+            let (s, held, most, done) = (s.clone(), held.clone(), most.clone(), done.clone());
+            std::thread::spawn(move || {
+                let owner = format!("worker-{w}");
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                while done.load(SeqCst) < N && std::time::Instant::now() < deadline {
+                    let now = Timestamp::now();
+                    let lease = now + SignedDuration::from_secs(60);
+                    let got = s.claim(&owner, paced(3, pace), now, lease).unwrap();
+                    if got.is_empty() {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        continue;
+                    }
+                    let n = got.len();
+                    let total = held.fetch_add(n, SeqCst) + n;
+                    most.fetch_max(total, SeqCst);
+                    let ids: Vec<MessageId> = got.iter().map(|m| m.id).collect();
+                    s.begin_attempts(&owner, &ids, now).unwrap();
+                    let sent: Vec<_> = ids
+                        .iter()
+                        .map(|id| ((*id).into(), accepted(State::Ready, "sent")))
+                        .collect();
+                    s.finish(&owner, &sent, now).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(15));
+                    held.fetch_sub(n, SeqCst);
+                    let answered = status(State::AnsweredComplete, "answered");
+                    let finals: Vec<_> = ids.iter().map(|id| (*id, answered.clone())).collect();
+                    s.apply(&finals, None, Timestamp::now()).unwrap();
+                    done.fetch_add(n, SeqCst);
+                }
+            })
+        })
+        .collect();
+    for h in threads {
+        h.join().unwrap();
+    }
+    assert_eq!(done.load(SeqCst), N, "every message delivered");
+    let most = most.load(SeqCst);
+    assert!(
+        most <= 5,
+        "{most} in flight at once, above max_in_flight = 5"
+    );
+    assert_eq!(most, 5, "the limit was reached, not just kept");
+}
+
+/// Four claimers of one backend with `calls_per_second = 20` for about two seconds: all
+/// of them together get at most 20 per second plus the burst of 20.
+fn paced_claims_share_calls_per_second(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..300).map(|i| new_message(&i.to_string())).collect();
+    s.insert(&batch, QUEUED, Timestamp::now()).unwrap();
+    let pace = Pace {
+        max_in_flight: None,
+        calls_per_second: Some(20.0),
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|w| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let owner = format!("worker-{w}");
+                let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+                let (mut got, mut first, mut last) = (0, None, None);
+                while std::time::Instant::now() < end {
+                    let now = Timestamp::now();
+                    let lease = now + SignedDuration::from_secs(60);
+                    let claimed = s.claim(&owner, paced(10, pace), now, lease).unwrap();
+                    first.get_or_insert(now);
+                    last = Some(now);
+                    got += claimed.len();
+                    // Done at once: the rate alone limits.
+                    let ok = accepted(State::Debug, "done");
+                    let changes: Vec<_> =
+                        claimed.iter().map(|m| (m.id.into(), ok.clone())).collect();
+                    s.finish(&owner, &changes, now).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                (got, first.unwrap(), last.unwrap())
+            })
+        })
+        .collect();
+    let runs: Vec<_> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    let total: usize = runs.iter().map(|r| r.0).sum();
+    let first = runs.iter().map(|r| r.1).min().unwrap();
+    let last = runs.iter().map(|r| r.2).max().unwrap();
+    let secs = last.duration_since(first).as_secs_f64();
+    // (A thousandth for the rounding of times and tokens.)
+    let most = (20.0 * secs + 20.001).floor() as usize;
+    eprintln!("{total} claimed in {secs:.2} s by 4 claimers (at most {most})");
+    assert!(
+        total <= most,
+        "{total} claimed in {secs:.2} s, above 20/s + 20"
+    );
+    assert!(
+        total >= 40,
+        "only {total} claimed in {secs:.2} s: the rate was not used"
+    );
+    assert!(
+        runs.iter().filter(|r| r.0 > 0).count() >= 2,
+        "shared: {runs:?}"
+    );
+}
+
 fn phone_round_trip(s: &Arc<dyn Store>) {
     let mut n = new_message("x");
     n.recipient = phone("777 123 456");
@@ -1321,6 +1452,8 @@ suite!(
     in_flight_and_cursor,
     concurrent_claims,
     concurrent_claim_ids,
+    paced_claims_share_max_in_flight,
+    paced_claims_share_calls_per_second,
     phone_round_trip,
     ids_sharing_their_leading_bits,
     due_signal_ticks_on_queued_inserts,

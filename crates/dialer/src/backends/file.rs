@@ -349,6 +349,13 @@ impl Pacing for FileBackend {
             .max_in_flight
             .map_or(usize::MAX, |max| max.saturating_sub(in_flight))
     }
+
+    fn limits(&self) -> crate::store::Pace {
+        crate::store::Pace {
+            max_in_flight: self.inner.max_in_flight,
+            calls_per_second: None,
+        }
+    }
 }
 
 #[async_trait]

@@ -14,7 +14,7 @@ use super::{
     DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
 };
 use crate::backends::Backends;
-use crate::store::{Claimable, Store, WorkerBeat};
+use crate::store::{Claimable, Pace, Store, WorkerBeat};
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkerOptions {
@@ -238,14 +238,22 @@ impl Worker {
                 continue;
             }
             let n = name.to_string();
-            let limit = match backend.pacing() {
+            let (limit, pace) = match backend.pacing() {
                 Some(p) => {
-                    let in_flight = blocking(&self.store, move |s| s.backend_state(&n))
-                        .await?
-                        .in_flight;
-                    p.capacity(in_flight).await.min(settings.batch_size)
+                    let pace = p.limits();
+                    // A shared `max_in_flight` is counted by the claim itself, atomically
+                    // with it; the backend's own capacity (a session down, its spool) on top.
+                    let in_flight = match pace.max_in_flight {
+                        Some(_) => 0,
+                        None => {
+                            blocking(&self.store, move |s| s.backend_state(&n))
+                                .await?
+                                .in_flight
+                        }
+                    };
+                    (p.capacity(in_flight).await.min(settings.batch_size), pace)
                 }
-                None => settings.batch_size,
+                None => (settings.batch_size, Pace::NONE),
             };
             if limit == 0 {
                 continue;
@@ -257,6 +265,7 @@ impl Worker {
                 let due = Claimable::Due {
                     limit,
                     backend: Some(&n),
+                    pace,
                 };
                 s.claim(&owner, due, now, until)
             })

@@ -3,12 +3,15 @@
 //! blocking thread, never inside a backend call.
 
 mod beats;
+mod pace;
 mod plan;
 pub mod postgres;
 pub mod sqlite;
 pub mod tokens;
 pub mod webhooks;
 pub use beats::WorkerBeat;
+pub(crate) use pace::Bucket;
+pub use pace::Pace;
 
 use std::sync::Arc;
 
@@ -323,10 +326,13 @@ impl<'a> From<Start<'a>> for InsertMode<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Claimable<'a> {
     /// Up to `limit` due messages (WAITING or ERROR_RETRY, past `not_before` and
-    /// `next_attempt_at`), by priority then age, of one backend or all.
+    /// `next_attempt_at`), by priority then age, of one backend or all. With a backend,
+    /// `pace` holds its limits across every claimer of the database (see [`Pace`]); it is
+    /// ignored without one.
     Due {
         limit: usize,
         backend: Option<&'a str>,
+        pace: Pace,
     },
     /// These messages, in this order, if free.
     Ids(&'a [MessageId]),

@@ -89,6 +89,11 @@ impl Env {
 
     /// `delivery` lines win over the `FAST` defaults.
     fn write_config(&self, delivery: &str) {
+        self.set_config("", delivery);
+    }
+
+    /// The configuration again, with `backend` lines added to the file backend's table.
+    pub fn set_config(&self, backend: &str, delivery: &str) {
         let key = |l: &str| l.split('=').next().unwrap_or("").trim().to_string();
         let fast: String = FAST
             .lines()
@@ -96,7 +101,7 @@ impl Env {
             .map(|l| format!("{l}\n"))
             .collect();
         let text = format!(
-            "default_region = \"CZ\"\n[backends.out]\nkind = \"file\"\ndir = \"{}\"\n[delivery]\n{fast}{delivery}",
+            "default_region = \"CZ\"\n[backends.out]\nkind = \"file\"\ndir = \"{}\"\n{backend}[delivery]\n{fast}{delivery}",
             self.outbox().display()
         );
         std::fs::write(self.config(), text).unwrap();

@@ -183,6 +183,17 @@ impl Pacing for Group {
         }
         room
     }
+
+    /// The members' limits added up: the group's messages are counted under its name.
+    fn limits(&self) -> crate::store::Pace {
+        let each = self.members.iter().map(|(_, a)| Pacing::limits(a.as_ref()));
+        each.fold(crate::store::Pace::NONE, |sum, p| crate::store::Pace {
+            max_in_flight: Some(sum.max_in_flight.unwrap_or(0) + p.max_in_flight.unwrap_or(0)),
+            calls_per_second: Some(
+                sum.calls_per_second.unwrap_or(0.0) + p.calls_per_second.unwrap_or(0.0),
+            ),
+        })
+    }
 }
 
 #[async_trait]

@@ -815,6 +815,13 @@ impl Pacing for Ami {
     async fn capacity(&self, in_flight: usize) -> usize {
         self.room(in_flight).await
     }
+
+    fn limits(&self) -> crate::store::Pace {
+        crate::store::Pace {
+            max_in_flight: Some(self.inner.config.max_in_flight),
+            calls_per_second: Some(self.inner.config.calls_per_second),
+        }
+    }
 }
 
 #[async_trait]

@@ -615,6 +615,13 @@ impl Pacing for Asterisk {
             .saturating_sub(busy)
             .min(paced)
     }
+
+    fn limits(&self) -> crate::store::Pace {
+        crate::store::Pace {
+            max_in_flight: Some(self.inner.config.max_in_flight),
+            calls_per_second: Some(self.inner.config.calls_per_second),
+        }
+    }
 }
 
 #[async_trait]

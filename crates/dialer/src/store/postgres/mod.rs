@@ -7,6 +7,7 @@ mod claim;
 mod counts;
 mod dnc;
 mod ops;
+mod pace;
 mod rows;
 mod schema;
 mod tokens;
@@ -348,7 +349,14 @@ impl Store for PgStore {
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         self.write(|db| match which {
-            Claimable::Due { limit, backend } => {
+            Claimable::Due {
+                limit,
+                backend: Some(b),
+                pace,
+            } if !pace.is_none() => pace::claim(db, b, &pace, limit, now, |db, room| {
+                ops::claim_due(db, owner, now, lease_until, room, Some(b))
+            }),
+            Claimable::Due { limit, backend, .. } => {
                 ops::claim_due(db, owner, now, lease_until, limit, backend)
             }
             Claimable::Ids(ids) => ops::claim_ids(db, ids, false, owner, now, lease_until),

@@ -11,6 +11,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (6, super::webhooks::MIGRATION),
     // Worker heartbeats (the dashboard's overview).
     (7, crate::store::beats::SCHEMA_POSTGRES),
+    // Token buckets of paced backends, shared by every worker.
+    (8, super::pace::SCHEMA),
 ];
 
 /// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).

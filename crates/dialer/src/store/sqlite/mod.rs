@@ -8,6 +8,7 @@ mod delivery;
 mod dnc;
 mod fast_path;
 mod messages;
+mod pace;
 mod rows;
 mod schema;
 mod templates;
@@ -269,7 +270,14 @@ impl Store for SqliteStore {
         lease_until: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         self.write(|tx| match which {
-            Claimable::Due { limit, backend } => {
+            Claimable::Due {
+                limit,
+                backend: Some(b),
+                pace,
+            } if !pace.is_none() => pace::claim(tx, b, &pace, limit, now, |tx, room| {
+                delivery::claim_due(tx, owner, now, lease_until, room, Some(b))
+            }),
+            Claimable::Due { limit, backend, .. } => {
                 delivery::claim_due(tx, owner, now, lease_until, limit, backend)
             }
             Claimable::Ids(ids) => delivery::claim_ids(tx, ids, false, owner, now, lease_until),

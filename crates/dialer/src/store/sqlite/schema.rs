@@ -28,6 +28,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (10, Migration::Sql(super::webhooks::MIGRATION)),
     // Worker heartbeats (the dashboard's overview).
     (11, Migration::Sql(crate::store::beats::SCHEMA_SQLITE)),
+    // Token buckets of paced backends and the index of claims, shared by every worker.
+    (12, Migration::Sql(super::pace::SCHEMA)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and

@@ -41,7 +41,11 @@ fn related(s: &str) -> RelatedObject {
 }
 
 fn due(limit: usize, backend: Option<&str>) -> Claimable<'_> {
-    Claimable::Due { limit, backend }
+    Claimable::Due {
+        limit,
+        backend,
+        pace: crate::store::Pace::NONE,
+    }
 }
 
 fn finish(
