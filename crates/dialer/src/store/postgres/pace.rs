@@ -34,8 +34,13 @@ pub(super) fn claim(
     now: Timestamp,
     claim: impl FnOnce(&mut Tx<'_, '_>, usize) -> Result<Vec<Message>, StoreError>,
 ) -> Result<Vec<Message>, StoreError> {
+    // Sequential and bitmap scans priced out for the transaction (as the claim does too):
+    // with statistics the planner counted the claimed messages by reading the whole table,
+    // and a bitmap scan visits every entry the last claims left in `messages_claims` until
+    // a vacuum, where an index scan marks the dead ones once and skips them afterwards.
     db.query(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        "SELECT pg_advisory_xact_lock($1, hashtext($2)), set_config('enable_seqscan', 'off', true), \
+         set_config('enable_bitmapscan', 'off', true)",
         &[&LOCK_CLASS, &backend],
     )?;
     // As the database keeps it: the stored bucket refills from exactly this instant.
