@@ -944,6 +944,63 @@ fn paced(limit: usize, pace: Pace) -> Claimable<'static> {
     }
 }
 
+/// What `max_in_flight` counts: claimed and not sent under a live lease, and sent and not
+/// final; not what is final, expired or another backend's.
+fn paced_claim_counts_claimed_and_sent(s: &Arc<dyn Store>) {
+    let batch: Vec<_> = (0..10).map(|i| new_message(&i.to_string())).collect();
+    s.insert(&batch, QUEUED, t(0)).unwrap();
+    let mut other = new_message("elsewhere");
+    other.backend = "other".into();
+    s.insert(std::slice::from_ref(&other), QUEUED, t(0))
+        .unwrap();
+    let three = Pace {
+        max_in_flight: Some(3),
+        calls_per_second: None,
+    };
+    let claim = |owner: &str, now: Timestamp| {
+        let due = Claimable::Due {
+            limit: 10,
+            backend: Some("dummy"),
+            pace: three,
+        };
+        s.claim(owner, due, now, now + SignedDuration::from_secs(60))
+            .unwrap()
+    };
+    let a = claim("a", t(1));
+    assert_eq!(a.len(), 3);
+    assert!(claim("b", t(1)).is_empty(), "3 claimed: no room");
+    // Another backend's claims are its own.
+    assert_eq!(
+        s.claim("b", due(10, Some("other")), t(1), t(61))
+            .unwrap()
+            .len(),
+        1
+    );
+    // Sent and not final still counts; final does not.
+    let ids: Vec<MessageId> = a.iter().map(|m| m.id).collect();
+    s.begin_attempts("a", &ids, t(2)).unwrap();
+    let sent: Vec<_> = ids
+        .iter()
+        .map(|id| ((*id).into(), accepted(State::Ready, "sent")))
+        .collect();
+    s.finish("a", &sent, t(2)).unwrap();
+    assert!(claim("b", t(3)).is_empty(), "3 sent, not final: no room");
+    apply(&**s, ids[0], &status(State::AnsweredComplete, "done"), t(4)).unwrap();
+    let b = claim("b", t(5));
+    assert_eq!(b.len(), 1, "one final: room for one");
+    // An expired claim holds nothing.
+    let c = claim("c", t(70));
+    assert_eq!(c.len(), 1, "b's lease ran out at 65 s");
+    assert!(claim("d", t(70)).is_empty());
+    // No limit: the claim as always.
+    assert_eq!(
+        s.claim("d", due(10, Some("dummy")), t(70), t(130))
+            .unwrap()
+            .len(),
+        6
+    );
+}
+
 /// Four claimers ("workers") of one backend with `max_in_flight = 5`: what they hold
 /// (claimed, then sent and not final) is never more than 5 in all, and everything is
 /// delivered in the end.
@@ -1452,6 +1509,7 @@ suite!(
     in_flight_and_cursor,
     concurrent_claims,
     concurrent_claim_ids,
+    paced_claim_counts_claimed_and_sent,
     paced_claims_share_max_in_flight,
     paced_claims_share_calls_per_second,
     phone_round_trip,
