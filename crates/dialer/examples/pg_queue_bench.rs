@@ -126,6 +126,16 @@ fn main() {
     );
     fresh_db(&mut admin, &raw_db);
     fresh_db(&mut admin, &dialout_db);
+    // Every statement's time in the server's log, to see where a batch's time goes.
+    if std::env::var_os("PG_QUEUE_BENCH_LOG").is_some() {
+        for db in [&raw_db, &dialout_db] {
+            admin
+                .batch_execute(&format!(
+                    "ALTER DATABASE {db} SET log_min_duration_statement = 0"
+                ))
+                .unwrap();
+        }
+    }
 
     let raw_rate = raw(&with_db(&server, &raw_db), n);
 

@@ -450,13 +450,44 @@ pub(super) fn begin_attempts(
 /// A message as updated (None: the claim was lost) and the history rows written.
 pub(super) type Updated = (Option<Message>, Vec<HistoryEntry>);
 
-/// `update` with an owner for a batch: the rows are read and locked in one statement.
+/// `update` with an owner for a batch. Messages given as last seen are written without
+/// reading them first (`finish::finish_seen`); the rest, and those that changed since, are
+/// read and locked in one statement, then written.
 pub(super) fn finish(
     db: &mut Tx<'_, '_>,
     owner: &str,
     changes: &[(Seen, Change)],
     now: Timestamp,
 ) -> Result<Vec<Updated>, StoreError> {
+    let Some(mut done) = super::finish::finish_seen(db, owner, changes, now)? else {
+        return finish_read(db, owner, changes, now);
+    };
+    let rest: Vec<(Seen, Change)> = changes
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| d.is_none())
+        .map(|((s, c), _)| (Seen::Id(s.id()), c.clone()))
+        .collect();
+    let mut rest = finish_read(db, owner, &rest, now)?.into_iter();
+    Ok(done
+        .iter_mut()
+        .map(|d| {
+            d.take()
+                .or_else(|| rest.next())
+                .unwrap_or((None, Vec::new()))
+        })
+        .collect())
+}
+
+fn finish_read(
+    db: &mut Tx<'_, '_>,
+    owner: &str,
+    changes: &[(Seen, Change)],
+    now: Timestamp,
+) -> Result<Vec<Updated>, StoreError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
     let uuids: Vec<Uuid> = changes.iter().map(|(s, _)| s.id().as_uuid()).collect();
     let owner_col = COLS.split(',').count();
     let sql = format!(
