@@ -227,7 +227,9 @@ fn main() {
     assert!(left.is_empty(), "nothing left waiting");
 
     drop((c, dialer, store));
-    for db in [raw_db, dialout_db] {
+    // Kept for EXPLAIN by hand: the drained databases with their schema.
+    let keep = std::env::var_os("PG_QUEUE_BENCH_KEEP").is_some();
+    for db in [raw_db, dialout_db].iter().filter(|_| !keep) {
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
     }
     println!("PostgreSQL, {n} messages, batch 1000, no ANALYZE (messages/s):");

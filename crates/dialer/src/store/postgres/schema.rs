@@ -11,7 +11,19 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (6, super::webhooks::MIGRATION),
     // Worker heartbeats (the dashboard's overview).
     (7, crate::store::beats::SCHEMA_POSTGRES),
+    // Claims and attempt begins as HOT updates (issue 14).
+    (9, V9_HOT_CLAIMS),
 ];
+
+/// A claim and an attempt begin change only columns no index names (`claim_owner` was the
+/// one: nothing looks messages up by it), so PostgreSQL writes them as HOT updates, no index
+/// entry each, when the row's page has room: `fillfactor` leaves that room for rows stored
+/// from now on (existing pages keep theirs). Pages are pruned as they are read, so the room
+/// comes back once the previous version is dead.
+const V9_HOT_CLAIMS: &str = "
+DROP INDEX messages_claims;
+ALTER TABLE messages SET (fillfactor = 50);
+";
 
 /// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).
 const V4_TIME_ZONE: &str = "ALTER TABLE messages ADD COLUMN time_zone TEXT;";
