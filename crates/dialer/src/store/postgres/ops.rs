@@ -392,9 +392,18 @@ pub(super) fn claim_ids(
     );
     let found = db.query(&sql, &[&uuids, &owner, &ts_param(lease_until), &now, &held])?;
     let mut out = rows::read_all(db, &found)?;
-    // In the order asked for.
-    out.sort_by_key(|m| ids.iter().position(|i| *i == m.id));
+    in_order_of(ids, &mut out);
     Ok(out)
+}
+
+/// Puts messages in the order of `ids`: a map, as a search of `ids` per comparison costs
+/// milliseconds for a batch of 1,000.
+fn in_order_of(ids: &[MessageId], out: &mut [Message]) {
+    let mut place = std::collections::HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        place.entry(*id).or_insert(i);
+    }
+    out.sort_by_key(|m| place.get(&m.id).copied());
 }
 
 /// `finish` (with the owner, which must hold the claim; the claim is released) and `apply`.
@@ -443,7 +452,7 @@ pub(super) fn begin_attempts(
     );
     let found = db.query(&sql, &[&uuids, &owner, &ts_param(now)])?;
     let mut out = rows::read_all(db, &found)?;
-    out.sort_by_key(|m| ids.iter().position(|i| *i == m.id));
+    in_order_of(ids, &mut out);
     Ok(out)
 }
 
