@@ -159,6 +159,10 @@ fn main() {
     let mut c = Client::connect(&url, NoTls).unwrap();
     c.batch_execute("ALTER TABLE messages SET (autovacuum_enabled = false); ALTER TABLE message_related SET (autovacuum_enabled = false)")
         .unwrap();
+    // For trying a schema change before the bulk load (say, another fillfactor).
+    if let Ok(sql) = std::env::var("PG_QUEUE_BENCH_SQL") {
+        c.batch_execute(&sql).unwrap();
+    }
     let settings = DeliverySettings {
         batch_size: 1000,
         ..Default::default()
