@@ -100,6 +100,21 @@ fn raw(url: &str, n: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// This process's CPU time so far (user + system, Linux): the worker's own share of a
+/// batch, which the machine's load does not inflate the way it does wall time.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    ticks.iter().sum::<f64>() / 100.0
+}
+
 fn explain(c: &mut Client, what: &str, sql: &str) {
     let plan: Vec<String> = c
         .query(&format!("EXPLAIN {sql}"), &[])
@@ -126,6 +141,16 @@ fn main() {
     );
     fresh_db(&mut admin, &raw_db);
     fresh_db(&mut admin, &dialout_db);
+    // Every statement's time in the server's log, to see where a batch's time goes.
+    if std::env::var_os("PG_QUEUE_BENCH_LOG").is_some() {
+        for db in [&raw_db, &dialout_db] {
+            admin
+                .batch_execute(&format!(
+                    "ALTER DATABASE {db} SET log_min_duration_statement = 0"
+                ))
+                .unwrap();
+        }
+    }
 
     let raw_rate = raw(&with_db(&server, &raw_db), n);
 
@@ -134,6 +159,10 @@ fn main() {
     let mut c = Client::connect(&url, NoTls).unwrap();
     c.batch_execute("ALTER TABLE messages SET (autovacuum_enabled = false); ALTER TABLE message_related SET (autovacuum_enabled = false)")
         .unwrap();
+    // For trying a schema change before the bulk load (say, another fillfactor).
+    if let Ok(sql) = std::env::var("PG_QUEUE_BENCH_SQL") {
+        c.batch_execute(&sql).unwrap();
+    }
     let settings = DeliverySettings {
         batch_size: 1000,
         ..Default::default()
@@ -203,9 +232,10 @@ fn main() {
         },
     );
     let (_stop, rx) = tokio::sync::watch::channel(false);
-    let t1 = Instant::now();
+    let (t1, cpu1) = (Instant::now(), cpu_seconds());
     let stats = rt.block_on(worker.run(rx)).expect("worker");
     let worker_rate = n as f64 / t1.elapsed().as_secs_f64();
+    let worker_cpu_ms = (cpu_seconds() - cpu1) * 1000.0 / (n as f64 / 1000.0);
     assert_eq!(stats.recorded, n, "every message recorded");
     let left = store
         .messages(&MessageFilter {
@@ -217,7 +247,9 @@ fn main() {
     assert!(left.is_empty(), "nothing left waiting");
 
     drop((c, dialer, store));
-    for db in [raw_db, dialout_db] {
+    // Kept for EXPLAIN by hand: the drained databases with their schema.
+    let keep = std::env::var_os("PG_QUEUE_BENCH_KEEP").is_some();
+    for db in [raw_db, dialout_db].iter().filter(|_| !keep) {
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
     }
     println!("PostgreSQL, {n} messages, batch 1000, no ANALYZE (messages/s):");
@@ -226,6 +258,7 @@ fn main() {
         "  dialout worker, one, Dummy backend            {worker_rate:>9.0}  {:.2} x raw (goal >= 1.0)",
         worker_rate / raw_rate
     );
+    println!("  dialout worker's own CPU per 1,000 messages   {worker_cpu_ms:>9.1} ms");
     println!(
         "  send_many, 1000 per call, queued              {send_many_rate:>9.0}  (goal >= 50000)"
     );

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::{new_message, phone, related};
 use dialout_dialer::store::{
     Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Pace,
+    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Seen,
     Store, StoreError, TemplateChange,
 };
 use dialout_dialer::{JsonMap, Message, MessageId, NewMessage, Priority, State, Tag};
@@ -582,6 +583,78 @@ fn attempt_and_finish(s: &Arc<dyn Store>) {
             .unwrap()
             .is_empty(),
         "READY is not unpublished"
+    );
+}
+
+/// Outcomes of a batch given as their owner last saw them (what the worker records): a row
+/// still as seen is written as planned from that copy; one changed since is planned from
+/// what is stored; one whose claim was lost is left alone. Answers in the order given.
+fn finish_as_last_seen(s: &Arc<dyn Store>) {
+    let new: Vec<NewMessage> = (0..4).map(|i| new_message(&format!("m{i}"))).collect();
+    s.insert(&new, QUEUED, t(0)).unwrap();
+    let ids: Vec<MessageId> = new.iter().map(|m| m.id).collect();
+    let claimed = s.claim("me", Claimable::Ids(&ids), t(1), t(61)).unwrap();
+    assert_eq!(claimed.len(), 4);
+    let begun = s.begin_attempts("me", &ids, t(2)).unwrap();
+    assert_eq!(begun.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
+    // m3's claim is lost to another worker.
+    assert_eq!(s.release("me", &[ids[3]]).unwrap(), 1);
+    assert_eq!(
+        s.claim("you", Claimable::Ids(&[ids[3]]), t(2), t(62))
+            .unwrap()
+            .len(),
+        1
+    );
+    let failed = Change::Failed {
+        error: "invalid number".into(),
+        ambiguous: false,
+        reason: "failed for good".into(),
+    };
+    let mut ok = accepted(State::Ready, "accepted");
+    if let Change::Accepted { sender_data, .. } = &mut ok {
+        sender_data.insert("record".into(), json!("r0"));
+    }
+    let changes = vec![
+        (Seen::Message(begun[1].clone()), failed),
+        (Seen::Message(begun[0].clone()), ok.clone()),
+        // Seen before its attempt was begun: the stored row differs.
+        (Seen::Message(claimed[2].clone()), ok.clone()),
+        (Seen::Message(begun[3].clone()), ok),
+    ];
+    let out = s.finish("me", &changes, t(3)).unwrap();
+    assert_eq!(out.len(), 4);
+    let m1 = out[0].clone().expect("m1 recorded");
+    assert_eq!(
+        (m1.id, m1.state, m1.attempts, m1.attempt_unresolved),
+        (ids[1], State::Error, 1, false)
+    );
+    let m0 = out[1].clone().expect("m0 recorded");
+    assert_eq!(
+        (m0.id, m0.state, m0.sent_at, m0.attempts),
+        (ids[0], State::Ready, Some(t(3)), 1)
+    );
+    assert_eq!(m0.extra_sender_data["record"], "r0");
+    let m2 = out[2].clone().expect("m2 recorded");
+    assert_eq!(
+        (m2.id, m2.state, m2.attempts, m2.attempt_unresolved),
+        (ids[2], State::Ready, 1, false),
+        "planned from the stored row, not the stale copy"
+    );
+    assert!(out[3].is_none(), "m3's claim was lost");
+    for m in [&m0, &m1, &m2] {
+        assert_eq!(&s.message(m.id).unwrap().unwrap(), m);
+        let h = s.history(m.id).unwrap();
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert_eq!(h[1].to, m.state);
+    }
+    assert_eq!(s.release("me", &ids).unwrap(), 0, "all released");
+    let m3 = s.message(ids[3]).unwrap().unwrap();
+    assert_eq!((m3.state, m3.attempts), (State::Waiting, 1));
+    assert_eq!(s.history(ids[3]).unwrap().len(), 1);
+    assert_eq!(
+        s.release("you", &[ids[3]]).unwrap(),
+        1,
+        "still the new owner's"
     );
 }
 
@@ -1502,6 +1575,7 @@ suite!(
     unique_insert_refuses_duplicates_atomically,
     claim_order_and_due_times,
     attempt_and_finish,
+    finish_as_last_seen,
     claimed_insert_holds_the_claim,
     apply_rules,
     release_renew,

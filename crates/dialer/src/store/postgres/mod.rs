@@ -6,6 +6,7 @@ mod beats;
 mod claim;
 mod counts;
 mod dnc;
+mod finish;
 mod ops;
 mod pace;
 mod rows;

@@ -13,7 +13,19 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (7, crate::store::beats::SCHEMA_POSTGRES),
     // Token buckets of paced backends, shared by every worker.
     (8, super::pace::SCHEMA),
+    // Attempt begins as HOT updates (issue 14).
+    (9, V9_HOT_CLAIMS),
 ];
+
+/// An attempt begin changes only columns no index names, so PostgreSQL can write it as a HOT
+/// update (no index entry) when the row's page has room: `fillfactor` leaves that room for
+/// rows stored from now on (existing pages keep theirs). Pages are pruned as they are read,
+/// so the room comes back once the previous version is dead. The claim itself is not HOT:
+/// `messages_claims` (on `claim_owner`) stays, because a paced claim counts the backend's
+/// claimed messages through it (`pace.rs`); without it that count reads the whole table.
+const V9_HOT_CLAIMS: &str = "
+ALTER TABLE messages SET (fillfactor = 50);
+";
 
 /// Calling hours: the recipient's time zone as the sender gave it (NULL: the number's).
 const V4_TIME_ZONE: &str = "ALTER TABLE messages ADD COLUMN time_zone TEXT;";
