@@ -182,10 +182,11 @@ impl Dialer {
     /// Concurrent `send`s share commits (a server's many requests at once); see
     /// `group_commit.rs` for what stays true.
     pub fn with_group_commit(mut self) -> Self {
-        let lease = self.backends.delivery().lease;
+        let delivery = self.backends.delivery();
         self.group = Some(Arc::new(crate::group_commit::GroupCommit::new(
             Arc::clone(&self.store),
-            lease,
+            delivery.lease,
+            delivery.clock.clone(),
         )));
         self
     }
@@ -246,7 +247,7 @@ impl Dialer {
             && new.idempotency_key.is_none()
             && !screen.records()
         {
-            return self.send_grouped(group, new, publish).await;
+            return self.send_grouped(group, new, publish, screen).await;
         }
         Ok(self
             .store_and_publish(vec![new], publish, false, screen)
@@ -543,7 +544,9 @@ impl Dialer {
             .collect();
         let held = claimed.iter().map(|m| m.id).collect();
         let published = if at_once {
-            crate::delivery::publish_begun(&self.store, &self.backends, &owner, claimed).await
+            let alone = crate::delivery::Record::Alone;
+            crate::delivery::publish_begun(&self.store, &self.backends, &owner, claimed, alone)
+                .await
         } else {
             crate::delivery::publish_claimed(&self.store, &self.backends, &owner, claimed).await
         };
