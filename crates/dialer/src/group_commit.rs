@@ -54,6 +54,11 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 /// The changes handed in, given back, with what `Store::finish` returned for each.
 type Finished = (Vec<(Seen, Change)>, Vec<Option<Message>>);
 
+type ToInsert = (NewMessage, Reply<Inserted>);
+type ToFinish = (Vec<(Seen, Change)>, Reply<Finished>);
+
+// Unboxed: a job is moved once, into the queue.
+#[allow(clippy::large_enum_variant)]
 enum Job {
     Insert {
         message: NewMessage,
@@ -172,7 +177,7 @@ fn committer(shared: &Shared, rx: mpsc::Receiver<Job>) {
 fn commit(shared: &Shared, jobs: Vec<Job>) {
     let mut finishes = Vec::new();
     // Grouped by how they start and are screened, in the order they came.
-    let mut inserts: Vec<((Start, Screen), Vec<(NewMessage, Reply<Inserted>)>)> = Vec::new();
+    let mut inserts: Vec<((Start, Screen), Vec<ToInsert>)> = Vec::new();
     for job in jobs {
         match job {
             Job::Finish { changes, reply } => finishes.push((changes, reply)),
@@ -211,7 +216,7 @@ fn commit(shared: &Shared, jobs: Vec<Job>) {
     }
 }
 
-fn finish(shared: &Shared, jobs: Vec<(Vec<(Seen, Change)>, Reply<Finished>)>) {
+fn finish(shared: &Shared, jobs: Vec<ToFinish>) {
     let sizes: Vec<usize> = jobs.iter().map(|(c, _)| c.len()).collect();
     let (all, replies): (Vec<Vec<(Seen, Change)>>, Vec<_>) = jobs.into_iter().unzip();
     let all: Vec<(Seen, Change)> = all.into_iter().flatten().collect();
