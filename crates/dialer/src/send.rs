@@ -164,6 +164,8 @@ pub struct Dialer {
     /// `send` stores through a group committer (see `group_commit.rs`) when set.
     group: Option<Arc<crate::group_commit::GroupCommit>>,
     webhooks: crate::webhooks::WebhookSettings,
+    /// Tokens verified within the last second (see `api/token_cache.rs`).
+    verified_tokens: Arc<crate::api::TokenCache>,
 }
 
 impl Dialer {
@@ -176,6 +178,7 @@ impl Dialer {
             max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
             group: None,
             webhooks: Default::default(),
+            verified_tokens: Default::default(),
         }
     }
 
@@ -229,6 +232,10 @@ impl Dialer {
 
     pub(crate) fn set_webhook_settings(&mut self, settings: crate::webhooks::WebhookSettings) {
         self.webhooks = settings;
+    }
+
+    pub(crate) fn verified_tokens(&self) -> &crate::api::TokenCache {
+        &self.verified_tokens
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
