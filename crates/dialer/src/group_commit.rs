@@ -1,31 +1,44 @@
 //! Group commit for [`Dialer::send`] (what `dialout serve` turns on): messages sent
-//! concurrently are stored in one transaction instead of one each.
+//! concurrently are stored in one transaction instead of one each, and the outcomes of their
+//! publishing are recorded in one transaction too.
 //!
 //! Invariants:
-//! - A send is answered only after the transaction holding its message has committed:
-//!   the committer replies once `Store::insert` returned.
-//! - Requests that arrive while a commit runs wait in the queue and share the next commit
-//!   (at most [`MAX_GROUP`] messages); there is one commit at a time.
+//! - One committer thread does every grouped write, one transaction at a time; requests that
+//!   arrive while it works wait in its queue and share the next transaction (at most
+//!   [`MAX_GROUP`] jobs per round). It runs on a thread of its own, not the async runtime's:
+//!   the request tasks keep the runtime's threads, and it never waits on SQLite's lock for
+//!   them.
+//! - A send is answered only after the transaction holding its message has committed: the
+//!   committer replies once `Store::insert` returned; a published send, only after its
+//!   outcome's `Store::finish` returned too.
 //! - Only messages whose insert cannot be refused because of another message are grouped:
 //!   no idempotency key, no template no-duplicates rule, no per-recipient caps or dedupe
-//!   (those take the one-at-a-time path). The do-not-call list is checked in the group's
-//!   transaction. If a group's transaction fails all the same, each of its messages is tried
-//!   again alone, so that one message's error is never another's.
-//! - Publishing stays outside the transaction: each sender publishes its own message after
-//!   the reply, under the claim the commit gave it. A sender that goes away before (its
-//!   client hung up) leaves a claimed message whose lease runs out: the worker publishes it.
+//!   (those take the one-at-a-time path). Each grouped message is screened with the very
+//!   [`Screen`] `Dialer::send` computed for it (the do-not-call list, in the group's
+//!   transaction); messages with different screens are never in one insert. If a group's
+//!   transaction fails all the same, each of its jobs is tried again alone, so that one
+//!   message's error is never another's.
+//! - Publishing stays outside every transaction: each sender calls its backend itself after
+//!   the insert's reply, under the claim the commit gave it, then hands its outcome back to
+//!   the committer. All of the committer's claims have one owner (as a worker's do), so that
+//!   one `Store::finish` records any number of senders' outcomes; claims are still taken and
+//!   released per message. A sender that goes away before handing its outcome back (its
+//!   client hung up) leaves a claimed message whose lease runs out: the worker publishes it
+//!   (looking the begun attempt up first).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
-use jiff::Timestamp;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use crate::delivery::owner_id;
+use crate::delivery::{Clock, owner_id};
+use crate::dnc::Screen;
 use crate::send::{SendError, Sent, merge};
-use crate::store::{InsertMode, Inserted, Store, StoreError};
+use crate::store::{Change, InsertMode, Inserted, Seen, Store, StoreError};
 use crate::{Dialer, Message, NewMessage};
 
-/// Most messages one commit stores.
+/// Most jobs (messages to store, outcomes to record) one round of commits takes.
 pub const MAX_GROUP: usize = 256;
 
 /// How a grouped message starts (see `InsertMode`).
@@ -36,61 +49,120 @@ pub(crate) enum Start {
     Attempting,
 }
 
-struct Job {
-    message: NewMessage,
-    start: Start,
-    reply: oneshot::Sender<Result<(Inserted, String), StoreError>>,
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// The changes handed in, given back, with what `Store::finish` returned for each.
+type Finished = (Vec<(Seen, Change)>, Vec<Option<Message>>);
+
+type ToInsert = (NewMessage, Reply<Inserted>);
+type ToFinish = (Vec<(Seen, Change)>, Reply<Finished>);
+
+// Unboxed: a job is moved once, into the queue.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Insert {
+        message: NewMessage,
+        start: Start,
+        screen: Screen,
+        reply: Reply<Inserted>,
+    },
+    Finish {
+        changes: Vec<(Seen, Change)>,
+        reply: Reply<Finished>,
+    },
 }
 
-/// The queue in front of the store; its committer task starts with the first send.
-pub(crate) struct GroupCommit {
+/// What the committer thread needs.
+struct Shared {
     store: Arc<dyn Store>,
     lease: std::time::Duration,
-    queue: OnceLock<mpsc::UnboundedSender<Job>>,
+    clock: Clock,
+    owner: String,
+}
+
+/// The queue in front of the store; its committer thread starts with the first send and
+/// stops when the last `Dialer` sharing it is dropped.
+pub(crate) struct GroupCommit {
+    shared: Arc<Shared>,
+    running: Mutex<Option<(mpsc::Sender<Job>, JoinHandle<()>)>>,
 }
 
 impl GroupCommit {
-    pub(crate) fn new(store: Arc<dyn Store>, lease: std::time::Duration) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, lease: std::time::Duration, clock: Clock) -> Self {
         GroupCommit {
-            store,
-            lease,
-            queue: OnceLock::new(),
+            shared: Arc::new(Shared {
+                store,
+                lease,
+                clock,
+                owner: owner_id(),
+            }),
+            running: Mutex::new(None),
         }
     }
 
-    /// Stores `message` with the next commit; returns it as stored and the claim's owner.
-    async fn submit(
+    /// The owner of every claim the committer takes.
+    pub(crate) fn owner(&self) -> &str {
+        &self.shared.owner
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        let mut running = self.running.lock().map_err(|_| StoreError::Poisoned)?;
+        if running.is_none() {
+            let (tx, rx) = mpsc::channel();
+            let shared = Arc::clone(&self.shared);
+            let thread = std::thread::Builder::new()
+                .name("dialout-commit".into())
+                .spawn(move || committer(&shared, rx))
+                .map_err(|_| StoreError::Poisoned)?;
+            *running = Some((tx, thread));
+        }
+        let (tx, _) = running.as_ref().expect("started above");
+        tx.send(job).map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Stores `message` with the next commit; returns it as stored.
+    async fn insert(
         &self,
         message: NewMessage,
         start: Start,
-    ) -> Result<(Inserted, String), SendError> {
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(committer(Arc::clone(&self.store), self.lease, rx));
-            tx
-        });
+        screen: Screen,
+    ) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
+        self.send(Job::Insert {
             message,
             start,
+            screen,
             reply,
-        };
-        if queue.send(job).is_err() {
-            return Err(SendError::Store(StoreError::Poisoned));
-        }
-        match answer.await {
-            Ok(r) => Ok(r?),
-            Err(_) => Err(SendError::Store(StoreError::Poisoned)),
+        })?;
+        answer.await.map_err(|_| StoreError::Poisoned)?
+    }
+
+    /// Records outcomes of messages the committer's owner holds, with the next commit (see
+    /// `Store::finish`); the changes come back with the result.
+    pub(crate) async fn finish(
+        &self,
+        changes: Vec<(Seen, Change)>,
+    ) -> Result<Finished, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Finish { changes, reply })?;
+        answer.await.map_err(|_| StoreError::Poisoned)?
+    }
+}
+
+impl Drop for GroupCommit {
+    /// Lets the committer finish what was queued and waits for it, so that the store is no
+    /// longer used once the last `Dialer` is gone.
+    fn drop(&mut self) {
+        let running = self.running.get_mut().ok().and_then(Option::take);
+        if let Some((tx, thread)) = running {
+            drop(tx);
+            let _ = thread.join();
         }
     }
 }
 
-async fn committer(
-    store: Arc<dyn Store>,
-    lease: std::time::Duration,
-    mut rx: mpsc::UnboundedReceiver<Job>,
-) {
-    while let Some(first) = rx.recv().await {
+fn committer(shared: &Shared, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -98,33 +170,45 @@ async fn committer(
                 Err(_) => break,
             }
         }
-        let store = Arc::clone(&store);
-        // Replies are sent from the blocking thread, right after the commit.
-        let _ = crate::blocking::run(move || commit(store.as_ref(), lease, jobs)).await;
+        commit(shared, jobs);
     }
 }
 
-fn commit(store: &dyn Store, lease: std::time::Duration, mut jobs: Vec<Job>) {
-    let owner = owner_id();
-    for start in [Start::Queued, Start::Claimed, Start::Attempting] {
-        let (mine, rest): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.start == start);
-        jobs = rest;
-        if mine.is_empty() {
-            continue;
+fn commit(shared: &Shared, jobs: Vec<Job>) {
+    let mut finishes = Vec::new();
+    // Grouped by how they start and are screened, in the order they came.
+    let mut inserts: Vec<((Start, Screen), Vec<ToInsert>)> = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Finish { changes, reply } => finishes.push((changes, reply)),
+            Job::Insert {
+                message,
+                start,
+                screen,
+                reply,
+            } => match inserts.iter_mut().find(|(k, _)| *k == (start, screen)) {
+                Some((_, v)) => v.push((message, reply)),
+                None => inserts.push(((start, screen), vec![(message, reply)])),
+            },
         }
-        let (batch, replies): (Vec<NewMessage>, Vec<_>) =
-            mine.into_iter().map(|j| (j.message, j.reply)).unzip();
-        match insert(store, &owner, lease, start, &batch) {
+    }
+    // Outcomes first: their senders have waited longest.
+    if !finishes.is_empty() {
+        finish(shared, finishes);
+    }
+    for ((start, screen), group) in inserts {
+        let (batch, replies): (Vec<NewMessage>, Vec<_>) = group.into_iter().unzip();
+        match insert(shared, start, screen, &batch) {
             Ok(inserted) => {
                 for (reply, i) in replies.into_iter().zip(inserted) {
-                    let _ = reply.send(Ok((i, owner.clone())));
+                    let _ = reply.send(Ok(i));
                 }
             }
             // Alone, each message meets only its own error.
             Err(_) => {
                 for (reply, m) in replies.into_iter().zip(&batch) {
-                    let r = insert(store, &owner, lease, start, std::slice::from_ref(m))
-                        .map(|mut v| (v.remove(0), owner.clone()));
+                    let r = insert(shared, start, screen, std::slice::from_ref(m))
+                        .map(|mut v| v.remove(0));
                     let _ = reply.send(r);
                 }
             }
@@ -132,37 +216,51 @@ fn commit(store: &dyn Store, lease: std::time::Duration, mut jobs: Vec<Job>) {
     }
 }
 
+fn finish(shared: &Shared, jobs: Vec<ToFinish>) {
+    let sizes: Vec<usize> = jobs.iter().map(|(c, _)| c.len()).collect();
+    let (all, replies): (Vec<Vec<(Seen, Change)>>, Vec<_>) = jobs.into_iter().unzip();
+    let all: Vec<(Seen, Change)> = all.into_iter().flatten().collect();
+    let now = shared.clock.now();
+    let together = shared.store.finish(&shared.owner, &all, now);
+    let (mut all, mut stored) = (all.into_iter(), together.as_ref().ok().cloned());
+    for (reply, n) in replies.into_iter().zip(sizes) {
+        let mine: Vec<(Seen, Change)> = all.by_ref().take(n).collect();
+        let r = match &mut stored {
+            Some(s) => Ok(s.drain(..n).collect()),
+            // Alone, each sender meets only its own error.
+            None => shared.store.finish(&shared.owner, &mine, now),
+        };
+        let _ = reply.send(r.map(|s| (mine, s)));
+    }
+}
+
 fn insert(
-    store: &dyn Store,
-    owner: &str,
-    lease: std::time::Duration,
+    shared: &Shared,
     start: Start,
+    screen: Screen,
     batch: &[NewMessage],
 ) -> Result<Vec<Inserted>, StoreError> {
-    let now = Timestamp::now();
-    let until = crate::delivery::after(now, lease);
+    let now = shared.clock.now();
+    let until = crate::delivery::after(now, shared.lease);
+    let owner = shared.owner.as_str();
     let mode = match start {
         Start::Queued => InsertMode::QUEUED,
         Start::Claimed => InsertMode::claimed(owner, until),
         Start::Attempting => InsertMode::attempting(owner, until),
     };
-    // Only sends without caps or dedupe are grouped (see `Dialer::send`): the do-not-call
-    // list is the one rule left to apply.
-    let screen = crate::dnc::Screen {
-        dnc: true,
-        ..Default::default()
-    };
-    store.insert(batch, mode.screened(screen), now)
+    shared.store.insert(batch, mode.screened(screen), now)
 }
 
 impl Dialer {
     /// Sends through the group committer: stored with whatever else is being sent, then
-    /// published on its own.
+    /// published on its own, and its outcome recorded with the others'. `screen` is what
+    /// the one-at-a-time path would check.
     pub(crate) async fn send_grouped(
         &self,
         group: &GroupCommit,
         message: NewMessage,
         publish: bool,
+        screen: Screen,
     ) -> Result<Sent, SendError> {
         let at_once = crate::delivery::may_begin_at_once(self.backends(), &message);
         let start = match (publish, at_once) {
@@ -170,7 +268,7 @@ impl Dialer {
             (true, true) => Start::Attempting,
             (true, false) => Start::Claimed,
         };
-        let (inserted, owner) = group.submit(message, start).await?;
+        let inserted = group.insert(message, start, screen).await?;
         if !publish {
             return Ok(Sent {
                 message: inserted.message,
@@ -179,13 +277,14 @@ impl Dialer {
         }
         let claimed: Vec<Message> = vec![inserted.message.clone()];
         let held = vec![inserted.message.id];
-        let (store, backends) = (self.store(), self.backends());
+        let (store, backends, owner) = (self.store(), self.backends(), group.owner());
         let published = if at_once {
-            crate::delivery::publish_begun(store, backends, &owner, claimed).await
+            let record = crate::delivery::Record::Grouped(group);
+            crate::delivery::publish_begun(store, backends, owner, claimed, record).await
         } else {
-            crate::delivery::publish_claimed(store, backends, &owner, claimed).await
+            crate::delivery::publish_claimed(store, backends, owner, claimed).await
         };
-        crate::delivery::release_rest(store, &owner, held, &published).await?;
+        crate::delivery::release_rest(store, owner, held, &published).await?;
         Ok(merge(vec![inserted], published?.messages).remove(0))
     }
 }

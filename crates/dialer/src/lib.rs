@@ -32,7 +32,8 @@ pub mod webhooks;
 
 pub use api::{
     BackendHealth, Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page,
-    ami_dialplan, asterisk_dialplan, check_ami_backends, check_asterisk_backends, json,
+    TOKEN_FRESH, ami_dialplan, asterisk_dialplan, check_ami_backends, check_asterisk_backends,
+    json,
 };
 pub use backend::{Backend, Details};
 pub use config::Config;

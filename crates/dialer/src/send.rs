@@ -164,6 +164,8 @@ pub struct Dialer {
     /// `send` stores through a group committer (see `group_commit.rs`) when set.
     group: Option<Arc<crate::group_commit::GroupCommit>>,
     webhooks: crate::webhooks::WebhookSettings,
+    /// Tokens verified within the last second (see `api/token_cache.rs`).
+    verified_tokens: Arc<crate::api::TokenCache>,
 }
 
 impl Dialer {
@@ -176,16 +178,18 @@ impl Dialer {
             max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
             group: None,
             webhooks: Default::default(),
+            verified_tokens: Default::default(),
         }
     }
 
     /// Concurrent `send`s share commits (a server's many requests at once); see
     /// `group_commit.rs` for what stays true.
     pub fn with_group_commit(mut self) -> Self {
-        let lease = self.backends.delivery().lease;
+        let delivery = self.backends.delivery();
         self.group = Some(Arc::new(crate::group_commit::GroupCommit::new(
             Arc::clone(&self.store),
-            lease,
+            delivery.lease,
+            delivery.clock.clone(),
         )));
         self
     }
@@ -230,6 +234,10 @@ impl Dialer {
         self.webhooks = settings;
     }
 
+    pub(crate) fn verified_tokens(&self) -> &crate::api::TokenCache {
+        &self.verified_tokens
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -246,7 +254,7 @@ impl Dialer {
             && new.idempotency_key.is_none()
             && !screen.records()
         {
-            return self.send_grouped(group, new, publish).await;
+            return self.send_grouped(group, new, publish, screen).await;
         }
         Ok(self
             .store_and_publish(vec![new], publish, false, screen)
@@ -543,7 +551,9 @@ impl Dialer {
             .collect();
         let held = claimed.iter().map(|m| m.id).collect();
         let published = if at_once {
-            crate::delivery::publish_begun(&self.store, &self.backends, &owner, claimed).await
+            let alone = crate::delivery::Record::Alone;
+            crate::delivery::publish_begun(&self.store, &self.backends, &owner, claimed, alone)
+                .await
         } else {
             crate::delivery::publish_claimed(&self.store, &self.backends, &owner, claimed).await
         };

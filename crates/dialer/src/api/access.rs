@@ -4,6 +4,8 @@
 //! bytes (256 bits) of which only the SHA-256 is stored. The presented secret's hash is
 //! compared in constant time.
 
+use std::time::Instant;
+
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -15,6 +17,7 @@ use crate::store::tokens::{NewToken, Scope, Token};
 use crate::{Dialer, MessageFilter};
 
 use super::Error;
+use super::token_cache;
 
 const PREFIX: &str = "dlo_";
 
@@ -87,7 +90,9 @@ impl Dialer {
     /// Deletes a token: requests with it are refused from now on.
     pub async fn revoke_token(&self, name: &str) -> Result<(), Error> {
         let owned = name.to_string();
-        if blocking(self.store(), move |s| s.remove_token(&owned)).await? {
+        let removed = blocking(self.store(), move |s| s.remove_token(&owned)).await?;
+        self.verified_tokens().clear();
+        if removed {
             Ok(())
         } else {
             Err(Error::NoToken(name.to_string()))
@@ -95,15 +100,25 @@ impl Dialer {
     }
 
     /// The token a request presents, or None when it is not a valid token.
+    /// A token verified less than a second ago is not read again (see `token_cache.rs`): one
+    /// revoked by another process is refused at the latest a second later.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<Token>, Error> {
         let Some((lookup, secret)) = split(presented) else {
             return Ok(None);
         };
+        let key = token_cache::key(presented);
+        if let Some(t) = self.verified_tokens().get(&key) {
+            return Ok(Some(t));
+        }
+        let read_at = Instant::now();
         let owned = lookup.to_string();
         let stored = blocking(self.store(), move |s| s.token_by_lookup(&owned)).await?;
         let given = hash(secret);
         Ok(match stored {
-            Some(t) if bool::from(t.hash.as_slice().ct_eq(given.as_slice())) => Some(t.token),
+            Some(t) if bool::from(t.hash.as_slice().ct_eq(given.as_slice())) => {
+                self.verified_tokens().put(key, t.token.clone(), read_at);
+                Some(t.token)
+            }
             _ => None,
         })
     }

@@ -17,6 +17,7 @@ mod open;
 mod overview;
 mod preview;
 mod templates;
+mod token_cache;
 
 pub use access::CreatedToken;
 pub use asterisk::{InvalidContext, ami_dialplan, asterisk_dialplan};
@@ -25,3 +26,5 @@ pub use errors::Error;
 pub use messages::Page;
 pub use open::OpenError;
 pub use overview::BackendHealth;
+pub use token_cache::FRESH as TOKEN_FRESH;
+pub(crate) use token_cache::TokenCache;

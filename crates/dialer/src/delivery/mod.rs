@@ -31,7 +31,7 @@ pub use clock::Clock;
 pub use hours::CALLING_HOURS_END;
 pub(crate) use publish::release_rest;
 pub use publish::{Published, publish_claimed, publish_now};
-pub(crate) use publish::{may_begin_at_once, publish_begun};
+pub(crate) use publish::{Record, may_begin_at_once, publish_begun};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub(crate) use settings::hours_key;

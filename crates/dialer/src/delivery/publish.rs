@@ -208,6 +208,7 @@ pub async fn publish_claimed(
                 &backoff,
                 settings,
                 &mut done,
+                Record::Alone,
             )
             .await?,
         );
@@ -234,14 +235,24 @@ pub(crate) fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> b
         && hours::open_now(backends.delivery(), m)
 }
 
+/// Where [`publish_begun`] records the outcomes.
+#[derive(Clone, Copy)]
+pub(crate) enum Record<'a> {
+    /// In a `Store::finish` of their own.
+    Alone,
+    /// With other senders' outcomes, by the group committer (whose owner holds the claims).
+    Grouped(&'a crate::group_commit::GroupCommit),
+}
+
 /// Publishes messages stored claimed by `owner` with their first attempt begun and
 /// committed ([`crate::store::Start::Attempting`], after [`may_begin_at_once`]), and records each
-/// outcome. The claims are renewed only if the backend is slow.
+/// outcome as `record` says. The claims are renewed only if the backend is slow.
 pub(crate) async fn publish_begun(
     store: &Arc<dyn Store>,
     backends: &Backends,
     owner: &str,
     begun: Vec<Message>,
+    record: Record<'_>,
 ) -> Result<Published, DeliveryError> {
     let mut done = Published::default();
     if begun.is_empty() {
@@ -265,6 +276,7 @@ pub(crate) async fn publish_begun(
             &backoff,
             settings,
             &mut done,
+            record,
         );
         out.extend(renewing(store, owner, ids, (settings.lease, &settings.clock), handed).await?);
     }
@@ -302,6 +314,7 @@ async fn renewing<T>(
 
 /// Calls the backend for messages whose attempt is begun and committed, then records what
 /// it said (`done` collects pauses and deferrals).
+#[allow(clippy::too_many_arguments)]
 async fn hand_over(
     store: &Arc<dyn Store>,
     backend: &dyn crate::Backend,
@@ -310,6 +323,7 @@ async fn hand_over(
     backoff: &Backoff,
     settings: &DeliverySettings,
     done: &mut Published,
+    record: Record<'_>,
 ) -> Result<Vec<Message>, DeliveryError> {
     let name = backend.name().to_string();
     let mut begun = begun;
@@ -363,7 +377,14 @@ async fn hand_over(
         let change = change_for(&m, p, backoff, settings, now);
         (Seen::Message(m), change)
     }));
-    finish_all(store, owner, changes, &settings.clock).await
+    match record {
+        Record::Alone => finish_all(store, owner, changes, &settings.clock).await,
+        Record::Grouped(group) => {
+            debug_assert_eq!(owner, group.owner());
+            let (changes, stored) = group.finish(changes).await?;
+            Ok(keep_recorded(&changes, stored))
+        }
+    }
 }
 
 /// The messages whose outcome was recorded; a warning for each whose claim was lost.
