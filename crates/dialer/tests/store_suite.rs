@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use common::{new_message, phone, related};
 use dialout_dialer::store::{
-    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Pace,
-    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Seen,
+    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Pace, Seen,
     Store, StoreError, TemplateChange,
 };
 use dialout_dialer::{JsonMap, Message, MessageId, NewMessage, Priority, State, Tag};
