@@ -28,6 +28,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (10, Migration::Sql(super::webhooks::MIGRATION)),
     // Worker heartbeats (the dashboard's overview).
     (11, Migration::Sql(crate::store::beats::SCHEMA_SQLITE)),
+    // Webhook events written by the store's write path, not by triggers.
+    (13, Migration::Sql(super::outbox::MIGRATION)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
