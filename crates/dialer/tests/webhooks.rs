@@ -719,3 +719,60 @@ fn outcomes_queue_their_events_sqlite() {
 fn outcomes_queue_their_events_postgres() {
     outcomes_queue_their_events(&common::postgres());
 }
+
+/// SQLite keeps a transaction's events in one outbox row; a claim moves only the rows it
+/// needs into the deliveries (the move holds the lock the worker waits for), a listing all.
+#[test]
+fn a_claim_moves_only_the_events_it_needs_sqlite() {
+    use dialout_dialer::store::{Claimable, Seen};
+    let db = common::sqlite();
+    let rt = runtime();
+    let d = dialer(&db, fast_settings());
+    let (ep, _) = rt
+        .block_on(d.add_webhook("http://127.0.0.1:9/hook", None, None))
+        .unwrap();
+    let now = Timestamp::now();
+    let until = now + jiff::SignedDuration::from_secs(60);
+    for _ in 0..3 {
+        let ids = insert(&db.store, 2);
+        db.store
+            .claim("w", Claimable::Ids(&ids), now, until)
+            .unwrap();
+        let begun = db.store.begin_attempts("w", &ids, now).unwrap();
+        let changes: Vec<_> = begun
+            .iter()
+            .map(|m| {
+                (
+                    Seen::Message(m.clone()),
+                    Change::Status {
+                        state: State::Debug,
+                        is_final: true,
+                        error: None,
+                        sender_data: JsonMap::new(),
+                        reason: "done".into(),
+                    },
+                )
+            })
+            .collect();
+        db.store.finish("w", &changes, now).unwrap();
+    }
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let outbox = || -> i64 {
+        conn.query_row("SELECT count(*) FROM webhook_outbox", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(outbox(), 3, "one row per transaction");
+    let claimed = db
+        .store
+        .webhooks()
+        .claim_deliveries("loop", ep.id, Timestamp::now(), until, 2)
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(outbox(), 2, "the claim moved one transaction's events");
+    let all = rt
+        .block_on(d.webhook_deliveries(ep.id, false, 100))
+        .unwrap();
+    assert_eq!(all.len(), 12, "a change and a final event per message");
+    assert_eq!(outbox(), 0);
+}

@@ -19,7 +19,7 @@
 //!   its own UPDATE by "no active endpoint" and takes the transactional path otherwise.
 //! - only `rows::update` writes `history` or `is_final_state` of a stored message.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::rows::{to_json, us};
@@ -145,17 +145,30 @@ impl Outbox {
 }
 
 /// Moves every outbox row into `webhook_deliveries` (in the caller's write transaction).
-/// Events of endpoints removed meanwhile are dropped; of endpoints disabled meanwhile, kept
-/// failed as `disable_endpoint` leaves their pending ones.
 pub(super) fn move_all(tx: &Connection) -> Result<usize, StoreError> {
-    let batches: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare_cached("SELECT id, events FROM webhook_outbox ORDER BY id")?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?
-    };
-    if batches.is_empty() {
-        return Ok(0);
+    move_some(tx, usize::MAX)
+}
+
+/// Moves outbox rows, oldest first, until at least `wanted` events moved or none is left
+/// (a claim moves only what it needs: this write holds the lock the worker waits for).
+/// Events of endpoints removed meanwhile are dropped; of endpoints disabled meanwhile, kept
+/// failed as `disable_endpoint` leaves their pending ones. Returns the events read.
+pub(super) fn move_some(tx: &Connection, wanted: usize) -> Result<usize, StoreError> {
+    let mut read = 0;
+    while read < wanted {
+        let batch: Option<(i64, String)> = tx
+            .prepare_cached("SELECT id, events FROM webhook_outbox ORDER BY id LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some(batch) = batch else {
+            break;
+        };
+        read += move_batch(tx, batch)?;
     }
+    Ok(read)
+}
+
+fn move_batch(tx: &Connection, (id, text): (i64, String)) -> Result<usize, StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO webhook_deliveries (endpoint_id, event_type, message_id, sequence, ord, at, \
          from_state, to_state, reason, queued_at, next_attempt_at, state, last_error) \
@@ -164,25 +177,22 @@ pub(super) fn move_all(tx: &Connection) -> Result<usize, StoreError> {
            CASE WHEN e.active THEN NULL ELSE 'endpoint disabled: ' || e.disabled_reason END \
          FROM webhook_endpoints e WHERE e.id = ?1",
     )?;
-    let mut moved = 0;
-    for (_, text) in &batches {
-        let events: Vec<Event> =
-            serde_json::from_str(text).map_err(|e| StoreError::corrupt("webhook outbox", e))?;
-        for Event(ep, kind, message, seq, at, from, to, reason, queued) in events {
-            let (kind, ord) = if kind == 1 {
-                (FINAL, FINAL_ORD)
-            } else {
-                (STATE_CHANGED, seq)
-            };
-            moved += insert.execute(rusqlite::params![
-                ep, kind, message, seq, ord, at, from, to, reason, queued
-            ])?;
-        }
+    let events: Vec<Event> =
+        serde_json::from_str(&text).map_err(|e| StoreError::corrupt("webhook outbox", e))?;
+    let read = events.len();
+    for Event(ep, kind, message, seq, at, from, to, reason, queued) in events {
+        let (kind, ord) = if kind == 1 {
+            (FINAL, FINAL_ORD)
+        } else {
+            (STATE_CHANGED, seq)
+        };
+        insert.execute(rusqlite::params![
+            ep, kind, message, seq, ord, at, from, to, reason, queued
+        ])?;
     }
-    let last = batches.last().map_or(0, |b| b.0);
-    tx.prepare_cached("DELETE FROM webhook_outbox WHERE id <= ?1")?
-        .execute([last])?;
-    Ok(moved)
+    tx.prepare_cached("DELETE FROM webhook_outbox WHERE id = ?1")?
+        .execute([id])?;
+    Ok(read.max(1))
 }
 
 /// Whether the outbox holds anything (a read, to spare readers a write transaction).

@@ -127,6 +127,38 @@ fn find_delivery(conn: &Connection, id: i64) -> Result<Option<Delivery>, StoreEr
     .pop())
 }
 
+fn claim(
+    tx: &Connection,
+    owner: &str,
+    endpoint_id: i64,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+) -> Result<Vec<Delivery>, StoreError> {
+    all(
+        tx,
+        &format!(
+            "UPDATE webhook_deliveries SET claim_owner = :owner, claim_until = :until \
+             WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+               WHERE d.endpoint_id = :ep AND d.state = 0 AND d.next_attempt_at <= :now \
+                 AND (d.claim_until IS NULL OR d.claim_until < :now) \
+                 AND (d.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+                   WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id \
+                     AND p.state = 0 AND p.ord < d.ord)) \
+               ORDER BY d.next_attempt_at LIMIT :limit) \
+             RETURNING {DELIVERY_COLS}"
+        ),
+        named_params! {
+            ":owner": owner,
+            ":until": us(lease_until),
+            ":ep": endpoint_id,
+            ":now": us(now),
+            ":limit": limit as i64,
+        },
+        delivery,
+    )
+}
+
 impl SqliteStore {
     /// The outbox moved into `webhook_deliveries`, for a reader (a write only when there is
     /// something to move).
@@ -232,29 +264,19 @@ impl WebhookStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         self.write(|tx| {
-            outbox::move_all(tx)?;
-            all(
-                tx,
-                &format!(
-                    "UPDATE webhook_deliveries SET claim_owner = :owner, claim_until = :until \
-                     WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-                       WHERE d.endpoint_id = :ep AND d.state = 0 AND d.next_attempt_at <= :now \
-                         AND (d.claim_until IS NULL OR d.claim_until < :now) \
-                         AND (d.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                           WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id \
-                             AND p.state = 0 AND p.ord < d.ord)) \
-                       ORDER BY d.next_attempt_at LIMIT :limit) \
-                     RETURNING {DELIVERY_COLS}"
-                ),
-                named_params! {
-                    ":owner": owner,
-                    ":until": us(lease_until),
-                    ":ep": endpoint_id,
-                    ":now": us(now),
-                    ":limit": limit as i64,
-                },
-                delivery,
-            )
+            let mut claimed = claim(tx, owner, endpoint_id, now, lease_until, limit)?;
+            // Events still in the outbox come after every one already moved.
+            while claimed.len() < limit && outbox::move_some(tx, limit - claimed.len())? > 0 {
+                claimed.extend(claim(
+                    tx,
+                    owner,
+                    endpoint_id,
+                    now,
+                    lease_until,
+                    limit - claimed.len(),
+                )?);
+            }
+            Ok(claimed)
         })
     }
 
