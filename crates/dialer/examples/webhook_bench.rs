@@ -13,7 +13,8 @@
 //! 3. the worker and the delivery loop together, as `dialout worker` runs them, until the
 //!    last event is delivered.
 //!
-//! The receiver runs in this process (keep-alive HTTP/1.1, answers 200 at once).
+//! The receiver runs in this process, on a thread and tokio runtime of its own (keep-alive
+//! HTTP/1.1, answers 200 at once).
 //!
 //! The goal (issue 16): the worker's time in run 3 at most 1.20 times its time in run 1.
 //! Runs 1 and 2 also print the process's CPU time, steadier than wall time on a busy
@@ -119,7 +120,20 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let rx = rt.block_on(Receiver::start(Mode::Count));
+    // The receiver on a thread and runtime of its own, as a receiver in another process
+    // would be: it still takes CPU from the same cores, but not the worker's tokio threads.
+    let (sent, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let own = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        own.block_on(async {
+            sent.send(Receiver::start(Mode::Count).await).unwrap();
+            std::future::pending::<()>().await
+        })
+    });
+    let rx = received.recv().unwrap();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
 
     // 1. The worker alone.
