@@ -644,7 +644,7 @@ async fn secret_not_in_logs() {
 fn outcomes_queue_their_events(db: &TestDb) {
     use dialout_dialer::store::{Claimable, Seen};
     let rt = runtime();
-    let d = dialer(&db, fast_settings());
+    let d = dialer(db, fast_settings());
     let (ep, _) = rt
         .block_on(d.add_webhook(
             "http://127.0.0.1:9/hook",
