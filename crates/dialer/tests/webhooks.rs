@@ -638,3 +638,141 @@ async fn secret_not_in_logs() {
     let json = dialout_dialer::webhooks::endpoint_json(&eps[0]).to_string();
     assert!(!json.contains(b64));
 }
+
+/// The worker's outcomes, one message at a time (SQLite's write without a transaction) and
+/// in a batch: each change queues its event with its sequence, and `message.final` too.
+fn outcomes_queue_their_events(db: &TestDb) {
+    use dialout_dialer::store::{Claimable, Seen};
+    let rt = runtime();
+    let d = dialer(db, fast_settings());
+    let (ep, _) = rt
+        .block_on(d.add_webhook(
+            "http://127.0.0.1:9/hook",
+            Some(vec!["message.state_changed".into(), "message.final".into()]),
+            None,
+        ))
+        .unwrap();
+    let ids = insert(&db.store, 3);
+    let now = Timestamp::now();
+    let until = now + jiff::SignedDuration::from_secs(60);
+    let owner = "test-worker";
+    let claimed = db
+        .store
+        .claim(owner, Claimable::Ids(&ids), now, until)
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let begun = db.store.begin_attempts(owner, &ids, now).unwrap();
+    let done = |m: &dialout_dialer::Message| {
+        (
+            Seen::Message(m.clone()),
+            Change::Status {
+                state: State::Debug,
+                is_final: true,
+                error: None,
+                sender_data: JsonMap::new(),
+                reason: "done".into(),
+            },
+        )
+    };
+    // One message alone, then two in one batch.
+    let one = db.store.finish(owner, &[done(&begun[0])], now).unwrap();
+    assert!(one[0].is_some());
+    let two: Vec<_> = begun[1..].iter().map(done).collect();
+    let out = db.store.finish(owner, &two, now).unwrap();
+    assert!(out.iter().all(Option::is_some));
+    let queued = rt
+        .block_on(d.webhook_deliveries(ep.id, false, 100))
+        .unwrap();
+    for id in &ids {
+        let mut mine: Vec<_> = queued
+            .iter()
+            .filter(|q| q.message_id == Some(*id))
+            .map(|q| (q.event_type.as_str(), q.sequence, q.to))
+            .collect();
+        mine.sort();
+        // A Dummy-like outcome: one transition (the first), final.
+        let history = db.store.history(*id).unwrap();
+        let n = history.len() as i64 - 1;
+        assert!(n >= 1, "{history:?}");
+        assert_eq!(
+            mine.last(),
+            Some(&("message.state_changed", Some(n), Some(State::Debug))),
+            "{id}: {mine:?}"
+        );
+        // PostgreSQL leaves a final event's sequence to be counted at delivery.
+        assert_eq!(
+            mine.iter()
+                .filter(|e| e.0 == "message.final")
+                .map(|e| (e.1.unwrap_or(n), e.2))
+                .collect::<Vec<_>>(),
+            vec![(n, Some(State::Debug))]
+        );
+    }
+}
+
+#[test]
+fn outcomes_queue_their_events_sqlite() {
+    outcomes_queue_their_events(&common::sqlite());
+}
+
+#[test]
+fn outcomes_queue_their_events_postgres() {
+    outcomes_queue_their_events(&common::postgres());
+}
+
+/// SQLite keeps a transaction's events in one outbox row; a claim moves only the rows it
+/// needs into the deliveries (the move holds the lock the worker waits for), a listing all.
+#[test]
+fn a_claim_moves_only_the_events_it_needs_sqlite() {
+    use dialout_dialer::store::{Claimable, Seen};
+    let db = common::sqlite();
+    let rt = runtime();
+    let d = dialer(&db, fast_settings());
+    let (ep, _) = rt
+        .block_on(d.add_webhook("http://127.0.0.1:9/hook", None, None))
+        .unwrap();
+    let now = Timestamp::now();
+    let until = now + jiff::SignedDuration::from_secs(60);
+    for _ in 0..3 {
+        let ids = insert(&db.store, 2);
+        db.store
+            .claim("w", Claimable::Ids(&ids), now, until)
+            .unwrap();
+        let begun = db.store.begin_attempts("w", &ids, now).unwrap();
+        let changes: Vec<_> = begun
+            .iter()
+            .map(|m| {
+                (
+                    Seen::Message(m.clone()),
+                    Change::Status {
+                        state: State::Debug,
+                        is_final: true,
+                        error: None,
+                        sender_data: JsonMap::new(),
+                        reason: "done".into(),
+                    },
+                )
+            })
+            .collect();
+        db.store.finish("w", &changes, now).unwrap();
+    }
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let outbox = || -> i64 {
+        conn.query_row("SELECT count(*) FROM webhook_outbox", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(outbox(), 3, "one row per transaction");
+    let claimed = db
+        .store
+        .webhooks()
+        .claim_deliveries("loop", ep.id, Timestamp::now(), until, 2)
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(outbox(), 2, "the claim moved one transaction's events");
+    let all = rt
+        .block_on(d.webhook_deliveries(ep.id, false, 100))
+        .unwrap();
+    assert_eq!(all.len(), 12, "a change and a final event per message");
+    assert_eq!(outbox(), 0);
+}

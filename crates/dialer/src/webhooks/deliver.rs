@@ -17,6 +17,9 @@ use crate::blocking;
 use crate::store::webhooks::{Delivery, Endpoint, Outcome};
 use crate::store::{Store, StoreError};
 
+/// A round claims this many times `concurrency` deliveries.
+const ROUND_WAVES: usize = 16;
+
 /// Counts of one run of the loop.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeliveryStats {
@@ -182,10 +185,13 @@ impl Deliverer {
         ep: &Arc<Endpoint>,
         key: &[u8],
     ) -> Result<(usize, DeliveryStats), StoreError> {
-        let per_round = self.settings.concurrency * 4;
-        // Long enough for every post of the round to time out, four after another in the
-        // worst case, so that a claim never expires while its post is under way.
-        let lease = self.settings.timeout * 5 + Duration::from_secs(5);
+        // Few rounds: each claims and records in a write transaction, which the worker
+        // waits for.
+        let waves = ROUND_WAVES;
+        let per_round = self.settings.concurrency * waves;
+        // Long enough for every post of the round to time out, one wave after another in
+        // the worst case, so that a claim never expires while its post is under way.
+        let lease = self.settings.timeout * (waves as u32 + 1) + Duration::from_secs(5);
         let (store, owner, id) = (self.store.clone(), self.owner.clone(), ep.id);
         let claimed = blocking::run(move || {
             let now = Timestamp::now();

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, named_params};
 
 use super::keys;
+use super::outbox::Outbox;
 use super::rows::{self, COLS, us};
 use crate::store::{Change, Cursor, StoreError, plan_change, unpublished_sql};
 use crate::{HistoryEntry, Message, MessageId};
@@ -110,6 +111,7 @@ pub(super) fn update(
     owner: Option<&str>,
     change: &Change,
     now: Timestamp,
+    outbox: Option<&mut Outbox>,
 ) -> Result<(Option<Message>, Vec<HistoryEntry>), StoreError> {
     let Some((old, holder)) = rows::find_for_update(tx, id)? else {
         return Ok((None, Vec::new()));
@@ -120,7 +122,23 @@ pub(super) fn update(
     let plan = plan_change(&old, change, now);
     if plan.changed || owner.is_some() || !plan.history.is_empty() {
         let history = rows::history_rows(&plan.history)?;
-        rows::update(tx, &plan.message, history.as_deref(), owner.is_some(), None)?;
+        let hooks = if outbox.is_some() {
+            rows::Hooks::Count
+        } else {
+            rows::Hooks::Off
+        };
+        let (_, len) = rows::update(
+            tx,
+            &plan.message,
+            history.as_deref(),
+            owner.is_some(),
+            None,
+            hooks,
+        )?;
+        if let Some(outbox) = outbox {
+            let became_final = plan.message.is_final_state && !old.is_final_state;
+            outbox.add(&plan.message, &plan.history, len, became_final);
+        }
     }
     Ok((Some(plan.message), plan.history))
 }

@@ -8,6 +8,7 @@ mod delivery;
 mod dnc;
 mod fast_path;
 mod messages;
+mod outbox;
 mod pace;
 mod rows;
 mod schema;
@@ -305,27 +306,40 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
         // One message as last seen (what `send` publishes): one guarded UPDATE, atomic on
-        // its own, without BEGIN and COMMIT around it.
+        // its own, without BEGIN and COMMIT around it (not when a webhook endpoint is
+        // active: then the events need the transaction below).
         if let [(Seen::Message(old), change)] = changes {
-            let done = fast_path::finish::finish_known(&*self.conn()?, owner, old, change, now)?;
+            let done =
+                fast_path::finish::finish_known(&*self.conn()?, owner, old, change, now, None)?;
             if let Some((m, history)) = done {
                 super::log_history(m.id, &history);
                 return Ok(vec![Some(m)]);
             }
         }
         let done = self.write(|tx| {
-            changes
+            let mut outbox = outbox::Outbox::begin(tx)?;
+            let done = changes
                 .iter()
                 .map(|(seen, c)| {
                     if let Seen::Message(old) = seen
-                        && let Some((m, h)) =
-                            fast_path::finish::finish_known(tx, owner, old, c, now)?
+                        && let Some((m, h)) = fast_path::finish::finish_known(
+                            tx,
+                            owner,
+                            old,
+                            c,
+                            now,
+                            outbox.as_mut(),
+                        )?
                     {
                         return Ok((Some(m), h));
                     }
-                    delivery::update(tx, seen.id(), Some(owner), c, now)
+                    delivery::update(tx, seen.id(), Some(owner), c, now, outbox.as_mut())
                 })
-                .collect::<Result<Vec<_>, StoreError>>()
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(outbox) = outbox {
+                outbox.write(tx)?;
+            }
+            Ok(done)
         })?;
         Ok(super::logged(done))
     }
@@ -339,10 +353,14 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
         let done = self.write(|tx| {
+            let mut outbox = outbox::Outbox::begin(tx)?;
             let done = changes
                 .iter()
-                .map(|(id, c)| delivery::update(tx, *id, None, c, now))
+                .map(|(id, c)| delivery::update(tx, *id, None, c, now, outbox.as_mut()))
                 .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(outbox) = outbox {
+                outbox.write(tx)?;
+            }
             if let Some(cursor) = cursor {
                 delivery::set_cursor(tx, cursor, now)?;
             }

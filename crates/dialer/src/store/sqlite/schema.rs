@@ -30,6 +30,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (11, Migration::Sql(crate::store::beats::SCHEMA_SQLITE)),
     // Token buckets of paced backends and the index of claims, shared by every worker.
     (12, Migration::Sql(super::pace::SCHEMA)),
+    // Webhook events written by the store's write path, not by triggers.
+    (13, Migration::Sql(super::outbox::MIGRATION)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and

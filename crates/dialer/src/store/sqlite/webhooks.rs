@@ -1,18 +1,20 @@
 //! Webhook endpoints and their outbox on SQLite.
 //!
-//! The outbox rows are written by triggers on `messages` in the transaction that appends to a
-//! message's `history` (or makes it final). The triggers exist only while an endpoint does:
-//! without webhooks, the send and worker paths run exactly as before.
+//! The events are written by the store's write path in the transaction of the change, first
+//! to `webhook_outbox` (see `outbox.rs`); every method here that reads or changes
+//! deliveries first moves the outbox into `webhook_deliveries`. Migration 10 created
+//! triggers for this with the first endpoint; migration 13 drops them.
 
 use jiff::Timestamp;
 use rusqlite::{Connection, Row, named_params};
 
 use super::SqliteStore;
+use super::outbox;
 use super::rows::{state, ts, us};
 use crate::store::StoreError;
 use crate::store::webhooks::{
-    Delivery, DeliveryFilter, DeliveryState, Endpoint, FINAL, FINAL_ORD, NewEndpoint, Outcome,
-    Replay, STATE_CHANGED, Secret, TEST, WebhookStore, events_column, events_from_column,
+    Delivery, DeliveryFilter, DeliveryState, Endpoint, NewEndpoint, Outcome, Replay, Secret, TEST,
+    WebhookStore, events_column, events_from_column,
 };
 
 pub(super) const MIGRATION: &str = "
@@ -51,40 +53,6 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE state = 0;
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, ord) WHERE state = 0;
-";
-
-/// Created with the first endpoint, dropped with the last. A history append adds one
-/// delivery per new entry and subscribed endpoint; the `history` column is a JSON array
-/// whose entries are `{at, from, to, reason}`, so entry k is transition k + 1.
-const TRIGGERS: &str = "
-CREATE TRIGGER IF NOT EXISTS webhook_state_changed AFTER UPDATE OF history ON messages
-WHEN length(NEW.history) > length(OLD.history)
-BEGIN
-    INSERT INTO webhook_deliveries (endpoint_id, event_type, message_id, sequence, ord, at,
-        from_state, to_state, reason, queued_at, next_attempt_at)
-    SELECT e.id, 'message.state_changed', NEW.id, j.key + 1, j.key + 1, j.value ->> 'at',
-        j.value ->> 'from', j.value ->> 'to', j.value ->> 'reason', NEW.changed_at, 0
-    FROM json_each(NEW.history) j, webhook_endpoints e
-    WHERE j.key >= json_array_length(OLD.history) AND e.active = 1
-      AND instr(e.events, 'message.state_changed') > 0 AND (e.tag IS NULL OR e.tag = NEW.tag)
-    ORDER BY e.id, j.key;
-END;
-CREATE TRIGGER IF NOT EXISTS webhook_final AFTER UPDATE OF is_final_state ON messages
-WHEN NEW.is_final_state = 1 AND OLD.is_final_state = 0
-BEGIN
-    INSERT INTO webhook_deliveries (endpoint_id, event_type, message_id, sequence, ord, at,
-        from_state, to_state, reason, queued_at, next_attempt_at)
-    SELECT e.id, 'message.final', NEW.id, json_array_length(NEW.history), 1000000000,
-        NEW.changed_at, NULL, NEW.state, NULL, NEW.changed_at, 0
-    FROM webhook_endpoints e
-    WHERE e.active = 1 AND instr(e.events, 'message.final') > 0
-      AND (e.tag IS NULL OR e.tag = NEW.tag);
-END;
-";
-
-const DROP_TRIGGERS: &str = "
-DROP TRIGGER IF EXISTS webhook_state_changed;
-DROP TRIGGER IF EXISTS webhook_final;
 ";
 
 const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, at, from_state, \
@@ -159,6 +127,49 @@ fn find_delivery(conn: &Connection, id: i64) -> Result<Option<Delivery>, StoreEr
     .pop())
 }
 
+fn claim(
+    tx: &Connection,
+    owner: &str,
+    endpoint_id: i64,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+) -> Result<Vec<Delivery>, StoreError> {
+    all(
+        tx,
+        &format!(
+            "UPDATE webhook_deliveries SET claim_owner = :owner, claim_until = :until \
+             WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+               WHERE d.endpoint_id = :ep AND d.state = 0 AND d.next_attempt_at <= :now \
+                 AND (d.claim_until IS NULL OR d.claim_until < :now) \
+                 AND (d.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+                   WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id \
+                     AND p.state = 0 AND p.ord < d.ord)) \
+               ORDER BY d.next_attempt_at LIMIT :limit) \
+             RETURNING {DELIVERY_COLS}"
+        ),
+        named_params! {
+            ":owner": owner,
+            ":until": us(lease_until),
+            ":ep": endpoint_id,
+            ":now": us(now),
+            ":limit": limit as i64,
+        },
+        delivery,
+    )
+}
+
+impl SqliteStore {
+    /// The outbox moved into `webhook_deliveries`, for a reader (a write only when there is
+    /// something to move).
+    fn moved(&self) -> Result<(), StoreError> {
+        if self.read(outbox::any)? {
+            self.write(outbox::move_all)?;
+        }
+        Ok(())
+    }
+}
+
 impl WebhookStore for SqliteStore {
     fn add_endpoint(&self, new: &NewEndpoint, now: Timestamp) -> Result<Endpoint, StoreError> {
         self.write(|tx| {
@@ -174,7 +185,6 @@ impl WebhookStore for SqliteStore {
                 ),
             )?;
             let id = tx.last_insert_rowid();
-            tx.execute_batch(TRIGGERS)?;
             all(
                 tx,
                 &format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE id = ?1"),
@@ -199,22 +209,18 @@ impl WebhookStore for SqliteStore {
 
     fn remove_endpoint(&self, id: i64) -> Result<bool, StoreError> {
         self.write(|tx| {
+            outbox::move_all(tx)?;
             tx.execute(
                 "DELETE FROM webhook_deliveries WHERE endpoint_id = ?1",
                 [id],
             )?;
-            let removed = tx.execute("DELETE FROM webhook_endpoints WHERE id = ?1", [id])? > 0;
-            let left: i64 =
-                tx.query_row("SELECT count(*) FROM webhook_endpoints", [], |r| r.get(0))?;
-            if left == 0 {
-                tx.execute_batch(DROP_TRIGGERS)?;
-            }
-            Ok(removed)
+            Ok(tx.execute("DELETE FROM webhook_endpoints WHERE id = ?1", [id])? > 0)
         })
     }
 
     fn disable_endpoint(&self, id: i64, reason: &str, now: Timestamp) -> Result<(), StoreError> {
         self.write(|tx| {
+            outbox::move_all(tx)?;
             tx.execute(
                 "UPDATE webhook_endpoints SET active = 0, disabled_reason = ?2 WHERE id = ?1",
                 (id, reason),
@@ -258,28 +264,19 @@ impl WebhookStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         self.write(|tx| {
-            all(
-                tx,
-                &format!(
-                    "UPDATE webhook_deliveries SET claim_owner = :owner, claim_until = :until \
-                     WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-                       WHERE d.endpoint_id = :ep AND d.state = 0 AND d.next_attempt_at <= :now \
-                         AND (d.claim_until IS NULL OR d.claim_until < :now) \
-                         AND (d.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                           WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id \
-                             AND p.state = 0 AND p.ord < d.ord)) \
-                       ORDER BY d.next_attempt_at LIMIT :limit) \
-                     RETURNING {DELIVERY_COLS}"
-                ),
-                named_params! {
-                    ":owner": owner,
-                    ":until": us(lease_until),
-                    ":ep": endpoint_id,
-                    ":now": us(now),
-                    ":limit": limit as i64,
-                },
-                delivery,
-            )
+            let mut claimed = claim(tx, owner, endpoint_id, now, lease_until, limit)?;
+            // Events still in the outbox come after every one already moved.
+            while claimed.len() < limit && outbox::move_some(tx, limit - claimed.len())? > 0 {
+                claimed.extend(claim(
+                    tx,
+                    owner,
+                    endpoint_id,
+                    now,
+                    lease_until,
+                    limit - claimed.len(),
+                )?);
+            }
+            Ok(claimed)
         })
     }
 
@@ -348,6 +345,7 @@ impl WebhookStore for SqliteStore {
     }
 
     fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        self.moved()?;
         self.read(|c| {
             all(
                 c,
@@ -367,6 +365,7 @@ impl WebhookStore for SqliteStore {
     }
 
     fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
+        self.moved()?;
         self.read(|c| find_delivery(c, id))
     }
 
@@ -375,6 +374,7 @@ impl WebhookStore for SqliteStore {
             queued_at = :now, next_attempt_at = :now, claim_owner = NULL, claim_until = NULL, \
             delivered_at = NULL";
         self.write(|tx| {
+            outbox::move_all(tx)?;
             let n = match which {
                 Replay::Id(id) => tx.execute(
                     &format!("{SET} WHERE id = :id"),
@@ -389,7 +389,3 @@ impl WebhookStore for SqliteStore {
         })
     }
 }
-
-// The triggers spell these out.
-const _: () = assert!(FINAL_ORD == 1_000_000_000);
-const _: [&str; 2] = [STATE_CHANGED, FINAL];
