@@ -16,6 +16,9 @@
 
 use jiff::Timestamp;
 
+use crate::Message;
+use crate::store::StoreError;
+
 /// The limits of one backend, all claimers together ([`super::Claimable::Due`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Pace {
@@ -92,6 +95,49 @@ impl Bucket {
             ..self
         }
     }
+}
+
+/// What a store reads and writes for a paced claim, inside the claim's transaction and
+/// under its lock.
+pub(crate) trait PaceRows {
+    /// The backend's messages sent and not final, plus those claimed under a live lease
+    /// and not sent.
+    fn busy(&mut self, backend: &str, now: Timestamp) -> Result<usize, StoreError>;
+    fn bucket(&mut self, backend: &str) -> Result<Option<Bucket>, StoreError>;
+    fn put_bucket(&mut self, backend: &str, bucket: Bucket) -> Result<(), StoreError>;
+}
+
+/// Claims with `claim` at most what `pace` leaves of `limit` for `backend` now; the caller
+/// holds the backend's lock (see the module's comment).
+pub(crate) fn claim_paced<D: PaceRows>(
+    db: &mut D,
+    backend: &str,
+    pace: &Pace,
+    limit: usize,
+    now: Timestamp,
+    claim: impl FnOnce(&mut D, usize) -> Result<Vec<Message>, StoreError>,
+) -> Result<Vec<Message>, StoreError> {
+    // As the database keeps it: the stored bucket refills from exactly this instant.
+    let now = crate::store::micros(now);
+    let busy = match pace.max_in_flight {
+        Some(_) => db.busy(backend, now)?,
+        None => 0,
+    };
+    let bucket = match pace.calls_per_second {
+        Some(_) => pace.refill(db.bucket(backend)?, now),
+        None => None,
+    };
+    let room = pace.room(limit, busy, bucket.as_ref());
+    if room == 0 {
+        return Ok(Vec::new());
+    }
+    let claimed = claim(db, room)?;
+    if let Some(b) = bucket
+        && !claimed.is_empty()
+    {
+        db.put_bucket(backend, b.spend(claimed.len()))?;
+    }
+    Ok(claimed)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use postgres::Transaction;
 
 use super::Db;
 use crate::Message;
+use crate::store::pace::{PaceRows, claim_paced};
 use crate::store::{Bucket, Pace, StoreError};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
@@ -43,27 +44,19 @@ pub(super) fn claim(
          set_config('enable_bitmapscan', 'off', true)",
         &[&LOCK_CLASS, &backend],
     )?;
-    // As the database keeps it: the stored bucket refills from exactly this instant.
-    let now = crate::store::micros(now);
-    let busy = match pace.max_in_flight {
-        Some(_) => busy(db, backend, now)?,
-        None => 0,
-    };
-    let bucket = match pace.calls_per_second {
-        Some(_) => pace.refill(stored(db, backend)?, now),
-        None => None,
-    };
-    let room = pace.room(limit, busy, bucket.as_ref());
-    if room == 0 {
-        return Ok(Vec::new());
+    claim_paced(db, backend, pace, limit, now, claim)
+}
+
+impl PaceRows for Tx<'_, '_> {
+    fn busy(&mut self, backend: &str, now: Timestamp) -> Result<usize, StoreError> {
+        busy(self, backend, now)
     }
-    let claimed = claim(db, room)?;
-    if let Some(b) = bucket
-        && !claimed.is_empty()
-    {
-        store(db, backend, b.spend(claimed.len()))?;
+    fn bucket(&mut self, backend: &str) -> Result<Option<Bucket>, StoreError> {
+        stored(self, backend)
     }
-    Ok(claimed)
+    fn put_bucket(&mut self, backend: &str, bucket: Bucket) -> Result<(), StoreError> {
+        store(self, backend, bucket)
+    }
 }
 
 /// Sent and not final, plus claimed under a live lease and not sent: each count on its own

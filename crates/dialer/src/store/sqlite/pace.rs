@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, named_params};
 
 use super::rows::{ts, us};
 use crate::Message;
+use crate::store::pace::{PaceRows, claim_paced};
 use crate::store::{Bucket, Pace, StoreError};
 
 /// The token buckets of backends with `calls_per_second`, and an index of claimed messages
@@ -31,27 +32,23 @@ pub(super) fn claim(
     now: Timestamp,
     claim: impl FnOnce(&Connection, usize) -> Result<Vec<Message>, StoreError>,
 ) -> Result<Vec<Message>, StoreError> {
-    // As the database keeps it: the stored bucket refills from exactly this instant.
-    let now = crate::store::micros(now);
-    let busy = match pace.max_in_flight {
-        Some(_) => busy(tx, backend, now)?,
-        None => 0,
-    };
-    let bucket = match pace.calls_per_second {
-        Some(_) => pace.refill(stored(tx, backend)?, now),
-        None => None,
-    };
-    let room = pace.room(limit, busy, bucket.as_ref());
-    if room == 0 {
-        return Ok(Vec::new());
+    claim_paced(&mut Rows(tx), backend, pace, limit, now, |rows, room| {
+        claim(rows.0, room)
+    })
+}
+
+struct Rows<'a>(&'a Connection);
+
+impl PaceRows for Rows<'_> {
+    fn busy(&mut self, backend: &str, now: Timestamp) -> Result<usize, StoreError> {
+        busy(self.0, backend, now)
     }
-    let claimed = claim(tx, room)?;
-    if let Some(b) = bucket
-        && !claimed.is_empty()
-    {
-        store(tx, backend, b.spend(claimed.len()))?;
+    fn bucket(&mut self, backend: &str) -> Result<Option<Bucket>, StoreError> {
+        stored(self.0, backend)
     }
-    Ok(claimed)
+    fn put_bucket(&mut self, backend: &str, bucket: Bucket) -> Result<(), StoreError> {
+        store(self.0, backend, bucket)
+    }
 }
 
 /// Sent and not final (`messages_open`), plus claimed under a live lease and not sent
