@@ -221,8 +221,8 @@ fn finish(shared: &Shared, jobs: Vec<ToFinish>) {
     let (all, replies): (Vec<Vec<(Seen, Change)>>, Vec<_>) = jobs.into_iter().unzip();
     let all: Vec<(Seen, Change)> = all.into_iter().flatten().collect();
     let now = shared.clock.now();
-    let together = shared.store.finish(&shared.owner, &all, now);
-    let (mut all, mut stored) = (all.into_iter(), together.as_ref().ok().cloned());
+    let mut stored = shared.store.finish(&shared.owner, &all, now).ok();
+    let mut all = all.into_iter();
     for (reply, n) in replies.into_iter().zip(sizes) {
         let mine: Vec<(Seen, Change)> = all.by_ref().take(n).collect();
         let r = match &mut stored {

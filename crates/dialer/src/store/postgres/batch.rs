@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use postgres::Transaction;
-use postgres::types::Json;
+use postgres::types::{Json, ToSql};
 use uuid::Uuid;
 
 use super::Db;
@@ -143,45 +143,122 @@ pub(super) fn insert_plain(
         .collect())
 }
 
+/// The assignments of an outcome: the mutable columns from the `unnest` row `u` (columns of
+/// [`outcome_arrays!`]), and the claim released.
+macro_rules! outcome_set {
+    () => {
+        "changed_at = u.changed, sent_at = u.sent, state = u.state, error = u.error, \
+         extra_sender_data = u.sender, is_final_state = u.is_final, attempts = u.attempts, \
+         next_attempt_at = u.next, check_failures = u.failures, attempt_unresolved = u.unresolved, \
+         claim_owner = NULL, claim_until = NULL"
+    };
+}
+/// [`OutcomeArrays`] as parameters `$1`–`$11`, and the names of their columns.
+macro_rules! outcome_arrays {
+    () => {
+        "$1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int2[], $5::text[], $6::jsonb[], \
+         $7::bool[], $8::int4[], $9::timestamptz[], $10::int4[], $11::bool[]"
+    };
+    (columns) => {
+        "id, changed, sent, state, error, sender, is_final, attempts, next, failures, unresolved"
+    };
+}
+pub(super) use {outcome_arrays, outcome_set};
+
+/// The mutable columns of messages, one array each, in the order of [`outcome_arrays!`].
+pub(super) struct OutcomeArrays<'a> {
+    ids: Vec<Uuid>,
+    changed: Vec<Timestamp>,
+    sent: Vec<Option<Timestamp>>,
+    state: Vec<i16>,
+    error: Vec<Option<&'a str>>,
+    sender: Vec<Json<&'a crate::JsonMap>>,
+    is_final: Vec<bool>,
+    attempts: Vec<i32>,
+    next: Vec<Option<Timestamp>>,
+    failures: Vec<i32>,
+    unresolved: Vec<bool>,
+}
+
+impl<'a> OutcomeArrays<'a> {
+    pub(super) fn of(ms: &[&'a Message]) -> Self {
+        OutcomeArrays {
+            ids: ms.iter().map(|m| m.id.as_uuid()).collect(),
+            changed: ms.iter().map(|m| m.changed_at).collect(),
+            sent: ms.iter().map(|m| m.sent_at).collect(),
+            state: ms.iter().map(|m| m.state.code()).collect(),
+            error: ms.iter().map(|m| m.error.as_deref()).collect(),
+            sender: ms.iter().map(|m| Json(&m.extra_sender_data)).collect(),
+            is_final: ms.iter().map(|m| m.is_final_state).collect(),
+            attempts: ms.iter().map(|m| m.attempts as i32).collect(),
+            next: ms.iter().map(|m| m.next_attempt_at).collect(),
+            failures: ms.iter().map(|m| m.check_failures as i32).collect(),
+            unresolved: ms.iter().map(|m| m.attempt_unresolved).collect(),
+        }
+    }
+
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+        [
+            &self.ids,
+            &self.changed,
+            &self.sent,
+            &self.state,
+            &self.error,
+            &self.sender,
+            &self.is_final,
+            &self.attempts,
+            &self.next,
+            &self.failures,
+            &self.unresolved,
+        ]
+    }
+}
+
+/// History rows as arrays (message id, at, from, to, reason), in the order given.
+pub(super) struct HistoryArrays<'a> {
+    ids: Vec<Uuid>,
+    at: Vec<Timestamp>,
+    from: Vec<Option<i16>>,
+    to: Vec<i16>,
+    reason: Vec<&'a str>,
+}
+
+impl<'a> HistoryArrays<'a> {
+    pub(super) fn of(entries: &[(MessageId, &'a HistoryEntry)]) -> Self {
+        HistoryArrays {
+            ids: entries.iter().map(|(id, _)| id.as_uuid()).collect(),
+            at: entries.iter().map(|(_, h)| h.at).collect(),
+            from: entries
+                .iter()
+                .map(|(_, h)| h.from.map(|s| s.code()))
+                .collect(),
+            to: entries.iter().map(|(_, h)| h.to.code()).collect(),
+            reason: entries.iter().map(|(_, h)| h.reason.as_str()).collect(),
+        }
+    }
+
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+        [&self.ids, &self.at, &self.from, &self.to, &self.reason]
+    }
+}
+
 /// Writes the mutable columns of these messages and releases their claims (a finish).
 pub(super) fn update_released(db: &mut Tx<'_, '_>, ms: &[&Message]) -> Result<(), StoreError> {
     if ms.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = ms.iter().map(|m| m.id.as_uuid()).collect();
-    let changed: Vec<Timestamp> = ms.iter().map(|m| m.changed_at).collect();
-    let sent: Vec<Option<Timestamp>> = ms.iter().map(|m| m.sent_at).collect();
-    let state: Vec<i16> = ms.iter().map(|m| m.state.code()).collect();
-    let error: Vec<Option<&str>> = ms.iter().map(|m| m.error.as_deref()).collect();
-    let sender: Vec<Json<&crate::JsonMap>> =
-        ms.iter().map(|m| Json(&m.extra_sender_data)).collect();
-    let is_final: Vec<bool> = ms.iter().map(|m| m.is_final_state).collect();
-    let attempts: Vec<i32> = ms.iter().map(|m| m.attempts as i32).collect();
-    let next: Vec<Option<Timestamp>> = ms.iter().map(|m| m.next_attempt_at).collect();
-    let failures: Vec<i32> = ms.iter().map(|m| m.check_failures as i32).collect();
-    let unresolved: Vec<bool> = ms.iter().map(|m| m.attempt_unresolved).collect();
+    let arrays = OutcomeArrays::of(ms);
     db.execute(
-        "UPDATE messages m SET changed_at = u.changed, sent_at = u.sent, state = u.state, error = u.error, \
-         extra_sender_data = u.sender, is_final_state = u.is_final, attempts = u.attempts, \
-         next_attempt_at = u.next, check_failures = u.failures, attempt_unresolved = u.unresolved, \
-         claim_owner = NULL, claim_until = NULL \
-         FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int2[], $5::text[], $6::jsonb[], \
-         $7::bool[], $8::int4[], $9::timestamptz[], $10::int4[], $11::bool[]) \
-         AS u(id, changed, sent, state, error, sender, is_final, attempts, next, failures, unresolved) \
-         WHERE m.id = u.id",
-        &[
-            &ids,
-            &changed,
-            &sent,
-            &state,
-            &error,
-            &sender,
-            &is_final,
-            &attempts,
-            &next,
-            &failures,
-            &unresolved,
-        ],
+        concat!(
+            "UPDATE messages m SET ",
+            outcome_set!(),
+            " FROM unnest(",
+            outcome_arrays!(),
+            ") AS u(",
+            outcome_arrays!(columns),
+            ") WHERE m.id = u.id"
+        ),
+        &arrays.params(),
     )?;
     Ok(())
 }
@@ -194,19 +271,12 @@ pub(super) fn add_history(
     if entries.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = entries.iter().map(|(id, _)| id.as_uuid()).collect();
-    let at: Vec<Timestamp> = entries.iter().map(|(_, h)| h.at).collect();
-    let from: Vec<Option<i16>> = entries
-        .iter()
-        .map(|(_, h)| h.from.map(|s| s.code()))
-        .collect();
-    let to: Vec<i16> = entries.iter().map(|(_, h)| h.to.code()).collect();
-    let reason: Vec<&str> = entries.iter().map(|(_, h)| h.reason.as_str()).collect();
+    let arrays = HistoryArrays::of(entries);
     db.execute(
         "INSERT INTO message_history (message_id, at, from_state, to_state, reason) \
          SELECT message_id, at, from_state, to_state, reason \
          FROM unnest($1::uuid[], $2::timestamptz[], $3::int2[], $4::int2[], $5::text[]) WITH ORDINALITY AS u(message_id, at, from_state, to_state, reason, n) ORDER BY n",
-        &[&ids, &at, &from, &to, &reason],
+        &arrays.params(),
     )?;
     Ok(())
 }
