@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rows::{to_json, us};
 use crate::store::StoreError;
-use crate::store::webhooks::{FINAL, FINAL_ORD, STATE_CHANGED};
+use crate::store::webhooks::{FINAL, FINAL_ORD, STATE_CHANGED, events_from_column};
 use crate::{HistoryEntry, Message};
 
 pub(super) const MIGRATION: &str = "
@@ -72,11 +72,11 @@ impl Outbox {
         let mut rows = stmt.query([])?;
         let mut subscribers = Vec::new();
         while let Some(r) = rows.next()? {
-            let events: String = r.get(1)?;
+            let events = events_from_column(&r.get::<_, String>(1)?);
             subscribers.push(Subscriber {
                 id: r.get(0)?,
-                changes: events.contains(STATE_CHANGED),
-                finals: events.contains(FINAL),
+                changes: events.iter().any(|e| e == STATE_CHANGED),
+                finals: events.iter().any(|e| e == FINAL),
                 tag: r.get(2)?,
             });
         }

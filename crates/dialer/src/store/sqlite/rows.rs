@@ -250,13 +250,11 @@ pub(super) fn update(
     static NO_HOOKS: &str = " AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE active = 1)";
     static SET_GUARD: LazyLock<String> = LazyLock::new(|| format!("{}{NO_HOOKS}", *SET));
     static GUARDED_GUARD: LazyLock<String> = LazyLock::new(|| format!("{}{NO_HOOKS}", *GUARDED));
-    let sql: &str = match (expected.is_some(), hooks) {
-        (false, Hooks::Off) => &SET,
-        (true, Hooks::Off) => &GUARDED,
-        (false, Hooks::Guard) => &SET_GUARD,
-        (true, Hooks::Guard) => &GUARDED_GUARD,
-        (false, Hooks::Count) => &SET,
-        (true, Hooks::Count) => &GUARDED,
+    let sql: &str = match (expected.is_some(), hooks == Hooks::Guard) {
+        (false, false) => &SET,
+        (true, false) => &GUARDED,
+        (false, true) => &SET_GUARD,
+        (true, true) => &GUARDED_GUARD,
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let (id, key, changed_at, sender_data) = (
