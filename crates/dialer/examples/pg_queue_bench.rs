@@ -16,6 +16,9 @@
 //!   send_many rate), the claim's plan printed, then one worker (`--once`, Dummy backend,
 //!   batch 1,000) publishes all of them.
 
+#[path = "common/cpu.rs"]
+mod cpu;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -98,21 +101,6 @@ fn raw(url: &str, n: usize) -> f64 {
     }
     assert_eq!(total, n);
     n as f64 / start.elapsed().as_secs_f64()
-}
-
-/// This process's CPU time so far (user + system, Linux): the worker's own share of a
-/// batch, which the machine's load does not inflate the way it does wall time.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (in parentheses): utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: Vec<f64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    ticks.iter().sum::<f64>() / 100.0
 }
 
 fn explain(c: &mut Client, what: &str, sql: &str) {
@@ -232,10 +220,10 @@ fn main() {
         },
     );
     let (_stop, rx) = tokio::sync::watch::channel(false);
-    let (t1, cpu1) = (Instant::now(), cpu_seconds());
+    let (t1, cpu1) = (Instant::now(), cpu::seconds());
     let stats = rt.block_on(worker.run(rx)).expect("worker");
     let worker_rate = n as f64 / t1.elapsed().as_secs_f64();
-    let worker_cpu_ms = (cpu_seconds() - cpu1) * 1000.0 / (n as f64 / 1000.0);
+    let worker_cpu_ms = (cpu::seconds() - cpu1) * 1000.0 / (n as f64 / 1000.0);
     assert_eq!(stats.recorded, n, "every message recorded");
     let left = store
         .messages(&MessageFilter {

@@ -20,6 +20,8 @@
 //! Runs 1 and 2 also print the process's CPU time, steadier than wall time on a busy
 //! machine.
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "../tests/webhooks_support/mod.rs"]
 mod receiver;
 
@@ -91,21 +93,6 @@ fn settings() -> WebhookSettings {
     }
 }
 
-/// CPU time of this process so far (user and system), in seconds.
-fn cpu() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..]
-        .split(' ')
-        .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(u), Some(s)) => (u + s) / 100.0,
-        _ => f64::NAN,
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args
@@ -138,9 +125,9 @@ fn main() {
 
     // 1. The worker alone.
     let plain = fresh(&dir, "plain", n);
-    let (t, c) = (Instant::now(), cpu());
+    let (t, c) = (Instant::now(), cpu::seconds());
     let stats = rt.block_on(worker(&plain).run(stop.clone())).unwrap();
-    let (plain_s, plain_cpu) = (t.elapsed().as_secs_f64(), cpu() - c);
+    let (plain_s, plain_cpu) = (t.elapsed().as_secs_f64(), cpu::seconds() - c);
     assert_eq!(stats.recorded, n);
     println!(
         "1. worker, no webhook:            {n} changes in {plain_s:.2} s = {:.0}/s (CPU {plain_cpu:.2} s)",
@@ -150,9 +137,9 @@ fn main() {
     // 2. The worker with an endpoint, then the deliveries alone.
     let hooked = fresh(&dir, "hooked", n);
     subscribe(&hooked, &rx.url());
-    let (t, c) = (Instant::now(), cpu());
+    let (t, c) = (Instant::now(), cpu::seconds());
     rt.block_on(worker(&hooked).run(stop.clone())).unwrap();
-    let (hooked_s, hooked_cpu) = (t.elapsed().as_secs_f64(), cpu() - c);
+    let (hooked_s, hooked_cpu) = (t.elapsed().as_secs_f64(), cpu::seconds() - c);
     println!(
         "2. worker, 1 endpoint (outbox):   {n} changes in {hooked_s:.2} s = {:.0}/s ({:+.1} % time, {:+.1} % CPU)",
         n as f64 / hooked_s,
