@@ -642,7 +642,7 @@ async fn secret_not_in_logs() {
 /// The worker's outcomes, one message at a time (SQLite's write without a transaction) and
 /// in a batch: each change queues its event with its sequence, and `message.final` too.
 fn outcomes_queue_their_events(db: &TestDb) {
-    use dialout_dialer::store::{Claimable, Seen};
+    use dialout_dialer::store::Claimable;
     let rt = runtime();
     let d = dialer(db, fast_settings());
     let (ep, _) = rt
@@ -662,18 +662,6 @@ fn outcomes_queue_their_events(db: &TestDb) {
         .unwrap();
     assert_eq!(claimed.len(), 3);
     let begun = db.store.begin_attempts(owner, &ids, now).unwrap();
-    let done = |m: &dialout_dialer::Message| {
-        (
-            Seen::Message(m.clone()),
-            Change::Status {
-                state: State::Debug,
-                is_final: true,
-                error: None,
-                sender_data: JsonMap::new(),
-                reason: "done".into(),
-            },
-        )
-    };
     // One message alone, then two in one batch.
     let one = db.store.finish(owner, &[done(&begun[0])], now).unwrap();
     assert!(one[0].is_some());
@@ -724,7 +712,7 @@ fn outcomes_queue_their_events_postgres() {
 /// needs into the deliveries (the move holds the lock the worker waits for), a listing all.
 #[test]
 fn a_claim_moves_only_the_events_it_needs_sqlite() {
-    use dialout_dialer::store::{Claimable, Seen};
+    use dialout_dialer::store::Claimable;
     let db = common::sqlite();
     let rt = runtime();
     let d = dialer(&db, fast_settings());
@@ -739,21 +727,7 @@ fn a_claim_moves_only_the_events_it_needs_sqlite() {
             .claim("w", Claimable::Ids(&ids), now, until)
             .unwrap();
         let begun = db.store.begin_attempts("w", &ids, now).unwrap();
-        let changes: Vec<_> = begun
-            .iter()
-            .map(|m| {
-                (
-                    Seen::Message(m.clone()),
-                    Change::Status {
-                        state: State::Debug,
-                        is_final: true,
-                        error: None,
-                        sender_data: JsonMap::new(),
-                        reason: "done".into(),
-                    },
-                )
-            })
-            .collect();
+        let changes: Vec<_> = begun.iter().map(done).collect();
         db.store.finish("w", &changes, now).unwrap();
     }
     let path = db.url.strip_prefix("sqlite://").unwrap();
@@ -775,4 +749,18 @@ fn a_claim_moves_only_the_events_it_needs_sqlite() {
         .unwrap();
     assert_eq!(all.len(), 12, "a change and a final event per message");
     assert_eq!(outbox(), 0);
+}
+
+/// A final DEBUG outcome of a message as its owner last saw it.
+fn done(m: &dialout_dialer::Message) -> (dialout_dialer::store::Seen, Change) {
+    (
+        dialout_dialer::store::Seen::Message(m.clone()),
+        Change::Status {
+            state: State::Debug,
+            is_final: true,
+            error: None,
+            sender_data: JsonMap::new(),
+            reason: "done".into(),
+        },
+    )
 }
