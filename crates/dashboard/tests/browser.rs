@@ -103,16 +103,43 @@ async fn text(c: &Client, css: &str) -> String {
             .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
         match found.text().await {
             Ok(t) => return t,
-            // Found on the page a click was leaving: read it again on the new one.
+            // Found on a page the browser was leaving: read it again on the new one.
             Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
-                    && start.elapsed() < WAIT =>
+                if left_behind(&e) && start.elapsed() < WAIT =>
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("cannot read {css}: {e}"),
         }
     }
+}
+
+/// Clicks what `locator` finds (every click here follows a link or submits a form) and waits
+/// until the browser has left the page it was on, so that what is read next comes from the
+/// new page, never from the old one while the new one loads.
+async fn click_away(c: &Client, locator: Locator<'_>) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(locator).await.unwrap().click().await.unwrap();
+    let start = Instant::now();
+    loop {
+        match old.tag_name().await {
+            Err(fantoccini::error::CmdError::Standard(e)) if left_behind(&e) => return,
+            other if start.elapsed() >= WAIT => {
+                panic!("the click did not leave the page within {WAIT:?}: {other:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Whether a WebDriver error says the element belonged to a page the browser has left:
+/// Chromium reports a stale element, or an unknown error whose node "does not belong to the
+/// document".
+fn left_behind(e: &fantoccini::error::WebDriver) -> bool {
+    use fantoccini::error::ErrorStatus;
+    e.error == ErrorStatus::StaleElementReference
+        || (e.error == ErrorStatus::UnknownError
+            && e.message.contains("does not belong to the document"))
 }
 
 async fn path(c: &Client) -> String {
@@ -132,12 +159,7 @@ async fn sign_in(c: &Client, s: &common::Server, token: &str) {
         .await
         .unwrap();
     field.send_keys(token).await.unwrap();
-    c.find(Locator::Css("#sign-in button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Css("#sign-in button")).await;
 }
 
 /// Rows of the messages table, without the "no messages" row.
@@ -238,12 +260,7 @@ async fn steps(c: &Client, s: &common::Server) {
         .send_keys("campaign-a")
         .await
         .unwrap();
-    c.find(Locator::Css("#filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Css("#filters button[type=submit]")).await;
     c.wait()
         .at_most(WAIT)
         .for_url(
@@ -287,20 +304,10 @@ async fn steps(c: &Client, s: &common::Server) {
     shot(c, "04-message").await;
 
     // --- cancel works, after a confirmation
-    c.find(Locator::Id("cancel"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Id("cancel")).await;
     text(c, "#confirm-form").await;
     shot(c, "05-cancel-confirm").await;
-    c.find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Id("confirm")).await;
     c.wait()
         .at_most(WAIT)
         .for_url(&url::Url::parse(&s.url(&format!("/messages/{}", first.id))).unwrap())
@@ -330,12 +337,7 @@ async fn steps(c: &Client, s: &common::Server) {
     )
     .await
     .unwrap();
-    c.find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Id("confirm")).await;
     let body = text(c, "body").await;
     assert!(
         body.contains("403 Forbidden") && body.contains("CSRF"),
@@ -375,12 +377,7 @@ async fn steps(c: &Client, s: &common::Server) {
     let live = text(c, "#preview-error").await;
     assert!(live.contains("syntax error"), "{live}");
     shot(c, "08-template-live-error").await;
-    c.find(Locator::Id("save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Id("save")).await;
     let saved = text(c, "#save-error").await;
     assert!(saved.contains("syntax error"), "{saved}");
     let t = s.dialer.template("reminder").await.unwrap();
@@ -396,12 +393,7 @@ async fn steps(c: &Client, s: &common::Server) {
         .send_keys("Hi {{ name }}, see you at {{ time }}.")
         .await
         .unwrap();
-    c.find(Locator::Id("save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Id("save")).await;
     text(c, "#preview").await;
     let t = s.dialer.template("reminder").await.unwrap();
     assert_eq!(t.body, "Hi {{ name }}, see you at {{ time }}.");
@@ -436,12 +428,7 @@ async fn steps(c: &Client, s: &common::Server) {
     assert_eq!(failed.len(), 2, "the cancel's state change and final event");
     c.goto(&s.url("/")).await.unwrap();
     assert_eq!(text(c, "#webhook-failures-count").await, "2");
-    c.find(Locator::Css("#webhook-failures a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Css("#webhook-failures a")).await;
     let endpoints = text(c, "#endpoints").await;
     assert!(
         endpoints.contains("http://127.0.0.1:9/hook") && endpoints.contains("DISABLED"),
@@ -452,26 +439,18 @@ async fn steps(c: &Client, s: &common::Server) {
         "2"
     );
     shot(c, "10a-webhooks").await;
-    c.find(Locator::Css(&format!("tr[data-endpoint='{}'] a", ep.id)))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Css(&format!("tr[data-endpoint='{}'] a", ep.id))).await;
     let failures = text(c, "#failed").await;
     assert!(
         failures.contains("message.final") && failures.contains("FAILED"),
         "{failures}"
     );
     let one = failed[0].id;
-    c.find(Locator::Css(&format!(
-        "#failed tr[data-delivery='{one}'] button.replay"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click_away(
+        c,
+        Locator::Css(&format!("#failed tr[data-delivery='{one}'] button.replay")),
+    )
+    .await;
     assert_eq!(text(c, "#replayed").await, "1 delivery queued again.");
     assert_eq!(
         path(c).await,
@@ -511,12 +490,7 @@ async fn steps(c: &Client, s: &common::Server) {
     c.set_window_size(1280, 1000).await.unwrap();
 
     // --- sign out ends the session
-    c.find(Locator::Css(".signout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_away(c, Locator::Css(".signout button")).await;
     text(c, "#sign-in").await;
     c.goto(&s.url("/")).await.unwrap();
     text(c, "#sign-in").await;
