@@ -177,20 +177,6 @@ fn backend_key(name: &str, key: &str, reason: String) -> ConfigError {
     }
 }
 
-/// Deserializes `T` from a TOML value. An error is `(key path, reason)`; the reason is
-/// serde's message, which for a secret ([`crate::backends::daktela::Secret`]) never
-/// quotes the value.
-pub(crate) fn typed<T: DeserializeOwned>(value: toml::Value) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut key = e.path().to_string();
-        if key == "." {
-            key.clear();
-        }
-        let reason = e.inner().message().trim().to_string();
-        (key, reason)
-    })
-}
-
 /// `[backends]`, typed one backend at a time so that an error names `backends.NAME.KEY`;
 /// TOML then adds the line of that backend's table.
 fn named_backends<'de, D: Deserializer<'de>>(
@@ -225,16 +211,6 @@ fn named_backends<'de, D: Deserializer<'de>>(
         }
     }
     d.deserialize_map(ByName)
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read configuration {path}: {reason}")]
-    Read { path: String, reason: String },
-    #[error("invalid configuration {path}: {reason}")]
-    Parse { path: String, reason: String },
-    #[error("invalid configuration key {key}: {reason}")]
-    Invalid { key: String, reason: String },
 }
 
 impl Config {

@@ -77,10 +77,6 @@ pub(crate) fn retry_at(m: &Message, next: Timestamp, settings: &DeliverySettings
     }
 }
 
-/// The key of `extra_sender_data` that tells a backend when the calling window a message is
-/// published in closes (RFC 3339), so that retries of its own stay inside it.
-pub const CALLING_HOURS_END: &str = "calling_hours_end";
-
 /// Sets [`CALLING_HOURS_END`] on a message about to be handed over inside its window.
 pub(crate) fn mark_window_end(settings: &DeliverySettings, m: &mut Message, now: Timestamp) {
     if let Some((hours, zones)) =

@@ -132,14 +132,6 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// `calling_hours.KEY`, or the table itself for an error about all of it.
-pub(crate) fn hours_key(key: &str) -> String {
-    if key.is_empty() {
-        "calling_hours".into()
-    } else {
-        format!("calling_hours.{key}")
-    }
-}
 
 fn duration(
     key: &str,
@@ -306,6 +298,49 @@ mod tests {
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::DeliverySettings;
+
+    fn parse(text: &str) -> Result<DeliverySettings, dialout_model::config_error::ConfigError> {
+        DeliverySettings::from_table(&toml::from_str(text).unwrap(), None)
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let s = parse(
+            "max_calls_per_recipient = { count = 3, per = \"24h\" }\ndedupe_window = \"10m\"",
+        )
+        .unwrap();
+        let cap = s.limits.cap.unwrap();
+        assert_eq!((cap.count, cap.per.as_secs()), (3, 86_400));
+        assert_eq!(s.limits.dedupe_window.unwrap().as_secs(), 600);
+        assert!(!parse("").unwrap().limits.any(), "no limits by default");
+        for (text, key) in [
+            (
+                "max_calls_per_recipient = { count = 0, per = \"1h\" }",
+                "max_calls_per_recipient.count",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3, per = \"0s\" }",
+                "max_calls_per_recipient.per",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3 }",
+                "max_calls_per_recipient",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3, per = \"1h\", x = 1 }",
+                "max_calls_per_recipient",
+            ),
+            ("dedupe_window = \"0s\"", "dedupe_window"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("delivery.{key}")), "{text}: {e}");
         }
     }
 }

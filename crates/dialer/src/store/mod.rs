@@ -433,32 +433,6 @@ pub enum Order {
     OldestSentFirst,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Template {
-    pub id: i64,
-    pub slug: String,
-    pub body: String,
-    pub active: bool,
-    pub allow_duplicates: bool,
-    pub created_at: Timestamp,
-    pub changed_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewTemplate {
-    pub slug: String,
-    pub body: String,
-    pub active: bool,
-    pub allow_duplicates: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TemplateChange {
-    pub body: Option<String>,
-    pub active: Option<bool>,
-    pub allow_duplicates: Option<bool>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("idempotency key {key:?} was already used for message {existing} with other content")]

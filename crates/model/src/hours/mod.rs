@@ -24,7 +24,21 @@ use jiff::{SignedDuration, Timestamp};
 pub use window::Week;
 pub use zones::number_zones;
 
-use crate::PhoneNumber;
+use crate::phone::PhoneNumber;
+
+/// The key of `extra_sender_data` that tells a backend when the calling window a message is
+/// published in closes (RFC 3339), so that retries of its own stay inside it.
+pub const CALLING_HOURS_END: &str = "calling_hours_end";
+
+/// `calling_hours.KEY`, or the table itself for an error about all of it.
+pub fn hours_key(key: &str) -> String {
+    if key.is_empty() {
+        "calling_hours".into()
+    } else {
+        format!("calling_hours.{key}")
+    }
+}
+
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallingHours {

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-use crate::JsonMap;
-use crate::store::Template;
+use crate::message::JsonMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
@@ -136,7 +136,7 @@ fn to_value(v: &serde_json::Value) -> Value {
 pub fn can_send(
     template: &Template,
     duplicate: impl FnOnce() -> bool,
-    related: &[crate::RelatedObject],
+    related: &[crate::related::RelatedObject],
 ) -> Result<(), Refusal> {
     if !template.active {
         return Err(Refusal::Inactive(template.slug.clone()));
@@ -153,6 +153,33 @@ pub fn can_send(
         });
     }
     Ok(())
+}
+
+/// A stored template.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Template {
+    pub id: i64,
+    pub slug: String,
+    pub body: String,
+    pub active: bool,
+    pub allow_duplicates: bool,
+    pub created_at: Timestamp,
+    pub changed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTemplate {
+    pub slug: String,
+    pub body: String,
+    pub active: bool,
+    pub allow_duplicates: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplateChange {
+    pub body: Option<String>,
+    pub active: Option<bool>,
+    pub allow_duplicates: Option<bool>,
 }
 
 #[cfg(test)]

@@ -4,7 +4,13 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{MessageId, PhoneNumber, RelatedObject, State};
+use crate::id::MessageId;
+
+use crate::phone::PhoneNumber;
+
+use crate::related::RelatedObject;
+
+use crate::state::State;
 
 /// JSON object data kept with a message (`extra_data`, `extra_sender_data`).
 pub type JsonMap = Map<String, Value>;

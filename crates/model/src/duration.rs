@@ -175,6 +175,12 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// `d` before `now`, or the earliest instant when that is out of range.
+pub fn before(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
+    let sd = SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
+    now.checked_sub(sd).unwrap_or(jiff::Timestamp::MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

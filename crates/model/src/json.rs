@@ -5,7 +5,11 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::{HistoryEntry, Message, Template};
+use crate::message::HistoryEntry;
+
+use crate::message::Message;
+
+use crate::template::Template;
 
 fn time(t: Option<Timestamp>) -> Value {
     t.map(|t| Value::String(t.to_string()))
