@@ -33,3 +33,15 @@ pub use plan::Change;
 pub use store::Store;
 pub use tokens::TokenStore;
 pub use webhooks::WebhookStore;
+
+/// Every part of [`Store`], for callers that hold an `Arc<dyn Store>` and call its methods:
+/// `use dialout_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::delivery_store::DeliveryStore;
+    pub use crate::dnc_store::DncStore;
+    pub use crate::health::HealthStore;
+    pub use crate::message_store::MessageStore;
+    pub use crate::store::Store;
+    pub use crate::tokens::TokenStore;
+    pub use crate::webhooks::WebhookStore;
+}

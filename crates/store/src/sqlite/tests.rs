@@ -334,7 +334,7 @@ fn sqlite_version_1_database_migrates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v1.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(include_str!("../../../tests/data/sqlite_schema_v1.sql"))
+    conn.execute_batch(include_str!("../../tests/data/sqlite_schema_v1.sql"))
         .unwrap();
     let id = MessageId::new().to_string();
     conn.execute(

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use dialout_dialer::store::{InsertMode, MessageFilter, Store};
+use dialout_store::prelude::*;
+use dialout_store::{InsertMode, MessageFilter};
 use jiff::Timestamp;
 
 /// Ends every session on the test database but the caller's.
@@ -71,7 +72,7 @@ fn queued_inserts_wake_listeners_even_after_their_connection_is_ended() {
     let db = common::postgres();
     let mut rx = db.store.due_signal().unwrap().expect("PostgreSQL signals");
     // Another process (another store) queues a message.
-    let other = dialout_dialer::store::open(&db.url).unwrap();
+    let other = dialout_store::open(&db.url).unwrap();
     other
         .insert(
             &[common::new_message("wake")],

@@ -2,8 +2,9 @@
 
 mod common;
 
-use dialout_dialer::store::tokens::{NewToken, Scope};
-use dialout_dialer::store::{Store, StoreError};
+use dialout_store::tokens::{NewToken, Scope};
+use dialout_store::prelude::*;
+use dialout_store::StoreError;
 use jiff::Timestamp;
 
 fn new(name: &str, lookup: &str) -> NewToken {
@@ -53,7 +54,7 @@ fn postgres_tokens() {
 }
 
 fn queue_depth_counts_unpublished(s: &dyn Store) {
-    use dialout_dialer::store::InsertMode;
+    use dialout_store::InsertMode;
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     assert_eq!(s.queue_depth().unwrap(), 0);
     let batch = [

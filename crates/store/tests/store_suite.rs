@@ -7,11 +7,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::{new_message, phone, related};
-use dialout_dialer::store::{
-    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, NewTemplate, Order, Pace, Seen,
-    Store, StoreError, TemplateChange,
+use dialout_store::prelude::*;
+use dialout_store::{
+    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, Order, Seen,
+    StoreError,
 };
-use dialout_dialer::{JsonMap, Message, MessageId, NewMessage, Priority, State, Tag};
+use dialout_model::pace::Pace;
+use dialout_model::{
+    JsonMap, Message, MessageId, NewMessage, NewTemplate, Priority, State, Tag, TemplateChange,
+};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
@@ -928,7 +932,7 @@ fn in_flight_and_cursor(s: &Arc<dyn Store>) {
     s.apply(&[], cursor("2026-01-01 11:00:00"), t(5)).unwrap();
     assert_eq!(
         s.backend_state("dummy").unwrap(),
-        dialout_dialer::store::BackendState {
+        dialout_store::BackendState {
             in_flight: 1,
             cursor: Some("2026-01-01 11:00:00".into())
         }
@@ -1271,7 +1275,7 @@ fn due_signal_ticks_on_queued_inserts(s: &Arc<dyn Store>) {
 
 /// Worker heartbeats: one row per worker, replaced at each beat, listed by recency.
 fn worker_beats(s: &Arc<dyn Store>) {
-    use dialout_dialer::WorkerBeat;
+    use dialout_store::WorkerBeat;
     let beat = |owner: &str, seen: i64, claimed: u64| WorkerBeat {
         owner: owner.into(),
         started_at: t(0),
@@ -1358,7 +1362,7 @@ fn dashboard_counts(s: &Arc<dyn Store>) {
 // ---- webhooks ----
 
 fn endpoint(s: &dyn Store, events: &[&str], tag: Option<&str>) -> i64 {
-    use dialout_dialer::store::webhooks::{NewEndpoint, Secret};
+    use dialout_store::webhooks::{NewEndpoint, Secret};
     let new = NewEndpoint {
         url: "http://127.0.0.1:9/hook".into(),
         secret: Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
@@ -1382,7 +1386,7 @@ fn hook_status(state: State, is_final: bool) -> Change {
 /// with the transition's sequence; claims give each message's earliest event only, and
 /// never the same delivery to two claimers.
 fn webhook_outbox_and_claims(s: &Arc<dyn Store>) {
-    use dialout_dialer::store::webhooks::{DeliveryFilter, DeliveryState, Outcome};
+    use dialout_store::webhooks::{DeliveryFilter, DeliveryState, Outcome};
     let id = s.insert(&[new_message("a")], QUEUED, t(0)).unwrap()[0]
         .message
         .id;
@@ -1602,7 +1606,7 @@ fn only_postgres_signals_queued_messages() {
 
 #[test]
 fn unknown_url_scheme_is_refused_without_the_password() {
-    let err = dialout_dialer::store::open("mysql://u:hunter2@h/db")
+    let err = dialout_store::open("mysql://u:hunter2@h/db")
         .err()
         .unwrap()
         .to_string();
