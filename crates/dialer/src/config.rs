@@ -115,8 +115,8 @@ impl Config {
     pub fn check(&self) -> Result<(), ConfigError> {
         if let Some(region) = &self.default_region {
             // A valid number checked with the region proves the region is known.
-            if let Err(crate::PhoneError::UnknownRegion(_)) =
-                crate::PhoneNumber::parse("+420777123456", Some(region))
+            if let Err(dialout_model::phone::PhoneError::UnknownRegion(_)) =
+                dialout_model::phone::PhoneNumber::parse("+420777123456", Some(region))
             {
                 return Err(ConfigError::Invalid {
                     key: "default_region".into(),

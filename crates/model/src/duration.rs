@@ -175,6 +175,12 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// `d` after `now`, or the latest instant when that is out of range.
+pub fn after(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
+    let sd = SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
+    now.checked_add(sd).unwrap_or(jiff::Timestamp::MAX)
+}
+
 /// `d` before `now`, or the earliest instant when that is out of range.
 pub fn before(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
     let sd = SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);

@@ -8,17 +8,19 @@ use super::{
     Allowlist, Backoff, Clock, DeliveryError, DeliverySettings, Renewer, after, blocking,
     failpoint, hours, owner_id,
 };
-use crate::backend::{Accepted, Found, Publish};
-use crate::backends::Backends;
-use crate::store::{Change, Claimable, Seen, Store};
-use crate::{Message, MessageId};
+use dialout_backends::backend::{Accepted, Found, Publish};
+use crate::delivery::channels::Channels;
+use dialout_store::prelude::*;
+use dialout_store::{Change, Claimable, Seen};
+use dialout_model::message::Message;
+use dialout_model::id::MessageId;
 
 /// Publishes these stored messages now (what `send` does unless delivery is queued):
 /// claims them, publishes those that are still unpublished and free, and returns every
 /// message as stored afterwards, in the order of `ids` (ids not stored are left out).
 pub async fn publish_now(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     ids: &[MessageId],
 ) -> Result<Vec<Message>, DeliveryError> {
     let owner = owner_id();
@@ -69,7 +71,7 @@ pub(crate) async fn release_rest(
 pub struct Published {
     /// The messages whose outcome was recorded.
     pub messages: Vec<Message>,
-    /// Backends that said they cannot take messages now, with their reason.
+    /// Channels that said they cannot take messages now, with their reason.
     pub paused: Vec<(String, String)>,
     /// Messages a backend deferred for lack of capacity.
     pub deferred: usize,
@@ -80,7 +82,7 @@ pub struct Published {
 /// capacity) is left claimed for the caller to release.
 pub async fn publish_claimed(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     owner: &str,
     claimed: Vec<Message>,
 ) -> Result<Published, DeliveryError> {
@@ -96,7 +98,7 @@ pub async fn publish_claimed(
     let allowlist = Allowlist::new(settings.allowlist.as_deref());
     let backoff = Backoff::from_settings(settings);
     let mut out = Vec::with_capacity(claimed.len());
-    let do_not_call = crate::dnc::refusals(store, &claimed).await?;
+    let do_not_call = crate::delivery::screen::refusals(store, &claimed).await?;
 
     for (name, group) in group_by_backend(claimed) {
         let now = settings.clock.now();
@@ -218,10 +220,10 @@ pub async fn publish_claimed(
 }
 
 /// Whether `send` may store `m` with its first attempt already begun
-/// ([`crate::store::Start::Attempting`]) and hand it over with [`publish_begun`]: nothing is left to
+/// ([`dialout_store::Start::Attempting`]) and hand it over with [`publish_begun`]: nothing is left to
 /// decide before the backend is called (no allowlist refusal, no pacing, an attempt
 /// allowed), and the backend's lookup can resolve the attempt should the process die.
-pub(crate) fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
+pub(crate) fn may_begin_at_once(backends: &Channels, m: &dialout_model::message::NewMessage) -> bool {
     let Some(backend) = backends.get(&m.backend) else {
         return false;
     };
@@ -241,15 +243,15 @@ pub(crate) enum Record<'a> {
     /// In a `Store::finish` of their own.
     Alone,
     /// With other senders' outcomes, by the group committer (whose owner holds the claims).
-    Grouped(&'a crate::group_commit::GroupCommit),
+    Grouped(&'a crate::delivery::group_commit::GroupCommit),
 }
 
 /// Publishes messages stored claimed by `owner` with their first attempt begun and
-/// committed ([`crate::store::Start::Attempting`], after [`may_begin_at_once`]), and records each
+/// committed ([`dialout_store::Start::Attempting`], after [`may_begin_at_once`]), and records each
 /// outcome as `record` says. The claims are renewed only if the backend is slow.
 pub(crate) async fn publish_begun(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     owner: &str,
     begun: Vec<Message>,
     record: Record<'_>,
@@ -554,7 +556,10 @@ pub(crate) fn human(d: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{JsonMap, PhoneNumber, Priority, State};
+    use dialout_model::message::JsonMap;
+    use dialout_model::phone::PhoneNumber;
+    use dialout_model::message::Priority;
+    use dialout_model::state::State;
 
     fn message(attempts: u32, created_at: Timestamp) -> Message {
         Message {

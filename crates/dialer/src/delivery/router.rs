@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::PhoneNumber;
-use crate::backends::Backends;
-use crate::config::ConfigError;
+use dialout_model::phone::PhoneNumber;
+use dialout_backends::registry::Backends;
+use dialout_model::config_error::ConfigError;
 
 /// Number prefixes (`+420`) to backend names; the longest matching prefix wins, and a
 /// number no route matches goes to the default backend.

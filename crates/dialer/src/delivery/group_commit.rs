@@ -33,10 +33,11 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use crate::delivery::{Clock, owner_id};
-use crate::dnc::Screen;
-use crate::send::{SendError, Sent, merge};
-use crate::store::{Change, InsertMode, Inserted, Seen, Store, StoreError};
-use crate::{Dialer, Message, NewMessage};
+use dialout_model::dnc::Screen;
+use dialout_store::prelude::*;
+use dialout_store::{Change, InsertMode, Inserted, Seen, StoreError};
+use dialout_model::message::Message;
+use dialout_model::message::NewMessage;
 
 /// Most jobs (messages to store, outcomes to record) one round of commits takes.
 pub const MAX_GROUP: usize = 256;
@@ -121,7 +122,7 @@ impl GroupCommit {
     }
 
     /// Stores `message` with the next commit; returns it as stored.
-    async fn insert(
+    pub(crate) async fn insert(
         &self,
         message: NewMessage,
         start: Start,
@@ -241,7 +242,7 @@ fn insert(
     batch: &[NewMessage],
 ) -> Result<Vec<Inserted>, StoreError> {
     let now = shared.clock.now();
-    let until = crate::delivery::after(now, shared.lease);
+    let until = dialout_model::duration::after(now, shared.lease);
     let owner = shared.owner.as_str();
     let mode = match start {
         Start::Queued => InsertMode::QUEUED,
@@ -251,40 +252,3 @@ fn insert(
     shared.store.insert(batch, mode.screened(screen), now)
 }
 
-impl Dialer {
-    /// Sends through the group committer: stored with whatever else is being sent, then
-    /// published on its own, and its outcome recorded with the others'. `screen` is what
-    /// the one-at-a-time path would check.
-    pub(crate) async fn send_grouped(
-        &self,
-        group: &GroupCommit,
-        message: NewMessage,
-        publish: bool,
-        screen: Screen,
-    ) -> Result<Sent, SendError> {
-        let at_once = crate::delivery::may_begin_at_once(self.backends(), &message);
-        let start = match (publish, at_once) {
-            (false, _) => Start::Queued,
-            (true, true) => Start::Attempting,
-            (true, false) => Start::Claimed,
-        };
-        let inserted = group.insert(message, start, screen).await?;
-        if !publish {
-            return Ok(Sent {
-                message: inserted.message,
-                existing: inserted.existing,
-            });
-        }
-        let claimed: Vec<Message> = vec![inserted.message.clone()];
-        let held = vec![inserted.message.id];
-        let (store, backends, owner) = (self.store(), self.backends(), group.owner());
-        let published = if at_once {
-            let record = crate::delivery::Record::Grouped(group);
-            crate::delivery::publish_begun(store, backends, owner, claimed, record).await
-        } else {
-            crate::delivery::publish_claimed(store, backends, owner, claimed).await
-        };
-        crate::delivery::release_rest(store, owner, held, &published).await?;
-        Ok(merge(vec![inserted], published?.messages).remove(0))
-    }
-}

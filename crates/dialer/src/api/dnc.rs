@@ -4,9 +4,11 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::DncEntry;
+use dialout_model::dnc::DncEntry;
 use crate::delivery::blocking;
-use crate::{Dialer, Error, PhoneNumber};
+use crate::dialer::Dialer;
+use crate::api::errors::Error;
+use dialout_model::phone::PhoneNumber;
 
 /// The answer of [`Dialer::dnc_check`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,8 +70,8 @@ impl Dialer {
         let entry = DncEntry {
             number: self.dnc_number(number)?,
             reason: check_reason(reason)?,
-            until: until.map(crate::store::micros),
-            added_at: crate::store::micros(now),
+            until: until.map(dialout_store::sql::micros),
+            added_at: dialout_store::sql::micros(now),
         };
         let stored = entry.clone();
         blocking(self.store(), move |s| s.dnc_add(&[stored])).await?;
@@ -113,7 +115,7 @@ impl Dialer {
         skip_invalid: bool,
     ) -> Result<DncImport, Error> {
         let reason = check_reason(reason)?;
-        let now = crate::store::micros(Timestamp::now());
+        let now = dialout_store::sql::micros(Timestamp::now());
         let mut out = DncImport::default();
         let mut entries = Vec::with_capacity(numbers.len());
         let mut seen = std::collections::HashSet::new();
@@ -122,7 +124,7 @@ impl Dialer {
                 Ok(number) if seen.insert(number.clone()) => entries.push(DncEntry {
                     number,
                     reason: reason.clone(),
-                    until: until.map(crate::store::micros),
+                    until: until.map(dialout_store::sql::micros),
                     added_at: now,
                 }),
                 Ok(_) => {}

@@ -1,251 +1,30 @@
 //! `send` and `send_template`: validate everything, store the message as WAITING in its own
 //! short transaction, commit, and only then hand it to a backend (outside any transaction).
 
+pub mod grouped;
+pub mod request;
+
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::backends::Backends;
-use crate::config::Config;
 use crate::delivery::owner_id;
-use crate::store::{InsertMode, Inserted, Screen, Store, StoreError};
-use crate::template::{self, Refusal, TemplateError};
-use crate::{
-    InvalidPriority, InvalidRelated, InvalidTag, JsonMap, Message, MessageId, NewMessage,
-    PhoneError, PhoneNumber, Priority, RelatedObject, Tag,
-};
-
-/// Delivery options shared by `send` and `send_template`, as a caller writes them; all are
-/// validated before anything is stored.
-#[derive(Debug, Clone, Default)]
-pub struct SendOptions {
-    /// `TYPE:ID` pairs (`order:42`).
-    pub related: Vec<String>,
-    pub tag: Option<String>,
-    /// A JSON object kept with the message.
-    pub extra_data: Option<Value>,
-    /// A configured backend's name; default: the configured default.
-    pub backend: Option<String>,
-    /// 1 (highest) to 3 (default).
-    pub priority: Option<i64>,
-    /// Not published before this instant.
-    pub not_before: Option<Timestamp>,
-    pub predictive: bool,
-    pub idempotency_key: Option<String>,
-    /// Store only; the worker publishes it.
-    pub queued: bool,
-    /// The message this one resends.
-    pub resent_from: Option<MessageId>,
-    /// Send even when the same content went to the same number within `dedupe_window`.
-    pub allow_duplicate: bool,
-    /// The recipient's time zone for calling hours (`Europe/Prague`); default: the number's.
-    pub time_zone: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SendRequest {
-    pub recipient: String,
-    pub content: String,
-    pub options: SendOptions,
-}
-
-impl SendRequest {
-    pub fn new(recipient: impl Into<String>, content: impl Into<String>) -> Self {
-        SendRequest {
-            recipient: recipient.into(),
-            content: content.into(),
-            options: SendOptions::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct TemplateRequest {
-    pub recipient: String,
-    pub slug: String,
-    /// A JSON object of template variables.
-    pub context: Value,
-    pub options: SendOptions,
-}
-
-/// Bad input: nothing was stored.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum InvalidInput {
-    #[error(transparent)]
-    Recipient(#[from] PhoneError),
-    #[error("invalid content: {0}")]
-    Content(String),
-    #[error(transparent)]
-    Tag(#[from] InvalidTag),
-    #[error(transparent)]
-    Related(#[from] InvalidRelated),
-    #[error(transparent)]
-    Priority(#[from] InvalidPriority),
-    #[error("unknown backend {name:?}: configured backends are {known}")]
-    Backend { name: String, known: String },
-    #[error("invalid {field}: {reason}")]
-    Json { field: &'static str, reason: String },
-    #[error("invalid idempotency key: {0}")]
-    IdempotencyKey(&'static str),
-    #[error("idempotency key {key:?} was already used for message {existing} with other content")]
-    IdempotencyConflict { key: String, existing: MessageId },
-    #[error("invalid time zone: {0}")]
-    TimeZone(String),
-    #[error("unknown template {0:?}")]
-    UnknownTemplate(String),
-    #[error(transparent)]
-    Template(#[from] TemplateError),
-    #[error("request {index}: {error}")]
-    InBatch {
-        index: usize,
-        error: Box<InvalidInput>,
-    },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error(transparent)]
-    Invalid(#[from] InvalidInput),
-    /// `send_template` only: the template's rule refused; nothing was stored.
-    #[error("not sent: {0}")]
-    Refused(#[from] Refusal),
-    /// Refused for its recipient (do-not-call list, frequency cap, dedupe): nothing was
-    /// stored. The HTTP API answers 409.
-    #[error("not sent: {0}")]
-    NotAllowed(crate::Screened),
-    #[error(transparent)]
-    Store(StoreError),
-    /// Publishing failed after the messages were stored.
-    #[error(transparent)]
-    Delivery(crate::delivery::DeliveryError),
-    /// The runtime shut down before store work finished.
-    #[error("store work stopped: {0}")]
-    Stopped(#[from] tokio::task::JoinError),
-}
-
-impl From<crate::delivery::DeliveryError> for SendError {
-    fn from(e: crate::delivery::DeliveryError) -> Self {
-        match e {
-            crate::delivery::DeliveryError::Store(s) => SendError::from(s),
-            other => SendError::Delivery(other),
-        }
-    }
-}
-
-impl From<StoreError> for SendError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::IdempotencyConflict { key, existing } => {
-                SendError::Invalid(InvalidInput::IdempotencyConflict { key, existing })
-            }
-            StoreError::Screened(s) => SendError::NotAllowed(s),
-            other => SendError::Store(other),
-        }
-    }
-}
-
-/// A stored message, as it is after publishing (or WAITING when queued).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sent {
-    pub message: Message,
-    /// The idempotency key matched an earlier message: it is returned and nothing was sent.
-    pub existing: bool,
-}
-
-/// The entry point for applications: validation, storage and publishing.
-#[derive(Clone)]
-pub struct Dialer {
-    store: Arc<dyn Store>,
-    backends: Backends,
-    default_region: Option<String>,
-    batch_sending: bool,
-    max_content_chars: usize,
-    /// `send` stores through a group committer (see `group_commit.rs`) when set.
-    group: Option<Arc<crate::group_commit::GroupCommit>>,
-    webhooks: crate::webhooks::WebhookSettings,
-    /// Tokens verified within the last second (see `api/token_cache.rs`).
-    verified_tokens: Arc<crate::api::TokenCache>,
-}
+use crate::dialer::Dialer;
+use crate::send::request::{InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
+use dialout_model::dnc::Screen;
+use dialout_store::prelude::*;
+use dialout_store::{InsertMode, Inserted, StoreError};
+use dialout_model::template::{self, Refusal};
+use dialout_model::message::JsonMap;
+use dialout_model::message::Message;
+use dialout_model::id::MessageId;
+use dialout_model::message::NewMessage;
+use dialout_model::phone::PhoneNumber;
+use dialout_model::message::Priority;
+use dialout_model::related::RelatedObject;
+use dialout_model::message::Tag;
 
 impl Dialer {
-    pub fn new(store: Arc<dyn Store>, backends: Backends) -> Self {
-        Dialer {
-            store,
-            backends,
-            default_region: None,
-            batch_sending: false,
-            max_content_chars: crate::config::DEFAULT_MAX_CONTENT_CHARS,
-            group: None,
-            webhooks: Default::default(),
-            verified_tokens: Default::default(),
-        }
-    }
-
-    /// Concurrent `send`s share commits (a server's many requests at once); see
-    /// `group_commit.rs` for what stays true.
-    pub fn with_group_commit(mut self) -> Self {
-        let delivery = self.backends.delivery();
-        self.group = Some(Arc::new(crate::group_commit::GroupCommit::new(
-            Arc::clone(&self.store),
-            delivery.lease,
-            delivery.clock.clone(),
-        )));
-        self
-    }
-
-    pub fn from_config(
-        store: Arc<dyn Store>,
-        config: &Config,
-    ) -> Result<Self, crate::config::ConfigError> {
-        let backends = Backends::from_config(config)?;
-        Ok(Dialer::new(store, backends).configured(config))
-    }
-
-    /// The settings of `config` that govern sending (region, batch sending, content limit).
-    pub(crate) fn configured(self, config: &Config) -> Self {
-        self.with_default_region(config.default_region.clone())
-            .with_batch_sending(config.batch_sending)
-            .with_max_content_chars(config.max_content_chars())
-    }
-
-    /// Content longer than this many characters is refused (default 2,000).
-    pub fn with_max_content_chars(mut self, n: usize) -> Self {
-        self.max_content_chars = n;
-        self
-    }
-
-    pub fn with_default_region(mut self, region: Option<String>) -> Self {
-        self.default_region = region;
-        self
-    }
-
-    /// Only store messages; publishing is left to the worker.
-    pub fn with_batch_sending(mut self, on: bool) -> Self {
-        self.batch_sending = on;
-        self
-    }
-
-    pub fn webhook_settings(&self) -> &crate::webhooks::WebhookSettings {
-        &self.webhooks
-    }
-
-    pub(crate) fn set_webhook_settings(&mut self, settings: crate::webhooks::WebhookSettings) {
-        self.webhooks = settings;
-    }
-
-    pub(crate) fn verified_tokens(&self) -> &crate::api::TokenCache {
-        &self.verified_tokens
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn backends(&self) -> &Backends {
-        &self.backends
-    }
-
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
         let new = self.validate(&request.recipient, &request.content, &request.options)?;
         let publish = self.publishes(&request.options);
@@ -348,7 +127,7 @@ impl Dialer {
         screen: Screen,
     ) -> Result<Vec<Sent>, SendError> {
         let this = self.clone();
-        let batch = crate::blocking::run(move || {
+        let batch = dialout_backends::shared::blocking::run(move || {
             std::thread::scope(|scope| {
                 let half = requests.len() / 2;
                 let (first, second) = requests.split_at(half);
@@ -481,7 +260,7 @@ impl Dialer {
             time_zone: match &o.time_zone {
                 None => None,
                 Some(z) => {
-                    crate::hours::check_time_zone(z).map_err(InvalidInput::TimeZone)?;
+                    dialout_model::hours::check_time_zone(z).map_err(InvalidInput::TimeZone)?;
                     Some(z.clone())
                 }
             },
@@ -531,7 +310,7 @@ impl Dialer {
         let inserted = self
             .blocking(move |s| {
                 let now = clock.now();
-                let until = crate::delivery::after(now, lease);
+                let until = dialout_model::duration::after(now, lease);
                 let mode = if at_once {
                     InsertMode::attempting(&owner_c, until)
                 } else {
@@ -660,11 +439,11 @@ fn check_content(content: String, max_chars: usize, key: &str) -> Result<String,
     Ok(content)
 }
 
-/// Runs store work off the async executor (see [`crate::blocking::run`]).
+/// Runs store work off the async executor (see [`dialout_backends::shared::blocking::run`]).
 pub(crate) async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, SendError> {
     let store = Arc::clone(store);
-    Ok(crate::blocking::run(move || f(store.as_ref())).await??)
+    Ok(dialout_backends::shared::blocking::run(move || f(store.as_ref())).await??)
 }
