@@ -19,7 +19,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::store::{self, Change, Claimable, InsertMode, Pace, Store};
+use dialout_store::prelude::*;
+use dialout_model::pace::Pace;
+use dialout_store::{self as store, Change, Claimable, InsertMode};
 use dialout_dialer::{JsonMap, MessageId, NewMessage, PhoneNumber, State};
 use jiff::{SignedDuration, Timestamp};
 

@@ -14,9 +14,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::{Dummy};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, MessageFilter};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, MessageFilter};
 use dialout_dialer::{NewMessage, PhoneNumber, State};
 use jiff::Timestamp;
 
@@ -57,7 +59,7 @@ fn main() {
         store
             .insert(
                 &chunk,
-                dialout_dialer::store::InsertMode::QUEUED,
+                dialout_store::InsertMode::QUEUED,
                 Timestamp::now(),
             )
             .expect("insert");
@@ -76,7 +78,7 @@ fn main() {
         batch_size: batch,
         ..Default::default()
     };
-    let backends = Backends::single(Arc::new(Dummy::new("dummy")))
+    let backends = Channels::single(Arc::new(Dummy::new("dummy")))
         .with_delivery(settings)
         .unwrap();
     let worker = Worker::new(

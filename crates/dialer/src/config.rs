@@ -147,6 +147,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dialout_backends::settings::BackendSettings;
 
     #[test]
     fn unknown_keys_are_named_and_values_not_echoed() {

@@ -8,13 +8,20 @@ use std::time::Duration;
 
 use daktela_support::{PREDICTIVE, TOKEN, TTS};
 use dialout_dialer::config::Config;
-use dialout_dialer::delivery::{check_status, owner_id, publish_claimed};
-use dialout_dialer::store::Claimable;
+use dialout_dialer::delivery::{Channels, check_status, owner_id, publish_claimed};
+use dialout_store::prelude::*;
+use dialout_store::Claimable;
 use dialout_dialer::{Dialer, SendRequest};
 use dialout_dialer::{Message, State};
 use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use jiff::Timestamp;
 use serde_json::json;
+
+/// The same backends and settings as the `Dialer` under test: the Daktela client keeps no
+/// state but the fake's.
+fn channels(fake: &FakeDaktela) -> Channels {
+    Channels::from_config(&config(fake, TOKEN)).unwrap()
+}
 
 fn config(fake: &FakeDaktela, token: &str) -> Config {
     let text = format!(
@@ -84,7 +91,7 @@ async fn send_then_check_status_through_the_store() {
     fake.set_progress(&name(&a), "3", &[]);
     fake.set_progress(&name(&b), "5", &["statuses_complete"]);
     fake.clear_requests();
-    let run = check_status(dialer.store(), dialer.backends())
+    let run = check_status(&db.store, &channels(&fake))
         .await
         .unwrap();
     assert!(run.ok(), "{run:?}");
@@ -104,7 +111,7 @@ async fn send_then_check_status_through_the_store() {
     // The next run starts from the stored cursor and sees only what changed since.
     fake.advance(30);
     fake.set_progress(&name(&a), "5", &[]);
-    let run = check_status(dialer.store(), dialer.backends())
+    let run = check_status(&db.store, &channels(&fake))
         .await
         .unwrap();
     assert_eq!(run.backends[0].updated.len(), 1, "{run:?}");
@@ -149,12 +156,12 @@ async fn a_timeout_after_create_is_adopted_on_the_next_attempt_not_posted_again(
     let due = Claimable::Due {
         limit: 10,
         backend: None,
-        pace: dialout_dialer::store::Pace::NONE,
+        pace: dialout_model::pace::Pace::NONE,
     };
     let claimed = db.store.claim(&owner, due, later, lease).unwrap();
     let held: Vec<_> = claimed.iter().map(|m| m.id).collect();
     assert_eq!(claimed.len(), 1);
-    let done = publish_claimed(dialer.store(), dialer.backends(), &owner, claimed)
+    let done = publish_claimed(&db.store, &channels(&fake), &owner, claimed)
         .await
         .unwrap();
     db.store.release(&owner, &held).unwrap();

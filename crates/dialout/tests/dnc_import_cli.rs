@@ -6,7 +6,8 @@ mod runner;
 
 use std::path::Path;
 
-use dialout_dialer::store::{self, MessageFilter};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, MessageFilter};
 use dialout_dialer::{Message, State};
 use runner::{Dialout, Run};
 

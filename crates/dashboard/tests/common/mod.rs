@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use dialout_dashboard::{DashboardOptions, Scopes, TokenCheck};
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::{Backends, Dummy};
 use dialout_dialer::{Dialer, Message, SendOptions, SendRequest};
 
 pub const ALL: &str = "token-all-scopes-0123456789abcdef0123456789abcdef";
@@ -89,7 +89,7 @@ pub fn router_with(
     opts: DashboardOptions,
 ) -> (axum::Router, Arc<Dialer>, Arc<Tokens>) {
     let url = format!("sqlite://{}", dir.path().join("d.db").display());
-    let store = dialout_dialer::store::open(&url).expect("open the store");
+    let store = dialout_store::open(&url).expect("open the store");
     let dialer = Arc::new(Dialer::new(store, backends).with_default_region(Some("CZ".into())));
     let tokens = Arc::new(Tokens::default());
     {

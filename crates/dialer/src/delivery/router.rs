@@ -88,7 +88,7 @@ mod tests {
             "default_backend = \"d\"\n[backends.d]\nkind = \"dummy\"\n[backends.cz]\nkind = \"dummy\"\n[backends.prague]\nkind = \"dummy\"\n",
         )
         .unwrap();
-        Backends::from_config(&c).unwrap()
+        Backends::from_settings(&c.backends, c.default_backend.as_deref()).unwrap()
     }
 
     fn n(s: &str) -> PhoneNumber {

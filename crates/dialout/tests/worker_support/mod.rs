@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dialout_dialer::backends::FileBackend;
-use dialout_dialer::store::{self, MessageFilter, Store};
+use dialout_backends::FileBackend;
+use dialout_store::prelude::*;
+use dialout_store::{self as store, MessageFilter};
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber};
 use jiff::Timestamp;
 
@@ -124,7 +125,7 @@ impl Env {
             ids.extend(
                 s.insert(
                     &batch,
-                    dialout_dialer::store::InsertMode::QUEUED,
+                    dialout_store::InsertMode::QUEUED,
                     Timestamp::now(),
                 )
                 .unwrap()
