@@ -5,9 +5,9 @@
 
 use async_trait::async_trait;
 
+use dialout_model::id::MessageId;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::state::State;
 
 /// A delivery channel. Only `name` and `publish` are required. What some backends can do

@@ -32,9 +32,9 @@ use crate::backend::{
     Accepted, Backend, BackendError, Cancel, CheckFailure, Found, Lookup, Pacing, Publish,
     StatusReport, StatusUpdate,
 };
+use dialout_model::id::MessageId;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::state::State;
 
 /// `[backends.NAME] kind = "file"`.

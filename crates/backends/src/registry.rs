@@ -160,12 +160,7 @@ mod tests {
         let two = "[backends.a]\nkind = \"dummy\"\n[backends.b]\nkind = \"dummy\"\n";
         assert!(config(two).is_err());
         let named = format!("default_backend = \"b\"\n{two}");
-        assert_eq!(
-            config(&named)
-                .unwrap()
-                .default_name(),
-            "b"
-        );
+        assert_eq!(config(&named).unwrap().default_name(), "b");
         let wrong = format!("default_backend = \"c\"\n{two}");
         assert!(config(&wrong).is_err());
     }

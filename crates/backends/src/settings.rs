@@ -120,9 +120,8 @@ impl BackendConfig {
         let calling_hours = match rest.remove("calling_hours") {
             None => None,
             Some(toml::Value::Table(t)) => {
-                CallingHours::from_table(&t, None).map_err(|(key, reason)| {
-                    backend_key(name, &hours_key(&key), reason)
-                })?;
+                CallingHours::from_table(&t, None)
+                    .map_err(|(key, reason)| backend_key(name, &hours_key(&key), reason))?;
                 Some(t)
             }
             Some(_) => {
@@ -198,4 +197,3 @@ pub fn named_backends<'de, D: Deserializer<'de>>(
     }
     d.deserialize_map(ByName)
 }
-

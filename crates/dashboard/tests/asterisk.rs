@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
-use dialout_dashboard::DashboardOptions;
 use dialout_backends::asterisk::AsteriskConfig;
-use dialout_backends::{Asterisk, Backends};
 use dialout_backends::tts::EspeakNg;
+use dialout_backends::{Asterisk, Backends};
+use dialout_dashboard::DashboardOptions;
 use dialout_dialer::{SendRequest, State};
 
 use common::http::*;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use dialout_store::prelude::*;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -419,8 +420,7 @@ async fn steps(c: &Client, s: &common::Server) {
         .await
         .unwrap();
     s.dialer.cancel(second.id).await.unwrap();
-    s.dialer
-        .store()
+    s.store()
         .webhooks()
         .disable_endpoint(ep.id, "receiver gone", jiff::Timestamp::now())
         .unwrap();

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use dialout_dashboard::DashboardOptions;
 use dialout_dialer::webhooks::{Delivery, DeliveryState};
+use dialout_store::prelude::*;
 
 use common::http::*;
 
@@ -25,8 +26,7 @@ async fn failed_endpoint(s: &common::Server) -> (i64, Vec<Delivery>) {
         .unwrap();
     let m = s.queue("+420777000001", "Hello.", "t").await;
     s.dialer.cancel(m.id).await.unwrap();
-    s.dialer
-        .store()
+    s.store()
         .webhooks()
         .disable_endpoint(ep.id, "receiver gone", jiff::Timestamp::now())
         .unwrap();

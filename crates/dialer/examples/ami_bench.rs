@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dialout_backends::Ami;
 use dialout_backends::ami::AmiConfig;
-use dialout_backends::{Ami};
+use dialout_backends::tts::{Audio, Tts, TtsError};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Worker, WorkerOptions};
+use dialout_dialer::{NewMessage, PhoneNumber};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, InsertMode, MessageFilter};
-use dialout_backends::tts::{Audio, Tts, TtsError};
-use dialout_dialer::{NewMessage, PhoneNumber};
 use dialout_testkit::fake_ami::FakeAmi;
 
 /// The audio is not what is measured: half a second of silence for any text.

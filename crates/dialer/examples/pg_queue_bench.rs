@@ -22,12 +22,12 @@ mod cpu;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
+use dialout_dialer::{Dialer, SendOptions, SendRequest, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Dialer, SendOptions, SendRequest, State};
 use postgres::{Client, NoTls};
 use uuid::Uuid;
 

@@ -13,12 +13,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Worker, WorkerOptions};
+use dialout_dialer::{Dialer, SendOptions, SendRequest};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Dialer, SendOptions, SendRequest};
 use postgres::{Client, NoTls};
 
 fn main() {

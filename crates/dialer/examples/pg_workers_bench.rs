@@ -14,12 +14,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
+use dialout_dialer::{NewMessage, PhoneNumber};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, InsertMode};
-use dialout_dialer::{NewMessage, PhoneNumber};
 use postgres::{Client, NoTls};
 
 fn drain(url: &str) {

@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
-use dialout_store::prelude::*;
+use dialout_dialer::{Dialer, SendOptions, SendRequest, TemplateRequest};
 use dialout_model::template::NewTemplate;
 use dialout_store as store;
-use dialout_dialer::{Dialer, SendOptions, SendRequest, TemplateRequest};
+use dialout_store::prelude::*;
 use rusqlite::Connection;
 use serde_json::json;
 use tokio::runtime::Runtime;

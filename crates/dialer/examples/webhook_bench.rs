@@ -28,13 +28,13 @@ mod receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_store::prelude::*;
-use dialout_store::{self as store, InsertMode};
 use dialout_dialer::webhooks::{WebhookSettings, signing};
 use dialout_dialer::{NewMessage, PhoneNumber};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, InsertMode};
 use jiff::Timestamp;
 use receiver::{Mode, Receiver};
 

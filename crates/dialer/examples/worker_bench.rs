@@ -14,12 +14,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
+use dialout_dialer::{NewMessage, PhoneNumber, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{NewMessage, PhoneNumber, State};
 use jiff::Timestamp;
 
 fn vm(key: &str) -> String {
@@ -57,11 +57,7 @@ fn main() {
             .map(|i| NewMessage::new(recipient.clone(), format!("Your code is {i:06}"), "dummy"))
             .collect();
         store
-            .insert(
-                &chunk,
-                dialout_store::InsertMode::QUEUED,
-                Timestamp::now(),
-            )
+            .insert(&chunk, dialout_store::InsertMode::QUEUED, Timestamp::now())
             .expect("insert");
         left -= k;
     }

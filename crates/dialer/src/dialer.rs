@@ -54,10 +54,7 @@ impl Dialer {
         self
     }
 
-    pub fn from_config(
-        store: Arc<dyn Store>,
-        config: &Config,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_config(store: Arc<dyn Store>, config: &Config) -> Result<Self, ConfigError> {
         let backends = Channels::from_config(config)?;
         Ok(Dialer::new(store, backends).configured(config))
     }

@@ -9,14 +9,14 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::send::request::{InvalidInput, SendError, SendOptions};
-use dialout_model::template::Template;
-use dialout_model::template::{self, Refusal};
 use crate::dialer::Dialer;
+use crate::send::request::{InvalidInput, SendError, SendOptions};
+use dialout_model::dnc::Screened;
 use dialout_model::message::JsonMap;
 use dialout_model::message::NewMessage;
 use dialout_model::phone::PhoneNumber;
-use dialout_model::dnc::Screened;
+use dialout_model::template::Template;
+use dialout_model::template::{self, Refusal};
 
 /// What every row of one import shares.
 #[derive(Debug, Clone, Default)]

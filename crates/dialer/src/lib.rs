@@ -32,9 +32,7 @@ pub use delivery::status::StatusRun;
 pub use delivery::worker::{Worker, WorkerOptions, WorkerStats};
 pub use dialer::Dialer;
 pub use import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError};
-pub use send::request::{
-    InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest,
-};
+pub use send::request::{InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 
 pub use dialout_backends::backend::{Backend, Details};
 pub use dialout_model::dnc::{Cap, DncEntry, RecipientLimits, Screened};
@@ -47,9 +45,7 @@ pub use dialout_model::message::{
 pub use dialout_model::phone::{PhoneError, PhoneNumber};
 pub use dialout_model::related::{InvalidRelated, RelatedObject};
 pub use dialout_model::state::{State, UnknownState};
-pub use dialout_model::template::{
-    NewTemplate, Refusal, Template, TemplateChange, TemplateError,
-};
+pub use dialout_model::template::{NewTemplate, Refusal, Template, TemplateChange, TemplateError};
 pub use dialout_store::beats::WorkerBeat;
 pub use dialout_store::health::StateCount;
 pub use dialout_store::message_store::MessageFilter;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ami_support::*;
-use dialout_dialer::State;
-use dialout_backends::backend::{Backend, Cancel, Found, Publish};
 use dialout_backends::ami::group::Strategy;
 use dialout_backends::ami::{Group, Link, audio::url_key, channel_id};
+use dialout_backends::backend::{Backend, Cancel, Found, Publish};
+use dialout_dialer::State;
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 
 const ANSWERS: &str = "+420777000101";

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ami_support::{SECRET, Silence, USER, config};
-use dialout_backends::{Ami};
+use dialout_backends::Ami;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
+use dialout_dialer::{NewMessage, PhoneNumber, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 
 const N: usize = 1000;

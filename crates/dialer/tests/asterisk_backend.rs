@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialout_backends::backend::{Backend, Cancel, Found, Lookup, Pacing, Publish};
 use dialout_backends::Asterisk;
 use dialout_backends::asterisk::{AsteriskConfig, DIALPLAN, file_name};
+use dialout_backends::backend::{Backend, Cancel, Found, Lookup, Pacing, Publish};
 use dialout_backends::tts::EspeakNg;
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, Dialplan, FakeAsterisk, Status};

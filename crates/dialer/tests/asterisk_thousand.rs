@@ -7,14 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dialout_backends::Asterisk;
 use dialout_backends::asterisk::{AsteriskConfig, file_name};
-use dialout_backends::{Asterisk};
+use dialout_backends::tts::{EspeakNg, Tts};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
+use dialout_dialer::{NewMessage, PhoneNumber, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_backends::tts::{EspeakNg, Tts};
-use dialout_dialer::{NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 
 const N: usize = 1000;

@@ -12,10 +12,10 @@ use delivery_support::*;
 use dialout_backends::backend::{Accepted, Publish};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Clock, DeliverySettings};
-use dialout_model::hours::CallingHours;
 use dialout_dialer::{
     Config, Dialer, InvalidInput, JsonMap, NewMessage, SendError, SendRequest, State,
 };
+use dialout_model::hours::CallingHours;
 use jiff::Timestamp;
 
 fn hours(text: &str) -> Arc<CallingHours> {
@@ -271,7 +271,8 @@ impl dialout_dialer::Backend for SlowLookup {
         &self,
         _m: &[dialout_dialer::Message],
         _c: Option<&str>,
-    ) -> Result<dialout_backends::backend::StatusReport, dialout_backends::backend::BackendError> {
+    ) -> Result<dialout_backends::backend::StatusReport, dialout_backends::backend::BackendError>
+    {
         Ok(Default::default())
     }
     async fn cancel(

@@ -9,10 +9,10 @@ use std::time::Duration;
 use daktela_support::{PREDICTIVE, TOKEN, TTS};
 use dialout_dialer::config::Config;
 use dialout_dialer::delivery::{Channels, check_status, owner_id, publish_claimed};
-use dialout_store::prelude::*;
-use dialout_store::Claimable;
 use dialout_dialer::{Dialer, SendRequest};
 use dialout_dialer::{Message, State};
+use dialout_store::Claimable;
+use dialout_store::prelude::*;
 use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use jiff::Timestamp;
 use serde_json::json;
@@ -91,9 +91,7 @@ async fn send_then_check_status_through_the_store() {
     fake.set_progress(&name(&a), "3", &[]);
     fake.set_progress(&name(&b), "5", &["statuses_complete"]);
     fake.clear_requests();
-    let run = check_status(&db.store, &channels(&fake))
-        .await
-        .unwrap();
+    let run = check_status(&db.store, &channels(&fake)).await.unwrap();
     assert!(run.ok(), "{run:?}");
     assert_eq!(fake.request_count(), 2, "one list request per record type");
     let a = db.store.message(a.id).unwrap().unwrap();
@@ -111,9 +109,7 @@ async fn send_then_check_status_through_the_store() {
     // The next run starts from the stored cursor and sees only what changed since.
     fake.advance(30);
     fake.set_progress(&name(&a), "5", &[]);
-    let run = check_status(&db.store, &channels(&fake))
-        .await
-        .unwrap();
+    let run = check_status(&db.store, &channels(&fake)).await.unwrap();
     assert_eq!(run.backends[0].updated.len(), 1, "{run:?}");
     let a = db.store.message(a.id).unwrap().unwrap();
     assert_eq!((a.state, a.is_final_state), (State::Done, true));

@@ -6,10 +6,10 @@ mod daktela_support;
 use std::time::{Duration, Instant};
 
 use daktela_support::*;
-use dialout_dialer::State;
 use dialout_backends::backend::{Backend, BackendError, Found, Lookup, Publish};
-use dialout_dialer::delivery::Channels;
+use dialout_dialer::State;
 use dialout_dialer::config::Config;
+use dialout_dialer::delivery::Channels;
 use dialout_testkit::fake_daktela::{CustomFieldFilters, FakeDaktela, Fault};
 use serde_json::json;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use common::TestDb;
 use delivery_support::*;
+use dialout_backends::FileBackend;
 use dialout_dialer::State;
-use dialout_backends::{FileBackend};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{
     CancelOutcome, DeliveryError, DeliverySettings, cancel, publish_now, resend,

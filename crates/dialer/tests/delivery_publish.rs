@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use common::{TestDb, phone};
 use delivery_support::*;
+use dialout_backends::FileBackend;
 use dialout_backends::backend::{Accepted, Found, Publish};
-use dialout_backends::{FileBackend};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, publish_now};
-use dialout_store::prelude::*;
-use dialout_store::Claimable;
 use dialout_dialer::{JsonMap, State};
+use dialout_store::Claimable;
+use dialout_store::prelude::*;
 use jiff::{SignedDuration, Timestamp};
 
 async fn dummy_publishes_once_and_releases(db: &TestDb) {

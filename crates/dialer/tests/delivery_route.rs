@@ -4,8 +4,8 @@ mod common;
 mod delivery_support;
 
 use delivery_support::{claimed, get, runtime};
-use dialout_dialer::delivery::Channels;
 use dialout_dialer::config::Config;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::{Dialer, SendRequest, State};
 
 fn dialer(db: &common::TestDb, toml: &str) -> Dialer {

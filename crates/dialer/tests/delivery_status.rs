@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::TestDb;
 use delivery_support::*;
+use dialout_backends::FileBackend;
 use dialout_backends::backend::BackendError;
-use dialout_backends::{FileBackend};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, check_status, publish_now};
 use dialout_dialer::{MessageId, State};

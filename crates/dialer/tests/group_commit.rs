@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use common::TestDb;
 use delivery_support::*;
+use dialout_backends::Dummy;
 use dialout_backends::backend::Publish;
-use dialout_backends::{Dummy};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::DeliverySettings;
 use dialout_dialer::{

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use dialout_backends::Dummy;
 use dialout_backends::backend::{Backend, BackendError, Found, Lookup, Publish};
-use dialout_backends::{Dummy};
 use dialout_dialer::delivery::Channels;
-use dialout_store::prelude::*;
-use dialout_model::template::NewTemplate;
-use dialout_store::{Cursor, MessageFilter};
-use dialout_model::template::Refusal;
 use dialout_dialer::{
     Dialer, InvalidInput, Message, SendError, SendOptions, SendRequest, State, TemplateRequest,
 };
+use dialout_model::template::NewTemplate;
+use dialout_model::template::Refusal;
+use dialout_store::prelude::*;
+use dialout_store::{Cursor, MessageFilter};
 use serde_json::json;
 
 fn dialer(db: &common::TestDb) -> Dialer {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use common::TestDb;
 use delivery_support::db_suite;
-use dialout_backends::{Dummy};
+use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::{Dialer, Scope, TOKEN_FRESH};
 

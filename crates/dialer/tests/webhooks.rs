@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use common::{TestDb, new_message};
 use dialout_dialer::delivery::Channels;
-use dialout_store::prelude::*;
-use dialout_store::{Change, InsertMode};
 use dialout_dialer::webhooks::{DeliveryState, Replay, WebhookSettings, signing};
 use dialout_dialer::{Dialer, JsonMap, MessageId, State};
+use dialout_store::prelude::*;
+use dialout_store::{Change, InsertMode};
 use jiff::Timestamp;
 use webhooks_support::{Mode, Receiver, Request, free_port};
 

@@ -10,9 +10,9 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dialout_dialer::{Message, NewMessage, PhoneNumber, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Message, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 use runner::Dialout;
 

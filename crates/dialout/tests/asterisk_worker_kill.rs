@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dialout_backends::asterisk::file_name;
+use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 use runner::Dialout;
 

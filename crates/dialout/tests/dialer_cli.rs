@@ -5,9 +5,9 @@ mod runner;
 
 use std::path::Path;
 
+use dialout_dialer::{Message, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Message, State};
 use runner::{Dialout, Run};
 
 /// Runs `dialout` in `dir` with no DIALOUT_* variables from the outer environment but `env`.

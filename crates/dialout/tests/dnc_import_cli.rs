@@ -6,9 +6,9 @@ mod runner;
 
 use std::path::Path;
 
+use dialout_dialer::{Message, State};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Message, State};
 use runner::{Dialout, Run};
 
 fn dialout(dir: &Path, args: &[&str]) -> Run {

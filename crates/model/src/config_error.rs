@@ -25,4 +25,3 @@ pub fn typed<T: DeserializeOwned>(value: toml::Value) -> Result<T, (String, Stri
         (key, reason)
     })
 }
-

@@ -16,7 +16,6 @@
 
 use jiff::Timestamp;
 
-
 /// The limits of one backend, all claimers together (the store's due claim).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Pace {

@@ -1,14 +1,13 @@
 //! The delivery bookkeeping: claims, attempts, outcomes, status cursors.
-use jiff::Timestamp;
+use crate::error::StoreError;
+use crate::plan::Change;
 use dialout_model::id::MessageId;
 use dialout_model::message::Message;
 use dialout_model::pace::Pace;
-use crate::error::StoreError;
-use crate::plan::Change;
+use jiff::Timestamp;
 
 /// Claims, attempts and what backends said. Every method is one transaction.
 pub trait DeliveryStore: Send + Sync {
-
     /// Claims unpublished, non-final messages that are free (unclaimed, or their lease
     /// expired) for `owner` until `lease_until`, or renews `owner`'s claims
     /// ([`Claimable::Held`]). Concurrent callers never get the same message.
@@ -130,4 +129,3 @@ pub struct BackendState {
     /// Where its last successful status check got to.
     pub cursor: Option<String>,
 }
-

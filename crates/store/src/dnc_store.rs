@@ -1,12 +1,11 @@
 //! The do-not-call list as kept (the rules are `dialout_model::dnc`).
-use jiff::Timestamp;
+use crate::error::StoreError;
 use dialout_model::dnc::DncEntry;
 use dialout_model::phone::PhoneNumber;
-use crate::error::StoreError;
+use jiff::Timestamp;
 
 /// The do-not-call list's entries.
 pub trait DncStore: Send + Sync {
-
     /// Adds or replaces entries (by number); returns how many numbers were not listed yet.
     fn dnc_add(&self, entries: &[DncEntry]) -> Result<usize, StoreError>;
     /// Whether the number was listed.

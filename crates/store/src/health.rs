@@ -1,12 +1,11 @@
 //! What the dashboard and the health endpoints read: counts, heartbeats, queue depth.
-use jiff::Timestamp;
-use dialout_model::state::State;
 use crate::beats::WorkerBeat;
 use crate::error::StoreError;
+use dialout_model::state::State;
+use jiff::Timestamp;
 
 /// Counts and heartbeats.
 pub trait HealthStore: Send + Sync {
-
     /// Messages created at or after `since`, counted by state in consecutive intervals of
     /// `bucket` starting at `since`; only non-zero counts, in no particular order.
     fn state_counts(
@@ -31,4 +30,3 @@ pub struct StateCount {
     pub state: State,
     pub count: u64,
 }
-

@@ -1,16 +1,15 @@
 //! What is kept of messages: each with its history, and the templates they are made from.
-use jiff::Timestamp;
+use crate::error::StoreError;
 use dialout_model::dnc::Screen;
 use dialout_model::id::MessageId;
 use dialout_model::message::{HistoryEntry, Message, NewMessage, Tag};
 use dialout_model::related::RelatedObject;
 use dialout_model::state::State;
 use dialout_model::template::{NewTemplate, Template, TemplateChange};
-use crate::error::StoreError;
+use jiff::Timestamp;
 
 /// Messages with their history, and templates. Every method is one transaction.
 pub trait MessageStore: Send + Sync {
-
     /// Stores new messages, with related objects, all in one transaction, as `mode` says:
     /// queued, claimed, or claimed with the first attempt begun; with
     /// [`InsertMode::unique_per_template`], a message its template's no-duplicates rule
@@ -153,4 +152,3 @@ pub enum Order {
     /// Oldest `sent_at` first (messages never sent last): what status checks walk.
     OldestSentFirst,
 }
-

@@ -1,8 +1,8 @@
 //! Opening a store from its URL.
-use std::sync::Arc;
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::{pg, sqlite};
+use std::sync::Arc;
 
 /// Opens the store a URL names, applying its migrations: `sqlite://PATH` (relative to the
 /// current directory; `sqlite:///abs/path.db` for an absolute one) or `postgres://...`.
@@ -55,7 +55,6 @@ pub fn redact_url(url: &str) -> String {
     };
     format!("{scheme}://{masked}@{host}{tail}")
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,9 @@
 //! A paced claim: counts, refills and spends under the claim's lock. The arithmetic
 //! ([`Pace`], [`Bucket`]) is the model's; see `dialout_model::pace` for the invariants.
-use jiff::Timestamp;
+use crate::error::StoreError;
 use dialout_model::message::Message;
 use dialout_model::pace::{Bucket, Pace};
-use crate::error::StoreError;
+use jiff::Timestamp;
 
 /// What a store reads and writes for a paced claim, inside the claim's transaction and
 /// under its lock.
@@ -47,4 +47,3 @@ pub fn claim_paced<D: PaceRows>(
     }
     Ok(claimed)
 }
-

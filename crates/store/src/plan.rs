@@ -1,12 +1,12 @@
 //! What a change does to a message, decided once for both databases: the new row, the
 //! history rows it writes, and whether anything changed at all.
-use jiff::Timestamp;
 use crate::sql::micros;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
 use dialout_model::message::NewMessage;
 use dialout_model::state::State;
+use jiff::Timestamp;
 
 /// What happened to a stored message, with the reason its history gives.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! SQL helpers both databases share.
-use jiff::Timestamp;
 use dialout_model::state::State;
+use jiff::Timestamp;
 
 /// The states of unpublished messages as an SQL list, `(-1, 99)`: the partial indexes of
 /// both schemas were made with this list, and a query must say the same to use them.
@@ -20,7 +20,6 @@ pub fn unpublished_sql() -> &'static str {
 pub fn micros(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,9 @@ use crate::webhooks::WebhookStore;
 
 /// What the application keeps. One type per database implements every part; each part is a
 /// trait of its own so that a caller names what it uses and none of them grows past a page.
-pub trait Store: MessageStore + DeliveryStore + HealthStore + DncStore + TokenStore + 'static {
-
+pub trait Store:
+    MessageStore + DeliveryStore + HealthStore + DncStore + TokenStore + 'static
+{
     /// Webhook endpoints and their outbox.
     fn webhooks(&self) -> &dyn WebhookStore;
 }

@@ -90,13 +90,8 @@ pub struct StoredToken {
 
 /// API tokens (the HTTP API).
 pub trait TokenStore: Send + Sync {
-
     /// Stores a new token; a name already taken is [`StoreError::TokenExists`].
-    fn add_token(
-        &self,
-        token: &NewToken,
-        now: Timestamp,
-    ) -> Result<Token, StoreError>;
+    fn add_token(&self, token: &NewToken, now: Timestamp) -> Result<Token, StoreError>;
     /// Every token, by name.
     fn tokens(&self) -> Result<Vec<Token>, StoreError>;
     /// The token whose public lookup part is `lookup`, with its hash.

@@ -4,11 +4,11 @@
 //! store's `webhooks.rs`), in the transaction that changes the message: whatever code path
 //! writes a history entry, its events commit or roll back with it.
 
-use jiff::Timestamp;
-use serde::Serialize;
 use crate::error::StoreError;
 use dialout_model::id::MessageId;
 use dialout_model::state::State;
+use jiff::Timestamp;
+use serde::Serialize;
 
 /// Event types an endpoint may subscribe to.
 pub const STATE_CHANGED: &str = "message.state_changed";

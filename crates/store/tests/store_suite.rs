@@ -7,14 +7,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::{new_message, phone, related};
-use dialout_store::prelude::*;
-use dialout_store::{
-    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, Order, Seen,
-    StoreError,
-};
 use dialout_model::pace::Pace;
 use dialout_model::{
     JsonMap, Message, MessageId, NewMessage, NewTemplate, Priority, State, Tag, TemplateChange,
+};
+use dialout_store::prelude::*;
+use dialout_store::{
+    Change, Claimable, Cursor, InsertMode, Inserted, MessageFilter, Order, Seen, StoreError,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;

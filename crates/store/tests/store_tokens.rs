@@ -2,9 +2,9 @@
 
 mod common;
 
-use dialout_store::tokens::{NewToken, Scope};
-use dialout_store::prelude::*;
 use dialout_store::StoreError;
+use dialout_store::prelude::*;
+use dialout_store::tokens::{NewToken, Scope};
 use jiff::Timestamp;
 
 fn new(name: &str, lookup: &str) -> NewToken {

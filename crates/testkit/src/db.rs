@@ -81,4 +81,3 @@ pub fn with_database(url: &str, name: &str) -> String {
     };
     format!("{host_part}/{name}{query}")
 }
-

@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::config::{AmiConfig, AmiSettings, AudioPlace};
 use super::proto::Packet;
 use super::session::{Endpoint, Events, Link, Session};
-use dialout_model::id::MessageId;
 use crate::shared::check::{Check, fail, pass};
 use crate::tts::{EspeakNg, Tts};
+use dialout_model::id::MessageId;
 
 /// The file `dialout serve` hands out for the doctor's test key.
 pub const TEST_AUDIO: &str = "dialout-doctor.wav";
@@ -19,7 +19,6 @@ pub const TEST_AUDIO: &str = "dialout-doctor.wav";
 pub fn test_id() -> MessageId {
     MessageId::from_uuid(uuid::Uuid::nil())
 }
-
 
 struct Quiet;
 

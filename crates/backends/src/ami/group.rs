@@ -188,11 +188,13 @@ impl Pacing for Group {
     /// The members' limits added up: the group's messages are counted under its name.
     fn limits(&self) -> dialout_model::pace::Pace {
         let each = self.members.iter().map(|(_, a)| Pacing::limits(a.as_ref()));
-        each.fold(dialout_model::pace::Pace::NONE, |sum, p| dialout_model::pace::Pace {
-            max_in_flight: Some(sum.max_in_flight.unwrap_or(0) + p.max_in_flight.unwrap_or(0)),
-            calls_per_second: Some(
-                sum.calls_per_second.unwrap_or(0.0) + p.calls_per_second.unwrap_or(0.0),
-            ),
+        each.fold(dialout_model::pace::Pace::NONE, |sum, p| {
+            dialout_model::pace::Pace {
+                max_in_flight: Some(sum.max_in_flight.unwrap_or(0) + p.max_in_flight.unwrap_or(0)),
+                calls_per_second: Some(
+                    sum.calls_per_second.unwrap_or(0.0) + p.calls_per_second.unwrap_or(0.0),
+                ),
+            }
         })
     }
 }

@@ -37,13 +37,13 @@ use crate::backend::{
     StatusUpdate,
 };
 use crate::shared::pacer::Pacer;
-use dialout_model::config_error::ConfigError;
 use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};
+use calls::{Call, Calls};
+use dialout_model::config_error::ConfigError;
+use dialout_model::id::MessageId;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::state::State;
-use calls::{Call, Calls};
 use session::{Endpoint, Events, Session};
 
 /// The dialplan for this backend; `dialout asterisk dialplan --ami` prints it.

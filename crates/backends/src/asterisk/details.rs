@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Inner, sender_name};
-use dialout_model::message::Message;
 use crate::backend::Details;
+use dialout_model::message::Message;
 
 /// Call files and reports are a few hundred bytes; anything bigger is cut.
 const MAX_TEXT: u64 = 64 * 1024;

@@ -30,16 +30,16 @@ pub use publish::{file_name, id_from_name};
 pub use report::Report;
 pub use results::{Seen, Verdict, judge};
 
-use crate::shared::pacer::Pacer;
 use crate::backend::{
     Accepted, Backend, BackendError, Cancel, Found, Intake, Lookup, Pacing, Publish, StatusReport,
     StatusUpdate,
 };
-use dialout_model::config_error::ConfigError;
+use crate::shared::pacer::Pacer;
 use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};
+use dialout_callfile::AttemptKind;
+use dialout_model::config_error::ConfigError;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_callfile::AttemptKind;
 
 use publish::Spooled;
 

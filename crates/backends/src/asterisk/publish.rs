@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use dialout_callfile::{Action, Call, CallFile, SpoolError};
 
 use super::config::AsteriskConfig;
-use dialout_model::message::Message;
 use dialout_model::id::MessageId;
+use dialout_model::message::Message;
 
 const PREFIX: &str = "dialout-";
 const SUFFIX: &str = ".call";

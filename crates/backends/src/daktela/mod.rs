@@ -16,9 +16,9 @@ pub use client::{REDACTED, TOKEN_HEADER};
 pub use config::{DaktelaConfig, DaktelaSettings};
 pub use publish::{ID_FIELD, SENDER_FIELDS, TEXT_FIELD};
 
-use dialout_model::message::Message;
 use crate::backend::{Backend, BackendError, Found, Lookup, Publish, StatusReport};
 use dialout_model::config_error::ConfigError;
+use dialout_model::message::Message;
 
 pub struct Daktela {
     inner: Arc<Inner>,

@@ -16,8 +16,8 @@ use super::Inner;
 use super::mapping::Mapped;
 use super::publish::to_backend_error;
 use super::record::{self, format_local, parse_local};
-use dialout_model::message::Message;
 use crate::backend::{BackendError, CheckFailure, StatusReport, StatusUpdate};
+use dialout_model::message::Message;
 
 /// Daktela caps a page at this.
 pub const TAKE: usize = 1000;

@@ -24,4 +24,3 @@ pub fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
         fix: Some(fix.into()),
     }
 }
-

@@ -49,7 +49,6 @@ impl Pacer {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,8 @@ impl Dialer {
 
 /// Stands for "no message" when `dialout doctor` has Asterisk fetch its test audio.
 fn probe() -> dialout_model::message::Message {
-    let number = dialout_model::phone::PhoneNumber::from_e164("+420777000000").expect("a valid number");
+    let number =
+        dialout_model::phone::PhoneNumber::from_e164("+420777000000").expect("a valid number");
     let mut m = dialout_model::message::Message::waiting(
         &dialout_model::message::NewMessage::new(number, "dialout doctor", ""),
         jiff::Timestamp::now(),

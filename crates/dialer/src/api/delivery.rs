@@ -1,7 +1,7 @@
 //! The worker and the status check, started through the `Dialer`.
 
-use crate::dialer::Dialer;
 use crate::delivery::{self, StatusRun, Worker, WorkerOptions};
+use crate::dialer::Dialer;
 
 use crate::api::errors::Error;
 

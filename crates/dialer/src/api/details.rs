@@ -1,7 +1,7 @@
 //! A message as its backend sees it, for the dashboard.
 
-use dialout_backends::backend::Details;
 use crate::dialer::Dialer;
+use dialout_backends::backend::Details;
 use dialout_model::message::Message;
 
 impl Dialer {

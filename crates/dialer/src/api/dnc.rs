@@ -4,10 +4,10 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use dialout_model::dnc::DncEntry;
+use crate::api::errors::Error;
 use crate::delivery::blocking;
 use crate::dialer::Dialer;
-use crate::api::errors::Error;
+use dialout_model::dnc::DncEntry;
 use dialout_model::phone::PhoneNumber;
 
 /// The answer of [`Dialer::dnc_check`].

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
+use crate::config::Config;
 use dialout_backends::asterisk::AsteriskConfig;
 use dialout_backends::asterisk::checks::{ASTERISK_ETC, doctor};
 use dialout_backends::settings::BackendSettings;
-use crate::config::Config;
 use dialout_backends::tts::EspeakNg;
 
 pub use dialout_backends::shared::check::Check;

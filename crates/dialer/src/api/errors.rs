@@ -1,9 +1,9 @@
 //! The error of every [`crate::dialer::Dialer`] method but the sending ones (`SendError`).
 
-use dialout_model::id::MessageId;
 use crate::delivery::DeliveryError;
-use dialout_store::StoreError;
+use dialout_model::id::MessageId;
 use dialout_model::template::TemplateError;
+use dialout_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,11 +1,11 @@
 //! Reading messages, cancelling and resending them.
 
 use crate::delivery::{self, CancelOutcome, blocking};
-use dialout_store::MessageFilter;
 use crate::dialer::Dialer;
+use dialout_model::id::MessageId;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
+use dialout_store::MessageFilter;
 
 use crate::api::errors::Error;
 

@@ -1,13 +1,13 @@
 //! Opening a [`Dialer`] from a configuration.
 
-use crate::dialer::Dialer;
-use crate::delivery::channels::Channels;
 use crate::config::Config;
+use crate::delivery::channels::Channels;
+use crate::dialer::Dialer;
 use dialout_model::config_error::ConfigError;
 use std::sync::Arc;
 
+use dialout_store::StoreError;
 use dialout_store::prelude::*;
-use dialout_store::{StoreError};
 
 /// Why a [`Dialer`] could not be opened.
 #[derive(Debug, thiserror::Error)]

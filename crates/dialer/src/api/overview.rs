@@ -3,8 +3,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::dialer::Dialer;
 use crate::delivery::blocking;
+use crate::dialer::Dialer;
 use dialout_store::StateCount;
 
 use crate::api::errors::Error;
@@ -33,7 +33,10 @@ impl Dialer {
     }
 
     /// The workers heard from at or after `since` (their heartbeats), the most recent first.
-    pub async fn workers(&self, since: Timestamp) -> Result<Vec<dialout_store::beats::WorkerBeat>, Error> {
+    pub async fn workers(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<dialout_store::beats::WorkerBeat>, Error> {
         Ok(blocking(self.store(), move |s| s.beats(since)).await?)
     }
 

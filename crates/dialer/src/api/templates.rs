@@ -3,8 +3,8 @@
 
 use jiff::Timestamp;
 
-use crate::dialer::Dialer;
 use crate::delivery::blocking;
+use crate::dialer::Dialer;
 use dialout_model::template::{NewTemplate, Template, TemplateChange};
 use dialout_model::template::{check_body, check_slug};
 

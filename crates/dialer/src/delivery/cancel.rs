@@ -7,14 +7,14 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{DeliveryError, blocking, owner_id, publish_now};
-use dialout_model::duration::after;
-use dialout_backends::backend::Cancel;
 use crate::delivery::channels::Channels;
+use dialout_backends::backend::Cancel;
+use dialout_model::duration::after;
+use dialout_model::id::MessageId;
+use dialout_model::message::Message;
+use dialout_model::message::NewMessage;
 use dialout_store::prelude::*;
 use dialout_store::{Change, Claimable, InsertMode};
-use dialout_model::message::Message;
-use dialout_model::id::MessageId;
-use dialout_model::message::NewMessage;
 
 /// What `cancel` did.
 #[derive(Debug, Clone, Serialize)]

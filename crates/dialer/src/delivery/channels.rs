@@ -128,12 +128,13 @@ fn backend_hours(
     let inherited = inherited.and_then(|h| h.default_time_zone().map(str::to_string));
     for (name, bc) in backends {
         if let Some(t) = &bc.calling_hours {
-            let hours = CallingHours::from_table(t, inherited.as_deref()).map_err(
-                |(key, reason)| ConfigError::Invalid {
-                    key: format!("backends.{name}.{}", hours_key(&key)),
-                    reason,
-                },
-            )?;
+            let hours =
+                CallingHours::from_table(t, inherited.as_deref()).map_err(|(key, reason)| {
+                    ConfigError::Invalid {
+                        key: format!("backends.{name}.{}", hours_key(&key)),
+                        reason,
+                    }
+                })?;
             delivery
                 .backend_calling_hours
                 .insert(name.clone(), Arc::new(hours));

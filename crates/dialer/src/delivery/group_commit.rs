@@ -34,10 +34,10 @@ use tokio::sync::oneshot;
 
 use crate::delivery::{Clock, owner_id};
 use dialout_model::dnc::Screen;
-use dialout_store::prelude::*;
-use dialout_store::{Change, InsertMode, Inserted, Seen, StoreError};
 use dialout_model::message::Message;
 use dialout_model::message::NewMessage;
+use dialout_store::prelude::*;
+use dialout_store::{Change, InsertMode, Inserted, Seen, StoreError};
 
 /// Most jobs (messages to store, outcomes to record) one round of commits takes.
 pub const MAX_GROUP: usize = 256;
@@ -251,4 +251,3 @@ fn insert(
     };
     shared.store.insert(batch, mode.screened(screen), now)
 }
-

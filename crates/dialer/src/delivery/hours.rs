@@ -7,9 +7,9 @@ use super::DeliverySettings;
 use dialout_model::duration::after;
 use dialout_model::hours::CALLING_HOURS_END;
 use dialout_model::hours::{CallingHours, Zones};
-use dialout_store::Change;
 use dialout_model::message::Message;
 use dialout_model::phone::PhoneNumber;
+use dialout_store::Change;
 
 /// What the calling hours say about publishing a message now.
 pub(crate) enum Verdict {
@@ -53,7 +53,10 @@ pub(crate) fn verdict(settings: &DeliverySettings, m: &Message, now: Timestamp) 
 }
 
 /// Whether a new message could be published at once (nothing to wait for).
-pub(crate) fn open_now(settings: &DeliverySettings, m: &dialout_model::message::NewMessage) -> bool {
+pub(crate) fn open_now(
+    settings: &DeliverySettings,
+    m: &dialout_model::message::NewMessage,
+) -> bool {
     match hours_and_zones(settings, &m.backend, &m.recipient, m.time_zone.as_deref()) {
         None => true,
         Some((hours, zones)) => hours.is_open(settings.clock.now(), &zones),

@@ -24,9 +24,9 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use dialout_model::id::MessageId;
 use dialout_backends::backend::BackendError;
 use dialout_model::duration::after;
+use dialout_model::id::MessageId;
 use dialout_store::prelude::*;
 use dialout_store::{Claimable, StoreError};
 

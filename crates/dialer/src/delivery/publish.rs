@@ -8,12 +8,12 @@ use super::{
     Allowlist, Backoff, Clock, DeliveryError, DeliverySettings, Renewer, after, blocking,
     failpoint, hours, owner_id,
 };
-use dialout_backends::backend::{Accepted, Found, Publish};
 use crate::delivery::channels::Channels;
+use dialout_backends::backend::{Accepted, Found, Publish};
+use dialout_model::id::MessageId;
+use dialout_model::message::Message;
 use dialout_store::prelude::*;
 use dialout_store::{Change, Claimable, Seen};
-use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 
 /// Publishes these stored messages now (what `send` does unless delivery is queued):
 /// claims them, publishes those that are still unpublished and free, and returns every
@@ -223,7 +223,10 @@ pub async fn publish_claimed(
 /// ([`dialout_store::Start::Attempting`]) and hand it over with [`publish_begun`]: nothing is left to
 /// decide before the backend is called (no allowlist refusal, no pacing, an attempt
 /// allowed), and the backend's lookup can resolve the attempt should the process die.
-pub(crate) fn may_begin_at_once(backends: &Channels, m: &dialout_model::message::NewMessage) -> bool {
+pub(crate) fn may_begin_at_once(
+    backends: &Channels,
+    m: &dialout_model::message::NewMessage,
+) -> bool {
     let Some(backend) = backends.get(&m.backend) else {
         return false;
     };
@@ -557,8 +560,8 @@ pub(crate) fn human(d: std::time::Duration) -> String {
 mod tests {
     use super::*;
     use dialout_model::message::JsonMap;
-    use dialout_model::phone::PhoneNumber;
     use dialout_model::message::Priority;
+    use dialout_model::phone::PhoneNumber;
     use dialout_model::state::State;
 
     fn message(attempts: u32, created_at: Timestamp) -> Message {

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use dialout_model::phone::PhoneNumber;
 use dialout_backends::registry::Backends;
 use dialout_model::config_error::ConfigError;
+use dialout_model::phone::PhoneNumber;
 
 /// Number prefixes (`+420`) to backend names; the longest matching prefix wins, and a
 /// number no route matches goes to the default backend.

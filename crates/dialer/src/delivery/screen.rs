@@ -21,8 +21,7 @@ pub(crate) async fn refusals(
     let mut numbers: Vec<PhoneNumber> = messages.iter().map(|m| m.recipient.clone()).collect();
     numbers.sort_unstable();
     numbers.dedup();
-    let found =
-        blocking(store, move |s| s.dnc_find(&numbers, Timestamp::now())).await?;
+    let found = blocking(store, move |s| s.dnc_find(&numbers, Timestamp::now())).await?;
     Ok(found
         .into_iter()
         .map(|e| (e.number.clone(), e.refusal()))

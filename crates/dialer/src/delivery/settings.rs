@@ -35,10 +35,10 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::Clock;
-use dialout_model::hours::hours_key;
-use dialout_model::phone::PhoneNumber;
 use dialout_model::config_error::ConfigError;
 use dialout_model::hours::CallingHours;
+use dialout_model::hours::hours_key;
+use dialout_model::phone::PhoneNumber;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliverySettings {
@@ -133,7 +133,6 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-
 fn duration(
     key: &str,
     raw: Option<dialout_model::duration::Duration>,
@@ -163,8 +162,9 @@ impl DeliverySettings {
         table: &toml::Table,
         default_region: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let raw: DeliveryConfig = dialout_model::config_error::typed(toml::Value::Table(table.clone()))
-            .map_err(|(key, reason)| invalid(&key, reason))?;
+        let raw: DeliveryConfig =
+            dialout_model::config_error::typed(toml::Value::Table(table.clone()))
+                .map_err(|(key, reason)| invalid(&key, reason))?;
         Self::new(&raw, default_region)
     }
 
@@ -220,7 +220,10 @@ impl DeliverySettings {
             )? as u32,
             allowlist,
             routes,
-            limits: dialout_model::dnc::limits(raw.max_calls_per_recipient.as_ref(), raw.dedupe_window)?,
+            limits: dialout_model::dnc::limits(
+                raw.max_calls_per_recipient.as_ref(),
+                raw.dedupe_window,
+            )?,
             calling_hours: match &raw.calling_hours {
                 None => None,
                 Some(t) => Some(Arc::new(

@@ -13,14 +13,14 @@ use serde::Serialize;
 
 use super::publish::human;
 use super::{DeliveryError, DeliverySettings, blocking};
-use dialout_model::duration::before;
-use dialout_backends::backend::{Backend, Cancel, StatusReport};
 use crate::delivery::channels::Channels;
+use dialout_backends::backend::{Backend, Cancel, StatusReport};
+use dialout_model::duration::before;
+use dialout_model::id::MessageId;
+use dialout_model::message::Message;
+use dialout_model::state::State;
 use dialout_store::prelude::*;
 use dialout_store::{Change, Cursor, MessageFilter, Order};
-use dialout_model::message::Message;
-use dialout_model::id::MessageId;
-use dialout_model::state::State;
 
 /// At most this many messages per backend are handed to one check.
 const CHECK_LIMIT: usize = 100_000;

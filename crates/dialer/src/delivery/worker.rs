@@ -14,8 +14,8 @@ use super::{
     DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
 };
 use crate::delivery::channels::Channels;
-use dialout_store::prelude::*;
 use dialout_model::pace::Pace;
+use dialout_store::prelude::*;
 use dialout_store::{Claimable, WorkerBeat};
 
 #[derive(Debug, Clone, Default)]

@@ -10,19 +10,21 @@ use serde_json::Value;
 
 use crate::delivery::owner_id;
 use crate::dialer::Dialer;
-use crate::send::request::{InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
+use crate::send::request::{
+    InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest,
+};
 use dialout_model::dnc::Screen;
-use dialout_store::prelude::*;
-use dialout_store::{InsertMode, Inserted, StoreError};
-use dialout_model::template::{self, Refusal};
+use dialout_model::id::MessageId;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::message::NewMessage;
-use dialout_model::phone::PhoneNumber;
 use dialout_model::message::Priority;
-use dialout_model::related::RelatedObject;
 use dialout_model::message::Tag;
+use dialout_model::phone::PhoneNumber;
+use dialout_model::related::RelatedObject;
+use dialout_model::template::{self, Refusal};
+use dialout_store::prelude::*;
+use dialout_store::{InsertMode, Inserted, StoreError};
 
 impl Dialer {
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {

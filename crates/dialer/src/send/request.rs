@@ -146,4 +146,3 @@ pub struct Sent {
     /// The idempotency key matched an earlier message: it is returned and nothing was sent.
     pub existing: bool,
 }
-

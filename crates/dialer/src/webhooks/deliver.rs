@@ -14,9 +14,9 @@ use super::post::{Answer, client, post};
 use super::settings::WebhookSettings;
 use super::signing;
 use dialout_backends::shared::blocking;
-use dialout_store::webhooks::{Delivery, Endpoint, Outcome};
+use dialout_store::StoreError;
 use dialout_store::prelude::*;
-use dialout_store::{StoreError};
+use dialout_store::webhooks::{Delivery, Endpoint, Outcome};
 
 /// A round claims this many times `concurrency` deliveries.
 const ROUND_WAVES: usize = 16;

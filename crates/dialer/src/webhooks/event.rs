@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use dialout_model::message::Message;
 use dialout_model::json;
+use dialout_model::message::Message;
 use dialout_store::webhooks::{Delivery, FINAL, STATE_CHANGED};
 
 /// The request body of a delivery. `message` is the message as it is when the event is

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_backends::backend::{Backend, Publish};
 use dialout_backends::Ami;
 use dialout_backends::ami::AmiConfig;
+use dialout_backends::backend::{Backend, Publish};
 use dialout_backends::tts::{Audio, Tts, TtsError};
 use dialout_dialer::{Message, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_ami::FakeAmi;

@@ -12,8 +12,8 @@ use dialout_backends::backend::{
 };
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::DeliverySettings;
-use dialout_store::prelude::*;
 use dialout_dialer::{JsonMap, Message, MessageId, NewMessage};
+use dialout_store::prelude::*;
 use jiff::Timestamp;
 
 use crate::common::{TestDb, new_message};

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use dialout_backends::FileBackend;
+use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber};
 use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
-use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber};
 use jiff::Timestamp;
 
 use crate::runner::{Dialout, Run};
@@ -123,14 +123,10 @@ impl Env {
                 .map(|i| NewMessage::new(recipient.clone(), format!("message {i}"), "out"))
                 .collect();
             ids.extend(
-                s.insert(
-                    &batch,
-                    dialout_store::InsertMode::QUEUED,
-                    Timestamp::now(),
-                )
-                .unwrap()
-                .into_iter()
-                .map(|i| i.message.id),
+                s.insert(&batch, dialout_store::InsertMode::QUEUED, Timestamp::now())
+                    .unwrap()
+                    .into_iter()
+                    .map(|i| i.message.id),
             );
         }
         ids

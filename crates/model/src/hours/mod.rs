@@ -39,7 +39,6 @@ pub fn hours_key(key: &str) -> String {
     }
 }
 
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallingHours {
     week: Week,

@@ -1,20 +1,20 @@
 //! Whole batches in one statement each: the arrays travel as parameters and `unnest` turns
 //! them back into rows, so a batch of 1,000 costs a few round trips instead of thousands.
 
+use super::Db;
+use super::rows::ts_param;
+use crate::error::StoreError;
+use crate::message_store::InsertMode;
+use crate::message_store::Inserted;
+use crate::plan::new_message_row;
+use dialout_model::id::MessageId;
+use dialout_model::message::HistoryEntry;
+use dialout_model::message::Message;
+use dialout_model::message::NewMessage;
 use jiff::Timestamp;
 use postgres::Transaction;
 use postgres::types::{Json, ToSql};
 use uuid::Uuid;
-use super::Db;
-use super::rows::ts_param;
-use crate::message_store::InsertMode;
-use crate::message_store::Inserted;
-use crate::error::StoreError;
-use crate::plan::new_message_row;
-use dialout_model::message::HistoryEntry;
-use dialout_model::message::Message;
-use dialout_model::id::MessageId;
-use dialout_model::message::NewMessage;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
@@ -59,7 +59,8 @@ pub(super) fn insert_plain(
     let template_id: Vec<Option<i64>> = rows.iter().map(|m| m.template_id).collect();
     let state: Vec<i16> = rows.iter().map(|m| m.state.code()).collect();
     let backend: Vec<&str> = rows.iter().map(|m| m.backend.as_str()).collect();
-    let extra: Vec<Json<&dialout_model::message::JsonMap>> = rows.iter().map(|m| Json(&m.extra_data)).collect();
+    let extra: Vec<Json<&dialout_model::message::JsonMap>> =
+        rows.iter().map(|m| Json(&m.extra_data)).collect();
     let tag: Vec<Option<&str>> = rows
         .iter()
         .map(|m| m.tag.as_ref().map(|t| t.as_str()))

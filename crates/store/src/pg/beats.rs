@@ -1,11 +1,11 @@
 //! Worker heartbeats (see `store::beats`).
 
+use super::Db;
+use crate::beats::WorkerBeat;
+use crate::error::StoreError;
+use crate::sql::micros;
 use jiff::Timestamp;
 use postgres::GenericClient;
-use super::Db;
-use crate::error::StoreError;
-use crate::beats::WorkerBeat;
-use crate::sql::micros;
 
 pub(super) fn beat<C: GenericClient>(db: &mut Db<'_, C>, b: &WorkerBeat) -> Result<(), StoreError> {
     db.execute(

@@ -3,9 +3,9 @@
 //! walking `messages_claim_order` up to the LIMIT; with sorts, bitmap scans and sequential
 //! scans priced out for the claim's transaction only, the index walk is the one plan left
 //! (EXPLAIN before and after: docs/benchmarks.md).
-use postgres::Transaction;
 use super::Db;
 use crate::error::StoreError;
+use postgres::Transaction;
 
 /// For the rest of the current transaction (`set_config(.., true)` is `SET LOCAL`).
 ///

@@ -1,11 +1,11 @@
 //! Counts for the dashboard.
 
+use super::Db;
+use crate::error::StoreError;
+use crate::health::StateCount;
+use dialout_model::state::State;
 use jiff::{SignedDuration, Timestamp};
 use postgres::GenericClient;
-use super::Db;
-use dialout_model::state::State;
-use crate::health::StateCount;
-use crate::error::StoreError;
 
 pub(super) fn by_state<C: GenericClient>(
     db: &mut Db<'_, C>,

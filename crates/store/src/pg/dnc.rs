@@ -1,14 +1,14 @@
 //! The do-not-call list and the record of recent calls per recipient (caps, dedupe).
 
-use jiff::Timestamp;
-use postgres::{GenericClient, Row, Transaction};
 use super::Db;
-use dialout_model::dnc::{DncEntry, Screen, Screened, judge};
 use crate::error::StoreError;
 use crate::sql::micros;
+use dialout_model::dnc::{DncEntry, Screen, Screened, judge};
 use dialout_model::id::MessageId;
 use dialout_model::message::NewMessage;
 use dialout_model::phone::PhoneNumber;
+use jiff::Timestamp;
+use postgres::{GenericClient, Row, Transaction};
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 

@@ -3,20 +3,20 @@
 //! reading the rows back. A row is written only if it is still as seen (owner, `changed_at`,
 //! state, attempts, not final), the same guard the SQLite store uses; rows that changed
 //! meanwhile are left to the caller's read-and-lock path.
-use std::collections::HashSet;
-use jiff::Timestamp;
-use postgres::Transaction;
-use postgres::types::ToSql;
 use super::Db;
 use super::batch::{HistoryArrays, OutcomeArrays, outcome_arrays, outcome_set};
 use super::ops::Updated;
-use crate::plan::Change;
 use crate::delivery_store::Seen;
 use crate::error::StoreError;
+use crate::plan::Change;
 use crate::plan::plan_change;
+use dialout_model::id::MessageId;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
+use jiff::Timestamp;
+use postgres::Transaction;
+use postgres::types::ToSql;
+use std::collections::HashSet;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 

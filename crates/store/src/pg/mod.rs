@@ -15,36 +15,36 @@ mod tokens;
 mod wake;
 mod webhooks;
 
-use std::collections::HashMap;
-use std::ops::{Deref, DerefMut};
-use std::sync::Mutex;
-use jiff::Timestamp;
-use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row, Statement};
-use crate::tokens::{NewToken, StoredToken, Token};
 use crate::delivery_store::BackendState;
-use crate::plan::Change;
 use crate::delivery_store::Claimable;
 use crate::delivery_store::Cursor;
+use crate::delivery_store::DeliveryStore;
+use crate::delivery_store::Seen;
+use crate::dnc_store::DncStore;
+use crate::error::StoreError;
+use crate::health::HealthStore;
 use crate::message_store::InsertMode;
 use crate::message_store::Inserted;
 use crate::message_store::MessageFilter;
-use dialout_model::template::NewTemplate;
-use crate::delivery_store::Seen;
-use crate::delivery_store::DeliveryStore;
-use crate::dnc_store::DncStore;
-use crate::health::HealthStore;
 use crate::message_store::MessageStore;
+use crate::open::redact_url;
+use crate::plan::Change;
 use crate::store::Store;
 use crate::tokens::TokenStore;
-use crate::error::StoreError;
-use dialout_model::template::Template;
-use dialout_model::template::TemplateChange;
-use crate::open::redact_url;
+use crate::tokens::{NewToken, StoredToken, Token};
+use dialout_model::id::MessageId;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::message::NewMessage;
+use dialout_model::template::NewTemplate;
+use dialout_model::template::Template;
+use dialout_model::template::TemplateChange;
+use jiff::Timestamp;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement};
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
 
 const POOL_SIZE: usize = 8;
 
@@ -313,7 +313,9 @@ impl MessageStore for PgStore {
                 batch::insert_plain(db, &all, now, mode)?
             };
             // Idle workers wake at the commit instead of the next poll.
-            if matches!(mode.start, crate::message_store::Start::Queued) && stored.iter().any(|i| !i.existing) {
+            if matches!(mode.start, crate::message_store::Start::Queued)
+                && stored.iter().any(|i| !i.existing)
+            {
                 wake::notify(db)?;
             }
             Ok(stored)

@@ -1,32 +1,32 @@
 //! Messages, templates and delivery bookkeeping on PostgreSQL.
 
+use super::Db;
+use super::rows::{self, COLS, ts_param};
+use crate::delivery_store::Seen;
+use crate::error::StoreError;
+use crate::message_store::InsertMode;
+use crate::message_store::Inserted;
+use crate::message_store::MessageFilter;
+use crate::message_store::Order;
+use crate::plan::Change;
+use crate::plan::creation_entry;
+use crate::plan::new_message_row;
+use crate::plan::plan_change;
+use crate::plan::repeat_of;
+use crate::sql::micros;
+use crate::sql::unpublished_sql;
+use dialout_model::id::MessageId;
+use dialout_model::message::HistoryEntry;
+use dialout_model::message::Message;
+use dialout_model::message::NewMessage;
+use dialout_model::related::RelatedObject;
+use dialout_model::template::NewTemplate;
+use dialout_model::template::Template;
+use dialout_model::template::TemplateChange;
 use jiff::Timestamp;
 use postgres::types::{Json, ToSql};
 use postgres::{GenericClient, Row, Transaction};
 use uuid::Uuid;
-use super::Db;
-use super::rows::{self, COLS, ts_param};
-use crate::plan::Change;
-use crate::message_store::InsertMode;
-use crate::message_store::Inserted;
-use crate::message_store::MessageFilter;
-use dialout_model::template::NewTemplate;
-use crate::message_store::Order;
-use crate::delivery_store::Seen;
-use crate::error::StoreError;
-use dialout_model::template::Template;
-use dialout_model::template::TemplateChange;
-use crate::plan::creation_entry;
-use crate::sql::micros;
-use crate::plan::new_message_row;
-use crate::plan::plan_change;
-use crate::plan::repeat_of;
-use crate::sql::unpublished_sql;
-use dialout_model::message::HistoryEntry;
-use dialout_model::message::Message;
-use dialout_model::id::MessageId;
-use dialout_model::message::NewMessage;
-use dialout_model::related::RelatedObject;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 

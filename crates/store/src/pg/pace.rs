@@ -3,14 +3,14 @@
 //! advisory lock, taken only when the backend has a limit; READ COMMITTED gives each
 //! statement after it a fresh snapshot, so the count sees every claim committed before.
 
-use jiff::Timestamp;
-use postgres::Transaction;
 use super::Db;
-use dialout_model::message::Message;
+use crate::error::StoreError;
 use crate::pace::{PaceRows, claim_paced};
+use dialout_model::message::Message;
 use dialout_model::pace::Bucket;
 use dialout_model::pace::Pace;
-use crate::error::StoreError;
+use jiff::Timestamp;
+use postgres::Transaction;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 

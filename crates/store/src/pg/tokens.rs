@@ -1,11 +1,11 @@
 //! API tokens.
 
-use jiff::Timestamp;
-use postgres::{GenericClient, Row, Transaction};
 use super::Db;
-use crate::tokens::{NewToken, Scope, StoredToken, Token};
 use crate::error::StoreError;
 use crate::sql::micros;
+use crate::tokens::{NewToken, Scope, StoredToken, Token};
+use jiff::Timestamp;
+use postgres::{GenericClient, Row, Transaction};
 
 /// The table; also the body of the migration (schema.rs).
 pub(super) const SCHEMA: &str = "

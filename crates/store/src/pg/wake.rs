@@ -1,12 +1,12 @@
 //! Wake-ups by `LISTEN/NOTIFY`: a commit that queues messages notifies, and a listener
 //! thread (its own connection) turns each notification into a tick of a watch channel an
 //! idle worker waits on. Polling stays: a lost connection only delays until the next poll.
-use std::time::Duration;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls, Transaction};
-use tokio::sync::watch;
 use super::Db;
 use crate::error::StoreError;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, NoTls, Transaction};
+use std::time::Duration;
+use tokio::sync::watch;
 
 const CHANNEL: &str = "dialout_due";
 

@@ -5,16 +5,16 @@
 //! one when a message becomes final. They run in the writing transaction, so an event commits
 //! with its change or not at all. Without an active endpoint they return at once.
 
-use jiff::Timestamp;
-use postgres::Row;
 use super::rows::state;
 use super::{Db, PgStore};
-use dialout_model::id::MessageId;
 use crate::error::StoreError;
 use crate::webhooks::{
     Delivery, DeliveryFilter, DeliveryState, Endpoint, FINAL, FINAL_ORD, NewEndpoint, Outcome,
     Replay, STATE_CHANGED, Secret, TEST, WebhookStore, events_column, events_from_column,
 };
+use dialout_model::id::MessageId;
+use jiff::Timestamp;
+use postgres::Row;
 
 pub(super) const MIGRATION: &str = "
 CREATE TABLE webhook_endpoints (

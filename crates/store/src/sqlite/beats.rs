@@ -1,10 +1,10 @@
 //! Worker heartbeats (see `store::beats`).
 
+use super::rows::{ts, us};
+use crate::beats::WorkerBeat;
+use crate::error::StoreError;
 use jiff::Timestamp;
 use rusqlite::Connection;
-use super::rows::{ts, us};
-use crate::error::StoreError;
-use crate::beats::WorkerBeat;
 
 pub(super) fn beat(tx: &Connection, b: &WorkerBeat) -> Result<(), StoreError> {
     tx.prepare_cached(

@@ -1,12 +1,12 @@
 //! Counts for the dashboard.
 
+use super::rows::us;
+use crate::error::StoreError;
+use crate::health::StateCount;
+use crate::sql::unpublished_sql;
+use dialout_model::state::State;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, named_params};
-use super::rows::us;
-use dialout_model::state::State;
-use crate::health::StateCount;
-use crate::error::StoreError;
-use crate::sql::unpublished_sql;
 
 pub(super) fn by_state(
     conn: &Connection,

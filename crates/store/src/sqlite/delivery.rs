@@ -1,18 +1,18 @@
 //! Claims, attempts and status updates.
-use std::sync::LazyLock;
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, named_params};
 use super::keys;
 use super::outbox::Outbox;
 use super::rows::{self, COLS, us};
-use crate::plan::Change;
 use crate::delivery_store::Cursor;
 use crate::error::StoreError;
+use crate::plan::Change;
 use crate::plan::plan_change;
 use crate::sql::unpublished_sql;
+use dialout_model::id::MessageId;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, named_params};
+use std::sync::LazyLock;
 
 pub(super) fn claim_due(
     tx: &Connection,

@@ -1,13 +1,13 @@
 //! The do-not-call list and the record of recent calls per recipient (caps, dedupe).
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension};
 use super::rows::{ts, us};
-use dialout_model::dnc::{DncEntry, Screen, judge};
 use crate::error::StoreError;
+use dialout_model::dnc::{DncEntry, Screen, judge};
 use dialout_model::id::MessageId;
 use dialout_model::message::NewMessage;
 use dialout_model::phone::PhoneNumber;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension};
 
 pub(super) fn add(tx: &Connection, entries: &[DncEntry]) -> Result<usize, StoreError> {
     let mut exists = tx.prepare_cached("SELECT 1 FROM dnc WHERE number = ?1")?;
@@ -94,17 +94,22 @@ pub(super) fn screen(
         && dnc_listed
         && let Some(e) = find(tx, std::slice::from_ref(&new.recipient), now)?.pop()
     {
-        return Err(StoreError::Screened(dialout_model::dnc::Screened::DoNotCall {
-            number: e.number,
-            reason: e.reason,
-            until: e.until,
-        }));
+        return Err(StoreError::Screened(
+            dialout_model::dnc::Screened::DoNotCall {
+                number: e.number,
+                reason: e.reason,
+                until: e.until,
+            },
+        ));
     }
     if !screen.records() {
         return Ok(());
     }
     let number = new.recipient.as_str();
-    let since = us(dialout_model::duration::before(now, screen.limits.horizon()));
+    let since = us(dialout_model::duration::before(
+        now,
+        screen.limits.horizon(),
+    ));
     tx.prepare_cached("DELETE FROM recipient_calls WHERE recipient = ?1 AND at <= ?2")?
         .execute((number, since))?;
     let mut st = tx.prepare_cached(

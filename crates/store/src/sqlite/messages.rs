@@ -1,16 +1,16 @@
 //! Reading messages.
-use rusqlite::Connection;
 use super::keys;
 use super::related::{keys_sql, object_key};
 use super::rows::{self, COLS, related_column, us};
+use crate::error::StoreError;
 use crate::message_store::MessageFilter;
 use crate::message_store::Order;
-use crate::error::StoreError;
 use crate::plan::creation_entry;
+use dialout_model::id::MessageId;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::related::RelatedObject;
+use rusqlite::Connection;
 
 pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>, StoreError> {
     let mut sql = format!("SELECT {COLS} FROM messages WHERE 1 = 1");

@@ -19,13 +19,13 @@
 //!   its own UPDATE by "no active endpoint" and takes the transactional path otherwise.
 //! - only `rows::update` writes `history` or `is_final_state` of a stored message.
 
-use rusqlite::{Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 use super::rows::{to_json, us};
 use crate::error::StoreError;
 use crate::webhooks::{FINAL, FINAL_ORD, STATE_CHANGED, events_from_column};
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 
 pub(super) const MIGRATION: &str = "
 DROP TRIGGER IF EXISTS webhook_state_changed;

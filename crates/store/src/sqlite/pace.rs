@@ -2,14 +2,14 @@
 //! `crate::pace`). The claim runs in a `BEGIN IMMEDIATE` transaction: SQLite's one
 //! writer at a time is the lock, so counting, taking tokens and claiming are one step.
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, named_params};
 use super::rows::{ts, us};
-use dialout_model::message::Message;
+use crate::error::StoreError;
 use crate::pace::{PaceRows, claim_paced};
+use dialout_model::message::Message;
 use dialout_model::pace::Bucket;
 use dialout_model::pace::Pace;
-use crate::error::StoreError;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, named_params};
 
 /// The token buckets of backends with `calls_per_second`, and an index of claimed messages
 /// for the in-flight count (migration 12). Inline claims (`send` publishing at once) are

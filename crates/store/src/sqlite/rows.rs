@@ -1,18 +1,18 @@
 //! Reading and writing message rows.
-use std::sync::LazyLock;
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
 use super::keys;
 use crate::error::StoreError;
+use dialout_model::id::MessageId;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
-use dialout_model::phone::PhoneNumber;
 use dialout_model::message::Priority;
+use dialout_model::message::Tag;
+use dialout_model::phone::PhoneNumber;
 use dialout_model::related::RelatedObject;
 use dialout_model::state::State;
-use dialout_model::message::Tag;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use std::sync::LazyLock;
 
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \

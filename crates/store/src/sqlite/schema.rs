@@ -2,8 +2,8 @@
 //!
 //! Times are INTEGER microseconds since the Unix epoch (UTC); ids are UUID text. The schema
 //! is shaped for the send path: few b-tree pages written per message (see docs/benchmarks.md).
-use rusqlite::Connection;
 use crate::error::StoreError;
+use rusqlite::Connection;
 
 /// One step of the schema: SQL, or code where the data must be rewritten.
 pub(super) enum Migration {

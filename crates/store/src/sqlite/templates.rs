@@ -1,13 +1,13 @@
 //! Templates.
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
 use super::rows::{ts, us};
-use dialout_model::template::NewTemplate;
 use crate::error::StoreError;
+use crate::sql::micros;
+use dialout_model::template::NewTemplate;
 use dialout_model::template::Template;
 use dialout_model::template::TemplateChange;
-use crate::sql::micros;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 const COLS: &str = "id, slug, body, active, allow_duplicates, created_at, changed_at";
 

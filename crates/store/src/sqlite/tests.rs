@@ -1,20 +1,20 @@
 //! Tests of SQLite's own machinery: schema, scan marks, inline claims, the related-object
 //! tail. What both stores do is tested by the store suite (`tests/store_suite.rs`).
-use std::sync::Arc;
-use jiff::Timestamp;
-use crate::plan::Change;
 use crate::delivery_store::Claimable;
+use crate::error::StoreError;
 use crate::message_store::InsertMode;
 use crate::message_store::MessageFilter;
+use crate::plan::Change;
 use crate::store::Store;
-use crate::error::StoreError;
+use dialout_model::id::MessageId;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
-use dialout_model::id::MessageId;
 use dialout_model::message::NewMessage;
 use dialout_model::phone::PhoneNumber;
 use dialout_model::related::RelatedObject;
 use dialout_model::state::State;
+use jiff::Timestamp;
+use std::sync::Arc;
 
 const QUEUED: InsertMode<'static> = InsertMode::QUEUED;
 

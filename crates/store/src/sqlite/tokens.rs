@@ -1,11 +1,11 @@
 //! API tokens.
 
-use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
 use super::rows::{ts, us};
-use crate::tokens::{NewToken, Scope, StoredToken, Token};
 use crate::error::StoreError;
 use crate::sql::micros;
+use crate::tokens::{NewToken, Scope, StoredToken, Token};
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 /// The table; also the body of the migration (schema.rs).
 pub(super) const SCHEMA: &str = "

@@ -5,8 +5,6 @@
 //! deliveries first moves the outbox into `webhook_deliveries`. Migration 10 created
 //! triggers for this with the first endpoint; migration 13 drops them.
 
-use jiff::Timestamp;
-use rusqlite::{Connection, Row, named_params};
 use super::SqliteStore;
 use super::outbox;
 use super::rows::{state, ts, us};
@@ -15,6 +13,8 @@ use crate::webhooks::{
     Delivery, DeliveryFilter, DeliveryState, Endpoint, NewEndpoint, Outcome, Replay, Secret, TEST,
     WebhookStore, events_column, events_from_column,
 };
+use jiff::Timestamp;
+use rusqlite::{Connection, Row, named_params};
 
 pub(super) const MIGRATION: &str = "
 CREATE TABLE webhook_endpoints (

@@ -1,14 +1,14 @@
 //! Recording an outcome for a message as its owner last saw it, without reading it back.
 
-use jiff::Timestamp;
-use rusqlite::Connection;
 use super::super::outbox::Outbox;
 use super::super::rows;
-use crate::plan::Change;
 use crate::error::StoreError;
+use crate::plan::Change;
 use crate::plan::plan_change;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
+use jiff::Timestamp;
+use rusqlite::Connection;
 
 /// `finish` for a message as `owner` last saw it: written without reading the row back.
 /// None when the row changed meanwhile (or is final), or, outside a transaction, when a

@@ -1,10 +1,10 @@
 //! Inline claims: messages stored with their first attempt begun are claimed outside the
 //! index of unpublished messages; a scan finds those whose sender died.
 
-use jiff::Timestamp;
-use rusqlite::Connection;
 use super::super::rows::us;
 use crate::error::StoreError;
+use jiff::Timestamp;
+use rusqlite::Connection;
 
 /// Finds messages whose sender died holding an inline claim: they are not in the index of
 /// unpublished messages, so the worker would never see them. Messages are looked at in key

@@ -1,19 +1,19 @@
 //! Storing new messages: one write transaction, one INSERT per message, placed against the
 //! scan marks.
 
-use jiff::Timestamp;
-use rusqlite::Connection;
 use super::super::SqliteStore;
 use super::super::messages::template_used_for;
 use super::super::rows::{self, COLS, related_column, to_json, us};
 use super::{keys, related};
-use dialout_model::message::NewMessage;
-use dialout_model::dnc::Screen;
-use crate::message_store::Inserted;
 use crate::error::StoreError;
+use crate::message_store::Inserted;
 use crate::plan::log_created;
 use crate::plan::new_message_row;
 use crate::plan::repeat_of;
+use dialout_model::dnc::Screen;
+use dialout_model::message::NewMessage;
+use jiff::Timestamp;
+use rusqlite::Connection;
 
 pub(in crate::sqlite) type Claim<'a> = Option<(&'a str, Timestamp, bool)>;
 

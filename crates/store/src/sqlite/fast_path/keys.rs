@@ -7,10 +7,10 @@
 //! Two processes may make ids with the same leading bits; the second message stored then
 //! takes the next key after the largest, and `message_keys` records it. A lookup by id reads
 //! `message_keys` first (almost always empty) and the id column always.
-use std::sync::LazyLock;
-use rusqlite::{Connection, named_params};
-use dialout_model::id::MessageId;
 use crate::error::StoreError;
+use dialout_model::id::MessageId;
+use rusqlite::{Connection, named_params};
+use std::sync::LazyLock;
 
 /// The key a message gets unless another message has it already.
 pub(in crate::sqlite) fn of(id: MessageId) -> i64 {
@@ -31,11 +31,7 @@ pub(in crate::sqlite) fn taken(e: &rusqlite::Error) -> bool {
 
 /// A key for a message whose own key is taken, recorded for lookups; an error if the
 /// message itself is what has it. Runs in the inserting write transaction.
-pub(in crate::sqlite) fn displaced(
-    tx: &Connection,
-    id: &str,
-    key: i64,
-) -> Result<i64, StoreError> {
+pub(in crate::sqlite) fn displaced(tx: &Connection, id: &str, key: i64) -> Result<i64, StoreError> {
     static SQL: LazyLock<String> =
         LazyLock::new(|| format!("SELECT COUNT(*) FROM messages WHERE {}", by_id()));
     let stored: i64 = tx

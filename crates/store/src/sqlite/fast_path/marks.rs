@@ -1,8 +1,8 @@
 //! The `store_marks` table: how far each scan over the messages, in key (creation) order,
 //! has got (`inline_scan`: see `inline::recover`; `related_indexed`: see
 //! `related.rs`). A mark is the key (`messages.n`) of the last message passed.
-use rusqlite::{Connection, Row};
 use crate::error::StoreError;
+use rusqlite::{Connection, Row};
 
 /// A mark's value (-1 when absent: before every key).
 pub(in crate::sqlite) fn get(conn: &Connection, name: &str) -> Result<i64, StoreError> {
@@ -61,11 +61,7 @@ pub(in crate::sqlite) fn scan<T>(
 }
 
 /// Moves the mark `name` to the key `n`.
-pub(in crate::sqlite) fn set(
-    conn: &Connection,
-    name: &str,
-    n: i64,
-) -> Result<(), StoreError> {
+pub(in crate::sqlite) fn set(conn: &Connection, name: &str, n: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO store_marks (name, n) VALUES (:name, :n) ON CONFLICT (name) DO UPDATE SET n = excluded.n",
     )?

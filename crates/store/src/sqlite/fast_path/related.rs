@@ -8,9 +8,9 @@
 //! into the index. A message whose key is at or below the mark when it is stored (its id
 //! was made before a newer message was stored and indexed) is indexed at once, in the inserting
 //! transaction, so a late commit is never passed over.
-use rusqlite::Connection;
-use dialout_model::related::RelatedObject;
 use crate::error::StoreError;
+use dialout_model::related::RelatedObject;
+use rusqlite::Connection;
 
 /// About how many messages stored on their own come between two moves of the tail into
 /// the index.
@@ -46,10 +46,7 @@ pub(in crate::sqlite) fn index(
 
 /// Moves up to `limit` messages of the tail into the index, with one statement (SQLite reads
 /// the `related` arrays itself); returns how many messages it passed.
-pub(in crate::sqlite) fn index_tail(
-    conn: &Connection,
-    limit: usize,
-) -> Result<usize, StoreError> {
+pub(in crate::sqlite) fn index_tail(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
     let start = super::marks::get(conn, "related_indexed")?;
     let (end, passed): (Option<i64>, i64) = conn
         .prepare_cached(
