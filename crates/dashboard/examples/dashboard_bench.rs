@@ -15,7 +15,6 @@ use axum::http::{Request, header};
 use dialout_backends::{Backends, Dummy};
 use dialout_dashboard::{DashboardOptions, Scopes, TokenCheck};
 use dialout_dialer::{Dialer, MessageFilter, MessageId, NewMessage, PhoneNumber, Tag};
-use dialout_store::prelude::*;
 use dialout_store::{Change, InsertMode};
 use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};

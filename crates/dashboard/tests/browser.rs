@@ -4,7 +4,6 @@
 
 mod common;
 
-use dialout_store::prelude::*;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -7,7 +7,6 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use dialout_dashboard::DashboardOptions;
 use dialout_dialer::webhooks::{Delivery, DeliveryState};
-use dialout_store::prelude::*;
 
 use common::http::*;
 

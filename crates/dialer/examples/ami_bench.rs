@@ -13,7 +13,6 @@ use dialout_backends::tts::{Audio, Tts, TtsError};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Worker, WorkerOptions};
 use dialout_dialer::{NewMessage, PhoneNumber};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, InsertMode, MessageFilter};
 use dialout_testkit::fake_ami::FakeAmi;
 

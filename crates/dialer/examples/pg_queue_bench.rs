@@ -26,7 +26,6 @@ use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::{Dialer, SendOptions, SendRequest, State};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
 use postgres::{Client, NoTls};
 use uuid::Uuid;

@@ -17,7 +17,6 @@ use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Worker, WorkerOptions};
 use dialout_dialer::{Dialer, SendOptions, SendRequest};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
 use postgres::{Client, NoTls};
 

@@ -18,7 +18,6 @@ use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::{NewMessage, PhoneNumber};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, InsertMode};
 use postgres::{Client, NoTls};
 

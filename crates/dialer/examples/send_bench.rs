@@ -19,7 +19,6 @@ use dialout_dialer::delivery::Channels;
 use dialout_dialer::{Dialer, SendOptions, SendRequest, TemplateRequest};
 use dialout_model::template::NewTemplate;
 use dialout_store as store;
-use dialout_store::prelude::*;
 use rusqlite::Connection;
 use serde_json::json;
 use tokio::runtime::Runtime;

@@ -18,7 +18,6 @@ use dialout_backends::Dummy;
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::{NewMessage, PhoneNumber, State};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
 use jiff::Timestamp;
 

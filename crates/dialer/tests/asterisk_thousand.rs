@@ -13,7 +13,6 @@ use dialout_backends::tts::{EspeakNg, Tts};
 use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::{NewMessage, PhoneNumber, State};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 

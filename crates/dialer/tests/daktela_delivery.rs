@@ -12,7 +12,6 @@ use dialout_dialer::delivery::{Channels, check_status, owner_id, publish_claimed
 use dialout_dialer::{Dialer, SendRequest};
 use dialout_dialer::{Message, State};
 use dialout_store::Claimable;
-use dialout_store::prelude::*;
 use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use jiff::Timestamp;
 use serde_json::json;

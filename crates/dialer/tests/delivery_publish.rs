@@ -15,7 +15,6 @@ use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, publish_now};
 use dialout_dialer::{JsonMap, State};
 use dialout_store::Claimable;
-use dialout_store::prelude::*;
 use jiff::{SignedDuration, Timestamp};
 
 async fn dummy_publishes_once_and_releases(db: &TestDb) {

@@ -6,7 +6,6 @@ mod runner;
 use std::path::Path;
 
 use dialout_dialer::{Message, State};
-use dialout_store::prelude::*;
 use dialout_store::{self as store, MessageFilter};
 use runner::{Dialout, Run};
 

@@ -4,7 +4,6 @@ use jiff::Timestamp;
 
 use dialout_backends::shared::blocking;
 use dialout_model::message::Tag;
-use dialout_store::prelude::*;
 use dialout_store::webhooks::{
     Delivery, DeliveryFilter, EVENT_TYPES, Endpoint, NewEndpoint, Outcome, Replay, Secret,
 };
