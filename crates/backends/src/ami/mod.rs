@@ -11,9 +11,11 @@
 
 pub mod audio;
 pub mod calls;
+mod collect;
 pub mod config;
 pub mod doctor;
 pub mod group;
+mod place;
 mod proto;
 mod session;
 
@@ -37,7 +39,7 @@ use crate::backend::{
     StatusUpdate,
 };
 use crate::shared::pacer::Pacer;
-use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};
+use crate::tts::{AudioCache, EspeakNg, Tts};
 use calls::{Call, Calls};
 use dialout_model::config_error::ConfigError;
 use dialout_model::id::MessageId;
@@ -315,132 +317,6 @@ impl Inner {
         }
     }
 
-    async fn place(&self, m: &Message, attempt: u32, mut extra: JsonMap) -> Publish {
-        match self.session.settled(SETTLE).await {
-            Link::Up => {}
-            Link::AuthFailed(why) => return self.paused(&why),
-            Link::Down(_) | Link::Starting => return Publish::Deferred,
-        }
-        if lock(&self.pacer).take(Instant::now()).is_err() {
-            return Publish::Deferred;
-        }
-        let (text, voice, audio) = (m.content.clone(), self.config.voice.clone(), &self.audio);
-        let rendered = {
-            // Rendering is blocking work (the engine, the file).
-            let cache = AudioCache::new(audio.dir().to_path_buf(), audio.tts().clone(), None, None);
-            crate::shared::blocking::run(move || cache.ensure(&text, &voice))
-                .await
-                .expect("the runtime shut down during audio rendering")
-        };
-        let file = match rendered {
-            Ok(f) => f,
-            Err(TtsError::EmptyText) => {
-                return Publish::Failed {
-                    error: "the message has no text to speak".into(),
-                };
-            }
-            Err(e @ (TtsError::Missing { .. } | TtsError::UnknownVoice { .. })) => {
-                return Publish::Paused {
-                    reason: e.to_string(),
-                };
-            }
-            Err(e) => {
-                return Publish::Retry {
-                    error: e.to_string(),
-                    ambiguous: false,
-                };
-            }
-        };
-        let target = match &self.config.audio {
-            AudioPlace::Url(u) => format!(
-                "{u}/{}.wav",
-                audio::url_key(self.config.secret.expose(), m.id)
-            ),
-            AudioPlace::Shared(d) => d.join(&file.key).to_string_lossy().into_owned(),
-        };
-        let id = m.id.to_string();
-        let (aid, chan) = (action_id(m.id, attempt), channel_id(m.id, attempt));
-        let at = now_epoch();
-        // The trace first: a crash after the Originate still leaves it for `find`.
-        let put = self
-            .session
-            .request(&[
-                ("Action", "DBPut"),
-                ("Family", "dialout"),
-                ("Key", &id),
-                ("Val", &format!("originated {at} {attempt}")),
-            ])
-            .await;
-        match put {
-            Ok(r) if r.success() => {}
-            Ok(r) => {
-                return Publish::Retry {
-                    error: format!("Asterisk refused DBPut dialout/{id}: {}", r.message()),
-                    ambiguous: false,
-                };
-            }
-            Err(e) => {
-                return Publish::Retry {
-                    error: e.to_string(),
-                    ambiguous: false,
-                };
-            }
-        }
-        lock(&self.calls).insert(m.id, Call::dialing(attempt, chan.clone(), at));
-        let dial = self.config.channel.render(&m.recipient);
-        let timeout = self.config.wait_time.as_millis().to_string();
-        let var_id = format!("DIALOUT_ID={id}");
-        let var_audio = format!("DIALOUT_AUDIO={target}");
-        let mut headers: Vec<(&str, &str)> = vec![
-            ("Action", "Originate"),
-            ("ActionID", &aid),
-            ("Channel", &dial),
-            ("Context", &self.config.context),
-            ("Exten", "s"),
-            ("Priority", "1"),
-            ("Async", "true"),
-            ("Timeout", &timeout),
-            ("ChannelId", &chan),
-        ];
-        if let Some(c) = &self.config.caller_id {
-            headers.push(("CallerID", c));
-        }
-        headers.push(("Variable", &var_id));
-        headers.push(("Variable", &var_audio));
-        match self.session.request(&headers).await {
-            Ok(r) if r.success() => {
-                extra.insert("ami_attempt".into(), Value::from(attempt));
-                extra.insert("ami_action_id".into(), Value::String(aid.clone()));
-                extra.insert("ami_channel_id".into(), Value::String(chan));
-                extra.insert("audio".into(), Value::String(file.key));
-                Publish::Accepted(Accepted::ready(
-                    extra,
-                    format!(
-                        "attempt {attempt} queued on {} (ActionID {aid})",
-                        self.config.host
-                    ),
-                ))
-            }
-            Ok(r) => {
-                lock(&self.calls).remove(m.id);
-                Publish::Retry {
-                    error: format!("Asterisk refused the Originate: {}", r.message()),
-                    ambiguous: false,
-                }
-            }
-            Err(e) => {
-                // It may have been queued: `find` reads AstDB before any new attempt.
-                if let Some(c) = lock(&self.calls).by_id.get_mut(&m.id) {
-                    c.unsure = true;
-                }
-                Publish::Retry {
-                    error: format!("Originate: {e}"),
-                    ambiguous: true,
-                }
-            }
-        }
-    }
-
     async fn db_get(&self, id: MessageId) -> Result<Option<String>, AmiError> {
         let key = id.to_string();
         let r = self
@@ -499,171 +375,6 @@ impl Inner {
             (Some(_), None) => true,
             (None, _) => false,
         }
-    }
-
-    async fn collect(&self, pending: &[Message]) -> StatusReport {
-        let mut report = StatusReport::default();
-        let up = self.session.link() == Link::Up;
-        // Calls this process does not know (a restart of dialout): AstDB tells.
-        {
-            let mut calls = lock(&self.calls);
-            for m in pending {
-                if calls.by_id.contains_key(&m.id) || m.state == State::Rescheduled {
-                    continue;
-                }
-                let attempt = sender_u32(m, "ami_attempt").unwrap_or(1);
-                let mut c = Call::dialing(attempt, channel_id(m.id, attempt), 0);
-                c.originated_at = None;
-                c.unsure = true;
-                calls.insert(m.id, c);
-            }
-        }
-        if up {
-            let unsure: Vec<(MessageId, Option<i64>)> = lock(&self.calls)
-                .by_id
-                .iter()
-                .filter(|(_, c)| c.unsure && c.ended.is_none())
-                .map(|(id, c)| (*id, c.originated_at))
-                .collect();
-            let stale = self.config.wait_time.as_secs() as i64 + 60;
-            for (id, at) in unsure {
-                match self.db_get(id).await {
-                    Ok(v) => {
-                        let restarted = self.restarted_since(at);
-                        if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
-                            c.apply_db(v.as_deref(), restarted, stale, now_epoch());
-                        }
-                    }
-                    Err(e) => {
-                        report.warnings.push(format!("DBGet dialout/{id}: {e}"));
-                        break;
-                    }
-                }
-            }
-        }
-        let now_ms = jiff::Timestamp::now().as_millisecond();
-        let mut due = Vec::new();
-        {
-            let mut calls = lock(&self.calls);
-            for m in pending {
-                let Some(c) = calls.by_id.get_mut(&m.id) else {
-                    if m.state == State::Rescheduled {
-                        due.push(m);
-                    }
-                    continue;
-                };
-                if c.unsure {
-                    continue;
-                }
-                let Some(mut v) = judge(c, &self.config) else {
-                    continue;
-                };
-                // A retry that would ring after the recipient's calling window closes is not
-                // made: the outcome stands as if the retries were used up.
-                if let Some(after) = v.retry_in
-                    && m.state != State::Rescheduled
-                    && let Some(end) = window_end(m)
-                    && now_ms + after.as_millis() as i64 + ring_ms(&self.config) > end
-                {
-                    let mut spent = c.clone();
-                    spent.attempt = u32::MAX;
-                    if let Some(last) = judge(&spent, &self.config) {
-                        v = last;
-                        v.reason =
-                            format!("{}; not called again: the calling window closes", v.reason);
-                    }
-                }
-                if let Some(after) = v.retry_in {
-                    if m.state == State::Rescheduled {
-                        due.push(m);
-                        continue;
-                    }
-                    let mut data = JsonMap::new();
-                    let at = now_ms + after.as_millis() as i64;
-                    data.insert("ami_retry_at_ms".into(), Value::from(at));
-                    data.insert("last_reason".into(), Value::String(v.reason.clone()));
-                    report.updates.push(StatusUpdate {
-                        id: m.id,
-                        state: v.state,
-                        is_final: false,
-                        error: None,
-                        sender_data: data,
-                        reason: v.reason,
-                    });
-                    continue;
-                }
-                if v.state == m.state && !v.is_final {
-                    continue;
-                }
-                c.reported_final |= v.is_final;
-                report.updates.push(StatusUpdate {
-                    id: m.id,
-                    state: v.state,
-                    is_final: v.is_final,
-                    error: v.error,
-                    sender_data: JsonMap::new(),
-                    reason: v.reason,
-                });
-            }
-        }
-        // Retries by outcome that are due, while there is room.
-        if up {
-            for m in due {
-                let at = m
-                    .extra_sender_data
-                    .get("ami_retry_at_ms")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                if at > now_ms || lock(&self.calls).live() >= self.config.max_in_flight {
-                    continue;
-                }
-                let attempt = sender_u32(m, "ami_attempt").unwrap_or(1) + 1;
-                match self.place(m, attempt, JsonMap::new()).await {
-                    Publish::Accepted(a) => report.updates.push(StatusUpdate {
-                        id: m.id,
-                        state: State::Ready,
-                        is_final: false,
-                        error: None,
-                        sender_data: a.sender_data,
-                        reason: a.reason,
-                    }),
-                    Publish::Failed { error } => report.updates.push(StatusUpdate {
-                        id: m.id,
-                        state: State::Error,
-                        is_final: true,
-                        error: Some(error.clone()),
-                        sender_data: JsonMap::new(),
-                        reason: error,
-                    }),
-                    Publish::Retry { error, .. } => report
-                        .warnings
-                        .push(format!("retry of {} not placed yet: {error}", m.id)),
-                    Publish::Paused { .. } | Publish::Deferred => {}
-                }
-            }
-        }
-        // Final states stored: their AstDB keys go.
-        if up {
-            let in_flight: HashSet<MessageId> = pending.iter().map(|m| m.id).collect();
-            let done: Vec<MessageId> = lock(&self.calls)
-                .by_id
-                .iter()
-                .filter(|(id, c)| c.reported_final && !in_flight.contains(id))
-                .map(|(id, _)| *id)
-                .collect();
-            for id in done {
-                let key = id.to_string();
-                let r = self
-                    .session
-                    .request(&[("Action", "DBDel"), ("Family", "dialout"), ("Key", &key)])
-                    .await;
-                if r.is_ok() {
-                    lock(&self.calls).remove(id);
-                }
-            }
-        }
-        self.cleanup_audio(pending);
-        report
     }
 
     fn cleanup_audio(&self, pending: &[Message]) {

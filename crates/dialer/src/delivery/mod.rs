@@ -8,12 +8,14 @@
 //! again. Store calls run on blocking threads, off the async executor.
 
 pub mod allowlist;
+pub mod begun;
 pub mod cancel;
 pub mod channels;
 pub mod clock;
 pub mod failpoint;
 pub mod group_commit;
 pub mod hours;
+pub mod outcome;
 pub mod publish;
 pub mod retry;
 pub mod router;
@@ -31,12 +33,12 @@ use dialout_store::prelude::*;
 use dialout_store::{Claimable, StoreError};
 
 pub use allowlist::Allowlist;
+pub(crate) use begun::{Record, may_begin_at_once, publish_begun};
 pub use cancel::{CancelOutcome, cancel, resend};
 pub use channels::Channels;
 pub use clock::Clock;
 pub(crate) use publish::release_rest;
 pub use publish::{Published, publish_claimed, publish_now};
-pub(crate) use publish::{Record, may_begin_at_once, publish_begun};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
 pub use settings::{DeliveryConfig, DeliverySettings};

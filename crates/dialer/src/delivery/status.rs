@@ -11,7 +11,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::publish::human;
+use super::outcome::human;
 use super::{DeliveryError, DeliverySettings, blocking};
 use crate::delivery::channels::Channels;
 use dialout_backends::backend::{Backend, Cancel, StatusReport};
