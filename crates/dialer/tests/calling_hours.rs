@@ -1,6 +1,7 @@
 //! Calling hours in the recipient's time zone, through the worker and `send`, with the
 //! delivery's clock set to chosen instants around DST changes — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

@@ -1,6 +1,7 @@
 //! The Daktela backend through the real store (SQLite) and the delivery machinery: send,
 //! the status check with its stored cursor, adoption after an ambiguous timeout, pausing.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod daktela_support;
 

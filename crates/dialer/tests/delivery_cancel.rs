@@ -1,5 +1,6 @@
 //! Cancelling and resending — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

@@ -1,6 +1,7 @@
 //! Publishing at once: claims, the allowlist, unresolved attempts, pausing, giving up,
 //! capacity — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

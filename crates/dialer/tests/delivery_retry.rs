@@ -1,6 +1,7 @@
 //! Retries through the worker: backoff is honoured and "at most N attempts" means N
 //! publishes — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

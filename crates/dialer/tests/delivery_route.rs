@@ -1,5 +1,6 @@
 //! Routing and the allowlist through `send`, configured as a user would (`dialout.toml`).
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

@@ -1,6 +1,7 @@
 //! Status checks: odd results and failing messages affect only themselves, an outage
 //! counts against nobody, the window ends with a final state — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

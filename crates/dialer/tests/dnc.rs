@@ -1,6 +1,7 @@
 //! Do-not-call list, frequency caps, dedupe and bulk import through `Dialer` — on SQLite
 //! and PostgreSQL, concurrent sends to one number included.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

@@ -3,6 +3,7 @@
 //! screened (do-not-call list, caps, dedupe) as `send` alone screens, on SQLite and
 //! PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

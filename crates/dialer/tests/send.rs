@@ -1,6 +1,7 @@
 //! `send`, `send_many` and `send_template` through the `Dialer`, on SQLite (and a smoke run on
 //! PostgreSQL).
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

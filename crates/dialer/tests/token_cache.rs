@@ -2,6 +2,7 @@
 //! revoked through the same `Dialer` it is refused at once, revoked by another process (here
 //! another `Dialer` on the same database) within that second; on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

@@ -2,6 +2,7 @@
 //! triggers, the delivery loop, signatures (ours and the reference Python library's check),
 //! order, retries, max_age and replay, 410, redirects, and the secret kept out of logs.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod webhooks_support;
 

@@ -6,7 +6,6 @@ use jiff::Timestamp;
 
 use super::{Backoff, DeliverySettings, after, hours};
 use dialout_backends::backend::{Accepted, Publish};
-use dialout_model::id::MessageId;
 use dialout_model::message::Message;
 use dialout_store::Change;
 
@@ -105,6 +104,7 @@ pub(crate) fn human(d: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dialout_model::id::MessageId;
     use dialout_model::message::JsonMap;
     use dialout_model::message::Priority;
     use dialout_model::phone::PhoneNumber;
