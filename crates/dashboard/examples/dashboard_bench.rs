@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, header};
+use dialout_backends::{Backends, Dummy};
 use dialout_dashboard::{DashboardOptions, Scopes, TokenCheck};
-use dialout_dialer::backends::{Backends, Dummy};
-use dialout_dialer::store::{Change, InsertMode};
 use dialout_dialer::{Dialer, MessageFilter, MessageId, NewMessage, PhoneNumber, Tag};
+use dialout_store::{Change, InsertMode};
 use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};
 use tower::ServiceExt;
@@ -31,7 +31,7 @@ impl TokenCheck for AnyToken {
 
 const BATCH: usize = 5_000;
 
-fn fill(store: &dyn dialout_dialer::store::Store, total: usize) {
+fn fill(store: &dyn dialout_store::Store, total: usize) {
     let have: u64 = store
         .state_counts(
             Timestamp::UNIX_EPOCH,
@@ -144,7 +144,7 @@ async fn main() {
         .unwrap_or(1_000_000);
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard_bench.db");
-    let store = dialout_dialer::store::open(&format!("sqlite://{}", path.display())).unwrap();
+    let store = dialout_store::open(&format!("sqlite://{}", path.display())).unwrap();
     fill(store.as_ref(), total);
     // The worker keeps SQLite's related-objects index caught up as it runs; do its share.
     let t = Instant::now();

@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
+use dialout_backends::asterisk::AsteriskConfig;
+use dialout_backends::tts::EspeakNg;
+use dialout_backends::{Asterisk, Backends};
 use dialout_dashboard::DashboardOptions;
-use dialout_dialer::backends::asterisk::AsteriskConfig;
-use dialout_dialer::backends::{Asterisk, Backends};
-use dialout_dialer::tts::EspeakNg;
 use dialout_dialer::{SendRequest, State};
 
 use common::http::*;
@@ -25,7 +25,7 @@ async fn an_asterisk_message_shows_its_call_file_and_plays_its_audio() {
     );
     let config = AsteriskConfig::from_table("pbx", &toml::from_str(&text).unwrap()).unwrap();
     let espeak = EspeakNg::new();
-    if let Err(e) = dialout_dialer::tts::Tts::check(&espeak, "en") {
+    if let Err(e) = dialout_backends::tts::Tts::check(&espeak, "en") {
         panic!("this test needs espeak-ng (apt-get install -y espeak-ng): {e}");
     }
     let backend = Asterisk::start("pbx", config, Arc::new(espeak)).unwrap();

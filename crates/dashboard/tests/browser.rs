@@ -419,8 +419,7 @@ async fn steps(c: &Client, s: &common::Server) {
         .await
         .unwrap();
     s.dialer.cancel(second.id).await.unwrap();
-    s.dialer
-        .store()
+    s.store()
         .webhooks()
         .disable_endpoint(ep.id, "receiver gone", jiff::Timestamp::now())
         .unwrap();

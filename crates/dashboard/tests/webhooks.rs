@@ -25,8 +25,7 @@ async fn failed_endpoint(s: &common::Server) -> (i64, Vec<Delivery>) {
         .unwrap();
     let m = s.queue("+420777000001", "Hello.", "t").await;
     s.dialer.cancel(m.id).await.unwrap();
-    s.dialer
-        .store()
+    s.store()
         .webhooks()
         .disable_endpoint(ep.id, "receiver gone", jiff::Timestamp::now())
         .unwrap();

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::backends::ami::AmiConfig;
-use dialout_dialer::backends::{Ami, Backends};
+use dialout_backends::Ami;
+use dialout_backends::ami::AmiConfig;
+use dialout_backends::tts::{Audio, Tts, TtsError};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Worker, WorkerOptions};
-use dialout_dialer::store::{self, InsertMode, MessageFilter};
-use dialout_dialer::tts::{Audio, Tts, TtsError};
 use dialout_dialer::{NewMessage, PhoneNumber};
+use dialout_store::{self as store, InsertMode, MessageFilter};
 use dialout_testkit::fake_ami::FakeAmi;
 
 /// The audio is not what is measured: half a second of silence for any text.
@@ -65,7 +66,7 @@ async fn main() {
     // says they wait, not at the tick.
     let worker = Worker::new(
         store.clone(),
-        Backends::single(backend),
+        Channels::single(backend),
         WorkerOptions::default(),
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use dialout_dialer::PhoneNumber;
-use dialout_dialer::hours::CallingHours;
+use dialout_model::hours::CallingHours;
 use jiff::Timestamp;
 
 fn main() {

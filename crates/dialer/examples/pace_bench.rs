@@ -19,8 +19,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::store::{self, Change, Claimable, InsertMode, Pace, Store};
 use dialout_dialer::{JsonMap, MessageId, NewMessage, PhoneNumber, State};
+use dialout_model::pace::Pace;
+use dialout_store::prelude::*;
+use dialout_store::{self as store, Change, Claimable, InsertMode};
 use jiff::{SignedDuration, Timestamp};
 
 fn fill(store: &dyn Store, n: usize) {

@@ -22,10 +22,11 @@ mod cpu;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{Dialer, SendOptions, SendRequest, State};
+use dialout_store::{self as store, MessageFilter};
 use postgres::{Client, NoTls};
 use uuid::Uuid;
 
@@ -155,7 +156,7 @@ fn main() {
         batch_size: 1000,
         ..Default::default()
     };
-    let backends = Backends::single(Arc::new(Dummy::new("dummy")))
+    let backends = Channels::single(Arc::new(Dummy::new("dummy")))
         .with_delivery(settings)
         .unwrap();
     let dialer = Dialer::new(Arc::clone(&store), backends.clone());

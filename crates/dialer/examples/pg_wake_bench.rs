@@ -13,10 +13,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Worker, WorkerOptions};
-use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{Dialer, SendOptions, SendRequest};
+use dialout_store::{self as store, MessageFilter};
 use postgres::{Client, NoTls};
 
 fn main() {
@@ -37,7 +38,7 @@ fn main() {
     let url = format!("{base}/{name}");
 
     let store = store::open(&url).expect("open store");
-    let backends = Backends::single(Arc::new(Dummy::new("dummy")));
+    let backends = Channels::single(Arc::new(Dummy::new("dummy")));
     let dialer = Dialer::new(Arc::clone(&store), backends.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -14,15 +14,16 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, InsertMode};
 use dialout_dialer::{NewMessage, PhoneNumber};
+use dialout_store::{self as store, InsertMode};
 use postgres::{Client, NoTls};
 
 fn drain(url: &str) {
     let store = store::open(url).expect("open store");
-    let backends = Backends::single(Arc::new(Dummy::new("dummy")))
+    let backends = Channels::single(Arc::new(Dummy::new("dummy")))
         .with_delivery(DeliverySettings {
             batch_size: 1000,
             ..Default::default()

@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_dialer::backends::{Backends, Dummy};
-use dialout_dialer::store::{self, NewTemplate};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::{Dialer, SendOptions, SendRequest, TemplateRequest};
+use dialout_model::template::NewTemplate;
+use dialout_store as store;
 use rusqlite::Connection;
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -64,7 +66,7 @@ fn dialer(path: &Path) -> Dialer {
     let store = store::open(&format!("sqlite://{}", path.display())).unwrap();
     // SEND_BENCH_WEBHOOK=1: with a subscribed endpoint, so every change queues an event.
     if std::env::var_os("SEND_BENCH_WEBHOOK").is_some() {
-        let new = dialout_dialer::store::webhooks::NewEndpoint {
+        let new = dialout_store::webhooks::NewEndpoint {
             url: "http://127.0.0.1:9/hook".into(),
             secret: dialout_dialer::webhooks::signing::new_secret(),
             events: vec!["message.state_changed".into(), "message.final".into()],
@@ -75,7 +77,7 @@ fn dialer(path: &Path) -> Dialer {
             .add_endpoint(&new, jiff::Timestamp::now())
             .unwrap();
     }
-    Dialer::new(store, Backends::single(Arc::new(Dummy::new("dummy"))))
+    Dialer::new(store, Channels::single(Arc::new(Dummy::new("dummy"))))
 }
 
 fn request(i: usize, queued: bool) -> SendRequest {
@@ -122,7 +124,7 @@ fn template(rt: &Runtime, path: &Path, n: usize) -> f64 {
         active: true,
         allow_duplicates: true,
     };
-    d.store().add_template(&t, jiff::Timestamp::now()).unwrap();
+    rt.block_on(d.add_template(t)).unwrap();
     let start = Instant::now();
     rt.block_on(async {
         for i in 0..n {

@@ -28,11 +28,13 @@ mod receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, InsertMode, Store};
 use dialout_dialer::webhooks::{WebhookSettings, signing};
 use dialout_dialer::{NewMessage, PhoneNumber};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, InsertMode};
 use jiff::Timestamp;
 use receiver::{Mode, Receiver};
 
@@ -55,7 +57,7 @@ fn fresh(dir: &std::path::Path, name: &str, n: usize) -> Arc<dyn Store> {
 }
 
 fn subscribe(store: &Arc<dyn Store>, url: &str) {
-    let new = dialout_dialer::store::webhooks::NewEndpoint {
+    let new = dialout_store::webhooks::NewEndpoint {
         url: url.to_string(),
         secret: signing::new_secret(),
         events: vec!["message.state_changed".into()],
@@ -72,7 +74,7 @@ fn worker(store: &Arc<dyn Store>) -> Worker {
         batch_size: 1000,
         ..Default::default()
     };
-    let backends = Backends::single(Arc::new(Dummy::new("dummy")))
+    let backends = Channels::single(Arc::new(Dummy::new("dummy")))
         .with_delivery(settings)
         .unwrap();
     Worker::new(

@@ -14,10 +14,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{NewMessage, PhoneNumber, State};
+use dialout_store::{self as store, MessageFilter};
 use jiff::Timestamp;
 
 fn vm(key: &str) -> String {
@@ -55,11 +56,7 @@ fn main() {
             .map(|i| NewMessage::new(recipient.clone(), format!("Your code is {i:06}"), "dummy"))
             .collect();
         store
-            .insert(
-                &chunk,
-                dialout_dialer::store::InsertMode::QUEUED,
-                Timestamp::now(),
-            )
+            .insert(&chunk, dialout_store::InsertMode::QUEUED, Timestamp::now())
             .expect("insert");
         left -= k;
     }
@@ -76,7 +73,7 @@ fn main() {
         batch_size: batch,
         ..Default::default()
     };
-    let backends = Backends::single(Arc::new(Dummy::new("dummy")))
+    let backends = Channels::single(Arc::new(Dummy::new("dummy")))
         .with_delivery(settings)
         .unwrap();
     let worker = Worker::new(

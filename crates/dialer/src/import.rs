@@ -9,10 +9,14 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::send::{InvalidInput, SendError, SendOptions};
-use crate::store::Template;
-use crate::template::{self, Refusal};
-use crate::{Dialer, JsonMap, NewMessage, PhoneNumber, Screened};
+use crate::dialer::Dialer;
+use crate::send::request::{InvalidInput, SendError, SendOptions};
+use dialout_model::dnc::Screened;
+use dialout_model::message::JsonMap;
+use dialout_model::message::NewMessage;
+use dialout_model::phone::PhoneNumber;
+use dialout_model::template::Template;
+use dialout_model::template::{self, Refusal};
 
 /// What every row of one import shares.
 #[derive(Debug, Clone, Default)]
@@ -121,7 +125,7 @@ impl Dialer {
         rows: std::sync::Arc<Vec<ImportRow>>,
     ) -> Result<Vec<Result<NewMessage, String>>, SendError> {
         let (this, plan) = (self.clone(), std::sync::Arc::clone(plan));
-        Ok(crate::blocking::run(move || {
+        Ok(dialout_backends::shared::blocking::run(move || {
             std::thread::scope(|scope| {
                 let (first, second) = rows.split_at(rows.len() / 2);
                 let (this, plan) = (&this, &plan);
@@ -167,7 +171,7 @@ impl Dialer {
         let mut seen = plan
             .seen
             .lock()
-            .map_err(|_| SendError::Store(crate::store::StoreError::Poisoned))?;
+            .map_err(|_| SendError::Store(dialout_store::StoreError::Poisoned))?;
         let mut errors = Vec::new();
         for (row, made) in rows.iter().zip(made) {
             let refused = match made {
@@ -215,9 +219,9 @@ impl Dialer {
 fn in_file_limits(
     seen: &mut HashMap<PhoneNumber, Vec<i64>>,
     m: &NewMessage,
-    limits: &crate::RecipientLimits,
+    limits: &dialout_model::dnc::RecipientLimits,
 ) -> Option<String> {
-    let hash = crate::dnc::content_hash(&m.content);
+    let hash = dialout_model::dnc::content_hash(&m.content);
     let calls = seen.entry(m.recipient.clone()).or_default();
     if let Some(w) = limits.dedupe_window
         && calls.contains(&hash)
@@ -225,7 +229,7 @@ fn in_file_limits(
         return Some(format!(
             "the same content to {} is on an earlier line of this file (delivery.dedupe_window = {})",
             m.recipient,
-            crate::dnc::human(w)
+            dialout_model::dnc::human(w)
         ));
     }
     if let Some(cap) = limits.cap
@@ -235,7 +239,7 @@ fn in_file_limits(
             Screened::CapReached {
                 number: m.recipient.clone(),
                 count: cap.count,
-                per: crate::dnc::human(cap.per),
+                per: dialout_model::dnc::human(cap.per),
             }
             .to_string(),
         );

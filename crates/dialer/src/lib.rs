@@ -1,54 +1,52 @@
-//! Dialer messages: model, states, templates, store, backends and delivery.
+//! The `Dialer`: the one application API over dialout's store and backends — sending,
+//! delivery (claims, attempts, retries, calling hours, the do-not-call screen, routing,
+//! group commit), status checks, webhooks, tokens and CSV import.
 //!
-//! Applications use [`Dialer`] (opened from a [`Config`]) and the types at this crate's
-//! root; a new channel implements [`Backend`]. The `store` and `delivery` modules are the
-//! machinery behind `Dialer`: public only so that the test suite and the benchmarks can
-//! drive them directly, hidden from the docs, and not a stable API.
+//! Applications use [`Dialer`] (opened from a [`Config`]) and the model's types, re-exported
+//! here; a new channel implements [`Backend`]. The `delivery` module is the machinery behind
+//! `Dialer`: public only so that the test suite and the benchmarks can drive it, hidden from
+//! the docs, and not a stable API. Only `api/` and `send/` add methods to `Dialer`.
 
-mod api;
-pub mod backend;
-pub mod backends;
-mod blocking;
+pub mod api;
 pub mod config;
 #[doc(hidden)]
 pub mod delivery;
-pub mod dnc;
-mod duration;
-mod group_commit;
-pub mod hours;
-mod http_config;
-mod id;
-mod import;
-mod message;
-mod phone;
-mod related;
-mod send;
-mod state;
-#[doc(hidden)]
-pub mod store;
-pub mod template;
-pub mod tts;
+pub mod dialer;
+pub mod http_config;
+pub mod import;
+pub mod send;
 pub mod webhooks;
 
-pub use api::{
-    BackendHealth, Check, CreatedToken, DoctorReport, Error, InvalidContext, OpenError, Page,
-    TOKEN_FRESH, ami_dialplan, asterisk_dialplan, check_ami_backends, check_asterisk_backends,
-    json,
-};
-pub use backend::{Backend, Details};
+pub use api::access::CreatedToken;
+pub use api::asterisk::{InvalidContext, ami_dialplan, asterisk_dialplan};
+pub use api::dnc::{DncCheck, DncImport};
+pub use api::doctor::{Check, DoctorReport, check_ami_backends, check_asterisk_backends};
+pub use api::errors::Error;
+pub use api::messages::Page;
+pub use api::open::OpenError;
+pub use api::overview::BackendHealth;
+pub use api::token_cache::FRESH as TOKEN_FRESH;
 pub use config::Config;
-pub use delivery::{CancelOutcome, StatusRun, Worker, WorkerOptions, WorkerStats};
-pub use dnc::{Cap, DncCheck, DncEntry, DncImport, RecipientLimits, Screened};
-pub use duration::{Duration, DurationError};
-pub use id::{InvalidMessageId, MessageId};
+pub use delivery::cancel::CancelOutcome;
+pub use delivery::status::StatusRun;
+pub use delivery::worker::{Worker, WorkerOptions, WorkerStats};
+pub use dialer::Dialer;
 pub use import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError};
-pub use message::{
+pub use send::request::{InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
+
+pub use dialout_backends::backend::{Backend, Details};
+pub use dialout_model::dnc::{Cap, DncEntry, RecipientLimits, Screened};
+pub use dialout_model::duration::{Duration, DurationError};
+pub use dialout_model::id::{InvalidMessageId, MessageId};
+pub use dialout_model::json;
+pub use dialout_model::message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,
 };
-pub use phone::{PhoneError, PhoneNumber};
-pub use related::{InvalidRelated, RelatedObject};
-pub use send::{Dialer, InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
-pub use state::{State, UnknownState};
-pub use store::tokens::{Scope, Token};
-pub use store::{MessageFilter, NewTemplate, StateCount, Template, TemplateChange, WorkerBeat};
-pub use template::{Refusal, TemplateError};
+pub use dialout_model::phone::{PhoneError, PhoneNumber};
+pub use dialout_model::related::{InvalidRelated, RelatedObject};
+pub use dialout_model::state::{State, UnknownState};
+pub use dialout_model::template::{NewTemplate, Refusal, Template, TemplateChange, TemplateError};
+pub use dialout_store::beats::WorkerBeat;
+pub use dialout_store::health::StateCount;
+pub use dialout_store::message_store::MessageFilter;
+pub use dialout_store::tokens::{Scope, Token};

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ami_support::*;
+use dialout_backends::ami::group::Strategy;
+use dialout_backends::ami::{Group, Link, audio::url_key, channel_id};
+use dialout_backends::backend::{Backend, Cancel, Found, Publish};
 use dialout_dialer::State;
-use dialout_dialer::backend::{Backend, Cancel, Found, Publish};
-use dialout_dialer::backends::ami::group::Strategy;
-use dialout_dialer::backends::ami::{Group, Link, audio::url_key, channel_id};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 
 const ANSWERS: &str = "+420777000101";
@@ -154,7 +154,7 @@ async fn a_retry_is_not_made_after_the_calling_window_closes() {
     let mut late = message(BUSY);
     let end = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
     late.extra_sender_data.insert(
-        dialout_dialer::delivery::CALLING_HOURS_END.into(),
+        dialout_model::hours::CALLING_HOURS_END.into(),
         end.to_string().into(),
     );
     let mut ms = vec![late];
@@ -219,7 +219,7 @@ async fn a_wrong_secret_pauses_the_backend_with_a_clear_error() {
     assert_eq!(fake.logins(), (0, 1));
     assert_eq!(fake.times_called(&ANSWERS[1..]), 0);
     // No capacity is offered but the one message that reports the pause.
-    assert_eq!(dialout_dialer::backend::Pacing::capacity(&b, 0).await, 1);
+    assert_eq!(dialout_backends::backend::Pacing::capacity(&b, 0).await, 1);
     m.state = State::Waiting;
 }
 

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ami_support::{SECRET, Silence, USER, config};
-use dialout_dialer::backends::{Ami, Backends};
+use dialout_backends::Ami;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{NewMessage, PhoneNumber, State};
+use dialout_store::{self as store, MessageFilter};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 
 const N: usize = 1000;
@@ -53,7 +54,7 @@ async fn a_thousand_calls_within_max_in_flight() {
         batch_size: 100,
         ..Default::default()
     };
-    let backends = Backends::single(backend).with_delivery(settings).unwrap();
+    let backends = Channels::single(backend).with_delivery(settings).unwrap();
     let store = store::open(&format!("sqlite://{}/dialout.db", dir.path().display())).unwrap();
     let new: Vec<NewMessage> = (0..N)
         .map(|i| {
@@ -67,7 +68,7 @@ async fn a_thousand_calls_within_max_in_flight() {
     store
         .insert(
             &new,
-            dialout_dialer::store::InsertMode::QUEUED,
+            dialout_store::InsertMode::QUEUED,
             jiff::Timestamp::now(),
         )
         .unwrap();

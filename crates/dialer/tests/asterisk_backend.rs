@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialout_dialer::backend::{Backend, Cancel, Found, Lookup, Pacing, Publish};
-use dialout_dialer::backends::Asterisk;
-use dialout_dialer::backends::asterisk::{AsteriskConfig, DIALPLAN, file_name};
-use dialout_dialer::tts::EspeakNg;
+use dialout_backends::Asterisk;
+use dialout_backends::asterisk::{AsteriskConfig, DIALPLAN, file_name};
+use dialout_backends::backend::{Backend, Cancel, Found, Lookup, Pacing, Publish};
+use dialout_backends::tts::EspeakNg;
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_asterisk::{Callee, Callees, Dialplan, FakeAsterisk, Status};
 
@@ -44,7 +44,7 @@ fn setup(extra: &str) -> Setup {
     let root = dir.path().to_path_buf();
     std::fs::create_dir_all(root.join("outgoing")).unwrap();
     let espeak = EspeakNg::new();
-    if let Err(e) = dialout_dialer::tts::Tts::check(&espeak, "en") {
+    if let Err(e) = dialout_backends::tts::Tts::check(&espeak, "en") {
         panic!("these tests need espeak-ng: {e}");
     }
     let backend = Asterisk::start("pbx", config(&root, extra), Arc::new(espeak)).unwrap();

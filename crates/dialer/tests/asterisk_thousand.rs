@@ -7,12 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::backends::asterisk::{AsteriskConfig, file_name};
-use dialout_dialer::backends::{Asterisk, Backends};
+use dialout_backends::Asterisk;
+use dialout_backends::asterisk::{AsteriskConfig, file_name};
+use dialout_backends::tts::{EspeakNg, Tts};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
-use dialout_dialer::store::{self, MessageFilter};
-use dialout_dialer::tts::{EspeakNg, Tts};
 use dialout_dialer::{NewMessage, PhoneNumber, State};
+use dialout_store::{self as store, MessageFilter};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 
 const N: usize = 1000;
@@ -85,7 +86,7 @@ async fn a_thousand_messages_reach_their_final_states_within_the_pacing() {
         batch_size: 100,
         ..Default::default()
     };
-    let backends = Backends::single(backend).with_delivery(settings).unwrap();
+    let backends = Channels::single(backend).with_delivery(settings).unwrap();
     let store = store::open(&format!("sqlite://{}/dialout.db", root.display())).unwrap();
 
     let texts = [
@@ -105,7 +106,7 @@ async fn a_thousand_messages_reach_their_final_states_within_the_pacing() {
     store
         .insert(
             &new,
-            dialout_dialer::store::InsertMode::QUEUED,
+            dialout_store::InsertMode::QUEUED,
             jiff::Timestamp::now(),
         )
         .unwrap();

@@ -1,6 +1,7 @@
 //! Calling hours in the recipient's time zone, through the worker and `send`, with the
 //! delivery's clock set to chosen instants around DST changes — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -9,13 +10,13 @@ use std::time::Duration;
 
 use common::{TestDb, phone};
 use delivery_support::*;
-use dialout_dialer::backend::{Accepted, Publish};
-use dialout_dialer::backends::Backends;
+use dialout_backends::backend::{Accepted, Publish};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Clock, DeliverySettings};
-use dialout_dialer::hours::CallingHours;
 use dialout_dialer::{
     Config, Dialer, InvalidInput, JsonMap, NewMessage, SendError, SendRequest, State,
 };
+use dialout_model::hours::CallingHours;
 use jiff::Timestamp;
 
 fn hours(text: &str) -> Arc<CallingHours> {
@@ -271,33 +272,34 @@ impl dialout_dialer::Backend for SlowLookup {
         &self,
         _m: &[dialout_dialer::Message],
         _c: Option<&str>,
-    ) -> Result<dialout_dialer::backend::StatusReport, dialout_dialer::backend::BackendError> {
+    ) -> Result<dialout_backends::backend::StatusReport, dialout_backends::backend::BackendError>
+    {
         Ok(Default::default())
     }
     async fn cancel(
         &self,
         _m: &dialout_dialer::Message,
-    ) -> Result<dialout_dialer::backend::Cancel, dialout_dialer::backend::BackendError> {
-        Ok(dialout_dialer::backend::Cancel::Unsupported)
+    ) -> Result<dialout_backends::backend::Cancel, dialout_backends::backend::BackendError> {
+        Ok(dialout_backends::backend::Cancel::Unsupported)
     }
-    fn lookup(&self) -> Option<&dyn dialout_dialer::backend::Lookup> {
+    fn lookup(&self) -> Option<&dyn dialout_backends::backend::Lookup> {
         Some(self)
     }
 }
 
 #[async_trait::async_trait]
-impl dialout_dialer::backend::Lookup for SlowLookup {
+impl dialout_backends::backend::Lookup for SlowLookup {
     async fn find(
         &self,
         _m: &dialout_dialer::Message,
-    ) -> Result<dialout_dialer::backend::Found, dialout_dialer::backend::BackendError> {
+    ) -> Result<dialout_backends::backend::Found, dialout_backends::backend::BackendError> {
         self.clock.set(self.closes);
-        Ok(dialout_dialer::backend::Found::No)
+        Ok(dialout_backends::backend::Found::No)
     }
 }
 
 async fn a_window_closing_before_the_handover_gives_the_attempt_back(db: &TestDb) {
-    use dialout_dialer::store::Claimable;
+    use dialout_store::Claimable;
     let clock = Clock::manual(at("2026-03-09T19:59:30", "America/New_York"));
     let closes = at("2026-03-09T20:00", "America/New_York");
     let backend = Arc::new(SlowLookup {
@@ -354,7 +356,7 @@ fn a_bad_window_is_a_clear_configuration_error() {
         "dialout.toml",
     )
     .unwrap();
-    let e = Backends::from_config(&config).err().unwrap().to_string();
+    let e = Channels::from_config(&config).err().unwrap().to_string();
     assert!(
         e.contains("delivery.calling_hours.mon-fri")
             && e.contains("\"25:00\" is not a time of day"),
@@ -383,7 +385,7 @@ fn a_backend_has_its_own_hours_and_inherits_the_default_zone() {
         "dialout.toml",
     )
     .unwrap();
-    let b = Backends::from_config(&config).unwrap();
+    let b = Channels::from_config(&config).unwrap();
     let d = b.delivery();
     let saturday = at("2026-03-07T11:00", "Europe/Prague");
     let unknown = phone("+420777123456");

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Accepted, Backend, BackendError, Found, Lookup, Publish};
+use dialout_backends::backend::{Accepted, Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::{JsonMap, Message, MessageId};
 
 /// Hands messages to an in-house call service (here: a list in memory).
@@ -47,8 +47,9 @@ impl Lookup for CallService {
 }
 // README-END
 
-use dialout_dialer::backends::Backends;
-use dialout_dialer::{Dialer, SendRequest, State, store};
+use dialout_dialer::delivery::Channels;
+use dialout_dialer::{Dialer, SendRequest, State};
+use dialout_store as store;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_custom_backend_receives_sent_messages() {
@@ -57,7 +58,7 @@ async fn a_custom_backend_receives_sent_messages() {
     let service = Arc::new(CallService {
         queue: Mutex::new(Vec::new()),
     });
-    let dialer = Dialer::new(store, Backends::single(service.clone()));
+    let dialer = Dialer::new(store, Channels::single(service.clone()));
     let sent = dialer
         .send(SendRequest::new("+420777123456", "Your order has shipped"))
         .await

@@ -1,6 +1,7 @@
 //! The Daktela backend through the real store (SQLite) and the delivery machinery: send,
 //! the status check with its stored cursor, adoption after an ambiguous timeout, pausing.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod daktela_support;
 
@@ -8,13 +9,19 @@ use std::time::Duration;
 
 use daktela_support::{PREDICTIVE, TOKEN, TTS};
 use dialout_dialer::config::Config;
-use dialout_dialer::delivery::{check_status, owner_id, publish_claimed};
-use dialout_dialer::store::Claimable;
+use dialout_dialer::delivery::{Channels, check_status, owner_id, publish_claimed};
 use dialout_dialer::{Dialer, SendRequest};
 use dialout_dialer::{Message, State};
+use dialout_store::Claimable;
 use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use jiff::Timestamp;
 use serde_json::json;
+
+/// The same backends and settings as the `Dialer` under test: the Daktela client keeps no
+/// state but the fake's.
+fn channels(fake: &FakeDaktela) -> Channels {
+    Channels::from_config(&config(fake, TOKEN)).unwrap()
+}
 
 fn config(fake: &FakeDaktela, token: &str) -> Config {
     let text = format!(
@@ -84,9 +91,7 @@ async fn send_then_check_status_through_the_store() {
     fake.set_progress(&name(&a), "3", &[]);
     fake.set_progress(&name(&b), "5", &["statuses_complete"]);
     fake.clear_requests();
-    let run = check_status(dialer.store(), dialer.backends())
-        .await
-        .unwrap();
+    let run = check_status(&db.store, &channels(&fake)).await.unwrap();
     assert!(run.ok(), "{run:?}");
     assert_eq!(fake.request_count(), 2, "one list request per record type");
     let a = db.store.message(a.id).unwrap().unwrap();
@@ -104,9 +109,7 @@ async fn send_then_check_status_through_the_store() {
     // The next run starts from the stored cursor and sees only what changed since.
     fake.advance(30);
     fake.set_progress(&name(&a), "5", &[]);
-    let run = check_status(dialer.store(), dialer.backends())
-        .await
-        .unwrap();
+    let run = check_status(&db.store, &channels(&fake)).await.unwrap();
     assert_eq!(run.backends[0].updated.len(), 1, "{run:?}");
     let a = db.store.message(a.id).unwrap().unwrap();
     assert_eq!((a.state, a.is_final_state), (State::Done, true));
@@ -149,12 +152,12 @@ async fn a_timeout_after_create_is_adopted_on_the_next_attempt_not_posted_again(
     let due = Claimable::Due {
         limit: 10,
         backend: None,
-        pace: dialout_dialer::store::Pace::NONE,
+        pace: dialout_model::pace::Pace::NONE,
     };
     let claimed = db.store.claim(&owner, due, later, lease).unwrap();
     let held: Vec<_> = claimed.iter().map(|m| m.id).collect();
     assert_eq!(claimed.len(), 1);
-    let done = publish_claimed(dialer.store(), dialer.backends(), &owner, claimed)
+    let done = publish_claimed(&db.store, &channels(&fake), &owner, claimed)
         .await
         .unwrap();
     db.store.release(&owner, &held).unwrap();

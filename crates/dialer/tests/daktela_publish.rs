@@ -6,10 +6,10 @@ mod daktela_support;
 use std::time::{Duration, Instant};
 
 use daktela_support::*;
+use dialout_backends::backend::{Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::State;
-use dialout_dialer::backend::{Backend, BackendError, Found, Lookup, Publish};
-use dialout_dialer::backends::Backends;
 use dialout_dialer::config::Config;
+use dialout_dialer::delivery::Channels;
 use dialout_testkit::fake_daktela::{CustomFieldFilters, FakeDaktela, Fault};
 use serde_json::json;
 
@@ -146,7 +146,7 @@ async fn connection_refused_is_a_plain_retry() {
         "url".into(),
         toml::Value::String(format!("http://{addr}/api/v6/campaignsRecords")),
     );
-    let b = dialout_dialer::backends::Daktela::from_options("dk", &opts).unwrap();
+    let b = dialout_backends::Daktela::from_options("dk", &opts).unwrap();
     let p = b.publish(&message("+420777123456", "x")).await;
     let (e, amb) = retry(&p);
     assert!(!amb, "nothing was sent: {e}");
@@ -329,7 +329,7 @@ async fn the_backend_is_built_from_configuration_by_kind() {
         fake.url()
     );
     let config: Config = toml::from_str(&text).unwrap();
-    let backends = Backends::from_config(&config).unwrap();
+    let backends = Channels::from_config(&config).unwrap();
     assert_eq!(backends.default_name(), "cloud");
     let p = backends
         .get("cloud")
@@ -339,7 +339,7 @@ async fn the_backend_is_built_from_configuration_by_kind() {
     accepted(&p);
     let bad: Config =
         toml::from_str("[backends.cloud]\nkind = \"daktela\"\nurl = \"https://x\"\n").unwrap();
-    let e = Backends::from_config(&bad).err().unwrap();
+    let e = Channels::from_config(&bad).err().unwrap();
     assert!(e.to_string().contains("backends.cloud.access_token"), "{e}");
 }
 
@@ -389,7 +389,7 @@ async fn a_wrong_url_is_a_retry_not_a_failed_message() {
         "url".into(),
         toml::Value::String(fake.url().replace("campaignsRecords", "campaignRecords")),
     );
-    let b = dialout_dialer::backends::Daktela::from_options("dk", &opts).unwrap();
+    let b = dialout_backends::Daktela::from_options("dk", &opts).unwrap();
     let p = b.publish(&message("+420777123456", "x")).await;
     let (e, amb) = retry(&p);
     assert!(e.contains("404") && e.contains("url") && !amb, "{e}");

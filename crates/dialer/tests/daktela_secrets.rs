@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use daktela_support::*;
-use dialout_dialer::backend::{Backend, Lookup};
-use dialout_dialer::backends::Daktela;
+use dialout_backends::Daktela;
+use dialout_backends::backend::{Backend, Lookup};
 use dialout_testkit::fake_daktela::{CustomFieldFilters, FakeDaktela, Fault};
 use serde_json::json;
 

@@ -4,8 +4,8 @@
 mod daktela_support;
 
 use daktela_support::*;
-use dialout_dialer::backend::{Backend, BackendError, StatusReport};
-use dialout_dialer::backends::Daktela;
+use dialout_backends::Daktela;
+use dialout_backends::backend::{Backend, BackendError, StatusReport};
 use dialout_dialer::{Message, State};
 use dialout_testkit::fake_daktela::{FakeDaktela, Fault};
 use serde_json::{Value, json};

@@ -1,5 +1,6 @@
 //! Cancelling and resending — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -7,14 +8,15 @@ use std::sync::Arc;
 
 use common::TestDb;
 use delivery_support::*;
+use dialout_backends::FileBackend;
 use dialout_dialer::State;
-use dialout_dialer::backends::{Backends, FileBackend};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{
     CancelOutcome, DeliveryError, DeliverySettings, cancel, publish_now, resend,
 };
 use jiff::Timestamp;
 
-fn outbox(dir: &std::path::Path) -> Backends {
+fn outbox(dir: &std::path::Path) -> Channels {
     backends(
         Arc::new(FileBackend::new("f", dir, None)),
         DeliverySettings::default(),

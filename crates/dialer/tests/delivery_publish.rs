@@ -1,6 +1,7 @@
 //! Publishing at once: claims, the allowlist, unresolved attempts, pausing, giving up,
 //! capacity — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -9,11 +10,12 @@ use std::time::Duration;
 
 use common::{TestDb, phone};
 use delivery_support::*;
-use dialout_dialer::backend::{Accepted, Found, Publish};
-use dialout_dialer::backends::{Backends, FileBackend};
+use dialout_backends::FileBackend;
+use dialout_backends::backend::{Accepted, Found, Publish};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, publish_now};
-use dialout_dialer::store::Claimable;
 use dialout_dialer::{JsonMap, State};
+use dialout_store::Claimable;
 use jiff::{SignedDuration, Timestamp};
 
 async fn dummy_publishes_once_and_releases(db: &TestDb) {
@@ -25,7 +27,7 @@ async fn dummy_publishes_once_and_releases(db: &TestDb) {
             .collect(),
         Timestamp::now(),
     );
-    let b = Backends::from_config(&Default::default()).unwrap();
+    let b = Channels::from_config(&Default::default()).unwrap();
     let out = publish_now(store, &b, &ids).await.unwrap();
     assert_eq!(
         out.iter().map(|m| m.id).collect::<Vec<_>>(),

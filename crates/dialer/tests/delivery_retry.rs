@@ -1,6 +1,7 @@
 //! Retries through the worker: backoff is honoured and "at most N attempts" means N
 //! publishes — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -9,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 use delivery_support::*;
-use dialout_dialer::backend::{Accepted, Found, Publish};
-use dialout_dialer::backends::Backends;
+use dialout_backends::backend::{Accepted, Found, Publish};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, Worker, WorkerOptions};
 use dialout_dialer::{JsonMap, MessageId, State};
 use jiff::Timestamp;
@@ -27,7 +28,7 @@ fn fast_retries(max_attempts: u32) -> DeliverySettings {
 }
 
 /// Runs a worker until every message is final (or the deadline passes), then stops it.
-async fn work_until_final(db: &TestDb, b: &Backends, ids: &[MessageId]) {
+async fn work_until_final(db: &TestDb, b: &Channels, ids: &[MessageId]) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = Worker::new(
         Arc::clone(&db.store),

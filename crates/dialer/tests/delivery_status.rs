@@ -1,6 +1,7 @@
 //! Status checks: odd results and failing messages affect only themselves, an outage
 //! counts against nobody, the window ends with a final state — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -10,13 +11,14 @@ use std::time::Duration;
 
 use common::TestDb;
 use delivery_support::*;
-use dialout_dialer::backend::BackendError;
-use dialout_dialer::backends::{Backends, FileBackend};
+use dialout_backends::FileBackend;
+use dialout_backends::backend::BackendError;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, check_status, publish_now};
 use dialout_dialer::{MessageId, State};
 use jiff::Timestamp;
 
-fn outbox(dir: &Path, settings: DeliverySettings) -> Backends {
+fn outbox(dir: &Path, settings: DeliverySettings) -> Channels {
     backends(Arc::new(FileBackend::new("f", dir, None)), settings)
 }
 
@@ -25,7 +27,7 @@ fn result(dir: &Path, id: MessageId, body: &str) {
     std::fs::write(dir.join("results").join(format!("{id}.json")), body).unwrap();
 }
 
-async fn sent(db: &TestDb, b: &Backends, n: usize) -> Vec<MessageId> {
+async fn sent(db: &TestDb, b: &Channels, n: usize) -> Vec<MessageId> {
     let ids = insert(
         &db.store,
         (0..n).map(|i| message_for("f", &format!("m{i}"))).collect(),
@@ -199,7 +201,7 @@ async fn past_the_window_final_and_withdrawn(db: &TestDb) {
 }
 
 async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
-    use dialout_dialer::backend::{CheckFailure, StatusReport, StatusUpdate};
+    use dialout_backends::backend::{CheckFailure, StatusReport, StatusUpdate};
     let backend = Scripted::accepting("s");
     let b = backends(backend.clone(), DeliverySettings::default());
     let ids = insert(
@@ -235,7 +237,7 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
 }
 
 async fn a_backend_without_intake_is_not_asked(db: &TestDb) {
-    use dialout_dialer::backend::{StatusReport, StatusUpdate};
+    use dialout_backends::backend::{StatusReport, StatusUpdate};
     let backend = Scripted::accepting_without_intake("s");
     let b = backends(backend.clone(), DeliverySettings::default());
     let ids = insert(&db.store, vec![message_for("s", "a")], Timestamp::now());

@@ -1,6 +1,7 @@
 //! The `Dialer` as an application meets it: opened from a configuration, every call through
 //! it — on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 

@@ -1,6 +1,7 @@
 //! Do-not-call list, frequency caps, dedupe and bulk import through `Dialer` — on SQLite
 //! and PostgreSQL, concurrent sends to one number included.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -142,7 +143,8 @@ async fn queued_message_ends_in_error_when_its_number_is_listed(db: &TestDb) {
     d.dnc_add(NUMBER, Some("complained".into()), None)
         .await
         .unwrap();
-    run_worker_once(&db.store, d.backends().clone()).await;
+    let b = backends(backend.clone(), DeliverySettings::default());
+    run_worker_once(&db.store, b).await;
     let m = get(&db.store, sent.message.id);
     assert_eq!((m.state, m.is_final_state), (State::Error, true));
     let error = m.error.unwrap_or_default();

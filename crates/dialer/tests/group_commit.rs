@@ -3,6 +3,7 @@
 //! screened (do-not-call list, caps, dedupe) as `send` alone screens, on SQLite and
 //! PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -10,16 +11,17 @@ use std::sync::Arc;
 
 use common::TestDb;
 use delivery_support::*;
-use dialout_dialer::backend::Publish;
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_backends::backend::Publish;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::DeliverySettings;
 use dialout_dialer::{
     Cap, Dialer, MessageFilter, RecipientLimits, Screened, SendError, SendRequest, State,
 };
 
-async fn concurrent_mixed_sends(store: Arc<dyn dialout_dialer::store::Store>) {
+async fn concurrent_mixed_sends(store: Arc<dyn dialout_store::Store>) {
     let d = Arc::new(
-        Dialer::new(store, Backends::single(Arc::new(Dummy::new("dummy")))).with_group_commit(),
+        Dialer::new(store, Channels::single(Arc::new(Dummy::new("dummy")))).with_group_commit(),
     );
     let mut tasks = Vec::new();
     for i in 0..120usize {
@@ -219,7 +221,7 @@ async fn grouped_outcomes_are_each_recorded(db: &TestDb) {
         c if c.ends_with("fail") => Publish::Failed {
             error: "no such number".into(),
         },
-        _ => Publish::Accepted(dialout_dialer::backend::Accepted::ready(
+        _ => Publish::Accepted(dialout_backends::backend::Accepted::ready(
             Default::default(),
             "accepted",
         )),

@@ -1,25 +1,29 @@
 //! `send`, `send_many` and `send_template` through the `Dialer`, on SQLite (and a smoke run on
 //! PostgreSQL).
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{Backend, BackendError, Found, Lookup, Publish};
-use dialout_dialer::backends::{Backends, Dummy};
-use dialout_dialer::store::{Cursor, MessageFilter, NewTemplate, Store};
-use dialout_dialer::template::Refusal;
+use dialout_backends::Dummy;
+use dialout_backends::backend::{Backend, BackendError, Found, Lookup, Publish};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::{
     Dialer, InvalidInput, Message, SendError, SendOptions, SendRequest, State, TemplateRequest,
 };
+use dialout_model::template::NewTemplate;
+use dialout_model::template::Refusal;
+use dialout_store::prelude::*;
+use dialout_store::{Cursor, MessageFilter};
 use serde_json::json;
 
 fn dialer(db: &common::TestDb) -> Dialer {
     Dialer::new(
         db.store.clone(),
-        Backends::single(Arc::new(Dummy::new("dummy"))),
+        Channels::single(Arc::new(Dummy::new("dummy"))),
     )
     .with_default_region(Some("CZ".into()))
 }
@@ -246,7 +250,7 @@ async fn committed_before_the_backend(finds: bool) {
         },
         finds,
     });
-    let d = Dialer::new(db.store.clone(), Backends::single(probe.clone()));
+    let d = Dialer::new(db.store.clone(), Channels::single(probe.clone()));
     let m = d
         .send(SendRequest::new("+420777123456", "x"))
         .await

@@ -2,6 +2,7 @@
 //! revoked through the same `Dialer` it is refused at once, revoked by another process (here
 //! another `Dialer` on the same database) within that second; on SQLite and PostgreSQL.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod delivery_support;
 
@@ -10,13 +11,14 @@ use std::time::Instant;
 
 use common::TestDb;
 use delivery_support::db_suite;
-use dialout_dialer::backends::{Backends, Dummy};
+use dialout_backends::Dummy;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::{Dialer, Scope, TOKEN_FRESH};
 
 fn dialer(db: &TestDb) -> Dialer {
     Dialer::new(
         Arc::clone(&db.store),
-        Backends::single(Arc::new(Dummy::new("dummy"))),
+        Channels::single(Arc::new(Dummy::new("dummy"))),
     )
 }
 

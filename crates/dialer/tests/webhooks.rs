@@ -2,6 +2,7 @@
 //! triggers, the delivery loop, signatures (ours and the reference Python library's check),
 //! order, retries, max_age and replay, 410, redirects, and the secret kept out of logs.
 
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 mod webhooks_support;
 
@@ -10,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestDb, new_message};
-use dialout_dialer::backends::Backends;
-use dialout_dialer::store::{Change, InsertMode, Store};
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::webhooks::{DeliveryState, Replay, WebhookSettings, signing};
 use dialout_dialer::{Dialer, JsonMap, MessageId, State};
+use dialout_store::prelude::*;
+use dialout_store::{Change, InsertMode};
 use jiff::Timestamp;
 use webhooks_support::{Mode, Receiver, Request, free_port};
 
@@ -28,7 +30,7 @@ fn fast_settings() -> WebhookSettings {
 }
 
 fn dialer(db: &TestDb, settings: WebhookSettings) -> Dialer {
-    Dialer::new(db.store.clone(), Backends::none()).with_webhook_settings(settings)
+    Dialer::new(db.store.clone(), Channels::none()).with_webhook_settings(settings)
 }
 
 /// Store calls from async code (PostgreSQL's client refuses to block a runtime thread).
@@ -642,7 +644,7 @@ async fn secret_not_in_logs() {
 /// The worker's outcomes, one message at a time (SQLite's write without a transaction) and
 /// in a batch: each change queues its event with its sequence, and `message.final` too.
 fn outcomes_queue_their_events(db: &TestDb) {
-    use dialout_dialer::store::Claimable;
+    use dialout_store::Claimable;
     let rt = runtime();
     let d = dialer(db, fast_settings());
     let (ep, _) = rt
@@ -712,7 +714,7 @@ fn outcomes_queue_their_events_postgres() {
 /// needs into the deliveries (the move holds the lock the worker waits for), a listing all.
 #[test]
 fn a_claim_moves_only_the_events_it_needs_sqlite() {
-    use dialout_dialer::store::Claimable;
+    use dialout_store::Claimable;
     let db = common::sqlite();
     let rt = runtime();
     let d = dialer(&db, fast_settings());
@@ -752,9 +754,9 @@ fn a_claim_moves_only_the_events_it_needs_sqlite() {
 }
 
 /// A final DEBUG outcome of a message as its owner last saw it.
-fn done(m: &dialout_dialer::Message) -> (dialout_dialer::store::Seen, Change) {
+fn done(m: &dialout_dialer::Message) -> (dialout_store::Seen, Change) {
     (
-        dialout_dialer::store::Seen::Message(m.clone()),
+        dialout_store::Seen::Message(m.clone()),
         Change::Status {
             state: State::Debug,
             is_final: true,

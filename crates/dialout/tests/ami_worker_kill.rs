@@ -10,8 +10,9 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::store::{self, MessageFilter, Store};
 use dialout_dialer::{Message, NewMessage, PhoneNumber, State};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, MessageFilter};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 use runner::Dialout;
 
@@ -126,7 +127,7 @@ fn a_worker_killed_mid_call_loses_nothing_and_calls_nobody_twice() {
     store
         .insert(
             &new,
-            dialout_dialer::store::InsertMode::QUEUED,
+            dialout_store::InsertMode::QUEUED,
             jiff::Timestamp::now(),
         )
         .unwrap();

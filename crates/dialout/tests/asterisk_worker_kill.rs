@@ -11,9 +11,10 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::backends::asterisk::file_name;
-use dialout_dialer::store::{self, MessageFilter, Store};
+use dialout_backends::asterisk::file_name;
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber, State};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, MessageFilter};
 use dialout_testkit::fake_asterisk::{Callee, Callees, FakeAsterisk};
 use runner::Dialout;
 
@@ -165,7 +166,7 @@ fn a_worker_killed_mid_run_loses_nothing_and_dials_nobody_twice() {
     store
         .insert(
             &new,
-            dialout_dialer::store::InsertMode::QUEUED,
+            dialout_store::InsertMode::QUEUED,
             jiff::Timestamp::now(),
         )
         .unwrap();

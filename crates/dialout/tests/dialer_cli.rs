@@ -5,8 +5,8 @@ mod runner;
 
 use std::path::Path;
 
-use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{Message, State};
+use dialout_store::{self as store, MessageFilter};
 use runner::{Dialout, Run};
 
 /// Runs `dialout` in `dir` with no DIALOUT_* variables from the outer environment but `env`.

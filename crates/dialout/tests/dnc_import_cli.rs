@@ -6,8 +6,8 @@ mod runner;
 
 use std::path::Path;
 
-use dialout_dialer::store::{self, MessageFilter};
 use dialout_dialer::{Message, State};
+use dialout_store::{self as store, MessageFilter};
 use runner::{Dialout, Run};
 
 fn dialout(dir: &Path, args: &[&str]) -> Run {

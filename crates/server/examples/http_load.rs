@@ -22,8 +22,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use dialout_dialer::backends::{Backends, Dummy};
-use dialout_dialer::{Dialer, Scope, SendRequest, store};
+use dialout_backends::{Backends, Dummy};
+use dialout_dialer::{Dialer, Scope, SendRequest};
+use dialout_store as store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dialout_dialer::template::TemplateError;
+use dialout_dialer::TemplateError;
 use dialout_dialer::webhooks::WebhookError;
 use dialout_dialer::{Error, InvalidInput, Screened, SendError};
 use serde::Serialize;

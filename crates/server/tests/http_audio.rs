@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ami_support::{SECRET, USER, backend};
-use dialout_dialer::backends::Backends;
-use dialout_dialer::backends::ami::audio::url_key;
+use dialout_backends::Backends;
+use dialout_backends::ami::audio::url_key;
 use dialout_dialer::{Dialer, SendRequest};
 use dialout_testkit::fake_ami::FakeAmi;
 
@@ -21,7 +21,7 @@ async fn audio_of_a_message_in_flight_is_served_for_its_key_only() {
     fake.playback(Duration::from_secs(30));
     let dir = tempfile::tempdir().unwrap();
     let pbx = Arc::new(backend(&fake, &dir.path().join("audio"), ""));
-    let store = dialout_dialer::store::open(&format!(
+    let store = dialout_store::open(&format!(
         "sqlite://{}",
         dir.path().join("audio.db").display()
     ))

@@ -2,6 +2,7 @@
 //!
 //! They follow `shared/reference/` exactly and share no code with dialout itself.
 
+pub mod db;
 pub mod fake_ami;
 pub mod fake_asterisk;
 pub mod fake_daktela;

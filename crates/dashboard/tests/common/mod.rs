@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use dialout_backends::{Backends, Dummy};
 use dialout_dashboard::{DashboardOptions, Scopes, TokenCheck};
-use dialout_dialer::backends::{Backends, Dummy};
 use dialout_dialer::{Dialer, Message, SendOptions, SendRequest};
 
 pub const ALL: &str = "token-all-scopes-0123456789abcdef0123456789abcdef";
@@ -48,6 +48,13 @@ impl Server {
             tokens,
             _dir: dir,
         }
+    }
+
+    /// The dashboard's database, opened on its own (for what no page or `Dialer` method
+    /// does, such as an endpoint disabled by its receiver).
+    pub fn store(&self) -> Arc<dyn dialout_store::Store> {
+        let url = format!("sqlite://{}", self._dir.path().join("d.db").display());
+        dialout_store::open(&url).expect("open the dashboard's store")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -89,7 +96,7 @@ pub fn router_with(
     opts: DashboardOptions,
 ) -> (axum::Router, Arc<Dialer>, Arc<Tokens>) {
     let url = format!("sqlite://{}", dir.path().join("d.db").display());
-    let store = dialout_dialer::store::open(&url).expect("open the store");
+    let store = dialout_store::open(&url).expect("open the store");
     let dialer = Arc::new(Dialer::new(store, backends).with_default_region(Some("CZ".into())));
     let tokens = Arc::new(Tokens::default());
     {

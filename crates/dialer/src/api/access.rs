@@ -11,13 +11,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::delivery::blocking;
-use crate::send::SendError;
-use crate::store::StoreError;
-use crate::store::tokens::{NewToken, Scope, Token};
-use crate::{Dialer, MessageFilter};
+use crate::dialer::Dialer;
+use crate::send::request::SendError;
+use dialout_store::StoreError;
+use dialout_store::message_store::MessageFilter;
+use dialout_store::tokens::{NewToken, Scope, Token};
 
-use super::Error;
 use super::token_cache;
+use crate::api::errors::Error;
 
 const PREFIX: &str = "dlo_";
 

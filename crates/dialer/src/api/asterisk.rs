@@ -1,7 +1,7 @@
 //! What the CLI's Asterisk helpers need, without reaching into the backend's module.
 
-use crate::backends::ami;
-use crate::backends::asterisk::{DEFAULT_CONTEXT, DIALPLAN};
+use dialout_backends::ami;
+use dialout_backends::asterisk::{DEFAULT_CONTEXT, DIALPLAN};
 
 /// A context name refused for the shipped dialplan.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

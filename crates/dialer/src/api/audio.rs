@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::Error;
-use crate::Dialer;
-use crate::backends::ami::audio::key_message;
+use crate::api::errors::Error;
+use crate::dialer::Dialer;
+use dialout_backends::ami::audio::key_message;
 
 impl Dialer {
     /// The audio file named by `key` (64 hex digits, the `<key>` of `/audio/<key>.wav`), only
@@ -14,7 +14,7 @@ impl Dialer {
         let Some(id) = key_message(key) else {
             return Ok(None);
         };
-        if id == crate::backends::ami::doctor::test_id() {
+        if id == dialout_backends::ami::doctor::test_id() {
             return Ok(self
                 .backends()
                 .iter()
@@ -34,12 +34,13 @@ impl Dialer {
 }
 
 /// Stands for "no message" when `dialout doctor` has Asterisk fetch its test audio.
-fn probe() -> crate::Message {
-    let number = crate::PhoneNumber::from_e164("+420777000000").expect("a valid number");
-    let mut m = crate::Message::waiting(
-        &crate::NewMessage::new(number, "dialout doctor", ""),
+fn probe() -> dialout_model::message::Message {
+    let number =
+        dialout_model::phone::PhoneNumber::from_e164("+420777000000").expect("a valid number");
+    let mut m = dialout_model::message::Message::waiting(
+        &dialout_model::message::NewMessage::new(number, "dialout doctor", ""),
         jiff::Timestamp::now(),
     );
-    m.id = crate::backends::ami::doctor::test_id();
+    m.id = dialout_backends::ami::doctor::test_id();
     m
 }

@@ -1,9 +1,9 @@
 //! The worker and the status check, started through the `Dialer`.
 
-use crate::Dialer;
 use crate::delivery::{self, StatusRun, Worker, WorkerOptions};
+use crate::dialer::Dialer;
 
-use super::Error;
+use crate::api::errors::Error;
 
 impl Dialer {
     /// A worker that publishes due messages, takes in results and runs status checks until

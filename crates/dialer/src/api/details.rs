@@ -1,7 +1,8 @@
 //! A message as its backend sees it, for the dashboard.
 
-use crate::backend::Details;
-use crate::{Dialer, Message};
+use crate::dialer::Dialer;
+use dialout_backends::backend::Details;
+use dialout_model::message::Message;
 
 impl Dialer {
     /// What the message's backend can show of it (files, audio); nothing when the backend

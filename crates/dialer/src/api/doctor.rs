@@ -2,12 +2,13 @@
 
 use serde::Serialize;
 
-use crate::backends::asterisk::AsteriskConfig;
-use crate::backends::asterisk::checks::{ASTERISK_ETC, doctor};
-use crate::config::{BackendSettings, Config};
-use crate::tts::EspeakNg;
+use crate::config::Config;
+use dialout_backends::asterisk::AsteriskConfig;
+use dialout_backends::asterisk::checks::{ASTERISK_ETC, doctor};
+use dialout_backends::settings::BackendSettings;
+use dialout_backends::tts::EspeakNg;
 
-pub use crate::backends::asterisk::checks::Check;
+pub use dialout_backends::shared::check::Check;
 
 /// The checks of one backend.
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +59,7 @@ pub async fn check_ami_backends(config: &Config, only: Option<&str>) -> Vec<Doct
         if only.is_some_and(|b| b != name) {
             continue;
         }
-        let checks = crate::backends::ami::doctor::doctor(name, settings, &EspeakNg::new()).await;
+        let checks = dialout_backends::ami::doctor::doctor(name, settings, &EspeakNg::new()).await;
         reports.push(DoctorReport {
             backend: name.clone(),
             ok: checks.iter().all(|c| c.ok),

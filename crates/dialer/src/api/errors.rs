@@ -1,9 +1,9 @@
-//! The error of every [`crate::Dialer`] method but the sending ones (`SendError`).
+//! The error of every [`crate::dialer::Dialer`] method but the sending ones (`SendError`).
 
-use crate::MessageId;
 use crate::delivery::DeliveryError;
-use crate::store::StoreError;
-use crate::template::TemplateError;
+use dialout_model::id::MessageId;
+use dialout_model::template::TemplateError;
+use dialout_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,7 +29,7 @@ pub enum Error {
     },
     /// A phone number that cannot be read (do-not-call list).
     #[error(transparent)]
-    InvalidNumber(#[from] crate::PhoneError),
+    InvalidNumber(#[from] dialout_model::phone::PhoneError),
     /// A do-not-call entry that cannot be stored (a reason too long, an end in the past).
     #[error("{0}")]
     InvalidDnc(String),

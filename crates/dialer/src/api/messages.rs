@@ -1,10 +1,13 @@
 //! Reading messages, cancelling and resending them.
 
 use crate::delivery::{self, CancelOutcome, blocking};
-use crate::store::MessageFilter;
-use crate::{Dialer, HistoryEntry, Message, MessageId};
+use crate::dialer::Dialer;
+use dialout_model::id::MessageId;
+use dialout_model::message::HistoryEntry;
+use dialout_model::message::Message;
+use dialout_store::MessageFilter;
 
-use super::Error;
+use crate::api::errors::Error;
 
 /// One page of a listing, newest first.
 #[derive(Debug, Clone, PartialEq)]

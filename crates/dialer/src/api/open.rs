@@ -1,11 +1,13 @@
 //! Opening a [`Dialer`] from a configuration.
 
-use crate::Dialer;
-use crate::backends::Backends;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::delivery::channels::Channels;
+use crate::dialer::Dialer;
+use dialout_model::config_error::ConfigError;
 use std::sync::Arc;
 
-use crate::store::{self, Store, StoreError};
+use dialout_store::StoreError;
+use dialout_store::prelude::*;
 
 /// Why a [`Dialer`] could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +35,9 @@ impl Dialer {
     /// Opens the database the configuration names (applying its migrations) and starts
     /// every configured backend.
     pub fn open(config: &Config) -> Result<Dialer, OpenError> {
-        // Backends first: a wrong backend configuration is reported before the database
+        // Channels first: a wrong backend configuration is reported before the database
         // is created or migrated.
-        let backends = Backends::from_config(config)?;
+        let backends = Channels::from_config(config)?;
         let store = open_store(config)?;
         Ok(Dialer::new(store, backends)
             .configured(config)
@@ -48,7 +50,7 @@ impl Dialer {
     /// with an unknown-backend error.
     pub fn open_without_backends(config: &Config) -> Result<Dialer, OpenError> {
         let store = open_store(config)?;
-        Ok(Dialer::new(store, Backends::none())
+        Ok(Dialer::new(store, Channels::none())
             .configured(config)
             .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?))
     }
@@ -58,5 +60,5 @@ impl Dialer {
 /// runtime of its own, which tokio refuses to start on one of its worker threads.
 fn open_store(config: &Config) -> Result<Arc<dyn Store>, OpenError> {
     let url = config.database_url();
-    crate::blocking::run_sync(|| store::open(url).map_err(OpenError::Store))
+    dialout_store::blocking::run_sync(|| dialout_store::open::open(url).map_err(OpenError::Store))
 }

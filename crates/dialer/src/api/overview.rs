@@ -3,11 +3,11 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::Dialer;
 use crate::delivery::blocking;
-use crate::store::StateCount;
+use crate::dialer::Dialer;
+use dialout_store::StateCount;
 
-use super::Error;
+use crate::api::errors::Error;
 
 /// One configured backend as the dashboard shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,7 +33,10 @@ impl Dialer {
     }
 
     /// The workers heard from at or after `since` (their heartbeats), the most recent first.
-    pub async fn workers(&self, since: Timestamp) -> Result<Vec<crate::WorkerBeat>, Error> {
+    pub async fn workers(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<dialout_store::beats::WorkerBeat>, Error> {
         Ok(blocking(self.store(), move |s| s.beats(since)).await?)
     }
 

@@ -1,7 +1,8 @@
 //! A template rendered without storing or sending anything, for editors' previews.
 
-use crate::template::{TemplateError, check_body, render};
-use crate::{Dialer, JsonMap};
+use crate::dialer::Dialer;
+use dialout_model::message::JsonMap;
+use dialout_model::template::{TemplateError, check_body, render};
 
 impl Dialer {
     /// What a message from this body and context would say: refused as saving the body

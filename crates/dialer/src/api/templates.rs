@@ -3,12 +3,12 @@
 
 use jiff::Timestamp;
 
-use crate::Dialer;
 use crate::delivery::blocking;
-use crate::store::{NewTemplate, Template, TemplateChange};
-use crate::template::{check_body, check_slug};
+use crate::dialer::Dialer;
+use dialout_model::template::{NewTemplate, Template, TemplateChange};
+use dialout_model::template::{check_body, check_slug};
 
-use super::Error;
+use crate::api::errors::Error;
 
 impl Dialer {
     /// Stores a new template after checking its slug and body.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::store::tokens::Token;
+use dialout_store::tokens::Token;
 
 /// How long a verified token is trusted without reading its row again.
 pub const FRESH: Duration = Duration::from_secs(1);

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::PhoneNumber;
+use dialout_model::phone::PhoneNumber;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Allowlist {

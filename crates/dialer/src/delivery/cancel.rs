@@ -6,11 +6,15 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{DeliveryError, after, blocking, owner_id, publish_now};
-use crate::backend::Cancel;
-use crate::backends::Backends;
-use crate::store::{Change, Claimable, InsertMode, Store};
-use crate::{Message, MessageId, NewMessage};
+use super::{DeliveryError, blocking, owner_id, publish_now};
+use crate::delivery::channels::Channels;
+use dialout_backends::backend::Cancel;
+use dialout_model::duration::after;
+use dialout_model::id::MessageId;
+use dialout_model::message::Message;
+use dialout_model::message::NewMessage;
+use dialout_store::prelude::*;
+use dialout_store::{Change, Claimable, InsertMode};
 
 /// What `cancel` did.
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +57,7 @@ fn cancelled(reason: &str) -> Change {
 
 pub async fn cancel(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     id: MessageId,
 ) -> Result<CancelOutcome, DeliveryError> {
     let m = blocking(store, move |s| s.message(id))
@@ -105,7 +109,7 @@ pub async fn cancel(
 
 async fn cancel_at_backend(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     m: Message,
 ) -> Result<CancelOutcome, DeliveryError> {
     let backend = backends
@@ -155,7 +159,7 @@ async fn cancel_at_backend(
 /// would be called twice.
 pub async fn resend(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     id: MessageId,
 ) -> Result<Message, DeliveryError> {
     let m = blocking(store, move |s| s.message(id))

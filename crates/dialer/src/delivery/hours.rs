@@ -3,10 +3,13 @@
 
 use jiff::Timestamp;
 
-use super::{DeliverySettings, after};
-use crate::hours::{CallingHours, Zones};
-use crate::store::Change;
-use crate::{Message, PhoneNumber};
+use super::DeliverySettings;
+use dialout_model::duration::after;
+use dialout_model::hours::CALLING_HOURS_END;
+use dialout_model::hours::{CallingHours, Zones};
+use dialout_model::message::Message;
+use dialout_model::phone::PhoneNumber;
+use dialout_store::Change;
 
 /// What the calling hours say about publishing a message now.
 pub(crate) enum Verdict {
@@ -50,7 +53,10 @@ pub(crate) fn verdict(settings: &DeliverySettings, m: &Message, now: Timestamp) 
 }
 
 /// Whether a new message could be published at once (nothing to wait for).
-pub(crate) fn open_now(settings: &DeliverySettings, m: &crate::NewMessage) -> bool {
+pub(crate) fn open_now(
+    settings: &DeliverySettings,
+    m: &dialout_model::message::NewMessage,
+) -> bool {
     match hours_and_zones(settings, &m.backend, &m.recipient, m.time_zone.as_deref()) {
         None => true,
         Some((hours, zones)) => hours.is_open(settings.clock.now(), &zones),
@@ -76,10 +82,6 @@ pub(crate) fn retry_at(m: &Message, next: Timestamp, settings: &DeliverySettings
         Some((hours, zones)) => hours.next_open(next, &zones).unwrap_or(next),
     }
 }
-
-/// The key of `extra_sender_data` that tells a backend when the calling window a message is
-/// published in closes (RFC 3339), so that retries of its own stay inside it.
-pub const CALLING_HOURS_END: &str = "calling_hours_end";
 
 /// Sets [`CALLING_HOURS_END`] on a message about to be handed over inside its window.
 pub(crate) fn mark_window_end(settings: &DeliverySettings, m: &mut Message, now: Timestamp) {

@@ -4,37 +4,43 @@
 //! no two processes ever hand the same message to a backend. Every attempt is counted and
 //! committed *before* the backend is called, and the backend is called outside any
 //! transaction; a process that dies in between leaves an "unresolved" attempt, and whoever
-//! claims the message next asks the backend ([`crate::backend::Lookup::find`]) before publishing
+//! claims the message next asks the backend ([`dialout_backends::backend::Lookup::find`]) before publishing
 //! again. Store calls run on blocking threads, off the async executor.
 
-mod allowlist;
-mod cancel;
-mod clock;
-mod failpoint;
-mod hours;
-mod publish;
-mod retry;
-mod router;
-mod settings;
-mod status;
-mod worker;
+pub mod allowlist;
+pub mod begun;
+pub mod cancel;
+pub mod channels;
+pub mod clock;
+pub mod failpoint;
+pub mod group_commit;
+pub mod hours;
+pub mod outcome;
+pub mod publish;
+pub mod retry;
+pub mod router;
+pub mod screen;
+pub mod settings;
+pub mod status;
+pub mod worker;
 
 use std::sync::Arc;
 
-use crate::MessageId;
-use crate::backend::BackendError;
-use crate::store::{Claimable, Store, StoreError};
+use dialout_backends::backend::BackendError;
+use dialout_model::duration::after;
+use dialout_model::id::MessageId;
+use dialout_store::prelude::*;
+use dialout_store::{Claimable, StoreError};
 
 pub use allowlist::Allowlist;
+pub(crate) use begun::{Record, may_begin_at_once, publish_begun};
 pub use cancel::{CancelOutcome, cancel, resend};
+pub use channels::Channels;
 pub use clock::Clock;
-pub use hours::CALLING_HOURS_END;
 pub(crate) use publish::release_rest;
 pub use publish::{Published, publish_claimed, publish_now};
-pub(crate) use publish::{Record, may_begin_at_once, publish_begun};
 pub use retry::Backoff;
 pub use router::{Router, UnknownBackend};
-pub(crate) use settings::hours_key;
 pub use settings::{DeliveryConfig, DeliverySettings};
 pub use status::{BackendCheck, CheckedFailure, StatusRun, check_status, intake};
 pub use worker::{Worker, WorkerOptions, WorkerStats};
@@ -140,22 +146,12 @@ impl Drop for Renewer {
     }
 }
 
-/// Runs store work off the async executor (see [`crate::blocking::run`]).
+/// Runs store work off the async executor (see [`dialout_backends::shared::blocking::run`]).
 pub(crate) async fn blocking<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, DeliveryError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
     let store = Arc::clone(store);
-    Ok(crate::blocking::run(move || f(store.as_ref())).await??)
-}
-
-pub(crate) fn after(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
-    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
-    now.checked_add(sd).unwrap_or(jiff::Timestamp::MAX)
-}
-
-pub(crate) fn before(now: jiff::Timestamp, d: std::time::Duration) -> jiff::Timestamp {
-    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
-    now.checked_sub(sd).unwrap_or(jiff::Timestamp::MIN)
+    Ok(dialout_backends::shared::blocking::run(move || f(store.as_ref())).await??)
 }

@@ -1,5 +1,7 @@
 //! Publishing claimed messages: the one path both `send` (at once) and the worker use.
 
+use crate::delivery::begun::{Record, hand_over, keep_recorded};
+use crate::delivery::outcome::{accepted, failed, gave_up, human};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -8,17 +10,19 @@ use super::{
     Allowlist, Backoff, Clock, DeliveryError, DeliverySettings, Renewer, after, blocking,
     failpoint, hours, owner_id,
 };
-use crate::backend::{Accepted, Found, Publish};
-use crate::backends::Backends;
-use crate::store::{Change, Claimable, Seen, Store};
-use crate::{Message, MessageId};
+use crate::delivery::channels::Channels;
+use dialout_backends::backend::Found;
+use dialout_model::id::MessageId;
+use dialout_model::message::Message;
+use dialout_store::prelude::*;
+use dialout_store::{Change, Claimable, Seen};
 
 /// Publishes these stored messages now (what `send` does unless delivery is queued):
 /// claims them, publishes those that are still unpublished and free, and returns every
 /// message as stored afterwards, in the order of `ids` (ids not stored are left out).
 pub async fn publish_now(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     ids: &[MessageId],
 ) -> Result<Vec<Message>, DeliveryError> {
     let owner = owner_id();
@@ -69,7 +73,7 @@ pub(crate) async fn release_rest(
 pub struct Published {
     /// The messages whose outcome was recorded.
     pub messages: Vec<Message>,
-    /// Backends that said they cannot take messages now, with their reason.
+    /// Channels that said they cannot take messages now, with their reason.
     pub paused: Vec<(String, String)>,
     /// Messages a backend deferred for lack of capacity.
     pub deferred: usize,
@@ -80,7 +84,7 @@ pub struct Published {
 /// capacity) is left claimed for the caller to release.
 pub async fn publish_claimed(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
     owner: &str,
     claimed: Vec<Message>,
 ) -> Result<Published, DeliveryError> {
@@ -96,7 +100,7 @@ pub async fn publish_claimed(
     let allowlist = Allowlist::new(settings.allowlist.as_deref());
     let backoff = Backoff::from_settings(settings);
     let mut out = Vec::with_capacity(claimed.len());
-    let do_not_call = crate::dnc::refusals(store, &claimed).await?;
+    let do_not_call = crate::delivery::screen::refusals(store, &claimed).await?;
 
     for (name, group) in group_by_backend(claimed) {
         let now = settings.clock.now();
@@ -217,193 +221,8 @@ pub async fn publish_claimed(
     Ok(done)
 }
 
-/// Whether `send` may store `m` with its first attempt already begun
-/// ([`crate::store::Start::Attempting`]) and hand it over with [`publish_begun`]: nothing is left to
-/// decide before the backend is called (no allowlist refusal, no pacing, an attempt
-/// allowed), and the backend's lookup can resolve the attempt should the process die.
-pub(crate) fn may_begin_at_once(backends: &Backends, m: &crate::NewMessage) -> bool {
-    let Some(backend) = backends.get(&m.backend) else {
-        return false;
-    };
-    backend.lookup().is_some()
-        && backend.pacing().is_none()
-        && backends.delivery().allowlist.as_deref().is_none_or(|l| l.contains(&m.recipient))
-        && Backoff::from_settings(backends.delivery()).may_retry(0)
-        // Not given up before the backend could be called (a new message is due now).
-        && backends.delivery().give_up_after >= std::time::Duration::from_secs(1)
-        && m.not_before.is_none_or(|t| t <= backends.delivery().clock.now())
-        && hours::open_now(backends.delivery(), m)
-}
-
-/// Where [`publish_begun`] records the outcomes.
-#[derive(Clone, Copy)]
-pub(crate) enum Record<'a> {
-    /// In a `Store::finish` of their own.
-    Alone,
-    /// With other senders' outcomes, by the group committer (whose owner holds the claims).
-    Grouped(&'a crate::group_commit::GroupCommit),
-}
-
-/// Publishes messages stored claimed by `owner` with their first attempt begun and
-/// committed ([`crate::store::Start::Attempting`], after [`may_begin_at_once`]), and records each
-/// outcome as `record` says. The claims are renewed only if the backend is slow.
-pub(crate) async fn publish_begun(
-    store: &Arc<dyn Store>,
-    backends: &Backends,
-    owner: &str,
-    begun: Vec<Message>,
-    record: Record<'_>,
-) -> Result<Published, DeliveryError> {
-    let mut done = Published::default();
-    if begun.is_empty() {
-        return Ok(done);
-    }
-    failpoint::reached("after-claim").await;
-    let settings = backends.delivery();
-    let backoff = Backoff::from_settings(settings);
-    let mut out = Vec::with_capacity(begun.len());
-    for (name, group) in group_by_backend(begun) {
-        let Some(backend) = backends.get(&name) else {
-            out.extend(fail_unconfigured(store, owner, &name, &group, &settings.clock).await?);
-            continue;
-        };
-        let ids = group.iter().map(|m| m.id).collect();
-        let handed = hand_over(
-            store,
-            backend.as_ref(),
-            owner,
-            group,
-            &backoff,
-            settings,
-            &mut done,
-            record,
-        );
-        out.extend(renewing(store, owner, ids, (settings.lease, &settings.clock), handed).await?);
-    }
-    done.messages = out;
-    Ok(done)
-}
-
-/// Runs `work`, renewing `owner`'s claims on `ids` every third of the lease while it takes
-/// that long: in the same task, so a quick publish costs no task spawn.
-async fn renewing<T>(
-    store: &Arc<dyn Store>,
-    owner: &str,
-    ids: Vec<MessageId>,
-    (lease, clock): (std::time::Duration, &Clock),
-    work: impl std::future::Future<Output = T>,
-) -> T {
-    tokio::pin!(work);
-    // A quick backend (Dummy, a local spool) is done at the first poll: no timer for it.
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(out) = first {
-        return out;
-    }
-    let ids = Arc::new(ids);
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            _ = tokio::time::sleep(lease / 3) => {
-                if let Err(e) = super::renew(store, owner, &ids, lease, clock).await {
-                    tracing::warn!("renewing claims failed: {e}");
-                }
-            }
-        }
-    }
-}
-
-/// Calls the backend for messages whose attempt is begun and committed, then records what
-/// it said (`done` collects pauses and deferrals).
-#[allow(clippy::too_many_arguments)]
-async fn hand_over(
-    store: &Arc<dyn Store>,
-    backend: &dyn crate::Backend,
-    owner: &str,
-    begun: Vec<Message>,
-    backoff: &Backoff,
-    settings: &DeliverySettings,
-    done: &mut Published,
-    record: Record<'_>,
-) -> Result<Vec<Message>, DeliveryError> {
-    let name = backend.name().to_string();
-    let mut begun = begun;
-    let mut changes: Vec<(Seen, Change)> = Vec::new();
-    if settings.calling_hours.is_some() || !settings.backend_calling_hours.is_empty() {
-        // The window may have closed since the claim (a slow lookup): the attempt is given
-        // back and the message waits for the next opening.
-        let now = settings.clock.now();
-        let mut inside = Vec::with_capacity(begun.len());
-        for mut m in begun {
-            match hours::verdict(settings, &m, now) {
-                hours::Verdict::Open => {
-                    hours::mark_window_end(settings, &mut m, now);
-                    inside.push(m);
-                }
-                hours::Verdict::Wait(Change::Postponed { next, reason }) => {
-                    changes.push((Seen::Message(m), Change::Deferred { next, reason }));
-                }
-                hours::Verdict::Wait(other) => changes.push((Seen::Message(m), other)),
-                hours::Verdict::Never(reason) => {
-                    let change = failed("never within calling hours", &reason);
-                    changes.push((Seen::Message(m), change));
-                }
-            }
-        }
-        begun = inside;
-    }
-    let results = if begun.is_empty() {
-        Vec::new()
-    } else {
-        backend.publish_many(&begun).await
-    };
-    failpoint::reached("after-publish").await;
-    let now = settings.clock.now();
-    for r in &results {
-        match r {
-            Publish::Paused { reason } if done.paused.iter().all(|(b, _)| *b != name) => {
-                done.paused.push((name.clone(), reason.clone()));
-            }
-            Publish::Deferred => done.deferred += 1,
-            _ => {}
-        }
-    }
-    let mut results = results.into_iter();
-    // The messages are as `owner` begun and committed them: no need to read them back.
-    changes.extend(begun.into_iter().map(|m| {
-        let p = results.next().unwrap_or_else(|| Publish::Retry {
-            error: format!("backend {name:?} returned no result for this message"),
-            ambiguous: true,
-        });
-        let change = change_for(&m, p, backoff, settings, now);
-        (Seen::Message(m), change)
-    }));
-    match record {
-        Record::Alone => finish_all(store, owner, changes, &settings.clock).await,
-        Record::Grouped(group) => {
-            debug_assert_eq!(owner, group.owner());
-            let (changes, stored) = group.finish(changes).await?;
-            Ok(keep_recorded(&changes, stored))
-        }
-    }
-}
-
-/// The messages whose outcome was recorded; a warning for each whose claim was lost.
-fn keep_recorded(changes: &[(Seen, Change)], stored: Vec<Option<Message>>) -> Vec<Message> {
-    let mut done = Vec::with_capacity(stored.len());
-    for ((seen, change), m) in changes.iter().zip(stored) {
-        match m {
-            Some(m) => done.push(m),
-            None => {
-                let id = seen.id();
-                tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason())
-            }
-        }
-    }
-    done
-}
-
 /// Keeps the claim order (priority, then age) within each backend.
-fn group_by_backend(messages: Vec<Message>) -> Vec<(String, Vec<Message>)> {
+pub(crate) fn group_by_backend(messages: Vec<Message>) -> Vec<(String, Vec<Message>)> {
     let mut groups: Vec<(String, Vec<Message>)> = Vec::new();
     for m in messages {
         match groups.iter_mut().find(|(b, _)| *b == m.backend) {
@@ -415,16 +234,16 @@ fn group_by_backend(messages: Vec<Message>) -> Vec<(String, Vec<Message>)> {
 }
 
 /// When the message was due: created, or its not-before time if later.
-fn due_at(m: &Message) -> Timestamp {
+pub(crate) fn due_at(m: &Message) -> Timestamp {
     m.not_before.map_or(m.created_at, |nb| nb.max(m.created_at))
 }
 
-fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
+pub(crate) fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
     hours::give_up_at(m, due_at(m), settings)
 }
 
 /// Messages naming a backend that is not configured end in ERROR, never published.
-async fn fail_unconfigured(
+pub(crate) async fn fail_unconfigured(
     store: &Arc<dyn Store>,
     owner: &str,
     name: &str,
@@ -440,7 +259,7 @@ async fn fail_unconfigured(
 }
 
 /// Records the outcomes (releasing the claims); the messages whose outcome was recorded.
-async fn finish_all(
+pub(crate) async fn finish_all(
     store: &Arc<dyn Store>,
     owner: &str,
     changes: Vec<(impl Into<Seen>, Change)>,
@@ -457,249 +276,4 @@ async fn finish_all(
         Ok(keep_recorded(&changes, stored))
     })
     .await
-}
-
-/// ERROR after giving up, keeping the last error the backend gave.
-fn gave_up(m: &Message, reason: &str) -> Change {
-    let error = match &m.error {
-        Some(e) => format!("{reason}; last error: {e}"),
-        None => reason.to_string(),
-    };
-    failed(reason, &error)
-}
-
-fn failed(reason: &str, error: &str) -> Change {
-    Change::Failed {
-        error: error.to_string(),
-        ambiguous: false,
-        reason: reason.to_string(),
-    }
-}
-
-fn accepted(acc: Accepted, reason: String) -> Change {
-    Change::Accepted {
-        state: acc.state,
-        is_final: acc.is_final,
-        sender_data: acc.sender_data,
-        reason,
-    }
-}
-
-/// What a backend's answer to attempt number `m.attempts` does to the message.
-pub(crate) fn change_for(
-    m: &Message,
-    p: Publish,
-    backoff: &Backoff,
-    settings: &DeliverySettings,
-    now: Timestamp,
-) -> Change {
-    let n = m.attempts;
-    match p {
-        Publish::Accepted(acc) => {
-            let reason = acc.reason.clone();
-            accepted(acc, reason)
-        }
-        Publish::Failed { error } => failed(&format!("attempt {n} failed for good"), &error),
-        Publish::Retry { error, ambiguous } => {
-            // Never outside the calling hours: moved to the next opening.
-            let next = hours::retry_at(m, after(now, backoff.delay(n)), settings);
-            let gave_up = |reason: String| Change::Failed {
-                error: error.clone(),
-                ambiguous,
-                reason,
-            };
-            if !backoff.may_retry(n) {
-                gave_up(format!(
-                    "attempt {n} of {} failed: no attempts left",
-                    backoff.max_attempts
-                ))
-            } else if next > give_up_at(m, settings) {
-                gave_up(format!(
-                    "attempt {n} failed and the next would come after the give-up time ({} after being due)",
-                    human(settings.give_up_after)
-                ))
-            } else {
-                Change::Retry {
-                    reason: format!(
-                        "attempt {n} of {} failed; next at {next}",
-                        backoff.max_attempts
-                    ),
-                    error,
-                    next,
-                    ambiguous,
-                }
-            }
-        }
-        Publish::Paused { reason } => {
-            tracing::warn!(id = %m.id, backend = %m.backend, "backend paused: {reason}; the message waits");
-            Change::Paused {
-                next: after(now, settings.retry_base),
-                reason: format!("backend paused: {reason}; attempt not counted"),
-            }
-        }
-        // Due again after a pause, so that a full backend is not asked in a tight loop.
-        Publish::Deferred => Change::Deferred {
-            next: after(now, settings.interval),
-            reason: "backend has no capacity now; attempt not counted".into(),
-        },
-    }
-}
-
-/// `1h`, `90s`: durations as written in the configuration.
-pub(crate) fn human(d: std::time::Duration) -> String {
-    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
-    format!("{sd:#}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{JsonMap, PhoneNumber, Priority, State};
-
-    fn message(attempts: u32, created_at: Timestamp) -> Message {
-        Message {
-            id: MessageId::new(),
-            created_at,
-            changed_at: created_at,
-            sent_at: None,
-            recipient: PhoneNumber::from_e164("+420777123456").unwrap(),
-            content: "hello".into(),
-            template_slug: None,
-            template_id: None,
-            state: State::Waiting,
-            backend: "b".into(),
-            error: None,
-            extra_data: JsonMap::new(),
-            extra_sender_data: JsonMap::new(),
-            tag: None,
-            is_final_state: false,
-            related: vec![],
-            priority: Priority::default(),
-            predictive: false,
-            attempts,
-            next_attempt_at: None,
-            not_before: None,
-            idempotency_key: None,
-            check_failures: 0,
-            resent_from: None,
-            attempt_unresolved: true,
-            time_zone: None,
-        }
-    }
-
-    fn retry(ambiguous: bool) -> Publish {
-        Publish::Retry {
-            error: "timeout".into(),
-            ambiguous,
-        }
-    }
-
-    #[test]
-    fn retries_back_off_until_the_last_attempt_then_error() {
-        let s = DeliverySettings::default();
-        let b = Backoff::from_settings(&s);
-        let now = Timestamp::now();
-        let Change::Retry { next, .. } = change_for(&message(1, now), retry(false), &b, &s, now)
-        else {
-            panic!("a retry");
-        };
-        let wait = next.duration_since(now);
-        assert!(
-            wait <= jiff::SignedDuration::from_secs(30)
-                && wait >= jiff::SignedDuration::from_secs(24),
-            "{wait:?}"
-        );
-        let Change::Retry {
-            next, ambiguous, ..
-        } = change_for(&message(2, now), retry(true), &b, &s, now)
-        else {
-            panic!("a retry");
-        };
-        let wait = next.duration_since(now);
-        assert!(
-            wait <= jiff::SignedDuration::from_secs(60)
-                && wait >= jiff::SignedDuration::from_secs(48),
-            "{wait:?}"
-        );
-        assert!(
-            ambiguous,
-            "an ambiguous failure is looked up before the next publish"
-        );
-        let Change::Failed { error, reason, .. } =
-            change_for(&message(3, now), retry(false), &b, &s, now)
-        else {
-            panic!("failed");
-        };
-        assert!(reason.contains("no attempts left"), "{reason}");
-        assert_eq!(error, "timeout");
-    }
-
-    #[test]
-    fn a_retry_past_the_give_up_time_is_an_error() {
-        let s = DeliverySettings::default();
-        let b = Backoff::from_settings(&s);
-        let now = Timestamp::now();
-        let old = message(1, now - jiff::SignedDuration::from_secs(3590));
-        let c = change_for(&old, retry(false), &b, &s, now);
-        assert!(matches!(c, Change::Failed { .. }), "{c:?}");
-        assert!(c.reason().contains("give-up"), "{}", c.reason());
-    }
-
-    #[test]
-    fn paused_and_deferred_wait_uncounted() {
-        let s = DeliverySettings::default();
-        let b = Backoff::from_settings(&s);
-        let now = Timestamp::now();
-        let paused = Publish::Paused {
-            reason: "401".into(),
-        };
-        let c = change_for(&message(1, now), paused, &b, &s, now);
-        assert!(
-            matches!(c, Change::Paused { next, .. } if next > now),
-            "{c:?}"
-        );
-        let c = change_for(&message(1, now), Publish::Deferred, &b, &s, now);
-        assert!(
-            matches!(c, Change::Deferred { next, .. } if next > now),
-            "{c:?}"
-        );
-    }
-
-    #[test]
-    fn accepted_and_failed() {
-        let s = DeliverySettings::default();
-        let b = Backoff::from_settings(&s);
-        let now = Timestamp::now();
-        let c = change_for(
-            &message(1, now),
-            Publish::Accepted(Accepted::ready(JsonMap::new(), "spooled")),
-            &b,
-            &s,
-            now,
-        );
-        assert!(
-            matches!(
-                c,
-                Change::Accepted {
-                    state: State::Ready,
-                    is_final: false,
-                    ..
-                }
-            ),
-            "{c:?}"
-        );
-        let c = change_for(
-            &message(1, now),
-            Publish::Failed {
-                error: "invalid number".into(),
-            },
-            &b,
-            &s,
-            now,
-        );
-        assert!(
-            matches!(&c, Change::Failed { error, ambiguous: false, .. } if error == "invalid number"),
-            "{c:?}"
-        );
-    }
 }

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::PhoneNumber;
-use crate::backends::Backends;
-use crate::config::ConfigError;
+use dialout_backends::registry::Backends;
+use dialout_model::config_error::ConfigError;
+use dialout_model::phone::PhoneNumber;
 
 /// Number prefixes (`+420`) to backend names; the longest matching prefix wins, and a
 /// number no route matches goes to the default backend.
@@ -88,7 +88,7 @@ mod tests {
             "default_backend = \"d\"\n[backends.d]\nkind = \"dummy\"\n[backends.cz]\nkind = \"dummy\"\n[backends.prague]\nkind = \"dummy\"\n",
         )
         .unwrap();
-        Backends::from_config(&c).unwrap()
+        Backends::from_settings(&c.backends, c.default_backend.as_deref()).unwrap()
     }
 
     fn n(s: &str) -> PhoneNumber {

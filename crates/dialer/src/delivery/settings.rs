@@ -24,7 +24,7 @@
 //! Limits per recipient (see `crate::dnc`): `max_calls_per_recipient = { count = 3, per =
 //! "24h" }` and `dedupe_window = "10m"`.
 //!
-//! Durations are [`crate::Duration`]s: `"90s"`, `"15m"`, `"1h 30m"`, `"1 day"`, ISO 8601
+//! Durations are [`dialout_model::duration::Duration`]s: `"90s"`, `"15m"`, `"1h 30m"`, `"1 day"`, ISO 8601
 //! (`"PT1H"`) or a number of seconds; each must be longer than zero.
 
 use std::collections::BTreeMap;
@@ -35,9 +35,10 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::Clock;
-use crate::PhoneNumber;
-use crate::config::ConfigError;
-use crate::hours::CallingHours;
+use dialout_model::config_error::ConfigError;
+use dialout_model::hours::CallingHours;
+use dialout_model::hours::hours_key;
+use dialout_model::phone::PhoneNumber;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliverySettings {
@@ -59,7 +60,7 @@ pub struct DeliverySettings {
     /// Number prefix (`+420`) -> backend name.
     pub routes: BTreeMap<String, String>,
     /// `max_calls_per_recipient` and `dedupe_window` (see `crate::dnc`).
-    pub limits: crate::dnc::RecipientLimits,
+    pub limits: dialout_model::dnc::RecipientLimits,
     /// `[delivery.calling_hours]`; None: any time.
     pub calling_hours: Option<Arc<CallingHours>>,
     /// `[backends.NAME.calling_hours]`: instead of the global hours for that backend.
@@ -95,7 +96,7 @@ impl Default for DeliverySettings {
             max_check_failures: 5,
             allowlist: None,
             routes: BTreeMap::new(),
-            limits: crate::dnc::RecipientLimits::default(),
+            limits: dialout_model::dnc::RecipientLimits::default(),
             calling_hours: None,
             backend_calling_hours: BTreeMap::new(),
             clock: Clock::default(),
@@ -109,19 +110,19 @@ impl Default for DeliverySettings {
 pub struct DeliveryConfig {
     pub batch_size: Option<i64>,
     pub max_attempts: Option<i64>,
-    pub retry_base: Option<crate::Duration>,
-    pub retry_max: Option<crate::Duration>,
+    pub retry_base: Option<dialout_model::duration::Duration>,
+    pub retry_max: Option<dialout_model::duration::Duration>,
     pub retry_jitter: Option<f64>,
-    pub give_up_after: Option<crate::Duration>,
-    pub lease: Option<crate::Duration>,
-    pub interval: Option<crate::Duration>,
-    pub status_interval: Option<crate::Duration>,
-    pub status_window: Option<crate::Duration>,
+    pub give_up_after: Option<dialout_model::duration::Duration>,
+    pub lease: Option<dialout_model::duration::Duration>,
+    pub interval: Option<dialout_model::duration::Duration>,
+    pub status_interval: Option<dialout_model::duration::Duration>,
+    pub status_window: Option<dialout_model::duration::Duration>,
     pub max_check_failures: Option<i64>,
     pub allowlist: Option<Vec<String>>,
     pub routes: Option<BTreeMap<String, String>>,
-    pub max_calls_per_recipient: Option<crate::dnc::CapConfig>,
-    pub dedupe_window: Option<crate::Duration>,
+    pub max_calls_per_recipient: Option<dialout_model::dnc::CapConfig>,
+    pub dedupe_window: Option<dialout_model::duration::Duration>,
     pub calling_hours: Option<toml::Table>,
 }
 
@@ -132,18 +133,9 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// `calling_hours.KEY`, or the table itself for an error about all of it.
-pub(crate) fn hours_key(key: &str) -> String {
-    if key.is_empty() {
-        "calling_hours".into()
-    } else {
-        format!("calling_hours.{key}")
-    }
-}
-
 fn duration(
     key: &str,
-    raw: Option<crate::Duration>,
+    raw: Option<dialout_model::duration::Duration>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     match raw {
@@ -170,8 +162,9 @@ impl DeliverySettings {
         table: &toml::Table,
         default_region: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let raw: DeliveryConfig = crate::config::typed(toml::Value::Table(table.clone()))
-            .map_err(|(key, reason)| invalid(&key, reason))?;
+        let raw: DeliveryConfig =
+            dialout_model::config_error::typed(toml::Value::Table(table.clone()))
+                .map_err(|(key, reason)| invalid(&key, reason))?;
         Self::new(&raw, default_region)
     }
 
@@ -227,7 +220,10 @@ impl DeliverySettings {
             )? as u32,
             allowlist,
             routes,
-            limits: crate::dnc::limits(raw.max_calls_per_recipient.as_ref(), raw.dedupe_window)?,
+            limits: dialout_model::dnc::limits(
+                raw.max_calls_per_recipient.as_ref(),
+                raw.dedupe_window,
+            )?,
             calling_hours: match &raw.calling_hours {
                 None => None,
                 Some(t) => Some(Arc::new(
@@ -306,6 +302,49 @@ mod tests {
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::DeliverySettings;
+
+    fn parse(text: &str) -> Result<DeliverySettings, dialout_model::config_error::ConfigError> {
+        DeliverySettings::from_table(&toml::from_str(text).unwrap(), None)
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let s = parse(
+            "max_calls_per_recipient = { count = 3, per = \"24h\" }\ndedupe_window = \"10m\"",
+        )
+        .unwrap();
+        let cap = s.limits.cap.unwrap();
+        assert_eq!((cap.count, cap.per.as_secs()), (3, 86_400));
+        assert_eq!(s.limits.dedupe_window.unwrap().as_secs(), 600);
+        assert!(!parse("").unwrap().limits.any(), "no limits by default");
+        for (text, key) in [
+            (
+                "max_calls_per_recipient = { count = 0, per = \"1h\" }",
+                "max_calls_per_recipient.count",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3, per = \"0s\" }",
+                "max_calls_per_recipient.per",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3 }",
+                "max_calls_per_recipient",
+            ),
+            (
+                "max_calls_per_recipient = { count = 3, per = \"1h\", x = 1 }",
+                "max_calls_per_recipient",
+            ),
+            ("dedupe_window = \"0s\"", "dedupe_window"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("delivery.{key}")), "{text}: {e}");
         }
     }
 }

@@ -11,12 +11,16 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::publish::human;
-use super::{DeliveryError, DeliverySettings, before, blocking};
-use crate::backend::{Backend, Cancel, StatusReport};
-use crate::backends::Backends;
-use crate::store::{Change, Cursor, MessageFilter, Order, Store};
-use crate::{Message, MessageId, State};
+use super::outcome::human;
+use super::{DeliveryError, DeliverySettings, blocking};
+use crate::delivery::channels::Channels;
+use dialout_backends::backend::{Backend, Cancel, StatusReport};
+use dialout_model::duration::before;
+use dialout_model::id::MessageId;
+use dialout_model::message::Message;
+use dialout_model::state::State;
+use dialout_store::prelude::*;
+use dialout_store::{Change, Cursor, MessageFilter, Order};
 
 /// At most this many messages per backend are handed to one check.
 const CHECK_LIMIT: usize = 100_000;
@@ -72,7 +76,7 @@ pub struct CheckedFailure {
 /// makes final those past it (asking the backend to withdraw them).
 pub async fn check_status(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
 ) -> Result<StatusRun, DeliveryError> {
     let mut run = StatusRun::default();
     for (name, backend) in backends.iter() {
@@ -126,7 +130,7 @@ async fn check_backend(
 /// Results that arrived on their own (each worker tick).
 pub async fn intake(
     store: &Arc<dyn Store>,
-    backends: &Backends,
+    backends: &Channels,
 ) -> Result<StatusRun, DeliveryError> {
     let mut run = StatusRun::default();
     for (name, intake) in backends.iter().filter_map(|(n, b)| Some((n, b.intake()?))) {

@@ -13,8 +13,10 @@ use super::publish::release_rest;
 use super::{
     DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
 };
-use crate::backends::Backends;
-use crate::store::{Claimable, Pace, Store, WorkerBeat};
+use crate::delivery::channels::Channels;
+use dialout_model::pace::Pace;
+use dialout_store::prelude::*;
+use dialout_store::{Claimable, WorkerBeat};
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkerOptions {
@@ -45,13 +47,13 @@ pub struct WorkerStats {
 
 pub struct Worker {
     store: Arc<dyn Store>,
-    backends: Backends,
+    backends: Channels,
     options: WorkerOptions,
     owner: String,
 }
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, mut backends: Backends, options: WorkerOptions) -> Self {
+    pub fn new(store: Arc<dyn Store>, mut backends: Channels, options: WorkerOptions) -> Self {
         if let Some(n) = options.batch_size {
             backends = backends.with_batch_size(n);
         }
@@ -308,8 +310,8 @@ async fn queued(due: &mut Option<watch::Receiver<u64>>) {
 }
 
 /// One notification for "some backend has results waiting" (see
-/// [`crate::backend::Intake::changed`]); the tasks forwarding to it end when dropped.
-fn results_waiting(backends: &Backends) -> (Arc<tokio::sync::Notify>, Forwarders) {
+/// [`dialout_backends::backend::Intake::changed`]); the tasks forwarding to it end when dropped.
+fn results_waiting(backends: &Channels) -> (Arc<tokio::sync::Notify>, Forwarders) {
     let all = Arc::new(tokio::sync::Notify::new());
     let tasks = backends
         .iter()

@@ -13,9 +13,10 @@ use tokio::task::JoinSet;
 use super::post::{Answer, client, post};
 use super::settings::WebhookSettings;
 use super::signing;
-use crate::blocking;
-use crate::store::webhooks::{Delivery, Endpoint, Outcome};
-use crate::store::{Store, StoreError};
+use dialout_backends::shared::blocking;
+use dialout_store::StoreError;
+use dialout_store::prelude::*;
+use dialout_store::webhooks::{Delivery, Endpoint, Outcome};
 
 /// A round claims this many times `concurrency` deliveries.
 const ROUND_WAVES: usize = 16;
@@ -29,7 +30,7 @@ pub struct DeliveryStats {
 }
 
 /// Runs the webhook deliveries of a store; `dialout worker` and `dialout serve` start one with
-/// [`crate::Dialer::webhook_deliverer`] and [`Deliverer::run`].
+/// [`crate::dialer::Dialer::webhook_deliverer`] and [`Deliverer::run`].
 #[derive(Clone)]
 pub struct Deliverer {
     store: Arc<dyn Store>,

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::Message;
-use crate::api::json;
-use crate::store::webhooks::{Delivery, FINAL, STATE_CHANGED};
+use dialout_model::json;
+use dialout_model::message::Message;
+use dialout_store::webhooks::{Delivery, FINAL, STATE_CHANGED};
 
 /// The request body of a delivery. `message` is the message as it is when the event is
 /// posted; `sequence` the transition's number (counted by the caller where the store left it

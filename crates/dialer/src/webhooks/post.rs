@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 
 use super::signing::sign;
-use crate::store::webhooks::{RESPONSE_LIMIT, truncate_response};
+use dialout_store::webhooks::{RESPONSE_LIMIT, truncate_response};
 
 /// The HTTP client every delivery uses: no redirects (a signed event goes where its endpoint
 /// says, nowhere else), a whole-request timeout.

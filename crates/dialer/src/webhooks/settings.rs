@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use dialout_model::config_error::ConfigError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookSettings {
@@ -43,24 +43,24 @@ impl Default for WebhookSettings {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
-    pub timeout: Option<crate::Duration>,
-    pub max_age: Option<crate::Duration>,
-    pub retry_base: Option<crate::Duration>,
-    pub retry_max: Option<crate::Duration>,
+    pub timeout: Option<dialout_model::duration::Duration>,
+    pub max_age: Option<dialout_model::duration::Duration>,
+    pub retry_base: Option<dialout_model::duration::Duration>,
+    pub retry_max: Option<dialout_model::duration::Duration>,
     pub concurrency: Option<i64>,
-    pub interval: Option<crate::Duration>,
+    pub interval: Option<dialout_model::duration::Duration>,
 }
 
 fn duration(
     key: &str,
-    raw: Option<crate::Duration>,
+    raw: Option<dialout_model::duration::Duration>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     match raw {
         None => Ok(default),
         Some(d) => d
             .positive()
-            .map(crate::Duration::as_std)
+            .map(dialout_model::duration::Duration::as_std)
             .map_err(|e| ConfigError::Invalid {
                 key: format!("webhooks.{key}"),
                 reason: e.to_string(),

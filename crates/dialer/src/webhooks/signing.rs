@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::store::webhooks::Secret;
+use dialout_store::webhooks::Secret;
 
 const PREFIX: &str = "whsec_";
 

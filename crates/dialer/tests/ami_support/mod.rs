@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_dialer::backend::{Backend, Publish};
-use dialout_dialer::backends::Ami;
-use dialout_dialer::backends::ami::AmiConfig;
-use dialout_dialer::tts::{Audio, Tts, TtsError};
+use dialout_backends::Ami;
+use dialout_backends::ami::AmiConfig;
+use dialout_backends::backend::{Backend, Publish};
+use dialout_backends::tts::{Audio, Tts, TtsError};
 use dialout_dialer::{Message, NewMessage, PhoneNumber, State};
 use dialout_testkit::fake_ami::FakeAmi;
 

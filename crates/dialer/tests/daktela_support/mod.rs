@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use dialout_dialer::backend::{Accepted, Backend, Publish, StatusReport};
-use dialout_dialer::backends::Daktela;
+use dialout_backends::Daktela;
+use dialout_backends::backend::{Accepted, Backend, Publish, StatusReport};
 use dialout_dialer::{Message, NewMessage, PhoneNumber};
 use dialout_testkit::fake_daktela::FakeDaktela;
 use jiff::Timestamp;

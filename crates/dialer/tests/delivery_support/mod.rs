@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use dialout_dialer::backend::{
+use dialout_backends::backend::{
     Accepted, Backend, BackendError, Cancel, Found, Intake, Lookup, Publish, StatusReport,
 };
-use dialout_dialer::backends::Backends;
+use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::DeliverySettings;
-use dialout_dialer::store::Store;
 use dialout_dialer::{JsonMap, Message, MessageId, NewMessage};
+use dialout_store::prelude::*;
 use jiff::Timestamp;
 
 use crate::common::{TestDb, new_message};
@@ -166,8 +166,8 @@ impl Intake for Scripted {
     }
 }
 
-pub fn backends(backend: Arc<dyn Backend>, settings: DeliverySettings) -> Backends {
-    Backends::single(backend)
+pub fn backends(backend: Arc<dyn Backend>, settings: DeliverySettings) -> Channels {
+    Channels::single(backend)
         .with_delivery(settings)
         .expect("valid delivery settings")
 }
@@ -176,7 +176,7 @@ pub fn backends(backend: Arc<dyn Backend>, settings: DeliverySettings) -> Backen
 /// Runs one worker with `--once --no-status` until nothing is due.
 pub async fn run_worker_once(
     store: &Arc<dyn Store>,
-    backends: Backends,
+    backends: Channels,
 ) -> dialout_dialer::delivery::WorkerStats {
     use dialout_dialer::delivery::{Worker, WorkerOptions};
     let options = WorkerOptions {
@@ -205,7 +205,7 @@ pub fn sync<T>(f: impl FnOnce() -> T) -> T {
 pub fn insert(store: &Arc<dyn Store>, new: Vec<NewMessage>, now: Timestamp) -> Vec<MessageId> {
     sync(|| {
         store
-            .insert(&new, dialout_dialer::store::InsertMode::QUEUED, now)
+            .insert(&new, dialout_store::InsertMode::QUEUED, now)
             .expect("insert")
             .into_iter()
             .map(|i| i.message.id)

@@ -161,13 +161,13 @@ impl TokenCheck for DialerTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dialout_dialer::backends::{Backends, Dummy};
+    use dialout_backends::{Backends, Dummy};
 
     #[test]
     fn tokens_map_to_dashboard_scopes_and_a_revoked_one_is_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("d.db").display());
-        let store = dialout_dialer::store::open(&url).unwrap();
+        let store = dialout_store::open(&url).unwrap();
         let backends = Backends::single(Arc::new(Dummy::new("dummy")));
         let dialer = Arc::new(Dialer::new(store, backends));
         let check = DialerTokens(dialer.clone());

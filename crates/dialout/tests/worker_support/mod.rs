@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use dialout_dialer::backends::FileBackend;
-use dialout_dialer::store::{self, MessageFilter, Store};
+use dialout_backends::FileBackend;
 use dialout_dialer::{Message, MessageId, NewMessage, PhoneNumber};
+use dialout_store::prelude::*;
+use dialout_store::{self as store, MessageFilter};
 use jiff::Timestamp;
 
 use crate::runner::{Dialout, Run};
@@ -122,14 +123,10 @@ impl Env {
                 .map(|i| NewMessage::new(recipient.clone(), format!("message {i}"), "out"))
                 .collect();
             ids.extend(
-                s.insert(
-                    &batch,
-                    dialout_dialer::store::InsertMode::QUEUED,
-                    Timestamp::now(),
-                )
-                .unwrap()
-                .into_iter()
-                .map(|i| i.message.id),
+                s.insert(&batch, dialout_store::InsertMode::QUEUED, Timestamp::now())
+                    .unwrap()
+                    .into_iter()
+                    .map(|i| i.message.id),
             );
         }
         ids

@@ -1,0 +1,171 @@
+//! Intake: the states the session's events and AstDB records bring, for the messages still
+//! in flight.
+
+use super::*;
+
+impl Inner {
+    pub(super) async fn collect(&self, pending: &[Message]) -> StatusReport {
+        let mut report = StatusReport::default();
+        let up = self.session.link() == Link::Up;
+        // Calls this process does not know (a restart of dialout): AstDB tells.
+        {
+            let mut calls = lock(&self.calls);
+            for m in pending {
+                if calls.by_id.contains_key(&m.id) || m.state == State::Rescheduled {
+                    continue;
+                }
+                let attempt = sender_u32(m, "ami_attempt").unwrap_or(1);
+                let mut c = Call::dialing(attempt, channel_id(m.id, attempt), 0);
+                c.originated_at = None;
+                c.unsure = true;
+                calls.insert(m.id, c);
+            }
+        }
+        if up {
+            let unsure: Vec<(MessageId, Option<i64>)> = lock(&self.calls)
+                .by_id
+                .iter()
+                .filter(|(_, c)| c.unsure && c.ended.is_none())
+                .map(|(id, c)| (*id, c.originated_at))
+                .collect();
+            let stale = self.config.wait_time.as_secs() as i64 + 60;
+            for (id, at) in unsure {
+                match self.db_get(id).await {
+                    Ok(v) => {
+                        let restarted = self.restarted_since(at);
+                        if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
+                            c.apply_db(v.as_deref(), restarted, stale, now_epoch());
+                        }
+                    }
+                    Err(e) => {
+                        report.warnings.push(format!("DBGet dialout/{id}: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let mut due = Vec::new();
+        {
+            let mut calls = lock(&self.calls);
+            for m in pending {
+                let Some(c) = calls.by_id.get_mut(&m.id) else {
+                    if m.state == State::Rescheduled {
+                        due.push(m);
+                    }
+                    continue;
+                };
+                if c.unsure {
+                    continue;
+                }
+                let Some(mut v) = judge(c, &self.config) else {
+                    continue;
+                };
+                // A retry that would ring after the recipient's calling window closes is not
+                // made: the outcome stands as if the retries were used up.
+                if let Some(after) = v.retry_in
+                    && m.state != State::Rescheduled
+                    && let Some(end) = window_end(m)
+                    && now_ms + after.as_millis() as i64 + ring_ms(&self.config) > end
+                {
+                    let mut spent = c.clone();
+                    spent.attempt = u32::MAX;
+                    if let Some(last) = judge(&spent, &self.config) {
+                        v = last;
+                        v.reason =
+                            format!("{}; not called again: the calling window closes", v.reason);
+                    }
+                }
+                if let Some(after) = v.retry_in {
+                    if m.state == State::Rescheduled {
+                        due.push(m);
+                        continue;
+                    }
+                    let mut data = JsonMap::new();
+                    let at = now_ms + after.as_millis() as i64;
+                    data.insert("ami_retry_at_ms".into(), Value::from(at));
+                    data.insert("last_reason".into(), Value::String(v.reason.clone()));
+                    report.updates.push(StatusUpdate {
+                        id: m.id,
+                        state: v.state,
+                        is_final: false,
+                        error: None,
+                        sender_data: data,
+                        reason: v.reason,
+                    });
+                    continue;
+                }
+                if v.state == m.state && !v.is_final {
+                    continue;
+                }
+                c.reported_final |= v.is_final;
+                report.updates.push(StatusUpdate {
+                    id: m.id,
+                    state: v.state,
+                    is_final: v.is_final,
+                    error: v.error,
+                    sender_data: JsonMap::new(),
+                    reason: v.reason,
+                });
+            }
+        }
+        // Retries by outcome that are due, while there is room.
+        if up {
+            for m in due {
+                let at = m
+                    .extra_sender_data
+                    .get("ami_retry_at_ms")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                if at > now_ms || lock(&self.calls).live() >= self.config.max_in_flight {
+                    continue;
+                }
+                let attempt = sender_u32(m, "ami_attempt").unwrap_or(1) + 1;
+                match self.place(m, attempt, JsonMap::new()).await {
+                    Publish::Accepted(a) => report.updates.push(StatusUpdate {
+                        id: m.id,
+                        state: State::Ready,
+                        is_final: false,
+                        error: None,
+                        sender_data: a.sender_data,
+                        reason: a.reason,
+                    }),
+                    Publish::Failed { error } => report.updates.push(StatusUpdate {
+                        id: m.id,
+                        state: State::Error,
+                        is_final: true,
+                        error: Some(error.clone()),
+                        sender_data: JsonMap::new(),
+                        reason: error,
+                    }),
+                    Publish::Retry { error, .. } => report
+                        .warnings
+                        .push(format!("retry of {} not placed yet: {error}", m.id)),
+                    Publish::Paused { .. } | Publish::Deferred => {}
+                }
+            }
+        }
+        // Final states stored: their AstDB keys go.
+        if up {
+            let in_flight: HashSet<MessageId> = pending.iter().map(|m| m.id).collect();
+            let done: Vec<MessageId> = lock(&self.calls)
+                .by_id
+                .iter()
+                .filter(|(id, c)| c.reported_final && !in_flight.contains(id))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in done {
+                let key = id.to_string();
+                let r = self
+                    .session
+                    .request(&[("Action", "DBDel"), ("Family", "dialout"), ("Key", &key)])
+                    .await;
+                if r.is_ok() {
+                    lock(&self.calls).remove(id);
+                }
+            }
+        }
+        self.cleanup_audio(pending);
+        report
+    }
+}

@@ -1,0 +1,169 @@
+//! Placing a call, step by step: the link must be up and the pacer allow it; the audio is
+//! rendered; the trace is written to AstDB (so a crash after the Originate is found again);
+//! then the Originate. No step panics: each failure is an outcome.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::audio;
+use super::calls::Call;
+use super::config::AudioPlace;
+use super::session::Link;
+use super::{Inner, SETTLE, action_id, channel_id, lock, now_epoch};
+use crate::backend::{Accepted, Publish};
+use crate::tts::{AudioCache, AudioFile, TtsError};
+use dialout_model::message::{JsonMap, Message};
+
+impl Inner {
+    pub(super) async fn place(&self, m: &Message, attempt: u32, mut extra: JsonMap) -> Publish {
+        if let Err(p) = self.ready_to_dial().await {
+            return p;
+        }
+        let file = match self.render(m).await {
+            Ok(f) => f,
+            Err(p) => return p,
+        };
+        let at = now_epoch();
+        if let Err(p) = self.write_trace(m, attempt, at).await {
+            return p;
+        }
+        let (aid, chan) = (action_id(m.id, attempt), channel_id(m.id, attempt));
+        lock(&self.calls).insert(m.id, Call::dialing(attempt, chan.clone(), at));
+        let outcome = self
+            .originate(m, &aid, &chan, &self.audio_target(m, &file))
+            .await;
+        if let Publish::Accepted(_) = outcome {
+            extra.insert("ami_attempt".into(), Value::from(attempt));
+            extra.insert("ami_action_id".into(), Value::String(aid.clone()));
+            extra.insert("ami_channel_id".into(), Value::String(chan));
+            extra.insert("audio".into(), Value::String(file.key));
+            let reason = format!(
+                "attempt {attempt} queued on {} (ActionID {aid})",
+                self.config.host
+            );
+            return Publish::Accepted(Accepted::ready(extra, reason));
+        }
+        outcome
+    }
+
+    /// The session is up and the pacer has room; otherwise the call waits (or pauses on a
+    /// refused login).
+    async fn ready_to_dial(&self) -> Result<(), Publish> {
+        match self.session.settled(SETTLE).await {
+            Link::Up => {}
+            Link::AuthFailed(why) => return Err(self.paused(&why)),
+            Link::Down(_) | Link::Starting => return Err(Publish::Deferred),
+        }
+        if lock(&self.pacer).take(Instant::now()).is_err() {
+            return Err(Publish::Deferred);
+        }
+        Ok(())
+    }
+
+    /// The message spoken into the audio cache (blocking work, off the executor).
+    async fn render(&self, m: &Message) -> Result<AudioFile, Publish> {
+        let (text, voice, audio) = (m.content.clone(), self.config.voice.clone(), &self.audio);
+        let cache = AudioCache::new(audio.dir().to_path_buf(), audio.tts().clone(), None, None);
+        let rendered = crate::shared::blocking::run(move || cache.ensure(&text, &voice))
+            .await
+            .map_err(|e| Publish::Retry {
+                error: format!("audio rendering stopped: {e}"),
+                ambiguous: false,
+            })?;
+        rendered.map_err(|e| match e {
+            TtsError::EmptyText => Publish::Failed {
+                error: "the message has no text to speak".into(),
+            },
+            e @ (TtsError::Missing { .. } | TtsError::UnknownVoice { .. }) => Publish::Paused {
+                reason: e.to_string(),
+            },
+            e => Publish::Retry {
+                error: e.to_string(),
+                ambiguous: false,
+            },
+        })
+    }
+
+    /// Where Asterisk reads the audio: a URL of `dialout serve`, or a shared folder.
+    fn audio_target(&self, m: &Message, file: &AudioFile) -> String {
+        match &self.config.audio {
+            AudioPlace::Url(u) => format!(
+                "{u}/{}.wav",
+                audio::url_key(self.config.secret.expose(), m.id)
+            ),
+            AudioPlace::Shared(d) => d.join(&file.key).to_string_lossy().into_owned(),
+        }
+    }
+
+    /// `dialout/<id> = originated <at> <attempt>` in AstDB, before the Originate.
+    async fn write_trace(&self, m: &Message, attempt: u32, at: i64) -> Result<(), Publish> {
+        let id = m.id.to_string();
+        let put = self
+            .session
+            .request(&[
+                ("Action", "DBPut"),
+                ("Family", "dialout"),
+                ("Key", &id),
+                ("Val", &format!("originated {at} {attempt}")),
+            ])
+            .await;
+        match put {
+            Ok(r) if r.success() => Ok(()),
+            Ok(r) => Err(Publish::Retry {
+                error: format!("Asterisk refused DBPut dialout/{id}: {}", r.message()),
+                ambiguous: false,
+            }),
+            Err(e) => Err(Publish::Retry {
+                error: e.to_string(),
+                ambiguous: false,
+            }),
+        }
+    }
+
+    /// The Async Originate; `Accepted` (with empty data, filled in by `place`) when
+    /// Asterisk queued it.
+    async fn originate(&self, m: &Message, aid: &str, chan: &str, target: &str) -> Publish {
+        let id = m.id.to_string();
+        let dial = self.config.channel.render(&m.recipient);
+        let timeout = self.config.wait_time.as_millis().to_string();
+        let var_id = format!("DIALOUT_ID={id}");
+        let var_audio = format!("DIALOUT_AUDIO={target}");
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("Action", "Originate"),
+            ("ActionID", aid),
+            ("Channel", &dial),
+            ("Context", &self.config.context),
+            ("Exten", "s"),
+            ("Priority", "1"),
+            ("Async", "true"),
+            ("Timeout", &timeout),
+            ("ChannelId", chan),
+        ];
+        if let Some(c) = &self.config.caller_id {
+            headers.push(("CallerID", c));
+        }
+        headers.push(("Variable", &var_id));
+        headers.push(("Variable", &var_audio));
+        match self.session.request(&headers).await {
+            Ok(r) if r.success() => Publish::Accepted(Accepted::ready(JsonMap::new(), "")),
+            Ok(r) => {
+                lock(&self.calls).remove(m.id);
+                Publish::Retry {
+                    error: format!("Asterisk refused the Originate: {}", r.message()),
+                    ambiguous: false,
+                }
+            }
+            Err(e) => {
+                // It may have been queued: `find` reads AstDB before any new attempt.
+                if let Some(c) = lock(&self.calls).by_id.get_mut(&m.id) {
+                    c.unsure = true;
+                }
+                Publish::Retry {
+                    error: format!("Originate: {e}"),
+                    ambiguous: true,
+                }
+            }
+        }
+    }
+}

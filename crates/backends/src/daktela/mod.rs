@@ -1,0 +1,139 @@
+//! The Daktela backend: campaign records through Daktela's REST API v6.
+
+mod client;
+pub mod config;
+pub mod mapping;
+mod publish;
+mod record;
+mod status;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+
+pub use client::{REDACTED, TOKEN_HEADER};
+pub use config::{DaktelaConfig, DaktelaSettings};
+pub use publish::{ID_FIELD, SENDER_FIELDS, TEXT_FIELD};
+
+use crate::backend::{Backend, BackendError, Found, Lookup, Publish, StatusReport};
+use dialout_model::config_error::ConfigError;
+use dialout_model::message::Message;
+
+pub struct Daktela {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    name: String,
+    config: DaktelaConfig,
+    client: client::Client,
+    /// Set once the instance refused a filter on dialout's id field: go straight to the
+    /// number-and-time lookup after that.
+    id_filter_refused: AtomicBool,
+}
+
+impl Inner {
+    fn new(name: &str, config: DaktelaConfig) -> Result<Self, ConfigError> {
+        let client = client::Client::new(&config).map_err(|reason| ConfigError::Invalid {
+            key: format!("backends.{name}"),
+            reason,
+        })?;
+        Ok(Inner {
+            name: name.to_string(),
+            config,
+            client,
+            id_filter_refused: AtomicBool::new(false),
+        })
+    }
+}
+
+impl Daktela {
+    pub fn new(name: &str, config: DaktelaConfig) -> Result<Self, ConfigError> {
+        Ok(Daktela {
+            inner: Arc::new(Inner::new(name, config)?),
+        })
+    }
+
+    /// From `[backends.NAME]`, reading `access_token_env` from the environment.
+    pub fn from_settings(name: &str, settings: &DaktelaSettings) -> Result<Self, ConfigError> {
+        Self::new(
+            name,
+            DaktelaConfig::new(name, settings, |var| std::env::var(var).ok())?,
+        )
+    }
+
+    /// From `[backends.NAME]` as a table, reading `access_token_env` from the environment.
+    pub fn from_options(name: &str, options: &toml::Table) -> Result<Self, ConfigError> {
+        Self::new(
+            name,
+            DaktelaConfig::from_options(name, options, |var| std::env::var(var).ok())?,
+        )
+    }
+
+    pub fn config(&self) -> &DaktelaConfig {
+        &self.inner.config
+    }
+}
+
+#[async_trait]
+impl Backend for Daktela {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    async fn publish(&self, message: &Message) -> Publish {
+        self.inner.publish_one(message, None).await
+    }
+
+    /// All at once; the client keeps them within `max_concurrent_requests` and
+    /// `requests_per_second`.
+    async fn publish_many(&self, messages: &[Message]) -> Vec<Publish> {
+        let mut tasks = tokio::task::JoinSet::new();
+        // A refused token pauses the rest of the batch without a request each.
+        let refused = Arc::new(OnceLock::new());
+        for (i, m) in messages.iter().enumerate() {
+            let inner = Arc::clone(&self.inner);
+            let m = m.clone();
+            let refused = Arc::clone(&refused);
+            tasks.spawn(async move { (i, inner.publish_one(&m, Some(&refused)).await) });
+        }
+        let mut out: Vec<Option<Publish>> = vec![None; messages.len()];
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((i, p)) => out[i] = Some(p),
+                Err(e) => {
+                    tracing::error!(backend = %self.inner.name, error = %e, "a Daktela publish task failed")
+                }
+            }
+        }
+        // A task that panicked may or may not have posted: ask before posting again.
+        out.into_iter()
+            .map(|p| {
+                p.unwrap_or_else(|| Publish::Retry {
+                    error: "the publish task failed".into(),
+                    ambiguous: true,
+                })
+            })
+            .collect()
+    }
+
+    async fn check_status(
+        &self,
+        messages: &[Message],
+        cursor: Option<&str>,
+    ) -> Result<StatusReport, BackendError> {
+        self.inner.check(messages, cursor).await
+    }
+
+    fn lookup(&self) -> Option<&dyn Lookup> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Lookup for Daktela {
+    async fn find(&self, message: &Message) -> Result<Found, BackendError> {
+        self.inner.find_one(message).await
+    }
+}

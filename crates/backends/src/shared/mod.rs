@@ -1,0 +1,6 @@
+//! What several backends use, so that no backend imports a sibling.
+
+pub mod blocking;
+pub mod check;
+pub mod pacer;
+pub mod secret;
