@@ -5,7 +5,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use dialout_backends::registry::Backends;
 use dialout_backends::settings::{BackendConfig, named_backends};
+use dialout_model::hours::{CallingHours, hours_key};
+
+use crate::delivery::channels::Channels;
+use crate::delivery::settings::DeliverySettings;
 use dialout_model::config_error::ConfigError;
 
 use crate::http_config::HttpConfig;
@@ -45,6 +52,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// The backends as delivery uses them: `[backends]` with `[delivery]`; with no `[backends]` at all, one Dummy backend named
+    /// `dummy` is the default.
+    pub fn channels(&self) -> Result<Channels, ConfigError> {
+        let config = self;
+        let backends =
+            Backends::from_settings(&config.backends, config.default_backend.as_deref())?;
+        let mut delivery =
+            DeliverySettings::new(&config.delivery, config.default_region.as_deref())?;
+        delivery.queued = config.batch_sending;
+        backend_hours(&mut delivery, &config.backends)?;
+        Channels::from(backends).with_delivery(delivery)
+    }
+
     /// Reads `path`, or `./dialout.toml` when it exists and no path is given, then applies
     /// the environment overrides (`DIALOUT_DATABASE_URL`, `DIALOUT_DEFAULT_REGION`,
     /// `DIALOUT_DEFAULT_BACKEND`) and checks the values.
@@ -142,6 +162,31 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)
     }
+}
+
+/// `[backends.NAME.calling_hours]`: a backend's own calling hours, whose default time zone is
+/// inherited from `[delivery.calling_hours]`.
+fn backend_hours(
+    delivery: &mut DeliverySettings,
+    backends: &BTreeMap<String, BackendConfig>,
+) -> Result<(), ConfigError> {
+    let inherited = delivery.calling_hours.as_ref();
+    let inherited = inherited.and_then(|h| h.default_time_zone().map(str::to_string));
+    for (name, bc) in backends {
+        if let Some(t) = &bc.calling_hours {
+            let hours =
+                CallingHours::from_table(t, inherited.as_deref()).map_err(|(key, reason)| {
+                    ConfigError::Invalid {
+                        key: format!("backends.{name}.{}", hours_key(&key)),
+                        reason,
+                    }
+                })?;
+            delivery
+                .backend_calling_hours
+                .insert(name.clone(), Arc::new(hours));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

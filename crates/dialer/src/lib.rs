@@ -13,7 +13,6 @@ pub mod config;
 pub mod delivery;
 pub mod dialer;
 pub mod http_config;
-pub mod import;
 pub mod send;
 pub mod webhooks;
 
@@ -22,16 +21,16 @@ pub use api::asterisk::{InvalidContext, ami_dialplan, asterisk_dialplan};
 pub use api::dnc::{DncCheck, DncImport};
 pub use api::doctor::{Check, DoctorReport, check_ami_backends, check_asterisk_backends};
 pub use api::errors::Error;
+pub use api::import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError};
 pub use api::messages::Page;
 pub use api::open::OpenError;
 pub use api::overview::BackendHealth;
-pub use api::token_cache::FRESH as TOKEN_FRESH;
 pub use config::Config;
 pub use delivery::cancel::CancelOutcome;
 pub use delivery::status::StatusRun;
 pub use delivery::worker::{Worker, WorkerOptions, WorkerStats};
 pub use dialer::Dialer;
-pub use import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError};
+pub use dialer::token_cache::FRESH as TOKEN_FRESH;
 pub use send::request::{InvalidInput, SendError, SendOptions, SendRequest, Sent, TemplateRequest};
 
 pub use dialout_backends::backend::{Backend, Details};

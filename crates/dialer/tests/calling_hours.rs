@@ -11,7 +11,6 @@ use std::time::Duration;
 use common::{TestDb, phone};
 use delivery_support::*;
 use dialout_backends::backend::{Accepted, Publish};
-use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{Clock, DeliverySettings};
 use dialout_dialer::{
     Config, Dialer, InvalidInput, JsonMap, NewMessage, SendError, SendRequest, State,
@@ -356,7 +355,7 @@ fn a_bad_window_is_a_clear_configuration_error() {
         "dialout.toml",
     )
     .unwrap();
-    let e = Channels::from_config(&config).err().unwrap().to_string();
+    let e = config.channels().err().unwrap().to_string();
     assert!(
         e.contains("delivery.calling_hours.mon-fri")
             && e.contains("\"25:00\" is not a time of day"),
@@ -385,7 +384,7 @@ fn a_backend_has_its_own_hours_and_inherits_the_default_zone() {
         "dialout.toml",
     )
     .unwrap();
-    let b = Channels::from_config(&config).unwrap();
+    let b = config.channels().unwrap();
     let d = b.delivery();
     let saturday = at("2026-03-07T11:00", "Europe/Prague");
     let unknown = phone("+420777123456");

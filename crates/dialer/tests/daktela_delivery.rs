@@ -20,7 +20,7 @@ use serde_json::json;
 /// The same backends and settings as the `Dialer` under test: the Daktela client keeps no
 /// state but the fake's.
 fn channels(fake: &FakeDaktela) -> Channels {
-    Channels::from_config(&config(fake, TOKEN)).unwrap()
+    config(fake, TOKEN).channels().unwrap()
 }
 
 fn config(fake: &FakeDaktela, token: &str) -> Config {

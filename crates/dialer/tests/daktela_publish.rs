@@ -9,7 +9,6 @@ use daktela_support::*;
 use dialout_backends::backend::{Backend, BackendError, Found, Lookup, Publish};
 use dialout_dialer::State;
 use dialout_dialer::config::Config;
-use dialout_dialer::delivery::Channels;
 use dialout_testkit::fake_daktela::{CustomFieldFilters, FakeDaktela, Fault};
 use serde_json::json;
 
@@ -329,7 +328,7 @@ async fn the_backend_is_built_from_configuration_by_kind() {
         fake.url()
     );
     let config: Config = toml::from_str(&text).unwrap();
-    let backends = Channels::from_config(&config).unwrap();
+    let backends = config.channels().unwrap();
     assert_eq!(backends.default_name(), "cloud");
     let p = backends
         .get("cloud")
@@ -339,7 +338,7 @@ async fn the_backend_is_built_from_configuration_by_kind() {
     accepted(&p);
     let bad: Config =
         toml::from_str("[backends.cloud]\nkind = \"daktela\"\nurl = \"https://x\"\n").unwrap();
-    let e = Channels::from_config(&bad).err().unwrap();
+    let e = bad.channels().err().unwrap();
     assert!(e.to_string().contains("backends.cloud.access_token"), "{e}");
 }
 

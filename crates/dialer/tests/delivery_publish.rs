@@ -12,7 +12,6 @@ use common::{TestDb, phone};
 use delivery_support::*;
 use dialout_backends::FileBackend;
 use dialout_backends::backend::{Accepted, Found, Publish};
-use dialout_dialer::delivery::Channels;
 use dialout_dialer::delivery::{DeliverySettings, publish_now};
 use dialout_dialer::{JsonMap, State};
 use dialout_store::Claimable;
@@ -27,7 +26,7 @@ async fn dummy_publishes_once_and_releases(db: &TestDb) {
             .collect(),
         Timestamp::now(),
     );
-    let b = Channels::from_config(&Default::default()).unwrap();
+    let b = dialout_dialer::Config::default().channels().unwrap();
     let out = publish_now(store, &b, &ids).await.unwrap();
     assert_eq!(
         out.iter().map(|m| m.id).collect::<Vec<_>>(),

@@ -6,12 +6,11 @@ mod delivery_support;
 
 use delivery_support::{claimed, get, runtime};
 use dialout_dialer::config::Config;
-use dialout_dialer::delivery::Channels;
 use dialout_dialer::{Dialer, SendRequest, State};
 
 fn dialer(db: &common::TestDb, toml: &str) -> Dialer {
     let config = Config::from_toml(toml, "test.toml").unwrap();
-    let backends = Channels::from_config(&config).unwrap();
+    let backends = config.channels().unwrap();
     Dialer::new(db.store.clone(), backends).with_default_region(Some("CZ".into()))
 }
 
@@ -56,7 +55,7 @@ fn the_longest_prefix_picks_the_backend() {
 fn a_route_to_a_missing_backend_is_a_configuration_error() {
     let config =
         Config::from_toml("[delivery.routes]\n\"+420\" = \"nowhere\"\n", "test.toml").unwrap();
-    let e = Channels::from_config(&config).err().unwrap().to_string();
+    let e = config.channels().err().unwrap().to_string();
     assert!(
         e.contains("delivery.routes") && e.contains("nowhere"),
         "{e}"

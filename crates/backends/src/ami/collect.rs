@@ -1,7 +1,17 @@
 //! Intake: the states the session's events and AstDB records bring, for the messages still
 //! in flight.
 
-use super::*;
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::calls::{Call, judge};
+use super::session::Link;
+use super::{Inner, channel_id, lock, now_epoch, ring_ms, sender_u32, window_end};
+use crate::backend::{Publish, StatusReport, StatusUpdate};
+use dialout_model::id::MessageId;
+use dialout_model::message::{JsonMap, Message};
+use dialout_model::state::State;
 
 impl Inner {
     pub(super) async fn collect(&self, pending: &[Message]) -> StatusReport {

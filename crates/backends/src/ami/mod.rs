@@ -36,11 +36,10 @@ pub use session::{AmiError, Link};
 
 use crate::backend::{
     Accepted, Backend, BackendError, Cancel, Found, Intake, Lookup, Pacing, Publish, StatusReport,
-    StatusUpdate,
 };
 use crate::shared::pacer::Pacer;
 use crate::tts::{AudioCache, EspeakNg, Tts};
-use calls::{Call, Calls};
+use calls::Calls;
 use dialout_model::config_error::ConfigError;
 use dialout_model::id::MessageId;
 use dialout_model::message::JsonMap;

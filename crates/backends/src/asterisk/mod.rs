@@ -33,7 +33,6 @@ pub use results::{Seen, Verdict, judge};
 
 use crate::backend::{
     Accepted, Backend, BackendError, Cancel, Found, Intake, Lookup, Pacing, Publish, StatusReport,
-    StatusUpdate,
 };
 use crate::shared::pacer::Pacer;
 use crate::tts::{AudioCache, EspeakNg, Tts, TtsError};

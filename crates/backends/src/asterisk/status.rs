@@ -1,7 +1,18 @@
 //! What the spool and the report files say of messages in flight: the status check and
 //! the intake.
 
-use super::*;
+use std::collections::HashSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::report::Report;
+use super::results::{Seen, judge};
+use super::{Inner, RESCAN_EVERY, sender_name, watch};
+use crate::backend::{StatusReport, StatusUpdate};
+use dialout_model::message::{JsonMap, Message};
 
 impl Inner {
     pub(super) fn examine(&self, message: &Message) -> Result<Option<StatusUpdate>, String> {

@@ -17,8 +17,8 @@ use dialout_store::StoreError;
 use dialout_store::message_store::MessageFilter;
 use dialout_store::tokens::{NewToken, Scope, Token};
 
-use super::token_cache;
 use crate::api::errors::Error;
+use crate::dialer::token_cache;
 
 const PREFIX: &str = "dlo_";
 

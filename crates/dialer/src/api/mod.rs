@@ -8,15 +8,16 @@
 pub mod access;
 pub mod asterisk;
 pub mod audio;
+pub mod build;
 pub mod delivery;
 pub mod details;
 pub mod dnc;
 pub mod doctor;
 pub mod errors;
+pub mod import;
 pub mod messages;
 pub mod open;
 pub mod overview;
 pub mod preview;
 pub mod templates;
-pub mod token_cache;
 pub mod webhooks;

@@ -37,7 +37,7 @@ impl Dialer {
     pub fn open(config: &Config) -> Result<Dialer, OpenError> {
         // Channels first: a wrong backend configuration is reported before the database
         // is created or migrated.
-        let backends = Channels::from_config(config)?;
+        let backends = config.channels()?;
         let store = open_store(config)?;
         Ok(Dialer::new(store, backends)
             .configured(config)

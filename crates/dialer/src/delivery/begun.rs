@@ -1,18 +1,17 @@
 //! Publishing messages stored with their first attempt already begun (one commit fewer
-//! for `send`), and handing begun attempts to a backend.
+//! for `send`).
 
 use std::sync::Arc;
 
-use super::{Backoff, Clock, DeliveryError, DeliverySettings, failpoint, hours};
-use crate::delivery::channels::Channels;
-use dialout_backends::backend::Publish;
-use dialout_model::id::MessageId;
+use super::channels::Channels;
+use super::retry::Backoff;
+use super::{DeliveryError, failpoint, hours};
 use dialout_model::message::Message;
 use dialout_store::prelude::*;
-use dialout_store::{Change, Seen};
 
-use crate::delivery::outcome::{change_for, failed};
-use crate::delivery::publish::{Published, fail_unconfigured, finish_all, group_by_backend};
+use super::handover::{
+    Published, Record, fail_unconfigured, group_by_backend, hand_over, renewing,
+};
 
 /// Whether `send` may store `m` with its first attempt already begun
 /// ([`dialout_store::Start::Attempting`]) and hand it over with [`publish_begun`]: nothing is left to
@@ -33,15 +32,6 @@ pub(crate) fn may_begin_at_once(
         && backends.delivery().give_up_after >= std::time::Duration::from_secs(1)
         && m.not_before.is_none_or(|t| t <= backends.delivery().clock.now())
         && hours::open_now(backends.delivery(), m)
-}
-
-/// Where [`publish_begun`] records the outcomes.
-#[derive(Clone, Copy)]
-pub(crate) enum Record<'a> {
-    /// In a `Store::finish` of their own.
-    Alone,
-    /// With other senders' outcomes, by the group committer (whose owner holds the claims).
-    Grouped(&'a crate::delivery::group_commit::GroupCommit),
 }
 
 /// Publishes messages stored claimed by `owner` with their first attempt begun and
@@ -82,125 +72,4 @@ pub(crate) async fn publish_begun(
     }
     done.messages = out;
     Ok(done)
-}
-
-/// Runs `work`, renewing `owner`'s claims on `ids` every third of the lease while it takes
-/// that long: in the same task, so a quick publish costs no task spawn.
-pub(crate) async fn renewing<T>(
-    store: &Arc<dyn Store>,
-    owner: &str,
-    ids: Vec<MessageId>,
-    (lease, clock): (std::time::Duration, &Clock),
-    work: impl std::future::Future<Output = T>,
-) -> T {
-    tokio::pin!(work);
-    // A quick backend (Dummy, a local spool) is done at the first poll: no timer for it.
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(out) = first {
-        return out;
-    }
-    let ids = Arc::new(ids);
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            _ = tokio::time::sleep(lease / 3) => {
-                if let Err(e) = super::renew(store, owner, &ids, lease, clock).await {
-                    tracing::warn!("renewing claims failed: {e}");
-                }
-            }
-        }
-    }
-}
-
-/// Calls the backend for messages whose attempt is begun and committed, then records what
-/// it said (`done` collects pauses and deferrals).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn hand_over(
-    store: &Arc<dyn Store>,
-    backend: &dyn crate::Backend,
-    owner: &str,
-    begun: Vec<Message>,
-    backoff: &Backoff,
-    settings: &DeliverySettings,
-    done: &mut Published,
-    record: Record<'_>,
-) -> Result<Vec<Message>, DeliveryError> {
-    let name = backend.name().to_string();
-    let mut begun = begun;
-    let mut changes: Vec<(Seen, Change)> = Vec::new();
-    if settings.calling_hours.is_some() || !settings.backend_calling_hours.is_empty() {
-        // The window may have closed since the claim (a slow lookup): the attempt is given
-        // back and the message waits for the next opening.
-        let now = settings.clock.now();
-        let mut inside = Vec::with_capacity(begun.len());
-        for mut m in begun {
-            match hours::verdict(settings, &m, now) {
-                hours::Verdict::Open => {
-                    hours::mark_window_end(settings, &mut m, now);
-                    inside.push(m);
-                }
-                hours::Verdict::Wait(Change::Postponed { next, reason }) => {
-                    changes.push((Seen::Message(m), Change::Deferred { next, reason }));
-                }
-                hours::Verdict::Wait(other) => changes.push((Seen::Message(m), other)),
-                hours::Verdict::Never(reason) => {
-                    let change = failed("never within calling hours", &reason);
-                    changes.push((Seen::Message(m), change));
-                }
-            }
-        }
-        begun = inside;
-    }
-    let results = if begun.is_empty() {
-        Vec::new()
-    } else {
-        backend.publish_many(&begun).await
-    };
-    failpoint::reached("after-publish").await;
-    let now = settings.clock.now();
-    for r in &results {
-        match r {
-            Publish::Paused { reason } if done.paused.iter().all(|(b, _)| *b != name) => {
-                done.paused.push((name.clone(), reason.clone()));
-            }
-            Publish::Deferred => done.deferred += 1,
-            _ => {}
-        }
-    }
-    let mut results = results.into_iter();
-    // The messages are as `owner` begun and committed them: no need to read them back.
-    changes.extend(begun.into_iter().map(|m| {
-        let p = results.next().unwrap_or_else(|| Publish::Retry {
-            error: format!("backend {name:?} returned no result for this message"),
-            ambiguous: true,
-        });
-        let change = change_for(&m, p, backoff, settings, now);
-        (Seen::Message(m), change)
-    }));
-    match record {
-        Record::Alone => finish_all(store, owner, changes, &settings.clock).await,
-        Record::Grouped(group) => {
-            debug_assert_eq!(owner, group.owner());
-            let (changes, stored) = group.finish(changes).await?;
-            Ok(keep_recorded(&changes, stored))
-        }
-    }
-}
-
-/// The messages whose outcome was recorded; a warning for each whose claim was lost.
-pub(crate) fn keep_recorded(
-    changes: &[(Seen, Change)],
-    stored: Vec<Option<Message>>,
-) -> Vec<Message> {
-    let mut done = Vec::with_capacity(stored.len());
-    for ((seen, change), m) in changes.iter().zip(stored) {
-        match m {
-            Some(m) => done.push(m),
-            None => {
-                let id = seen.id();
-                tracing::warn!(%id, "claim lost before the outcome was recorded ({}); left to its new owner", change.reason())
-            }
-        }
-    }
-    done
 }

@@ -1,17 +1,13 @@
 //! The backends as delivery uses them: the registry, with the `[delivery]` settings (retries,
 //! routing, allowlist, calling hours per backend) that govern handing messages to them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use dialout_backends::backend::Backend;
 use dialout_backends::registry::Backends;
-use dialout_backends::settings::BackendConfig;
 use dialout_model::config_error::ConfigError;
-use dialout_model::hours::{CallingHours, hours_key};
 use dialout_model::phone::PhoneNumber;
 
-use crate::config::Config;
 use crate::delivery::router::{Router, UnknownBackend};
 use crate::delivery::settings::DeliverySettings;
 
@@ -35,18 +31,6 @@ impl From<Backends> for Channels {
 }
 
 impl Channels {
-    /// `[backends]` and `[delivery]`; with no `[backends]` at all, one Dummy backend named
-    /// `dummy` is the default.
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let backends =
-            Backends::from_settings(&config.backends, config.default_backend.as_deref())?;
-        let mut delivery =
-            DeliverySettings::new(&config.delivery, config.default_region.as_deref())?;
-        delivery.queued = config.batch_sending;
-        backend_hours(&mut delivery, &config.backends)?;
-        Channels::from(backends).with_delivery(delivery)
-    }
-
     /// One backend, the default.
     pub fn single(backend: Arc<dyn Backend>) -> Self {
         Backends::single(backend).into()
@@ -116,29 +100,4 @@ impl Channels {
     pub fn content_limit(&self, name: &str) -> Option<usize> {
         self.backends.content_limit(name)
     }
-}
-
-/// `[backends.NAME.calling_hours]`: a backend's own calling hours, whose default time zone is
-/// inherited from `[delivery.calling_hours]`.
-fn backend_hours(
-    delivery: &mut DeliverySettings,
-    backends: &BTreeMap<String, BackendConfig>,
-) -> Result<(), ConfigError> {
-    let inherited = delivery.calling_hours.as_ref();
-    let inherited = inherited.and_then(|h| h.default_time_zone().map(str::to_string));
-    for (name, bc) in backends {
-        if let Some(t) = &bc.calling_hours {
-            let hours =
-                CallingHours::from_table(t, inherited.as_deref()).map_err(|(key, reason)| {
-                    ConfigError::Invalid {
-                        key: format!("backends.{name}.{}", hours_key(&key)),
-                        reason,
-                    }
-                })?;
-            delivery
-                .backend_calling_hours
-                .insert(name.clone(), Arc::new(hours));
-        }
-    }
-    Ok(())
 }

@@ -1,11 +1,13 @@
-//! What a backend's answer does to a message: the `Change` recorded for each outcome.
-
-use crate::delivery::publish::give_up_at;
+//! What a backend's answer does to a message: the `Change` recorded for each outcome, and
+//! when a message is given up.
 
 use jiff::Timestamp;
 
-use super::{Backoff, DeliverySettings, after, hours};
+use super::hours;
+use super::retry::Backoff;
+use super::settings::DeliverySettings;
 use dialout_backends::backend::{Accepted, Publish};
+use dialout_model::duration::after;
 use dialout_model::message::Message;
 use dialout_store::Change;
 
@@ -99,6 +101,15 @@ pub(crate) fn change_for(
 pub(crate) fn human(d: std::time::Duration) -> String {
     let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
     format!("{sd:#}")
+}
+
+/// When the message was due: created, or its not-before time if later.
+pub(crate) fn due_at(m: &Message) -> Timestamp {
+    m.not_before.map_or(m.created_at, |nb| nb.max(m.created_at))
+}
+
+pub(crate) fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
+    hours::give_up_at(m, due_at(m), settings)
 }
 
 #[cfg(test)]

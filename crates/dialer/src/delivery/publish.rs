@@ -1,21 +1,22 @@
 //! Publishing claimed messages: the one path both `send` (at once) and the worker use.
 
-use crate::delivery::begun::{Record, hand_over, keep_recorded};
-use crate::delivery::outcome::{accepted, failed, gave_up, human};
 use std::sync::Arc;
 
-use jiff::Timestamp;
-
-use super::{
-    Allowlist, Backoff, Clock, DeliveryError, DeliverySettings, Renewer, after, blocking,
-    failpoint, hours, owner_id,
-};
-use crate::delivery::channels::Channels;
+use super::allowlist::Allowlist;
+use super::channels::Channels;
+use super::retry::Backoff;
+use super::{DeliveryError, Renewer, blocking, failpoint, hours, owner_id};
 use dialout_backends::backend::Found;
+use dialout_model::duration::after;
 use dialout_model::id::MessageId;
 use dialout_model::message::Message;
+use dialout_store::Claimable;
 use dialout_store::prelude::*;
-use dialout_store::{Change, Claimable, Seen};
+
+use super::handover::{
+    Published, Record, fail_unconfigured, finish_all, group_by_backend, hand_over,
+};
+use super::outcome::{accepted, failed, gave_up, give_up_at, human};
 
 /// Publishes these stored messages now (what `send` does unless delivery is queued):
 /// claims them, publishes those that are still unpublished and free, and returns every
@@ -66,17 +67,6 @@ pub(crate) async fn release_rest(
         held.retain(|id| !done.contains(id));
     }
     super::release(store, owner, held).await.map(drop)
-}
-
-/// What [`publish_claimed`] did.
-#[derive(Debug, Default)]
-pub struct Published {
-    /// The messages whose outcome was recorded.
-    pub messages: Vec<Message>,
-    /// Channels that said they cannot take messages now, with their reason.
-    pub paused: Vec<(String, String)>,
-    /// Messages a backend deferred for lack of capacity.
-    pub deferred: usize,
 }
 
 /// Publishes messages `owner` has claimed and records each outcome, renewing the claims
@@ -219,61 +209,4 @@ pub async fn publish_claimed(
     }
     done.messages = out;
     Ok(done)
-}
-
-/// Keeps the claim order (priority, then age) within each backend.
-pub(crate) fn group_by_backend(messages: Vec<Message>) -> Vec<(String, Vec<Message>)> {
-    let mut groups: Vec<(String, Vec<Message>)> = Vec::new();
-    for m in messages {
-        match groups.iter_mut().find(|(b, _)| *b == m.backend) {
-            Some((_, g)) => g.push(m),
-            None => groups.push((m.backend.clone(), vec![m])),
-        }
-    }
-    groups
-}
-
-/// When the message was due: created, or its not-before time if later.
-pub(crate) fn due_at(m: &Message) -> Timestamp {
-    m.not_before.map_or(m.created_at, |nb| nb.max(m.created_at))
-}
-
-pub(crate) fn give_up_at(m: &Message, settings: &DeliverySettings) -> Timestamp {
-    hours::give_up_at(m, due_at(m), settings)
-}
-
-/// Messages naming a backend that is not configured end in ERROR, never published.
-pub(crate) async fn fail_unconfigured(
-    store: &Arc<dyn Store>,
-    owner: &str,
-    name: &str,
-    group: &[Message],
-    clock: &Clock,
-) -> Result<Vec<Message>, DeliveryError> {
-    let reason = format!("backend {name:?} is not configured");
-    let changes = group
-        .iter()
-        .map(|m| (m.id, failed(&reason, &reason)))
-        .collect();
-    finish_all(store, owner, changes, clock).await
-}
-
-/// Records the outcomes (releasing the claims); the messages whose outcome was recorded.
-pub(crate) async fn finish_all(
-    store: &Arc<dyn Store>,
-    owner: &str,
-    changes: Vec<(impl Into<Seen>, Change)>,
-    clock: &Clock,
-) -> Result<Vec<Message>, DeliveryError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let changes: Vec<(Seen, Change)> = changes.into_iter().map(|(s, c)| (s.into(), c)).collect();
-    let owner = owner.to_string();
-    let now = clock.now();
-    blocking(store, move |s| {
-        let stored = s.finish(&owner, &changes, now)?;
-        Ok(keep_recorded(&changes, stored))
-    })
-    .await
 }

@@ -1,30 +1,16 @@
-//! The `Dialer`: what it holds and how it is made. Its methods are in `api/` and `send/`.
+//! Making a [`Dialer`] from a store and backends, and its settings.
 
 use std::sync::Arc;
 
 use dialout_model::config_error::ConfigError;
 use dialout_store::store::Store;
 
-use crate::api::token_cache::TokenCache;
 use crate::config::{Config, DEFAULT_MAX_CONTENT_CHARS};
 use crate::delivery::channels::Channels;
 use crate::delivery::group_commit::GroupCommit;
+use crate::dialer::Dialer;
+use crate::dialer::token_cache::TokenCache;
 use crate::webhooks::settings::WebhookSettings;
-
-/// The entry point for applications: validation, storage and publishing.
-#[derive(Clone)]
-pub struct Dialer {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) backends: Channels,
-    pub(crate) default_region: Option<String>,
-    pub(crate) batch_sending: bool,
-    pub(crate) max_content_chars: usize,
-    /// `send` stores through a group committer (see `group_commit.rs`) when set.
-    pub(crate) group: Option<Arc<GroupCommit>>,
-    pub(crate) webhooks: WebhookSettings,
-    /// Tokens verified within the last second (see `api/token_cache.rs`).
-    pub(crate) verified_tokens: Arc<TokenCache>,
-}
 
 impl Dialer {
     /// A `Dialer` over this store, delivering through these backends (a
@@ -55,7 +41,7 @@ impl Dialer {
     }
 
     pub fn from_config(store: Arc<dyn Store>, config: &Config) -> Result<Self, ConfigError> {
-        let backends = Channels::from_config(config)?;
+        let backends = config.channels()?;
         Ok(Dialer::new(store, backends).configured(config))
     }
 
