@@ -16,35 +16,36 @@ use crate::tts::{AudioCache, AudioFile, TtsError};
 use dialout_model::message::{JsonMap, Message};
 
 impl Inner {
-    pub(super) async fn place(&self, m: &Message, attempt: u32, mut extra: JsonMap) -> Publish {
-        if let Err(p) = self.ready_to_dial().await {
-            return p;
+    pub(super) async fn place(&self, m: &Message, attempt: u32, extra: JsonMap) -> Publish {
+        match self.steps(m, attempt, extra).await {
+            Ok(p) | Err(p) => p,
         }
-        let file = match self.render(m).await {
-            Ok(f) => f,
-            Err(p) => return p,
-        };
+    }
+
+    /// The steps in order; the first that does not go through decides the outcome.
+    async fn steps(
+        &self,
+        m: &Message,
+        attempt: u32,
+        mut extra: JsonMap,
+    ) -> Result<Publish, Publish> {
+        self.ready_to_dial().await?;
+        let file = self.render(m).await?;
         let at = now_epoch();
-        if let Err(p) = self.write_trace(m, attempt, at).await {
-            return p;
-        }
+        self.write_trace(m, attempt, at).await?;
         let (aid, chan) = (action_id(m.id, attempt), channel_id(m.id, attempt));
         lock(&self.calls).insert(m.id, Call::dialing(attempt, chan.clone(), at));
-        let outcome = self
-            .originate(m, &aid, &chan, &self.audio_target(m, &file))
-            .await;
-        if let Publish::Accepted(_) = outcome {
-            extra.insert("ami_attempt".into(), Value::from(attempt));
-            extra.insert("ami_action_id".into(), Value::String(aid.clone()));
-            extra.insert("ami_channel_id".into(), Value::String(chan));
-            extra.insert("audio".into(), Value::String(file.key));
-            let reason = format!(
-                "attempt {attempt} queued on {} (ActionID {aid})",
-                self.config.host
-            );
-            return Publish::Accepted(Accepted::ready(extra, reason));
-        }
-        outcome
+        let target = self.audio_target(m, &file);
+        self.originate(m, &aid, &chan, &target).await?;
+        extra.insert("ami_attempt".into(), Value::from(attempt));
+        extra.insert("ami_action_id".into(), Value::String(aid.clone()));
+        extra.insert("ami_channel_id".into(), Value::String(chan));
+        extra.insert("audio".into(), Value::String(file.key));
+        let reason = format!(
+            "attempt {attempt} queued on {} (ActionID {aid})",
+            self.config.host
+        );
+        Ok(Publish::Accepted(Accepted::ready(extra, reason)))
     }
 
     /// The session is up and the pacer has room; otherwise the call waits (or pauses on a
@@ -121,9 +122,14 @@ impl Inner {
         }
     }
 
-    /// The Async Originate; `Accepted` (with empty data, filled in by `place`) when
-    /// Asterisk queued it.
-    async fn originate(&self, m: &Message, aid: &str, chan: &str, target: &str) -> Publish {
+    /// The Async Originate, queued by Asterisk, or the outcome when it was not.
+    async fn originate(
+        &self,
+        m: &Message,
+        aid: &str,
+        chan: &str,
+        target: &str,
+    ) -> Result<(), Publish> {
         let id = m.id.to_string();
         let dial = self.config.channel.render(&m.recipient);
         let timeout = self.config.wait_time.as_millis().to_string();
@@ -146,23 +152,23 @@ impl Inner {
         headers.push(("Variable", &var_id));
         headers.push(("Variable", &var_audio));
         match self.session.request(&headers).await {
-            Ok(r) if r.success() => Publish::Accepted(Accepted::ready(JsonMap::new(), "")),
+            Ok(r) if r.success() => Ok(()),
             Ok(r) => {
                 lock(&self.calls).remove(m.id);
-                Publish::Retry {
+                Err(Publish::Retry {
                     error: format!("Asterisk refused the Originate: {}", r.message()),
                     ambiguous: false,
-                }
+                })
             }
             Err(e) => {
                 // It may have been queued: `find` reads AstDB before any new attempt.
                 if let Some(c) = lock(&self.calls).by_id.get_mut(&m.id) {
                     c.unsure = true;
                 }
-                Publish::Retry {
+                Err(Publish::Retry {
                     error: format!("Originate: {e}"),
                     ambiguous: true,
-                }
+                })
             }
         }
     }

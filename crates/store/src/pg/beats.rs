@@ -1,4 +1,4 @@
-//! Worker heartbeats (see `store::beats`).
+//! Worker heartbeats (see `crate::beats`).
 
 use super::Db;
 use crate::beats::WorkerBeat;

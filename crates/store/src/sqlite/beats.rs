@@ -1,4 +1,4 @@
-//! Worker heartbeats (see `store::beats`).
+//! Worker heartbeats (see `crate::beats`).
 
 use super::rows::{ts, us};
 use crate::beats::WorkerBeat;

@@ -1,6 +1,6 @@
 //! SQLite's write path: the tricks that make `send` cost few page writes and few commits,
 //! and the invariants they keep. Everything here is SQLite only; PostgreSQL does the plain
-//! thing (see `store::postgres`).
+//! thing (see `crate::pg`).
 //!
 //! 1. **Integer keys** ([`keys`]). `messages` is keyed by `n`, the leading 63 bits of the
 //!    message id, which grow with every id a process makes: a new row is one page write at
