@@ -407,5 +407,10 @@ mod tests {
             AmiConfig::with_env("pbx", &env, |v| (v == "AMI_SECRET").then(|| "x".into())).unwrap();
         assert_eq!(c.secret.expose(), "x");
         assert!(AmiConfig::with_env("pbx", &env, |_| None).is_err());
+        // Taken as given: a line break is refused, not trimmed away; a blank one is refused.
+        let broken = AmiConfig::with_env("pbx", &env, |_| Some("x\n".into())).unwrap_err();
+        assert!(broken.to_string().contains("line break"), "{broken}");
+        let blank = parse(&BASE.replace("\"s3cret\"", "\"  \"")).unwrap_err();
+        assert!(blank.to_string().contains("backends.pbx.secret"), "{blank}");
     }
 }

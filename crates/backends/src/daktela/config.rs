@@ -89,6 +89,7 @@ impl DaktelaConfig {
             env,
         )?
         .expose()
+        .trim()
         .to_string();
         if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid(

@@ -49,8 +49,8 @@ impl<'de> Deserialize<'de> for Secret {
 }
 
 /// A secret given in the configuration (`value`, under `key`) or in the environment variable
-/// named under `env_key`: exactly one of the two, not empty. Leading and trailing spaces are
-/// not part of it. No error quotes the secret.
+/// named under `env_key`: exactly one of the two, and not blank. It is returned as given
+/// (a backend that ignores surrounding spaces trims it itself). No error quotes the secret.
 pub fn value_or_env(
     backend: &str,
     (key, value): (&str, Option<&Secret>),
@@ -65,17 +65,17 @@ pub fn value_or_env(
         Some(v) if v.expose().trim().is_empty() => {
             return Err(invalid(key, "must not be empty".into()));
         }
-        v => v.map(|v| v.expose().trim().to_string()),
+        v => v.cloned(),
     };
     let var = match var {
         Some(v) if v.trim().is_empty() => return Err(invalid(env_key, "must not be empty".into())),
         v => v.map(str::trim),
     };
     match (value, var) {
-        (Some(v), None) => Ok(Secret::new(v)),
+        (Some(v), None) => Ok(v),
         (None, Some(var)) => env(var)
             .filter(|v| !v.trim().is_empty())
-            .map(|v| Secret::new(v.trim()))
+            .map(Secret)
             .ok_or_else(|| {
                 invalid(
                     env_key,
@@ -87,5 +87,47 @@ pub fn value_or_env(
             key,
             format!("required (or {env_key} naming an environment variable)"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(value: Option<&str>, var: Option<&str>) -> Result<Secret, String> {
+        let value = value.map(Secret::new);
+        let env = |v: &str| (v == "SET").then(|| " s3cret ".to_string());
+        value_or_env("b", ("secret", value.as_ref()), ("secret_env", var), env)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn one_of_value_or_environment_as_given_and_never_quoted() {
+        assert_eq!(read(Some("s3cret"), None).unwrap().expose(), "s3cret");
+        assert_eq!(read(None, Some("SET")).unwrap().expose(), " s3cret ");
+        for (value, var, key, says) in [
+            (Some("x"), Some("SET"), "backends.b.secret", "not both"),
+            (None, None, "backends.b.secret", "required"),
+            (Some("  "), None, "backends.b.secret", "must not be empty"),
+            (
+                None,
+                Some(" "),
+                "backends.b.secret_env",
+                "must not be empty",
+            ),
+            (
+                None,
+                Some("UNSET"),
+                "backends.b.secret_env",
+                "UNSET is not set",
+            ),
+        ] {
+            let e = read(value, var).unwrap_err();
+            assert!(
+                e.contains(key) && e.contains(says),
+                "{value:?} {var:?}: {e}"
+            );
+            assert!(!e.contains("s3cret"), "{e}");
+        }
     }
 }
