@@ -77,23 +77,40 @@ async fn banner(c: &mut Client) -> String {
 }
 
 #[tokio::test]
-async fn banner_login_and_fully_booted() {
+async fn banner_login_and_fully_booted_with_uptime() {
     let fake = FakeAmi::start("dialout", "pw").await.unwrap();
     let mut c = Client::connect(&fake).await;
     assert_eq!(banner(&mut c).await, BANNER);
-    assert_eq!(
-        c.login("nope").await,
-        "Response: Error\r\nActionID: l1\r\nMessage: Authentication failed\r\n\r\n"
-    );
     assert_eq!(
         c.login("pw").await,
         "Response: Success\r\nActionID: l1\r\nMessage: Authentication accepted\r\n\r\n"
     );
     let booted = c.next().await;
     assert!(
-        booted.starts_with("Event: FullyBooted\r\n") && booted.contains("Status: Fully Booted\r\n")
+        booted.starts_with("Event: FullyBooted\r\n") && booted.contains("Status: Fully Booted\r\n"),
+        "{booted}"
     );
-    assert_eq!(fake.logins(), (1, 1));
+    // An Asterisk that has been up for an hour when the test starts.
+    assert!(booted.contains("Uptime: 3600\r\n"), "{booted}");
+    assert!(booted.contains("LastReload: 3600\r\n"), "{booted}");
+    assert_eq!(fake.logins(), (1, 0));
+}
+
+#[tokio::test]
+async fn a_refused_login_is_answered_late_and_the_socket_closes_right_after() {
+    let fake = FakeAmi::start("dialout", "pw").await.unwrap();
+    let mut c = Client::connect(&fake).await;
+    banner(&mut c).await;
+    let sent = std::time::Instant::now();
+    assert_eq!(
+        c.login("nope").await,
+        "Response: Error\r\nActionID: l1\r\nMessage: Authentication failed\r\n\r\n"
+    );
+    let waited = sent.elapsed();
+    assert!(waited >= Duration::from_millis(950), "{waited:?}");
+    assert!(!c.fill().await, "closed after the answer");
+    assert!(c.buf.is_empty(), "{:?}", c.buf);
+    assert_eq!(fake.logins(), (0, 1));
 }
 
 async fn originate(c: &mut Client, aid: &str, number: &str, uid: &str) {
@@ -195,7 +212,7 @@ async fn originate_reasons_events_and_astdb_per_callee() {
 }
 
 #[tokio::test]
-async fn a_restart_says_shutdown_then_closes_and_keeps_astdb() {
+async fn a_restart_refuses_every_action_then_says_shutdown_closes_and_keeps_astdb() {
     let fake = FakeAmi::start("dialout", "pw").await.unwrap();
     fake.playback(Duration::from_secs(5));
     let mut c = Client::connect(&fake).await;
@@ -204,9 +221,37 @@ async fn a_restart_says_shutdown_then_closes_and_keeps_astdb() {
     originate(&mut c, "r1", "420777000101", "u-r1").await;
     c.until("Phase: answered").await;
     let f = &fake;
-    let (_, shutdown) = tokio::join!(
-        f.restart(Duration::from_millis(200)),
-        c.until("Event: Shutdown")
+    let during = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // On the open connection: refused, the key stays.
+        c.send("Action: DBDel\r\nActionID: d1\r\nFamily: dialout\r\nKey: m-r1\r\n\r\n")
+            .await;
+        let refused = c.until("ActionID: d1").await;
+        // A new connection is accepted, and its Login refused the same way.
+        let mut late = Client::connect(f).await;
+        banner(&mut late).await;
+        let login = late.login("pw").await;
+        let shutdown = c.until("Event: Shutdown").await;
+        // Still accepting for a moment after the close, still refusing.
+        let mut later = Client::connect(f).await;
+        banner(&mut later).await;
+        assert!(
+            later
+                .login("pw")
+                .await
+                .contains("Message: Asterisk is shutting down\r\n")
+        );
+        (refused, login, shutdown)
+    };
+    let (_, (refused, login, shutdown)) =
+        tokio::join!(f.restart(Duration::from_millis(300)), during);
+    assert_eq!(
+        refused,
+        "Response: Error\r\nActionID: d1\r\nMessage: Asterisk is shutting down\r\n\r\n"
+    );
+    assert_eq!(
+        login,
+        "Response: Error\r\nActionID: l1\r\nMessage: Asterisk is shutting down\r\n\r\n"
     );
     assert!(
         shutdown.contains("Shutdown: Cleanly\r\nRestart: True\r\n"),
@@ -215,9 +260,57 @@ async fn a_restart_says_shutdown_then_closes_and_keeps_astdb() {
     assert!(!c.fill().await || !c.fill().await, "then the socket closes");
     assert!(
         fake.db("dialout", "m-r1").unwrap().starts_with("hangup "),
-        "cut mid-call: h ran"
+        "cut mid-call: h ran, DBDel deleted nothing"
     );
     let mut again = Client::connect(&fake).await;
     assert_eq!(banner(&mut again).await, BANNER);
     assert!(again.login("pw").await.contains("Authentication accepted"));
+    let booted = again.next().await;
+    assert!(booted.contains("Uptime: 0\r\n"), "a new start: {booted}");
+}
+
+#[tokio::test]
+async fn a_crash_closes_without_shutdown_and_keeps_astdb_as_it_was() {
+    let fake = FakeAmi::start("dialout", "pw").await.unwrap();
+    fake.playback(Duration::from_secs(5));
+    fake.callee("420777000104", Callee::NoAnswer);
+    let mut c = Client::connect(&fake).await;
+    banner(&mut c).await;
+    c.login("pw").await;
+    originate(&mut c, "a1", "420777000101", "u-a1").await;
+    c.until("Phase: answered").await;
+    fake.db_put("dialout", "m-b1", "originated 1796249000 1");
+    originate(&mut c, "b1", "420777000104", "u-b1").await;
+    c.until("Event: DialBegin\r\nPrivilege: call,all\r\nChannel: Local/420777000104")
+        .await;
+    assert_eq!(fake.call_phase("m-a1"), Some("playing"));
+    assert_eq!(fake.call_phase("m-b1"), Some("ringing"));
+    let f = &fake;
+    let (_, rest) = tokio::join!(f.crash(Duration::from_millis(300)), async {
+        let mut rest = String::new();
+        while c.fill().await {}
+        rest.push_str(&c.buf);
+        rest
+    });
+    assert!(!rest.contains("Shutdown"), "{rest}");
+    assert_eq!(fake.live_calls(), 0);
+    // Neither h nor failed ran: AstDB holds what it held.
+    assert!(fake.db("dialout", "m-a1").unwrap().starts_with("answered "));
+    assert_eq!(
+        fake.db("dialout", "m-b1").unwrap(),
+        "originated 1796249000 1"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut again = Client::connect(&fake).await;
+    banner(&mut again).await;
+    again.login("pw").await;
+    let booted = again.next().await;
+    assert!(
+        booted.contains("Uptime: 0\r\n") || booted.contains("Uptime: 1\r\n"),
+        "{booted}"
+    );
+    assert!(
+        fake.db("dialout", "m-a1").unwrap().starts_with("answered "),
+        "no late event wrote"
+    );
 }

@@ -33,15 +33,15 @@ pub struct Call {
     pub ended: Option<End>,
     /// Events may have been missed (reconnected, or a new process): read AstDB.
     pub unsure: bool,
-    /// When Originate was sent (epoch seconds), if known.
-    pub originated_at: Option<i64>,
+    /// When the call was placed (epoch ms, dialout's clock), if known.
+    pub placed_ms: Option<i64>,
     /// The final state was handed to the store: the AstDB key may go once the message
     /// is no longer in flight.
     pub reported_final: bool,
 }
 
 impl Call {
-    pub fn dialing(attempt: u32, channel_id: String, at: i64) -> Call {
+    pub fn dialing(attempt: u32, channel_id: String, placed_ms: i64) -> Call {
         Call {
             attempt,
             channel_id,
@@ -49,7 +49,7 @@ impl Call {
             played: None,
             ended: None,
             unsure: false,
-            originated_at: Some(at),
+            placed_ms: Some(placed_ms),
             reported_final: false,
         }
     }
@@ -73,7 +73,15 @@ impl Call {
         let num = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok());
         match f[0] {
             "originated" => {
-                if self.ended.is_some() || self.answered {
+                if self.ended.is_some() {
+                    return;
+                }
+                if self.answered {
+                    // Answered (OriginateResponse said so) before the dialplan wrote a word:
+                    // cut by the restart, it heard part of the message at most.
+                    if restarted {
+                        self.ended = Some(End::Hangup);
+                    }
                     return;
                 }
                 if restarted {

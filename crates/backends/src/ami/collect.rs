@@ -2,6 +2,7 @@
 //! in flight.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
@@ -26,7 +27,10 @@ impl Inner {
                 }
                 let attempt = sender_u32(m, "ami_attempt").unwrap_or(1);
                 let mut c = Call::dialing(attempt, channel_id(m.id, attempt), 0);
-                c.originated_at = None;
+                c.placed_ms = m
+                    .extra_sender_data
+                    .get("ami_placed_at_ms")
+                    .and_then(Value::as_i64);
                 c.unsure = true;
                 calls.insert(m.id, c);
             }
@@ -36,13 +40,18 @@ impl Inner {
                 .by_id
                 .iter()
                 .filter(|(_, c)| c.unsure && c.ended.is_none())
-                .map(|(id, c)| (*id, c.originated_at))
+                .map(|(id, c)| (*id, c.placed_ms))
                 .collect();
             let stale = self.config.wait_time.as_secs() as i64 + 60;
             for (id, at) in unsure {
+                let mark = self.reread.load(Ordering::SeqCst);
                 match self.db_get(id).await {
+                    Ok(_) if self.reread.load(Ordering::SeqCst) != mark => {
+                        // Logged in again (or learnt of a restart) meanwhile: read again.
+                    }
                     Ok(v) => {
-                        let restarted = self.restarted_since(at);
+                        let at = at.or_else(|| v.as_deref().and_then(record_ms));
+                        let restarted = lock(&self.restarts).since(at);
                         if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
                             c.apply_db(v.as_deref(), restarted, stale, now_epoch());
                         }
@@ -165,12 +174,7 @@ impl Inner {
                 .map(|(id, _)| *id)
                 .collect();
             for id in done {
-                let key = id.to_string();
-                let r = self
-                    .session
-                    .request(&[("Action", "DBDel"), ("Family", "dialout"), ("Key", &key)])
-                    .await;
-                if r.is_ok() {
+                if self.db_del(id).await {
                     lock(&self.calls).remove(id);
                 }
             }
@@ -178,4 +182,12 @@ impl Inner {
         self.cleanup_audio(pending);
         report
     }
+}
+
+/// The latest moment (epoch ms) an AstDB record's time (`originated 1796249006 1`) can
+/// stand for: a call whose placing time is not known otherwise counts as cut only by a
+/// restart certainly after it.
+fn record_ms(value: &str) -> Option<i64> {
+    let secs: i64 = value.split(' ').nth(1)?.parse().ok()?;
+    Some(secs * 1000 + 999)
 }

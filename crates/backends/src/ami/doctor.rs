@@ -79,7 +79,7 @@ pub async fn doctor(name: &str, settings: &AmiSettings, tts: &EspeakNg) -> Vec<C
         username: config.username.clone(),
         secret: config.secret.clone(),
         ping_every: Duration::from_secs(30),
-        backoff_max: Duration::from_secs(5),
+        backoff_max: super::BACKOFF_MAX,
         auth_retry: Duration::from_secs(60),
     });
     let quiet: Arc<dyn Events> = Arc::new(Quiet);
@@ -94,7 +94,14 @@ pub async fn doctor(name: &str, settings: &AmiSettings, tts: &EspeakNg) -> Vec<C
         Link::AuthFailed(why) => {
             checks.push(fail(
                 format!("AMI login as {:?} on {at}", config.username),
-                format!("Asterisk said {why:?}: check username and secret against /etc/asterisk/manager.conf (then `asterisk -rx \"manager reload\"`)"),
+                format!("the login was refused (Asterisk said {why:?}): check username and secret against /etc/asterisk/manager.conf (then `asterisk -rx \"manager reload\"`)"),
+            ));
+            false
+        }
+        Link::ShuttingDown => {
+            checks.push(fail(
+                format!("AMI login as {:?} on {at}", config.username),
+                "Asterisk is shutting down (a restart or stop under way) and refuses every action, the login included: this says nothing about the username or secret; run `dialout doctor` again once it is up".to_string(),
             ));
             false
         }

@@ -14,14 +14,17 @@ pub mod calls;
 mod collect;
 pub mod config;
 pub mod doctor;
+mod events;
 pub mod group;
 mod place;
 mod proto;
+mod restarts;
 mod session;
 
 use std::collections::HashSet;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -52,6 +55,9 @@ pub const DIALPLAN: &str = include_str!("../../../../dialplan/dialout-ami.conf")
 
 const CLEANUP_EVERY: Duration = Duration::from_secs(600);
 const AUDIO_GRACE: Duration = Duration::from_secs(600);
+/// The longest wait between two connection attempts: after a restart, the calls are
+/// decided at most this long after Asterisk takes logins again.
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// How long the first connection may take before publish gives up for now.
 const SETTLE: Duration = Duration::from_secs(5);
 
@@ -76,9 +82,12 @@ struct Inner {
     audio: AudioCache,
     pacer: Mutex<Pacer>,
     wake: Arc<Notify>,
-    /// When Asterisk last said it was shutting down (epoch seconds): calls placed before
-    /// were cut.
-    restarted_at: Mutex<Option<i64>>,
+    /// What is known of Asterisk's restarts: calls placed before one are over.
+    restarts: Mutex<restarts::Restarts>,
+    /// Bumped whenever every call's AstDB record must be read again (logged in again, or
+    /// Asterisk said how long it has been up): a DBGet answered before a bump is not
+    /// trusted.
+    reread: AtomicU64,
     last_cleanup: Mutex<Instant>,
 }
 
@@ -88,6 +97,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn now_epoch() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 /// The ActionID of one attempt: `dialout-<id>-<attempt>`, so that any process can tell
@@ -158,7 +171,7 @@ impl Ami {
             username: config.username.clone(),
             secret: config.secret.clone(),
             ping_every: Duration::from_secs(10),
-            backoff_max: Duration::from_secs(5),
+            backoff_max: BACKOFF_MAX,
             auth_retry: Duration::from_secs(60),
         });
         Ok(Ami {
@@ -170,14 +183,15 @@ impl Ami {
                 calls: Mutex::new(Calls::default()),
                 audio,
                 wake: Arc::new(Notify::new()),
-                restarted_at: Mutex::new(None),
+                restarts: Mutex::new(restarts::Restarts::default()),
+                reread: AtomicU64::new(0),
                 last_cleanup: Mutex::new(Instant::now()),
             }),
             task: Mutex::new(None),
         })
     }
 
-    /// Keep-alive and reconnect timing (defaults: Ping every 10 s, backoff up to 5 s).
+    /// Keep-alive and reconnect timing (defaults: Ping every 10 s, backoff up to 2 s).
     /// Only before the first use.
     pub fn with_timing(mut self, ping_every: Duration, backoff_max: Duration) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
@@ -302,7 +316,7 @@ impl Inner {
             username: self.config.username.clone(),
             secret: self.config.secret.clone(),
             ping_every: Duration::from_secs(10),
-            backoff_max: Duration::from_secs(5),
+            backoff_max: BACKOFF_MAX,
             auth_retry: Duration::from_secs(60),
         }
     }
@@ -323,13 +337,44 @@ impl Inner {
             .request(&[("Action", "DBGet"), ("Family", "dialout"), ("Key", &key)])
             .await?;
         if !r.success() {
-            return Ok(None);
+            // Only a missing key is "no record": a refusal (Asterisk shutting down, no
+            // permission) says nothing about the call.
+            if r.message().to_ascii_lowercase().contains("not found") {
+                return Ok(None);
+            }
+            return Err(AmiError::Refused(format!(
+                "Asterisk refused DBGet dialout/{key}: {}",
+                r.message()
+            )));
         }
         Ok(r.events
             .iter()
             .find(|e| e.is("Event", "DBGetResponse"))
             .and_then(|e| e.get("Val"))
             .map(str::to_string))
+    }
+
+    /// Removes the key of a call whose final state is stored; true once it is gone. Only
+    /// `Response: Success` (or a key already missing) counts: a DBDel refused while Asterisk
+    /// shuts down deleted nothing, and is sent again after the next login.
+    async fn db_del(&self, id: MessageId) -> bool {
+        let key = id.to_string();
+        match self
+            .session
+            .request(&[("Action", "DBDel"), ("Family", "dialout"), ("Key", &key)])
+            .await
+        {
+            Ok(r) if r.success() => true,
+            Ok(r) if r.message().to_ascii_lowercase().contains("not found") => true,
+            Ok(r) => {
+                tracing::debug!(backend = %self.name, "DBDel dialout/{key} refused ({}); sent again later", r.message());
+                false
+            }
+            Err(e) => {
+                tracing::debug!(backend = %self.name, "DBDel dialout/{key}: {e}; sent again later");
+                false
+            }
+        }
     }
 
     async fn find(&self, m: &Message) -> Result<Found, BackendError> {
@@ -365,14 +410,6 @@ impl Inner {
                 )))
             }
             Err(e) => Err(BackendError::Outage(e.to_string())),
-        }
-    }
-
-    fn restarted_since(&self, at: Option<i64>) -> bool {
-        match (*lock(&self.restarted_at), at) {
-            (Some(r), Some(at)) => r >= at,
-            (Some(_), None) => true,
-            (None, _) => false,
         }
     }
 
@@ -415,78 +452,6 @@ impl Inner {
             Some(c) if c.ended.is_some() && m.state == State::Rescheduled => Cancel::Withdrawn,
             Some(c) if c.ended.is_some() => Cancel::TooLate("the call already ended".into()),
             Some(_) => Cancel::TooLate("Asterisk is dialing it right now".into()),
-        }
-    }
-}
-
-impl Events for Inner {
-    fn event(&self, p: &proto::Packet) {
-        let mut changed = false;
-        {
-            let mut calls = lock(&self.calls);
-            if p.is("Event", "OriginateResponse") {
-                if let Some((id, attempt)) = p.get("ActionID").and_then(parse_action_id)
-                    && let Some(c) = calls.by_id.get_mut(&id)
-                    && c.attempt == attempt
-                {
-                    if p.is("Response", "Success") {
-                        c.answered = true;
-                    } else if c.ended.is_none() {
-                        let reason = p.get("Reason").and_then(|r| r.trim().parse().ok());
-                        c.ended = Some(End::Failed(reason));
-                    }
-                    changed = true;
-                }
-            } else if p.is("Event", "UserEvent") && p.is("UserEvent", "DialoutReport") {
-                if let Some(id) = p.get("Id").and_then(|i| i.trim().parse::<MessageId>().ok())
-                    && let Some(c) = calls.by_id.get_mut(&id)
-                {
-                    match p.get("Phase").unwrap_or("") {
-                        "answered" => c.answered = true,
-                        "complete" => {
-                            c.answered = true;
-                            c.played = Some(!p.is("PlaybackStatus", "FAILED"));
-                        }
-                        "failed" if !c.answered && c.ended.is_none() => {
-                            let reason = p.get("Reason").and_then(|r| r.trim().parse().ok());
-                            c.ended = Some(End::Failed(reason));
-                        }
-                        "hangup" if c.answered => {
-                            c.ended.get_or_insert(End::Hangup);
-                        }
-                        _ => {}
-                    }
-                    changed = true;
-                }
-            } else if p.is("Event", "Hangup")
-                && let Some(id) = p
-                    .get("Uniqueid")
-                    .and_then(|u| calls.by_channel.get(u))
-                    .copied()
-                && let Some(c) = calls.by_id.get_mut(&id)
-                && c.answered
-            {
-                c.ended.get_or_insert(End::Hangup);
-                changed = true;
-            }
-        }
-        if changed {
-            self.wake.notify_one();
-        }
-    }
-
-    fn connected(&self) {
-        self.wake.notify_one();
-    }
-
-    fn disconnected(&self, restart: bool) {
-        if restart {
-            *lock(&self.restarted_at) = Some(now_epoch());
-        }
-        for c in lock(&self.calls).by_id.values_mut() {
-            if c.ended.is_none() {
-                c.unsure = true;
-            }
         }
     }
 }

@@ -10,7 +10,7 @@ use super::audio;
 use super::calls::Call;
 use super::config::AudioPlace;
 use super::session::Link;
-use super::{Inner, SETTLE, action_id, channel_id, lock, now_epoch};
+use super::{Inner, SETTLE, action_id, channel_id, lock, now_ms};
 use crate::backend::{Accepted, Publish};
 use crate::tts::{AudioCache, AudioFile, TtsError};
 use dialout_model::message::{JsonMap, Message};
@@ -31,13 +31,14 @@ impl Inner {
     ) -> Result<Publish, Publish> {
         self.ready_to_dial().await?;
         let file = self.render(m).await?;
-        let at = now_epoch();
-        self.write_trace(m, attempt, at).await?;
+        let at = now_ms();
+        self.write_trace(m, attempt, at / 1000).await?;
         let (aid, chan) = (action_id(m.id, attempt), channel_id(m.id, attempt));
         lock(&self.calls).insert(m.id, Call::dialing(attempt, chan.clone(), at));
         let target = self.audio_target(m, &file);
         self.originate(m, &aid, &chan, &target).await?;
         extra.insert("ami_attempt".into(), Value::from(attempt));
+        extra.insert("ami_placed_at_ms".into(), Value::from(at));
         extra.insert("ami_action_id".into(), Value::String(aid.clone()));
         extra.insert("ami_channel_id".into(), Value::String(chan));
         extra.insert("audio".into(), Value::String(file.key));
@@ -54,7 +55,7 @@ impl Inner {
         match self.session.settled(SETTLE).await {
             Link::Up => {}
             Link::AuthFailed(why) => return Err(self.paused(&why)),
-            Link::Down(_) | Link::Starting => return Err(Publish::Deferred),
+            Link::Down(_) | Link::ShuttingDown | Link::Starting => return Err(Publish::Deferred),
         }
         if lock(&self.pacer).take(Instant::now()).is_err() {
             return Err(Publish::Deferred);

@@ -1,5 +1,10 @@
 //! One AMI session per backend: connect, log in, read events continuously, Ping, and
 //! reconnect with backoff (logging in again) after a `Shutdown` event or a dropped socket.
+//!
+//! The login reply is read before anything else, on the socket itself: real Asterisk answers
+//! a wrong secret after about a second and closes the socket right after, so a reader racing
+//! the login step would see "connection closed" instead of "login refused". A login refused
+//! with `Asterisk is shutting down` is a restart under way, not a wrong secret.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +22,8 @@ use crate::shared::secret::Secret;
 /// How long an action may wait for its response.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The first wait before connecting again; it doubles up to `backoff_max`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// What a session tells its backend.
 pub(crate) trait Events: Send + Sync {
@@ -35,6 +42,9 @@ pub enum Link {
     Up,
     /// Down for now; reconnecting with backoff.
     Down(String),
+    /// Asterisk is shutting down (a restart): it refuses every action, Login included, for
+    /// a moment; reconnecting with backoff.
+    ShuttingDown,
     /// Asterisk refused the username/secret: nothing is sent until the configuration changes.
     AuthFailed(String),
 }
@@ -61,6 +71,10 @@ pub struct Reply {
 impl Reply {
     pub fn success(&self) -> bool {
         self.response.is("Response", "Success")
+    }
+    /// Refused because Asterisk is shutting down: the action did nothing.
+    pub fn shutting_down(&self) -> bool {
+        is_shutting_down(self.message())
     }
     pub fn message(&self) -> &str {
         self.response.get("Message").unwrap_or("")
@@ -93,9 +107,16 @@ pub struct Session {
 }
 
 enum Ended {
+    /// `Event: Shutdown`: Asterisk is restarting or stopping.
     Shutdown,
+    /// The login was refused with `Asterisk is shutting down`.
+    ShuttingDown,
     Lost(String),
     Auth(String),
+}
+
+fn is_shutting_down(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("shutting down")
 }
 
 impl Session {
@@ -135,28 +156,40 @@ impl Session {
     }
 
     async fn run(self: Arc<Self>, events: Weak<dyn Events>) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = FIRST_BACKOFF.min(self.endpoint.backoff_max);
         loop {
             let ended = self.serve_once(&events, &mut backoff).await;
             *self.writer.lock().await = None;
             self.fail_pending();
             let Some(sink) = events.upgrade() else { return };
+            let (host, user) = (&self.endpoint.host, &self.endpoint.username);
             let wait = match ended {
                 Ended::Auth(why) => {
-                    tracing::error!(host = %self.endpoint.host, user = %self.endpoint.username, "AMI login refused: {why}; the backend is paused (fix username/secret in the configuration)");
+                    let retry = self.endpoint.auth_retry;
+                    tracing::error!(host = %host, user = %user, "AMI login refused: Asterisk said {why:?}; the backend is paused, trying again in {retry:?} (fix username/secret in the configuration)");
                     self.link.send_replace(Link::AuthFailed(why));
                     sink.disconnected(false);
-                    self.endpoint.auth_retry
+                    retry
                 }
                 Ended::Shutdown => {
-                    tracing::warn!(host = %self.endpoint.host, "Asterisk is shutting down; reconnecting");
-                    self.link
-                        .send_replace(Link::Down("Asterisk shut down".into()));
+                    tracing::warn!(host = %host, "Asterisk is shutting down (Event: Shutdown); reconnecting in {backoff:?}");
+                    self.link.send_replace(Link::ShuttingDown);
+                    sink.disconnected(true);
+                    backoff
+                }
+                Ended::ShuttingDown => {
+                    tracing::warn!(host = %host, "Asterisk is shutting down: it refused the login for now (not a credentials problem); trying again in {backoff:?}");
+                    self.link.send_replace(Link::ShuttingDown);
                     sink.disconnected(true);
                     backoff
                 }
                 Ended::Lost(why) => {
-                    tracing::warn!(host = %self.endpoint.host, "AMI connection lost: {why}; reconnecting in {backoff:?}");
+                    tracing::warn!(host = %host, "AMI connection lost: {why}; reconnecting in {backoff:?}");
+                    let why = if self.link() == Link::ShuttingDown {
+                        format!("Asterisk shut down; {why}")
+                    } else {
+                        why
+                    };
                     self.link.send_replace(Link::Down(why));
                     sink.disconnected(false);
                     backoff
@@ -176,57 +209,49 @@ impl Session {
             Err(_) => return Ended::Lost(format!("cannot connect to {addr}: timed out")),
         };
         let _ = sock.set_nodelay(true);
-        let (mut rd, wr) = sock.into_split();
+        let (rd, mut wr) = sock.into_split();
+        let mut input = Input {
+            rd,
+            framer: Framer::default(),
+            buf: vec![0u8; 16 * 1024],
+            addr: addr.clone(),
+        };
+        let early = match self.login(&mut input, &mut wr).await {
+            Ok(early) => early,
+            Err(ended) => return ended,
+        };
         *self.writer.lock().await = Some(wr);
+        *backoff = FIRST_BACKOFF.min(self.endpoint.backoff_max);
+        self.link.send_replace(Link::Up);
+        tracing::info!(host = %self.endpoint.host, "AMI logged in");
+        if let Some(sink) = events.upgrade() {
+            sink.connected();
+        }
+        let deliver = |p: Packet| -> Option<Ended> {
+            if p.is("Event", "Shutdown") {
+                return Some(Ended::Shutdown);
+            }
+            if let Some(p) = self.route(p)
+                && let Some(sink) = events.upgrade()
+            {
+                sink.event(&p);
+            }
+            None
+        };
         let reader = async {
-            let mut framer = Framer::default();
-            let mut buf = vec![0u8; 16 * 1024];
-            let mut packets = Vec::new();
+            let mut packets = early;
             loop {
-                let n = match rd.read(&mut buf).await {
-                    Ok(0) => return Ended::Lost("Asterisk closed the connection".into()),
-                    Ok(n) => n,
-                    Err(e) => return Ended::Lost(format!("reading from Asterisk: {e}")),
-                };
-                framer.push(&buf[..n], &mut packets);
-                if let Some(b) = framer.banner()
-                    && !b.starts_with("Asterisk Call Manager/")
-                {
-                    return Ended::Lost(format!(
-                        "{addr} is not an Asterisk manager port (it said {b:?})"
-                    ));
-                }
                 for p in packets.drain(..) {
-                    if p.is("Event", "Shutdown") {
-                        return Ended::Shutdown;
+                    if let Some(ended) = deliver(p) {
+                        return ended;
                     }
-                    if let Some(p) = self.route(p)
-                        && let Some(sink) = events.upgrade()
-                    {
-                        sink.event(&p);
-                    }
+                }
+                if let Err(ended) = input.read(&mut packets).await {
+                    return ended;
                 }
             }
         };
         let control = async {
-            let login = self
-                .send(&[
-                    ("Action", "Login"),
-                    ("Username", &self.endpoint.username),
-                    ("Secret", self.endpoint.secret.expose()),
-                ])
-                .await;
-            match login {
-                Ok(r) if r.success() => {}
-                Ok(r) => return Ended::Auth(r.message().to_string()),
-                Err(e) => return Ended::Lost(format!("login: {e}")),
-            }
-            *backoff = Duration::from_millis(100);
-            self.link.send_replace(Link::Up);
-            tracing::info!(host = %self.endpoint.host, "AMI logged in");
-            if let Some(sink) = events.upgrade() {
-                sink.connected();
-            }
             loop {
                 tokio::time::sleep(self.endpoint.ping_every).await;
                 if events.strong_count() == 0 {
@@ -243,6 +268,60 @@ impl Session {
         }
     }
 
+    /// Sends Login and reads until its answer: the packets that came after the answer in the
+    /// same read are returned for the event reader (FullyBooted often does).
+    async fn login(
+        &self,
+        input: &mut Input,
+        wr: &mut OwnedWriteHalf,
+    ) -> Result<Vec<Packet>, Ended> {
+        let aid = format!("dq-{}", self.next.fetch_add(1, Ordering::Relaxed));
+        let wire = encode(&[
+            ("Action", "Login"),
+            ("ActionID", &aid),
+            ("Username", &self.endpoint.username),
+            ("Secret", self.endpoint.secret.expose()),
+        ])
+        .map_err(|e| Ended::Auth(format!("the login cannot be sent: {e}")))?;
+        wr.write_all(wire.as_bytes())
+            .await
+            .map_err(|e| Ended::Lost(format!("writing to Asterisk: {e}")))?;
+        let mut packets = Vec::new();
+        let answer = async {
+            loop {
+                if let Some(i) = packets
+                    .iter()
+                    .position(|p: &Packet| p.get("Response").is_some() && p.is("ActionID", &aid))
+                {
+                    let reply = packets.remove(i);
+                    return Ok((reply, std::mem::take(&mut packets)));
+                }
+                input.read(&mut packets).await.map_err(|e| match e {
+                    Ended::Lost(why) => Ended::Lost(format!("{why} before answering the login")),
+                    other => other,
+                })?;
+            }
+        };
+        let (reply, rest) = tokio::time::timeout(REQUEST_TIMEOUT, answer)
+            .await
+            .map_err(|_| {
+                Ended::Lost(format!("no answer to the login within {REQUEST_TIMEOUT:?}"))
+            })??;
+        if reply.is("Response", "Success") {
+            return Ok(rest);
+        }
+        let message = reply.get("Message").unwrap_or("").to_string();
+        if is_shutting_down(&message) {
+            Err(Ended::ShuttingDown)
+        } else if message.to_ascii_lowercase().contains("authentication") {
+            Err(Ended::Auth(message))
+        } else {
+            Err(Ended::Lost(format!(
+                "Asterisk refused the login: {message:?}"
+            )))
+        }
+    }
+
     /// A response or list event goes to the action waiting for it; anything else is
     /// returned as an event.
     fn route(&self, p: Packet) -> Option<Packet> {
@@ -250,7 +329,9 @@ impl Session {
             return Some(p);
         };
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if p.get("Response").is_some() {
+        // OriginateResponse carries `Response:` and the Originate's ActionID too, but it is
+        // an event: only a packet without `Event:` answers an action.
+        if p.get("Response").is_some() && p.get("Event").is_none() {
             let mut w = pending.remove(&aid)?;
             if p.is("EventList", "start") {
                 w.list = Some(Reply {
@@ -298,6 +379,7 @@ impl Session {
             Link::Up => self.send(headers).await,
             Link::AuthFailed(m) => Err(AmiError::Auth(m)),
             Link::Down(m) => Err(AmiError::Down(m)),
+            Link::ShuttingDown => Err(AmiError::Down("Asterisk is shutting down".into())),
             Link::Starting => Err(AmiError::Down("connecting".into())),
         }
     }
@@ -352,5 +434,35 @@ impl Session {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(aid);
+    }
+}
+
+/// The read half of a connection and what has been cut from it so far.
+struct Input {
+    rd: tokio::net::tcp::OwnedReadHalf,
+    framer: Framer,
+    buf: Vec<u8>,
+    addr: String,
+}
+
+impl Input {
+    /// Reads once and appends the whole packets received; the end of the connection (or a
+    /// port that is not a manager) is the session's end.
+    async fn read(&mut self, out: &mut Vec<Packet>) -> Result<(), Ended> {
+        let n = match self.rd.read(&mut self.buf).await {
+            Ok(0) => return Err(Ended::Lost("Asterisk closed the connection".into())),
+            Ok(n) => n,
+            Err(e) => return Err(Ended::Lost(format!("reading from Asterisk: {e}"))),
+        };
+        self.framer.push(&self.buf[..n], out);
+        if let Some(b) = self.framer.banner()
+            && !b.starts_with("Asterisk Call Manager/")
+        {
+            return Err(Ended::Lost(format!(
+                "{} is not an Asterisk manager port (it said {b:?})",
+                self.addr
+            )));
+        }
+        Ok(())
     }
 }

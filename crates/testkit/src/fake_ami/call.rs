@@ -53,7 +53,7 @@ fn originate_response(o: &Originated, success: bool, channel: &str, reason: u32)
 }
 
 pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
-    let (generation, callee, seq, playback) = {
+    let (generation, callee, seq, playback, setup, h_time, answer_time) = {
         let mut st = shared.lock();
         st.seq += 1;
         let callee = st
@@ -62,7 +62,15 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
             .find(|(d, _)| o.channel.contains(d.as_str()))
             .map(|(_, c)| c.clone())
             .unwrap_or_else(|| st.default_callee.clone());
-        (st.generation, callee, st.seq, st.playback)
+        (
+            st.generation,
+            callee,
+            st.seq,
+            st.playback,
+            st.setup,
+            st.h_time,
+            st.answer_time,
+        )
     };
     let id = o.variable("DIALOUT_ID").unwrap_or("").to_string();
     let chan1 = format!("{}-{seq:08x};1", o.channel);
@@ -100,6 +108,7 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
             LiveCall {
                 dialout_id: id.clone(),
                 answered: false,
+                phase: "setup",
             },
         );
         st.max_live = st.max_live.max(st.live.len());
@@ -107,6 +116,16 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
     let end = |shared: &Shared| {
         shared.lock().live.remove(&uid1);
     };
+    let phase = |name: &'static str| {
+        if let Some(c) = shared.lock().live.get_mut(&uid1) {
+            c.phase = name;
+        }
+    };
+    tokio::time::sleep(setup).await;
+    if shared.lock().generation != generation {
+        return;
+    }
+    phase("ringing");
     for (c, u) in [(&chan1, &uid1), (&chan2, &uid2)] {
         emit(
             channel_event("Newchannel", c, u)
@@ -185,7 +204,13 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
     emit(originate_response(&o, true, &chan1, 4));
     if let Some(c) = shared.lock().live.get_mut(&uid1) {
         c.answered = true;
+        c.phase = "answered";
     }
+    tokio::time::sleep(answer_time).await;
+    if shared.lock().generation != generation {
+        return;
+    }
+    phase("playing");
     db_set(format!("answered {}", epoch()));
     emit(user_event(
         &chan1,
@@ -212,6 +237,8 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
         ));
     }
     emit(hangup(&chan2, &uid2, 16, "Normal Clearing"));
+    phase("h");
+    tokio::time::sleep(h_time).await;
     // The h extension: turns `answered` into `hangup` (a complete report is kept).
     {
         let mut st = shared.lock();

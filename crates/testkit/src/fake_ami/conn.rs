@@ -8,15 +8,15 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::wire::{Packet, Splitter};
-use super::{BANNER, Frame, Originated, Shared, call};
+use super::{BANNER, Frame, Originated, Phase, Shared, call};
 
 pub(crate) async fn serve(shared: Arc<Shared>, sock: TcpStream) {
     let (mut rd, mut wr) = sock.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
     let id = {
         let mut st = shared.lock();
-        if !st.up {
-            // Restarting: the port refuses service.
+        if st.phase == Phase::Down {
+            // Not running: the port refuses service.
             return;
         }
         st.next_conn += 1;
@@ -61,8 +61,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, sock: TcpStream) {
                 };
                 let _ = tx.send(Frame::Packet(p));
             };
+            if shared.lock().phase == Phase::ShuttingDown {
+                // Every action, Login included, while a restart is under way.
+                reply(error("Asterisk is shutting down"));
+                continue;
+            }
             if name == "login" {
-                let ok = {
+                let (ok, delay) = {
                     let mut st = shared.lock();
                     let ok = action.get("Username") == Some(st.username.as_str())
                         && action.get("Secret") == Some(st.secret.as_str());
@@ -74,22 +79,26 @@ pub(crate) async fn serve(shared: Arc<Shared>, sock: TcpStream) {
                     } else {
                         st.failed_logins += 1;
                     }
-                    ok
+                    (ok, st.refusal_delay)
                 };
-                if ok {
-                    logged_in = true;
-                    reply(success().with("Message", "Authentication accepted"));
-                    let _ = tx.send(Frame::Packet(
-                        Packet::new()
-                            .with("Event", "FullyBooted")
-                            .with("Privilege", "system,all")
-                            .with("Uptime", "1")
-                            .with("LastReload", "1")
-                            .with("Status", "Fully Booted"),
-                    ));
-                } else {
+                if !ok {
+                    // Answered late, and the socket is closed right after the answer.
+                    tokio::time::sleep(delay).await;
                     reply(error("Authentication failed"));
+                    let _ = tx.send(Frame::Close);
+                    break 'read;
                 }
+                logged_in = true;
+                reply(success().with("Message", "Authentication accepted"));
+                let uptime = shared.lock().booted.elapsed().as_secs();
+                let _ = tx.send(Frame::Packet(
+                    Packet::new()
+                        .with("Event", "FullyBooted")
+                        .with("Privilege", "system,all")
+                        .with("Uptime", uptime)
+                        .with("LastReload", uptime)
+                        .with("Status", "Fully Booted"),
+                ));
                 continue;
             }
             if !logged_in {

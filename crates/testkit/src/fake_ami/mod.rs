@@ -1,7 +1,10 @@
 //! A fake Asterisk Manager Interface, following `shared/reference/asterisk-ami.md`: the
 //! banner, `Key: Value` framing, Login, Ping, Async Originate with its OriginateResponse and
 //! channel events per callee kind, the `dialout-ami` dialplan's UserEvents and AstDB
-//! writes, DBGet/DBPut/DBDel, ShowDialPlan, `Shutdown` on restart and dropped sockets.
+//! writes, DBGet/DBPut/DBDel, ShowDialPlan; and its faults as the reference records them:
+//! a refused login answered late and the socket closed right after, a restart's shutting-down
+//! phase (every action refused), then `Shutdown` and closed sockets, a crash (sockets closed
+//! without a word, calls gone, AstDB kept), `FullyBooted` with `Uptime` after each login.
 //!
 //! It runs dialout's AMI dialplan the way Asterisk would (answered, complete, failed with
 //! `${REASON}`, h with `${HANGUPCAUSE}`), in real but short time.
@@ -57,12 +60,41 @@ pub(crate) enum Frame {
 pub(crate) struct LiveCall {
     pub dialout_id: String,
     pub answered: bool,
+    /// Where the call is: `setup`, `ringing`, `answered`, `playing` or `h`.
+    pub phase: &'static str,
 }
+
+/// Whether the manager port serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Up,
+    /// Connections are accepted and every action (Login too) is refused.
+    ShuttingDown,
+    /// Connections are closed at once.
+    Down,
+}
+
+/// How long a restart refuses actions before `Shutdown` and the close (seen: 0.4 s).
+const SHUTTING_DOWN: Duration = Duration::from_millis(400);
+/// How long it still accepts connections (and refuses their Login) after the close.
+const STILL_ACCEPTING: Duration = Duration::from_millis(800);
+/// How long Asterisk has been up when the fake starts.
+const FIRST_UPTIME: Duration = Duration::from_secs(3600);
 
 pub(crate) struct State {
     pub username: String,
     pub secret: String,
-    pub up: bool,
+    pub phase: Phase,
+    /// When this Asterisk started (its `Uptime` counts from here).
+    pub booted: Instant,
+    /// How long a refused login waits for its answer (real Asterisk: about 1 s).
+    pub refusal_delay: Duration,
+    /// Between a queued Originate and the first channel event.
+    pub setup: Duration,
+    /// How long the `h` extension takes before it writes AstDB.
+    pub h_time: Duration,
+    /// Between the answer (OriginateResponse) and the dialplan's first step.
+    pub answer_time: Duration,
     /// Bumped by each restart: calls of an older generation were cut.
     pub generation: u64,
     pub conns: HashMap<u64, (mpsc::UnboundedSender<Frame>, bool)>,
@@ -135,7 +167,14 @@ impl FakeAmi {
             state: Mutex::new(State {
                 username: username.to_string(),
                 secret: secret.to_string(),
-                up: true,
+                phase: Phase::Up,
+                booted: Instant::now()
+                    .checked_sub(FIRST_UPTIME)
+                    .unwrap_or_else(Instant::now),
+                refusal_delay: Duration::from_secs(1),
+                setup: Duration::ZERO,
+                h_time: Duration::ZERO,
+                answer_time: Duration::ZERO,
                 generation: 0,
                 conns: HashMap::new(),
                 next_conn: 0,
@@ -248,11 +287,28 @@ impl FakeAmi {
         self.shared.lock().conns.len()
     }
 
-    /// `core restart now`: `Event: Shutdown` to every client, sockets closed, calls in
-    /// progress cut (an answered one runs `h`), connections refused for `down`; AstDB kept.
+    /// `core restart now`: at once every call is cut (an answered one runs `h`) and every
+    /// action is refused with `Asterisk is shutting down`, on open connections and new ones
+    /// alike; 0.4 s later `Event: Shutdown` goes to every client and the sockets close; new
+    /// connections are still accepted (and refused) for 0.8 s; then the port is closed for
+    /// `down`, and Asterisk is back with a new `Uptime`. AstDB is kept.
     pub async fn restart(&self, down: Duration) {
         {
             let mut st = self.shared.lock();
+            st.generation += 1;
+            st.phase = Phase::ShuttingDown;
+            let now = epoch();
+            let cut: Vec<LiveCall> = st.live.drain().map(|(_, c)| c).collect();
+            for c in cut {
+                let key = format!("dialout/{}", c.dialout_id);
+                if c.answered && st.db.get(&key).is_some_and(|v| v.starts_with("answered")) {
+                    st.db.insert(key, format!("hangup {now} 16"));
+                }
+            }
+        }
+        tokio::time::sleep(SHUTTING_DOWN).await;
+        {
+            let st = self.shared.lock();
             let shutdown = Packet::new()
                 .with("Event", "Shutdown")
                 .with("Privilege", "system,all")
@@ -264,19 +320,76 @@ impl FakeAmi {
                 }
                 let _ = tx.send(Frame::Close);
             }
-            st.generation += 1;
-            st.up = false;
-            let now = epoch();
-            let cut: Vec<LiveCall> = st.live.drain().map(|(_, c)| c).collect();
-            for c in cut {
-                let key = format!("dialout/{}", c.dialout_id);
-                if c.answered && st.db.get(&key).is_some_and(|v| v.starts_with("answered")) {
-                    st.db.insert(key, format!("hangup {now} 16"));
-                }
+        }
+        tokio::time::sleep(STILL_ACCEPTING).await;
+        {
+            let mut st = self.shared.lock();
+            st.phase = Phase::Down;
+            for (tx, _) in st.conns.values() {
+                let _ = tx.send(Frame::Close);
             }
         }
+        self.back_after(down).await;
+    }
+
+    /// `kill -9` of Asterisk, started again after `down`: the sockets close without a
+    /// `Shutdown`, every call is gone mid-step (neither `h` nor `failed` runs, no event
+    /// comes), AstDB keeps what was written.
+    pub async fn crash(&self, down: Duration) {
+        {
+            let mut st = self.shared.lock();
+            st.generation += 1;
+            st.phase = Phase::Down;
+            st.live.clear();
+            for (tx, _) in st.conns.values() {
+                let _ = tx.send(Frame::Close);
+            }
+        }
+        self.back_after(down).await;
+    }
+
+    async fn back_after(&self, down: Duration) {
         tokio::time::sleep(down).await;
-        self.shared.lock().up = true;
+        let mut st = self.shared.lock();
+        st.phase = Phase::Up;
+        st.booted = Instant::now();
+    }
+
+    /// How long a refused login waits before its answer (default 1 s, as real Asterisk).
+    pub fn refusal_delay(&self, d: Duration) {
+        self.shared.lock().refusal_delay = d;
+    }
+
+    /// Time between a queued Originate and its first channel event (default none).
+    pub fn setup_time(&self, d: Duration) {
+        self.shared.lock().setup = d;
+    }
+
+    /// Time between the answer and the dialplan's first step (default none).
+    pub fn answer_time(&self, d: Duration) {
+        self.shared.lock().answer_time = d;
+    }
+
+    /// Time the `h` extension takes before writing AstDB (default none).
+    pub fn h_time(&self, d: Duration) {
+        self.shared.lock().h_time = d;
+    }
+
+    /// Where the call of message `dialout_id` is now: `setup` (queued, no channel yet),
+    /// `ringing`, `answered` (OriginateResponse sent, the dialplan not started), `playing`
+    /// or `h` (hung up, the `h` extension running).
+    pub fn call_phase(&self, dialout_id: &str) -> Option<&'static str> {
+        self.shared
+            .lock()
+            .live
+            .values()
+            .find(|c| c.dialout_id == dialout_id)
+            .map(|c| c.phase)
+    }
+
+    /// Seconds since this Asterisk started, as `FullyBooted` reports it.
+    pub fn uptime(&self) -> u64 {
+        self.shared.lock().booted.elapsed().as_secs()
     }
 
     /// Closes every socket without a word (a network cut); calls go on, their events lost.
@@ -301,12 +414,12 @@ impl FakeAmi {
     pub async fn cut_network(&self, d: Duration) {
         {
             let mut st = self.shared.lock();
-            st.up = false;
+            st.phase = Phase::Down;
             for (tx, _) in st.conns.values() {
                 let _ = tx.send(Frame::Close);
             }
         }
         tokio::time::sleep(d).await;
-        self.shared.lock().up = true;
+        self.shared.lock().phase = Phase::Up;
     }
 }
