@@ -2,8 +2,9 @@
 //! (`shared/reference/asterisk-ami.md`, "Framing and login", "Restart and disconnect"): a
 //! refused login answered late with the socket closed right after, a restart's
 //! shutting-down phase, AstDB deletes refused during it, and a crash (no Shutdown) in each
-//! phase of a call. After a restart or crash every message is final within 5 s of Asterisk
-//! taking logins again, nobody is dialed twice, and no AstDB key is left.
+//! phase of a call. After a restart or crash every message becomes final (how soon is
+//! measured by `examples/ami_fault_bench.rs`), nobody is dialed twice, and no AstDB key is
+//! left.
 
 mod ami_support;
 
@@ -17,8 +18,9 @@ use dialout_backends::backend::{Backend, Publish};
 use dialout_dialer::{Message, State};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
 
-/// The goal: every message final this soon after Asterisk takes logins again.
-const FINAL_WITHIN: Duration = Duration::from_secs(5);
+/// How long a test waits for the final states before it fails (the goal, 5 s, is the
+/// benchmark's to measure).
+const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A backend with the shipped timing (Ping every 10 s, backoff from 250 ms up to 2 s).
 fn shipped(fake: &FakeAmi, dir: &std::path::Path) -> Ami {
@@ -137,7 +139,6 @@ async fn a_restart_is_not_taken_for_bad_credentials_and_every_call_is_decided_at
             }
         }
     }
-    let back = Instant::now();
     assert!(seen.contains(&Link::ShuttingDown), "{seen:?}");
     assert!(
         !seen.iter().any(|l| matches!(l, Link::AuthFailed(_))),
@@ -149,13 +150,10 @@ async fn a_restart_is_not_taken_for_bad_credentials_and_every_call_is_decided_at
         "the login was tried again: {:?}",
         fake.actions()
     );
-    intake_until(&b, &mut ms, FINAL_WITHIN, |ms| {
+    intake_until(&b, &mut ms, DEADLINE, |ms| {
         ms.iter().all(|m| m.is_final_state)
     })
     .await;
-    let took = back.elapsed();
-    assert!(took <= FINAL_WITHIN, "{took:?}");
-    eprintln!("restart: every message final {took:?} after Asterisk took logins again");
     assert_eq!(
         states(&ms),
         vec![
@@ -203,9 +201,10 @@ async fn a_dbdel_refused_while_asterisk_shuts_down_is_sent_again_after_the_login
     assert!(dels >= 2, "deleted again after the login: {dels}");
 }
 
-/// Places one call, waits until the fake has it in `phase`, crashes Asterisk for a second,
-/// and returns the message once final (and how long that took after the fake was back).
-async fn crash_in(phase: &str, setup: impl FnOnce(&FakeAmi)) -> (Message, Duration, FakeAmi) {
+/// Places one call, waits until the fake has it in `phase`, crashes Asterisk for 0.3 s (too
+/// short for `Uptime` alone to prove the restart: the new login tells), and returns the
+/// message once final.
+async fn crash_in(phase: &str, setup: impl FnOnce(&FakeAmi)) -> (Message, FakeAmi) {
     let fake = FakeAmi::start(USER, SECRET).await.unwrap();
     setup(&fake);
     let dir = tempfile::tempdir().unwrap();
@@ -217,25 +216,22 @@ async fn crash_in(phase: &str, setup: impl FnOnce(&FakeAmi)) -> (Message, Durati
         fake.call_phase(&id) == Some(phase)
     })
     .await;
-    fake.crash(Duration::from_secs(1)).await;
-    let back = Instant::now();
-    intake_until(&b, &mut ms, FINAL_WITHIN, |ms| ms[0].is_final_state).await;
-    let took = back.elapsed();
+    fake.crash(Duration::from_millis(300)).await;
+    intake_until(&b, &mut ms, DEADLINE, |ms| ms[0].is_final_state).await;
     assert_eq!(fake.times_called("420777000101"), 1, "dialed once");
     no_key_left(&b, &fake, &mut ms).await;
-    eprintln!("crash while {phase}: final {took:?} after Asterisk took logins again");
-    (ms.remove(0), took, fake)
+    (ms.remove(0), fake)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_the_channel_exists_is_unreachable() {
-    let (m, _, _) = crash_in("setup", |f| f.setup_time(Duration::from_secs(30))).await;
+    let (m, _) = crash_in("setup", |f| f.setup_time(Duration::from_secs(30))).await;
     assert_eq!(m.state, State::Unreachable);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_while_ringing_is_unreachable() {
-    let (m, _, _) = crash_in("ringing", |f| {
+    let (m, _) = crash_in("ringing", |f| {
         f.default_callee(Callee::Answers {
             ring: Duration::from_secs(30),
             hangs_up_after: None,
@@ -248,32 +244,69 @@ async fn a_crash_while_ringing_is_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_right_after_the_answer_is_answered_partial() {
     // OriginateResponse said answered; the dialplan had not written AstDB yet.
-    let (m, _, fake) = crash_in("answered", |f| f.answer_time(Duration::from_secs(30))).await;
+    let (m, fake) = crash_in("answered", |f| f.answer_time(Duration::from_secs(30))).await;
     assert_eq!(m.state, State::AnsweredPartial);
     assert!(fake.actions().contains(&"dbget".to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_while_playing_is_answered_partial() {
-    let (m, _, _) = crash_in("playing", |f| f.playback(Duration::from_secs(30))).await;
+    let (m, _) = crash_in("playing", |f| f.playback(Duration::from_secs(30))).await;
     assert_eq!(m.state, State::AnsweredPartial);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_in_the_h_extension_keeps_what_the_dialplan_wrote() {
     // Heard to the end: `complete` was written before the hangup.
-    let (m, _, _) = crash_in("h", |f| {
+    let (m, _) = crash_in("h", |f| {
         f.playback(Duration::from_millis(100));
         f.h_time(Duration::from_secs(30));
     })
     .await;
     assert_eq!(m.state, State::AnsweredComplete);
     // Hung up early: AstDB still says `answered` (h never rewrote it).
-    let (m, _, _) = crash_in("h", |f| {
+    let (m, _) = crash_in("h", |f| {
         f.playback(Duration::from_secs(5));
         f.default_callee(Callee::hangs_up_after(Duration::from_millis(100)));
         f.h_time(Duration::from_secs(30));
     })
     .await;
     assert_eq!(m.state, State::AnsweredPartial);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_worker_after_a_crash_decides_the_calls_of_the_one_before() {
+    let fake = FakeAmi::start(USER, SECRET).await.unwrap();
+    fake.playback(Duration::from_secs(30));
+    fake.default_callee(Callee::Answers {
+        ring: Duration::from_secs(30),
+        hangs_up_after: None,
+    });
+    fake.callee("420777000101", Callee::answers());
+    let dir = tempfile::tempdir().unwrap();
+    let mut ms = vec![message("+420777000101"), message("+420777000102")];
+    {
+        let first = shipped(&fake, dir.path());
+        for m in ms.iter_mut() {
+            publish(&first, m).await;
+        }
+        intake_until(&first, &mut ms, Duration::from_secs(5), |ms| {
+            ms[0].state == State::CallInProgress
+        })
+        .await;
+        // The worker dies here; then Asterisk crashes.
+    }
+    assert_eq!(fake.call_phase(&ms[1].id.to_string()), Some("ringing"));
+    fake.crash(Duration::from_secs(1)).await;
+    let fresh = shipped(&fake, dir.path());
+    intake_until(&fresh, &mut ms, DEADLINE, |ms| {
+        ms.iter().all(|m| m.is_final_state)
+    })
+    .await;
+    assert_eq!(
+        states(&ms),
+        vec![(State::AnsweredPartial, true), (State::Unreachable, true)]
+    );
+    assert_eq!(fake.originated().len(), 2, "nobody dialed twice");
+    no_key_left(&fresh, &fake, &mut ms).await;
 }

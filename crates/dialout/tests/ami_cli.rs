@@ -130,3 +130,85 @@ fn doctor_checks_the_login_the_context_and_the_audio_url() {
     );
     drop(rt);
 }
+
+/// Real Asterisk answers a wrong secret after about a second and closes the socket right
+/// after: `doctor` must say the login was refused, never that the manager is unreachable,
+/// every time.
+#[test]
+fn a_wrong_secret_is_named_a_refused_login_by_doctor_and_the_worker_every_time() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fake = rt.block_on(FakeAmi::start("dialout", "s3cret")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = config(dir.path(), fake.port(), "not-it-42", "dialout-ami");
+    let runs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let wrong = wrong.clone();
+                s.spawn(move || {
+                    Dialout::new()
+                        .arg("--config")
+                        .arg(&wrong)
+                        .arg("doctor")
+                        .run()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in runs {
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert!(
+            run.stdout.contains("FAIL  AMI login as \"dialout\"")
+                && run.stdout.contains("the login was refused"),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("AMI reachable"), "{}", run.stdout);
+        assert!(!run.stdout.contains("not-it-42") && !run.stderr.contains("not-it-42"));
+    }
+    assert_eq!(fake.logins(), (0, 20));
+
+    // The worker, with a message to place: it says the login was refused, not "lost".
+    let db = format!("sqlite://{}/dialout.db", dir.path().display());
+    Dialout::new()
+        .arg("--config")
+        .arg(&wrong)
+        .arg("--database")
+        .arg(&db)
+        .args(["send", "--queued", "+420777000101", "Your parcel is ready."])
+        .run()
+        .ok();
+    let log = dir.path().join("worker.log");
+    let mut child = Dialout::new()
+        .log("info")
+        .arg("--config")
+        .arg(&wrong)
+        .arg("--database")
+        .arg(&db)
+        .arg("worker")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn();
+    let start = std::time::Instant::now();
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    while !said().contains("AMI login refused") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{}",
+            said()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = said();
+    assert!(said.contains("Authentication failed"), "{said}");
+    assert!(!said.contains("connection lost"), "{said}");
+    assert!(!said.contains("not-it-42"), "{said}");
+    drop(rt);
+}

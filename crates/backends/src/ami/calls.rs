@@ -8,6 +8,10 @@ use dialout_model::state::State;
 
 use super::config::{AmiConfig, Retry};
 
+/// Seconds after the answer (beyond `stale_after`) when an `answered` record that nothing
+/// followed counts as a call that ended unreported.
+pub const ANSWERED_STALE: i64 = 3600;
+
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum End {
@@ -35,6 +39,8 @@ pub struct Call {
     pub unsure: bool,
     /// When the call was placed (epoch ms, dialout's clock), if known.
     pub placed_ms: Option<i64>,
+    /// The AMI connection its Originate went out on, when this process placed it.
+    pub placed_conn: Option<u64>,
     /// The final state was handed to the store: the AstDB key may go once the message
     /// is no longer in flight.
     pub reported_final: bool,
@@ -50,6 +56,7 @@ impl Call {
             ended: None,
             unsure: false,
             placed_ms: Some(placed_ms),
+            placed_conn: None,
             reported_final: false,
         }
     }
@@ -92,7 +99,10 @@ impl Call {
             }
             "answered" => {
                 self.answered = true;
-                if restarted && self.ended.is_none() {
+                // A last resort when no restart could be proven (a new process after a
+                // sub-second crash): no message plays for an hour.
+                let stale = num(1).is_some_and(|at| now - at > stale_after + ANSWERED_STALE);
+                if (restarted || stale) && self.ended.is_none() {
                     self.ended = Some(End::Hangup);
                 }
             }
@@ -299,6 +309,18 @@ mod tests {
         assert_eq!(
             state(1, "answered 1", true),
             Some((State::AnsweredPartial, true))
+        );
+        let mut c = Call::dialing(1, "u".into(), 100);
+        c.apply_db(
+            Some("answered 100"),
+            false,
+            60,
+            100 + 60 + ANSWERED_STALE + 1,
+        );
+        assert_eq!(
+            judge(&c, &config()).map(|v| v.state),
+            Some(State::AnsweredPartial),
+            "an hour without a word after the answer"
         );
         assert_eq!(
             state(1, "failed 1 5", false),

@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use super::calls::{Call, judge};
+use super::calls::{ANSWERED_STALE, Call, judge};
 use super::session::Link;
-use super::{Inner, channel_id, lock, now_epoch, ring_ms, sender_u32, window_end};
+use super::{Inner, channel_id, lock, now_epoch, now_ms, ring_ms, sender_u32, window_end};
 use crate::backend::{Publish, StatusReport, StatusUpdate};
 use dialout_model::id::MessageId;
 use dialout_model::message::{JsonMap, Message};
@@ -36,14 +36,22 @@ impl Inner {
             }
         }
         if up {
-            let unsure: Vec<(MessageId, Option<i64>)> = lock(&self.calls)
+            // Answered long ago and still no word: look at AstDB again (see ANSWERED_STALE).
+            let long_ago =
+                now_ms() - (self.config.wait_time.as_secs() as i64 + 60 + ANSWERED_STALE) * 1000;
+            for c in lock(&self.calls).by_id.values_mut() {
+                if c.answered && c.ended.is_none() && c.placed_ms.is_some_and(|p| p < long_ago) {
+                    c.unsure = true;
+                }
+            }
+            let unsure: Vec<(MessageId, Placed)> = lock(&self.calls)
                 .by_id
                 .iter()
                 .filter(|(_, c)| c.unsure && c.ended.is_none())
-                .map(|(id, c)| (*id, c.placed_ms))
+                .map(|(id, c)| (*id, (c.placed_ms, c.placed_conn)))
                 .collect();
             let stale = self.config.wait_time.as_secs() as i64 + 60;
-            for (id, at) in unsure {
+            for (id, (at, conn)) in unsure {
                 let mark = self.reread.load(Ordering::SeqCst);
                 match self.db_get(id).await {
                     Ok(_) if self.reread.load(Ordering::SeqCst) != mark => {
@@ -51,7 +59,7 @@ impl Inner {
                     }
                     Ok(v) => {
                         let at = at.or_else(|| v.as_deref().and_then(record_ms));
-                        let restarted = lock(&self.restarts).since(at);
+                        let restarted = lock(&self.restarts).since(at, conn);
                         if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
                             c.apply_db(v.as_deref(), restarted, stale, now_epoch());
                         }
@@ -164,6 +172,11 @@ impl Inner {
                 }
             }
         }
+        // Final states reported now are stored right after this: the next intake (at once,
+        // not at the worker's next tick) deletes their AstDB keys.
+        if report.updates.iter().any(|u| u.is_final) {
+            self.wake.notify_one();
+        }
         // Final states stored: their AstDB keys go.
         if up {
             let in_flight: HashSet<MessageId> = pending.iter().map(|m| m.id).collect();
@@ -183,6 +196,9 @@ impl Inner {
         report
     }
 }
+
+/// When (epoch ms) and on which connection a call was placed, each if known.
+type Placed = (Option<i64>, Option<u64>);
 
 /// The latest moment (epoch ms) an AstDB record's time (`originated 1796249006 1`) can
 /// stand for: a call whose placing time is not known otherwise counts as cut only by a

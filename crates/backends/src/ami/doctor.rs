@@ -24,8 +24,8 @@ struct Quiet;
 
 impl Events for Quiet {
     fn event(&self, _p: &Packet) {}
-    fn connected(&self) {}
-    fn disconnected(&self, _restart: bool) {}
+    fn connected(&self, _conn: u64) {}
+    fn disconnected(&self, _conn: u64, _restart: bool) {}
 }
 
 /// A second of silence, where `dialout serve` finds it for the test key.

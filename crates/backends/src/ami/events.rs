@@ -70,14 +70,14 @@ impl Events for Inner {
         }
     }
 
-    fn connected(&self) {
+    fn connected(&self, _conn: u64) {
         // Events may have been missed while disconnected: every call is read again.
         self.read_all_again();
     }
 
-    fn disconnected(&self, restart: bool) {
+    fn disconnected(&self, conn: u64, restart: bool) {
         if restart {
-            lock(&self.restarts).shut_down(now_ms());
+            lock(&self.restarts).shut_down(conn, now_ms());
         }
         for c in lock(&self.calls).by_id.values_mut() {
             if c.ended.is_none() {
@@ -94,7 +94,7 @@ impl Inner {
         let Some(uptime) = p.get("Uptime").and_then(|u| u.trim().parse::<u64>().ok()) else {
             return;
         };
-        if lock(&self.restarts).booted(uptime, now_ms()) {
+        if lock(&self.restarts).booted(self.session.conn(), uptime, now_ms()) {
             tracing::warn!(backend = %self.name, host = %self.config.host, "Asterisk restarted since the last login (up {uptime} s): the calls it had are over; deciding them from AstDB");
         } else {
             tracing::info!(backend = %self.name, host = %self.config.host, "Asterisk is up (for {uptime} s)");

@@ -152,9 +152,14 @@ impl Inner {
         }
         headers.push(("Variable", &var_id));
         headers.push(("Variable", &var_audio));
-        match self.session.request(&headers).await {
-            Ok(r) if r.success() => Ok(()),
-            Ok(r) => {
+        match self.session.request_on(&headers).await {
+            Ok((r, conn)) if r.success() => {
+                if let Some(c) = lock(&self.calls).by_id.get_mut(&m.id) {
+                    c.placed_conn = Some(conn);
+                }
+                Ok(())
+            }
+            Ok((r, _)) => {
                 lock(&self.calls).remove(m.id);
                 Err(Publish::Retry {
                     error: format!("Asterisk refused the Originate: {}", r.message()),

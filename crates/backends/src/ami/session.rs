@@ -29,10 +29,12 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 pub(crate) trait Events: Send + Sync {
     /// An event no action is waiting for (OriginateResponse, UserEvent, Hangup, ...).
     fn event(&self, p: &Packet);
-    /// Logged in (again): events may have been missed before this.
-    fn connected(&self);
-    /// The session is gone; `restart`: Asterisk said it was shutting down.
-    fn disconnected(&self, restart: bool);
+    /// Logged in (again) as connection number `conn` (1, 2, ...): events may have been
+    /// missed before this.
+    fn connected(&self, conn: u64);
+    /// Connection `conn` is gone (0: none was up); `restart`: Asterisk said it was
+    /// shutting down, so every call placed on `conn` or before was cut.
+    fn disconnected(&self, conn: u64, restart: bool);
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +104,9 @@ pub struct Session {
     endpoint: Endpoint,
     link: watch::Sender<Link>,
     writer: tokio::sync::Mutex<Option<OwnedWriteHalf>>,
+    /// The number of the last connection logged in (0: none yet); changed with `writer`,
+    /// under its lock, so an action knows which connection it went out on.
+    conn: AtomicU64,
     pending: Mutex<HashMap<String, Pending>>,
     next: AtomicU64,
 }
@@ -125,6 +130,7 @@ impl Session {
             endpoint,
             link: watch::channel(Link::Starting).0,
             writer: tokio::sync::Mutex::new(None),
+            conn: AtomicU64::new(0),
             pending: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
         })
@@ -132,6 +138,11 @@ impl Session {
 
     pub fn link(&self) -> Link {
         self.link.borrow().clone()
+    }
+
+    /// The number of the last connection logged in (0: none yet).
+    pub fn conn(&self) -> u64 {
+        self.conn.load(Ordering::SeqCst)
     }
 
     /// Waits (at most `d`) until the first connection attempt has an outcome.
@@ -168,19 +179,19 @@ impl Session {
                     let retry = self.endpoint.auth_retry;
                     tracing::error!(host = %host, user = %user, "AMI login refused: Asterisk said {why:?}; the backend is paused, trying again in {retry:?} (fix username/secret in the configuration)");
                     self.link.send_replace(Link::AuthFailed(why));
-                    sink.disconnected(false);
+                    sink.disconnected(self.conn(), false);
                     retry
                 }
                 Ended::Shutdown => {
                     tracing::warn!(host = %host, "Asterisk is shutting down (Event: Shutdown); reconnecting in {backoff:?}");
                     self.link.send_replace(Link::ShuttingDown);
-                    sink.disconnected(true);
+                    sink.disconnected(self.conn(), true);
                     backoff
                 }
                 Ended::ShuttingDown => {
                     tracing::warn!(host = %host, "Asterisk is shutting down: it refused the login for now (not a credentials problem); trying again in {backoff:?}");
                     self.link.send_replace(Link::ShuttingDown);
-                    sink.disconnected(true);
+                    sink.disconnected(self.conn(), true);
                     backoff
                 }
                 Ended::Lost(why) => {
@@ -191,7 +202,7 @@ impl Session {
                         why
                     };
                     self.link.send_replace(Link::Down(why));
-                    sink.disconnected(false);
+                    sink.disconnected(self.conn(), false);
                     backoff
                 }
             };
@@ -220,12 +231,16 @@ impl Session {
             Ok(early) => early,
             Err(ended) => return ended,
         };
-        *self.writer.lock().await = Some(wr);
+        let conn = {
+            let mut w = self.writer.lock().await;
+            *w = Some(wr);
+            self.conn.fetch_add(1, Ordering::SeqCst) + 1
+        };
         *backoff = FIRST_BACKOFF.min(self.endpoint.backoff_max);
         self.link.send_replace(Link::Up);
         tracing::info!(host = %self.endpoint.host, "AMI logged in");
         if let Some(sink) = events.upgrade() {
-            sink.connected();
+            sink.connected(conn);
         }
         let deliver = |p: Packet| -> Option<Ended> {
             if p.is("Event", "Shutdown") {
@@ -375,8 +390,13 @@ impl Session {
 
     /// Sends an action (the session must be up) and waits for its response.
     pub async fn request(&self, headers: &[(&str, &str)]) -> Result<Reply, AmiError> {
+        self.request_on(headers).await.map(|(r, _)| r)
+    }
+
+    /// As `request`, with the number of the connection the action went out on.
+    pub async fn request_on(&self, headers: &[(&str, &str)]) -> Result<(Reply, u64), AmiError> {
         match self.link() {
-            Link::Up => self.send(headers).await,
+            Link::Up => self.send_on(headers).await,
             Link::AuthFailed(m) => Err(AmiError::Auth(m)),
             Link::Down(m) => Err(AmiError::Down(m)),
             Link::ShuttingDown => Err(AmiError::Down("Asterisk is shutting down".into())),
@@ -384,9 +404,13 @@ impl Session {
         }
     }
 
-    /// As `request`, with the caller's ActionID (an Originate's, to match its
-    /// OriginateResponse).
     async fn send(&self, headers: &[(&str, &str)]) -> Result<Reply, AmiError> {
+        self.send_on(headers).await.map(|(r, _)| r)
+    }
+
+    /// Writes the action (with the caller's ActionID if it has one: an Originate's, to
+    /// match its OriginateResponse) and waits for the response.
+    async fn send_on(&self, headers: &[(&str, &str)]) -> Result<(Reply, u64), AmiError> {
         let given = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("ActionID"))
@@ -406,8 +430,9 @@ impl Session {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(aid.clone(), Pending { tx, list: None });
-        {
+        let conn = {
             let mut w = self.writer.lock().await;
+            let conn = self.conn();
             let Some(w) = w.as_mut() else {
                 self.forget(&aid);
                 return Err(AmiError::Down("not connected".into()));
@@ -416,9 +441,10 @@ impl Session {
                 self.forget(&aid);
                 return Err(AmiError::Down(format!("writing to Asterisk: {e}")));
             }
-        }
+            conn
+        };
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
-            Ok(Ok(r)) => Ok(r),
+            Ok(Ok(r)) => Ok((r, conn)),
             Ok(Err(_)) => Err(AmiError::Down(
                 "the connection closed before the answer".into(),
             )),
