@@ -15,8 +15,9 @@
 //!
 //! Results come back as `<dir>/results/<id>.json`, written by the consumer:
 //! `{"state": "ANSWERED_COMPLETE"}` (any state name or pymess code; `"final": true|false`
-//! overrides the state's default) or `{"error": "why the check failed"}`. The status check
-//! reads them. Cancelling moves a message file not yet taken into `<dir>/cancelled/`.
+//! overrides the state's default) or `{"error": "what went wrong"}`, which makes the message
+//! ERROR (final) with that error. The status check reads them; a file it cannot read or
+//! parse counts as a failed check, not as an outcome. Cancelling moves a message file not yet taken into `<dir>/cancelled/`.
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -219,9 +220,14 @@ impl Inner {
                     sender_data: JsonMap::new(),
                     reason: "result file".into(),
                 }),
-                Ok(ResultFile::Error(error)) => {
-                    report.failures.push(CheckFailure { id: m.id, error })
-                }
+                Ok(ResultFile::Error(error)) => report.updates.push(StatusUpdate {
+                    id: m.id,
+                    state: State::Error,
+                    is_final: true,
+                    reason: format!("result file: error: {error}"),
+                    error: Some(error),
+                    sender_data: JsonMap::new(),
+                }),
                 Err(error) => report.failures.push(CheckFailure { id: m.id, error }),
             }
         }

@@ -162,6 +162,12 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)
     }
+
+    /// The SQLite file the database URL names (relative to the current directory when the
+    /// URL is); None for PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        dialout_store::open::sqlite_path(self.database_url())
+    }
 }
 
 /// `[backends.NAME.calling_hours]`: a backend's own calling hours, whose default time zone is

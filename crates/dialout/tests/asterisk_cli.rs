@@ -203,7 +203,7 @@ fn stored_data_stays_readable_when_the_backend_cannot_start() {
 }
 
 #[test]
-fn doctor_creates_what_dialout_creates_at_start_up() {
+fn doctor_creates_nothing_and_says_what_start_up_will_create() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // A fresh install: only Asterisk's own spool directory exists.
@@ -213,28 +213,47 @@ fn doctor_creates_what_dialout_creates_at_start_up() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
     for (key, d, mode) in [
-        ("staging_dir", "spool/outgoing/.dialout-staging", 0o700),
-        ("done_dir", "spool/outgoing_done", 0o750),
-        ("audio_dir", "spool/dialout/audio", 0o750),
-        ("report_dir", "spool/dialout/reports", 0o770),
+        ("staging_dir", "spool/outgoing/.dialout-staging", "700"),
+        ("done_dir", "spool/outgoing_done", "750"),
+        ("audio_dir", "spool/dialout/audio", "750"),
+        ("report_dir", "spool/dialout/reports", "770"),
     ] {
         let path = root.join(d);
-        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{key} {d}: {e}"));
-        assert!(meta.is_dir(), "{d}");
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(meta.permissions().mode() & 0o777, mode, "{d}");
+        assert!(!path.exists(), "{key}: the doctor created {d}");
         assert!(
-            run.stdout
-                .contains(&format!("{key} {} created", path.display())),
+            run.stdout.contains(&format!(
+                "{key} {} does not exist yet; dialout creates it at start-up (mode {mode})",
+                path.display()
+            )),
             "{key}: {}",
             run.stdout
         );
     }
-    let again = dialout(root, &["--config", &config, "doctor"]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
-    assert!(
-        !again.stdout.contains("created"),
-        "nothing left to create: {}",
-        again.stdout
-    );
+
+    // A typo in spool_dir: flagged, and neither it nor anything inside it is made.
+    let typo = root.join("spol/outgoing");
+    let config = write_config(root, "");
+    let config_text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("spool/outgoing", "spol/outgoing");
+    std::fs::write(&config, config_text).unwrap();
+    for _ in 0..2 {
+        let run = dialout(root, &["--config", &config, "doctor"]);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains(&format!("FAIL  spool_dir {} exists", typo.display())),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("inside spool_dir") && run.stdout.contains("fix spool_dir first"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            !root.join("spol").exists(),
+            "the doctor made the wrong directory"
+        );
+    }
 }

@@ -142,3 +142,45 @@ fn zones_work_without_a_system_tz_database() {
         .json();
     assert_eq!(v["time_zone"], "America/New_York", "{v}");
 }
+
+#[test]
+fn a_toll_free_number_under_calling_hours_asks_for_a_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Three hours a day: never open in every North American zone at once.
+    std::fs::write(
+        d.join("dialout.toml"),
+        "[delivery.calling_hours]\nmon-sun = \"09:00-12:00\"\n",
+    )
+    .unwrap();
+    let v = dialout(d, &["--json", "send", "+1 800 555 0100", "Hi"])
+        .ok()
+        .json();
+    assert_eq!(v["state"], "ERROR", "{v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.contains("+18005550100 is toll-free or non-geographic"),
+        "{error}"
+    );
+    assert!(error.contains("--time-zone"), "{error}");
+    assert!(
+        error.contains("more time zones"),
+        "the list is cut short: {error}"
+    );
+    assert!(error.len() < 400, "one readable line: {error}");
+    // With the recipient's zone it is called (or waits for its window), not refused.
+    let v = dialout(
+        d,
+        &[
+            "--json",
+            "send",
+            "+1 800 555 0101",
+            "Hi",
+            "--time-zone",
+            "America/Chicago",
+        ],
+    )
+    .ok()
+    .json();
+    assert_ne!(v["state"], "ERROR", "{v}");
+}

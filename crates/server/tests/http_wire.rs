@@ -218,6 +218,15 @@ async fn dnc_endpoints(db: Db) {
         .await
         .problem(403);
 
+    // An `until` in the past: the API's own field is named, not a CLI flag.
+    let past = json!({"number": "+420777123456", "until": "2020-01-01T00:00:00Z"});
+    let r = s.call("POST", "/v1/dnc", Some(past)).await;
+    let detail = r.problem(422)["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains("until") && detail.contains("in the past"),
+        "{detail}"
+    );
+    assert!(!detail.contains("--until"), "{detail}");
     let r = s.call("POST", "/v1/dnc", Some(add)).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["number"], "+420777123456");

@@ -30,6 +30,14 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; None for any other URL.
+pub fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .filter(|p| !p.is_empty())
+        .map(std::path::Path::new)
+}
+
 /// The URL with any password replaced, fit for errors and logs.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

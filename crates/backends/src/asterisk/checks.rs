@@ -154,24 +154,47 @@ fn dir_check(key: &str, dir: &Path, fix_missing: &str) -> Check {
     }
 }
 
-/// A directory dialout creates at start-up: created here too when missing (with its mode
-/// and owner), so the check fails only when it cannot be made or written.
+/// A directory dialout creates at start-up. The doctor only looks: a missing one passes
+/// when dialout will be able to create it, and nothing is created here (a check must not
+/// mend what it flags: a typo in a path would become a wrong directory).
 fn created_dir_check(key: &str, dir: &Path, mode: u32, config: &AsteriskConfig) -> Check {
-    let existed = dir.is_dir();
-    if let Err(e) = ensure_dir(dir, mode, config) {
+    if dir.is_dir() {
+        return dir_check(key, dir, "");
+    }
+    let what = format!("{key} {} can be created", dir.display());
+    if !config.spool_dir.is_dir() && dir.starts_with(&config.spool_dir) {
         return fail(
-            format!("{key} {} can be created", dir.display()),
-            format!("{e}; create it (mode {mode:o}) owned by the Asterisk user"),
+            what,
+            format!(
+                "it lies inside spool_dir {}, which does not exist: fix spool_dir first",
+                config.spool_dir.display()
+            ),
         );
     }
-    let check = dir_check(key, dir, "");
-    if existed || !check.ok {
-        return check;
+    if let Err(e) = owner_ids(config) {
+        return fail(
+            what,
+            format!("it would be given to the Asterisk user, but {e}: fix user/group first"),
+        );
     }
-    pass(format!(
-        "{key} {} created (as dialout would at start-up) and writable",
-        dir.display()
-    ))
+    let Some(existing) = dir.ancestors().skip(1).find(|a| a.is_dir()) else {
+        return fail(what, "no parent directory of it exists");
+    };
+    match probe_write(existing) {
+        Ok(()) => pass(format!(
+            "{key} {} does not exist yet; dialout creates it at start-up (mode {mode:o}) in {}",
+            dir.display(),
+            existing.display()
+        )),
+        Err(e) => fail(
+            what,
+            format!(
+                "{} is not writable ({e}); create {} (mode {mode:o}) owned by the Asterisk user",
+                existing.display(),
+                dir.display()
+            ),
+        ),
+    }
 }
 
 /// Where Asterisk's configuration lives on a standard install.
@@ -247,8 +270,7 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
         &config.spool_dir,
         "is Asterisk installed? set spool_dir to <astspooldir>/outgoing (asterisk.conf)",
     ));
-    // What dialout creates at start-up, the doctor creates too: only what it cannot create
-    // is the operator's to fix.
+    // What dialout creates at start-up is checked for whether it can be, never created.
     let [staging, done, audio, report] =
         created_dirs(config).map(|(key, dir, mode)| created_dir_check(key, dir, mode, config));
     out.push(staging);

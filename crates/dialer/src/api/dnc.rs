@@ -63,9 +63,10 @@ impl Dialer {
     ) -> Result<DncEntry, Error> {
         let now = Timestamp::now();
         if until.is_some_and(|u| u <= now) {
-            return Err(Error::InvalidDnc(
-                "--until is in the past: the entry would never apply".into(),
-            ));
+            return Err(Error::InvalidDnc(format!(
+                "until ({}) is in the past: the entry would never apply",
+                until.map(|u| u.to_string()).unwrap_or_default()
+            )));
         }
         let entry = DncEntry {
             number: self.dnc_number(number)?,

@@ -46,6 +46,10 @@ pub(crate) fn verdict(settings: &DeliverySettings, m: &Message, now: Timestamp) 
                 local(next, &zones)
             ),
         }),
+        None if m.time_zone.is_none() && zones.names().len() > 1 => Verdict::Never(format!(
+            "{} is toll-free or non-geographic, or spans several time zones ({zones}), and the calling hours are never open in all of them at once: give the recipient's time zone (--time-zone, or time_zone in the API and in CSV import)",
+            m.recipient
+        )),
         None => Verdict::Never(format!(
             "the calling hours are never open in all of {zones} at once: cannot be called"
         )),

@@ -11,7 +11,7 @@ use super::{Failure, Global, Outcome};
 pub struct Args {}
 
 pub fn run(_args: Args, g: &Global) -> Outcome {
-    let ctx = Context::open(g)?;
+    let ctx = Context::open_existing(g)?;
     let run = ctx
         .block_on(ctx.dialer.check_status())
         .map_err(Failure::failed)?;

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use dialout_dialer::{Config, Dialer, Duration, OpenError, SendError};
+use dialout_dialer::{Config, Dialer, Duration, InvalidInput, OpenError, SendError, TemplateError};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -40,6 +40,22 @@ impl Context {
         Self::with(Dialer::open_without_backends(&config))
     }
 
+    /// As [`records`](Self::records), for a command that works on stored data (lists,
+    /// shows, edits or removes): a SQLite file that does not exist is an error saying where
+    /// it looked, never created empty.
+    pub fn existing(g: &Global) -> Result<Context, Failure> {
+        let config = load_config(g)?;
+        must_exist(&config)?;
+        Self::with(Dialer::open_without_backends(&config))
+    }
+
+    /// As [`open`](Self::open) (with the backends), when the database must exist already.
+    pub fn open_existing(g: &Global) -> Result<Context, Failure> {
+        let config = load_config(g)?;
+        must_exist(&config)?;
+        Self::with(Dialer::open(&config))
+    }
+
     fn with(dialer: Result<Dialer, OpenError>) -> Result<Context, Failure> {
         let dialer = dialer.map_err(|e| {
             if e.is_config() {
@@ -60,14 +76,68 @@ impl Context {
     }
 }
 
+/// A SQLite database a command would only read must be there: opening it would create an
+/// empty one in the wrong directory and answer "no message" as if that were the truth.
+fn must_exist(config: &Config) -> Result<(), Failure> {
+    let url = config.database_url();
+    let Some(path) = config.sqlite_file() else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let source = if config.database_url.is_some() {
+        format!("database_url {url:?}")
+    } else {
+        format!("the default database_url {url:?}, relative to the current directory")
+    };
+    Err(Failure::usage(format!(
+        "no database at {} ({source}): nothing has been stored there. Run dialout in the directory that holds your dialout.db, or name it with --database sqlite:///path/to/dialout.db (or DIALOUT_DATABASE_URL, or database_url in dialout.toml)",
+        shown.display()
+    )))
+}
+
 /// Exit codes for `send` and `send-template`: 2 invalid input, 3 refused, 1 the rest.
 pub fn send_failure(e: SendError) -> Failure {
     match e {
-        SendError::Invalid(i) => Failure::usage(i),
+        SendError::Invalid(i) => {
+            let field = cli_field(&i).map(str::to_string);
+            Failure::usage(i).with_field(field)
+        }
         SendError::Refused(r) => Failure::refused(format!("not sent: {r}")),
         SendError::NotAllowed(r) => Failure::refused(format!("not sent: {r}")),
         other => Failure::failed(other),
     }
+}
+
+/// The argument of `send`/`send-template` an invalid input is about, as the user typed it
+/// (`--json` reports it as `field`).
+fn cli_field(e: &InvalidInput) -> Option<&'static str> {
+    Some(match e {
+        InvalidInput::Recipient(_) => "RECIPIENT",
+        InvalidInput::Content(_) => "CONTENT",
+        InvalidInput::Tag(_) => "--tag",
+        InvalidInput::Related(_) => "--related",
+        InvalidInput::Priority(_) => "--priority",
+        InvalidInput::Backend { .. } => "--backend",
+        InvalidInput::Json { field, .. } if field.contains("context") => "--context",
+        InvalidInput::Json { .. } => "--extra",
+        InvalidInput::IdempotencyKey(_) | InvalidInput::IdempotencyConflict { .. } => {
+            "--idempotency-key"
+        }
+        InvalidInput::TimeZone(_) => "--time-zone",
+        InvalidInput::UnknownTemplate(_) | InvalidInput::Template(TemplateError::Slug(_)) => "SLUG",
+        InvalidInput::Template(_) => "--context",
+        _ => return None,
+    })
+}
+
+/// `--priority`: a number, said in words when it is not one.
+pub fn parse_priority(text: &str) -> Result<i64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("expected 1 (highest), 2 or 3 (the default), not {text:?}"))
 }
 
 /// An RFC 3339 instant (`2026-05-01T09:00:00Z`, `2026-05-01T11:00:00+02:00`) or a duration

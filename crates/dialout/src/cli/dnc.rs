@@ -73,7 +73,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, Failure> {
 }
 
 pub fn run(cmd: Command, g: &Global) -> Outcome {
-    let ctx = Context::records(g)?;
+    // Adding creates the database; anything else works on what is stored.
+    let ctx = match cmd {
+        Command::Add(_) | Command::Import(_) => Context::records(g)?,
+        _ => Context::existing(g)?,
+    };
     let dialer = &ctx.dialer;
     match cmd {
         Command::Add(a) => {

@@ -31,7 +31,7 @@ fn failure(e: dialout_dialer::Error) -> Failure {
 /// (the output and the history say why).
 pub fn cancel(a: CancelArgs, g: &Global) -> Outcome {
     let id = id(&a.id)?;
-    let ctx = Context::open(g)?;
+    let ctx = Context::open_existing(g)?;
     let out = ctx.block_on(ctx.dialer.cancel(id)).map_err(failure)?;
     let (outcome, detail) = match &out {
         CancelOutcome::Cancelled { .. } => ("cancelled", "it had not been published".to_string()),
@@ -61,7 +61,7 @@ pub fn cancel(a: CancelArgs, g: &Global) -> Outcome {
 
 pub fn resend(a: ResendArgs, g: &Global) -> Outcome {
     let id = id(&a.id)?;
-    let ctx = Context::open(g)?;
+    let ctx = Context::open_existing(g)?;
     let m = ctx.block_on(ctx.dialer.resend(id)).map_err(failure)?;
     if g.json {
         print_json(&message_json(&m))

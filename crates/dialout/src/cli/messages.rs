@@ -93,7 +93,7 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
             .transpose()?,
         ..MessageFilter::default()
     };
-    let ctx = Context::records(g)?;
+    let ctx = Context::existing(g)?;
     let mut left = (a.limit > 0).then_some(a.limit);
     let mut first = true;
     if g.json {
@@ -135,7 +135,7 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
 
 fn show(a: ShowArgs, g: &Global) -> Outcome {
     let id: MessageId = a.id.parse().map_err(Failure::usage)?;
-    let ctx = Context::records(g)?;
+    let ctx = Context::existing(g)?;
     let (m, history) = ctx
         .block_on(ctx.dialer.message_with_history(id))
         .map_err(|e| match e {

@@ -25,7 +25,7 @@ pub struct Delivery {
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
     /// 1 (highest) to 3 (default).
-    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::context::parse_priority)]
     pub priority: Option<i64>,
     /// Not before this instant: RFC 3339, or a duration from now (`15m`, `2h`).
     #[arg(long, value_name = "INSTANT", allow_hyphen_values = true)]

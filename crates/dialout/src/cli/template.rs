@@ -71,7 +71,11 @@ fn flag(on: bool, off: bool) -> Option<bool> {
 }
 
 pub fn run(cmd: Command, g: &Global) -> Outcome {
-    let ctx = Context::records(g)?;
+    // Adding creates the database; anything else works on what is stored.
+    let ctx = match cmd {
+        Command::Add(_) => Context::records(g)?,
+        _ => Context::existing(g)?,
+    };
     let dialer = &ctx.dialer;
     let out = |t: &Template, verb: &str| -> Outcome {
         if g.json {

@@ -88,7 +88,7 @@ fn names(scopes: &[Scope]) -> String {
 }
 
 fn list(g: &Global) -> Outcome {
-    let ctx = Context::records(g)?;
+    let ctx = Context::existing(g)?;
     let tokens = ctx.block_on(ctx.dialer.tokens()).map_err(failure)?;
     if g.json {
         let v = serde_json::to_value(&tokens)
@@ -121,7 +121,7 @@ fn list(g: &Global) -> Outcome {
 }
 
 fn revoke(a: RevokeArgs, g: &Global) -> Outcome {
-    let ctx = Context::records(g)?;
+    let ctx = Context::existing(g)?;
     ctx.block_on(ctx.dialer.revoke_token(&a.name))
         .map_err(failure)?;
     if g.json {

@@ -7,7 +7,10 @@ use crate::config_error::ConfigError;
 
 /// `max_calls_per_recipient = { count = 3, per = "24h" }` as written.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { count = 3, per = \"24h\" }"
+)]
 pub struct CapConfig {
     pub count: i64,
     pub per: crate::duration::Duration,

@@ -67,9 +67,19 @@ impl Zones {
     }
 }
 
+/// A long list (a toll-free number maps to every zone of its country) is cut short.
 impl std::fmt::Display for Zones {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.names.join(" & "))
+        const SHOWN: usize = 3;
+        if self.names.len() <= SHOWN + 1 {
+            return f.write_str(&self.names.join(" & "));
+        }
+        write!(
+            f,
+            "{} and {} more time zones",
+            self.names[..SHOWN].join(", "),
+            self.names.len() - SHOWN
+        )
     }
 }
 

@@ -40,7 +40,7 @@ impl PhoneNumber {
             .find(|c| !c.is_ascii_digit() && !SEPARATORS.contains(*c))
         {
             return Err(invalid(&format!(
-                "{c:?} is not allowed: only digits, spaces, a leading + and - . ( ) / are"
+                "{c:?} is not allowed in a phone number: use digits, spaces, a leading + and the separators - . ( ) /"
             )));
         }
         let region = match default_region {

@@ -247,7 +247,10 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, Problem> {
         match k.as_str() {
             "state" => match MsgState::parse(&v) {
                 Some(s) => q.filter.state = Some(s),
-                None => errors.push(bad(format!("unknown state {v:?}"))),
+                None => errors.push(bad(format!(
+                    "unknown state {v:?}: expected a state name or its code ({}; any case)",
+                    MsgState::ALL.map(|s| s.name()).join(", ")
+                ))),
             },
             "tag" => match Tag::new(&v) {
                 Ok(t) => q.filter.tag = Some(t),
@@ -263,6 +266,11 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, Problem> {
             },
             "recipient" => match PhoneNumber::parse(&v, None) {
                 Ok(p) => q.recipient = Some(p),
+                // A `+` left unencoded in a query string arrives as a space.
+                Err(e) if v.starts_with(' ') => errors.push(bad(format!(
+                    "{e}; a \"+\" in a URL query stands for a space: write it as %2B (recipient=%2B{})",
+                    v.trim_start()
+                ))),
                 Err(e) => errors.push(bad(e.to_string())),
             },
             "limit" => match v.parse::<usize>() {
@@ -288,7 +296,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, Problem> {
 /// Messages, newest first, a page at a time.
 #[utoipa::path(get, path = "/v1/messages", tag = "messages",
     params(
-        ("state" = Option<String>, Query, description = "A state name (waiting, sent, ...)"),
+        ("state" = Option<String>, Query, description = "A state name or its pymess code (READY, ANSWERED_COMPLETE, 20, ...; any case)"),
         ("tag" = Option<String>, Query),
         ("related" = Option<String>, Query, description = "TYPE:ID"),
         ("since" = Option<String>, Query, description = "Created at or after this RFC 3339 instant"),
