@@ -331,8 +331,15 @@ fn a_bad_configuration_exits_2_for_every_command() {
 #[test]
 fn messages_list_pages_with_a_cursor_and_lists_all_with_limit_0() {
     let dir = tempfile::tempdir().unwrap();
-    let empty = dialout(dir.path(), &["--json", "messages", "list"]).ok();
-    assert_eq!(empty.stdout, "[]\n");
+    // No database here yet: said so, and none is made.
+    let nothing = dialout(dir.path(), &["--json", "messages", "list"]);
+    assert_eq!(nothing.code, 2, "{}", nothing.stderr);
+    assert!(
+        nothing.stderr.contains("no database at"),
+        "{}",
+        nothing.stderr
+    );
+    assert!(!dir.path().join("dialout.db").exists());
     for i in 0..105 {
         dialout(
             dir.path(),

@@ -141,6 +141,11 @@ impl Dialer {
                         .join()
                         .unwrap_or_else(|p| std::panic::resume_unwind(p)),
                 );
+                // The two halves made their ids at the same time: ids are new again in
+                // file order, so the stored messages sort as the file's rows do.
+                for new in out.iter_mut().flatten() {
+                    new.id = dialout_model::id::MessageId::new();
+                }
                 out
             })
         })
