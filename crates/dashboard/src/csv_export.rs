@@ -69,7 +69,7 @@ fn chunk(rows: &[Message], header: bool) -> Result<Vec<u8>, csv::Error> {
 
 pub(crate) async fn export(
     State(app): State<AppState>,
-    _s: Session,
+    s: Session,
     Query(f): Query<Filters>,
 ) -> Response {
     let filter = match f.to_filter(Some(PAGE)) {
@@ -77,7 +77,12 @@ pub(crate) async fn export(
             filter.before = None;
             filter
         }
-        Err(msg) => return (StatusCode::BAD_REQUEST, msg).into_response(),
+        Err(errors) => {
+            let words: Vec<String> = errors.iter().map(|(k, e)| format!("{k}: {e}")).collect();
+            return app
+                .views
+                .error(StatusCode::BAD_REQUEST, &s, &words.join("; "));
+        }
     };
     // (next page's filter, whether the header is still to write); None when done.
     let start: Option<(MessageFilter, bool)> = Some((filter, true));

@@ -39,40 +39,77 @@ pub(crate) fn parse_time(s: &str) -> Option<Timestamp> {
         .map(|z| z.timestamp())
 }
 
+/// What is wrong with one field of the form: its name and the words shown beside it.
+pub(crate) type FieldError = (&'static str, String);
+
 impl Filters {
-    /// The store filter, or what is wrong with the input (shown above the table).
-    pub(crate) fn to_filter(&self, limit: Option<usize>) -> Result<MessageFilter, String> {
+    /// The store filter, or what is wrong with each field that cannot be read (shown next
+    /// to that field).
+    pub(crate) fn to_filter(&self, limit: Option<usize>) -> Result<MessageFilter, Vec<FieldError>> {
         let mut f = MessageFilter {
             limit,
             ..Default::default()
         };
+        let mut errors = Vec::new();
+        let mut check = |field: &'static str, r: Result<(), String>| {
+            if let Err(e) = r {
+                errors.push((field, e));
+            }
+        };
         if let Some(s) = some(&self.state) {
-            f.state = Some(State::parse(s).ok_or_else(|| format!("unknown state {s:?}"))?);
+            check(
+                "state",
+                State::parse(s)
+                    .map(|st| f.state = Some(st))
+                    .ok_or_else(|| format!("unknown state {s:?}")),
+            );
         }
         if let Some(t) = some(&self.tag) {
-            f.tag = Some(Tag::new(t).map_err(|e| e.to_string())?);
+            check(
+                "tag",
+                Tag::new(t)
+                    .map(|t| f.tag = Some(t))
+                    .map_err(|e| e.to_string()),
+            );
         }
         if let Some(r) = some(&self.related) {
-            f.related = Some(r.parse::<RelatedObject>().map_err(|e| e.to_string())?);
+            check(
+                "related",
+                r.parse::<RelatedObject>()
+                    .map(|r| f.related = Some(r))
+                    .map_err(|e| e.to_string()),
+            );
         }
         if let Some(r) = some(&self.recipient) {
             // Stored as E.164: spaces and dashes a user types are dropped.
             f.recipient = Some(r.chars().filter(|c| !matches!(c, ' ' | '-')).collect());
         }
-        if let Some(s) = some(&self.since) {
-            f.created_since = Some(parse_time(s).ok_or_else(|| format!("cannot read time {s:?}"))?);
-        }
-        if let Some(s) = some(&self.until) {
-            f.created_before =
-                Some(parse_time(s).ok_or_else(|| format!("cannot read time {s:?}"))?);
+        for (field, text, slot) in [
+            ("since", &self.since, &mut f.created_since),
+            ("until", &self.until, &mut f.created_before),
+        ] {
+            if let Some(s) = some(text) {
+                check(
+                    field,
+                    parse_time(s).map(|t| *slot = Some(t)).ok_or_else(|| {
+                        format!("cannot read time {s:?} (write 2026-12-03 or 2026-12-03T10:00)")
+                    }),
+                );
+            }
         }
         if let Some(b) = some(&self.before) {
-            f.before = Some(
+            check(
+                "before",
                 b.parse::<MessageId>()
-                    .map_err(|e| format!("page cursor: {e}"))?,
+                    .map(|id| f.before = Some(id))
+                    .map_err(|e| format!("page cursor: {e}")),
             );
         }
-        Ok(f)
+        if errors.is_empty() {
+            Ok(f)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The query string of these filters, without the page cursor.

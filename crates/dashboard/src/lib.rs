@@ -60,7 +60,7 @@ pub(crate) struct App {
     pub auth: Arc<dyn TokenCheck>,
     pub opts: DashboardOptions,
     pub sessions: session::Sessions,
-    pub views: render::Views,
+    pub views: Arc<render::Views>,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -73,7 +73,7 @@ pub fn router(dialer: Arc<Dialer>, auth: Arc<dyn TokenCheck>, opts: DashboardOpt
         auth,
         opts,
         sessions: session::Sessions::default(),
-        views: render::Views::new(),
+        views: Arc::new(render::Views::new()),
     });
     Router::new()
         .route("/", get(pages::overview::page))

@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
+#[derive(Debug)]
 pub(crate) struct Views {
     env: Environment<'static>,
 }
@@ -89,7 +90,11 @@ impl Views {
             status,
             "error.html",
             Some(session),
-            minijinja::context! { status => status.as_u16(), message },
+            minijinja::context! {
+                status => status.as_u16(),
+                reason => status.canonical_reason().unwrap_or_default(),
+                message,
+            },
         )
     }
 }

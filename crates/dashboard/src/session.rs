@@ -3,7 +3,7 @@
 //! and a revoked token ends its sessions.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::FromRequestParts;
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
+use crate::render::Views;
 
 pub(crate) const COOKIE: &str = "dialout_session";
 
@@ -114,11 +115,21 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) ->
 
 /// The signed-in user of a request; a request without a live session is sent to the
 /// sign-in page.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Session {
     pub id: String,
     pub scopes: Scopes,
     pub csrf: String,
+    /// The pages, so that a refusal is a page like any other.
+    views: Arc<Views>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -126,25 +137,44 @@ impl Session {
     pub(crate) fn check_csrf(&self, sent: Option<&String>) -> Result<(), Response> {
         match sent {
             Some(t) if same(t, &self.csrf) => Ok(()),
-            _ => Err((
+            _ => Err(self.views.error(
                 StatusCode::FORBIDDEN,
-                "403 Forbidden: the form's CSRF token is missing or wrong; reload the page and try again",
-            )
-                .into_response()),
+                self,
+                "The form's CSRF token is missing or wrong, so nothing was done. \
+                 Reload the page and try again.",
+            )),
         }
     }
 
     /// Refuses an action the session's token has no scope for.
     pub(crate) fn require(&self, ok: bool, scope: &str) -> Result<(), Response> {
+        self.require_to(ok, "This", scope)
+    }
+
+    /// Refuses `action` (`Cancelling a message`) when the token lacks `scope`, saying which
+    /// scope it needs and which the token has.
+    pub(crate) fn require_to(&self, ok: bool, action: &str, scope: &str) -> Result<(), Response> {
         if ok {
-            Ok(())
-        } else {
-            Err((
-                StatusCode::FORBIDDEN,
-                format!("403 Forbidden: this needs a token with the {scope} scope"),
-            )
-                .into_response())
+            return Ok(());
         }
+        let has: Vec<&str> = [
+            (self.scopes.read, "read"),
+            (self.scopes.send, "send"),
+            (self.scopes.admin, "admin"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        Err(self.views.error(
+            StatusCode::FORBIDDEN,
+            self,
+            &format!(
+                "{action} needs a token with the {scope} scope; you signed in with a token that \
+                 has only {}, so nothing was done. To do this, sign out and sign in with a token \
+                 that has {scope} (dialout token create NAME --scope read,{scope}).",
+                has.join(", ")
+            ),
+        ))
     }
 }
 
@@ -210,6 +240,7 @@ impl FromRequestParts<AppState> for Session {
             scopes: e.scopes,
             csrf: e.csrf.clone(),
             id,
+            views: app.views.clone(),
         })
     }
 }

@@ -114,6 +114,22 @@ async fn text(c: &Client, css: &str) -> String {
     }
 }
 
+/// Waits until the text of `css` is `want` (a fragment htmx swaps in after typing).
+async fn text_becomes(c: &Client, css: &str, want: &str) {
+    let start = Instant::now();
+    loop {
+        let got = text(c, css).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "{css} still reads {got:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Clicks what `locator` finds (every click here follows a link or submits a form) and waits
 /// until the browser has left the page it was on, so that what is read next comes from the
 /// new page, never from the old one while the new one loads.
@@ -174,9 +190,9 @@ async fn table_rows(c: &Client) -> usize {
 async fn dashboard_in_a_real_browser() {
     let s = common::start().await;
     let (_driver, c) = browser().await;
-    let result = steps(&c, &s).await;
+    steps(&c, &s).await;
+    rough_edges(&c, &s).await;
     let _ = c.close().await;
-    result
 }
 
 async fn steps(c: &Client, s: &common::Server) {
@@ -370,8 +386,13 @@ async fn steps(c: &Client, s: &common::Server) {
         .send_keys(r#"{"name": "Jana", "time": "10:30"}"#)
         .await
         .unwrap();
-    let preview = text(c, "#preview-text").await;
-    assert_eq!(preview, "Hello Jana, your appointment is at 10:30.");
+    // The editor opened with a preview of its own sample; this one follows what was typed.
+    text_becomes(
+        c,
+        "#preview-text",
+        "Hello Jana, your appointment is at 10:30.",
+    )
+    .await;
     body_field.clear().await.unwrap();
     body_field.send_keys("Hello {{ name ").await.unwrap();
     let live = text(c, "#preview-error").await;
@@ -494,6 +515,289 @@ async fn steps(c: &Client, s: &common::Server) {
     c.goto(&s.url("/")).await.unwrap();
     text(c, "#sign-in").await;
     assert!(path(c).await.starts_with("/sign-in"));
+}
+
+/// Whether the page has the dashboard's style sheet applied (its background colour), not a
+/// bare text answer.
+async fn styled(c: &Client) -> bool {
+    let bg = c
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor",
+            vec![],
+        )
+        .await
+        .unwrap();
+    bg == serde_json::json!("rgb(245, 247, 250)")
+}
+
+async fn value(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Issue 26's rough edges, where a user meets them: a read-only user and cancel, a typo in
+/// a filter, a refused template save, the template editor's first preview, the workers'
+/// status and the overview on a phone.
+async fn rough_edges(c: &Client, s: &common::Server) {
+    let waiting = s
+        .queue("+420777000007", "Your table is booked.", "campaign-c")
+        .await;
+
+    // --- a read-only user is not offered cancel, and a 403 is a page that says why
+    sign_in(c, s, common::READ).await;
+    text(c, "#queue-depth").await;
+    c.goto(&s.url(&format!("/messages/{}", waiting.id)))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#state").await, "WAITING");
+    assert!(
+        c.find_all(Locator::Css("#cancel, #resend"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a read token sees no cancel or resend"
+    );
+    c.goto(&s.url(&format!("/messages/{}/cancel", waiting.id)))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "main h1").await, "403 Forbidden");
+    let why = text(c, "#error-message").await;
+    assert!(
+        why.contains("Cancelling a message needs a token with the send scope")
+            && why.contains("has only read"),
+        "{why}"
+    );
+    assert!(
+        c.find_all(Locator::Css("#confirm-form, #confirm"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no \"Yes, cancel it\" on the page"
+    );
+    assert!(styled(c).await, "the 403 page is a styled dashboard page");
+    text(c, "header.top nav").await;
+    shot(c, "15-read-only-cancel-refused").await;
+    let m = s.dialer.message(waiting.id).await.unwrap().unwrap();
+    assert_eq!(m.state, State::Waiting, "nothing was cancelled");
+
+    // --- a typo in a filter shows the form with the error next to the field
+    c.goto(&s.url("/messages?tag=campaign-c&related=notvalid"))
+        .await
+        .unwrap();
+    let err = text(c, "#filters label #error-related").await;
+    assert!(err.contains("notvalid") && err.contains("TYPE:ID"), "{err}");
+    let beside = c
+        .execute(
+            "return document.querySelector('#error-related').parentElement \
+             .querySelector('input[name=related]') !== null",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        beside,
+        serde_json::json!(true),
+        "the error is in the field's label"
+    );
+    assert_eq!(value(c, "#filters input[name=related]").await, "notvalid");
+    assert_eq!(value(c, "#filters input[name=tag]").await, "campaign-c");
+    assert!(
+        text(c, "#filter-error")
+            .await
+            .contains("until the filter is fixed")
+    );
+    assert!(styled(c).await);
+    shot(c, "16-filter-typo").await;
+    // Fixed in the same form, the table is back.
+    let related = c
+        .find(Locator::Css("#filters input[name=related]"))
+        .await
+        .unwrap();
+    related.clear().await.unwrap();
+    related.send_keys("order:42").await.unwrap();
+    click_away(c, Locator::Css("#filters button[type=submit]")).await;
+    text(c, "#rows").await;
+    assert_eq!(table_rows(c).await, 1, "campaign-c's one message");
+    assert!(
+        c.find_all(Locator::Css(".field-error"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    click_away(c, Locator::Css(".signout button")).await;
+
+    // --- the template editor opens with a sample built from the variables: no error
+    sign_in(c, s, common::ALL).await;
+    text(c, "#queue-depth").await;
+    s.dialer
+        .add_template(dialout_dialer::NewTemplate {
+            slug: "pickup".into(),
+            body: "Hello {{ name }}, order {{ order.id }} is ready.".into(),
+            active: true,
+            allow_duplicates: true,
+        })
+        .await
+        .unwrap();
+    c.goto(&s.url("/templates/pickup")).await.unwrap();
+    assert_eq!(
+        text(c, "#preview-text").await,
+        "Hello <name>, order <order.id> is ready."
+    );
+    assert!(
+        c.find_all(Locator::Id("preview-error"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let sample: serde_json::Value = serde_json::from_str(&value(c, "#sample").await).unwrap();
+    assert_eq!(
+        sample,
+        serde_json::json!({"name": "<name>", "order": {"id": "<order.id>"}})
+    );
+    shot(c, "17-template-sample").await;
+
+    // --- a refused save shows the template's real status
+    assert_eq!(text(c, "#template-status").await, "ACTIVE");
+    let body = c.find(Locator::Id("body")).await.unwrap();
+    body.clear().await.unwrap();
+    body.send_keys("Hello {{ name ").await.unwrap();
+    click_away(c, Locator::Id("save")).await;
+    assert!(text(c, "#save-error").await.contains("syntax error"));
+    assert_eq!(
+        text(c, "#template-status").await,
+        "ACTIVE",
+        "a refused save changed nothing, and the page says so"
+    );
+    let t = s.dialer.template("pickup").await.unwrap();
+    assert!(t.active && t.body.contains("{{ order.id }}"));
+    shot(c, "18-template-refused-still-active").await;
+    // An inactive one stays INACTIVE after a refused save.
+    s.dialer
+        .update_template(
+            "pickup",
+            TemplateChange {
+                active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    c.goto(&s.url("/templates/pickup")).await.unwrap();
+    let body = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("body"))
+        .await
+        .unwrap();
+    body.clear().await.unwrap();
+    body.send_keys("{% if %}").await.unwrap();
+    click_away(c, Locator::Id("save")).await;
+    text(c, "#save-error").await;
+    assert_eq!(text(c, "#template-status").await, "INACTIVE");
+
+    // --- a new template: no error before anything is typed, duplicates allowed by default
+    c.goto(&s.url("/templates/new")).await.unwrap();
+    assert!(text(c, "#preview-empty").await.contains("as you type"));
+    assert!(
+        c.find_all(Locator::Id("preview-error"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let dup = c
+        .find(Locator::Css("input[name=allow_duplicates]"))
+        .await
+        .unwrap();
+    assert!(
+        dup.is_selected().await.unwrap(),
+        "duplicates allowed by default"
+    );
+    c.find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .send_keys("Hi {{ name }}, see you.")
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#preview-text").await, "Hi <name>, see you.");
+    shot(c, "19-template-new").await;
+
+    // --- workers: running, stopped cleanly, silent; the overview fits a phone
+    let store = s.store();
+    let now = jiff::Timestamp::now();
+    store
+        .beat(&dialout_store::WorkerBeat {
+            owner: "workerhost01.datacentre.example.internal:4242:0badc0de".into(),
+            started_at: now - jiff::SignedDuration::from_hours(2),
+            seen_at: now - jiff::SignedDuration::from_mins(5),
+            claimed: 120,
+            recorded: 118,
+            stopped: false,
+        })
+        .unwrap();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let worker = s.dialer.worker(dialout_dialer::WorkerOptions::default());
+    let owner = worker.owner().to_string();
+    let running = tokio::spawn(async move { worker.run(stop).await });
+    let row = format!("tr[data-worker='{owner}'] .worker-status");
+    let start = Instant::now();
+    loop {
+        c.goto(&s.url("/")).await.unwrap();
+        text(c, "main h1").await;
+        if !c.find_all(Locator::Css(&row)).await.unwrap().is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "the worker never showed up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(text(c, &row).await, "running");
+    stop_tx.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    c.goto(&s.url("/")).await.unwrap();
+    assert_eq!(text(c, &row).await, "stopped", "a clean stop is not silent");
+    assert_eq!(
+        text(
+            c,
+            "tr[data-worker='workerhost01.datacentre.example.internal:4242:0badc0de'] .worker-status"
+        )
+        .await,
+        "silent"
+    );
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&s.url("/")).await.unwrap();
+    text(c, "#workers").await;
+    let fits = c
+        .execute(
+            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, client) = (fits[0].as_i64().unwrap(), fits[1].as_i64().unwrap());
+    assert!(
+        client > 0 && scroll <= client,
+        "the overview scrolls sideways at 390 px: {scroll} > {client}"
+    );
+    // The workers table is wider than the phone, and scrolls in its own box.
+    let inner = c
+        .execute(
+            "const t = document.querySelector('#workers'); \
+             return [t.scrollWidth, t.parentElement.clientWidth, \
+                     getComputedStyle(t.parentElement).overflowX]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        inner[0].as_i64().unwrap() > inner[1].as_i64().unwrap() && inner[2] == "auto",
+        "{inner}"
+    );
+    shot(c, "20-phone-overview-workers").await;
+    c.set_window_size(1280, 1000).await.unwrap();
 }
 
 /// The README's screenshots, rewritten only when asked (`DIALOUT_DOCS_SCREENSHOTS=1`) so

@@ -212,6 +212,18 @@ async fn a_read_token_reads_but_cannot_cancel_resend_or_edit_templates() {
     let page = get(&r, Some(&c), &format!("/messages/{}", m.id)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Hello.") && !page.body.contains("id=\"cancel\""));
+    // The confirmation pages are not offered either: a page that says why.
+    for action in ["cancel", "resend"] {
+        let page = get(&r, Some(&c), &format!("/messages/{}/{action}", m.id)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{action}");
+        assert!(
+            page.body.contains("needs a token with the send scope")
+                && page.body.contains("/assets/dashboard.css")
+                && !page.body.contains("confirm-form"),
+            "{}",
+            page.body
+        );
+    }
     for (path, form) in [
         (
             format!("/messages/{}/cancel", m.id),
@@ -329,6 +341,11 @@ async fn messages_filters_recipient_state_and_time_range() {
     assert!(page.body.contains("Message 3"));
     let page = get(&r, Some(&c), "/messages?since=yesterday").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    // The form again, the mistake beside its field, the other fields kept.
+    assert!(page.body.contains("id=\"filters\""), "{}", page.body);
+    assert!(page.body.contains("id=\"error-since\""), "{}", page.body);
+    assert!(page.body.contains("value=\"yesterday\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"rows\""), "no table");
 }
 
 #[tokio::test]
@@ -358,5 +375,13 @@ async fn the_overview_lists_the_workers_heard_from() {
     stop_tx.send(true).unwrap();
     running.await.unwrap().unwrap();
     assert!(body.contains(&owner), "{body}");
-    assert!(body.contains("running"), "{body}");
+    assert!(body.contains(">running<"), "{body}");
+    // Its last beat says it stopped cleanly.
+    let body = get(&r, Some(&c), "/").await.body;
+    assert!(
+        body.contains(">stopped<") && !body.contains(">running<"),
+        "{body}"
+    );
+    let beats = s.dialer.workers(jiff::Timestamp::UNIX_EPOCH).await.unwrap();
+    assert!(beats.len() == 1 && beats[0].stopped, "{beats:?}");
 }

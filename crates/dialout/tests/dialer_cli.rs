@@ -521,3 +521,57 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
+
+/// A template added without `--no-duplicates` sends the same related objects again, as one
+/// added through the API or the dashboard does; `--no-duplicates` refuses the second.
+#[test]
+fn templates_allow_duplicates_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    dialout(
+        d,
+        &["template", "add", "ready", "--body", "Order {{ order }}"],
+        &[],
+    )
+    .ok();
+    let t = dialout(d, &["--json", "template", "show", "ready"], &[])
+        .ok()
+        .json();
+    assert_eq!(t["allow_duplicates"], true, "{t}");
+    let send = |slug: &str| {
+        dialout(
+            d,
+            &[
+                "send-template",
+                "+420777123456",
+                slug,
+                "--context",
+                "order=7",
+                "--related",
+                "order:7",
+            ],
+            &[],
+        )
+    };
+    send("ready").ok();
+    send("ready").ok();
+    assert_eq!(stored(d).len(), 2, "the repeat was sent");
+
+    dialout(
+        d,
+        &[
+            "template",
+            "add",
+            "once",
+            "--body",
+            "Order {{ order }}",
+            "--no-duplicates",
+        ],
+        &[],
+    )
+    .ok();
+    send("once").ok();
+    let dup = send("once");
+    assert_eq!(dup.code, 3, "{}", dup.stderr);
+    assert_eq!(stored(d).len(), 3, "the refused repeat stored nothing");
+}

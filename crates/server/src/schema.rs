@@ -198,7 +198,10 @@ pub struct NewTemplateBody {
     pub body: String,
     #[serde(default = "yes")]
     pub active: bool,
-    #[serde(default)]
+    /// A second message from it for the same related objects is sent (true, the default,
+    /// as in the CLI and the dashboard) or refused (false).
+    #[serde(default = "yes")]
+    #[schema(default = true)]
     pub allow_duplicates: bool,
 }
 

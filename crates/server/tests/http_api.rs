@@ -200,6 +200,8 @@ async fn templates_crud_and_send(db: Db) {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["active"], true);
+    // Duplicates are allowed unless asked otherwise, as in the CLI and the dashboard.
+    assert_eq!(r.body["allow_duplicates"], true, "{}", r.text);
     s.call(
         "POST",
         "/v1/templates",
@@ -233,7 +235,18 @@ async fn templates_crud_and_send(db: Db) {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["content"], "Order 42 is ready");
     assert_eq!(r.body["template_slug"], "ready");
-    // No duplicates by default: the same related object again is refused.
+    // Allowed by default: the same related object again is sent.
+    let r = send("order:42").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // Refused once the template says so.
+    let r = s
+        .call(
+            "PATCH",
+            "/v1/templates/ready",
+            Some(json!({"allow_duplicates": false})),
+        )
+        .await;
+    assert_eq!(r.body["allow_duplicates"], false, "{}", r.text);
     let r = send("order:42").await;
     r.problem(409);
     assert!(
@@ -273,7 +286,11 @@ async fn templates_crud_and_send(db: Db) {
     s.call("DELETE", "/v1/templates/ready", None)
         .await
         .problem(404);
-    assert_eq!(s.count().await, 1);
+    assert_eq!(
+        s.count().await,
+        2,
+        "the first send and its allowed duplicate"
+    );
     s.stop().await;
 }
 

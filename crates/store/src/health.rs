@@ -13,7 +13,8 @@ pub trait HealthStore: Send + Sync {
         since: Timestamp,
         bucket: jiff::SignedDuration,
     ) -> Result<Vec<StateCount>, StoreError>;
-    /// Records a worker's heartbeat (one row per worker, replaced).
+    /// Records a worker's heartbeat (one row per worker, replaced); a beat with `stopped`
+    /// is its last, sent as it ends cleanly.
     fn beat(&self, beat: &WorkerBeat) -> Result<(), StoreError>;
     /// The workers heard from at or after `since`, the most recent first.
     fn beats(&self, since: Timestamp) -> Result<Vec<WorkerBeat>, StoreError>;

@@ -1281,6 +1281,7 @@ fn worker_beats(s: &Arc<dyn Store>) {
         seen_at: t(seen),
         claimed,
         recorded: claimed / 2,
+        stopped: false,
     };
     assert!(s.beats(t(0)).unwrap().is_empty());
     s.beat(&beat("a:1:00000001", 10, 4)).unwrap();
@@ -1294,6 +1295,16 @@ fn worker_beats(s: &Arc<dyn Store>) {
     assert_eq!(s.beats(t(25)).unwrap(), vec![beat("a:1:00000001", 30, 8)]);
     assert!(!all[0].silent(t(40)));
     assert!(all[0].silent(t(61)));
+    assert!(!all[0].stopped && !all[1].stopped, "running workers");
+    // A clean stop is kept with the last beat; a worker that just fell silent is not stopped.
+    let last = WorkerBeat {
+        stopped: true,
+        ..beat("a:1:00000001", 40, 9)
+    };
+    s.beat(&last).unwrap();
+    let all = s.beats(t(0)).unwrap();
+    assert_eq!(all, vec![last, beat("b:2:00000002", 20, 0)]);
+    assert!(all[0].stopped && !all[1].stopped);
 }
 
 /// The dashboard's counts by state and interval, the queue depth, and the filters it adds.

@@ -27,10 +27,21 @@ fn acting_on(
     s: &Session,
     form: &HashMap<String, String>,
     id: &str,
+    action: &str,
 ) -> Result<MessageId, Response> {
     s.check_csrf(form.get("_csrf"))
-        .and_then(|_| s.require(s.scopes.send, "send"))?;
+        .and_then(|_| may(s, action))?;
     parse_id(app, s, id)
+}
+
+/// Cancelling and resending need the `send` scope: a token without it is told so on a page
+/// and never offered the button.
+fn may(s: &Session, action: &str) -> Result<(), Response> {
+    let what = match action {
+        "cancel" => "Cancelling a message",
+        _ => "Resending a message",
+    };
+    s.require_to(s.scopes.send, what, "send")
 }
 
 pub(crate) async fn page(
@@ -90,6 +101,9 @@ pub(crate) async fn page(
 }
 
 async fn confirm(app: AppState, s: Session, id: String, action: &'static str) -> Response {
+    if let Err(r) = may(&s, action) {
+        return r;
+    }
     let id = match parse_id(&app, &s, &id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -129,7 +143,7 @@ pub(crate) async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let id = match acting_on(&app, &s, &form, &id) {
+    let id = match acting_on(&app, &s, &form, &id, "cancel") {
         Ok(id) => id,
         Err(r) => return r,
     };
@@ -155,7 +169,7 @@ pub(crate) async fn resend(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let id = match acting_on(&app, &s, &form, &id) {
+    let id = match acting_on(&app, &s, &form, &id, "resend") {
         Ok(id) => id,
         Err(r) => return r,
     };

@@ -150,7 +150,14 @@ pub(crate) async fn page(State(app): State<AppState>, s: Session) -> Response {
                 started_at => b.started_at.to_string(),
                 seen_at => b.seen_at.to_string(),
                 seen_secs_ago => now.duration_since(b.seen_at).as_secs().max(0),
-                alive => !b.silent(now),
+                // Stopped cleanly, running, or fallen silent (killed or cut off).
+                status => if b.stopped {
+                    "stopped"
+                } else if b.silent(now) {
+                    "silent"
+                } else {
+                    "running"
+                },
                 claimed => b.claimed,
                 recorded => b.recorded,
             }

@@ -15,7 +15,57 @@ use crate::session::Session;
 
 type FormData = HashMap<String, String>;
 
-const SAMPLE: &str = "{}";
+/// A sample context for a body: each variable it reads, with its own name in angle brackets
+/// as the value (`{"name": "<name>"}`; `order.id` becomes `{"order": {"id": "<order.id>"}}`),
+/// so that the preview reads at once and shows where each value goes.
+pub(crate) fn sample_for(body: &str) -> JsonMap {
+    let env = minijinja::Environment::new();
+    let Ok(tmpl) = env.template_from_str(body) else {
+        return JsonMap::new();
+    };
+    let mut names: Vec<String> = tmpl
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|v| {
+            let root = v.split('.').next().unwrap_or(v);
+            env.globals().all(|(g, _)| g != root)
+        })
+        .collect();
+    // A parent before its attributes: `order` then `order.id`.
+    names.sort();
+    let mut ctx = JsonMap::new();
+    for name in names {
+        let mut parts = name.split('.').peekable();
+        let mut map = &mut ctx;
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                map.entry(part.to_string())
+                    .or_insert_with(|| serde_json::Value::from(format!("<{name}>")));
+                break;
+            }
+            let slot = map
+                .entry(part.to_string())
+                .or_insert_with(|| serde_json::Value::Object(JsonMap::new()));
+            if !slot.is_object() {
+                *slot = serde_json::Value::Object(JsonMap::new());
+            }
+            let serde_json::Value::Object(inner) = slot else {
+                break;
+            };
+            map = inner;
+        }
+    }
+    ctx
+}
+
+/// The sample context as the editor shows it.
+fn sample_text(body: &str) -> String {
+    let ctx = sample_for(body);
+    if ctx.is_empty() {
+        return String::new();
+    }
+    serde_json::to_string_pretty(&ctx).unwrap_or_default()
+}
 
 fn flag(form: &FormData, name: &str) -> bool {
     form.get(name).is_some_and(|v| v == "1" || v == "on")
@@ -53,27 +103,20 @@ fn form_page(
     sample: &str,
     error: Option<String>,
 ) -> Response {
+    let sample_rows = sample.lines().count().clamp(3, 10);
     app.views.page(
         status,
         "template_form.html",
         Some(s),
-        context! { nav => "templates", is_new, slug, body, allow_duplicates, active, sample, error },
+        context! {
+            nav => "templates", is_new, slug, body, allow_duplicates, active, sample, sample_rows,
+            error,
+        },
     )
 }
 
 pub(crate) async fn new_form(State(app): State<AppState>, s: Session) -> Response {
-    form_page(
-        &app,
-        &s,
-        StatusCode::OK,
-        true,
-        "",
-        "",
-        true,
-        true,
-        SAMPLE,
-        None,
-    )
+    form_page(&app, &s, StatusCode::OK, true, "", "", true, true, "", None)
 }
 
 pub(crate) async fn edit_form(
@@ -91,7 +134,7 @@ pub(crate) async fn edit_form(
             &t.body,
             t.allow_duplicates,
             t.active,
-            SAMPLE,
+            &sample_text(&t.body),
             None,
         ),
         Err(e) => dialer_error(&app, &s, e),
@@ -99,12 +142,16 @@ pub(crate) async fn edit_form(
 }
 
 /// A refused template is shown again with the reason; anything else is an error page.
+/// `active` is what the page says of the template: the form's box for a new one, the
+/// stored state for an existing one (its form has no such box).
+#[allow(clippy::too_many_arguments)]
 fn refused(
     app: &AppState,
     s: &Session,
     is_new: bool,
     form: &FormData,
     slug: &str,
+    active: bool,
     e: Error,
 ) -> Response {
     if !e.is_caller_error() {
@@ -119,8 +166,8 @@ fn refused(
         slug,
         get("body"),
         flag(form, "allow_duplicates"),
-        flag(form, "active"),
-        form.get("sample").map(String::as_str).unwrap_or(SAMPLE),
+        active,
+        get("sample"),
         Some(e.to_string()),
     )
 }
@@ -145,7 +192,7 @@ pub(crate) async fn create(
     };
     match app.dialer.add_template(new).await {
         Ok(t) => Redirect::to(&format!("/templates/{}", t.slug)).into_response(),
-        Err(e) => refused(&app, &s, true, &form, &slug, e),
+        Err(e) => refused(&app, &s, true, &form, &slug, flag(&form, "active"), e),
     }
 }
 
@@ -165,7 +212,14 @@ pub(crate) async fn save(
     };
     match app.dialer.update_template(&slug, change).await {
         Ok(t) => Redirect::to(&format!("/templates/{}?saved=1", t.slug)).into_response(),
-        Err(e) => refused(&app, &s, false, &form, &slug, e),
+        Err(e) => {
+            // The save changed nothing: the template is as stored (gone, if it was removed).
+            let active = match app.dialer.template(&slug).await {
+                Ok(t) => t.active,
+                Err(e) => return dialer_error(&app, &s, e),
+            };
+            refused(&app, &s, false, &form, &slug, active, e)
+        }
     }
 }
 
@@ -203,12 +257,18 @@ pub(crate) async fn preview(
         .map(String::as_str)
         .unwrap_or("preview");
     let body = form.get("body").map(String::as_str).unwrap_or_default();
-    let sample = form.get("sample").map(String::as_str).unwrap_or(SAMPLE);
-    let result = match serde_json::from_str::<JsonMap>(if sample.trim().is_empty() {
-        SAMPLE
+    // Nothing typed yet: nothing to preview and nothing wrong.
+    if body.trim().is_empty() {
+        return app.views.ok("preview.html", &s, context! { empty => true });
+    }
+    let sample = form.get("sample").map(String::as_str).unwrap_or_default();
+    // A sample left empty is built from the body, so the preview reads as the user types.
+    let ctx = if sample.trim().is_empty() {
+        Ok(sample_for(body))
     } else {
-        sample
-    }) {
+        serde_json::from_str::<JsonMap>(sample)
+    };
+    let result = match ctx {
         Ok(ctx) => app
             .dialer
             .preview_template(slug, body, &ctx)

@@ -114,7 +114,7 @@ impl Worker {
             }
             if Instant::now() >= next_beat {
                 next_beat = Instant::now() + WorkerBeat::EVERY;
-                self.beat(started_at, &stats).await;
+                self.beat(started_at, &stats, false).await;
             }
             let more = match self
                 .tick(
@@ -175,17 +175,21 @@ impl Worker {
                 count(&mut stats, &run);
             }
         }
+        // A clean end, told apart from a worker that was killed or lost its database.
+        self.beat(started_at, &stats, true).await;
         Ok(stats)
     }
 
-    /// Says this worker is alive (best effort: a failing store is the tick's to report).
-    async fn beat(&self, started_at: Timestamp, stats: &WorkerStats) {
+    /// Says this worker is alive, or with `stopped` that it ends cleanly (best effort: a
+    /// failing store is the tick's to report).
+    async fn beat(&self, started_at: Timestamp, stats: &WorkerStats, stopped: bool) {
         let beat = WorkerBeat {
             owner: self.owner.clone(),
             started_at,
             seen_at: Timestamp::now(),
             claimed: stats.claimed as u64,
             recorded: stats.recorded as u64,
+            stopped,
         };
         if let Err(e) = blocking(&self.store, move |s| s.beat(&beat)).await {
             tracing::debug!("worker heartbeat not recorded: {e}");

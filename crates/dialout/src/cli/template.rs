@@ -31,7 +31,8 @@ pub struct AddArgs {
     /// Store it inactive: send-template refuses it.
     #[arg(long)]
     pub inactive: bool,
-    /// Refuse a second message from it for the same related objects.
+    /// Refuse a second message from it for the same related objects (without this flag
+    /// duplicates are allowed, as through the API and the dashboard).
     #[arg(long = "no-duplicates")]
     pub no_duplicates: bool,
 }

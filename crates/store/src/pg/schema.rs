@@ -15,6 +15,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (8, super::pace::SCHEMA),
     // Attempt begins as HOT updates (issue 14).
     (9, V9_HOT_CLAIMS),
+    // A worker's clean stop (its last heartbeat says so).
+    (10, crate::beats::STOPPED_POSTGRES),
 ];
 
 /// An attempt begin changes only columns no index names, so PostgreSQL can write it as a HOT

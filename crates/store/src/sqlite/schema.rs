@@ -30,6 +30,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (12, Migration::Sql(super::pace::SCHEMA)),
     // Webhook events written by the store's write path, not by triggers.
     (13, Migration::Sql(super::outbox::MIGRATION)),
+    // A worker's clean stop (its last heartbeat says so).
+    (14, Migration::Sql(crate::beats::STOPPED_SQLITE)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
