@@ -4,35 +4,13 @@
 //!
 //!     cargo run --release -p dialout-dialer --example ami_bench [-- CALLS]
 
-use std::sync::Arc;
+#[path = "support/ami_rig.rs"]
+mod ami_rig;
+
 use std::time::{Duration, Instant};
 
-use dialout_backends::Ami;
-use dialout_backends::ami::AmiConfig;
-use dialout_backends::tts::{Audio, Tts, TtsError};
-use dialout_dialer::delivery::Channels;
-use dialout_dialer::delivery::{Worker, WorkerOptions};
-use dialout_dialer::{NewMessage, PhoneNumber};
-use dialout_store::{self as store, InsertMode, MessageFilter};
+use dialout_store::MessageFilter;
 use dialout_testkit::fake_ami::FakeAmi;
-
-/// The audio is not what is measured: half a second of silence for any text.
-struct Silence;
-
-impl Tts for Silence {
-    fn name(&self) -> &str {
-        "silence"
-    }
-    fn check(&self, _voice: &str) -> Result<String, TtsError> {
-        Ok("silence".into())
-    }
-    fn speak(&self, _text: &str, _voice: &str) -> Result<Audio, TtsError> {
-        Ok(Audio {
-            sample_rate: 8000,
-            samples: vec![0; 4000],
-        })
-    }
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -43,34 +21,8 @@ async fn main() {
     let fake = FakeAmi::start("dialout", "bench").await.unwrap();
     fake.playback(Duration::from_millis(200));
     let dir = tempfile::tempdir().unwrap();
-    let table: toml::Table = toml::from_str(&format!(
-        "host = \"127.0.0.1\"\nport = {}\nusername = \"dialout\"\nsecret = \"bench\"\nchannel = \"Local/{{digits}}@callee\"\n\
-         audio_url = \"http://dialout.example:8080/audio\"\naudio_dir = \"{}/audio\"\nmax_in_flight = 50\ncalls_per_second = 200\n",
-        fake.port(),
-        dir.path().display()
-    ))
-    .unwrap();
-    let config = AmiConfig::from_table("pbx", &table).unwrap();
-    let backend = Arc::new(Ami::start("pbx", config, Arc::new(Silence)).unwrap());
-    let store = store::open(&format!("sqlite://{}/dialout.db", dir.path().display())).unwrap();
-    let new: Vec<NewMessage> = (0..calls)
-        .map(|i| {
-            let n = PhoneNumber::from_e164(&format!("+420776{:06}", 100_000 + i)).unwrap();
-            NewMessage::new(n, "Your order has shipped.", "pbx")
-        })
-        .collect();
-    store
-        .insert(&new, InsertMode::QUEUED, jiff::Timestamp::now())
-        .unwrap();
-    // The default delivery settings: a 1 s tick; results are taken in when the backend
-    // says they wait, not at the tick.
-    let worker = Worker::new(
-        store.clone(),
-        Channels::single(backend),
-        WorkerOptions::default(),
-    );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let handle = tokio::spawn(async move { worker.run(stop_rx).await });
+    let rig = ami_rig::Rig::start(&fake, dir.path(), calls);
+    let store = rig.store.clone();
     let start = Instant::now();
     let all = MessageFilter {
         limit: Some(calls + 1),
@@ -88,8 +40,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let elapsed = start.elapsed();
-    stop_tx.send(true).unwrap();
-    handle.await.unwrap().unwrap();
+    rig.finish().await;
     let hung_up = fake.hung_up();
     let mut lat: Vec<f64> = messages
         .iter()

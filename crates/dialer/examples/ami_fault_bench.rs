@@ -7,34 +7,15 @@
 //!
 //!     cargo run --release -p dialout-dialer --example ami_fault_bench [-- ROUNDS [crash|restart]]
 
+#[path = "support/ami_rig.rs"]
+mod ami_rig;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialout_backends::Ami;
-use dialout_backends::ami::AmiConfig;
-use dialout_backends::tts::{Audio, Tts, TtsError};
-use dialout_dialer::delivery::{Channels, Worker, WorkerOptions};
-use dialout_dialer::{Message, NewMessage, PhoneNumber, State};
-use dialout_store::{self as store, InsertMode, MessageFilter, Store};
+use dialout_dialer::{Message, State};
+use dialout_store::{MessageFilter, Store};
 use dialout_testkit::fake_ami::{Callee, FakeAmi};
-
-/// The audio is not what is measured: half a second of silence for any text.
-struct Silence;
-
-impl Tts for Silence {
-    fn name(&self) -> &str {
-        "silence"
-    }
-    fn check(&self, _voice: &str) -> Result<String, TtsError> {
-        Ok("silence".into())
-    }
-    fn speak(&self, _text: &str, _voice: &str) -> Result<Audio, TtsError> {
-        Ok(Audio {
-            sample_rate: 8000,
-            samples: vec![0; 4000],
-        })
-    }
-}
 
 const GOAL: Duration = Duration::from_secs(5);
 
@@ -72,32 +53,8 @@ async fn round(crash: bool, down: Duration) -> Outcome {
         fake.callee(n, Callee::answers());
     }
     let dir = tempfile::tempdir().unwrap();
-    let table: toml::Table = toml::from_str(&format!(
-        "host = \"127.0.0.1\"\nport = {}\nusername = \"dialout\"\nsecret = \"bench\"\nchannel = \"Local/{{digits}}@callee\"\n\
-         audio_url = \"http://dialout.example:8080/audio\"\naudio_dir = \"{}/audio\"\nmax_in_flight = 50\ncalls_per_second = 200\n",
-        fake.port(),
-        dir.path().display()
-    ))
-    .unwrap();
-    let config = AmiConfig::from_table("pbx", &table).unwrap();
-    let backend = Arc::new(Ami::start("pbx", config, Arc::new(Silence)).unwrap());
-    let store = store::open(&format!("sqlite://{}/dialout.db", dir.path().display())).unwrap();
-    let new: Vec<NewMessage> = (0..10)
-        .map(|i| {
-            let n = PhoneNumber::from_e164(&format!("+420776{:06}", 100_000 + i)).unwrap();
-            NewMessage::new(n, "Your order has shipped.", "pbx")
-        })
-        .collect();
-    store
-        .insert(&new, InsertMode::QUEUED, jiff::Timestamp::now())
-        .unwrap();
-    let worker = Worker::new(
-        store.clone(),
-        Channels::single(backend),
-        WorkerOptions::default(),
-    );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let handle = tokio::spawn(async move { worker.run(stop_rx).await });
+    let rig = ami_rig::Rig::start(&fake, dir.path(), 10);
+    let store = rig.store.clone();
     // Five playing, five ringing.
     let up = Instant::now();
     loop {
@@ -140,8 +97,7 @@ async fn round(crash: bool, down: Duration) -> Outcome {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let to_clean = back.elapsed();
-    stop_tx.send(true).unwrap();
-    handle.await.unwrap().unwrap();
+    rig.finish().await;
     let partial = ms
         .iter()
         .filter(|m| m.state == State::AnsweredPartial)

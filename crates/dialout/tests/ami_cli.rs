@@ -35,6 +35,15 @@ fn the_ami_dialplan_reports_by_userevent_and_astdb() {
         .assert_code(2);
 }
 
+/// A runtime of the test's own for the fake AMI server (the binary runs in other processes).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn config(dir: &std::path::Path, port: u16, secret: &str, context: &str) -> std::path::PathBuf {
     let path = dir.join("dialout.toml");
     std::fs::write(
@@ -51,11 +60,7 @@ fn config(dir: &std::path::Path, port: u16, secret: &str, context: &str) -> std:
 
 #[test]
 fn doctor_checks_the_login_the_context_and_the_audio_url() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fake = rt.block_on(FakeAmi::start("dialout", "s3cret")).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
@@ -136,11 +141,7 @@ fn doctor_checks_the_login_the_context_and_the_audio_url() {
 /// every time.
 #[test]
 fn a_wrong_secret_is_named_a_refused_login_by_doctor_and_the_worker_every_time() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fake = rt.block_on(FakeAmi::start("dialout", "s3cret")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let wrong = config(dir.path(), fake.port(), "not-it-42", "dialout-ami");
