@@ -165,6 +165,8 @@ fn main() {
             .unwrap()
             .keep(),
     };
+    // A BASE_DIR that does not exist yet is made (with its parents).
+    fs::create_dir_all(&base).unwrap_or_else(|e| panic!("cannot create {}: {e}", base.display()));
     println!("spooling {n} call files per series into {}", base.display());
     let raw1 = raw(&base, "raw write+rename #1", n);
     let none1 = one_by_one(&base, "spool, Durability::None #1", n, Durability::None);

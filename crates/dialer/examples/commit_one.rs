@@ -11,6 +11,11 @@ fn main() -> rusqlite::Result<()> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "commit_one.db".into());
+    // The database's directory is made when it does not exist yet.
+    if let Some(parent) = std::path::Path::new(&path).parent() {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+    }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

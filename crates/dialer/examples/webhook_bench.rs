@@ -104,6 +104,9 @@ fn main() {
     let dir = args
         .get(1)
         .map_or(tmp.path().to_path_buf(), std::path::PathBuf::from);
+    // A DIR that does not exist yet is made (with its parents).
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -285,7 +285,7 @@ fn import_from_a_template_with_mapped_columns() {
     .ok();
     std::fs::write(
         d.join("t.csv"),
-        "phone,Customer,Order No\n+420777000001,Ann,A1\n+420777000002,Bob,\n",
+        "phone,Customer,Order No\n+420777000001,Ann,A1\n+420777000002,Bob,B2\n",
     )
     .unwrap();
     let args = [

@@ -90,11 +90,18 @@ pub fn render(slug: &str, body: &str, context: &JsonMap) -> Result<String, Templ
         reason: describe(&e),
     };
     let tmpl = env.template_from_str(body).map_err(fail)?;
-    // Strict rendering only says "undefined value": name what the context lacks.
+    // Strict rendering only says "undefined value": name what the context lacks. An empty
+    // value (a blank cell, `--context order=`, JSON "" or null) is missing as well: it would
+    // be read to someone as nothing, or as "none".
     let mut missing: Vec<String> = tmpl
         .undeclared_variables(false)
         .into_iter()
-        .filter(|v| !context.contains_key(v) && env.globals().all(|(g, _)| g != v))
+        .filter(|v| env.globals().all(|(g, _)| g != v))
+        .filter_map(|v| match context.get(&v) {
+            None => Some(v),
+            Some(value) if is_empty(value) => Some(format!("{v} (empty)")),
+            Some(_) => None,
+        })
         .collect();
     if !missing.is_empty() {
         missing.sort();
@@ -108,6 +115,15 @@ pub fn render(slug: &str, body: &str, context: &JsonMap) -> Result<String, Templ
         .map(|(k, v)| (k.clone(), to_value(v)))
         .collect();
     tmpl.render(Value::from(ctx)).map_err(fail)
+}
+
+/// A value that says nothing: null, or a string of nothing but white space.
+fn is_empty(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
 }
 
 fn to_value(v: &serde_json::Value) -> Value {
@@ -219,6 +235,25 @@ mod tests {
             )
             .unwrap(),
             "01"
+        );
+        // An empty value is a missing one, named as such; other values are not.
+        let empty = render(
+            "t",
+            "Hello {{ name }}, order {{ order }} is ready, {{ note }}",
+            &ctx(json!({"name": "Petr", "order": "", "note": null})),
+        )
+        .unwrap_err();
+        assert!(
+            empty
+                .to_string()
+                .contains("no value for note (empty), order (empty)"),
+            "{empty}"
+        );
+        let blank = render("t", "{{ a }}", &ctx(json!({"a": " \t"}))).unwrap_err();
+        assert!(blank.to_string().contains("a (empty)"), "{blank}");
+        assert_eq!(
+            render("t", "{{ a }} {{ b }}", &ctx(json!({"a": 0, "b": false}))).unwrap(),
+            "0 false"
         );
         let nested = render("t", "{{ a.b }}", &ctx(json!({"a": {}}))).unwrap_err();
         assert!(

@@ -200,17 +200,39 @@ impl Dialer {
 
     /// Stores rows (checked before) queued for the worker, in one transaction: the
     /// do-not-call list, caps and dedupe are checked again there, against messages stored
-    /// before as well.
+    /// before as well. The same as [`Dialer::import_prepare`] and then
+    /// [`Dialer::import_insert`].
     pub async fn import_store(
         &self,
         plan: &std::sync::Arc<ImportPlan>,
         rows: Vec<ImportRow>,
     ) -> Result<ImportStored, SendError> {
+        let batch = self.import_prepare(plan, rows).await?;
+        self.import_insert(batch).await
+    }
+
+    /// The messages of rows checked before, to store with [`Dialer::import_insert`]: an
+    /// import makes the next chunk's while the one before is being stored.
+    pub async fn import_prepare(
+        &self,
+        plan: &std::sync::Arc<ImportPlan>,
+        rows: Vec<ImportRow>,
+    ) -> Result<Vec<NewMessage>, SendError> {
         let made = self.import_rows(plan, std::sync::Arc::new(rows)).await?;
         let mut batch = Vec::with_capacity(made.len());
         for m in made {
-            batch.push(m.map_err(InvalidInput::Content)?);
+            let mut m = m.map_err(InvalidInput::Content)?;
+            // Made on two threads, the ids are in no order: made again here, in the file's
+            // order, they store the rows in it (the worker takes equal rows by id).
+            m.id = dialout_model::id::MessageId::new();
+            batch.push(m);
         }
+        Ok(batch)
+    }
+
+    /// Stores messages made by [`Dialer::import_prepare`] queued for the worker, in one
+    /// transaction (see [`Dialer::import_store`]).
+    pub async fn import_insert(&self, batch: Vec<NewMessage>) -> Result<ImportStored, SendError> {
         let inserted = self.insert(batch, self.screen(false)).await?;
         let existing = inserted.iter().filter(|i| i.existing).count();
         Ok(ImportStored {

@@ -6,6 +6,7 @@ use dialout_dialer::{DncEntry, Error};
 use serde_json::json;
 
 use super::context::{Context, parse_instant, print_json};
+use super::csv_input::count;
 use super::{Failure, Global, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
@@ -43,7 +44,8 @@ pub struct ImportArgs {
     pub reason: Option<String>,
     #[arg(long, value_name = "INSTANT")]
     pub until: Option<String>,
-    /// List the readable numbers even when some are not; default: nothing is stored.
+    /// Store the readable numbers and skip the unreadable ones (they are still listed);
+    /// default: one unreadable number and nothing is stored.
     #[arg(long = "skip-invalid")]
     pub skip_invalid: bool,
 }
@@ -155,20 +157,31 @@ fn import(ctx: &Context, a: ImportArgs, g: &Global) -> Outcome {
             "added": done.added, "updated": done.updated, "invalid": invalid, "stored": stored,
         }))?;
     } else {
-        for i in &invalid {
-            eprintln!("line {}: {}: {}", i["line"], i["number"], i["reason"]);
+        for (i, text, why) in &done.invalid {
+            eprintln!("line {}: {text}: {why}", lines[*i]);
         }
         outln!(
-            "{} numbers added, {} updated{}",
-            done.added,
+            "{} added, {} updated{}",
+            count(done.added as u64, "number", "numbers"),
             done.updated,
             if stored { "" } else { "; nothing stored" }
         );
     }
     if !stored {
         return Err(Failure::usage(format!(
-            "{} unreadable numbers: nothing stored (pass --skip-invalid to list the others)",
-            invalid.len()
+            "{}: nothing stored (fix {} or pass --skip-invalid to store the readable numbers \
+             and skip {})",
+            count(
+                invalid.len() as u64,
+                "unreadable number",
+                "unreadable numbers"
+            ),
+            if invalid.len() == 1 { "it" } else { "them" },
+            if invalid.len() == 1 {
+                "this one"
+            } else {
+                "these"
+            }
         )));
     }
     Ok(())
@@ -183,32 +196,114 @@ fn read_numbers(a: &ImportArgs) -> Result<(Vec<String>, Vec<u64>), Failure> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         for (i, line) in text.lines().enumerate() {
             let n = line.trim();
-            if !n.is_empty() && !n.starts_with('#') {
-                numbers.push(n.to_string());
-                lines.push(i as u64 + 1);
+            if n.is_empty() || n.starts_with('#') {
+                continue;
             }
+            if numbers.is_empty() {
+                refuse_csv_without_column(a, n)?;
+            }
+            numbers.push(n.to_string());
+            lines.push(i as u64 + 1);
         }
         return Ok((numbers, lines));
     };
-    let (mut reader, _) = super::csv_input::open(&a.file)?;
+    let (mut reader, sep) = super::csv_input::open(&a.file)?;
     let headers = reader
         .headers()
         .map_err(|e| Failure::usage(format!("{}: {e}", a.file.display())))?
         .clone();
+    reader.get_mut().record_line();
     let at = super::csv_input::column(&headers, column, "--column")?;
     let mut record = csv::StringRecord::new();
+    let mut last_line = 1;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
+                let line = reader.get_mut().record_line();
+                last_line = line;
+                if record.len() > headers.len() {
+                    let why = super::csv_input::too_many_fields(record.len(), headers.len(), sep);
+                    return Err(Failure::usage(format!(
+                        "{} line {line}: {why}; nothing stored",
+                        a.file.display()
+                    )));
+                }
                 let n = record.get(at).unwrap_or_default().trim();
                 if !n.is_empty() {
                     numbers.push(n.to_string());
-                    lines.push(record.position().map_or(0, |p| p.line()));
+                    lines.push(line);
                 }
             }
             Err(e) => return Err(Failure::usage(format!("{}: {e}", a.file.display()))),
         }
     }
+    if reader.get_ref().ended_in_quotes() {
+        return Err(Failure::usage(format!(
+            "{} line {last_line}: {}; nothing stored",
+            a.file.display(),
+            super::csv_input::UNCLOSED_QUOTE
+        )));
+    }
     Ok((numbers, lines))
+}
+
+/// Without `--column` every line is a number; a first line with `,`, `;` or a tab (never in
+/// a number) is a CSV header: name its columns, and the one that looks like phone numbers.
+fn refuse_csv_without_column(a: &ImportArgs, first: &str) -> Result<(), Failure> {
+    if !first.contains([',', ';', '\t']) {
+        return Ok(());
+    }
+    let sep = if first.contains('\t') {
+        b'\t'
+    } else {
+        super::csv_input::separator(first.as_bytes())
+    };
+    let cells = |line: &str| -> Vec<String> {
+        line.split(sep as char)
+            .map(|c| c.trim().trim_matches('"').trim().to_string())
+            .collect()
+    };
+    let headers = cells(first);
+    let hint = std::fs::read_to_string(&a.file)
+        .ok()
+        .and_then(|text| {
+            let second = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .nth(1)?
+                .to_string();
+            let values = cells(&second);
+            let phone = values.iter().position(|v| looks_like_a_number(v))?;
+            headers.get(phone).cloned()
+        })
+        .unwrap_or_else(|| "HEADER".into());
+    Err(Failure::usage(format!(
+        "{}: the first line looks like a CSV header ({}), not a number: name the column \
+         with the numbers, e.g. --column {}",
+        a.file.display(),
+        headers.join(", "),
+        shell_word(&hint)
+    ))
+    .with_field(Some("--column".into())))
+}
+
+/// Digits with the usual punctuation of a phone number, at least six digits.
+fn looks_like_a_number(v: &str) -> bool {
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    digits >= 6
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+}
+
+fn shell_word(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("\"{w}\"")
+    }
 }

@@ -8,10 +8,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dialout_dialer::{ImportPlan, ImportRow, ImportSpec, JsonMap, RowError};
+use dialout_dialer::{
+    ImportPlan, ImportRow, ImportSpec, ImportStored, JsonMap, RowError, SendError,
+};
 use serde_json::json;
 
 use super::context::{Context, print_json, send_failure};
+use super::csv_input::{Input, count};
 use super::{Failure, Global, Outcome};
 
 /// Rows per check and per stored transaction.
@@ -54,6 +57,10 @@ pub struct Args {
 
 /// Where each value of a row comes from.
 struct Columns {
+    /// Fields in the header line: a row with more is bad (a separator that should have been
+    /// quoted cut a field in two).
+    width: usize,
+    sep: u8,
     recipient: usize,
     content: Option<usize>,
     /// Template variable -> column.
@@ -61,12 +68,14 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(a: &Args, headers: &csv::StringRecord) -> Result<Self, Failure> {
+    fn new(a: &Args, headers: &csv::StringRecord, sep: u8) -> Result<Self, Failure> {
         use super::csv_input::column;
         let recipient = column(headers, &a.recipient_column, "--recipient-column")?;
         if a.template.is_none() {
             let name = a.content_column.as_deref().unwrap_or("content");
             return Ok(Columns {
+                width: headers.len(),
+                sep,
                 recipient,
                 content: Some(column(headers, name, "--content-column")?),
                 variables: Vec::new(),
@@ -94,24 +103,33 @@ impl Columns {
                 .collect::<Result<_, Failure>>()?
         };
         Ok(Columns {
+            width: headers.len(),
+            sep,
             recipient,
             content: None,
             variables,
         })
     }
 
-    fn row(&self, line: u64, r: &csv::StringRecord) -> ImportRow {
+    fn row(&self, line: u64, r: &csv::StringRecord) -> Result<ImportRow, RowError> {
         let field = |i: usize| r.get(i).unwrap_or_default();
+        if r.len() > self.width {
+            return Err(RowError {
+                line,
+                recipient: field(self.recipient).to_string(),
+                reason: super::csv_input::too_many_fields(r.len(), self.width, self.sep),
+            });
+        }
         let mut context = JsonMap::new();
         for (name, i) in &self.variables {
             context.insert(name.clone(), field(*i).into());
         }
-        ImportRow {
+        Ok(ImportRow {
             line,
             recipient: field(self.recipient).to_string(),
             content: self.content.map(field).unwrap_or_default().to_string(),
             context,
-        }
+        })
     }
 }
 
@@ -161,12 +179,13 @@ fn chunks(
     bar: &indicatif::ProgressBar,
     mut each: impl FnMut(Vec<ImportRow>, &mut Vec<RowError>) -> Result<(), Failure>,
 ) -> Result<(u64, Vec<RowError>), Failure> {
-    let (mut reader, _) = super::csv_input::open(&a.file)?;
+    let (mut reader, sep) = super::csv_input::open(&a.file)?;
     let headers = reader
         .headers()
         .map_err(|e| Failure::usage(format!("{}: {e}", a.file.display())))?
         .clone();
-    let columns = Columns::new(a, &headers)?;
+    reader.get_mut().record_line();
+    let columns = Columns::new(a, &headers, sep)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(2);
     std::thread::scope(|scope| {
         let parser = scope.spawn(move || parse(&mut reader, &columns, &a.file, tx));
@@ -195,44 +214,75 @@ fn chunks(
 /// A chunk of rows, the rows of it that could not be read, and how far into the file it ends.
 type Parsed = (Vec<ImportRow>, Vec<RowError>, u64);
 
-/// Parses the whole file into chunks for [`chunks`]; the number of rows.
+/// Parses the whole file into chunks for [`chunks`]; the number of rows. The last row read
+/// is held back until the next is read: at the end of the file it is bad if the file ended
+/// inside its quotes.
 fn parse(
-    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+    reader: &mut csv::Reader<Input>,
     columns: &Columns,
     path: &Path,
     tx: std::sync::mpsc::SyncSender<Parsed>,
 ) -> Result<u64, Failure> {
-    let (mut rows, mut errors, mut count) = (Vec::with_capacity(CHUNK), Vec::new(), 0u64);
+    let (mut rows, mut errors, mut count) = (Vec::with_capacity(CHUNK + 1), Vec::new(), 0u64);
     let mut record = csv::StringRecord::new();
+    // Whether the last record read is the last of `rows` (else a bad row).
+    let mut last_in_rows = false;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 count += 1;
-                let line = record.position().map_or(0, |p| p.line());
-                rows.push(columns.row(line, &record));
+                let line = reader.get_mut().record_line();
+                last_in_rows = match columns.row(line, &record) {
+                    Ok(row) => {
+                        rows.push(row);
+                        true
+                    }
+                    Err(bad) => {
+                        errors.push(bad);
+                        false
+                    }
+                };
             }
             Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
                 count += 1;
-                let line = e.position().map_or(0, |p| p.line());
+                let line = reader.get_mut().record_line();
                 errors.push(RowError {
                     line,
                     recipient: String::new(),
                     reason: "not UTF-8 text: save the file as UTF-8".into(),
                 });
+                last_in_rows = false;
             }
             Err(e) => return Err(Failure::usage(format!("{}: {e}", path.display()))),
         }
-        if rows.len() == CHUNK {
-            let chunk = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK));
-            let sent = (chunk, std::mem::take(&mut errors), reader.position().byte());
+        if rows.len() > CHUNK {
+            let held = rows.pop();
+            let chunk = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK + 1));
+            rows.extend(held);
+            let sent = (
+                chunk,
+                std::mem::take(&mut errors),
+                reader.get_ref().bytes_read(),
+            );
             if tx.send(sent).is_err() {
                 // The consumer stopped on an error of its own.
                 return Ok(count);
             }
         }
     }
-    let _ = tx.send((rows, errors, reader.position().byte()));
+    if reader.get_ref().ended_in_quotes() {
+        if last_in_rows && let Some(row) = rows.pop() {
+            errors.push(RowError {
+                line: row.line,
+                recipient: row.recipient,
+                reason: super::csv_input::UNCLOSED_QUOTE.into(),
+            });
+        } else if let Some(bad) = errors.last_mut() {
+            bad.reason = format!("{}; {}", bad.reason, super::csv_input::UNCLOSED_QUOTE);
+        }
+    }
+    let _ = tx.send((rows, errors, reader.get_ref().bytes_read()));
     Ok(count)
 }
 
@@ -290,18 +340,39 @@ pub fn run(a: Args, g: &Global) -> Outcome {
     if !refused && !a.dry_run {
         let bad: HashSet<u64> = errors.iter().map(|e| e.line).collect();
         let bar = progress(g, &a.file, "storing");
-        chunks(&a, &bar, |mut chunk, _| {
+        // A chunk's messages are made while the chunk before is stored (in its own
+        // transaction, on a thread of the store's): at most one chunk waits, and a chunk is
+        // stored only after the one before it is.
+        let mut storing: Option<tokio::task::JoinHandle<Result<ImportStored, SendError>>> = None;
+        let mut tally = |done: Result<ImportStored, SendError>| -> Result<(), Failure> {
+            let done = done.map_err(send_failure)?;
+            stored += done.stored;
+            existing += done.existing;
+            Ok(())
+        };
+        let wait = |handle: tokio::task::JoinHandle<_>| {
+            ctx.block_on(handle)
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        };
+        let read = chunks(&a, &bar, |mut chunk, _| {
             chunk.retain(|r| !bad.contains(&r.line));
             if chunk.is_empty() {
                 return Ok(());
             }
-            let done = ctx
-                .block_on(ctx.dialer.import_store(&plan, chunk))
-                .map_err(send_failure)?;
-            stored += done.stored;
-            existing += done.existing;
+            let made = ctx.block_on(ctx.dialer.import_prepare(&plan, chunk));
+            if let Some(before) = storing.take() {
+                tally(wait(before))?;
+            }
+            let (dialer, batch) = (ctx.dialer.clone(), made.map_err(send_failure)?);
+            storing = Some(ctx.block_on(async move {
+                tokio::spawn(async move { dialer.import_insert(batch).await })
+            }));
             Ok(())
-        })?;
+        });
+        if let Some(last) = storing.take() {
+            tally(wait(last))?;
+        }
+        read?;
     }
     let secs = started.elapsed().as_secs_f64();
     if g.json {
@@ -319,7 +390,10 @@ pub fn run(a: Args, g: &Global) -> Outcome {
             eprintln!("line {}: {}", e.line, e.reason);
         }
         if errors.len() > 20 {
-            eprintln!("... and {} more bad rows", errors.len() - 20);
+            eprintln!(
+                "... and {} more",
+                count(errors.len() as u64 - 20, "bad row", "bad rows")
+            );
         }
         let verb = if a.dry_run {
             "checked (dry run, nothing stored)".to_string()
@@ -328,7 +402,11 @@ pub fn run(a: Args, g: &Global) -> Outcome {
         } else {
             format!("stored {stored}, already stored {existing}")
         };
-        outln!("{rows} rows: {} bad; {verb} in {secs:.1} s", errors.len());
+        outln!(
+            "{}: {} bad; {verb} in {secs:.1} s",
+            count(rows, "row", "rows"),
+            errors.len()
+        );
     }
     if refused {
         let report = a
@@ -337,8 +415,9 @@ pub fn run(a: Args, g: &Global) -> Outcome {
             .map(|p| format!(" (listed in {})", p.display()))
             .unwrap_or_default();
         return Err(Failure::usage(format!(
-            "{} bad rows{report}: nothing stored; fix them or pass --skip-invalid",
-            errors.len()
+            "{}{report}: nothing stored; fix {} or pass --skip-invalid to store the good rows",
+            count(errors.len() as u64, "bad row", "bad rows"),
+            if errors.len() == 1 { "it" } else { "them" }
         )));
     }
     Ok(())

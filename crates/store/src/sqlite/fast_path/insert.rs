@@ -1,5 +1,14 @@
 //! Storing new messages: one write transaction, one INSERT per message, placed against the
 //! scan marks.
+//!
+//! **Idempotency keys by the index.** When the transaction has nothing to screen (no
+//! do-not-call entry, no limit that records calls), a message with an idempotency key is
+//! INSERTed at once and the stored message is read only when the unique index
+//! `messages_idempotency` refuses the key; otherwise the key is looked up first. *Invariant*:
+//! the answer is the one reading first gives (the message stored under the key, or the
+//! conflict): nothing happens between the look-up and the INSERT without screening, and a
+//! refused INSERT changes nothing (SQLite undoes the statement, not the transaction). A bulk
+//! import of new rows saves one index search per row (about a tenth of its insert time).
 
 use super::super::SqliteStore;
 use super::super::messages::template_used_for;
@@ -177,6 +186,18 @@ impl Screening {
         let listed = screen.dnc && super::super::dnc::any(tx)?;
         Ok(Some(Screening { screen, listed }))
     }
+
+    /// Whether screening a message would read or write anything.
+    fn acts(&self) -> bool {
+        (self.screen.dnc && self.listed) || self.screen.records()
+    }
+}
+
+/// The unique index of idempotency keys refused the row.
+fn key_taken(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, Some(text))
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            && text.contains("messages.idempotency_key"))
 }
 
 impl<'t> InsertStatements<'t> {
@@ -196,10 +217,13 @@ fn insert_one(
     now: Timestamp,
     claim: Claim<'_>,
 ) -> Result<Inserted, StoreError> {
-    if let Some(found) = by_key(tx, new)? {
+    let screening = st.screen.as_ref().filter(|s| s.acts());
+    // Without screening, the unique index finds a stored key (see the module's comment).
+    let key_first = screening.is_some();
+    if key_first && let Some(found) = by_key(tx, new)? {
         return found;
     }
-    if let Some(s) = &st.screen {
+    if let Some(s) = screening {
         super::super::dnc::screen(tx, new, now, &s.screen, s.listed)?;
     }
     let mut m = new_message_row(new, now);
@@ -270,6 +294,12 @@ fn insert_one(
             // Another message has this key: take the next free one.
             Err(StoreError::Sqlite(e)) if keys::taken(&e) && n == own => {
                 n = keys::displaced(tx, &id, own)?
+            }
+            Err(StoreError::Sqlite(e)) if !key_first && key_taken(&e) => {
+                return match by_key(tx, new)? {
+                    Some(found) => found,
+                    None => Err(StoreError::Sqlite(e)),
+                };
             }
             Err(e) => return Err(e),
         }

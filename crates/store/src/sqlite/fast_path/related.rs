@@ -29,6 +29,10 @@ pub(in crate::sqlite) fn index(
     n: i64,
     related: &[RelatedObject],
 ) -> Result<(), StoreError> {
+    // Most messages have none: no statement to look up (an import stores a million).
+    if related.is_empty() {
+        return Ok(());
+    }
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO message_related (kind, object_key, object_id, message_n) \
          VALUES (:kind, :object_key, :object_id, :n)",
