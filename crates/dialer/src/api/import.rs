@@ -221,11 +221,9 @@ impl Dialer {
         let made = self.import_rows(plan, std::sync::Arc::new(rows)).await?;
         let mut batch = Vec::with_capacity(made.len());
         for m in made {
-            let mut m = m.map_err(InvalidInput::Content)?;
-            // Made on two threads, the ids are in no order: made again here, in the file's
-            // order, they store the rows in it (the worker takes equal rows by id).
-            m.id = dialout_model::id::MessageId::new();
-            batch.push(m);
+            // `import_rows` gave the ids in the file's order: the rows are stored in it (the
+            // worker takes equal rows by id).
+            batch.push(m.map_err(InvalidInput::Content)?);
         }
         Ok(batch)
     }
