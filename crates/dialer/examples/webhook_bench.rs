@@ -5,6 +5,8 @@
 //! cargo run --release -p dialout-dialer --example webhook_bench -- [N] [DB_DIR]
 //! ```
 //!
+//! DB_DIR is created if it does not exist.
+//!
 //! Three runs, each on a fresh SQLite database of N messages for the Dummy backend (one state
 //! change each), stored in bulk beforehand (not timed):
 //! 1. the worker alone, no endpoint;
@@ -104,6 +106,7 @@ fn main() {
     let dir = args
         .get(1)
         .map_or(tmp.path().to_path_buf(), std::path::PathBuf::from);
+    std::fs::create_dir_all(&dir).expect("create DB_DIR");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
