@@ -30,6 +30,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (12, Migration::Sql(super::pace::SCHEMA)),
     // Webhook events written by the store's write path, not by triggers.
     (13, Migration::Sql(super::outbox::MIGRATION)),
+    // When a webhook delivery was given up (`webhook replay --since` selects by it).
+    (14, Migration::Sql(super::webhook_control::FAILED_AT)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
