@@ -36,7 +36,6 @@ async fn failed_endpoint(s: &common::Server) -> (i64, Vec<Delivery>) {
 
 /// On again (its failed deliveries stay failed until replayed).
 fn enable(s: &common::Server, ep: i64) {
-    use dialout_store::webhook_control::WebhookControl;
     assert!(s.store().webhooks().enable_endpoint(ep).unwrap().is_some());
 }
 

@@ -1568,7 +1568,10 @@ fn webhook_lease_signal_and_enable(s: &Arc<dyn Store>) {
     apply(&**s, id, &hook_status(State::Ready, false), t(1)).unwrap();
     let start = std::time::Instant::now();
     while !signal.has_changed().unwrap() {
-        assert!(start.elapsed().as_secs() < 10, "the commit ticked the signal");
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the commit ticked the signal"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
