@@ -34,6 +34,11 @@ async fn failed_endpoint(s: &common::Server) -> (i64, Vec<Delivery>) {
     (ep.id, failed)
 }
 
+/// On again (its failed deliveries stay failed until replayed).
+fn enable(s: &common::Server, ep: i64) {
+    assert!(s.store().webhooks().enable_endpoint(ep).unwrap().is_some());
+}
+
 async fn state(s: &common::Server, id: i64) -> DeliveryState {
     s.dialer.webhook_delivery(id).await.unwrap().state
 }
@@ -124,6 +129,16 @@ async fn replay_needs_the_csrf_token_and_the_admin_scope() {
     );
 
     let token = csrf(&r, &admin).await;
+    // While the endpoint is disabled a replay would never be posted: refused, with why.
+    let resp = post(&r, Some(&admin), &path, &format!("_csrf={token}")).await;
+    assert_eq!(resp.status, StatusCode::CONFLICT);
+    assert!(
+        resp.body.contains("is disabled") && resp.body.contains("nothing was queued"),
+        "{}",
+        resp.body
+    );
+    assert_eq!(state(&s, one).await, DeliveryState::Failed);
+    enable(&s, ep);
     let page = get(&r, Some(&admin), &format!("/webhooks/{ep}")).await;
     assert!(
         page.body.contains(&format!("action=\"{path}\"")),
@@ -158,6 +173,7 @@ async fn replay_needs_the_csrf_token_and_the_admin_scope() {
 async fn replay_all_failures_of_an_endpoint() {
     let (r, s) = router();
     let (ep, failed) = failed_endpoint(&s).await;
+    enable(&s, ep);
     let admin = session(&r, common::ALL).await;
     let token = csrf(&r, &admin).await;
     let path = format!("/webhooks/{ep}/replay-failed");

@@ -5,6 +5,8 @@
 //! cargo run --release -p dialout-dialer --example webhook_bench -- [N] [DB_DIR]
 //! ```
 //!
+//! DB_DIR is created if it does not exist.
+//!
 //! Three runs, each on a fresh SQLite database of N messages for the Dummy backend (one state
 //! change each), stored in bulk beforehand (not timed):
 //! 1. the worker alone, no endpoint;

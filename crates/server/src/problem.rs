@@ -236,6 +236,9 @@ impl From<WebhookError> for Problem {
             WebhookError::NoEndpoint(_) | WebhookError::NoDelivery(_) => {
                 Problem::not_found(e.to_string())
             }
+            WebhookError::Disabled(_) | WebhookError::Duplicate { .. } => {
+                Problem::conflict(e.to_string())
+            }
             WebhookError::Store(s) => Problem::from(Error::Store(s)),
             WebhookError::Stopped(_) => Problem::internal(e),
         }

@@ -306,13 +306,22 @@ pub struct NewWebhookBody {
     pub tag: Option<String>,
 }
 
+/// What to change of an endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    /// true: on again (events of changes from now on); false: off (pending deliveries fail).
+    pub active: bool,
+}
+
 /// Exactly one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
     /// This delivery, whatever its state.
     pub delivery_id: Option<i64>,
-    /// Every failed delivery of an event at or after this instant (RFC 3339).
+    /// Every delivery given up (failed) at or after this instant (RFC 3339), whenever its
+    /// event happened.
     #[schema(format = DateTime)]
     pub failed_since: Option<String>,
 }

@@ -143,6 +143,62 @@ async fn webhooks_endpoints(db: Db) {
         .await
         .problem(404);
 
+    // PATCH: off by hand, then a replay to it is refused (409, nothing queued), and so is
+    // the same URL again; on again, and the replay below goes through.
+    let path = format!("/v1/webhooks/{id}");
+    s.call_as(&reader, "PATCH", &path, Some(json!({"active": false})))
+        .await
+        .problem(403);
+    let r = s.call("PATCH", &path, Some(json!({"active": false}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.body["disabled_reason"], "disabled by an admin");
+    let r = s
+        .call(
+            "POST",
+            "/v1/webhooks/replay",
+            Some(json!({"delivery_id": delivery})),
+        )
+        .await;
+    r.problem(409);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains(&format!(
+            "webhook endpoint {id} (disabled by an admin) is disabled; nothing was queued"
+        )),
+        "{}",
+        r.text
+    );
+    let r = s
+        .call("POST", "/v1/webhooks", Some(json!({"url": rx.url()})))
+        .await;
+    r.problem(409);
+    assert!(r.text.contains("already posts to"), "{}", r.text);
+    for bad in [
+        json!({}),
+        json!({"active": "yes"}),
+        json!({"active": true, "url": "x"}),
+    ] {
+        s.call("PATCH", &path, Some(bad)).await.problem(422);
+    }
+    s.call(
+        "PATCH",
+        "/v1/webhooks/999999",
+        Some(json!({"active": true})),
+    )
+    .await
+    .problem(404);
+    s.call("PATCH", "/v1/webhooks/abc", Some(json!({"active": true})))
+        .await
+        .problem(404);
+    let r = s.call("PATCH", &path, Some(json!({"active": true}))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["active"], true);
+    assert_eq!(r.body["disabled_reason"], Value::Null);
+    assert_eq!(
+        s.call("GET", "/v1/webhooks", None).await.body["items"][0]["active"],
+        true
+    );
+
     // Replay: by id (queued again, whatever its state), or the failed ones since an instant.
     let r = s
         .call(

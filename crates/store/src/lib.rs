@@ -3,7 +3,8 @@
 //! blocking thread, never inside a backend call. Depends on `dialout-model` only.
 //!
 //! [`Store`] is the whole of it, made of small parts: [`MessageStore`], [`DeliveryStore`],
-//! [`HealthStore`], [`DncStore`], [`TokenStore`] and [`WebhookStore`].
+//! [`HealthStore`], [`DncStore`], [`TokenStore`], [`WebhookStore`] and
+//! [`WebhookControl`].
 
 pub mod beats;
 pub mod blocking;
@@ -20,6 +21,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod store;
 pub mod tokens;
+pub mod webhook_control;
 pub mod webhooks;
 
 pub use beats::WorkerBeat;
@@ -32,6 +34,7 @@ pub use open::{open, redact_url};
 pub use plan::Change;
 pub use store::Store;
 pub use tokens::TokenStore;
+pub use webhook_control::WebhookControl;
 pub use webhooks::WebhookStore;
 
 /// Every part of [`Store`], for callers that hold an `Arc<dyn Store>` and call its methods:
@@ -43,5 +46,6 @@ pub mod prelude {
     pub use crate::message_store::MessageStore;
     pub use crate::store::Store;
     pub use crate::tokens::TokenStore;
+    pub use crate::webhook_control::WebhookControl;
     pub use crate::webhooks::WebhookStore;
 }

@@ -5,6 +5,7 @@
 //! writes a history entry, its events commit or roll back with it.
 
 use crate::error::StoreError;
+use crate::webhook_control::WebhookControl;
 use dialout_model::id::MessageId;
 use dialout_model::state::State;
 use jiff::Timestamp;
@@ -151,12 +152,25 @@ pub struct DeliveryFilter {
 pub enum Replay {
     /// This delivery, whatever its state.
     Id(i64),
-    /// Every failed delivery of an event that happened at or after this instant.
+    /// Every delivery given up (failed) at or after this instant, whenever its event
+    /// happened.
     FailedSince(Timestamp),
 }
 
-/// The webhook half of a [`crate::store::Store`]; each method is one transaction.
-pub trait WebhookStore: Send + Sync {
+/// What [`WebhookStore::replay`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replayed {
+    /// This many deliveries are pending again (0: none matched).
+    Queued(usize),
+    /// Nothing was queued: deliveries asked for belong to these disabled endpoints, which
+    /// would never post them. Enable them first.
+    Disabled(Vec<i64>),
+}
+
+/// The webhook half of a [`crate::store::Store`]; each method is one transaction. The
+/// endpoint switch, the claims' lease and the wake-up signal are in
+/// [`crate::webhook_control::WebhookControl`].
+pub trait WebhookStore: WebhookControl + Send + Sync {
     /// Stores an endpoint; from then on every state change of a matching message queues a
     /// delivery for it, in the change's own transaction.
     fn add_endpoint(&self, new: &NewEndpoint, now: Timestamp) -> Result<Endpoint, StoreError>;
@@ -174,7 +188,8 @@ pub trait WebhookStore: Send + Sync {
         lease_until: Timestamp,
         now: Timestamp,
     ) -> Result<Option<Delivery>, StoreError>;
-    /// Claims up to `limit` due deliveries of one endpoint for `owner` until `lease_until`:
+    /// Claims up to `limit` due deliveries of one endpoint for `owner` until `lease_until`
+    /// (a lease its holder renews while it posts, see `WebhookControl::renew_claims`):
     /// of each message only its earliest pending event, so events go out in order. Concurrent
     /// callers never get the same delivery.
     fn claim_deliveries(
@@ -194,8 +209,9 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<(), StoreError>;
     fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError>;
     fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError>;
-    /// Queues deliveries again (pending, due now, `max_age` from now); returns how many.
-    fn replay(&self, which: Replay, now: Timestamp) -> Result<usize, StoreError>;
+    /// Queues deliveries again (pending, due now, `max_age` from now), all or none: none
+    /// when one of them belongs to a disabled endpoint.
+    fn replay(&self, which: Replay, now: Timestamp) -> Result<Replayed, StoreError>;
 }
 
 /// The event types as stored: comma-separated.

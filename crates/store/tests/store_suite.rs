@@ -1565,6 +1565,73 @@ fn webhook_concurrent_claims(s: &Arc<dyn Store>) {
     assert_eq!(unique.len(), 200, "no delivery claimed twice");
 }
 
+/// A claim is a lease its holder renews (no one else takes the delivery meanwhile, and no
+/// one else can renew it); a commit that queues a delivery ticks the queued signal; a
+/// disabled endpoint's delivery is not replayed until the endpoint is enabled again.
+fn webhook_lease_signal_and_enable(s: &Arc<dyn Store>) {
+    use dialout_store::webhooks::{Replay, Replayed};
+    let id = s.insert(&[new_message("a")], QUEUED, t(0)).unwrap()[0]
+        .message
+        .id;
+    let ep = endpoint(&**s, &["message.state_changed"], None);
+    let mut signal = s.webhooks().queued_signal().unwrap().expect("a signal");
+    signal.borrow_and_update();
+    apply(&**s, id, &hook_status(State::Ready, false), t(1)).unwrap();
+    let start = std::time::Instant::now();
+    while !signal.has_changed().unwrap() {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the commit ticked the signal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+
+    let now = Timestamp::now();
+    let secs = |n| now + SignedDuration::from_secs(n);
+    let held = s
+        .webhooks()
+        .claim_deliveries("w1", ep, now, secs(1), 10)
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    let ids = [held[0].id];
+    assert_eq!(s.webhooks().renew_claims("w2", &ids, secs(60)).unwrap(), 0);
+    assert_eq!(s.webhooks().renew_claims("w1", &ids, secs(60)).unwrap(), 1);
+    assert!(
+        s.webhooks()
+            .claim_deliveries("w2", ep, secs(2), secs(3), 10)
+            .unwrap()
+            .is_empty(),
+        "renewed past the first lease"
+    );
+    assert_eq!(
+        s.webhooks()
+            .claim_deliveries("w2", ep, secs(61), secs(62), 10)
+            .unwrap()
+            .len(),
+        1,
+        "free once the renewed lease ended"
+    );
+
+    s.webhooks().disable_endpoint(ep, "gone", now).unwrap();
+    assert_eq!(
+        s.webhooks().replay(Replay::Id(ids[0]), now).unwrap(),
+        Replayed::Disabled(vec![ep])
+    );
+    assert_eq!(
+        s.webhooks()
+            .replay(Replay::FailedSince(now - SignedDuration::from_secs(1)), now)
+            .unwrap(),
+        Replayed::Disabled(vec![ep])
+    );
+    let on = s.webhooks().enable_endpoint(ep).unwrap().expect("stored");
+    assert!(on.active && on.disabled_reason.is_none());
+    assert!(s.webhooks().enable_endpoint(ep + 100).unwrap().is_none());
+    assert_eq!(
+        s.webhooks().replay(Replay::Id(ids[0]), now).unwrap(),
+        Replayed::Queued(1)
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1606,6 +1673,7 @@ suite!(
     worker_beats,
     webhook_outbox_and_claims,
     webhook_concurrent_claims,
+    webhook_lease_signal_and_enable,
 );
 
 #[test]

@@ -20,7 +20,9 @@ const RECENT: usize = 50;
 const FAILURES_COUNTED: usize = 1000;
 
 fn webhook_error(app: &AppState, s: &Session, e: WebhookError) -> Response {
-    if e.is_caller_error() {
+    if matches!(e, WebhookError::Disabled(_)) {
+        app.views.error(StatusCode::CONFLICT, s, &e.to_string())
+    } else if e.is_caller_error() {
         app.views.error(StatusCode::NOT_FOUND, s, &e.to_string())
     } else {
         tracing::error!("dashboard: {e}");

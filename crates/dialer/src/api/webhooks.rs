@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use dialout_backends::shared::blocking;
 use dialout_model::message::Tag;
 use dialout_store::webhooks::{
-    Delivery, DeliveryFilter, EVENT_TYPES, Endpoint, NewEndpoint, Outcome, Replay, Secret,
+    Delivery, DeliveryFilter, EVENT_TYPES, Endpoint, NewEndpoint, Outcome, Replay, Replayed, Secret,
 };
 
 use crate::dialer::Dialer;
@@ -24,7 +24,8 @@ impl Dialer {
 
     /// Subscribes `url` to `events` (default: all of [`EVENT_TYPES`]) of messages with `tag`
     /// (default: every message). Returns the endpoint and its secret, which is shown only
-    /// here.
+    /// here. A URL some endpoint already posts to is refused ([`WebhookError::Duplicate`]):
+    /// two endpoints would post every event twice.
     pub async fn add_webhook(
         &self,
         url: &str,
@@ -56,6 +57,13 @@ impl Dialer {
         if let Some(t) = &tag {
             Tag::new(t).map_err(|e| WebhookError::Invalid(e.to_string()))?;
         }
+        if let Some(e) = self.webhooks().await?.into_iter().find(|e| e.url == url) {
+            return Err(WebhookError::Duplicate {
+                id: e.id,
+                url: e.url,
+                active: e.active,
+            });
+        }
         let secret = signing::new_secret();
         let new = NewEndpoint {
             url: url.to_string(),
@@ -81,6 +89,35 @@ impl Dialer {
         } else {
             Err(WebhookError::NoEndpoint(id))
         }
+    }
+
+    /// Turns an endpoint on (`active`: it gets the events of changes from now on; what failed
+    /// while it was off stays failed until replayed) or off (no more events; its pending
+    /// deliveries fail as "disabled by an admin"). Returns the endpoint as it is then.
+    pub async fn set_webhook_active(
+        &self,
+        id: i64,
+        active: bool,
+    ) -> Result<Endpoint, WebhookError> {
+        let store = self.store().clone();
+        let ep = blocking::run(move || {
+            if active {
+                return store.webhooks().enable_endpoint(id);
+            }
+            if !store.webhooks().endpoints()?.iter().any(|e| e.id == id) {
+                return Ok(None);
+            }
+            store
+                .webhooks()
+                .disable_endpoint(id, "disabled by an admin", Timestamp::now())?;
+            Ok(store
+                .webhooks()
+                .endpoints()?
+                .into_iter()
+                .find(|e| e.id == id))
+        })
+        .await??;
+        ep.ok_or(WebhookError::NoEndpoint(id))
     }
 
     /// Queues a `webhook.test` event for the endpoint and posts it at once; the delivery as
@@ -167,13 +204,35 @@ impl Dialer {
             .ok_or(WebhookError::NoDelivery(id))
     }
 
-    /// Queues deliveries again; returns how many. An unknown delivery id is an error.
+    /// Queues deliveries again; returns how many. An unknown delivery id is an error, and so
+    /// is a delivery of a disabled endpoint (it would never be posted): then nothing is
+    /// queued.
     pub async fn replay_webhooks(&self, which: Replay) -> Result<usize, WebhookError> {
         let store = self.store().clone();
-        let n = blocking::run(move || store.webhooks().replay(which, Timestamp::now())).await??;
-        match which {
-            Replay::Id(id) if n == 0 => Err(WebhookError::NoDelivery(id)),
-            _ => Ok(n),
+        let done = blocking::run(move || {
+            let done = store.webhooks().replay(which, Timestamp::now())?;
+            let reasons = match &done {
+                Replayed::Disabled(ids) => {
+                    let eps = store.webhooks().endpoints()?;
+                    ids.iter()
+                        .map(|id| {
+                            let reason = eps
+                                .iter()
+                                .find(|e| e.id == *id)
+                                .and_then(|e| e.disabled_reason.clone());
+                            (*id, reason)
+                        })
+                        .collect()
+                }
+                Replayed::Queued(_) => Vec::new(),
+            };
+            Ok::<_, dialout_store::StoreError>((done, reasons))
+        })
+        .await??;
+        match (which, done) {
+            (_, (Replayed::Disabled(_), reasons)) => Err(WebhookError::Disabled(reasons)),
+            (Replay::Id(id), (Replayed::Queued(0), _)) => Err(WebhookError::NoDelivery(id)),
+            (_, (Replayed::Queued(n), _)) => Ok(n),
         }
     }
 

@@ -1,6 +1,16 @@
 //! The delivery loop: one task per active endpoint, so a slow or dead receiver only ever
 //! delays its own events. Each task claims due deliveries (of each message only the earliest
 //! pending one), posts them a few at a time, and records the outcomes in one transaction.
+//!
+//! A claim is a lease of `lease` (15 s by default), renewed every third of it while the
+//! round that holds it runs (see `dialout_store::webhook_control` for the invariant): a
+//! killed worker's deliveries are free again one lease later, whatever the round's size or
+//! the receiver's timeout.
+//!
+//! An idle task sleeps until the store's queued signal ticks (a commit queued deliveries: in
+//! this process, and on PostgreSQL in any process, by `LISTEN/NOTIFY`) or `interval` passed,
+//! whichever comes first; polling finds retries that came due, and what another process
+//! queued on SQLite.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +59,19 @@ impl Deliverer {
         })
     }
 
+    /// The store's queued signal (None: polling only, also when it cannot be had).
+    async fn signal(&self) -> Option<watch::Receiver<u64>> {
+        let store = self.store.clone();
+        match blocking::run(move || store.webhooks().queued_signal()).await {
+            Ok(Ok(signal)) => signal,
+            Ok(Err(e)) => {
+                tracing::warn!("webhook deliveries: no wake-ups ({e}); polling");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
     pub fn owner(&self) -> &str {
         &self.owner
     }
@@ -59,6 +82,7 @@ impl Deliverer {
         let mut tasks: HashMap<i64, tokio::task::JoinHandle<Result<DeliveryStats, StoreError>>> =
             HashMap::new();
         let mut total = DeliveryStats::default();
+        let signal = self.signal().await;
         loop {
             let store = self.store.clone();
             let endpoints = blocking::run(move || store.webhooks().endpoints())
@@ -85,10 +109,10 @@ impl Deliverer {
                         add(&mut total, &joined(done.await));
                     }
                     let me = self.clone();
-                    let stop = stop.clone();
+                    let (stop, signal) = (stop.clone(), signal.clone());
                     tasks.insert(
                         ep.id,
-                        tokio::spawn(async move { me.endpoint(ep, stop).await }),
+                        tokio::spawn(async move { me.endpoint(ep, stop, signal).await }),
                     );
                 }
             }
@@ -138,6 +162,7 @@ impl Deliverer {
         self,
         ep: Endpoint,
         mut stop: watch::Receiver<bool>,
+        mut signal: Option<watch::Receiver<u64>>,
     ) -> Result<DeliveryStats, StoreError> {
         let mut total = DeliveryStats::default();
         let key = match signing::key(&ep.secret) {
@@ -149,6 +174,10 @@ impl Deliverer {
         };
         let ep = Arc::new(ep);
         while !*stop.borrow() {
+            // Ticks from here on wake the wait below, even those that come during the round.
+            if let Some(s) = signal.as_mut() {
+                s.borrow_and_update();
+            }
             let (n, stats) = match self.round(&ep, &key).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -164,11 +193,39 @@ impl Deliverer {
             if n == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.interval) => {}
+                    _ = queued(&mut signal) => {}
                     _ = stop.changed() => {}
                 }
             }
         }
         Ok(total)
+    }
+
+    /// Renews the lease of these claimed deliveries every third of it until the guard is
+    /// dropped (after their outcomes are recorded, or when the round is cut short).
+    fn renew(&self, ids: Vec<i64>) -> Renewing {
+        let (store, owner, settings) = (
+            self.store.clone(),
+            self.owner.clone(),
+            self.settings.clone(),
+        );
+        let ids = Arc::new(ids);
+        Renewing(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(settings.renew_every()).await;
+                let (store, owner, ids) = (store.clone(), owner.clone(), ids.clone());
+                let lease = settings.lease;
+                let renewed = blocking::run(move || {
+                    let until = Timestamp::now()
+                        + jiff::SignedDuration::try_from(lease).unwrap_or_default();
+                    store.webhooks().renew_claims(&owner, &ids, until)
+                })
+                .await;
+                if let Ok(Err(e)) = renewed {
+                    tracing::warn!("webhook deliveries: cannot renew their claims: {e}");
+                }
+            }
+        }))
     }
 
     async fn still_active(&self, id: i64) -> bool {
@@ -190,9 +247,8 @@ impl Deliverer {
         // waits for.
         let waves = ROUND_WAVES;
         let per_round = self.settings.concurrency * waves;
-        // Long enough for every post of the round to time out, one wave after another in
-        // the worst case, so that a claim never expires while its post is under way.
-        let lease = self.settings.timeout * (waves as u32 + 1) + Duration::from_secs(5);
+        // One delivery's lease, renewed below while the round runs.
+        let lease = self.settings.lease;
         let (store, owner, id) = (self.store.clone(), self.owner.clone(), ep.id);
         let claimed = blocking::run(move || {
             let now = Timestamp::now();
@@ -226,6 +282,7 @@ impl Deliverer {
         if n == 0 {
             return Ok((0, DeliveryStats::default()));
         }
+        let _renewing = self.renew(claimed.iter().map(|(d, _)| d.id).collect());
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut posts = JoinSet::new();
         for (d, body) in claimed {
@@ -328,6 +385,25 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// Stops renewing a round's claims when dropped.
+struct Renewing(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Until the signal ticks; never without one (or once its sender is gone).
+async fn queued(signal: &mut Option<watch::Receiver<u64>>) {
+    if let Some(s) = signal
+        && s.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 fn add(total: &mut DeliveryStats, s: &DeliveryStats) {

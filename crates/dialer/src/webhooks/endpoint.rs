@@ -15,6 +15,12 @@ pub enum WebhookError {
     NoEndpoint(i64),
     #[error("no webhook delivery {0}")]
     NoDelivery(i64),
+    /// A replay that would queue deliveries for disabled endpoints: nothing was queued.
+    #[error("{}; nothing was queued: enable {} first", disabled_words(.0), if .0.len() == 1 { "it" } else { "them" })]
+    Disabled(Vec<(i64, Option<String>)>),
+    /// An endpoint already posts to this URL.
+    #[error("webhook endpoint {id} already posts to {url}{}", if *.active { "" } else { " (disabled: enable it instead)" })]
+    Duplicate { id: i64, url: String, active: bool },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("store work stopped: {0}")]
@@ -25,6 +31,21 @@ impl WebhookError {
     /// The caller's mistake (bad input, unknown id) rather than a failure of the store.
     pub fn is_caller_error(&self) -> bool {
         !matches!(self, WebhookError::Store(_) | WebhookError::Stopped(_))
+    }
+}
+
+/// "webhook endpoint 3 is disabled (the receiver answered 410 Gone)", or several.
+fn disabled_words(endpoints: &[(i64, Option<String>)]) -> String {
+    let one = |(id, reason): &(i64, Option<String>)| match reason {
+        Some(r) => format!("{id} ({r})"),
+        None => id.to_string(),
+    };
+    match endpoints {
+        [e] => format!("webhook endpoint {} is disabled", one(e)),
+        many => format!(
+            "webhook endpoints {} are disabled",
+            many.iter().map(one).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 

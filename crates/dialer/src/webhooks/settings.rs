@@ -7,7 +7,8 @@
 //! retry_base = "5s"    # first retry delay; doubles with every attempt ...
 //! retry_max = "1h"     # ... up to this, each one shortened by a random 0..50 %
 //! concurrency = 16     # posts in flight per endpoint
-//! interval = "1s"      # delivery loop: pause when nothing is due
+//! interval = "1s"      # delivery loop: poll when nothing is due and nothing woke it
+//! lease = "15s"        # a claimed delivery is held this long, renewed while it is posted
 //! ```
 
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub struct WebhookSettings {
     pub retry_max: Duration,
     pub concurrency: usize,
     pub interval: Duration,
+    /// How long a claim on a delivery lasts unless renewed (a third of it before it ends,
+    /// while the post runs): after a worker dies, its deliveries are free this long later.
+    pub lease: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -35,6 +39,7 @@ impl Default for WebhookSettings {
             retry_max: Duration::from_secs(3600),
             concurrency: 16,
             interval: Duration::from_secs(1),
+            lease: Duration::from_secs(15),
         }
     }
 }
@@ -49,6 +54,7 @@ pub struct WebhookConfig {
     pub retry_max: Option<dialout_model::duration::Duration>,
     pub concurrency: Option<i64>,
     pub interval: Option<dialout_model::duration::Duration>,
+    pub lease: Option<dialout_model::duration::Duration>,
 }
 
 fn duration(
@@ -88,7 +94,14 @@ impl WebhookSettings {
             retry_max: duration("retry_max", raw.retry_max, d.retry_max)?,
             concurrency,
             interval: duration("interval", raw.interval, d.interval)?,
+            lease: duration("lease", raw.lease, d.lease)?,
         })
+    }
+
+    /// How often a holder renews its claims: three times per lease, so that one late or
+    /// failed renewal does not lose them.
+    pub fn renew_every(&self) -> Duration {
+        (self.lease / 3).max(Duration::from_millis(10))
     }
 
     /// The delay before retry number `attempts` (1 = the first retry): exponential, capped,

@@ -1,4 +1,4 @@
-//! `dialout webhook add|list|remove|test|deliveries|replay`.
+//! `dialout webhook add|list|enable|disable|remove|test|deliveries|replay`.
 
 use dialout_dialer::webhooks::{Delivery, Replay, WebhookError, delivery_json, endpoint_json};
 use serde_json::{Value, json};
@@ -12,13 +12,19 @@ pub enum Command {
     Add(AddArgs),
     /// List the endpoints.
     List,
+    /// Turn an endpoint on again (after the receiver answered 410 Gone): it gets the events
+    /// of changes from now on; replay what failed meanwhile.
+    Enable { id: i64 },
+    /// Turn an endpoint off: no more events; its pending deliveries fail.
+    Disable { id: i64 },
     /// Remove an endpoint and its deliveries.
     Remove { id: i64 },
     /// Send a webhook.test event to an endpoint now.
     Test { id: i64 },
-    /// An endpoint's deliveries, newest first.
+    /// An endpoint's newest deliveries, newest first: 100 unless --limit says otherwise.
     Deliveries(DeliveriesArgs),
-    /// Queue deliveries again: one by id, or every failed one since an instant.
+    /// Queue deliveries again: one by id, or every one given up since an instant. Refused
+    /// (nothing queued) for deliveries of a disabled endpoint: enable it first.
     Replay(ReplayArgs),
 }
 
@@ -40,9 +46,9 @@ pub struct DeliveriesArgs {
     /// Only those given up (failed after max_age, or the endpoint gone).
     #[arg(long)]
     pub failed: bool,
-    /// Show at most this many.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub limit: usize,
+    /// Show at most this many (the newest).
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub limit: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,14 +57,27 @@ pub struct ReplayArgs {
     /// The delivery to send again.
     #[arg(value_name = "DELIVERY_ID")]
     pub delivery: Option<i64>,
-    /// Every failed delivery of events at or after this instant (RFC 3339, or a duration
-    /// back from now: 2h).
+    /// Every delivery given up (failed) at or after this instant, whenever its event
+    /// happened (RFC 3339, or a duration back from now: 2h).
     #[arg(long, value_name = "INSTANT")]
     pub since: Option<String>,
 }
 
-/// Exit 2 for what the caller got wrong (bad URL or event type, unknown id), 1 otherwise.
+/// Exit 2 for what the caller got wrong (bad URL or event type, unknown id, a URL taken, a
+/// replay to a disabled endpoint), 1 otherwise.
 fn failure(e: WebhookError) -> Failure {
+    if let WebhookError::Disabled(eps) = &e {
+        let ids: Vec<String> = eps.iter().map(|(id, _)| id.to_string()).collect();
+        return Failure::usage(format!("{e} (dialout webhook enable {})", ids.join(" ")));
+    }
+    if let WebhookError::Duplicate { id, active, .. } = &e {
+        let hint = if *active {
+            format!("dialout webhook remove {id} first to replace it")
+        } else {
+            format!("dialout webhook enable {id}")
+        };
+        return Failure::usage(format!("{e} ({hint})"));
+    }
     if e.is_caller_error() {
         Failure::usage(e)
     } else {
@@ -124,6 +143,22 @@ pub fn run(command: Command, g: &Global) -> Outcome {
                 );
             }
         }
+        Command::Enable { id } | Command::Disable { id } => {
+            let on = matches!(command, Command::Enable { .. });
+            let ep = ctx
+                .block_on(dialer.set_webhook_active(id, on))
+                .map_err(failure)?;
+            if g.json {
+                return print_json(&endpoint_json(&ep));
+            }
+            if on {
+                outln!(
+                    "enabled webhook endpoint {id}: replay what failed while it was disabled with `dialout webhook replay`"
+                );
+            } else {
+                outln!("disabled webhook endpoint {id}");
+            }
+        }
         Command::Remove { id } => {
             ctx.block_on(dialer.remove_webhook(id)).map_err(failure)?;
             if g.json {
@@ -147,13 +182,19 @@ pub fn run(command: Command, g: &Global) -> Outcome {
         }
         Command::Deliveries(a) => {
             let ds = ctx
-                .block_on(dialer.webhook_deliveries(a.id, a.failed, a.limit))
+                .block_on(dialer.webhook_deliveries(a.id, a.failed, a.limit as usize))
                 .map_err(failure)?;
             if g.json {
                 return print_json(&Value::Array(ds.iter().map(delivery_json).collect()));
             }
             for d in &ds {
                 outln!("{}", delivery_line(d));
+            }
+            if ds.len() as u64 == a.limit {
+                eprintln!(
+                    "the newest {} deliveries are shown; there may be older ones (--limit N shows more)",
+                    a.limit
+                );
             }
         }
         Command::Replay(a) => {
@@ -172,7 +213,10 @@ pub fn run(command: Command, g: &Global) -> Outcome {
             if g.json {
                 return print_json(&json!({ "replayed": n }));
             }
-            outln!("{n} deliveries queued again");
+            outln!(
+                "{n} {} queued again",
+                if n == 1 { "delivery" } else { "deliveries" }
+            );
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use dialout_dialer::webhooks::{self, Replay};
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ use super::instant;
 use crate::auth::{ADMIN, Auth};
 use crate::body::Body;
 use crate::problem::Problem;
-use crate::schema::{NewWebhookBody, ReplayBody};
+use crate::schema::{NewWebhookBody, ReplayBody, WebhookPatch};
 use crate::state::AppState;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -24,7 +24,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/webhooks", get(list).post(create))
         .route("/v1/webhooks/replay", post(replay))
-        .route("/v1/webhooks/{id}", delete(remove))
+        .route(
+            "/v1/webhooks/{id}",
+            axum::routing::patch(change).delete(remove),
+        )
         .route("/v1/webhooks/{id}/test", post(test))
         .route("/v1/webhooks/{id}/deliveries", get(deliveries))
 }
@@ -58,7 +61,7 @@ async fn list(State(state): State<AppState>, _auth: Auth<ADMIN>) -> Result<Respo
     request_body = NewWebhookBody,
     responses(
         (status = 201, description = "Stored; `secret` signs every delivery", body = crate::schema::WebhookCreated),
-        (status = "default", description = "A problem (422: invalid URL, event type or tag)", body = Problem, content_type = "application/problem+json"),
+        (status = "default", description = "A problem (422: invalid URL, event type or tag; 409: an endpoint already posts to this URL)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])))]
 async fn create(
@@ -70,6 +73,29 @@ async fn create(
     let mut v = webhooks::endpoint_json(&ep);
     v["secret"] = Value::String(secret.0);
     Ok(super::json(StatusCode::CREATED, v))
+}
+
+/// Turns an endpoint on again (after a 410 Gone: it gets the events of changes from now on;
+/// replay what failed meanwhile) or off (its pending deliveries fail).
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint id")),
+    request_body = WebhookPatch,
+    responses(
+        (status = 200, description = "The endpoint as it is now", body = crate::schema::WebhookOut),
+        (status = "default", description = "A problem (404: no such endpoint; 422: invalid body)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+async fn change(
+    State(state): State<AppState>,
+    _auth: Auth<ADMIN>,
+    Path(id): Path<String>,
+    Body(b): Body<WebhookPatch>,
+) -> Result<Response, Problem> {
+    let ep = state
+        .dialer
+        .set_webhook_active(endpoint_id(&id)?, b.active)
+        .await?;
+    Ok(super::json(StatusCode::OK, webhooks::endpoint_json(&ep)))
 }
 
 /// Removes an endpoint; its pending deliveries are dropped.
@@ -156,13 +182,14 @@ async fn deliveries(
     Ok(super::json(StatusCode::OK, json!({ "items": items })))
 }
 
-/// Queues deliveries again: one by id (whatever its state), or every failed one of events
-/// at or after an instant.
+/// Queues deliveries again: one by id (whatever its state), or every one given up (failed)
+/// at or after an instant. Nothing is queued when one of them belongs to a disabled
+/// endpoint (409): enable it first.
 #[utoipa::path(post, path = "/v1/webhooks/replay", tag = "webhooks",
     request_body = ReplayBody,
     responses(
         (status = 200, description = "How many were queued again", body = crate::schema::ReplayOut),
-        (status = "default", description = "A problem (404: no such delivery; 422: not exactly one of delivery_id, failed_since)", body = Problem, content_type = "application/problem+json"),
+        (status = "default", description = "A problem (404: no such delivery; 409: a delivery of a disabled endpoint; 422: not exactly one of delivery_id, failed_since)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])))]
 async fn replay(

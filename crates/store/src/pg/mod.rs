@@ -13,6 +13,7 @@ mod rows;
 mod schema;
 mod tokens;
 mod wake;
+mod webhook_control;
 mod webhooks;
 
 use crate::delivery_store::BackendState;
@@ -442,7 +443,7 @@ impl DeliveryStore for PgStore {
     }
 
     fn due_signal(&self) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
-        wake::listen(&self.config).map(Some)
+        wake::listen(&self.config, wake::DUE).map(Some)
     }
 
     fn backend_state(&self, backend: &str) -> Result<BackendState, StoreError> {

@@ -17,6 +17,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (9, V9_HOT_CLAIMS),
     // A worker's clean stop (its last heartbeat says so).
     (10, crate::beats::STOPPED_POSTGRES),
+    // When a webhook delivery was given up; the triggers notify the delivery loops.
+    (11, super::webhook_control::MIGRATION),
 ];
 
 /// An attempt begin changes only columns no index names, so PostgreSQL can write it as a HOT

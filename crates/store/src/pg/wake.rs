@@ -1,6 +1,7 @@
-//! Wake-ups by `LISTEN/NOTIFY`: a commit that queues messages notifies, and a listener
-//! thread (its own connection) turns each notification into a tick of a watch channel an
-//! idle worker waits on. Polling stays: a lost connection only delays until the next poll.
+//! Wake-ups by `LISTEN/NOTIFY`: a commit that queues messages (or webhook deliveries)
+//! notifies, and a listener thread (its own connection) turns each notification into a tick
+//! of a watch channel an idle worker (or delivery loop) waits on. Polling stays: a lost
+//! connection only delays until the next poll.
 use super::Db;
 use crate::error::StoreError;
 use postgres::fallible_iterator::FallibleIterator;
@@ -8,7 +9,10 @@ use postgres::{Client, NoTls, Transaction};
 use std::time::Duration;
 use tokio::sync::watch;
 
-const CHANNEL: &str = "dialout_due";
+/// Messages queued for the worker.
+pub(super) const DUE: &str = "dialout_due";
+/// Webhook deliveries queued (the triggers of `webhooks.rs` notify it too).
+pub(super) const QUEUED: &str = "dialout_webhooks";
 
 /// Tells listeners, at commit, that messages were queued (one notification per transaction:
 /// the server folds repeats).
@@ -17,27 +21,36 @@ pub(super) fn notify(db: &mut Db<'_, Transaction<'_>>) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Tells delivery loops, at commit, that webhook deliveries were queued.
+pub(super) fn notify_queued(db: &mut Db<'_, Transaction<'_>>) -> Result<(), StoreError> {
+    db.execute("SELECT pg_notify('dialout_webhooks', '')", &[])?;
+    Ok(())
+}
+
 /// Listens on a connection of its own (already listening when this returns) and ticks the
 /// channel on every notification and after every reconnect (anything may have been missed
 /// meanwhile). The thread ends when the last receiver is dropped.
-pub(super) fn listen(config: &postgres::Config) -> Result<watch::Receiver<u64>, StoreError> {
-    let client = connect(config)?;
+pub(super) fn listen(
+    config: &postgres::Config,
+    channel: &'static str,
+) -> Result<watch::Receiver<u64>, StoreError> {
+    let client = connect(config, channel)?;
     let (tx, rx) = watch::channel(0u64);
     let config = config.clone();
     std::thread::Builder::new()
         .name("dialout-pg-listen".into())
-        .spawn(move || run(client, &config, &tx))
+        .spawn(move || run(client, &config, channel, &tx))
         .map_err(|e| StoreError::corrupt("listener thread", e))?;
     Ok(rx)
 }
 
-fn connect(config: &postgres::Config) -> Result<Client, StoreError> {
+fn connect(config: &postgres::Config, channel: &str) -> Result<Client, StoreError> {
     let mut client = config.connect(NoTls)?;
-    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    client.batch_execute(&format!("LISTEN {channel}"))?;
     Ok(client)
 }
 
-fn run(mut client: Client, config: &postgres::Config, tx: &watch::Sender<u64>) {
+fn run(mut client: Client, config: &postgres::Config, channel: &str, tx: &watch::Sender<u64>) {
     let mut backoff = Duration::from_millis(100);
     let mut down = false;
     loop {
@@ -55,11 +68,11 @@ fn run(mut client: Client, config: &postgres::Config, tx: &watch::Sender<u64>) {
                 if tx.is_closed() {
                     return;
                 }
-                match connect(config) {
+                match connect(config, channel) {
                     Ok(c) => {
                         client = c;
                         if down {
-                            tracing::info!("listening for queued messages again");
+                            tracing::info!(channel, "listening for notifications again");
                         }
                         (down, backoff) = (false, Duration::from_millis(100));
                         tx.send_modify(|n| *n += 1);
@@ -68,7 +81,8 @@ fn run(mut client: Client, config: &postgres::Config, tx: &watch::Sender<u64>) {
                     Err(e) => {
                         if !down {
                             tracing::warn!(
-                                "lost the connection that listens for queued messages ({e}); polling meanwhile, reconnecting with backoff"
+                                channel,
+                                "lost the connection that listens for notifications ({e}); polling meanwhile, reconnecting with backoff"
                             );
                             down = true;
                         }

@@ -10,7 +10,7 @@ use super::{Db, PgStore};
 use crate::error::StoreError;
 use crate::webhooks::{
     Delivery, DeliveryFilter, DeliveryState, Endpoint, FINAL, FINAL_ORD, NewEndpoint, Outcome,
-    Replay, STATE_CHANGED, Secret, TEST, WebhookStore, events_column, events_from_column,
+    Replay, Replayed, STATE_CHANGED, Secret, TEST, WebhookStore, events_column, events_from_column,
 };
 use dialout_model::id::MessageId;
 use jiff::Timestamp;
@@ -102,9 +102,10 @@ const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, 
     to_state, reason, state, attempts, queued_at, next_attempt_at, last_status, last_error, \
     last_response, delivered_at";
 
-const ENDPOINT_COLS: &str = "id, url, secret, events, tag, active, disabled_reason, created_at";
+pub(super) const ENDPOINT_COLS: &str =
+    "id, url, secret, events, tag, active, disabled_reason, created_at";
 
-fn endpoint(r: &Row) -> Result<Endpoint, StoreError> {
+pub(super) fn endpoint(r: &Row) -> Result<Endpoint, StoreError> {
     Ok(Endpoint {
         id: r.try_get(0)?,
         url: r.try_get(1)?,
@@ -142,7 +143,7 @@ fn delivery(r: &Row) -> Result<Delivery, StoreError> {
     })
 }
 
-fn rows_to<T, C: postgres::GenericClient>(
+pub(super) fn rows_to<T, C: postgres::GenericClient>(
     db: &mut Db<'_, C>,
     sql: &str,
     params: &super::Params<'_>,
@@ -197,7 +198,8 @@ impl WebhookStore for PgStore {
             )?;
             db.execute(
                 "UPDATE webhook_deliveries SET state = 2, last_error = $2, claim_owner = NULL, \
-                 claim_until = NULL, next_attempt_at = $3 WHERE endpoint_id = $1 AND state = 0",
+                 claim_until = NULL, next_attempt_at = $3, failed_at = $3 \
+                 WHERE endpoint_id = $1 AND state = 0",
                 &[&id, &format!("endpoint disabled: {reason}"), &now],
             )?;
             Ok(())
@@ -304,10 +306,11 @@ impl WebhookStore for PgStore {
                 db.execute(
                     "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
                      next_attempt_at = $2, last_status = $3, last_error = $4, last_response = $5, \
-                     delivered_at = $6, claim_owner = NULL, claim_until = NULL \
+                     delivered_at = $6, claim_owner = NULL, claim_until = NULL, \
+                     failed_at = CASE WHEN $1::SMALLINT = 2 THEN $9::TIMESTAMPTZ END \
                      WHERE id = $7 AND claim_owner = $8 AND state = 0",
                     &[
-                        &code, &next, &status, &error, &response, &delivered, id, &owner,
+                        &code, &next, &status, &error, &response, &delivered, id, &owner, &now,
                     ],
                 )?;
             }
@@ -343,19 +346,44 @@ impl WebhookStore for PgStore {
         })
     }
 
-    fn replay(&self, which: Replay, now: Timestamp) -> Result<usize, StoreError> {
-        const SET: &str = "UPDATE webhook_deliveries SET state = 0, attempts = 0, \
-            queued_at = $1, next_attempt_at = $1, claim_owner = NULL, claim_until = NULL, \
-            delivered_at = NULL";
+    fn replay(&self, which: Replay, now: Timestamp) -> Result<Replayed, StoreError> {
+        let (chosen, param): (&str, &(dyn postgres::types::ToSql + Sync)) = match &which {
+            Replay::Id(id) => ("d.id = $1", id),
+            Replay::FailedSince(t) => ("d.state = 2 AND d.failed_at >= $1", t),
+        };
         self.write(|db| {
-            let n = match which {
-                Replay::Id(id) => db.execute(&format!("{SET} WHERE id = $2"), &[&now, &id])?,
-                Replay::FailedSince(since) => db.execute(
-                    &format!("{SET} WHERE state = 2 AND at >= $2"),
-                    &[&now, &since],
-                )?,
+            let disabled: Vec<i64> = db
+                .query_dynamic(
+                    &format!(
+                        "SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d \
+                         JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                         WHERE NOT e.active AND {chosen} ORDER BY d.endpoint_id"
+                    ),
+                    &[param],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            if !disabled.is_empty() {
+                return Ok(Replayed::Disabled(disabled));
+            }
+            let n = db.query_dynamic(
+                &format!(
+                    "WITH done AS (UPDATE webhook_deliveries AS d SET state = 0, attempts = 0, \
+                     queued_at = $2, next_attempt_at = $2, claim_owner = NULL, \
+                     claim_until = NULL, delivered_at = NULL, failed_at = NULL \
+                     WHERE {chosen} RETURNING 1) SELECT count(*) FROM done"
+                ),
+                &[param, &now],
+            )?;
+            let n: i64 = match n.first() {
+                Some(r) => r.try_get(0)?,
+                None => 0,
             };
-            Ok(n as usize)
+            if n > 0 {
+                super::wake::notify_queued(db)?;
+            }
+            Ok(Replayed::Queued(n as usize))
         })
     }
 }

@@ -16,6 +16,7 @@ mod templates;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod webhook_control;
 mod webhooks;
 use crate::delivery_store::BackendState;
 use crate::delivery_store::Claimable;
@@ -54,6 +55,8 @@ const POOL_SIZE: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Ticks after a commit that queued webhook deliveries (see `outbox.rs`).
+    queued: tokio::sync::watch::Sender<u64>,
 }
 
 impl SqliteStore {
@@ -63,6 +66,7 @@ impl SqliteStore {
         let store = SqliteStore {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
+            queued: tokio::sync::watch::Sender::new(0),
         };
         let mut conn = store.conn()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -73,6 +77,14 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Tells this process's delivery loops that webhook deliveries were queued (after the
+    /// commit; nothing to do when none listens).
+    fn tick_queued(&self) {
+        if self.queued.receiver_count() > 0 {
+            self.queued.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     fn conn(&self) -> Result<Pooled<'_>, StoreError> {
@@ -336,7 +348,7 @@ impl DeliveryStore for SqliteStore {
                 return Ok(vec![Some(m)]);
             }
         }
-        let done = self.write(|tx| {
+        let (done, queued) = self.write(|tx| {
             let mut outbox = outbox::Outbox::begin(tx)?;
             let done = changes
                 .iter()
@@ -356,11 +368,15 @@ impl DeliveryStore for SqliteStore {
                     delivery::update(tx, seen.id(), Some(owner), c, now, outbox.as_mut())
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            if let Some(outbox) = outbox {
-                outbox.write(tx)?;
-            }
-            Ok(done)
+            let queued = match outbox {
+                Some(outbox) => outbox.write(tx)?,
+                None => false,
+            };
+            Ok((done, queued))
         })?;
+        if queued {
+            self.tick_queued();
+        }
         Ok(crate::plan::logged(done))
     }
 
@@ -374,20 +390,24 @@ impl DeliveryStore for SqliteStore {
         cursor: Option<Cursor<'_>>,
         now: Timestamp,
     ) -> Result<Vec<Option<Message>>, StoreError> {
-        let done = self.write(|tx| {
+        let (done, queued) = self.write(|tx| {
             let mut outbox = outbox::Outbox::begin(tx)?;
             let done = changes
                 .iter()
                 .map(|(id, c)| delivery::update(tx, *id, None, c, now, outbox.as_mut()))
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            if let Some(outbox) = outbox {
-                outbox.write(tx)?;
-            }
+            let queued = match outbox {
+                Some(outbox) => outbox.write(tx)?,
+                None => false,
+            };
             if let Some(cursor) = cursor {
                 delivery::set_cursor(tx, cursor, now)?;
             }
-            Ok(done)
+            Ok((done, queued))
         })?;
+        if queued {
+            self.tick_queued();
+        }
         Ok(crate::plan::logged(done))
     }
 

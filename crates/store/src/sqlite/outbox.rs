@@ -18,6 +18,9 @@
 //!   write outside a transaction (a single message's outcome, `finish_known`) is guarded in
 //!   its own UPDATE by "no active endpoint" and takes the transactional path otherwise.
 //! - only `rows::update` writes `history` or `is_final_state` of a stored message.
+//! - a transaction that wrote an outbox row ticks the store's queued signal after it
+//!   commits (`SqliteStore::tick_queued`), never before: a delivery loop woken by it finds
+//!   the row. Other processes are not told (SQLite has no notifications); they poll.
 
 use super::rows::{to_json, us};
 use crate::error::StoreError;
@@ -133,14 +136,15 @@ impl Outbox {
         }
     }
 
-    /// Stores the events (in the caller's transaction, before it commits).
-    pub(super) fn write(self, tx: &Connection) -> Result<(), StoreError> {
+    /// Stores the events (in the caller's transaction, before it commits); whether there
+    /// were any (the caller then ticks `SqliteStore::tick_queued` after the commit).
+    pub(super) fn write(self, tx: &Connection) -> Result<bool, StoreError> {
         if self.events.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         tx.prepare_cached("INSERT INTO webhook_outbox (events) VALUES (?1)")?
             .execute([to_json(&self.events)?])?;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -171,10 +175,11 @@ pub(super) fn move_some(tx: &Connection, wanted: usize) -> Result<usize, StoreEr
 fn move_batch(tx: &Connection, (id, text): (i64, String)) -> Result<usize, StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO webhook_deliveries (endpoint_id, event_type, message_id, sequence, ord, at, \
-         from_state, to_state, reason, queued_at, next_attempt_at, state, last_error) \
+         from_state, to_state, reason, queued_at, next_attempt_at, state, last_error, failed_at) \
          SELECT e.id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, \
            CASE WHEN e.active THEN 0 ELSE 2 END, \
-           CASE WHEN e.active THEN NULL ELSE 'endpoint disabled: ' || e.disabled_reason END \
+           CASE WHEN e.active THEN NULL ELSE 'endpoint disabled: ' || e.disabled_reason END, \
+           CASE WHEN e.active THEN NULL ELSE ?10 END \
          FROM webhook_endpoints e WHERE e.id = ?1",
     )?;
     let events: Vec<Event> =

@@ -32,6 +32,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (13, Migration::Sql(super::outbox::MIGRATION)),
     // A worker's clean stop (its last heartbeat says so).
     (14, Migration::Sql(crate::beats::STOPPED_SQLITE)),
+    // When a webhook delivery was given up (`webhook replay --since` selects by it).
+    (15, Migration::Sql(super::webhook_control::FAILED_AT)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and

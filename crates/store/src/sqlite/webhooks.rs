@@ -10,8 +10,8 @@ use super::outbox;
 use super::rows::{state, ts, us};
 use crate::error::StoreError;
 use crate::webhooks::{
-    Delivery, DeliveryFilter, DeliveryState, Endpoint, NewEndpoint, Outcome, Replay, Secret, TEST,
-    WebhookStore, events_column, events_from_column,
+    Delivery, DeliveryFilter, DeliveryState, Endpoint, NewEndpoint, Outcome, Replay, Replayed,
+    Secret, TEST, WebhookStore, events_column, events_from_column,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, Row, named_params};
@@ -58,9 +58,10 @@ const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, 
     to_state, reason, state, attempts, queued_at, next_attempt_at, last_status, last_error, \
     last_response, delivered_at";
 
-const ENDPOINT_COLS: &str = "id, url, secret, events, tag, active, disabled_reason, created_at";
+pub(super) const ENDPOINT_COLS: &str =
+    "id, url, secret, events, tag, active, disabled_reason, created_at";
 
-fn endpoint(r: &Row<'_>) -> Result<Endpoint, StoreError> {
+pub(super) fn endpoint(r: &Row<'_>) -> Result<Endpoint, StoreError> {
     Ok(Endpoint {
         id: r.get(0)?,
         url: r.get(1)?,
@@ -101,7 +102,7 @@ fn delivery(r: &Row<'_>) -> Result<Delivery, StoreError> {
     })
 }
 
-fn all<T>(
+pub(super) fn all<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -226,7 +227,8 @@ impl WebhookStore for SqliteStore {
             )?;
             tx.execute(
                 "UPDATE webhook_deliveries SET state = 2, last_error = ?2, claim_owner = NULL, \
-                 claim_until = NULL, next_attempt_at = ?3 WHERE endpoint_id = ?1 AND state = 0",
+                 claim_until = NULL, next_attempt_at = ?3, failed_at = ?3 \
+                 WHERE endpoint_id = ?1 AND state = 0",
                 (id, format!("endpoint disabled: {reason}"), us(now)),
             )?;
             Ok(())
@@ -290,7 +292,8 @@ impl WebhookStore for SqliteStore {
                 "UPDATE webhook_deliveries SET state = :state, attempts = attempts + 1, \
                  next_attempt_at = :next, last_status = :status, last_error = :error, \
                  last_response = :response, delivered_at = :delivered, claim_owner = NULL, \
-                 claim_until = NULL WHERE id = :id AND claim_owner = :owner AND state = 0",
+                 claim_until = NULL, failed_at = CASE WHEN :state = 2 THEN :now END \
+                 WHERE id = :id AND claim_owner = :owner AND state = 0",
             )?;
             for (id, outcome) in outcomes {
                 let (st, next, status, error, response, delivered) = match outcome {
@@ -337,6 +340,7 @@ impl WebhookStore for SqliteStore {
                     ":delivered": delivered,
                     ":id": id,
                     ":owner": owner,
+                    ":now": us(now),
                 })?;
             }
             Ok(())
@@ -368,23 +372,39 @@ impl WebhookStore for SqliteStore {
         self.read(|c| find_delivery(c, id))
     }
 
-    fn replay(&self, which: Replay, now: Timestamp) -> Result<usize, StoreError> {
-        const SET: &str = "UPDATE webhook_deliveries SET state = 0, attempts = 0, \
-            queued_at = :now, next_attempt_at = :now, claim_owner = NULL, claim_until = NULL, \
-            delivered_at = NULL";
-        self.write(|tx| {
+    fn replay(&self, which: Replay, now: Timestamp) -> Result<Replayed, StoreError> {
+        let (chosen, param) = match which {
+            Replay::Id(id) => ("d.id = :p", id),
+            Replay::FailedSince(t) => ("d.state = 2 AND d.failed_at >= :p", us(t)),
+        };
+        let done = self.write(|tx| {
             outbox::move_all(tx)?;
-            let n = match which {
-                Replay::Id(id) => tx.execute(
-                    &format!("{SET} WHERE id = :id"),
-                    named_params! { ":now": us(now), ":id": id },
-                )?,
-                Replay::FailedSince(since) => tx.execute(
-                    &format!("{SET} WHERE state = 2 AND at >= :since"),
-                    named_params! { ":now": us(now), ":since": us(since) },
-                )?,
-            };
-            Ok(n)
-        })
+            let disabled = all(
+                tx,
+                &format!(
+                    "SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d \
+                     JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                     WHERE NOT e.active AND {chosen} ORDER BY d.endpoint_id"
+                ),
+                named_params! { ":p": param },
+                |r| Ok(r.get::<_, i64>(0)?),
+            )?;
+            if !disabled.is_empty() {
+                return Ok(Replayed::Disabled(disabled));
+            }
+            let n = tx.execute(
+                &format!(
+                    "UPDATE webhook_deliveries AS d SET state = 0, attempts = 0, \
+                     queued_at = :now, next_attempt_at = :now, claim_owner = NULL, \
+                     claim_until = NULL, delivered_at = NULL, failed_at = NULL WHERE {chosen}"
+                ),
+                named_params! { ":now": us(now), ":p": param },
+            )?;
+            Ok(Replayed::Queued(n))
+        })?;
+        if matches!(done, Replayed::Queued(n) if n > 0) {
+            self.tick_queued();
+        }
+        Ok(done)
     }
 }
