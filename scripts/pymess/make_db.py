@@ -117,13 +117,18 @@ DialerTemplate.objects.filter(slug="gone").delete()
 # Predictive (not autodialer), highest priority, no content needed by pymess.
 send("+420777100005", "Predictive call", is_autodialer=False, priority=1, tag="sales")
 
+def when(t):
+    """To the microsecond (DjangoJSONEncoder would keep milliseconds only)."""
+    return t.isoformat() if t else None
+
+
 messages = []
 for m in DialerMessage.objects.order_by("id"):
     messages.append({
         "id": m.id,
-        "created_at": m.created_at,
-        "changed_at": m.changed_at,
-        "sent_at": m.sent_at,
+        "created_at": when(m.created_at),
+        "changed_at": when(m.changed_at),
+        "sent_at": when(m.sent_at),
         "recipient": m.recipient,
         "content": m.content,
         "template_slug": m.template_slug,
@@ -147,8 +152,8 @@ templates = [{
     "body": t.body,
     "is_active": t.is_active,
     "is_allowed_duplicate_messages": t.is_allowed_duplicate_messages,
-    "created_at": t.created_at,
-    "changed_at": t.changed_at,
+    "created_at": when(t.created_at),
+    "changed_at": when(t.changed_at),
 } for t in DialerTemplate.objects.order_by("slug")]
 
 with open(sys.argv[1], "w") as f:
