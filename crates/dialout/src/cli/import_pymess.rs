@@ -104,6 +104,34 @@ fn progress(g: &Global, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// A page of messages mapped: those to store, those refused, and how many rows it had.
+type Mapped = (Vec<pymess::ImportedMessage>, Vec<Refused>, u64);
+
+/// Reads every page after the other, maps it and hands it on; stops early when the writer
+/// has stopped.
+fn read_pages(
+    source: &mut dyn pymess::PymessSource,
+    mapping: &Mapping,
+    tx: std::sync::mpsc::SyncSender<Mapped>,
+) -> Result<(), dialout_dialer::pymess::SourceError> {
+    let mut after = i64::MIN;
+    loop {
+        let rows = source.messages_after(after, BATCH)?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = match last {
+            Ok(m) => m.id,
+            Err(u) => u.id.parse().unwrap_or(i64::MAX),
+        };
+        let n = rows.len() as u64;
+        let (messages, refused) = mapping.messages(rows);
+        if tx.send((messages, refused, n)).is_err() {
+            return Ok(());
+        }
+    }
+}
+
 /// Per table: imported, already there, refused.
 #[derive(Default)]
 struct Tally {
@@ -155,25 +183,32 @@ pub fn run(a: Args, g: &Global) -> Outcome {
 
     let total = source.count().map_err(|e| cannot_read(&e))?;
     let bar = progress(g, total);
-    let mut after = i64::MIN;
-    loop {
-        let rows = source
-            .messages_after(after, BATCH)
-            .map_err(|e| cannot_read(&e))?;
-        let Some(last) = rows.last() else { break };
-        after = match last {
-            Ok(m) => m.id,
-            Err(u) => u.id.parse().unwrap_or(i64::MAX),
-        };
-        let n = rows.len() as u64;
-        let (done, refused) = ctx
-            .block_on(ctx.dialer.import_pymess_messages(&mapping, rows))
-            .map_err(Failure::failed)?;
-        tally.messages.imported += done.imported;
-        tally.messages.existing += done.existing;
-        tally.refused.extend(refused);
-        bar.inc(n);
-    }
+    // Pages are read and mapped on a thread of their own, a page or two ahead of the writes.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Mapped>(2);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_pages(source.as_mut(), &mapping, tx));
+        let mut outcome = Ok(());
+        for (messages, refused, n) in rx.iter() {
+            tally.refused.extend(refused);
+            match ctx.block_on(ctx.dialer.import_pymess_messages(messages)) {
+                Ok(done) => {
+                    tally.messages.imported += done.imported;
+                    tally.messages.existing += done.existing;
+                }
+                Err(e) => {
+                    outcome = Err(Failure::failed(e));
+                    break;
+                }
+            }
+            bar.inc(n);
+        }
+        drop(rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        outcome?;
+        read.map_err(|e| cannot_read(&e))
+    })?;
     bar.finish_and_clear();
     report(g, &tally, &shown_url, started.elapsed().as_secs_f64())?;
     if tally.refused.is_empty() {

@@ -10,7 +10,7 @@ use crate::api::errors::Error;
 use crate::config::Config;
 use crate::delivery::blocking;
 use crate::dialer::Dialer;
-use dialout_store::import_store::{Imported, ImportedMessage, ImportedTemplate};
+use dialout_store::import_store::{Imported, ImportedTemplate};
 use dialout_store::pymess::{SourceMessage, SourceRow, SourceTemplate};
 pub use map::{BackendMap, Mapping, message_id, pymess_id};
 
@@ -82,19 +82,27 @@ impl Dialer {
         Ok(found.into_iter().collect())
     }
 
-    /// Maps and stores one batch of messages in one transaction; rows that cannot be mapped
-    /// come back refused, and the rest are stored.
+    /// Stores one batch of mapped messages (see [`Mapping::messages`]) in one transaction.
     pub async fn import_pymess_messages(
         &self,
-        mapping: &Mapping,
+        messages: Vec<ImportedMessage>,
+    ) -> Result<Imported, Error> {
+        Ok(blocking(self.store(), move |s| s.import_messages(&messages)).await?)
+    }
+}
+
+impl Mapping {
+    /// Maps a batch of rows: the messages to store, and the rows refused with why.
+    pub fn messages(
+        &self,
         rows: Vec<SourceRow<SourceMessage>>,
-    ) -> Result<(Imported, Vec<Refused>), Error> {
+    ) -> (Vec<ImportedMessage>, Vec<Refused>) {
         let mut refused = Vec::new();
         let mut good: Vec<ImportedMessage> = Vec::with_capacity(rows.len());
         for row in rows {
             let mapped = row
                 .map_err(|u| (u.id, u.reason))
-                .and_then(|m| mapping.message(&m).map_err(|r| (m.id.to_string(), r)));
+                .and_then(|m| self.message(&m).map_err(|r| (m.id.to_string(), r)));
             match mapped {
                 Ok(m) => good.push(m),
                 Err((id, reason)) => refused.push(Refused {
@@ -104,10 +112,11 @@ impl Dialer {
                 }),
             }
         }
-        let done = blocking(self.store(), move |s| s.import_messages(&good)).await?;
-        Ok((done, refused))
+        (good, refused)
     }
 }
 
+pub use dialout_store::error::StoreError as SourceError;
+pub use dialout_store::import_store::ImportedMessage;
 pub use dialout_store::open::redact_url;
 pub use dialout_store::pymess::{PymessSource, open_source};
