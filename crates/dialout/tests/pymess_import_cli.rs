@@ -338,3 +338,51 @@ fn import_from_real_django_pymess_sqlite_field_by_field_and_again() {
     assert_eq!(linked.len(), 2);
     assert!(linked.iter().all(|m| m.template_id == Some(reminder.id)));
 }
+
+/// The same import into a PostgreSQL database of dialout's: the same rows, field by field,
+/// and a second run that stores nothing.
+#[test]
+fn import_into_postgres_field_by_field_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (pymess_db, dump) = make_pymess_db(d);
+    std::fs::write(d.join("dialout.toml"), CONFIG).unwrap();
+    let target = dialout_testkit::db::postgres();
+    let states = [(12, State::Unanswered), (13, State::Hangup)];
+    let args = [
+        "--database",
+        target.url.as_str(),
+        "--state",
+        "12=11",
+        "--state",
+        "13=4",
+    ];
+    let first = import(d, &pymess_db, &args).assert_code(1);
+    let (templates, messages, _) = summary(&first);
+    assert_eq!(templates, counts(3, 0, 1));
+    assert_eq!(messages, counts(24, 0, 0));
+    let again = import(d, &pymess_db, &args).assert_code(1);
+    let (templates, messages, _) = summary(&again);
+    assert_eq!(templates, counts(0, 3, 1));
+    assert_eq!(messages, counts(0, 24, 0));
+
+    let s = store::open(&target.url).unwrap();
+    let pymess_messages = dump["messages"].as_array().unwrap();
+    assert_eq!(
+        s.messages(&MessageFilter::default()).unwrap().len(),
+        pymess_messages.len()
+    );
+    for p in pymess_messages {
+        let id = message_id(time(&p["created_at"]).unwrap(), p["id"].as_i64().unwrap());
+        let m = s.message(id).unwrap().expect("imported");
+        check_message(p, &m, &states);
+        let history = s.history(id).unwrap();
+        assert!(
+            history
+                .last()
+                .unwrap()
+                .reason
+                .contains("imported from pymess")
+        );
+    }
+}
