@@ -25,6 +25,7 @@ pub use api::import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError}
 pub use api::messages::Page;
 pub use api::open::OpenError;
 pub use api::overview::BackendHealth;
+pub use api::pymess;
 pub use config::Config;
 pub use delivery::cancel::CancelOutcome;
 pub use delivery::status::StatusRun;
@@ -47,5 +48,6 @@ pub use dialout_model::state::{State, UnknownState};
 pub use dialout_model::template::{NewTemplate, Refusal, Template, TemplateChange, TemplateError};
 pub use dialout_store::beats::WorkerBeat;
 pub use dialout_store::health::StateCount;
+pub use dialout_store::import_store::Imported;
 pub use dialout_store::message_store::MessageFilter;
 pub use dialout_store::tokens::{Scope, Token};

@@ -250,8 +250,8 @@ async fn an_asterisk_restart_mid_call_is_read_back_from_astdb_and_nobody_is_call
             .unwrap()
             .starts_with("hangup")
     );
-    assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
-    let h = until_final(&b, &mut ms, Duration::from_secs(5)).await;
+    assert_eq!(b.connect(Duration::from_secs(20)).await, Link::Up);
+    let h = until_final(&b, &mut ms, Duration::from_secs(20)).await;
     assert_eq!(ms[0].state, State::AnsweredPartial, "{h:?}");
     assert_eq!(fake.times_called(&ANSWERS[1..]), 1);
     assert_eq!(fake.logins().0, 2, "logged in again after the restart");
@@ -280,8 +280,8 @@ async fn a_call_that_rang_through_a_restart_is_not_retried_before_astdb_is_read(
             .unwrap()
             .starts_with("originated")
     );
-    assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
-    let h = until_final(&b, &mut ms, Duration::from_secs(8)).await;
+    assert_eq!(b.connect(Duration::from_secs(20)).await, Link::Up);
+    let h = until_final(&b, &mut ms, Duration::from_secs(20)).await;
     // Cut before anyone answered: one retry (retry_unreachable), then heard.
     assert_eq!(ms[0].state, State::AnsweredComplete, "{:?}", h[0]);
     assert!(h[0].contains(&State::Rescheduled), "{:?}", h[0]);
@@ -310,8 +310,8 @@ async fn events_lost_in_a_network_cut_are_read_back_from_astdb() {
             .unwrap()
             .starts_with("complete")
     );
-    assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
-    let h = until_final(&b, &mut ms, Duration::from_secs(5)).await;
+    assert_eq!(b.connect(Duration::from_secs(20)).await, Link::Up);
+    let h = until_final(&b, &mut ms, Duration::from_secs(20)).await;
     assert_eq!(ms[0].state, State::AnsweredComplete, "{h:?}");
     assert_eq!(fake.times_called(&ANSWERS[1..]), 1);
 }
@@ -338,8 +338,8 @@ async fn a_group_sends_nothing_to_a_member_that_is_down() {
     let a = Arc::new(backend(&up, &dir.path().join("a"), ""));
     let b = Arc::new(backend(&down, &dir.path().join("b"), ""));
     // Warm both sessions up, then take the second server away.
-    assert_eq!(a.connect(Duration::from_secs(5)).await, Link::Up);
-    assert_eq!(b.connect(Duration::from_secs(5)).await, Link::Up);
+    assert_eq!(a.connect(Duration::from_secs(20)).await, Link::Up);
+    assert_eq!(b.connect(Duration::from_secs(20)).await, Link::Up);
     drop(down);
     for _ in 0..50 {
         if b.link() != Link::Up {

@@ -3,7 +3,7 @@
 //! blocking thread, never inside a backend call. Depends on `dialout-model` only.
 //!
 //! [`Store`] is the whole of it, made of small parts: [`MessageStore`], [`DeliveryStore`],
-//! [`HealthStore`], [`DncStore`], [`TokenStore`], [`WebhookStore`] and
+//! [`HealthStore`], [`DncStore`], [`TokenStore`], [`ImportStore`], [`WebhookStore`] and
 //! [`WebhookControl`].
 
 pub mod beats;
@@ -12,11 +12,13 @@ pub mod delivery_store;
 pub mod dnc_store;
 pub mod error;
 pub mod health;
+pub mod import_store;
 pub mod message_store;
 pub mod open;
 pub mod pace;
 pub mod pg;
 pub mod plan;
+pub mod pymess;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
@@ -29,6 +31,7 @@ pub use delivery_store::{BackendState, Claimable, Cursor, DeliveryStore, Seen};
 pub use dnc_store::DncStore;
 pub use error::StoreError;
 pub use health::{HealthStore, StateCount};
+pub use import_store::{ImportStore, Imported, ImportedMessage, ImportedTemplate};
 pub use message_store::{InsertMode, Inserted, MessageFilter, MessageStore, Order, Start};
 pub use open::{open, redact_url};
 pub use plan::Change;
@@ -43,6 +46,7 @@ pub mod prelude {
     pub use crate::delivery_store::DeliveryStore;
     pub use crate::dnc_store::DncStore;
     pub use crate::health::HealthStore;
+    pub use crate::import_store::ImportStore;
     pub use crate::message_store::MessageStore;
     pub use crate::store::Store;
     pub use crate::tokens::TokenStore;

@@ -9,6 +9,7 @@ pub mod csv_input;
 pub mod dnc;
 pub mod doctor;
 pub mod import;
+pub mod import_pymess;
 pub mod message_actions;
 pub mod messages;
 pub mod send;
@@ -92,6 +93,10 @@ pub enum Command {
     Dnc(dnc::Command),
     /// Store a campaign from a CSV file (one message per row), checked row by row first.
     Import(import::Args),
+    /// Move django-pymess 0.7's dialer templates and messages into this database.
+    ///
+    /// Reads the pymess database read-only; importing again stores nothing twice.
+    ImportPymess(import_pymess::Args),
     /// Serve the HTTP API (and run the worker) until stopped (SIGINT/SIGTERM).
     Serve(serve::Args),
     /// Manage the HTTP API's tokens.
@@ -185,6 +190,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Doctor(a) => doctor::run(a, g),
         Command::Dnc(c) => dnc::run(c, g),
         Command::Import(a) => import::run(a, g),
+        Command::ImportPymess(a) => import_pymess::run(a, g),
         Command::Serve(a) => serve::run(a, g),
         Command::Token(c) => token::run(c, g),
         Command::Webhook(c) => webhook::run(c, g),

@@ -7,6 +7,7 @@ mod claim;
 mod counts;
 mod dnc;
 mod finish;
+mod import;
 mod ops;
 mod pace;
 mod rows;

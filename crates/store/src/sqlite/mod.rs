@@ -7,6 +7,7 @@ mod counts;
 mod delivery;
 mod dnc;
 mod fast_path;
+mod import;
 mod messages;
 mod outbox;
 mod pace;
