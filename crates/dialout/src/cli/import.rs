@@ -354,6 +354,8 @@ pub fn run(a: Args, g: &Global) -> Outcome {
             ctx.block_on(handle)
                 .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
         };
+        // The task runs whenever the runtime runs (in `block_on`, as the next chunk is made).
+        let runtime = ctx.block_on(async { tokio::runtime::Handle::current() });
         let read = chunks(&a, &bar, |mut chunk, _| {
             chunk.retain(|r| !bad.contains(&r.line));
             if chunk.is_empty() {
@@ -364,9 +366,7 @@ pub fn run(a: Args, g: &Global) -> Outcome {
                 tally(wait(before))?;
             }
             let (dialer, batch) = (ctx.dialer.clone(), made.map_err(send_failure)?);
-            storing = Some(ctx.block_on(async move {
-                tokio::spawn(async move { dialer.import_insert(batch).await })
-            }));
+            storing = Some(runtime.spawn(async move { dialer.import_insert(batch).await }));
             Ok(())
         });
         if let Some(last) = storing.take() {
