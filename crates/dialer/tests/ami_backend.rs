@@ -243,6 +243,13 @@ async fn an_asterisk_restart_mid_call_is_read_back_from_astdb_and_nobody_is_call
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(ms[0].state, State::CallInProgress);
+    // OriginateResponse (the answer) comes before the dialplan writes `answered`: wait for it.
+    for _ in 0..200 {
+        if fake.call_phase(&ms[0].id.to_string()) == Some("playing") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     fake.restart(Duration::from_millis(500)).await;
     // The call was cut: the h extension turned `answered` into `hangup` in AstDB.
     assert!(
