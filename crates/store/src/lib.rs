@@ -3,7 +3,7 @@
 //! blocking thread, never inside a backend call. Depends on `dialout-model` only.
 //!
 //! [`Store`] is the whole of it, made of small parts: [`MessageStore`], [`DeliveryStore`],
-//! [`HealthStore`], [`DncStore`], [`TokenStore`] and [`WebhookStore`].
+//! [`HealthStore`], [`DncStore`], [`TokenStore`], [`PrivacyStore`] and [`WebhookStore`].
 
 pub mod beats;
 pub mod blocking;
@@ -16,6 +16,7 @@ pub mod open;
 pub mod pace;
 pub mod pg;
 pub mod plan;
+pub mod privacy;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
@@ -30,6 +31,7 @@ pub use health::{HealthStore, StateCount};
 pub use message_store::{InsertMode, Inserted, MessageFilter, MessageStore, Order, Start};
 pub use open::{open, redact_url};
 pub use plan::Change;
+pub use privacy::{EraseOptions, Erasure, PrivacyStore};
 pub use store::Store;
 pub use tokens::TokenStore;
 pub use webhooks::WebhookStore;
@@ -41,6 +43,7 @@ pub mod prelude {
     pub use crate::dnc_store::DncStore;
     pub use crate::health::HealthStore;
     pub use crate::message_store::MessageStore;
+    pub use crate::privacy::PrivacyStore;
     pub use crate::store::Store;
     pub use crate::tokens::TokenStore;
     pub use crate::webhooks::WebhookStore;

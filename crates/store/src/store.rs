@@ -4,13 +4,14 @@ use crate::delivery_store::DeliveryStore;
 use crate::dnc_store::DncStore;
 use crate::health::HealthStore;
 use crate::message_store::MessageStore;
+use crate::privacy::PrivacyStore;
 use crate::tokens::TokenStore;
 use crate::webhooks::WebhookStore;
 
 /// What the application keeps. One type per database implements every part; each part is a
 /// trait of its own so that a caller names what it uses and none of them grows past a page.
 pub trait Store:
-    MessageStore + DeliveryStore + HealthStore + DncStore + TokenStore + 'static
+    MessageStore + DeliveryStore + HealthStore + DncStore + TokenStore + PrivacyStore + 'static
 {
     /// Webhook endpoints and their outbox.
     fn webhooks(&self) -> &dyn WebhookStore;

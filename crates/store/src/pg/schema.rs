@@ -15,6 +15,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (8, super::pace::SCHEMA),
     // Attempt begins as HOT updates (issue 14).
     (9, V9_HOT_CLAIMS),
+    // Erasure and retention: the hash key, the record of erasures, their indexes.
+    (10, super::privacy::MIGRATION),
 ];
 
 /// An attempt begin changes only columns no index names, so PostgreSQL can write it as a HOT

@@ -10,6 +10,7 @@ mod fast_path;
 mod messages;
 mod outbox;
 mod pace;
+mod privacy;
 mod rows;
 mod schema;
 mod templates;
@@ -54,20 +55,25 @@ const POOL_SIZE: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// The recipients' hash key (see `privacy.rs`), read once at open.
+    key: crate::privacy::HashKey,
 }
 
 impl SqliteStore {
     /// Opens (creating it, readable by its owner only) the database file and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         create_private(path)?;
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
+            key: crate::privacy::HashKey::generate(),
         };
         let mut conn = store.conn()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut conn)?;
+        let key = privacy::key(&conn)?;
         drop(conn);
+        store.key = key;
         Ok(store)
     }
 
@@ -153,6 +159,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // (with an fsync) once per 40 MB of WAL instead of once per 4 MB.
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Deleted and rewritten content is overwritten with zeros, so an erased number does not
+    // linger in the free space of a page (see `privacy.rs`).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     related::register_functions(&conn)?;
     Ok(conn)
 }

@@ -30,6 +30,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (12, Migration::Sql(super::pace::SCHEMA)),
     // Webhook events written by the store's write path, not by triggers.
     (13, Migration::Sql(super::outbox::MIGRATION)),
+    // Erasure and retention: the hash key, the record of erasures, their indexes.
+    (14, Migration::Sql(super::privacy::MIGRATION)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
