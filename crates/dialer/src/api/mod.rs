@@ -19,5 +19,6 @@ pub mod messages;
 pub mod open;
 pub mod overview;
 pub mod preview;
+pub mod privacy;
 pub mod templates;
 pub mod webhooks;
