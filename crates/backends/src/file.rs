@@ -379,6 +379,40 @@ impl Lookup for FileBackend {
     }
 }
 
+/// Erasure: the message's file in the outbox, its result and its withdrawn copy.
+#[async_trait]
+impl crate::backend::Forget for FileBackend {
+    async fn forget(&self, messages: &[Message]) -> Result<usize, BackendError> {
+        let dir = self.inner.dir.clone();
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        off_executor(move || {
+            let mut removed = 0;
+            for id in ids {
+                let name = format!("{id}.json");
+                for path in [
+                    dir.join(&name),
+                    dir.join("results").join(&name),
+                    dir.join("cancelled").join(&name),
+                ] {
+                    match fs::remove_file(&path) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(BackendError::Outage(format!(
+                                "file backend: cannot remove {}: {e}",
+                                path.display()
+                            )));
+                        }
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|e| BackendError::Outage(format!("file backend task failed: {e}")))?
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,39 +454,5 @@ mod tests {
                 .unwrap_or_else(|| panic!("{bad} parsed"));
             assert!(e.starts_with("malformed result file"), "{bad}: {e}");
         }
-    }
-}
-
-/// Erasure: the message's file in the outbox, its result and its withdrawn copy.
-#[async_trait]
-impl crate::backend::Forget for FileBackend {
-    async fn forget(&self, messages: &[Message]) -> Result<usize, BackendError> {
-        let dir = self.inner.dir.clone();
-        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
-        off_executor(move || {
-            let mut removed = 0;
-            for id in ids {
-                let name = format!("{id}.json");
-                for path in [
-                    dir.join(&name),
-                    dir.join("results").join(&name),
-                    dir.join("cancelled").join(&name),
-                ] {
-                    match fs::remove_file(&path) {
-                        Ok(()) => removed += 1,
-                        Err(e) if e.kind() == ErrorKind::NotFound => {}
-                        Err(e) => {
-                            return Err(BackendError::Outage(format!(
-                                "file backend: cannot remove {}: {e}",
-                                path.display()
-                            )));
-                        }
-                    }
-                }
-            }
-            Ok(removed)
-        })
-        .await
-        .map_err(|e| BackendError::Outage(format!("file backend task failed: {e}")))?
     }
 }

@@ -155,7 +155,9 @@ impl Dialer {
                 .iter()
                 .map(|id| s.history(*id))
                 .collect::<Result<Vec<_>, _>>()?;
-            let dnc = s.dnc_find(&[wanted.clone()], Timestamp::UNIX_EPOCH)?.pop();
+            let dnc = s
+                .dnc_find(std::slice::from_ref(&wanted), Timestamp::UNIX_EPOCH)?
+                .pop();
             let deliveries = s.deliveries_of(&ids)?;
             let hash = s.recipient_hash(&wanted).to_string();
             let erasures: Vec<Erasure> = s
