@@ -24,7 +24,8 @@ use dialout_model::message::Message;
 use dialout_store::EraseOptions;
 use dialout_store::store::Store;
 
-/// Messages erased per transaction batch by retention; the worker does one batch a turn.
+/// Messages read per batch by `dialout retention run` (erased in transactions of
+/// [`dialout_store::privacy::ERASE_BATCH`]); the worker takes smaller steps (`retention_step.rs`).
 pub const BATCH: usize = 200;
 
 /// `[retention]` as written.

@@ -5,10 +5,14 @@
 
 mod runner;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use dialout_testkit::db::{self, TempDb};
-use runner::{Dialout, Run};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use runner::{Dialout, Run, wait_with_deadline};
 use serde_json::Value;
 
 const CONTENT: &str = "Dear Jana Novakova, your invoice 5521 is due";
@@ -95,6 +99,21 @@ impl Env {
         }
         found
     }
+}
+
+/// Messages by state and by day (created, last changed): what the dashboard counts.
+fn counts(env: &Env) -> BTreeMap<(String, String, String), usize> {
+    let list = env
+        .run(&["--json", "messages", "list", "--limit", "0"])
+        .ok()
+        .json();
+    let mut out = BTreeMap::new();
+    for m in list.as_array().unwrap() {
+        let day = |k: &str| m[k].as_str().unwrap_or_else(|| panic!("{k}: {m}"))[..10].to_string();
+        let key = (m["state"].to_string(), day("created_at"), day("changed_at"));
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
 }
 
 fn walk(dir: &Path, needle: &str, found: &mut Vec<String>) {
@@ -214,6 +233,103 @@ fn retention_run(pg: bool) {
             .join(format!("outbox/results/{id}.json"))
             .exists()
     );
+}
+
+/// A running worker (`dialout worker`, no status checks) with `[retention]` erases final
+/// messages on its own, a short step at a time, and prints what it did when stopped.
+fn worker_retention(pg: bool) {
+    let env = Env::new(pg, "[retention]\nmessages = \"1s\"\n");
+    let mut done = Vec::new();
+    for i in 0..3 {
+        let id = env.send("777 123 456", &format!("{CONTENT} ({i})"));
+        env.answer(&id);
+        done.push(id);
+    }
+    let open = env.send("+420602111222", "Hello Petr");
+    let before = counts(&env);
+    assert_eq!(before.values().sum::<usize>(), 4, "{before:?}");
+    for needle in ["+420777123456", "777123456", CONTENT] {
+        assert!(!env.traces(needle).is_empty(), "the test finds {needle}");
+    }
+
+    let mut worker = Dialout::new()
+        .dir(env.dir.path())
+        .env("DIALOUT_DATABASE_URL", &env.url)
+        .log("info")
+        .args(["--json", "worker", "--no-status", "--interval", "200ms"])
+        .spawn_until("worker started", Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = env.run(&["--json", "export", "777123456"]).ok().json();
+        let msgs = now["messages"].as_array().unwrap().clone();
+        assert_eq!(msgs.len(), 3, "{now}");
+        if msgs.iter().all(|m| m["content"] == "") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker erased nothing: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    kill(Pid::from_raw(worker.id() as i32), Signal::SIGTERM).unwrap();
+    let status = wait_with_deadline(&mut worker, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    let mut out = String::new();
+    std::io::Read::read_to_string(worker.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let stats: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(stats["retention"]["messages"], 3, "{stats}");
+    assert!(
+        stats["retention"]["files"].as_u64().unwrap() >= 3,
+        "{stats}"
+    );
+
+    assert_eq!(counts(&env), before, "counts by state and day stay");
+    for needle in ["+420777123456", "777123456", "777 123 456", CONTENT] {
+        assert_eq!(env.traces(needle), Vec::<String>::new(), "{needle}");
+    }
+    for id in &done {
+        assert!(!env.dir.path().join(format!("outbox/{id}.json")).exists());
+    }
+    assert!(!env.traces("+420602111222").is_empty(), "not final: kept");
+    assert!(env.dir.path().join(format!("outbox/{open}.json")).exists());
+}
+
+#[test]
+fn worker_retention_sqlite() {
+    worker_retention(false);
+}
+
+#[test]
+fn worker_retention_postgres() {
+    worker_retention(true);
+}
+
+/// Without `[retention]` a running worker erases nothing, however old its final messages.
+#[test]
+fn a_worker_without_retention_erases_nothing() {
+    let env = Env::new(false, "");
+    let id = env.send("777 123 456", CONTENT);
+    env.answer(&id);
+    std::thread::sleep(Duration::from_millis(1_100));
+    let mut worker = Dialout::new()
+        .dir(env.dir.path())
+        .env("DIALOUT_DATABASE_URL", &env.url)
+        .log("info")
+        .args(["--json", "worker", "--no-status", "--interval", "100ms"])
+        .spawn_until("worker started", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(1_500));
+    kill(Pid::from_raw(worker.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(
+        wait_with_deadline(&mut worker, Duration::from_secs(30)).code(),
+        Some(0)
+    );
+    let mut out = String::new();
+    std::io::Read::read_to_string(worker.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let stats: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(stats["retention"]["steps"], 0, "{stats}");
+    let kept = env.run(&["--json", "export", "777123456"]).ok().json();
+    assert_eq!(kept["messages"][0]["content"], CONTENT, "{kept}");
 }
 
 #[test]
