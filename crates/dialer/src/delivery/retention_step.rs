@@ -50,6 +50,9 @@ pub struct RetentionStats {
     /// The longest step: the most a claim of this worker waited for retention.
     #[serde(serialize_with = "micros")]
     pub longest_step: Duration,
+    /// Steps that took longer than 10 ms, and than 100 ms.
+    pub steps_over_10ms: usize,
+    pub steps_over_100ms: usize,
 }
 
 fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -177,6 +180,8 @@ impl RetentionStep {
         let took = start.elapsed();
         self.stats.steps += 1;
         self.stats.longest_step = self.stats.longest_step.max(took);
+        self.stats.steps_over_10ms += usize::from(took > Duration::from_millis(10));
+        self.stats.steps_over_100ms += usize::from(took > Duration::from_millis(100));
         took
     }
 
