@@ -76,6 +76,12 @@ pub trait Backend: Send + Sync {
         Details::default()
     }
 
+    /// Removing the files this backend keeps about messages (erasure, retention). `None`
+    /// (the default): it keeps none.
+    fn forget(&self) -> Option<&dyn Forget> {
+        None
+    }
+
     /// The audio file named by `key` (`/audio/<key>.wav`, served to a PBX that fetches the
     /// message's audio over HTTP), only while `message` needs it. `None` (the default): this
     /// backend serves no audio.
@@ -116,6 +122,22 @@ pub trait Lookup: Send + Sync {
     /// nobody is called twice. Answer [`Found::Yes`] or [`Found::No`]; [`Found::Unknown`]
     /// leaves the message failed rather than risk a second call.
     async fn find(&self, message: &Message) -> Result<Found, BackendError>;
+}
+
+/// Files a backend keeps about messages (audio, archived call files, report files,
+/// outbox and result files), removed when the messages are erased.
+#[async_trait]
+pub trait Forget: Send + Sync {
+    /// Removes every file this backend keeps about these final messages; returns how many
+    /// files it removed. Files another message still needs (shared audio of a call in the
+    /// spool) stay.
+    async fn forget(&self, messages: &[Message]) -> Result<usize, BackendError>;
+
+    /// Removes audio not used for `age` that no queued call needs (`[retention] audio`);
+    /// returns how many files it removed. Nothing by default.
+    async fn expire_audio(&self, _age: std::time::Duration) -> Result<usize, BackendError> {
+        Ok(0)
+    }
 }
 
 /// Results that arrive on their own.

@@ -315,6 +315,10 @@ impl Backend for FileBackend {
         Some(self)
     }
 
+    fn forget(&self) -> Option<&dyn crate::backend::Forget> {
+        Some(self)
+    }
+
     async fn publish(&self, message: &Message) -> Publish {
         self.publish_many(std::slice::from_ref(message))
             .await
@@ -372,6 +376,40 @@ impl Lookup for FileBackend {
     async fn find(&self, message: &Message) -> Result<Found, BackendError> {
         let (inner, m) = (Arc::clone(&self.inner), message.clone());
         off_executor(move || inner.find(&m)).await?
+    }
+}
+
+/// Erasure: the message's file in the outbox, its result and its withdrawn copy.
+#[async_trait]
+impl crate::backend::Forget for FileBackend {
+    async fn forget(&self, messages: &[Message]) -> Result<usize, BackendError> {
+        let dir = self.inner.dir.clone();
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        off_executor(move || {
+            let mut removed = 0;
+            for id in ids {
+                let name = format!("{id}.json");
+                for path in [
+                    dir.join(&name),
+                    dir.join("results").join(&name),
+                    dir.join("cancelled").join(&name),
+                ] {
+                    match fs::remove_file(&path) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(BackendError::Outage(format!(
+                                "file backend: cannot remove {}: {e}",
+                                path.display()
+                            )));
+                        }
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|e| BackendError::Outage(format!("file backend task failed: {e}")))?
     }
 }
 

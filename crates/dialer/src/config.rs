@@ -49,6 +49,9 @@ pub struct Config {
     pub http: HttpConfig,
     #[serde(default)]
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// `[retention]`: how long personal data is kept (off by default).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl Config {
@@ -133,6 +136,7 @@ impl Config {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
+        crate::retention::RetentionSettings::new(&self.retention)?;
         if let Some(region) = &self.default_region {
             // A valid number checked with the region proves the region is known.
             if let Err(dialout_model::phone::PhoneError::UnknownRegion(_)) =

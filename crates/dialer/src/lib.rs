@@ -13,6 +13,7 @@ pub mod config;
 pub mod delivery;
 pub mod dialer;
 pub mod http_config;
+pub mod retention;
 pub mod send;
 pub mod webhooks;
 
@@ -25,6 +26,7 @@ pub use api::import::{ImportPlan, ImportRow, ImportSpec, ImportStored, RowError}
 pub use api::messages::Page;
 pub use api::open::OpenError;
 pub use api::overview::BackendHealth;
+pub use api::privacy::Erased;
 pub use api::pymess;
 pub use config::Config;
 pub use delivery::cancel::CancelOutcome;

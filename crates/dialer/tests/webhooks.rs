@@ -268,6 +268,69 @@ fn signatures_verify_postgres() {
     runtime().block_on(signatures_verify(&db));
 }
 
+// ---- retention in the worker ----
+
+/// With `[retention] webhook_deliveries`, a running worker deletes delivered rows past the
+/// period on its own; messages are left alone (no `messages` period).
+async fn worker_prunes_delivered_rows(db: &TestDb) {
+    use dialout_dialer::delivery::WorkerOptions;
+    use dialout_dialer::retention::RetentionSettings;
+    let rx = Receiver::start(Mode::Ok).await;
+    let d = dialer(db, fast_settings());
+    let (ep, _) = d.add_webhook(&rx.url(), None, None).await.unwrap();
+    let ids = insert(&db.store, 2);
+    for &id in &ids {
+        for k in 0..WALK.len() {
+            step(&db.store, id, k);
+        }
+    }
+    let stats = d.webhook_deliverer().unwrap().drain().await.unwrap();
+    assert_eq!(stats.delivered, 10, "{stats:?}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let worker = d.worker(WorkerOptions {
+        no_status: true,
+        interval: Some(Duration::from_millis(50)),
+        retention: RetentionSettings {
+            webhook_deliveries: Some(Duration::from_secs(1)),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { worker.run(stop_rx).await });
+    let start = std::time::Instant::now();
+    while !d
+        .webhook_deliveries(ep.id, false, 100)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "rows not pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    let stats = task.await.unwrap().unwrap();
+    assert_eq!(stats.retention.webhook_deliveries, 10, "{stats:?}");
+    assert_eq!(stats.retention.messages, 0, "{stats:?}");
+    let m = sync(|| db.store.message(ids[0]).unwrap().unwrap());
+    assert!(
+        !m.content.is_empty(),
+        "messages are not erased without a period"
+    );
+}
+
+#[test]
+fn worker_prunes_delivered_rows_sqlite() {
+    let db = common::sqlite();
+    runtime().block_on(worker_prunes_delivered_rows(&db));
+}
+
+#[test]
+fn worker_prunes_delivered_rows_postgres() {
+    let db = common::postgres();
+    runtime().block_on(worker_prunes_delivered_rows(&db));
+}
+
 // ---- order under concurrency ----
 
 async fn order_under_concurrency(db: &TestDb) {

@@ -54,6 +54,7 @@ pub fn router(dialer: Arc<Dialer>, options: Options) -> Router {
         .merge(routes::templates::router())
         .merge(routes::webhooks::router())
         .merge(routes::dnc::router())
+        .merge(routes::recipients::router())
         .merge(routes::audio::router())
         .merge(routes::health::router())
         .merge(routes::docs::router());

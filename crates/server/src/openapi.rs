@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{audio, dnc, health, messages, metrics, templates, webhooks};
+use crate::routes::{audio, dnc, health, messages, metrics, recipients, templates, webhooks};
 use crate::schema::*;
 
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::schema::*;
         webhooks::list, webhooks::create, webhooks::change, webhooks::remove, webhooks::test,
         webhooks::deliveries, webhooks::replay,
         dnc::list, dnc::add, dnc::check, dnc::remove, dnc::import,
+        recipients::export, recipients::erase,
         audio::audio,
         health::healthz, health::readyz, metrics::metrics,
     ),
@@ -31,6 +32,7 @@ use crate::schema::*;
         WebhookOut, WebhookCreated, WebhookList, DeliveryOut, DeliveryList, NewWebhookBody,
         WebhookPatch, ReplayBody, ReplayOut,
         DncOut, DncList, DncCheckOut, NewDncBody, DncImportBody, DncImportOut, DncSkipped,
+        ErasedOut, ErasureOut, RecipientExport,
     )),
     modifiers(&Bearer),
 )]

@@ -408,3 +408,46 @@ pub struct DncSkipped {
     pub number: String,
     pub reason: String,
 }
+
+/// What `DELETE /v1/recipients/{number}` erased (the number itself is not repeated).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct ErasedOut {
+    /// The number's keyed hash, as its erased messages and the record carry it.
+    pub recipient_hash: String,
+    /// Messages erased.
+    pub messages: u64,
+    /// Of them, messages not final before that were cancelled first.
+    pub cancelled: u64,
+    /// Backend files removed (audio, call files, reports, outbox files).
+    pub files: u64,
+    /// Whether the number was put on the do-not-call list (`and_block=true`).
+    pub blocked: bool,
+}
+
+/// One recorded erasure (without the number).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct ErasureOut {
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `cli:USER` or `token:NAME`.
+    pub by: String,
+    pub recipient_hash: String,
+    pub messages: u64,
+}
+
+/// Everything stored about a number.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct RecipientExport {
+    /// E.164.
+    pub number: String,
+    /// The keyed hash its erased messages carry instead of it.
+    pub recipient_hash: String,
+    /// Its messages, each with `history`; erased ones show the hash and no content.
+    pub messages: Vec<MessageOut>,
+    pub do_not_call: Option<DncOut>,
+    pub webhook_deliveries: Vec<DeliveryOut>,
+    pub erasures: Vec<ErasureOut>,
+}

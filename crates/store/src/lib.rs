@@ -3,8 +3,8 @@
 //! blocking thread, never inside a backend call. Depends on `dialout-model` only.
 //!
 //! [`Store`] is the whole of it, made of small parts: [`MessageStore`], [`DeliveryStore`],
-//! [`HealthStore`], [`DncStore`], [`TokenStore`], [`ImportStore`], [`WebhookStore`] and
-//! [`WebhookControl`].
+//! [`HealthStore`], [`DncStore`], [`TokenStore`], [`ImportStore`], [`PrivacyStore`],
+//! [`WebhookStore`] and [`WebhookControl`].
 
 pub mod beats;
 pub mod blocking;
@@ -18,6 +18,7 @@ pub mod open;
 pub mod pace;
 pub mod pg;
 pub mod plan;
+pub mod privacy;
 pub mod pymess;
 pub mod sql;
 pub mod sqlite;
@@ -35,6 +36,7 @@ pub use import_store::{ImportStore, Imported, ImportedMessage, ImportedTemplate}
 pub use message_store::{InsertMode, Inserted, MessageFilter, MessageStore, Order, Start};
 pub use open::{open, redact_url};
 pub use plan::Change;
+pub use privacy::{EraseOptions, Erasure, PrivacyStore};
 pub use store::Store;
 pub use tokens::TokenStore;
 pub use webhook_control::WebhookControl;
@@ -48,6 +50,7 @@ pub mod prelude {
     pub use crate::health::HealthStore;
     pub use crate::import_store::ImportStore;
     pub use crate::message_store::MessageStore;
+    pub use crate::privacy::PrivacyStore;
     pub use crate::store::Store;
     pub use crate::tokens::TokenStore;
     pub use crate::webhook_control::WebhookControl;

@@ -10,6 +10,7 @@
 pub mod checks;
 pub mod config;
 mod details;
+mod forget;
 mod publish;
 mod report;
 mod results;
@@ -326,16 +327,9 @@ impl Inner {
         self.cleanup_audio_now(pending);
     }
 
-    fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
-        let mut keep: HashSet<String> = pending
-            .iter()
-            .filter_map(|m| {
-                m.extra_sender_data
-                    .get("audio")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .collect();
+    /// The audio keys the call files in the spool play.
+    fn spooled_audio(&self) -> HashSet<String> {
+        let mut keep = HashSet::new();
         if let Ok(rd) = fs::read_dir(&self.config.spool_dir) {
             for e in rd.filter_map(Result::ok) {
                 if publish::name_from_path(&e.path()).is_none() {
@@ -357,6 +351,20 @@ impl Inner {
                 }
             }
         }
+        keep
+    }
+
+    fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
+        let mut keep: HashSet<String> = pending
+            .iter()
+            .filter_map(|m| {
+                m.extra_sender_data
+                    .get("audio")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        keep.extend(self.spooled_audio());
         match self.audio.cleanup(&keep, self.audio_grace) {
             Ok(n) => {
                 if n > 0 {
@@ -463,6 +471,10 @@ impl Backend for Asterisk {
     }
 
     /// Archives and dialplan reports arrive on their own.
+    fn forget(&self) -> Option<&dyn crate::backend::Forget> {
+        Some(self)
+    }
+
     fn intake(&self) -> Option<&dyn Intake> {
         Some(self)
     }

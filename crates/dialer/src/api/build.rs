@@ -25,6 +25,7 @@ impl Dialer {
             group: None,
             webhooks: Default::default(),
             verified_tokens: Default::default(),
+            retention: Default::default(),
         }
     }
 

@@ -8,7 +8,11 @@ use crate::api::errors::Error;
 impl Dialer {
     /// A worker that publishes due messages, takes in results and runs status checks until
     /// stopped ([`Worker::run`]).
-    pub fn worker(&self, options: WorkerOptions) -> Worker {
+    /// `[retention]` comes from the configuration unless `options` sets some.
+    pub fn worker(&self, mut options: WorkerOptions) -> Worker {
+        if !options.retention.any() {
+            options.retention = self.retention;
+        }
         Worker::new(self.store().clone(), self.backends().clone(), options)
     }
 

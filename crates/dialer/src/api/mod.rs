@@ -19,6 +19,7 @@ pub mod messages;
 pub mod open;
 pub mod overview;
 pub mod preview;
+pub mod privacy;
 pub mod pymess;
 pub mod templates;
 pub mod webhooks;

@@ -41,7 +41,8 @@ impl Dialer {
         let store = open_store(config)?;
         Ok(Dialer::new(store, backends)
             .configured(config)
-            .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?))
+            .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?)
+            .with_retention(crate::retention::RetentionSettings::new(&config.retention)?))
     }
 
     /// Opens the database only: a `Dialer` that reads and edits stored messages and
@@ -52,7 +53,8 @@ impl Dialer {
         let store = open_store(config)?;
         Ok(Dialer::new(store, Channels::none())
             .configured(config)
-            .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?))
+            .with_webhook_settings(crate::webhooks::WebhookSettings::new(&config.webhooks)?)
+            .with_retention(crate::retention::RetentionSettings::new(&config.retention)?))
     }
 }
 

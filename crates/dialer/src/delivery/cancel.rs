@@ -175,6 +175,13 @@ pub async fn resend(
             ),
         });
     }
+    if m.recipient.is_erased() {
+        return Err(DeliveryError::Refused {
+            id,
+            action: "resent",
+            reason: "its recipient and content were erased".into(),
+        });
+    }
     if backends.get(&m.backend).is_none() {
         return Err(DeliveryError::NoBackend {
             id,

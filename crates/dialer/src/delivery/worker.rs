@@ -10,10 +10,12 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::publish::release_rest;
+use super::retention_step::{RetentionStats, RetentionStep};
 use super::{
     DeliveryError, StatusRun, after, blocking, check_status, intake, owner_id, publish_claimed,
 };
 use crate::delivery::channels::Channels;
+use crate::retention::RetentionSettings;
 use dialout_model::pace::Pace;
 use dialout_store::prelude::*;
 use dialout_store::{Claimable, WorkerBeat};
@@ -30,6 +32,9 @@ pub struct WorkerOptions {
     pub no_status: bool,
     /// Messages claimed at a time (default: `delivery.batch_size`); at least 1.
     pub batch_size: Option<usize>,
+    /// `[retention]`: a short step between publishing rounds (not with `once`; off by
+    /// default; see `retention_step.rs`).
+    pub retention: RetentionSettings,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -43,6 +48,14 @@ pub struct WorkerStats {
     pub check_failures: usize,
     /// Backend outages seen by status checks and intake.
     pub outages: usize,
+    /// The longest claim (a store call), in microseconds.
+    #[serde(serialize_with = "micros")]
+    pub longest_claim: Duration,
+    pub retention: RetentionStats,
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_micros() as u64)
 }
 
 pub struct Worker {
@@ -108,6 +121,10 @@ impl Worker {
         let (results, _forwarders) = results_waiting(&self.backends);
         let started_at = Timestamp::now();
         let mut next_beat = Instant::now();
+        let mut retention = match self.options.once {
+            true => None,
+            false => RetentionStep::new(self.options.retention),
+        };
         loop {
             if *stop.borrow() {
                 break;
@@ -131,6 +148,11 @@ impl Worker {
                 Ok(more) => {
                     if let Some((since, _)) = outage.take() {
                         tracing::info!("worker working again after {:?}", since.elapsed());
+                    }
+                    if let Some(r) = retention.as_mut()
+                        && Instant::now() >= r.next_at()
+                    {
+                        r.run(&self.store, &self.backends, more).await;
                     }
                     more
                 }
@@ -162,10 +184,15 @@ impl Worker {
                     _ = tokio::time::sleep(interval) => {}
                     _ = stop.changed() => {}
                     _ = queued(&mut due) => {}
+                    _ = RetentionStep::due(&retention) => {}
                     // A backend has results (an AMI hangup): take them in now.
                     _ = results.notified() => next_intake = Instant::now(),
                 }
             }
+        }
+        if let Some(r) = retention.as_mut() {
+            r.finish(&self.store).await;
+            stats.retention = r.stats;
         }
         if self.options.once && !*stop.borrow() {
             let taken = intake(&self.store, &self.backends).await?;
@@ -267,6 +294,7 @@ impl Worker {
             let (n, owner) = (name.to_string(), self.owner.clone());
             let now = settings.clock.now();
             let until = after(now, settings.lease);
+            let asked = Instant::now();
             let claimed = blocking(&self.store, move |s| {
                 let due = Claimable::Due {
                     limit,
@@ -276,6 +304,7 @@ impl Worker {
                 s.claim(&owner, due, now, until)
             })
             .await?;
+            stats.longest_claim = stats.longest_claim.max(asked.elapsed());
             if claimed.is_empty() {
                 continue;
             }

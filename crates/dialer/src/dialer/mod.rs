@@ -25,4 +25,6 @@ pub struct Dialer {
     pub(crate) webhooks: WebhookSettings,
     /// Tokens verified within the last second (see `dialer/token_cache.rs`).
     pub(crate) verified_tokens: Arc<TokenCache>,
+    /// `[retention]`; also which fields erasure on request takes.
+    pub(crate) retention: crate::retention::RetentionSettings,
 }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod import_pymess;
 pub mod message_actions;
 pub mod messages;
+pub mod privacy;
 pub mod send;
 pub mod serve;
 pub mod template;
@@ -105,6 +106,14 @@ pub enum Command {
     /// Webhooks: endpoints that hear about every state change, and their deliveries.
     #[command(subcommand, arg_required_else_help = true)]
     Webhook(webhook::Command),
+    /// Erase every trace of a number: its messages (not final ones cancelled first), their
+    /// audio, call files, reports and webhook payloads; the erasure is recorded without it.
+    Erase(privacy::EraseArgs),
+    /// Everything stored about a number, as JSON.
+    Export(privacy::ExportArgs),
+    /// How long personal data is kept (`[retention]`).
+    #[command(subcommand, arg_required_else_help = true)]
+    Retention(privacy::RetentionCommand),
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -189,6 +198,9 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Asterisk(c) => asterisk::run(c, g),
         Command::Doctor(a) => doctor::run(a, g),
         Command::Dnc(c) => dnc::run(c, g),
+        Command::Erase(a) => privacy::erase(a, g),
+        Command::Export(a) => privacy::export(a, g),
+        Command::Retention(c) => privacy::retention(c, g),
         Command::Import(a) => import::run(a, g),
         Command::ImportPymess(a) => import_pymess::run(a, g),
         Command::Serve(a) => serve::run(a, g),

@@ -43,6 +43,7 @@ pub fn run(args: Args, g: &Global) -> Outcome {
         status_interval: duration("status-interval", &args.status_interval)?,
         no_status: args.no_status,
         batch_size: args.batch_size,
+        ..Default::default()
     };
     if args.batch_size == Some(0) {
         return Err(Failure::usage("invalid --batch-size 0: must be at least 1"));

@@ -2,8 +2,11 @@
 
 use std::fmt;
 
+mod erased;
 mod fast;
 mod table;
+
+pub use erased::ERASED_PREFIX;
 
 use serde::{Deserialize, Serialize};
 
@@ -87,9 +90,9 @@ impl PhoneNumber {
         &self.0
     }
 
-    /// `420777123456`: the E.164 number without its `+`.
+    /// `420777123456`: the E.164 number without its `+` (empty for an erased recipient).
     pub fn digits(&self) -> &str {
-        &self.0[1..]
+        if self.is_erased() { "" } else { &self.0[1..] }
     }
 
     /// A number read back from the store, already in E.164 form.

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod health;
 pub mod messages;
 pub mod metrics;
+pub mod recipients;
 pub mod templates;
 pub mod webhooks;
 

@@ -116,6 +116,7 @@ pub(super) fn screen(
     new: &NewMessage,
     now: Timestamp,
     screen: &Screen,
+    key: &crate::privacy::HashKey,
 ) -> Result<(), StoreError> {
     if screen.dnc
         && let Some(e) = find(db, std::slice::from_ref(&new.recipient), now)?.pop()
@@ -130,14 +131,17 @@ pub(super) fn screen(
         return Ok(());
     }
     let number = new.recipient.as_str();
+    // Calls of erased messages are recorded under the number's keyed hash.
+    let hashed = key.hash(&new.recipient);
+    let both = [number, hashed.as_str()];
     let since = dialout_model::duration::before(now, screen.limits.horizon());
     db.execute(
-        "DELETE FROM recipient_calls WHERE recipient = $1 AND at <= $2",
-        &[&number, &since],
+        "DELETE FROM recipient_calls WHERE recipient = ANY($1) AND at <= $2",
+        &[&&both[..], &since],
     )?;
     let rows = db.query(
-        "SELECT at, content_hash, message_id FROM recipient_calls WHERE recipient = $1",
-        &[&number],
+        "SELECT at, content_hash, message_id FROM recipient_calls WHERE recipient = ANY($1)",
+        &[&&both[..]],
     )?;
     let calls: Vec<(Timestamp, i64, MessageId)> = rows
         .iter()

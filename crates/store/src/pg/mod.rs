@@ -10,6 +10,7 @@ mod finish;
 mod import;
 mod ops;
 mod pace;
+mod privacy;
 mod rows;
 mod schema;
 mod tokens;
@@ -53,6 +54,8 @@ const POOL_SIZE: usize = 8;
 pub struct PgStore {
     config: postgres::Config,
     idle: Mutex<Vec<PgConn>>,
+    /// The recipients' hash key (see `privacy.rs`), read once at open.
+    key: crate::privacy::HashKey,
 }
 
 struct PgConn {
@@ -129,9 +132,10 @@ impl PgStore {
                 url: redact_url(url),
                 reason: e.to_string(),
             })?;
-        let store = PgStore {
+        let mut store = PgStore {
             config,
             idle: Mutex::new(Vec::new()),
+            key: crate::privacy::HashKey::generate(),
         };
         let mut conn = store.conn().map_err(|e| match e {
             StoreError::Postgres(source) => StoreError::Connect {
@@ -141,7 +145,9 @@ impl PgStore {
             other => other,
         })?;
         migrate(&mut conn.client)?;
+        let key = privacy::key(&mut conn.client)?;
         drop(conn);
+        store.key = key;
         Ok(store)
     }
 
@@ -308,7 +314,7 @@ impl MessageStore for PgStore {
             }
             let stored = if one_by_one {
                 new.iter()
-                    .map(|n| ops::insert_one(db, n, now, mode))
+                    .map(|n| ops::insert_one(db, n, now, mode, &self.key))
                     .collect::<Result<Vec<_>, _>>()?
             } else {
                 let all: Vec<&NewMessage> = new.iter().collect();

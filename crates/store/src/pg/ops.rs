@@ -36,12 +36,13 @@ pub(super) fn insert_one(
     new: &NewMessage,
     now: Timestamp,
     mode: InsertMode<'_>,
+    key: &crate::privacy::HashKey,
 ) -> Result<Inserted, StoreError> {
     if let Some(found) = by_key(db, new)? {
         return found;
     }
     if mode.screen.any() {
-        super::dnc::screen(db, new, now, &mode.screen)?;
+        super::dnc::screen(db, new, now, &mode.screen, key)?;
     }
     if mode.unique_per_template {
         let slug = new.template_slug.clone().unwrap_or_default();

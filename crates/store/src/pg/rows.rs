@@ -43,7 +43,7 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
         created_at: row.try_get(1)?,
         changed_at: row.try_get(2)?,
         sent_at: row.try_get(3)?,
-        recipient: PhoneNumber::from_e164(&recipient).map_err(|e| corrupt("recipient", e))?,
+        recipient: PhoneNumber::from_stored(&recipient).map_err(|e| corrupt("recipient", e))?,
         content: row.try_get(5)?,
         template_slug: row.try_get(6)?,
         template_id: row.try_get(7)?,

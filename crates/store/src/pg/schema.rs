@@ -19,6 +19,8 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (10, crate::beats::STOPPED_POSTGRES),
     // When a webhook delivery was given up; the triggers notify the delivery loops.
     (11, super::webhook_control::MIGRATION),
+    // Erasure and retention: the hash key, the record of erasures, their indexes.
+    (12, super::privacy::MIGRATION),
 ];
 
 /// An attempt begin changes only columns no index names, so PostgreSQL can write it as a HOT

@@ -98,7 +98,7 @@ CREATE TRIGGER webhook_final AFTER UPDATE OF is_final_state ON messages
 const _: () = assert!(FINAL_ORD == 1_000_000_000);
 const _: [&str; 2] = [STATE_CHANGED, FINAL];
 
-const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, at, from_state, \
+pub(super) const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, at, from_state, \
     to_state, reason, state, attempts, queued_at, next_attempt_at, last_status, last_error, \
     last_response, delivered_at";
 
@@ -118,7 +118,7 @@ pub(super) fn endpoint(r: &Row) -> Result<Endpoint, StoreError> {
     })
 }
 
-fn delivery(r: &Row) -> Result<Delivery, StoreError> {
+pub(super) fn delivery(r: &Row) -> Result<Delivery, StoreError> {
     let status: Option<i32> = r.try_get(13)?;
     Ok(Delivery {
         id: r.try_get(0)?,

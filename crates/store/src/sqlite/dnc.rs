@@ -89,6 +89,7 @@ pub(super) fn screen(
     now: Timestamp,
     screen: &Screen,
     dnc_listed: bool,
+    key: &crate::privacy::HashKey,
 ) -> Result<(), StoreError> {
     if screen.dnc
         && dnc_listed
@@ -106,17 +107,19 @@ pub(super) fn screen(
         return Ok(());
     }
     let number = new.recipient.as_str();
+    // Calls of erased messages are recorded under the number's keyed hash.
+    let hashed = key.hash(&new.recipient);
     let since = us(dialout_model::duration::before(
         now,
         screen.limits.horizon(),
     ));
-    tx.prepare_cached("DELETE FROM recipient_calls WHERE recipient = ?1 AND at <= ?2")?
-        .execute((number, since))?;
+    tx.prepare_cached("DELETE FROM recipient_calls WHERE recipient IN (?1, ?2) AND at <= ?3")?
+        .execute((number, hashed.as_str(), since))?;
     let mut st = tx.prepare_cached(
-        "SELECT at, content_hash, message_id FROM recipient_calls WHERE recipient = ?1",
+        "SELECT at, content_hash, message_id FROM recipient_calls WHERE recipient IN (?1, ?2)",
     )?;
     let raw = st
-        .query_map([number], |r| {
+        .query_map([number, hashed.as_str()], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,

@@ -11,6 +11,7 @@ mod import;
 mod messages;
 mod outbox;
 mod pace;
+mod privacy;
 mod rows;
 mod schema;
 mod templates;
@@ -58,21 +59,26 @@ pub struct SqliteStore {
     idle: Mutex<Vec<Connection>>,
     /// Ticks after a commit that queued webhook deliveries (see `outbox.rs`).
     queued: tokio::sync::watch::Sender<u64>,
+    /// The recipients' hash key (see `privacy.rs`), read once at open.
+    key: crate::privacy::HashKey,
 }
 
 impl SqliteStore {
     /// Opens (creating it, readable by its owner only) the database file and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         create_private(path)?;
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
             queued: tokio::sync::watch::Sender::new(0),
+            key: crate::privacy::HashKey::generate(),
         };
         let mut conn = store.conn()?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut conn)?;
+        let key = privacy::key(&conn)?;
         drop(conn);
+        store.key = key;
         Ok(store)
     }
 
@@ -166,6 +172,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // (with an fsync) once per 40 MB of WAL instead of once per 4 MB.
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Deleted and rewritten content is overwritten with zeros, so an erased number does not
+    // linger in the free space of a page (see `privacy.rs`).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     related::register_functions(&conn)?;
     Ok(conn)
 }

@@ -82,7 +82,7 @@ pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
         created_at: ts(row.get(1)?)?,
         changed_at: ts(row.get(2)?)?,
         sent_at: opt_ts(row.get(3)?)?,
-        recipient: PhoneNumber::from_e164(&recipient).map_err(|e| corrupt("recipient", e))?,
+        recipient: PhoneNumber::from_stored(&recipient).map_err(|e| corrupt("recipient", e))?,
         content: row.get(5)?,
         template_slug: row.get(6)?,
         template_id: row.get(7)?,

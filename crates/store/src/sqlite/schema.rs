@@ -34,6 +34,8 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (14, Migration::Sql(crate::beats::STOPPED_SQLITE)),
     // When a webhook delivery was given up (`webhook replay --since` selects by it).
     (15, Migration::Sql(super::webhook_control::FAILED_AT)),
+    // Erasure and retention: the hash key, the record of erasures, their indexes.
+    (16, Migration::Sql(super::privacy::MIGRATION)),
 ];
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and

@@ -54,7 +54,7 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, next_atte
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, ord) WHERE state = 0;
 ";
 
-const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, at, from_state, \
+pub(super) const DELIVERY_COLS: &str = "id, endpoint_id, event_type, message_id, sequence, at, from_state, \
     to_state, reason, state, attempts, queued_at, next_attempt_at, last_status, last_error, \
     last_response, delivered_at";
 
@@ -74,7 +74,7 @@ pub(super) fn endpoint(r: &Row<'_>) -> Result<Endpoint, StoreError> {
     })
 }
 
-fn delivery(r: &Row<'_>) -> Result<Delivery, StoreError> {
+pub(super) fn delivery(r: &Row<'_>) -> Result<Delivery, StoreError> {
     let message_id: Option<String> = r.get(3)?;
     Ok(Delivery {
         id: r.get(0)?,

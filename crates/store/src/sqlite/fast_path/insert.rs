@@ -44,7 +44,7 @@ impl SqliteStore {
             };
             // Prepared once per batch, not once per message.
             let mut st = InsertStatements::new(tx, marks)?;
-            st.screen = Screening::new(tx, screen)?;
+            st.screen = Screening::new(tx, screen, &self.key)?;
             new.iter()
                 .map(|n| insert_one(tx, &mut st, n, now, claim))
                 .collect::<Result<Vec<_>, _>>()
@@ -65,7 +65,7 @@ impl SqliteStore {
     ) -> Result<Vec<Inserted>, StoreError> {
         let inserted = self.write(|tx| {
             let mut st = InsertStatements::new(tx, Marks::read(tx)?)?;
-            st.screen = Screening::new(tx, screen)?;
+            st.screen = Screening::new(tx, screen, &self.key)?;
             let mut out = Vec::with_capacity(new.len());
             for n in new {
                 if let Some(found) = by_key(tx, n)? {
@@ -176,15 +176,25 @@ struct Screening {
     screen: Screen,
     /// Whether the do-not-call list has any entry (asked once per transaction).
     listed: bool,
+    /// Hashes the recipient: calls of erased messages are recorded under the hash.
+    key: crate::privacy::HashKey,
 }
 
 impl Screening {
-    fn new(tx: &Connection, screen: Screen) -> Result<Option<Self>, StoreError> {
+    fn new(
+        tx: &Connection,
+        screen: Screen,
+        key: &crate::privacy::HashKey,
+    ) -> Result<Option<Self>, StoreError> {
         if !screen.any() {
             return Ok(None);
         }
         let listed = screen.dnc && super::super::dnc::any(tx)?;
-        Ok(Some(Screening { screen, listed }))
+        Ok(Some(Screening {
+            screen,
+            listed,
+            key: key.clone(),
+        }))
     }
 
     /// Whether screening a message would read or write anything.
@@ -224,7 +234,7 @@ fn insert_one(
         return found;
     }
     if let Some(s) = screening {
-        super::super::dnc::screen(tx, new, now, &s.screen, s.listed)?;
+        super::super::dnc::screen(tx, new, now, &s.screen, s.listed, &s.key)?;
     }
     let mut m = new_message_row(new, now);
     let (id, own) = (m.id.to_string(), keys::of(m.id));
