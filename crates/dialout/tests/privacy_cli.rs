@@ -73,29 +73,7 @@ impl Env {
         let mut found = Vec::new();
         walk(self.dir.path(), needle, &mut found);
         if self.url.starts_with("postgres") {
-            let mut c = ::postgres::Client::connect(&self.url, ::postgres::NoTls).unwrap();
-            let tables: Vec<String> = c
-                .query(
-                    "SELECT table_name::text FROM information_schema.tables \
-                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-                    &[],
-                )
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            for t in tables {
-                let n: i64 = c
-                    .query_one(
-                        &format!("SELECT count(*) FROM {t} x WHERE strpos(x::text, $1) > 0"),
-                        &[&needle],
-                    )
-                    .unwrap()
-                    .get(0);
-                if n > 0 {
-                    found.push(format!("{n} row(s) of {t}"));
-                }
-            }
+            found.extend(dialout_testkit::db::pg_rows_holding(&self.url, needle));
         }
         found
     }

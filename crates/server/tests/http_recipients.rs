@@ -26,34 +26,9 @@ fn traces(s: &Server, needle: &str) -> Vec<String> {
     }
     let url = s.db_url.clone();
     let needle = needle.to_string();
-    std::thread::spawn(move || {
-        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
-        let tables: Vec<String> = c
-            .query(
-                "SELECT table_name::text FROM information_schema.tables \
-                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        for t in tables {
-            let n: i64 = c
-                .query_one(
-                    &format!("SELECT count(*) FROM {t} x WHERE strpos(x::text, $1) > 0"),
-                    &[&needle],
-                )
-                .unwrap()
-                .get(0);
-            if n > 0 {
-                found.push(format!("{n} row(s) of {t}"));
-            }
-        }
-        found
-    })
-    .join()
-    .unwrap()
+    std::thread::spawn(move || dialout_testkit::db::pg_rows_holding(&url, &needle))
+        .join()
+        .unwrap()
 }
 
 async fn export_and_erase(db: Db) {

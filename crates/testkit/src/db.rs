@@ -81,3 +81,34 @@ pub fn with_database(url: &str, name: &str) -> String {
     };
     format!("{host_part}/{name}{query}")
 }
+
+/// The tables of the PostgreSQL database at `url` with rows whose text holds `needle`, as
+/// "N row(s) of TABLE" (for tests that prove data is gone). Blocking: call it off a runtime.
+pub fn pg_rows_holding(url: &str, needle: &str) -> Vec<String> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL: {e}"));
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut found = Vec::new();
+    for t in tables {
+        let n: i64 = c
+            .query_one(
+                &format!("SELECT count(*) FROM {t} x WHERE strpos(x::text, $1) > 0"),
+                &[&needle],
+            )
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            found.push(format!("{n} row(s) of {t}"));
+        }
+    }
+    found
+}
