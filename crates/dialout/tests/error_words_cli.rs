@@ -12,6 +12,15 @@ fn in_dir(dir: &std::path::Path) -> Dialout {
         .env_remove("DIALOUT_CONFIG")
 }
 
+/// Nothing was stored in `dir`: no database, or one without messages.
+fn nothing_stored(dir: &std::path::Path) {
+    if !dir.join("dialout.db").exists() {
+        return;
+    }
+    let list = in_dir(dir).args(["--json", "messages", "list"]).run();
+    assert_eq!(list.stdout.trim(), "[]", "{}", list.stderr);
+}
+
 fn json_error(stderr: &str) -> serde_json::Value {
     let line = stderr
         .lines()
@@ -51,6 +60,7 @@ fn a_word_for_priority_is_explained() {
         .run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(json_error(&run.stderr)["error"]["field"], "--priority");
+    nothing_stored(dir.path());
 }
 
 #[test]
@@ -80,6 +90,7 @@ fn json_errors_name_the_argument_at_fault() {
             run.stderr
         );
     }
+    nothing_stored(dir.path());
 }
 
 #[test]
