@@ -79,11 +79,7 @@ impl Events for Inner {
         if restart {
             lock(&self.restarts).shut_down(conn, now_ms());
         }
-        for c in lock(&self.calls).by_id.values_mut() {
-            if c.ended.is_none() {
-                c.unsure = true;
-            }
-        }
+        self.mark_unsure();
     }
 }
 
@@ -102,13 +98,18 @@ impl Inner {
         self.read_all_again();
     }
 
-    fn read_all_again(&self) {
-        self.reread.fetch_add(1, Ordering::SeqCst);
+    /// Every call not over yet waits for its AstDB record before it is judged again.
+    fn mark_unsure(&self) {
         for c in lock(&self.calls).by_id.values_mut() {
             if c.ended.is_none() {
                 c.unsure = true;
             }
         }
+    }
+
+    fn read_all_again(&self) {
+        self.reread.fetch_add(1, Ordering::SeqCst);
+        self.mark_unsure();
         self.wake.notify_one();
     }
 }
