@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use dialout_model::id::MessageId;
+use dialout_model::interactive::{Interactive, Reply};
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
 use dialout_model::state::State;
@@ -87,6 +88,20 @@ pub trait Backend: Send + Sync {
     /// backend serves no audio.
     fn audio(&self, _message: &Message, _key: &str) -> Option<std::path::PathBuf> {
         None
+    }
+
+    /// Whether this backend can carry out what `ask` asks (gathering keys, a policy for
+    /// answering machines); `send` refuses the message with the returned reason otherwise.
+    /// By default only a plain call is possible.
+    fn check_interactive(&self, ask: &Interactive) -> Result<(), String> {
+        if ask.is_plain() {
+            Ok(())
+        } else {
+            Err(format!(
+                "backend {:?} cannot gather keys or detect answering machines",
+                self.name()
+            ))
+        }
     }
 }
 
@@ -211,6 +226,8 @@ pub struct StatusUpdate {
     /// Merged into `extra_sender_data`.
     pub sender_data: JsonMap,
     pub reason: String,
+    /// Keys pressed and who answered, for interactive calls; merged into the message's reply.
+    pub reply: Reply,
 }
 
 /// A status check failure that concerns one message only.

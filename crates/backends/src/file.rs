@@ -219,6 +219,7 @@ impl Inner {
                     error: None,
                     sender_data: JsonMap::new(),
                     reason: "result file".into(),
+                    reply: dialout_model::interactive::Reply::default(),
                 }),
                 Ok(ResultFile::Error(error)) => report.updates.push(StatusUpdate {
                     id: m.id,
@@ -227,6 +228,7 @@ impl Inner {
                     reason: format!("result file: error: {error}"),
                     error: Some(error),
                     sender_data: JsonMap::new(),
+                    reply: dialout_model::interactive::Reply::default(),
                 }),
                 Err(error) => report.failures.push(CheckFailure { id: m.id, error }),
             }

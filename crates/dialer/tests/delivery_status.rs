@@ -230,6 +230,7 @@ async fn the_worker_takes_in_results_that_arrive(db: &TestDb) {
                 .into_iter()
                 .collect(),
             reason: "archive: all attempts failed, REASON=3".into(),
+            reply: dialout_model::interactive::Reply::default(),
         }],
         failures: vec![CheckFailure {
             id: ids[1],
@@ -260,6 +261,7 @@ async fn a_backend_without_intake_is_not_asked(db: &TestDb) {
             error: None,
             sender_data: Default::default(),
             reason: "must not be read".into(),
+            reply: dialout_model::interactive::Reply::default(),
         }],
         ..Default::default()
     };

@@ -7,6 +7,7 @@ pub mod dnc;
 pub mod duration;
 pub mod hours;
 pub mod id;
+pub mod interactive;
 pub mod json;
 pub mod message;
 pub mod pace;
@@ -19,6 +20,9 @@ pub use config_error::ConfigError;
 pub use dnc::{Cap, DncEntry, RecipientLimits, Screen, Screened};
 pub use duration::{Duration, DurationError};
 pub use id::{InvalidMessageId, MessageId};
+pub use interactive::{
+    AnsweredBy, Gather, GatherError, GatherSpec, Interactive, MachinePolicy, Reply,
+};
 pub use message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,
 };

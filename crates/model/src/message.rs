@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::id::MessageId;
+use crate::interactive::{Interactive, Reply};
 
 use crate::phone::PhoneNumber;
 
@@ -58,6 +59,12 @@ pub struct Message {
     /// The recipient's time zone as the sender gave it (calling hours); None: the number's.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// What the call asks of the callee beyond the message (keys, answering machines).
+    #[serde(default, flatten)]
+    pub interactive: Interactive,
+    /// What came back: keys pressed, their label, who answered.
+    #[serde(default, flatten)]
+    pub reply: Reply,
 }
 
 impl Message {
@@ -86,6 +93,7 @@ pub struct NewMessage {
     pub resent_from: Option<MessageId>,
     /// The recipient's time zone for calling hours (an IANA name, checked by `send`).
     pub time_zone: Option<String>,
+    pub interactive: Interactive,
 }
 
 impl NewMessage {
@@ -112,6 +120,7 @@ impl NewMessage {
             idempotency_key: None,
             resent_from: None,
             time_zone: None,
+            interactive: Interactive::default(),
         }
     }
 }
@@ -149,6 +158,8 @@ impl Message {
             resent_from: new.resent_from,
             attempt_unresolved: false,
             time_zone: new.time_zone.clone(),
+            interactive: new.interactive.clone(),
+            reply: Reply::default(),
         }
     }
 }

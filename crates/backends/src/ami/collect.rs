@@ -119,6 +119,7 @@ impl Inner {
                         error: None,
                         sender_data: data,
                         reason: v.reason,
+                        reply: dialout_model::interactive::Reply::default(),
                     });
                     continue;
                 }
@@ -133,6 +134,7 @@ impl Inner {
                     error: v.error,
                     sender_data: JsonMap::new(),
                     reason: v.reason,
+                    reply: dialout_model::interactive::Reply::default(),
                 });
             }
         }
@@ -156,6 +158,7 @@ impl Inner {
                         error: None,
                         sender_data: a.sender_data,
                         reason: a.reason,
+                        reply: dialout_model::interactive::Reply::default(),
                     }),
                     Publish::Failed { error } => report.updates.push(StatusUpdate {
                         id: m.id,
@@ -164,6 +167,7 @@ impl Inner {
                         error: Some(error.clone()),
                         sender_data: JsonMap::new(),
                         reason: error,
+                        reply: dialout_model::interactive::Reply::default(),
                     }),
                     Publish::Retry { error, .. } => report
                         .warnings

@@ -79,6 +79,7 @@ impl Inner {
             error: v.error,
             sender_data: data,
             reason: v.reason,
+            reply: dialout_model::interactive::Reply::default(),
         }))
     }
 

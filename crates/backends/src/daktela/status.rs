@@ -280,6 +280,7 @@ impl Inner {
                         error: None,
                         sender_data: record::sender_data(r),
                         reason,
+                        reply: dialout_model::interactive::Reply::default(),
                     });
                 }
             }

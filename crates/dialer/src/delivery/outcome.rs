@@ -149,6 +149,8 @@ mod tests {
             resent_from: None,
             attempt_unresolved: true,
             time_zone: None,
+            interactive: Default::default(),
+            reply: Default::default(),
         }
     }
 

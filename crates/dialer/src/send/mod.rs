@@ -266,6 +266,7 @@ impl Dialer {
                     Some(z.clone())
                 }
             },
+            interactive: Default::default(),
         })
     }
 

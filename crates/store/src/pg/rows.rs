@@ -71,6 +71,9 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
         attempt_unresolved: row.try_get(23)?,
         related: Vec::new(),
         time_zone: row.try_get(24)?,
+        // Not stored yet (issue 29 adds the columns).
+        interactive: Default::default(),
+        reply: Default::default(),
     })
 }
 

@@ -110,6 +110,9 @@ pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
         attempt_unresolved: row.get(23)?,
         related: read_related(row.get(24)?)?,
         time_zone: row.get(25)?,
+        // Not stored yet (issue 29 adds the columns).
+        interactive: Default::default(),
+        reply: Default::default(),
     })
 }
 

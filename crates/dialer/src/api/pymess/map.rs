@@ -234,6 +234,8 @@ impl Mapping {
             resent_from: None,
             attempt_unresolved: false,
             time_zone: None,
+            interactive: Default::default(),
+            reply: Default::default(),
         };
         let history = vec![HistoryEntry {
             at: m.changed_at,
