@@ -17,7 +17,13 @@
 //! rate drop ≤ 10 %, no claim waiting more than 100 ms for retention. Then the queue is
 //! emptied (not timed) and the worker runs idle with retention for DRAIN seconds (default
 //! 30): the rate at which it erases a backlog with nothing to publish. Default database
-//! (or `-`): an SQLite file in a fresh temporary directory.
+//! (or `-`): an SQLite file in a fresh temporary directory; DB_URL may also name an empty
+//! PostgreSQL database (`postgres://postgres@127.0.0.1:5432/retention_bench`), or come from
+//! `DIALOUT_BENCH_DB`.
+//!
+//! The queue is topped up from the fastest rate seen so far, starting from the rate of the
+//! (untimed) run that made the backlog final: a slower store is not given far more
+//! messages than it can publish.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,7 +112,9 @@ fn main() {
         .get(3)
         .filter(|a| a.as_str() != "-")
         .cloned()
+        .or_else(|| std::env::var("DIALOUT_BENCH_DB").ok())
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    println!("database: {}", store::redact_url(&url));
     let store = store::open(&url).expect("open store");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -115,15 +123,16 @@ fn main() {
 
     let t0 = Instant::now();
     store_queued(&store, 0, finals);
-    let (made, _) = run(
+    let (made, made_wall) = run(
         &rt,
         worker(&store, true, RetentionSettings::default()),
         None,
     );
     assert_eq!(made.recorded, finals, "every message made final");
     println!(
-        "prepared {finals} final messages in {:.1} s (not timed)",
-        t0.elapsed().as_secs_f64()
+        "prepared {finals} final messages in {:.1} s (not timed; the worker made them final at {:.0}/s)",
+        t0.elapsed().as_secs_f64(),
+        finals as f64 / made_wall
     );
     std::thread::sleep(Duration::from_millis(1100));
 
@@ -133,16 +142,18 @@ fn main() {
     };
     let mut next = finals;
     let mut queued = 0usize;
-    let mut best = 60_000.0f64;
+    let mut best = finals as f64 / made_wall;
     // A first window, not counted: the database's pages come into the cache.
-    store_queued(&store, next, (best * secs) as usize);
-    next += (best * secs) as usize;
+    let warm_queue = (best * secs * 1.5) as usize;
+    store_queued(&store, next, warm_queue);
+    next += warm_queue;
     let (warm, wall) = run(
         &rt,
         worker(&store, false, RetentionSettings::default()),
         Some(secs),
     );
-    queued += (best * secs) as usize - warm.recorded;
+    queued += warm_queue - warm.recorded;
+    best = best.max(warm.recorded as f64 / wall);
     println!(
         "warm-up: {} messages in {wall:.1} s (not counted)",
         warm.recorded
