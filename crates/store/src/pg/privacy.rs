@@ -76,7 +76,10 @@ fn erase_batch(
         let r = Redaction::of(&number, &content);
         senders.push(r.json(&sender));
         errors.push(r.opt(row.try_get(4)?));
-        keys.push(row.try_get::<_, Option<String>>(5)?.filter(|k| !r.touches(k)));
+        keys.push(
+            row.try_get::<_, Option<String>>(5)?
+                .filter(|k| !r.touches(k)),
+        );
         recipients.push(hashed.as_str().to_string());
         numbers.push(number.as_str().to_string());
         hashes.push(hashed.as_str().to_string());
@@ -119,11 +122,15 @@ fn erase_batch(
         )?;
     }
     db.execute(
+        // `= ANY($1)` as well: a condition on the table itself, which its index answers
+        // whatever the plan makes of the join.
         "UPDATE recipient_calls c SET recipient = u.h \
-         FROM unnest($1::text[], $2::text[]) AS u(n, h) WHERE c.recipient = u.n",
+         FROM unnest($1::text[], $2::text[]) AS u(n, h) \
+         WHERE c.recipient = u.n AND c.recipient = ANY($1)",
         &[&numbers, &hashes],
     )?;
-    let (mut delivery_ids, mut d_reasons, mut d_errors) = (Vec::<i64>::new(), Vec::new(), Vec::new());
+    let (mut delivery_ids, mut d_reasons, mut d_errors) =
+        (Vec::<i64>::new(), Vec::new(), Vec::new());
     for d in db.query(
         "SELECT id, message_id, reason, last_error FROM webhook_deliveries WHERE message_id = ANY($1)",
         &[&ids],
