@@ -157,7 +157,7 @@ impl crate::backend::Forget for Daktela {
 
 /// What an erasure says about the Daktela side.
 pub const REMOTE_COPY: &str = "Daktela keeps each message as a campaign record (the number, \
-     the text in customFields) with its call activities; Daktela's API v6 offers no deletion \
-     of campaign records, so dialout erased only its own copy: delete the records in \
-     Daktela itself (their names stay in each message's extra_sender_data.name, which \
-     `dialout export` shows)";
+     the text in customFields) with its call activities; the part of Daktela's API v6 that \
+     dialout uses offers no deletion of campaign records, so dialout erased only its own \
+     copy: delete the records in Daktela itself (their names stay in each message's \
+     extra_sender_data.name, which `dialout export` shows)";
