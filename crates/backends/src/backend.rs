@@ -153,6 +153,12 @@ pub trait Forget: Send + Sync {
     async fn expire_audio(&self, _age: std::time::Duration) -> Result<usize, BackendError> {
         Ok(0)
     }
+
+    /// Where copies of erased messages stay that dialout cannot remove (a hosted service
+    /// whose API offers no deletion), told to whoever erases. None by default.
+    fn remote_copy(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Results that arrive on their own.

@@ -417,3 +417,35 @@ async fn audio_is_served_only_for_the_right_key_while_the_message_needs_it() {
     m.is_final_state = true;
     assert_eq!(b.audio(&m, &key), None, "not once final");
 }
+
+/// Erasure (`Forget`): the rendered audio goes, except while another live call plays the
+/// same text, and so does the AstDB key of a call the backend still tracks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_removes_the_audio_and_the_astdb_key_but_not_a_live_calls_audio() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&fake, dir.path(), "");
+    let mut done = vec![message(ANSWERS)];
+    publish(&b, &mut done[0]).await;
+    until_final(&b, &mut done, Duration::from_secs(5)).await;
+    let key = done[0].extra_sender_data["audio"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let audio = dir.path().join(format!("{key}.wav"));
+    assert!(audio.is_file());
+    fake.db_put("dialout", &done[0].id.to_string(), "hangup 1796249006 16");
+
+    // The same text, ringing now: its audio is the same file, which stays.
+    let mut ringing = vec![message(NO_ANSWER)];
+    publish(&b, &mut ringing[0]).await;
+    assert_eq!(ringing[0].extra_sender_data["audio"], key.as_str());
+    let forget = Backend::forget(&b).expect("the AMI backend forgets");
+    assert_eq!(forget.forget(&done).await.unwrap(), 0);
+    assert!(audio.is_file(), "a live call's audio was removed");
+    assert_eq!(fake.db("dialout", &done[0].id.to_string()), None);
+
+    until_final(&b, &mut ringing, Duration::from_secs(5)).await;
+    assert_eq!(forget.forget(&done).await.unwrap(), 1);
+    assert!(!audio.exists());
+}

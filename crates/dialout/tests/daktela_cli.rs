@@ -91,3 +91,43 @@ async fn a_rejected_token_leaves_the_message_waiting_and_says_why() {
         assert!(!text.contains(wrong), "token printed: {text}");
     }
 }
+
+/// `dialout erase` erases dialout's copy and says that Daktela's record stays: Daktela's API
+/// offers no deletion, and an erasure must not look complete when it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_says_that_the_daktela_record_stays() {
+    let fake = FakeDaktela::start(TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let sent = dialout(
+        dir.path(),
+        &[
+            "send",
+            "+420777123456",
+            "Your code is 1234",
+            "--backend",
+            "dk",
+        ],
+        TOKEN,
+    )
+    .await;
+    assert_eq!(sent.code, 0, "{}\n{}", sent.stdout, sent.stderr);
+    let erased = dialout(dir.path(), &["erase", "+420777123456"], TOKEN).await;
+    assert_eq!(erased.code, 0, "{}\n{}", erased.stdout, erased.stderr);
+    assert!(
+        erased.stdout.contains("erased 1 message(s)")
+            && erased
+                .stdout
+                .contains("not erased: 1 message(s) of backend dk: Daktela keeps"),
+        "{}",
+        erased.stdout
+    );
+    let again = dialout(dir.path(), &["--json", "erase", "+420777123456"], TOKEN).await;
+    let v = again.json();
+    assert_eq!(v["remote_copies"][0]["backend"], "dk", "{v}");
+    assert_eq!(v["remote_copies"][0]["messages"], 1, "{v}");
+    // What the note says: the record is still there, number and all.
+    let records = fake.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["number"], "00420777123456");
+}

@@ -1,8 +1,8 @@
 //! `dialout import-pymess` against a database written by the real django-pymess 0.7.6
 //! (installed from PyPI into a virtual environment under the target directory; see
-//! scripts/pymess/make_db.py): every state, templates, related objects; checked field by
-//! field against what the script wrote; re-runs store nothing twice; the pymess file is
-//! left as it was.
+//! scripts/pymess/make_db.py), in SQLite and in PostgreSQL: every state, templates, related
+//! objects; checked field by field against what the script wrote; re-runs store nothing
+//! twice; the pymess database is left as it was.
 
 mod runner;
 
@@ -24,6 +24,9 @@ const PINS: [&str; 6] = [
     "beautifulsoup4==4.8.0",
     "import-string==0.1.0",
 ];
+/// Django's PostgreSQL driver, for pymess databases in PostgreSQL (2.9.9 has CPython 3.11
+/// wheels; Django 3.2 supports 2.9).
+const PG_DRIVER: &str = "psycopg2-binary==2.9.9";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -49,7 +52,8 @@ fn python() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pymess-0.7.6-venv");
     let python = venv.join("bin/python");
     let ready = venv.join("installed");
-    if !ready.exists() {
+    let wanted = [&PINS[..], &[PG_DRIVER]].concat().join("\n");
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(wanted.as_str()) {
         run(
             Command::new("python3").args(["-m", "venv"]).arg(&venv),
             "python3 -m venv",
@@ -58,27 +62,93 @@ fn python() -> PathBuf {
         run(
             Command::new(&python)
                 .args(["-m", "pip", "install", "-q"])
-                .args(PINS),
-            "pip install django-pymess 0.7.6 and its pinned dependencies",
+                .args(PINS)
+                .arg(PG_DRIVER),
+            "pip install django-pymess 0.7.6, its pinned dependencies and psycopg2-binary",
             "PyPI must be reachable",
         );
-        std::fs::write(&ready, PINS.join("\n")).unwrap();
+        std::fs::write(&ready, wanted).unwrap();
     }
     python
 }
 
-/// Writes a pymess SQLite database with django-pymess's own API; what it wrote, as JSON.
-fn make_pymess_db(dir: &Path) -> (PathBuf, Value) {
-    let db = dir.join("pymess.sqlite3");
+/// A database written by django-pymess: an SQLite file, or a PostgreSQL database of its own.
+enum PymessDb {
+    Sqlite(PathBuf),
+    Postgres(dialout_testkit::db::TempDb),
+}
+
+impl PymessDb {
+    fn url(&self) -> String {
+        match self {
+            PymessDb::Sqlite(path) => format!("sqlite://{}", path.display()),
+            PymessDb::Postgres(db) => db.url.clone(),
+        }
+    }
+
+    /// Everything in it, to show that an import wrote nothing: the file's bytes, or each
+    /// table's rows in a fixed order.
+    fn snapshot(&self) -> Vec<String> {
+        match self {
+            PymessDb::Sqlite(path) => vec![format!("{:?}", std::fs::read(path).unwrap())],
+            PymessDb::Postgres(db) => {
+                let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+                let tables: Vec<String> = c
+                    .query(
+                        "SELECT table_name::text FROM information_schema.tables \
+                         WHERE table_schema = 'public' ORDER BY 1",
+                        &[],
+                    )
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                assert!(tables.len() > 5, "{tables:?}");
+                tables
+                    .iter()
+                    .map(|t| {
+                        let rows: String = c
+                            .query_one(
+                                &format!(
+                                    "SELECT count(*) || ' ' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {t} x"
+                                ),
+                                &[],
+                            )
+                            .unwrap()
+                            .get(0);
+                        format!("{t}: {rows}")
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Writes a pymess database with django-pymess's own API (in PostgreSQL when `pg`);
+/// what it wrote, as JSON.
+fn make_pymess_db(dir: &Path, pg: bool) -> (PymessDb, Value) {
     let dump = dir.join("pymess.json");
-    run(
-        Command::new(python())
-            .arg(workspace().join("scripts/pymess/make_db.py"))
-            .arg(&dump)
-            .env("PYMESS_SQLITE", &db),
-        "scripts/pymess/make_db.py",
-        "see its output",
-    );
+    let mut cmd = Command::new(python());
+    cmd.arg(workspace().join("scripts/pymess/make_db.py"))
+        .arg(&dump);
+    let db = if pg {
+        let db = dialout_testkit::db::postgres();
+        let config: postgres::Config = db.url.parse().unwrap();
+        let host = match &config.get_hosts()[0] {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            other => panic!("a TCP host is needed for Django: {other:?}"),
+        };
+        cmd.env("PYMESS_PG_NAME", config.get_dbname().unwrap())
+            .env("PYMESS_PG_HOST", host)
+            .env("PYMESS_PG_PORT", config.get_ports()[0].to_string())
+            .env("PYMESS_PG_USER", config.get_user().unwrap_or("postgres"));
+        PymessDb::Postgres(db)
+    } else {
+        let path = dir.join("pymess.sqlite3");
+        cmd.env("PYMESS_SQLITE", &path);
+        PymessDb::Sqlite(path)
+    };
+    run(&mut cmd, "scripts/pymess/make_db.py", "see its output");
     let text = std::fs::read_to_string(&dump).unwrap();
     (db, serde_json::from_str(&text).unwrap())
 }
@@ -95,8 +165,8 @@ autodialer_record_type = "records_auto"
 predictive_record_type = "records_pred"
 "#;
 
-fn import(dir: &Path, db: &Path, extra: &[&str]) -> runner::Run {
-    let url = format!("sqlite://{}", db.display());
+fn import(dir: &Path, db: &PymessDb, extra: &[&str]) -> runner::Run {
+    let url = db.url();
     Dialout::new()
         .dir(dir)
         .args(["--json", "import-pymess", url.as_str()])
@@ -218,96 +288,17 @@ fn counts(imported: u64, existing: u64, refused: u64) -> Value {
     serde_json::json!({ "imported": imported, "existing": existing, "refused": refused })
 }
 
-#[test]
-fn import_from_real_django_pymess_sqlite_field_by_field_and_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (pymess_db, dump) = make_pymess_db(d);
+/// Everything dialout stored against what pymess wrote: each message field by field with its
+/// history, each template, and the template links.
+fn check_stored(url: &str, dump: &Value, states: &[(i64, State)]) {
+    let s = store::open(url).unwrap();
     let pymess_messages = dump["messages"].as_array().unwrap();
-    let codes: std::collections::BTreeSet<i64> = pymess_messages
-        .iter()
-        .map(|m| m["state"].as_i64().unwrap())
-        .collect();
-    assert_eq!(
-        codes.len(),
-        19,
-        "every pymess state is in the database: {codes:?}"
-    );
-    std::fs::write(d.join("dialout.toml"), CONFIG).unwrap();
-    let before = std::fs::read(&pymess_db).unwrap();
-
-    // States 12 and 13 have no dialout state, a Django-only template body cannot be read:
-    // those are refused with their ids and why, and everything else is imported.
-    let first = import(d, &pymess_db, &[]).assert_code(1);
-    let (templates, messages, refused) = summary(&first);
-    assert_eq!(templates, counts(3, 0, 1), "{}", first.stdout);
-    assert_eq!(messages, counts(22, 0, 2), "{}", first.stdout);
-    assert_eq!(
-        refused,
-        [
-            "pymess_dialertemplate django-only",
-            "pymess_dialermessage 14",
-            "pymess_dialermessage 15"
-        ]
-    );
-    assert!(
-        first.stdout.contains("--state 12=STATE"),
-        "{}",
-        first.stdout
-    );
-
-    let states = [(12, State::Unanswered), (13, State::Hangup)];
-    let second = import(
-        d,
-        &pymess_db,
-        &["--state", "12=UNANSWERED", "--state", "13=4"],
-    )
-    .assert_code(1);
-    let (templates, messages, _) = summary(&second);
-    assert_eq!(templates, counts(0, 3, 1));
-    assert_eq!(messages, counts(2, 22, 0));
-
-    // Human output: the summary per table on stdout, the refusal on stderr.
-    let url = format!("sqlite://{}", pymess_db.display());
-    let third = Dialout::new()
-        .dir(d)
-        .args([
-            "import-pymess",
-            url.as_str(),
-            "--state",
-            "12=11",
-            "--state",
-            "13=4",
-        ])
-        .run()
-        .assert_code(1);
-    assert!(
-        third
-            .stdout
-            .contains("pymess_dialermessage: 0 imported, 24 already there, 0 refused"),
-        "{}",
-        third.stdout
-    );
-    assert!(
-        third
-            .stderr
-            .contains("refused: pymess_dialertemplate django-only"),
-        "{}",
-        third.stderr
-    );
-    assert_eq!(
-        std::fs::read(&pymess_db).unwrap(),
-        before,
-        "pymess's file was written to"
-    );
-
-    let s = store::open(&format!("sqlite://{}", d.join("dialout.db").display())).unwrap();
     let all = s.messages(&MessageFilter::default()).unwrap();
     assert_eq!(all.len(), pymess_messages.len());
     for p in pymess_messages {
         let id = message_id(time(&p["created_at"]).unwrap(), p["id"].as_i64().unwrap());
         let m = s.message(id).unwrap().expect("imported");
-        check_message(p, &m, &states);
+        check_message(p, &m, states);
         let history = s.history(id).unwrap();
         let last = history.last().unwrap();
         assert_eq!(last.to, m.state);
@@ -339,16 +330,144 @@ fn import_from_real_django_pymess_sqlite_field_by_field_and_again() {
     assert!(linked.iter().all(|m| m.template_id == Some(reminder.id)));
 }
 
+/// Every pymess state is in the database the script wrote.
+fn check_every_state(dump: &Value) {
+    let codes: std::collections::BTreeSet<i64> = dump["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        codes.len(),
+        19,
+        "every pymess state is in the database: {codes:?}"
+    );
+}
+
+const STATES: [(i64, State); 2] = [(12, State::Unanswered), (13, State::Hangup)];
+
+#[test]
+fn import_from_real_django_pymess_sqlite_field_by_field_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (pymess_db, dump) = make_pymess_db(d, false);
+    check_every_state(&dump);
+    std::fs::write(d.join("dialout.toml"), CONFIG).unwrap();
+    let before = pymess_db.snapshot();
+
+    // States 12 and 13 have no dialout state, a Django-only template body cannot be read:
+    // those are refused with their ids and why, and everything else is imported.
+    let first = import(d, &pymess_db, &[]).assert_code(1);
+    let (templates, messages, refused) = summary(&first);
+    assert_eq!(templates, counts(3, 0, 1), "{}", first.stdout);
+    assert_eq!(messages, counts(22, 0, 2), "{}", first.stdout);
+    assert_eq!(
+        refused,
+        [
+            "pymess_dialertemplate django-only",
+            "pymess_dialermessage 14",
+            "pymess_dialermessage 15"
+        ]
+    );
+    assert!(
+        first.stdout.contains("--state 12=STATE"),
+        "{}",
+        first.stdout
+    );
+
+    let second = import(
+        d,
+        &pymess_db,
+        &["--state", "12=UNANSWERED", "--state", "13=4"],
+    )
+    .assert_code(1);
+    let (templates, messages, _) = summary(&second);
+    assert_eq!(templates, counts(0, 3, 1));
+    assert_eq!(messages, counts(2, 22, 0));
+
+    // Human output: the summary per table on stdout, the refusal on stderr.
+    let url = pymess_db.url();
+    let third = Dialout::new()
+        .dir(d)
+        .args([
+            "import-pymess",
+            url.as_str(),
+            "--state",
+            "12=11",
+            "--state",
+            "13=4",
+        ])
+        .run()
+        .assert_code(1);
+    assert!(
+        third
+            .stdout
+            .contains("pymess_dialermessage: 0 imported, 24 already there, 0 refused"),
+        "{}",
+        third.stdout
+    );
+    assert!(
+        third
+            .stderr
+            .contains("refused: pymess_dialertemplate django-only"),
+        "{}",
+        third.stderr
+    );
+    assert!(
+        pymess_db.snapshot() == before,
+        "pymess's file was written to"
+    );
+    check_stored(
+        &format!("sqlite://{}", d.join("dialout.db").display()),
+        &dump,
+        &STATES,
+    );
+}
+
+/// A pymess database in PostgreSQL, written by django-pymess through psycopg2, into dialout's
+/// SQLite database: the same rows field by field, a second run that stores nothing, and
+/// pymess's database as it was (read in a read-only transaction).
+#[test]
+fn import_from_real_django_pymess_postgres_field_by_field_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (pymess_db, dump) = make_pymess_db(d, true);
+    assert!(pymess_db.url().starts_with("postgres"));
+    check_every_state(&dump);
+    std::fs::write(d.join("dialout.toml"), CONFIG).unwrap();
+    let before = pymess_db.snapshot();
+    let args = ["--state", "12=11", "--state", "13=4"];
+    let first = import(d, &pymess_db, &args).assert_code(1);
+    let (templates, messages, refused) = summary(&first);
+    assert_eq!(templates, counts(3, 0, 1), "{}", first.stdout);
+    assert_eq!(messages, counts(24, 0, 0), "{}", first.stdout);
+    assert_eq!(refused, ["pymess_dialertemplate django-only"]);
+    let again = import(d, &pymess_db, &args).assert_code(1);
+    let (templates, messages, _) = summary(&again);
+    assert_eq!(templates, counts(0, 3, 1));
+    assert_eq!(messages, counts(0, 24, 0));
+    assert_eq!(
+        pymess_db.snapshot(),
+        before,
+        "pymess's database was written to"
+    );
+    check_stored(
+        &format!("sqlite://{}", d.join("dialout.db").display()),
+        &dump,
+        &STATES,
+    );
+}
+
 /// The same import into a PostgreSQL database of dialout's: the same rows, field by field,
 /// and a second run that stores nothing.
 #[test]
 fn import_into_postgres_field_by_field_and_again() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (pymess_db, dump) = make_pymess_db(d);
+    let (pymess_db, dump) = make_pymess_db(d, false);
     std::fs::write(d.join("dialout.toml"), CONFIG).unwrap();
     let target = dialout_testkit::db::postgres();
-    let states = [(12, State::Unanswered), (13, State::Hangup)];
     let args = [
         "--database",
         target.url.as_str(),
@@ -365,24 +484,5 @@ fn import_into_postgres_field_by_field_and_again() {
     let (templates, messages, _) = summary(&again);
     assert_eq!(templates, counts(0, 3, 1));
     assert_eq!(messages, counts(0, 24, 0));
-
-    let s = store::open(&target.url).unwrap();
-    let pymess_messages = dump["messages"].as_array().unwrap();
-    assert_eq!(
-        s.messages(&MessageFilter::default()).unwrap().len(),
-        pymess_messages.len()
-    );
-    for p in pymess_messages {
-        let id = message_id(time(&p["created_at"]).unwrap(), p["id"].as_i64().unwrap());
-        let m = s.message(id).unwrap().expect("imported");
-        check_message(p, &m, &states);
-        let history = s.history(id).unwrap();
-        assert!(
-            history
-                .last()
-                .unwrap()
-                .reason
-                .contains("imported from pymess")
-        );
-    }
+    check_stored(&target.url, &dump, &STATES);
 }

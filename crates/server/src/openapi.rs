@@ -32,7 +32,7 @@ use crate::schema::*;
         WebhookOut, WebhookCreated, WebhookList, DeliveryOut, DeliveryList, NewWebhookBody,
         WebhookPatch, ReplayBody, ReplayOut,
         DncOut, DncList, DncCheckOut, NewDncBody, DncImportBody, DncImportOut, DncSkipped,
-        ErasedOut, ErasureOut, RecipientExport,
+        ErasedOut, ErasureOut, RecipientExport, RemoteCopyOut,
     )),
     modifiers(&Bearer),
 )]

@@ -423,6 +423,20 @@ pub struct ErasedOut {
     pub files: u64,
     /// Whether the number was put on the do-not-call list (`and_block=true`).
     pub blocked: bool,
+    /// Backends that keep a copy dialout cannot erase (Daktela: its API offers no
+    /// deletion), with what to do.
+    pub remote_copies: Vec<RemoteCopyOut>,
+}
+
+/// Erased messages of which a backend keeps a copy that dialout cannot remove.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct RemoteCopyOut {
+    pub backend: String,
+    /// How many of the erased messages it holds.
+    pub messages: u64,
+    /// Where the copy is and how to erase it.
+    pub note: String,
 }
 
 /// One recorded erasure (without the number).

@@ -7,16 +7,44 @@ use crate::error::StoreError;
 use dialout_model::message::{HistoryEntry, Message};
 use jiff::Timestamp;
 
-/// A message ready to be stored as it is.
+/// A message ready to be stored as it is, made by `ImportedMessage::new`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedMessage {
     /// The whole row: id, state, times, attempts, data. No claim is stored with it.
-    pub message: Message,
+    pub(crate) message: Message,
     /// History after the creation (which is `created_at` itself).
-    pub history: Vec<HistoryEntry>,
+    pub(crate) history: Vec<HistoryEntry>,
     /// Its id in the source database: a message whose source id is recorded already is not
     /// stored again.
-    pub source_id: i64,
+    pub(crate) source_id: i64,
+    /// Its text columns as SQLite stores them, rendered by `new` on the thread that maps
+    /// the rows, so that the thread that writes only binds them (an import is as fast as
+    /// its writing thread).
+    pub(crate) texts: Texts,
+}
+
+/// The id and the JSON columns of an imported message, rendered once.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Texts {
+    pub(crate) id: String,
+    pub(crate) extra_data: String,
+    pub(crate) extra_sender_data: String,
+    pub(crate) history: String,
+    pub(crate) related: Option<String>,
+}
+
+impl ImportedMessage {
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    pub fn history(&self) -> &[HistoryEntry] {
+        &self.history
+    }
+
+    pub fn source_id(&self) -> i64 {
+        self.source_id
+    }
 }
 
 /// A template ready to be stored with its own times.

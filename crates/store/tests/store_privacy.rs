@@ -302,3 +302,64 @@ suite!(
     erasures_are_recorded_without_the_number,
     the_hash_key_is_kept_in_the_database,
 );
+
+/// The raw bytes of a PostgreSQL database's files (tables, indexes, TOAST) after an
+/// erasure, read from the server's data directory (this test runs as root beside the
+/// server, as CI does). `VACUUM` (what `settle` runs) frees the old row versions without
+/// overwriting them; the README says to run `VACUUM FULL` where the bytes must go, and this
+/// shows that after it none of the number or the content is left in the files. What plain
+/// VACUUM left is printed.
+#[test]
+fn postgres_files_hold_no_trace_after_vacuum_full() {
+    let db = common::postgres();
+    let s = &*db.store;
+    let ids: Vec<MessageId> = (0..3)
+        .map(|i| final_message(s, NUMBER, CONTENT, t(i * 60)))
+        .collect();
+    let mut c = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+    let needles = [NUMBER, "420777123456", CONTENT];
+    let raw = |c: &mut ::postgres::Client| -> Vec<String> {
+        c.batch_execute("CHECKPOINT").unwrap();
+        let dir: String = c.query_one("SHOW data_directory", &[]).unwrap().get(0);
+        let files: Vec<String> = c
+            .query(
+                "SELECT pg_relation_filepath(oid) FROM pg_class \
+                 WHERE relkind IN ('r', 'i', 't') AND pg_relation_filepath(oid) IS NOT NULL",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut found = Vec::new();
+        for f in files {
+            let path = std::path::Path::new(&dir).join(&f);
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => panic!(
+                    "cannot read {} ({e}): this test reads the PostgreSQL server's files; run it as root on the server's machine",
+                    path.display()
+                ),
+            };
+            for n in needles {
+                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                    found.push(format!("{n:?} in {f}"));
+                }
+            }
+        }
+        found
+    };
+    assert!(
+        !raw(&mut c).is_empty(),
+        "the search finds the data before erasure"
+    );
+    assert_eq!(s.erase(&ids, EraseOptions { related: true }).unwrap(), 3);
+    s.settle().unwrap();
+    eprintln!("after erasure and VACUUM: {:?}", raw(&mut c));
+    c.batch_execute(
+        "VACUUM FULL messages, message_history, message_related, recipient_calls, webhook_deliveries",
+    )
+    .unwrap();
+    assert_eq!(raw(&mut c), Vec::<String>::new());
+}

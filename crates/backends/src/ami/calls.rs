@@ -44,6 +44,9 @@ pub struct Call {
     /// The final state was handed to the store: the AstDB key may go once the message
     /// is no longer in flight.
     pub reported_final: bool,
+    /// The key of its audio in the cache, kept while the call lives (erasing another
+    /// message of the same text leaves the file to this call).
+    pub audio: Option<String>,
 }
 
 impl Call {
@@ -58,6 +61,7 @@ impl Call {
             placed_ms: Some(placed_ms),
             placed_conn: None,
             reported_final: false,
+            audio: None,
         }
     }
 

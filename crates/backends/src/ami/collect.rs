@@ -31,6 +31,11 @@ impl Inner {
                     .extra_sender_data
                     .get("ami_placed_at_ms")
                     .and_then(Value::as_i64);
+                c.audio = m
+                    .extra_sender_data
+                    .get("audio")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 c.unsure = true;
                 calls.insert(m.id, c);
             }

@@ -173,6 +173,37 @@ impl Backend for Group {
     fn audio(&self, message: &Message, key: &str) -> Option<PathBuf> {
         self.member(message)?.audio_file(message, key)
     }
+
+    fn forget(&self) -> Option<&dyn crate::backend::Forget> {
+        Some(self)
+    }
+}
+
+/// Each member forgets its own messages (a message no member placed has nothing to forget).
+#[async_trait]
+impl crate::backend::Forget for Group {
+    async fn forget(&self, messages: &[Message]) -> Result<usize, BackendError> {
+        let mut removed = 0;
+        for (name, member) in &self.members {
+            let mine: Vec<Message> = messages
+                .iter()
+                .filter(|m| member_of(m) == Some(name.as_str()))
+                .cloned()
+                .collect();
+            if !mine.is_empty() {
+                removed += crate::backend::Forget::forget(member.as_ref(), &mine).await?;
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn expire_audio(&self, age: std::time::Duration) -> Result<usize, BackendError> {
+        let mut removed = 0;
+        for (_, member) in &self.members {
+            removed += crate::backend::Forget::expire_audio(member.as_ref(), age).await?;
+        }
+        Ok(removed)
+    }
 }
 
 #[async_trait]

@@ -15,6 +15,7 @@ mod collect;
 pub mod config;
 pub mod doctor;
 mod events;
+mod forget;
 pub mod group;
 mod place;
 mod proto;
@@ -485,6 +486,10 @@ impl Backend for Ami {
 
     fn audio(&self, message: &Message, key: &str) -> Option<PathBuf> {
         self.audio_file(message, key)
+    }
+
+    fn forget(&self) -> Option<&dyn crate::backend::Forget> {
+        Some(self)
     }
 }
 

@@ -34,7 +34,9 @@ impl Inner {
         let at = now_ms();
         self.write_trace(m, attempt, at / 1000).await?;
         let (aid, chan) = (action_id(m.id, attempt), channel_id(m.id, attempt));
-        lock(&self.calls).insert(m.id, Call::dialing(attempt, chan.clone(), at));
+        let mut call = Call::dialing(attempt, chan.clone(), at);
+        call.audio = Some(file.key.clone());
+        lock(&self.calls).insert(m.id, call);
         let target = self.audio_target(m, &file);
         self.originate(m, &aid, &chan, &target).await?;
         extra.insert("ami_attempt".into(), Value::from(attempt));

@@ -82,6 +82,10 @@ impl Backend for Daktela {
         &self.inner.name
     }
 
+    fn forget(&self) -> Option<&dyn crate::backend::Forget> {
+        Some(self)
+    }
+
     async fn publish(&self, message: &Message) -> Publish {
         self.inner.publish_one(message, None).await
     }
@@ -137,3 +141,23 @@ impl Lookup for Daktela {
         self.inner.find_one(message).await
     }
 }
+
+/// Daktela keeps no file here; its copy is remote, and its API v6 (create, read, list,
+/// update campaign records) has no way to delete one.
+#[async_trait]
+impl crate::backend::Forget for Daktela {
+    async fn forget(&self, _messages: &[Message]) -> Result<usize, BackendError> {
+        Ok(0)
+    }
+
+    fn remote_copy(&self) -> Option<String> {
+        Some(REMOTE_COPY.into())
+    }
+}
+
+/// What an erasure says about the Daktela side.
+pub const REMOTE_COPY: &str = "Daktela keeps each message as a campaign record (the number, \
+     the text in customFields) with its call activities; the part of Daktela's API v6 that \
+     dialout uses offers no deletion of campaign records, so dialout erased only its own \
+     copy: delete the records in Daktela itself (their names stay in each message's \
+     extra_sender_data.name, which `dialout export` shows)";

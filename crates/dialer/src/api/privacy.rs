@@ -29,6 +29,34 @@ pub struct Erased {
     pub files: usize,
     /// Whether the number is now on the do-not-call list (`--and-block`).
     pub blocked: bool,
+    /// Backends that keep a copy dialout cannot erase (Daktela), with what to do.
+    pub remote_copies: Vec<RemoteCopy>,
+}
+
+/// Erased messages of which a backend keeps a copy elsewhere that dialout cannot remove.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemoteCopy {
+    pub backend: String,
+    /// How many of the erased messages it holds.
+    pub messages: usize,
+    /// Where the copy is and how to erase it.
+    pub note: String,
+}
+
+/// The remote copies of `messages` (see [`dialout_backends::Forget::remote_copy`]).
+fn remote_copies(backends: &crate::delivery::Channels, messages: &[Message]) -> Vec<RemoteCopy> {
+    backends
+        .iter()
+        .filter_map(|(name, b)| {
+            let note = b.forget()?.remote_copy()?;
+            let n = messages.iter().filter(|m| m.backend == name).count();
+            (n > 0).then(|| RemoteCopy {
+                backend: name.to_string(),
+                messages: n,
+                note,
+            })
+        })
+        .collect()
 }
 
 impl Dialer {
@@ -111,6 +139,7 @@ impl Dialer {
         }
         let messages = self.messages_of(&number).await?;
         let files = retention::forget(self.backends(), &messages).await;
+        let remote_copies = remote_copies(self.backends(), &messages);
         let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
         let opts = self.retention.erase;
         let (hash, by) = (number.clone(), by.to_string());
@@ -139,6 +168,7 @@ impl Dialer {
             cancelled,
             files,
             blocked: and_block,
+            remote_copies,
         })
     }
 

@@ -108,14 +108,19 @@ fn progress(g: &Global, len: u64) -> indicatif::ProgressBar {
 type Mapped = (Vec<pymess::ImportedMessage>, Vec<Refused>, u64);
 
 /// Reads every page after the other, maps it and hands it on; stops early when the writer
-/// has stopped.
+/// has stopped. The pages the writer is done with come back on `spent` to be freed here,
+/// on the thread that allocated them.
 fn read_pages(
     source: &mut dyn pymess::PymessSource,
     mapping: &Mapping,
     tx: std::sync::mpsc::SyncSender<Mapped>,
+    spent: std::sync::mpsc::Receiver<Vec<pymess::ImportedMessage>>,
 ) -> Result<(), dialout_dialer::pymess::SourceError> {
     let mut after = i64::MIN;
     loop {
+        while let Ok(page) = spent.try_recv() {
+            drop(page);
+        }
         let rows = source.messages_after(after, BATCH)?;
         let Some(last) = rows.last() else {
             return Ok(());
@@ -185,15 +190,18 @@ pub fn run(a: Args, g: &Global) -> Outcome {
     let bar = progress(g, total);
     // Pages are read and mapped on a thread of their own, a page or two ahead of the writes.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Mapped>(2);
+    let (give_back, spent) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_pages(source.as_mut(), &mapping, tx));
+        let reader = scope.spawn(move || read_pages(source.as_mut(), &mapping, tx, spent));
         let mut outcome = Ok(());
         for (messages, refused, n) in rx.iter() {
             tally.refused.extend(refused);
             match ctx.block_on(ctx.dialer.import_pymess_messages(messages)) {
-                Ok(done) => {
+                Ok((done, page)) => {
                     tally.messages.imported += done.imported;
                     tally.messages.existing += done.existing;
+                    // Freed by the reader (or here, once it has finished).
+                    let _ = give_back.send(page);
                 }
                 Err(e) => {
                     outcome = Err(Failure::failed(e));

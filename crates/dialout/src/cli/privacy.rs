@@ -73,6 +73,14 @@ pub fn erase(a: EraseArgs, g: &Global) -> Outcome {
         },
         done.recipient_hash
     );
+    for r in &done.remote_copies {
+        outln!(
+            "not erased: {} message(s) of backend {}: {}",
+            r.messages,
+            r.backend,
+            r.note
+        );
+    }
     Ok(())
 }
 

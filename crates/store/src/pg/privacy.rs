@@ -13,6 +13,7 @@ use dialout_model::phone::PhoneNumber;
 use jiff::Timestamp;
 use postgres::{Client, Transaction};
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub(super) const MIGRATION: &str = "
@@ -42,80 +43,111 @@ pub(super) fn key(client: &mut Client) -> Result<HashKey, StoreError> {
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
 
-/// Erases one message; false when it is not final, already erased or gone.
-fn erase_one(
+/// Erases a batch of messages in a handful of statements (each message's own statements
+/// would cost a round trip apiece, hundreds a batch); returns how many were erased — those
+/// not final, already erased or gone are passed over.
+fn erase_batch(
     db: &mut Tx<'_, '_>,
     key: &HashKey,
-    id: MessageId,
+    ids: &[MessageId],
     opts: EraseOptions,
-) -> Result<bool, StoreError> {
-    let uuid = id.as_uuid();
-    let Some(row) = db.query_opt(
-        "SELECT recipient, content, extra_sender_data, error, idempotency_key, is_final_state \
-         FROM messages WHERE id = $1 FOR UPDATE",
-        &[&uuid],
-    )?
-    else {
-        return Ok(false);
-    };
-    let recipient: String = row.try_get(0)?;
-    let number =
-        PhoneNumber::from_stored(&recipient).map_err(|e| StoreError::corrupt("recipient", e))?;
-    if !row.try_get::<_, bool>(5)? || number.is_erased() {
-        return Ok(false);
-    }
-    let content: String = row.try_get(1)?;
-    let sender: Value = row.try_get(2)?;
-    let error: Option<String> = row.try_get(3)?;
-    let idem: Option<String> = row.try_get(4)?;
-    let hashed = key.hash(&number);
-    let r = Redaction::of(&number, &content);
-    db.execute(
-        "UPDATE messages SET recipient = $2, content = '', extra_data = '{}'::jsonb, \
-         extra_sender_data = $3, error = $4, idempotency_key = $5 WHERE id = $1",
-        &[
-            &uuid,
-            &hashed.as_str(),
-            &r.json(&sender),
-            &r.opt(error),
-            &idem.filter(|k| !r.touches(k)),
-        ],
+) -> Result<usize, StoreError> {
+    let uuids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+    let rows = db.query(
+        "SELECT id, recipient, content, extra_sender_data, error, idempotency_key, is_final_state \
+         FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&uuids],
     )?;
-    for h in db.query(
-        "SELECT id, reason FROM message_history WHERE message_id = $1",
-        &[&uuid],
-    )? {
-        let reason: String = h.try_get(1)?;
-        if r.touches(&reason) {
-            db.execute(
-                "UPDATE message_history SET reason = $2 WHERE id = $1",
-                &[&h.try_get::<_, i64>(0)?, &r.text(&reason)],
-            )?;
+    let mut redactions: HashMap<Uuid, Redaction> = HashMap::new();
+    let (mut ids, mut recipients, mut senders, mut errors, mut keys) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut numbers, mut hashes) = (Vec::new(), Vec::new());
+    for row in rows {
+        let recipient: String = row.try_get(1)?;
+        let number = PhoneNumber::from_stored(&recipient)
+            .map_err(|e| StoreError::corrupt("recipient", e))?;
+        if !row.try_get::<_, bool>(6)? || number.is_erased() {
+            continue;
         }
+        let id: Uuid = row.try_get(0)?;
+        let content: String = row.try_get(2)?;
+        let sender: Value = row.try_get(3)?;
+        let hashed = key.hash(&number);
+        let r = Redaction::of(&number, &content);
+        senders.push(r.json(&sender));
+        errors.push(r.opt(row.try_get(4)?));
+        keys.push(
+            row.try_get::<_, Option<String>>(5)?
+                .filter(|k| !r.touches(k)),
+        );
+        recipients.push(hashed.as_str().to_string());
+        numbers.push(number.as_str().to_string());
+        hashes.push(hashed.as_str().to_string());
+        ids.push(id);
+        redactions.insert(id, r);
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    db.execute(
+        "UPDATE messages m SET recipient = u.r, content = '', extra_data = '{}'::jsonb, \
+         extra_sender_data = u.s, error = u.e, idempotency_key = u.k \
+         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[]) AS u(id, r, s, e, k) \
+         WHERE m.id = u.id",
+        &[&ids, &recipients, &senders, &errors, &keys],
+    )?;
+    let (mut history_ids, mut reasons) = (Vec::<i64>::new(), Vec::<String>::new());
+    for h in db.query(
+        "SELECT id, message_id, reason FROM message_history WHERE message_id = ANY($1)",
+        &[&ids],
+    )? {
+        let reason: String = h.try_get(2)?;
+        let r = &redactions[&h.try_get::<_, Uuid>(1)?];
+        if r.touches(&reason) {
+            history_ids.push(h.try_get(0)?);
+            reasons.push(r.text(&reason));
+        }
+    }
+    if !history_ids.is_empty() {
+        db.execute(
+            "UPDATE message_history h SET reason = u.r \
+             FROM unnest($1::int8[], $2::text[]) AS u(id, r) WHERE h.id = u.id",
+            &[&history_ids, &reasons],
+        )?;
     }
     if opts.related {
         db.execute(
-            "DELETE FROM message_related WHERE message_id = $1",
-            &[&uuid],
+            "DELETE FROM message_related WHERE message_id = ANY($1)",
+            &[&ids],
         )?;
     }
     db.execute(
-        "UPDATE recipient_calls SET recipient = $1 WHERE recipient = $2",
-        &[&hashed.as_str(), &number.as_str()],
+        // `= ANY($1)` as well: a condition on the table itself, which its index answers
+        // whatever the plan makes of the join.
+        "UPDATE recipient_calls c SET recipient = u.h \
+         FROM unnest($1::text[], $2::text[]) AS u(n, h) \
+         WHERE c.recipient = u.n AND c.recipient = ANY($1)",
+        &[&numbers, &hashes],
     )?;
+    let (mut delivery_ids, mut d_reasons, mut d_errors) =
+        (Vec::<i64>::new(), Vec::new(), Vec::new());
     for d in db.query(
-        "SELECT id, reason, last_error FROM webhook_deliveries WHERE message_id = $1",
-        &[&uuid],
+        "SELECT id, message_id, reason, last_error FROM webhook_deliveries WHERE message_id = ANY($1)",
+        &[&ids],
     )? {
-        let reason: Option<String> = d.try_get(1)?;
-        let last_error: Option<String> = d.try_get(2)?;
+        let r = &redactions[&d.try_get::<_, Uuid>(1)?];
+        delivery_ids.push(d.try_get(0)?);
+        d_reasons.push(r.opt(d.try_get(2)?));
+        d_errors.push(r.opt(d.try_get(3)?));
+    }
+    if !delivery_ids.is_empty() {
         db.execute(
-            "UPDATE webhook_deliveries SET reason = $2, last_error = $3, last_response = NULL \
-             WHERE id = $1",
-            &[&d.try_get::<_, i64>(0)?, &r.opt(reason), &r.opt(last_error)],
+            "UPDATE webhook_deliveries d SET reason = u.r, last_error = u.e, last_response = NULL \
+             FROM unnest($1::int8[], $2::text[], $3::text[]) AS u(id, r, e) WHERE d.id = u.id",
+            &[&delivery_ids, &d_reasons, &d_errors],
         )?;
     }
-    Ok(true)
+    Ok(ids.len())
 }
 
 fn count(row: postgres::Row) -> Result<usize, StoreError> {
@@ -130,13 +162,7 @@ impl PrivacyStore for PgStore {
     fn erase(&self, ids: &[MessageId], opts: EraseOptions) -> Result<usize, StoreError> {
         let mut erased = 0;
         for chunk in ids.chunks(ERASE_BATCH) {
-            erased += self.write(|db| {
-                let mut n = 0;
-                for id in chunk {
-                    n += usize::from(erase_one(db, &self.key, *id, opts)?);
-                }
-                Ok(n)
-            })?;
+            erased += self.write(|db| erase_batch(db, &self.key, chunk, opts))?;
         }
         Ok(erased)
     }

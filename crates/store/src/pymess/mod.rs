@@ -102,7 +102,13 @@ pub fn open_source(url: &str, naive_zone: TimeZone) -> Result<Box<dyn PymessSour
 /// offset), read in `zone` when it has none.
 pub(crate) fn parse_time(text: &str, zone: &TimeZone) -> Result<Timestamp, String> {
     let t = text.trim();
-    if let Ok(ts) = t.parse::<Timestamp>() {
+    // Django's SQLite backend writes `YYYY-MM-DD HH:MM:SS[.ffffff]` with no offset: such a
+    // text goes straight to the civil parse (a failed parse as a timestamp costs an error
+    // value, three times a row over an import).
+    let offset = t
+        .get(10..)
+        .is_some_and(|rest| rest.contains(['+', '-', 'Z', 'z']));
+    if offset && let Ok(ts) = t.parse::<Timestamp>() {
         return Ok(ts);
     }
     let civil: jiff::civil::DateTime = t

@@ -1,6 +1,7 @@
 //! A pymess PostgreSQL database, read in one `REPEATABLE READ READ ONLY` transaction (the
 //! session's transactions are read-only too): nothing can be written to it, and every page
-//! comes from the same snapshot.
+//! comes from the same snapshot. Django's ids are `integer`: the bounds are cast, so that
+//! they are bound as `int8` whatever the column's width.
 
 use super::{PymessSource, SourceMessage, SourceRelated, SourceRow, SourceTemplate, not_pymess};
 use crate::error::StoreError;
@@ -16,11 +17,12 @@ const MESSAGES: &str = "SELECT id::int8, created_at, changed_at, sent_at, recipi
     template_slug::text, template_id::text, state::int8, backend::text, error, extra_data::text, \
     extra_sender_data::text, tag::text, number_of_send_attempts::int8, priority::int8, is_autodialer, \
     number_of_status_check_attempts::int8, is_final_state FROM pymess_dialermessage \
-    WHERE id > $1 ORDER BY id LIMIT $2";
+    WHERE id > $1::int8 ORDER BY id LIMIT $2::int8";
 
 const RELATED: &str = "SELECT r.dialer_message_id::int8, ct.app_label::text, ct.model::text, r.object_id \
     FROM pymess_dialermessagerelatedobject r JOIN django_content_type ct ON ct.id = r.content_type_id \
-    WHERE r.dialer_message_id > $1 AND r.dialer_message_id <= $2 ORDER BY r.dialer_message_id, r.id";
+    WHERE r.dialer_message_id > $1::int8 AND r.dialer_message_id <= $2::int8 \
+    ORDER BY r.dialer_message_id, r.id";
 
 const TEMPLATES: &str = "SELECT slug::text, body, is_active, is_allowed_duplicate_messages, created_at, \
     changed_at FROM pymess_dialertemplate ORDER BY slug";

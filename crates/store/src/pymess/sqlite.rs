@@ -48,8 +48,13 @@ impl SqliteSource {
     }
 
     fn time(&self, row: &Row<'_>, i: usize) -> Result<Option<jiff::Timestamp>, String> {
-        let text: Option<String> = row.get(i).map_err(|e| e.to_string())?;
-        text.map(|t| parse_time(&t, &self.zone)).transpose()
+        // Read in place: no string is made for a time.
+        let text = row
+            .get_ref(i)
+            .map_err(|e| e.to_string())?
+            .as_str_or_null()
+            .map_err(|e| e.to_string())?;
+        text.map(|t| parse_time(t, &self.zone)).transpose()
     }
 
     fn message(&self, row: &Row<'_>) -> rusqlite::Result<SourceRow<SourceMessage>> {

@@ -8,8 +8,9 @@ use super::SqliteStore;
 use super::fast_path::{keys, related};
 use super::rows::{self, history_rows, related_column, to_json, us};
 use crate::error::StoreError;
-use crate::import_store::{ImportStore, Imported, ImportedMessage, ImportedTemplate};
+use crate::import_store::{ImportStore, Imported, ImportedMessage, ImportedTemplate, Texts};
 use dialout_model::id::MessageId;
+use dialout_model::message::{HistoryEntry, Message};
 use rusqlite::{Connection, OptionalExtension, named_params};
 use std::collections::BTreeSet;
 
@@ -28,6 +29,31 @@ const INSERT: &str = "INSERT INTO messages (n, id, created_at, changed_at, sent_
      :tag, :is_final, :priority, :predictive, :attempts, :next_attempt_at, :not_before, \
      :idempotency_key, :check_failures, :resent_from, :unresolved, :related, NULL, NULL, :history, \
      0, :time_zone)";
+
+impl ImportedMessage {
+    /// A message to import, with its source id, and the history after its creation. Its
+    /// JSON columns are rendered here (where SQLite's rows are defined) rather than by the
+    /// store while it writes.
+    pub fn new(
+        message: Message,
+        history: Vec<HistoryEntry>,
+        source_id: i64,
+    ) -> Result<Self, StoreError> {
+        let texts = Texts {
+            id: message.id.to_string(),
+            extra_data: to_json(&message.extra_data)?,
+            extra_sender_data: to_json(&message.extra_sender_data)?,
+            history: history_rows(&history)?.unwrap_or_else(|| "[]".into()),
+            related: related_column(&message.related)?,
+        };
+        Ok(ImportedMessage {
+            message,
+            history,
+            source_id,
+            texts,
+        })
+    }
+}
 
 impl ImportStore for SqliteStore {
     fn import_templates(&self, templates: &[ImportedTemplate]) -> Result<Imported, StoreError> {
@@ -88,15 +114,15 @@ impl ImportStore for SqliteStore {
             let mut out = Imported::default();
             let mut in_flight = BTreeSet::new();
             for m in messages {
-                let id = m.message.id.to_string();
+                let id = m.texts.id.as_str();
                 if record.execute(named_params! {
-                    ":source_id": m.source_id, ":message_id": &id, ":now": now,
+                    ":source_id": m.source_id, ":message_id": id, ":now": now,
                 })? == 0
                 {
                     out.existing += 1;
                     continue;
                 }
-                insert_one(tx, &mut insert, m, &id)?;
+                insert_one(tx, &mut insert, m)?;
                 if m.message.sent_at.is_some() && !m.message.is_final_state {
                     in_flight.insert(m.message.backend.as_str());
                 }
@@ -128,13 +154,10 @@ fn insert_one(
     tx: &Connection,
     stmt: &mut rusqlite::CachedStatement<'_>,
     imported: &ImportedMessage,
-    id: &str,
 ) -> Result<(), StoreError> {
-    let m = &imported.message;
+    let (m, t) = (&imported.message, &imported.texts);
+    let id = t.id.as_str();
     let own = keys::of(m.id);
-    let history = history_rows(&imported.history)?.unwrap_or_else(|| "[]".into());
-    let (extra, sender) = (to_json(&m.extra_data)?, to_json(&m.extra_sender_data)?);
-    let related_text = related_column(&m.related)?;
     let (created, changed, sent) = (us(m.created_at), us(m.changed_at), m.sent_at.map(us));
     let (state, tag, priority) = (
         m.state.code(),
@@ -160,8 +183,8 @@ fn insert_one(
                 (":state", &state),
                 (":backend", &m.backend),
                 (":error", &m.error),
-                (":extra_data", &extra),
-                (":sender_data", &sender),
+                (":extra_data", &t.extra_data),
+                (":sender_data", &t.extra_sender_data),
                 (":tag", &tag),
                 (":is_final", &m.is_final_state),
                 (":priority", &priority),
@@ -173,8 +196,8 @@ fn insert_one(
                 (":check_failures", &m.check_failures),
                 (":resent_from", &resent_from),
                 (":unresolved", &m.attempt_unresolved),
-                (":related", &related_text),
-                (":history", &history),
+                (":related", &t.related),
+                (":history", &t.history),
                 (":time_zone", &m.time_zone),
             ],
         );

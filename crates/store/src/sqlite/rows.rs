@@ -52,7 +52,20 @@ pub(super) fn related_column(related: &[RelatedObject]) -> Result<Option<String>
     if related.is_empty() {
         return Ok(None);
     }
-    to_json(&related.iter().map(|r| r.to_string()).collect::<Vec<_>>()).map(Some)
+    // Each object written as `TYPE:ID` straight into the JSON text (no string apiece).
+    struct Column<'a>(&'a [RelatedObject]);
+    impl serde::Serialize for Column<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(Item))
+        }
+    }
+    struct Item<'a>(&'a RelatedObject);
+    impl serde::Serialize for Item<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self.0)
+        }
+    }
+    to_json(&Column(related)).map(Some)
 }
 
 fn read_related(text: Option<String>) -> Result<Vec<RelatedObject>, StoreError> {
@@ -176,16 +189,26 @@ pub(super) fn history_rows(entries: &[HistoryEntry]) -> Result<Option<String>, S
     if entries.is_empty() {
         return Ok(None);
     }
-    let rows: Vec<HistoryRow> = entries
-        .iter()
-        .map(|h| HistoryRow {
-            at: us(h.at),
-            from: h.from.map(|s| i64::from(s.code())),
-            to: i64::from(h.to.code()),
-            reason: h.reason.clone(),
-        })
-        .collect();
-    to_json(&rows).map(Some)
+    // The same fields as [`HistoryRow`], borrowing the reason.
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        at: i64,
+        from: Option<i64>,
+        to: i64,
+        reason: &'a str,
+    }
+    struct Rows<'a>(&'a [HistoryEntry]);
+    impl serde::Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|h| Row {
+                at: us(h.at),
+                from: h.from.map(|s| i64::from(s.code())),
+                to: i64::from(h.to.code()),
+                reason: &h.reason,
+            }))
+        }
+    }
+    to_json(&Rows(entries)).map(Some)
 }
 
 /// The entries of a `history` column.

@@ -155,6 +155,9 @@ fn recipient(text: &str, region: Option<&str>) -> Result<PhoneNumber, String> {
 }
 
 fn related(m: &SourceMessage) -> Result<Vec<RelatedObject>, String> {
+    if m.related.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut out: Vec<RelatedObject> = m
         .related
         .iter()
@@ -169,8 +172,9 @@ fn related(m: &SourceMessage) -> Result<Vec<RelatedObject>, String> {
 }
 
 impl Mapping {
-    /// A pymess message as dialout stores it, or why it cannot be stored.
-    pub fn message(&self, m: &SourceMessage) -> Result<ImportedMessage, String> {
+    /// A pymess message as dialout stores it, or why it cannot be stored. Its texts are
+    /// moved, not copied.
+    pub fn message(&self, m: SourceMessage) -> Result<ImportedMessage, String> {
         let state = match State::from_code(m.state) {
             Some(s) => s,
             None => *self.states.get(&m.state).ok_or_else(|| {
@@ -196,28 +200,31 @@ impl Mapping {
             None => None,
         };
         let id = message_id(m.created_at, m.id);
+        let recipient = recipient(&m.recipient, self.default_region.as_deref())?;
+        let related = related(&m)?;
+        let template_id = m
+            .template
+            .as_ref()
+            .and_then(|slug| self.templates.get(slug).copied());
         let message = Message {
             id,
             created_at: m.created_at,
             changed_at: m.changed_at,
             sent_at: m.sent_at,
-            recipient: recipient(&m.recipient, self.default_region.as_deref())?,
-            content: m.content.clone().unwrap_or_default(),
-            template_slug: m.template_slug.clone().filter(|s| !s.is_empty()),
-            template_id: m
-                .template
-                .as_ref()
-                .and_then(|slug| self.templates.get(slug).copied()),
+            recipient,
+            content: m.content.unwrap_or_default(),
+            template_slug: m.template_slug.filter(|s| !s.is_empty()),
+            template_id,
             state,
             backend: backend.to_string(),
-            error: m.error.clone().filter(|e| !e.is_empty()),
+            error: m.error.filter(|e| !e.is_empty()),
             extra_data,
             extra_sender_data,
             tag,
             // pymess leaves ERROR not final, though nothing will ever change it: dialout's
             // ERROR is always final (no status check or worker would look at it again).
             is_final_state: m.is_final_state || state == State::Error,
-            related: related(m)?,
+            related,
             priority: Priority::new(m.priority).map_err(|e| e.to_string())?,
             predictive: !m.is_autodialer,
             attempts: u32::try_from(m.send_attempts)
@@ -243,11 +250,7 @@ impl Mapping {
             to: state,
             reason: format!("imported from pymess (dialer message {})", m.id),
         }];
-        Ok(ImportedMessage {
-            message,
-            history,
-            source_id: m.id,
-        })
+        ImportedMessage::new(message, history, m.id).map_err(|e| e.to_string())
     }
 }
 

@@ -82,12 +82,17 @@ impl Dialer {
         Ok(found.into_iter().collect())
     }
 
-    /// Stores one batch of mapped messages (see [`Mapping::messages`]) in one transaction.
+    /// Stores one batch of mapped messages (see [`Mapping::messages`]) in one transaction,
+    /// and hands the batch back: the thread that made it can free it (freeing another
+    /// thread's allocations contends for its allocator's lock).
     pub async fn import_pymess_messages(
         &self,
         messages: Vec<ImportedMessage>,
-    ) -> Result<Imported, Error> {
-        Ok(blocking(self.store(), move |s| s.import_messages(&messages)).await?)
+    ) -> Result<(Imported, Vec<ImportedMessage>), Error> {
+        Ok(blocking(self.store(), move |s| {
+            s.import_messages(&messages).map(|done| (done, messages))
+        })
+        .await?)
     }
 }
 
@@ -100,9 +105,10 @@ impl Mapping {
         let mut refused = Vec::new();
         let mut good: Vec<ImportedMessage> = Vec::with_capacity(rows.len());
         for row in rows {
-            let mapped = row
-                .map_err(|u| (u.id, u.reason))
-                .and_then(|m| self.message(&m).map_err(|r| (m.id.to_string(), r)));
+            let mapped = row.map_err(|u| (u.id, u.reason)).and_then(|m| {
+                let id = m.id;
+                self.message(m).map_err(|r| (id.to_string(), r))
+            });
             match mapped {
                 Ok(m) => good.push(m),
                 Err((id, reason)) => refused.push(Refused {
