@@ -370,6 +370,7 @@ async fn steps(c: &Client, s: &common::Server) {
             body: "Hello {{ name }}, your appointment is at {{ time }}.".into(),
             active: true,
             allow_duplicates: true,
+            interactive: Default::default(),
         })
         .await
         .unwrap();
@@ -642,6 +643,7 @@ async fn rough_edges(c: &Client, s: &common::Server) {
             body: "Hello {{ name }}, order {{ order.id }} is ready.".into(),
             active: true,
             allow_duplicates: true,
+            interactive: Default::default(),
         })
         .await
         .unwrap();

@@ -322,6 +322,7 @@ fn templates(s: &Arc<dyn Store>) {
         body: "Hello {{ name }}".into(),
         active: true,
         allow_duplicates: true,
+        interactive: Default::default(),
     };
     let tpl = s.add_template(&nt, t(0)).unwrap();
     assert!(matches!(

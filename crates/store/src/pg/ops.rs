@@ -271,7 +271,8 @@ fn template_used_for<C: GenericClient>(
     Ok(false)
 }
 
-const TEMPLATE_COLS: &str = "id, slug, body, active, allow_duplicates, created_at, changed_at";
+const TEMPLATE_COLS: &str =
+    "id, slug, body, active, allow_duplicates, created_at, changed_at, interactive";
 
 fn read_template(r: &Row) -> Result<Template, StoreError> {
     Ok(Template {
@@ -282,6 +283,10 @@ fn read_template(r: &Row) -> Result<Template, StoreError> {
         allow_duplicates: r.try_get(4)?,
         created_at: r.try_get(5)?,
         changed_at: r.try_get(6)?,
+        interactive: r
+            .try_get::<_, Option<Json<dialout_model::interactive::Interactive>>>(7)?
+            .map(|j| j.0)
+            .unwrap_or_default(),
     })
 }
 
@@ -310,12 +315,19 @@ pub(super) fn add_template(
 ) -> Result<Template, StoreError> {
     let now = micros(now);
     let sql = format!(
-        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (slug) DO NOTHING RETURNING {TEMPLATE_COLS}"
+        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at, interactive) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (slug) DO NOTHING RETURNING {TEMPLATE_COLS}"
     );
     match db.query_opt(
         &sql,
-        &[&t.slug, &t.body, &t.active, &t.allow_duplicates, &now],
+        &[
+            &t.slug,
+            &t.body,
+            &t.active,
+            &t.allow_duplicates,
+            &now,
+            &rows::interactive_param(&t.interactive),
+        ],
     )? {
         Some(r) => read_template(&r),
         None => Err(StoreError::TemplateExists(t.slug.clone())),
@@ -340,13 +352,22 @@ pub(super) fn update_template(
     if let Some(d) = c.allow_duplicates {
         t.allow_duplicates = d;
     }
+    c.apply_interactive(&mut t.interactive);
     if t == before {
         return Ok(t);
     }
     t.changed_at = micros(now);
     db.execute(
-        "UPDATE templates SET body = $2, active = $3, allow_duplicates = $4, changed_at = $5 WHERE id = $1",
-        &[&t.id, &t.body, &t.active, &t.allow_duplicates, &t.changed_at],
+        "UPDATE templates SET body = $2, active = $3, allow_duplicates = $4, changed_at = $5, \
+         interactive = $6 WHERE id = $1",
+        &[
+            &t.id,
+            &t.body,
+            &t.active,
+            &t.allow_duplicates,
+            &t.changed_at,
+            &rows::interactive_param(&t.interactive),
+        ],
     )?;
     Ok(t)
 }
