@@ -156,7 +156,10 @@ async fn every_callee_outcome_is_stored_and_shown(db: &TestDb) {
         );
         let last = history.last().unwrap();
         assert_eq!(last.to, State::AnsweredComplete);
-        assert_eq!(last.reply, m.reply, "{what}: the final entry carries the reply");
+        assert_eq!(
+            last.reply, m.reply,
+            "{what}: the final entry carries the reply"
+        );
 
         let j = json::message(&m);
         assert_eq!(j["digits"], json!(c.digits), "{what}");
@@ -165,7 +168,11 @@ async fn every_callee_outcome_is_stored_and_shown(db: &TestDb) {
         assert_eq!(j["machine"], "leave_message");
         assert_eq!(j["gather"]["prompt"], "Press 1 to confirm, 2 to cancel.");
         let h = json::history(last);
-        assert_eq!(h.get("digits"), c.digits.map(|d| json!(d)).as_ref(), "{what}");
+        assert_eq!(
+            h.get("digits"),
+            c.digits.map(|d| json!(d)).as_ref(),
+            "{what}"
+        );
         assert!(json::history(&history[0]).get("digits").is_none());
     }
     let first = d.message(ids[0]).await.unwrap().unwrap();
@@ -244,7 +251,11 @@ async fn a_template_asks_and_a_send_overrides(db: &TestDb) {
         .unwrap()
         .message;
     assert_eq!(m.interactive.gather.as_ref(), Some(&gather), "kept");
-    assert_eq!(m.interactive.machine, Some(MachinePolicy::Ignore), "replaced");
+    assert_eq!(
+        m.interactive.machine,
+        Some(MachinePolicy::Ignore),
+        "replaced"
+    );
 
     // A template change removes the gather.
     d.update_template(

@@ -28,8 +28,10 @@ async fn send_show_and_filter(db: Db) {
         .call(
             "POST",
             "/v1/messages",
-            Some(json!({"recipient": "+420777123456", "content": "Visit tomorrow.",
-                        "gather": gather(), "machine": "leave_message"})),
+            Some(
+                json!({"recipient": "+420777123456", "content": "Visit tomorrow.",
+                        "gather": gather(), "machine": "leave_message"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -53,7 +55,12 @@ async fn send_show_and_filter(db: Db) {
     assert_eq!(r.body["answer"], "confirmed");
     assert_eq!(r.body["answered_by"], "human");
     assert!(r.body["answered_at"].is_string());
-    let last = r.body["history"].as_array().unwrap().last().unwrap().clone();
+    let last = r.body["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["to"], "ANSWERED_COMPLETE");
     assert_eq!(last["answer"], "confirmed");
     assert!(r.body["history"][0].get("digits").is_none());
@@ -68,8 +75,10 @@ async fn send_show_and_filter(db: Db) {
         .call(
             "POST",
             "/v1/messages",
-            Some(json!({"recipient": "+420777123456", "content": "x", "backend": "dk",
-                        "gather": gather()})),
+            Some(
+                json!({"recipient": "+420777123456", "content": "x", "backend": "dk",
+                        "gather": gather()}),
+            ),
         )
         .await;
     r.problem(422);
@@ -116,8 +125,10 @@ async fn templates_carry_and_patch(db: Db) {
         .call(
             "POST",
             "/v1/templates/visit/messages",
-            Some(json!({"recipient": "+420777123456", "context": {"time": "9:00"},
-                        "machine": "ignore"})),
+            Some(
+                json!({"recipient": "+420777123456", "context": {"time": "9:00"},
+                        "machine": "ignore"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -125,7 +136,11 @@ async fn templates_carry_and_patch(db: Db) {
     assert_eq!(r.body["machine"], "ignore");
     // null removes, absence keeps.
     let r = s
-        .call("PATCH", "/v1/templates/visit", Some(json!({"gather": null})))
+        .call(
+            "PATCH",
+            "/v1/templates/visit",
+            Some(json!({"gather": null})),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["gather"], Value::Null);
@@ -146,10 +161,21 @@ async fn the_document_names_it(db: Db) {
     let s = Server::start(db).await;
     let r = s.call("GET", "/openapi.json", None).await;
     let schemas = &r.body["components"]["schemas"];
-    assert!(schemas["Gather"]["properties"]["keys"].is_object(), "{}", r.text);
+    assert!(
+        schemas["Gather"]["properties"]["keys"].is_object(),
+        "{}",
+        r.text
+    );
     assert!(schemas["SendBody"]["properties"]["gather"].is_object());
     assert!(schemas["SendBody"]["properties"]["machine"].is_object());
-    for f in ["digits", "answer", "answered_by", "answered_at", "gather", "machine"] {
+    for f in [
+        "digits",
+        "answer",
+        "answered_by",
+        "answered_at",
+        "gather",
+        "machine",
+    ] {
         assert!(schemas["MessageOut"]["properties"][f].is_object(), "{f}");
     }
     assert!(schemas["TemplatePatch"]["properties"]["gather"].is_object());
