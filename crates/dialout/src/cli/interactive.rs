@@ -12,32 +12,32 @@ pub struct Ask {
     /// Keys the callee may press after the message (`12`: 1 or 2); default: every key but
     /// the finish key.
     #[arg(long = "gather-keys", value_name = "KEYS")]
-    pub keys: Option<String>,
+    pub gather_keys: Option<String>,
     /// Text read after the message, before listening for keys (`Press 1 to confirm.`).
     #[arg(long = "gather-prompt", value_name = "TEXT")]
-    pub prompt: Option<String>,
+    pub gather_prompt: Option<String>,
     /// Most keys read for one answer (1 to 20); default: the longest `--gather-answer`, or 1.
     #[arg(long = "gather-digits", value_name = "N")]
-    pub digits: Option<u64>,
+    pub gather_digits: Option<u64>,
     /// Seconds to wait for a key after the prompt (1 to 60, default 5).
     #[arg(long = "gather-timeout", value_name = "S")]
-    pub timeout: Option<u64>,
+    pub gather_timeout: Option<u64>,
     /// Extra plays of the prompt when nothing usable was pressed (0 to 5, default 1).
     #[arg(long = "gather-repeat", value_name = "N")]
-    pub repeat: Option<u64>,
+    pub gather_repeat: Option<u64>,
     /// The key that ends a shorter entry: `#` (default), `*`, or `none`.
     #[arg(long = "gather-finish-key", value_name = "K")]
-    pub finish_key: Option<String>,
+    pub gather_finish_key: Option<String>,
     /// What an entry means, as KEYS=LABEL (`1=confirmed`); repeat for more.
     #[arg(long = "gather-answer", value_name = "KEYS=LABEL")]
-    pub answers: Vec<String>,
+    pub gather_answers: Vec<String>,
     /// The whole gather as a JSON file (`{"prompt": ..., "keys": "12", "answers": {...}}`).
     #[arg(
         long = "gather-file",
         value_name = "FILE.json",
-        conflicts_with_all = ["keys", "prompt", "digits", "timeout", "repeat", "finish_key", "answers"]
+        conflicts_with_all = ["gather_keys", "gather_prompt", "gather_digits", "gather_timeout", "gather_repeat", "gather_finish_key", "gather_answers"]
     )]
-    pub file: Option<std::path::PathBuf>,
+    pub gather_file: Option<std::path::PathBuf>,
     /// When an answering machine picks up: hangup, leave_message or ignore.
     #[arg(long, value_name = "POLICY")]
     pub machine: Option<MachinePolicy>,
@@ -45,18 +45,18 @@ pub struct Ask {
 
 impl Ask {
     fn any_gather(&self) -> bool {
-        self.keys.is_some()
-            || self.prompt.is_some()
-            || self.digits.is_some()
-            || self.timeout.is_some()
-            || self.repeat.is_some()
-            || self.finish_key.is_some()
-            || !self.answers.is_empty()
+        self.gather_keys.is_some()
+            || self.gather_prompt.is_some()
+            || self.gather_digits.is_some()
+            || self.gather_timeout.is_some()
+            || self.gather_repeat.is_some()
+            || self.gather_finish_key.is_some()
+            || !self.gather_answers.is_empty()
     }
 
     /// The gather as written (None: no gather option given), checked by `send`.
     pub fn spec(&self) -> Result<Option<GatherSpec>, Failure> {
-        if let Some(path) = &self.file {
+        if let Some(path) = &self.gather_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 field(
                     Failure::usage(format!("--gather-file {}: {e}", path.display())),
@@ -75,7 +75,7 @@ impl Ask {
             return Ok(None);
         }
         let mut answers = BTreeMap::new();
-        for a in &self.answers {
+        for a in &self.gather_answers {
             let Some((keys, label)) = a.split_once('=') else {
                 return Err(field(
                     Failure::usage(format!(
@@ -87,16 +87,16 @@ impl Ask {
             answers.insert(keys.to_string(), label.to_string());
         }
         let mut spec = GatherSpec {
-            prompt: self.prompt.clone(),
-            keys: self.keys.clone(),
-            digits: self.digits,
-            timeout: self.timeout,
-            repeat: self.repeat,
+            prompt: self.gather_prompt.clone(),
+            keys: self.gather_keys.clone(),
+            digits: self.gather_digits,
+            timeout: self.gather_timeout,
+            repeat: self.gather_repeat,
             answers,
             ..GatherSpec::default()
         };
         // GatherSpec's default finish key is `#`, as when the option is left out.
-        spec.finish_key = match self.finish_key.as_deref() {
+        spec.finish_key = match self.gather_finish_key.as_deref() {
             None => Some("#".into()),
             Some("none") => None,
             Some(k) => Some(k.to_string()),
@@ -107,7 +107,9 @@ impl Ask {
     /// The gather checked (for a template, which is stored as given).
     pub fn gather(&self) -> Result<Option<Gather>, Failure> {
         self.spec()?
-            .map(|s| Gather::try_from(s).map_err(|e| gather_failure(&e, self.file.is_some())))
+            .map(|s| {
+                Gather::try_from(s).map_err(|e| gather_failure(&e, self.gather_file.is_some()))
+            })
             .transpose()
     }
 }

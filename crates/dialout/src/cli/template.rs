@@ -58,7 +58,7 @@ pub struct SetArgs {
     #[command(flatten)]
     pub ask: super::interactive::Ask,
     /// Remove the template's gather.
-    #[arg(long = "no-gather", conflicts_with_all = ["keys", "prompt", "digits", "timeout", "repeat", "finish_key", "answers", "file"])]
+    #[arg(long = "no-gather", conflicts_with_all = ["gather_keys", "gather_prompt", "gather_digits", "gather_timeout", "gather_repeat", "gather_finish_key", "gather_answers", "gather_file"])]
     pub no_gather: bool,
     /// Remove the template's machine policy.
     #[arg(long = "no-machine", conflicts_with = "machine")]
