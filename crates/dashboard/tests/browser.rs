@@ -282,7 +282,7 @@ async fn steps(c: &Client, s: &common::Server) {
         .at_most(WAIT)
         .for_url(
             &url::Url::parse(
-                &s.url("/messages?state=&tag=campaign-a&related=&recipient=&since=&until="),
+                &s.url("/messages?state=&tag=campaign-a&related=&recipient=&answer=&since=&until="),
             )
             .unwrap(),
         )
