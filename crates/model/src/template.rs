@@ -312,6 +312,7 @@ mod tests {
             allow_duplicates: false,
             created_at: jiff::Timestamp::UNIX_EPOCH,
             changed_at: jiff::Timestamp::UNIX_EPOCH,
+            interactive: Interactive::default(),
         };
         assert!(can_send(&t, || false, &[]).is_ok());
         assert!(matches!(
