@@ -16,7 +16,11 @@
 //! Results come back as `<dir>/results/<id>.json`, written by the consumer:
 //! `{"state": "ANSWERED_COMPLETE"}` (any state name or pymess code; `"final": true|false`
 //! overrides the state's default) or `{"error": "what went wrong"}`, which makes the message
-//! ERROR (final) with that error. The status check reads them; a file it cannot read or
+//! ERROR (final) with that error. For an interactive call the result may add
+//! `"digits": "1"` (the keys pressed, finish key left out), `"answered_by": "human"`
+//! (`machine`, `unknown`) and `"answered_at"` (RFC 3339; default: when it was read); the
+//! answer's label comes from the message's gather. The outbox file carries the message's
+//! `gather` and `machine` for the consumer. The status check reads them; a file it cannot read or
 //! parse counts as a failed check, not as an outcome. Cancelling moves a message file not yet taken into `<dir>/cancelled/`.
 
 use std::fs::{self, OpenOptions};
@@ -34,6 +38,7 @@ use crate::backend::{
     StatusReport, StatusUpdate,
 };
 use dialout_model::id::MessageId;
+use dialout_model::interactive::{AnsweredBy, Interactive, PHONE_KEYS, Reply};
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
 use dialout_model::state::State;
@@ -211,24 +216,26 @@ impl Inner {
                     continue;
                 }
             };
-            match parse_result(&text) {
-                Ok(ResultFile::State { state, is_final }) => report.updates.push(StatusUpdate {
-                    id: m.id,
-                    state,
-                    is_final,
-                    error: None,
-                    sender_data: JsonMap::new(),
-                    reason: "result file".into(),
-                    reply: dialout_model::interactive::Reply::default(),
-                }),
-                Ok(ResultFile::Error(error)) => report.updates.push(StatusUpdate {
+            match parse_result(&text).and_then(|r| Ok((reply(m, &text)?, r))) {
+                Ok((reply, ResultFile::State { state, is_final })) => {
+                    report.updates.push(StatusUpdate {
+                        id: m.id,
+                        state,
+                        is_final,
+                        error: None,
+                        sender_data: JsonMap::new(),
+                        reason: "result file".into(),
+                        reply,
+                    })
+                }
+                Ok((reply, ResultFile::Error(error))) => report.updates.push(StatusUpdate {
                     id: m.id,
                     state: State::Error,
                     is_final: true,
                     reason: format!("result file: error: {error}"),
                     error: Some(error),
                     sender_data: JsonMap::new(),
-                    reply: dialout_model::interactive::Reply::default(),
+                    reply,
                 }),
                 Err(error) => report.failures.push(CheckFailure { id: m.id, error }),
             }
@@ -278,6 +285,13 @@ fn parse_result(text: &str) -> Result<ResultFile, String> {
         #[serde(rename = "final")]
         is_final: Option<bool>,
         error: Option<String>,
+        // Read by `reply`.
+        #[allow(dead_code)]
+        digits: Option<serde_json::Value>,
+        #[allow(dead_code)]
+        answered_by: Option<serde_json::Value>,
+        #[allow(dead_code)]
+        answered_at: Option<serde_json::Value>,
     }
     let raw: Raw = serde_json::from_str(text).map_err(|e| format!("malformed result file: {e}"))?;
     match (raw.state, raw.error) {
@@ -292,6 +306,35 @@ fn parse_result(text: &str) -> Result<ResultFile, String> {
         }
         (None, None) => Err("malformed result file: neither \"state\" nor \"error\"".into()),
     }
+}
+
+/// What a result file says came back from the callee of `m`.
+fn reply(m: &Message, text: &str) -> Result<Reply, String> {
+    #[derive(Deserialize)]
+    struct Raw {
+        digits: Option<String>,
+        answered_by: Option<AnsweredBy>,
+        answered_at: Option<Timestamp>,
+    }
+    let raw: Raw = serde_json::from_str(text).map_err(|e| format!("malformed result file: {e}"))?;
+    let at = raw.answered_at.unwrap_or_else(Timestamp::now);
+    let mut reply = match (&raw.digits, &m.interactive.gather) {
+        (None, _) => Reply::default(),
+        (Some(d), _) if !d.chars().all(|c| PHONE_KEYS.contains(c)) => {
+            return Err(format!(
+                "malformed result file: digits {d:?}: expected keys of 0-9 * #"
+            ));
+        }
+        (Some(d), Some(g)) => Reply::pressed(g, d, at),
+        (Some(_), None) => {
+            return Err("malformed result file: digits for a message that asked for none".into());
+        }
+    };
+    if raw.answered_by.is_some() {
+        reply.answered_by = raw.answered_by;
+        reply.answered_at.get_or_insert(at);
+    }
+    Ok(reply)
 }
 
 /// File work is quick, but it is still blocking I/O: keep it off the executor.
@@ -315,6 +358,11 @@ impl Backend for FileBackend {
 
     fn lookup(&self) -> Option<&dyn Lookup> {
         Some(self)
+    }
+
+    /// The consumer gets the gather and machine policy in the outbox file.
+    fn check_interactive(&self, _ask: &Interactive) -> Result<(), String> {
+        Ok(())
     }
 
     fn forget(&self) -> Option<&dyn crate::backend::Forget> {

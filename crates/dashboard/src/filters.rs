@@ -13,6 +13,8 @@ pub(crate) struct Filters {
     pub tag: String,
     pub related: String,
     pub recipient: String,
+    /// The label of the callee's keys (interactive calls).
+    pub answer: String,
     /// UTC: `2026-12-03`, `2026-12-03T10:00` or RFC 3339.
     pub since: String,
     pub until: String,
@@ -84,6 +86,9 @@ impl Filters {
             // Stored as E.164: spaces and dashes a user types are dropped.
             f.recipient = Some(r.chars().filter(|c| !matches!(c, ' ' | '-')).collect());
         }
+        if let Some(a) = some(&self.answer) {
+            f.answer = Some(a.to_string());
+        }
         for (field, text, slot) in [
             ("since", &self.since, &mut f.created_since),
             ("until", &self.until, &mut f.created_before),
@@ -121,6 +126,7 @@ impl Filters {
             ("tag", f.tag.as_str()),
             ("related", f.related.as_str()),
             ("recipient", f.recipient.as_str()),
+            ("answer", f.answer.as_str()),
             ("since", f.since.as_str()),
             ("until", f.until.as_str()),
         ]

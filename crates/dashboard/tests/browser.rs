@@ -192,6 +192,7 @@ async fn dashboard_in_a_real_browser() {
     let (_driver, c) = browser().await;
     steps(&c, &s).await;
     rough_edges(&c, &s).await;
+    interactive(&c, &s).await;
     let _ = c.close().await;
 }
 
@@ -281,7 +282,7 @@ async fn steps(c: &Client, s: &common::Server) {
         .at_most(WAIT)
         .for_url(
             &url::Url::parse(
-                &s.url("/messages?state=&tag=campaign-a&related=&recipient=&since=&until="),
+                &s.url("/messages?state=&tag=campaign-a&related=&recipient=&answer=&since=&until="),
             )
             .unwrap(),
         )
@@ -370,6 +371,7 @@ async fn steps(c: &Client, s: &common::Server) {
             body: "Hello {{ name }}, your appointment is at {{ time }}.".into(),
             active: true,
             allow_duplicates: true,
+            interactive: Default::default(),
         })
         .await
         .unwrap();
@@ -642,6 +644,7 @@ async fn rough_edges(c: &Client, s: &common::Server) {
             body: "Hello {{ name }}, order {{ order.id }} is ready.".into(),
             active: true,
             allow_duplicates: true,
+            interactive: Default::default(),
         })
         .await
         .unwrap();
@@ -800,6 +803,79 @@ async fn rough_edges(c: &Client, s: &common::Server) {
     );
     shot(c, "20-phone-overview-workers").await;
     c.set_window_size(1280, 1000).await.unwrap();
+}
+
+/// Interactive calls (issue 29): the message page shows what the callee pressed, what it
+/// means and who answered; the list filters by answer.
+async fn interactive(c: &Client, s: &common::Server) {
+    use dialout_dialer::{AnsweredBy, GatherSpec, MachinePolicy, Reply, SendRequest};
+    use dialout_store::Change;
+    let gather: GatherSpec = serde_json::from_value(serde_json::json!({
+        "prompt": "Press 1 to confirm, 2 to cancel.", "keys": "12",
+        "answers": {"1": "confirmed", "2": "cancelled"}
+    }))
+    .unwrap();
+    let mut ids = Vec::new();
+    for (n, digits, by) in [
+        ("+420777000101", Some("1"), AnsweredBy::Human),
+        ("+420777000102", Some("2"), AnsweredBy::Human),
+        ("+420777000103", None, AnsweredBy::Machine),
+    ] {
+        let mut r = SendRequest::new(n, "Your visit is tomorrow at 9:30.");
+        r.options.queued = true;
+        r.options.gather = Some(gather.clone());
+        r.options.machine = Some(MachinePolicy::LeaveMessage);
+        let m = s.dialer.send(r).await.unwrap().message;
+        let g = m.interactive.gather.clone().unwrap();
+        let mut reply = match digits {
+            Some(d) => Reply::pressed(&g, d, jiff::Timestamp::now()),
+            None => Reply::default(),
+        };
+        reply.answered_by = Some(by);
+        reply.answered_at.get_or_insert(jiff::Timestamp::now());
+        let change = Change::Status {
+            state: State::AnsweredComplete,
+            is_final: true,
+            error: None,
+            sender_data: Default::default(),
+            reason: "the callee answered".into(),
+            reply,
+        };
+        let store = s.store();
+        tokio::task::spawn_blocking(move || {
+            store
+                .apply(&[(m.id, change)], None, jiff::Timestamp::now())
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        ids.push(m.id);
+    }
+    c.goto(&s.url(&format!("/messages/{}", ids[0])))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#reply-digits").await, "1");
+    assert_eq!(text(c, "#reply-answer").await, "confirmed");
+    assert_eq!(text(c, "#reply-answered-by").await, "human");
+    let history = text(c, "#history").await;
+    assert!(history.contains("pressed 1 (confirmed)"), "{history}");
+    shot(c, "21-interactive-message").await;
+    c.goto(&s.url(&format!("/messages/{}", ids[2])))
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#reply-digits").await, "—");
+    assert_eq!(text(c, "#reply-answered-by").await, "machine");
+
+    c.goto(&s.url("/messages?answer=confirmed")).await.unwrap();
+    text(c, "#rows").await;
+    assert_eq!(table_rows(c).await, 1);
+    let row = text(c, "#rows").await;
+    assert!(
+        row.contains("+420777000101") && row.contains("confirmed"),
+        "{row}"
+    );
+    assert_eq!(value(c, "input[name=answer]").await, "confirmed");
+    shot(c, "22-messages-by-answer").await;
 }
 
 /// The README's screenshots, rewritten only when asked (`DIALOUT_DOCS_SCREENSHOTS=1`) so

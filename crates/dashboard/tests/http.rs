@@ -204,6 +204,7 @@ async fn a_read_token_reads_but_cannot_cancel_resend_or_edit_templates() {
             body: "Hi".into(),
             active: true,
             allow_duplicates: true,
+            interactive: Default::default(),
         })
         .await
         .unwrap();

@@ -123,6 +123,7 @@ fn template(rt: &Runtime, path: &Path, n: usize) -> f64 {
         body: "Hello {{ name }}, order {{ order }} has shipped".into(),
         active: true,
         allow_duplicates: true,
+        interactive: Default::default(),
     };
     rt.block_on(d.add_template(t)).unwrap();
     let start = Instant::now();

@@ -40,6 +40,9 @@ pub use dialout_backends::backend::{Backend, Details};
 pub use dialout_model::dnc::{Cap, DncEntry, RecipientLimits, Screened};
 pub use dialout_model::duration::{Duration, DurationError};
 pub use dialout_model::id::{InvalidMessageId, MessageId};
+pub use dialout_model::interactive::{
+    AnsweredBy, Gather, GatherError, GatherSpec, Interactive, MachinePolicy, Reply,
+};
 pub use dialout_model::json;
 pub use dialout_model::message::{
     HistoryEntry, InvalidPriority, InvalidTag, JsonMap, Message, NewMessage, Priority, Tag,

@@ -31,6 +31,7 @@ fn template(slug: &str, body: &str) -> NewTemplate {
         body: body.into(),
         active: true,
         allow_duplicates: true,
+        interactive: Default::default(),
     }
 }
 

@@ -292,6 +292,7 @@ async fn add_template(store: &Arc<dyn Store>, slug: &str, body: &str, active: bo
         body: body.into(),
         active,
         allow_duplicates: dup,
+        interactive: Default::default(),
     };
     store.add_template(&t, jiff::Timestamp::now()).unwrap();
 }

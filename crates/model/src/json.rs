@@ -46,18 +46,38 @@ pub fn message(m: &Message) -> Value {
         "next_attempt_at": time(m.next_attempt_at),
         "not_before": time(m.not_before),
         "time_zone": m.time_zone,
+        "gather": m.interactive.gather,
+        "machine": m.interactive.machine,
+        "digits": m.reply.digits,
+        "answer": m.reply.answer,
+        "answered_by": m.reply.answered_by,
+        "answered_at": time(m.reply.answered_at),
     })
 }
 
+/// The reply's fields are there only on the entry that carries one (the final state's).
 pub fn history(h: &HistoryEntry) -> Value {
-    json!({
+    let mut v = json!({
         "at": time(Some(h.at)),
         "from": h.from.map(|s| s.name()),
         "from_code": h.from.map(|s| s.code()),
         "to": h.to.name(),
         "to_code": h.to.code(),
         "reason": h.reason,
-    })
+    });
+    let r = &h.reply;
+    let fields = [
+        ("digits", r.digits.as_ref().map(|d| json!(d))),
+        ("answer", r.answer.as_ref().map(|a| json!(a))),
+        ("answered_by", r.answered_by.map(|b| json!(b))),
+        ("answered_at", r.answered_at.map(|t| json!(t.to_string()))),
+    ];
+    for (k, val) in fields {
+        if let Some(val) = val {
+            v[k] = val;
+        }
+    }
+    v
 }
 
 pub fn template(t: &Template) -> Value {
@@ -69,5 +89,7 @@ pub fn template(t: &Template) -> Value {
         "allow_duplicates": t.allow_duplicates,
         "created_at": time(Some(t.created_at)),
         "changed_at": time(Some(t.changed_at)),
+        "gather": t.interactive.gather,
+        "machine": t.interactive.machine,
     })
 }

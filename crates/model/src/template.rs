@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
+use crate::interactive::{Gather, Interactive, MachinePolicy};
 use crate::message::JsonMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +182,8 @@ pub struct Template {
     pub allow_duplicates: bool,
     pub created_at: Timestamp,
     pub changed_at: Timestamp,
+    /// What every message sent from it asks of the call, unless the send says otherwise.
+    pub interactive: Interactive,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +192,7 @@ pub struct NewTemplate {
     pub body: String,
     pub active: bool,
     pub allow_duplicates: bool,
+    pub interactive: Interactive,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -196,6 +200,22 @@ pub struct TemplateChange {
     pub body: Option<String>,
     pub active: Option<bool>,
     pub allow_duplicates: Option<bool>,
+    /// Some(None) removes the template's gather.
+    pub gather: Option<Option<Gather>>,
+    /// Some(None) removes the template's machine policy.
+    pub machine: Option<Option<MachinePolicy>>,
+}
+
+impl TemplateChange {
+    /// Applies the interactive part of the change to `i`.
+    pub fn apply_interactive(&self, i: &mut Interactive) {
+        if let Some(g) = &self.gather {
+            i.gather = g.clone();
+        }
+        if let Some(m) = self.machine {
+            i.machine = m;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +312,7 @@ mod tests {
             allow_duplicates: false,
             created_at: jiff::Timestamp::UNIX_EPOCH,
             changed_at: jiff::Timestamp::UNIX_EPOCH,
+            interactive: Interactive::default(),
         };
         assert!(can_send(&t, || false, &[]).is_ok());
         assert!(matches!(

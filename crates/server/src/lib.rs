@@ -8,6 +8,7 @@ mod openapi;
 mod problem;
 mod routes;
 mod schema;
+mod schema_interactive;
 mod state;
 
 use std::future::Future;

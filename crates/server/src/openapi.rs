@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldError, Problem};
 use crate::routes::{audio, dnc, health, messages, metrics, recipients, templates, webhooks};
 use crate::schema::*;
+use crate::schema_interactive::{AnsweredBySchema, GatherSchema, MachineSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +34,7 @@ use crate::schema::*;
         WebhookPatch, ReplayBody, ReplayOut,
         DncOut, DncList, DncCheckOut, NewDncBody, DncImportBody, DncImportOut, DncSkipped,
         ErasedOut, ErasureOut, RecipientExport, RemoteCopyOut,
+        GatherSchema, MachineSchema, AnsweredBySchema,
     )),
     modifiers(&Bearer),
 )]

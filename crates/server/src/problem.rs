@@ -134,6 +134,8 @@ fn field_of(e: &InvalidInput) -> String {
         InvalidInput::UnknownTemplate(_) => "slug".into(),
         InvalidInput::Template(TemplateError::Slug(_)) => "slug".into(),
         InvalidInput::Template(_) => "context".into(),
+        InvalidInput::Gather(_) => "gather".into(),
+        InvalidInput::Interactive { field, .. } => (*field).into(),
         InvalidInput::InBatch { index, error } => format!("messages[{index}].{}", field_of(error)),
         // Kinds added later default to the body as a whole.
         #[allow(unreachable_patterns)]

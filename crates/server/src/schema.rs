@@ -5,6 +5,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::schema_interactive::{AnsweredBySchema, GatherSchema, MachineSchema, present};
+use dialout_dialer::{GatherSpec, MachinePolicy};
+
 /// A message, as `dialout messages show --json` prints it.
 #[allow(dead_code)]
 #[derive(ToSchema)]
@@ -49,6 +52,17 @@ pub struct MessageOut {
     pub not_before: Option<String>,
     /// The recipient's IANA time zone used for calling hours, when one was given or found.
     pub time_zone: Option<String>,
+    /// Keys gathered after the message (every field filled in).
+    pub gather: Option<GatherSchema>,
+    pub machine: Option<MachineSchema>,
+    /// The keys pressed, as pressed (the finish key left out).
+    pub digits: Option<String>,
+    /// The label the gather's `answers` give `digits`.
+    pub answer: Option<String>,
+    pub answered_by: Option<AnsweredBySchema>,
+    /// When the keys (or the detection's verdict) came.
+    #[schema(format = DateTime)]
+    pub answered_at: Option<String>,
     /// Send responses only: true when the idempotency key matched an earlier message.
     pub existing: Option<bool>,
     /// `GET /v1/messages/{id}` only: the state history, oldest first.
@@ -65,6 +79,12 @@ pub struct HistoryOut {
     pub to: String,
     pub to_code: i64,
     pub reason: String,
+    /// The reply, on the entry of the final state of an interactive call only.
+    pub digits: Option<String>,
+    pub answer: Option<String>,
+    pub answered_by: Option<AnsweredBySchema>,
+    #[schema(format = DateTime)]
+    pub answered_at: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -102,6 +122,9 @@ pub struct TemplateOut {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub changed_at: String,
+    /// Every message sent from it gathers so, unless the send gives its own.
+    pub gather: Option<GatherSchema>,
+    pub machine: Option<MachineSchema>,
 }
 
 #[allow(dead_code)]
@@ -151,6 +174,12 @@ pub struct SendBody {
     /// Send even if the same content went to this number within `dedupe_window`.
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// Keys to gather after the message (a template's is replaced).
+    #[schema(value_type = Option<GatherSchema>)]
+    pub gather: Option<GatherSpec>,
+    /// What to do when an answering machine picks up (a template's is replaced).
+    #[schema(value_type = Option<MachineSchema>)]
+    pub machine: Option<MachinePolicy>,
 }
 
 /// Up to 10,000 messages, stored all or none.
@@ -187,6 +216,12 @@ pub struct TemplateSendBody {
     /// Send even if the same content went to this number within `dedupe_window`.
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// Keys to gather after the message (a template's is replaced).
+    #[schema(value_type = Option<GatherSchema>)]
+    pub gather: Option<GatherSpec>,
+    /// What to do when an answering machine picks up (a template's is replaced).
+    #[schema(value_type = Option<MachineSchema>)]
+    pub machine: Option<MachinePolicy>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -203,6 +238,11 @@ pub struct NewTemplateBody {
     #[serde(default = "yes")]
     #[schema(default = true)]
     pub allow_duplicates: bool,
+    /// Keys every message sent from it gathers (a send may replace it).
+    #[schema(value_type = Option<GatherSchema>)]
+    pub gather: Option<GatherSpec>,
+    #[schema(value_type = Option<MachineSchema>)]
+    pub machine: Option<MachinePolicy>,
 }
 
 fn yes() -> bool {
@@ -216,6 +256,14 @@ pub struct TemplatePatch {
     pub body: Option<String>,
     pub active: Option<bool>,
     pub allow_duplicates: Option<bool>,
+    /// Replaces the template's gather; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<GatherSchema>)]
+    pub gather: Option<Option<GatherSpec>>,
+    /// Replaces the template's machine policy; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<MachineSchema>)]
+    pub machine: Option<Option<MachinePolicy>>,
 }
 
 /// A webhook endpoint (never its secret).

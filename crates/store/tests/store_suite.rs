@@ -90,6 +90,7 @@ fn status(state: State, reason: &str) -> Change {
         error: None,
         sender_data: JsonMap::new(),
         reason: reason.into(),
+        reply: Default::default(),
     }
 }
 
@@ -321,6 +322,7 @@ fn templates(s: &Arc<dyn Store>) {
         body: "Hello {{ name }}".into(),
         active: true,
         allow_duplicates: true,
+        interactive: Default::default(),
     };
     let tpl = s.add_template(&nt, t(0)).unwrap();
     assert!(matches!(
@@ -1389,6 +1391,7 @@ fn hook_status(state: State, is_final: bool) -> Change {
         error: None,
         sender_data: JsonMap::new(),
         reason: "test".into(),
+        reply: Default::default(),
     }
 }
 

@@ -76,6 +76,13 @@ impl Daktela {
     }
 }
 
+/// Why a Daktela backend refuses `gather` and `machine` (the README quotes it).
+pub const DAKTELA_INTERACTIVE: &str = "Daktela's v6 campaign records API takes a number, a \
+record type and custom fields only: keys to gather and answering-machine handling are set up \
+in the call script of the record type in Daktela itself (its call activities report \
+exitwithkey and amdmachine, not the keys pressed); send a plain message to such a record \
+type, or use an Asterisk backend";
+
 #[async_trait]
 impl Backend for Daktela {
     fn name(&self) -> &str {
@@ -84,6 +91,18 @@ impl Backend for Daktela {
 
     fn forget(&self) -> Option<&dyn crate::backend::Forget> {
         Some(self)
+    }
+
+    /// A campaign record has no field for either: the call script of its record type, set
+    /// up in Daktela, decides what the call does.
+    fn check_interactive(
+        &self,
+        ask: &dialout_model::interactive::Interactive,
+    ) -> Result<(), String> {
+        if ask.is_plain() {
+            return Ok(());
+        }
+        Err(DAKTELA_INTERACTIVE.into())
     }
 
     async fn publish(&self, message: &Message) -> Publish {

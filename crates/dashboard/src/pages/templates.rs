@@ -189,6 +189,7 @@ pub(crate) async fn create(
         body: form.get("body").cloned().unwrap_or_default(),
         active: flag(&form, "active"),
         allow_duplicates: flag(&form, "allow_duplicates"),
+        interactive: Default::default(),
     };
     match app.dialer.add_template(new).await {
         Ok(t) => Redirect::to(&format!("/templates/{}", t.slug)).into_response(),
@@ -209,6 +210,7 @@ pub(crate) async fn save(
         body: form.get("body").cloned(),
         allow_duplicates: Some(flag(&form, "allow_duplicates")),
         active: None,
+        ..TemplateChange::default()
     };
     match app.dialer.update_template(&slug, change).await {
         Ok(t) => Redirect::to(&format!("/templates/{}?saved=1", t.slug)).into_response(),

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::dialer::Dialer;
 use crate::send::request::{InvalidInput, SendError, SendOptions};
 use dialout_model::dnc::Screened;
+use dialout_model::interactive::{GatherSpec, MachinePolicy};
 use dialout_model::message::JsonMap;
 use dialout_model::message::NewMessage;
 use dialout_model::phone::PhoneNumber;
@@ -26,6 +27,10 @@ pub struct ImportSpec {
     pub tag: Option<String>,
     /// A hash of the whole file (hex): with the line, each row's idempotency key.
     pub source_hash: String,
+    /// Every row's gather and machine policy (a row's own columns replace them; with a
+    /// template, these replace the template's).
+    pub gather: Option<GatherSpec>,
+    pub machine: Option<MachinePolicy>,
 }
 
 /// One row of the file.
@@ -38,6 +43,10 @@ pub struct ImportRow {
     pub content: String,
     /// With a template: its variables.
     pub context: JsonMap,
+    /// The row's `gather` column: a JSON object as `--gather-file` holds (empty: none).
+    pub gather: Option<String>,
+    /// The row's `machine` column (empty: none).
+    pub machine: Option<String>,
 }
 
 /// A row that cannot be stored, and why.
@@ -102,10 +111,26 @@ impl Dialer {
             }
             None => row.content.clone(),
         };
+        let gather = match row.gather.as_deref().map(str::trim) {
+            None | Some("") => plan.spec.gather.clone(),
+            Some(text) => Some(
+                serde_json::from_str::<GatherSpec>(text)
+                    .map_err(|e| format!("invalid gather column: {e}"))?,
+            ),
+        };
+        let machine = match row.machine.as_deref().map(str::trim) {
+            None | Some("") => plan.spec.machine,
+            Some(text) => Some(
+                text.parse::<MachinePolicy>()
+                    .map_err(|e| format!("invalid machine column: {e}"))?,
+            ),
+        };
         let options = SendOptions {
             tag: plan.spec.tag.clone(),
             idempotency_key: Some(plan.key(row.line)),
             queued: true,
+            gather,
+            machine,
             ..SendOptions::default()
         };
         let mut new = self
@@ -114,6 +139,9 @@ impl Dialer {
         if let Some(t) = &plan.template {
             new.template_slug = Some(t.slug.clone());
             new.template_id = Some(t.id);
+            new.interactive = self
+                .interactive(&new.backend, &options, Some(&t.interactive))
+                .map_err(|e| e.to_string())?;
         }
         Ok(new)
     }

@@ -15,6 +15,7 @@ use crate::send::request::{
 };
 use dialout_model::dnc::Screen;
 use dialout_model::id::MessageId;
+use dialout_model::interactive::{Gather, Interactive};
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
 use dialout_model::message::NewMessage;
@@ -94,6 +95,8 @@ impl Dialer {
         new.content = self.check_content(content, &new.backend)?;
         new.template_slug = Some(tpl.slug.clone());
         new.template_id = Some(tpl.id);
+        new.interactive =
+            self.interactive(&new.backend, &request.options, Some(&tpl.interactive))?;
         let publish = self.publishes(&request.options);
         let screen = self.screen(request.options.allow_duplicate);
         if tpl.allow_duplicates {
@@ -244,6 +247,7 @@ impl Dialer {
                 ));
             }
         }
+        let interactive = self.interactive(&backend, o, None)?;
         Ok(NewMessage {
             id: MessageId::new(),
             recipient,
@@ -266,8 +270,41 @@ impl Dialer {
                     Some(z.clone())
                 }
             },
-            interactive: Default::default(),
+            interactive,
         })
+    }
+
+    /// What `o` asks of the call (over `base`, a template's), refused unless `backend` can
+    /// make it.
+    pub(crate) fn interactive(
+        &self,
+        backend: &str,
+        o: &SendOptions,
+        base: Option<&Interactive>,
+    ) -> Result<Interactive, InvalidInput> {
+        let mut ask = base.cloned().unwrap_or_default();
+        if let Some(spec) = &o.gather {
+            ask.gather = Some(Gather::try_from(spec.clone())?);
+        }
+        if let Some(m) = o.machine {
+            ask.machine = Some(m);
+        }
+        if ask.is_plain() {
+            return Ok(ask);
+        }
+        if let Some(b) = self.backends.get(backend) {
+            b.check_interactive(&ask)
+                .map_err(|reason| InvalidInput::Interactive {
+                    backend: backend.to_string(),
+                    field: if ask.gather.is_some() {
+                        "gather"
+                    } else {
+                        "machine"
+                    },
+                    reason,
+                })?;
+        }
+        Ok(ask)
     }
 
     /// Stores the batch (`unique`: under the templates' no-duplicates rule) and, with

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use dialout_model::id::MessageId;
+use dialout_model::interactive::{GatherError, GatherSpec, MachinePolicy};
 use dialout_model::message::{InvalidPriority, InvalidTag, Message};
 use dialout_model::phone::PhoneError;
 use dialout_model::related::InvalidRelated;
@@ -35,6 +36,12 @@ pub struct SendOptions {
     pub allow_duplicate: bool,
     /// The recipient's time zone for calling hours (`Europe/Prague`); default: the number's.
     pub time_zone: Option<String>,
+    /// Keys to gather after the message (checked by `send`); with a template, replaces the
+    /// template's.
+    pub gather: Option<GatherSpec>,
+    /// What to do when an answering machine picks up; with a template, replaces the
+    /// template's.
+    pub machine: Option<MachinePolicy>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +95,16 @@ pub enum InvalidInput {
     TimeZone(String),
     #[error("unknown template {0:?}")]
     UnknownTemplate(String),
+    #[error("invalid {0}")]
+    Gather(#[from] GatherError),
+    /// The chosen backend cannot make the call asked for (keys, answering machines).
+    #[error("backend {backend:?} cannot make this call: {reason}")]
+    Interactive {
+        backend: String,
+        /// `gather` or `machine`: what was asked that it cannot do.
+        field: &'static str,
+        reason: String,
+    },
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("request {index}: {error}")]

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use dialout_model::interactive::Reply;
 use dialout_model::json;
 use dialout_model::message::Message;
 use dialout_store::webhooks::{Delivery, FINAL, STATE_CHANGED};
@@ -10,8 +11,9 @@ use dialout_store::webhooks::{Delivery, FINAL, STATE_CHANGED};
 /// posted; `sequence` the transition's number (counted by the caller where the store left it
 /// open).
 pub fn body(d: &Delivery, message: Option<&Message>, sequence: Option<i64>) -> Value {
+    let reply = message.and_then(|m| final_reply(d, m));
     let message = message.map(json::message);
-    let data = match d.event_type.as_str() {
+    let mut data = match d.event_type.as_str() {
         STATE_CHANGED => json!({
             "message": message,
             "from": d.from.map(|s| s.name()),
@@ -26,10 +28,23 @@ pub fn body(d: &Delivery, message: Option<&Message>, sequence: Option<i64>) -> V
         }),
         _ => json!({ "endpoint_id": d.endpoint_id }),
     };
+    if let Some(r) = reply {
+        data["digits"] = json!(r.digits);
+        data["answer"] = json!(r.answer);
+        data["answered_by"] = json!(r.answered_by);
+    }
     json!({
         "type": d.event_type,
         "id": d.event_id(),
         "created_at": d.at.to_string(),
         "data": data,
     })
+}
+
+/// The reply, on the events of a message's final state (`message.final`, and the
+/// `message.state_changed` into it) of a call that asked for keys or a machine policy.
+fn final_reply<'m>(d: &Delivery, m: &'m Message) -> Option<&'m Reply> {
+    let into_final = m.is_final_state && d.to == Some(m.state);
+    let of_final = d.event_type == FINAL || (d.event_type == STATE_CHANGED && into_final);
+    (of_final && !m.interactive.is_plain()).then_some(&m.reply)
 }

@@ -129,7 +129,7 @@ fn cli_field(e: &InvalidInput) -> Option<&'static str> {
         InvalidInput::TimeZone(_) => "--time-zone",
         InvalidInput::UnknownTemplate(_) | InvalidInput::Template(TemplateError::Slug(_)) => "SLUG",
         InvalidInput::Template(_) => "--context",
-        _ => return None,
+        other => return super::interactive::cli_field(other),
     })
 }
 

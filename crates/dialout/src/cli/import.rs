@@ -53,6 +53,10 @@ pub struct Args {
     /// Write the bad rows here (CSV: line, recipient, reason).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Every row's gather and machine policy (a row's `gather` and `machine` columns
+    /// replace them).
+    #[command(flatten)]
+    pub ask: super::interactive::Ask,
 }
 
 /// Where each value of a row comes from.
@@ -65,12 +69,17 @@ struct Columns {
     content: Option<usize>,
     /// Template variable -> column.
     variables: Vec<(String, usize)>,
+    /// The `gather` and `machine` columns, when the header has them.
+    gather: Option<usize>,
+    machine: Option<usize>,
 }
 
 impl Columns {
     fn new(a: &Args, headers: &csv::StringRecord, sep: u8) -> Result<Self, Failure> {
         use super::csv_input::column;
         let recipient = column(headers, &a.recipient_column, "--recipient-column")?;
+        let named = |n: &str| headers.iter().position(|h| h.trim() == n);
+        let (gather, machine) = (named(GATHER), named(MACHINE));
         if a.template.is_none() {
             let name = a.content_column.as_deref().unwrap_or("content");
             return Ok(Columns {
@@ -79,13 +88,15 @@ impl Columns {
                 recipient,
                 content: Some(column(headers, name, "--content-column")?),
                 variables: Vec::new(),
+                gather,
+                machine,
             });
         }
         let variables = if a.columns.is_empty() {
             headers
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| *i != recipient)
+                .filter(|(i, _)| *i != recipient && Some(*i) != gather && Some(*i) != machine)
                 .map(|(i, h)| (h.trim().to_string(), i))
                 .collect()
         } else {
@@ -108,6 +119,8 @@ impl Columns {
             recipient,
             content: None,
             variables,
+            gather,
+            machine,
         })
     }
 
@@ -129,9 +142,15 @@ impl Columns {
             recipient: field(self.recipient).to_string(),
             content: self.content.map(field).unwrap_or_default().to_string(),
             context,
+            gather: self.gather.map(|i| field(i).to_string()),
+            machine: self.machine.map(|i| field(i).to_string()),
         })
     }
 }
+
+/// Columns of an interactive call, read in either mode (never template variables).
+const GATHER: &str = "gather";
+const MACHINE: &str = "machine";
 
 /// The file's SHA-256 (hex, first 128 bits): the idempotency keys' prefix.
 fn file_hash(path: &Path) -> Result<String, Failure> {
@@ -316,6 +335,8 @@ pub fn run(a: Args, g: &Global) -> Outcome {
         template: a.template.clone(),
         tag: a.tag.clone(),
         source_hash,
+        gather: a.ask.spec()?,
+        machine: a.ask.machine,
     };
     let plan: Arc<ImportPlan> = Arc::new(
         ctx.block_on(ctx.dialer.import_plan(spec))

@@ -28,6 +28,9 @@ pub struct ListArgs {
     pub tag: Option<String>,
     #[arg(long, value_name = "TYPE:ID")]
     pub related: Option<String>,
+    /// Only messages whose callee gave this answer (a `--gather-answer` label).
+    #[arg(long, value_name = "LABEL")]
+    pub answer: Option<String>,
     /// Created at or after: RFC 3339, or a duration back from now (`2h`, `1 day`).
     #[arg(long, value_name = "INSTANT|DURATION")]
     pub since: Option<String>,
@@ -78,6 +81,7 @@ fn list(a: ListArgs, g: &Global) -> Outcome {
             .transpose()
             .map_err(Failure::usage)?,
         backend: None,
+        answer: a.answer.clone(),
         created_since: a
             .since
             .as_deref()

@@ -10,6 +10,7 @@ pub mod dnc;
 pub mod doctor;
 pub mod import;
 pub mod import_pymess;
+pub mod interactive;
 pub mod message_actions;
 pub mod messages;
 pub mod privacy;

@@ -46,6 +46,8 @@ pub struct Delivery {
     /// America/New_York); default: the number's zone, else `default_time_zone`.
     #[arg(long = "time-zone", value_name = "ZONE")]
     pub time_zone: Option<String>,
+    #[command(flatten)]
+    pub ask: super::interactive::Ask,
 }
 
 impl Delivery {
@@ -78,6 +80,8 @@ impl Delivery {
             resent_from: None,
             allow_duplicate: self.allow_duplicate,
             time_zone: self.time_zone.clone(),
+            gather: self.ask.spec()?,
+            machine: self.ask.machine,
         })
     }
 }

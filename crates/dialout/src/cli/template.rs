@@ -1,6 +1,6 @@
 //! `dialout template add|set|list|show|remove`.
 
-use dialout_dialer::{Error, NewTemplate, Template, TemplateChange};
+use dialout_dialer::{Error, Interactive, NewTemplate, Template, TemplateChange};
 use serde_json::{Value, json};
 
 use super::context::{Context, print_json};
@@ -35,6 +35,10 @@ pub struct AddArgs {
     /// duplicates are allowed, as through the API and the dashboard).
     #[arg(long = "no-duplicates")]
     pub no_duplicates: bool,
+    /// Every message sent from it gathers keys / handles answering machines so, unless
+    /// the send says otherwise.
+    #[command(flatten)]
+    pub ask: super::interactive::Ask,
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +54,15 @@ pub struct SetArgs {
     pub duplicates: bool,
     #[arg(long = "no-duplicates")]
     pub no_duplicates: bool,
+    /// Replaces the template's gather or machine policy.
+    #[command(flatten)]
+    pub ask: super::interactive::Ask,
+    /// Remove the template's gather.
+    #[arg(long = "no-gather", conflicts_with_all = ["gather_keys", "gather_prompt", "gather_digits", "gather_timeout", "gather_repeat", "gather_finish_key", "gather_answers", "gather_file"])]
+    pub no_gather: bool,
+    /// Remove the template's machine policy.
+    #[arg(long = "no-machine", conflicts_with = "machine")]
+    pub no_machine: bool,
 }
 
 /// Exit 2 for what the caller got wrong (unknown or existing slug, a bad body), 1 otherwise.
@@ -93,6 +106,10 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                 body: a.body,
                 active: !a.inactive,
                 allow_duplicates: !a.no_duplicates,
+                interactive: Interactive {
+                    gather: a.ask.gather()?,
+                    machine: a.ask.machine,
+                },
             };
             let t = ctx.block_on(dialer.add_template(new)).map_err(failure)?;
             out(&t, "added")
@@ -102,6 +119,16 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
                 body: s.body,
                 active: flag(s.active, s.inactive),
                 allow_duplicates: flag(s.duplicates, s.no_duplicates),
+                gather: if s.no_gather {
+                    Some(None)
+                } else {
+                    s.ask.gather()?.map(Some)
+                },
+                machine: if s.no_machine {
+                    Some(None)
+                } else {
+                    s.ask.machine.map(Some)
+                },
             };
             let t = ctx
                 .block_on(dialer.update_template(&s.slug, change))
@@ -136,6 +163,15 @@ pub fn run(cmd: Command, g: &Global) -> Outcome {
             outln!("  active            {}", t.active);
             outln!("  allow_duplicates  {}", t.allow_duplicates);
             outln!("  changed_at        {}", t.changed_at);
+            if let Some(g) = &t.interactive.gather {
+                outln!(
+                    "  gather            {}",
+                    serde_json::to_string(g).unwrap_or_default()
+                );
+            }
+            if let Some(m) = t.interactive.machine {
+                outln!("  machine           {m}");
+            }
             outln!("  body\n{}", t.body);
             Ok(())
         }

@@ -23,6 +23,15 @@ pub fn message_line(m: &Message) -> String {
     if let Some(e) = &m.error {
         line.push_str(&format!("  error: {e}"));
     }
+    if let Some(d) = &m.reply.digits {
+        line.push_str(&format!("  pressed {d:?}"));
+    }
+    if let Some(a) = &m.reply.answer {
+        line.push_str(&format!(" ({a})"));
+    }
+    if let Some(b) = m.reply.answered_by {
+        line.push_str(&format!("  answered by {b}"));
+    }
     line
 }
 
@@ -74,6 +83,24 @@ pub fn message_text(m: &Message) -> String {
     }
     if let Some(z) = &m.time_zone {
         field("time_zone", z.clone());
+    }
+    if let Some(g) = &m.interactive.gather {
+        field("gather", serde_json::to_string(g).unwrap_or_default());
+    }
+    if let Some(p) = m.interactive.machine {
+        field("machine", p.to_string());
+    }
+    if let Some(d) = &m.reply.digits {
+        field("digits", d.clone());
+    }
+    if let Some(a) = &m.reply.answer {
+        field("answer", a.clone());
+    }
+    if let Some(b) = m.reply.answered_by {
+        field("answered_by", b.to_string());
+    }
+    if let Some(t) = m.reply.answered_at {
+        field("answered_at", t.to_string());
     }
     if !m.extra_data.is_empty() {
         field(

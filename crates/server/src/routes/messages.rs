@@ -69,6 +69,8 @@ fn request(b: SendBody, prefix: &str) -> Result<SendRequest, Problem> {
             resent_from: None,
             allow_duplicate: b.allow_duplicate,
             time_zone: b.time_zone,
+            gather: b.gather,
+            machine: b.machine,
         },
     })
 }
@@ -256,6 +258,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, Problem> {
                 Ok(t) => q.filter.tag = Some(t),
                 Err(e) => errors.push(bad(e.to_string())),
             },
+            "answer" => q.filter.answer = Some(v),
             "related" => match v.parse::<RelatedObject>() {
                 Ok(r) => q.filter.related = Some(r),
                 Err(e) => errors.push(bad(e.to_string())),
@@ -301,6 +304,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, Problem> {
         ("related" = Option<String>, Query, description = "TYPE:ID"),
         ("since" = Option<String>, Query, description = "Created at or after this RFC 3339 instant"),
         ("recipient" = Option<String>, Query, description = "E.164"),
+        ("answer" = Option<String>, Query, description = "Only messages whose callee's keys got this label (a gather's `answers`)"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Page size, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),

@@ -66,6 +66,7 @@ async fn create(
             body: b.body,
             active: b.active,
             allow_duplicates: b.allow_duplicates,
+            interactive: crate::schema_interactive::interactive(b.gather, b.machine)?,
         })
         .await?;
     Ok(super::json(StatusCode::CREATED, dj::template(&t)))
@@ -107,6 +108,11 @@ async fn update(
         body: b.body,
         active: b.active,
         allow_duplicates: b.allow_duplicates,
+        gather: match b.gather {
+            Some(spec) => Some(crate::schema_interactive::gather(spec)?),
+            None => None,
+        },
+        machine: b.machine,
     };
     let t = state.dialer.update_template(&slug, change).await?;
     Ok(super::json(StatusCode::OK, dj::template(&t)))
@@ -167,6 +173,8 @@ async fn send(
             resent_from: None,
             allow_duplicate: b.allow_duplicate,
             time_zone: b.time_zone,
+            gather: b.gather,
+            machine: b.machine,
         },
     };
     let started = Instant::now();

@@ -13,6 +13,7 @@ mod pace;
 mod privacy;
 mod rows;
 mod schema;
+mod templates;
 mod tokens;
 mod wake;
 mod webhook_control;
@@ -347,7 +348,7 @@ impl MessageStore for PgStore {
     }
 
     fn add_template(&self, template: &NewTemplate, now: Timestamp) -> Result<Template, StoreError> {
-        self.write(|db| ops::add_template(db, template, now))
+        self.write(|db| templates::add_template(db, template, now))
     }
 
     fn update_template(
@@ -356,19 +357,19 @@ impl MessageStore for PgStore {
         change: &TemplateChange,
         now: Timestamp,
     ) -> Result<Template, StoreError> {
-        self.write(|db| ops::update_template(db, slug, change, now))
+        self.write(|db| templates::update_template(db, slug, change, now))
     }
 
     fn template(&self, slug: &str) -> Result<Option<Template>, StoreError> {
-        self.read(|db| ops::template(db, slug, false))
+        self.read(|db| templates::template(db, slug, false))
     }
 
     fn templates(&self) -> Result<Vec<Template>, StoreError> {
-        self.read(ops::templates)
+        self.read(templates::templates)
     }
 
     fn remove_template(&self, slug: &str) -> Result<bool, StoreError> {
-        self.write(|db| ops::remove_template(db, slug))
+        self.write(|db| templates::remove_template(db, slug))
     }
 }
 

@@ -13,19 +13,16 @@ use crate::plan::creation_entry;
 use crate::plan::new_message_row;
 use crate::plan::plan_change;
 use crate::plan::repeat_of;
-use crate::sql::micros;
 use crate::sql::unpublished_sql;
 use dialout_model::id::MessageId;
+use dialout_model::interactive::Reply;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
 use dialout_model::message::NewMessage;
 use dialout_model::related::RelatedObject;
-use dialout_model::template::NewTemplate;
-use dialout_model::template::Template;
-use dialout_model::template::TemplateChange;
 use jiff::Timestamp;
 use postgres::types::{Json, ToSql};
-use postgres::{GenericClient, Row, Transaction};
+use postgres::{GenericClient, Transaction};
 use uuid::Uuid;
 
 type Tx<'a, 'b> = Db<'a, Transaction<'b>>;
@@ -69,9 +66,10 @@ pub(super) fn insert_one(
     let stored = db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone) \
+         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone, \
+         interactive) \
          VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, $16, $13, $14, 0, $15, $17, \
-         $18, $19, $20) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+         $18, $19, $20, $21) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &id,
             &m.created_at,
@@ -93,6 +91,7 @@ pub(super) fn insert_one(
             &claim_owner,
             &claim_until,
             &m.time_zone,
+            &rows::interactive_param(&m.interactive),
         ],
     )?;
     if stored == 0 {
@@ -159,6 +158,9 @@ pub(super) fn list<C: GenericClient>(
     if let Some(r) = &f.recipient {
         push(&mut sql, " AND recipient = ?", Box::new(r.clone()));
     }
+    if let Some(a) = &f.answer {
+        push(&mut sql, " AND reply ->> 'answer' = ?", Box::new(a.clone()));
+    }
     if f.in_flight {
         sql.push_str(" AND NOT is_final_state AND sent_at IS NOT NULL");
     }
@@ -209,16 +211,18 @@ pub(super) fn history<C: GenericClient>(
     };
     let mut out = vec![creation_entry(created.try_get(0)?)];
     let found = db.query(
-        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = $1 ORDER BY id",
+        "SELECT at, from_state, to_state, reason, reply FROM message_history WHERE message_id = $1 ORDER BY id",
         &[&id.as_uuid()],
     )?;
     for r in &found {
         let from: Option<i16> = r.try_get(1)?;
+        let reply: Option<Json<Reply>> = r.try_get(4)?;
         out.push(HistoryEntry {
             at: r.try_get(0)?,
             from: from.map(rows::state).transpose()?,
             to: rows::state(r.try_get(2)?)?,
             reason: r.try_get(3)?,
+            reply: reply.map(|j| j.0).unwrap_or_default(),
         });
     }
     Ok(out)
@@ -261,98 +265,6 @@ fn template_used_for<C: GenericClient>(
         }
     }
     Ok(false)
-}
-
-const TEMPLATE_COLS: &str = "id, slug, body, active, allow_duplicates, created_at, changed_at";
-
-fn read_template(r: &Row) -> Result<Template, StoreError> {
-    Ok(Template {
-        id: r.try_get(0)?,
-        slug: r.try_get(1)?,
-        body: r.try_get(2)?,
-        active: r.try_get(3)?,
-        allow_duplicates: r.try_get(4)?,
-        created_at: r.try_get(5)?,
-        changed_at: r.try_get(6)?,
-    })
-}
-
-pub(super) fn template<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    slug: &str,
-    for_update: bool,
-) -> Result<Option<Template>, StoreError> {
-    let lock = if for_update { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {TEMPLATE_COLS} FROM templates WHERE slug = $1{lock}");
-    db.query_opt(&sql, &[&slug])?
-        .as_ref()
-        .map(read_template)
-        .transpose()
-}
-
-pub(super) fn templates<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Vec<Template>, StoreError> {
-    let sql = format!("SELECT {TEMPLATE_COLS} FROM templates ORDER BY slug COLLATE \"C\"");
-    db.query(&sql, &[])?.iter().map(read_template).collect()
-}
-
-pub(super) fn add_template(
-    db: &mut Tx<'_, '_>,
-    t: &NewTemplate,
-    now: Timestamp,
-) -> Result<Template, StoreError> {
-    let now = micros(now);
-    let sql = format!(
-        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (slug) DO NOTHING RETURNING {TEMPLATE_COLS}"
-    );
-    match db.query_opt(
-        &sql,
-        &[&t.slug, &t.body, &t.active, &t.allow_duplicates, &now],
-    )? {
-        Some(r) => read_template(&r),
-        None => Err(StoreError::TemplateExists(t.slug.clone())),
-    }
-}
-
-pub(super) fn update_template(
-    db: &mut Tx<'_, '_>,
-    slug: &str,
-    c: &TemplateChange,
-    now: Timestamp,
-) -> Result<Template, StoreError> {
-    let mut t =
-        template(db, slug, true)?.ok_or_else(|| StoreError::NoTemplate(slug.to_string()))?;
-    let before = t.clone();
-    if let Some(b) = &c.body {
-        t.body = b.clone();
-    }
-    if let Some(a) = c.active {
-        t.active = a;
-    }
-    if let Some(d) = c.allow_duplicates {
-        t.allow_duplicates = d;
-    }
-    if t == before {
-        return Ok(t);
-    }
-    t.changed_at = micros(now);
-    db.execute(
-        "UPDATE templates SET body = $2, active = $3, allow_duplicates = $4, changed_at = $5 WHERE id = $1",
-        &[&t.id, &t.body, &t.active, &t.allow_duplicates, &t.changed_at],
-    )?;
-    Ok(t)
-}
-
-pub(super) fn remove_template(db: &mut Tx<'_, '_>, slug: &str) -> Result<bool, StoreError> {
-    let Some(t) = template(db, slug, true)? else {
-        return Ok(false);
-    };
-    db.execute(
-        "UPDATE messages SET template_id = NULL WHERE template_slug = $1 AND template_id = $2",
-        &[&slug, &t.id],
-    )?;
-    db.execute("DELETE FROM templates WHERE id = $1", &[&t.id])?;
-    Ok(true)
 }
 
 pub(super) fn claim_due(

@@ -1,6 +1,6 @@
 //! Templates.
 
-use super::rows::{ts, us};
+use super::rows::{interactive_column, ts, us};
 use crate::error::StoreError;
 use crate::sql::micros;
 use dialout_model::template::NewTemplate;
@@ -9,7 +9,7 @@ use dialout_model::template::TemplateChange;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
-const COLS: &str = "id, slug, body, active, allow_duplicates, created_at, changed_at";
+const COLS: &str = "id, slug, body, active, allow_duplicates, created_at, changed_at, interactive";
 
 fn read(r: &Row<'_>) -> Result<Template, StoreError> {
     Ok(Template {
@@ -20,6 +20,11 @@ fn read(r: &Row<'_>) -> Result<Template, StoreError> {
         allow_duplicates: r.get(4)?,
         created_at: ts(r.get(5)?)?,
         changed_at: ts(r.get(6)?)?,
+        interactive: match r.get::<_, Option<String>>(7)? {
+            Some(t) => serde_json::from_str(&t)
+                .map_err(|e| StoreError::corrupt("template interactive", e))?,
+            None => Default::default(),
+        },
     })
 }
 
@@ -54,8 +59,8 @@ pub(super) fn add(
     }
     let now = micros(now);
     tx.prepare_cached(
-        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at) \
-         VALUES (:slug, :body, :active, :allow_duplicates, :now, :now)",
+        "INSERT INTO templates (slug, body, active, allow_duplicates, created_at, changed_at, \
+         interactive) VALUES (:slug, :body, :active, :allow_duplicates, :now, :now, :interactive)",
     )?
     .execute(named_params! {
         ":slug": &t.slug,
@@ -63,6 +68,7 @@ pub(super) fn add(
         ":active": t.active,
         ":allow_duplicates": t.allow_duplicates,
         ":now": us(now),
+        ":interactive": interactive_column(&t.interactive)?,
     })?;
     Ok(Template {
         id: tx.last_insert_rowid(),
@@ -72,6 +78,7 @@ pub(super) fn add(
         allow_duplicates: t.allow_duplicates,
         created_at: now,
         changed_at: now,
+        interactive: t.interactive.clone(),
     })
 }
 
@@ -92,13 +99,14 @@ pub(super) fn update(
     if let Some(d) = c.allow_duplicates {
         t.allow_duplicates = d;
     }
+    c.apply_interactive(&mut t.interactive);
     if t == before {
         return Ok(t);
     }
     t.changed_at = micros(now);
     tx.prepare_cached(
         "UPDATE templates SET body = :body, active = :active, allow_duplicates = :allow_duplicates, \
-         changed_at = :now WHERE id = :id",
+         changed_at = :now, interactive = :interactive WHERE id = :id",
     )?
     .execute(named_params! {
         ":id": t.id,
@@ -106,6 +114,7 @@ pub(super) fn update(
         ":active": t.active,
         ":allow_duplicates": t.allow_duplicates,
         ":now": us(t.changed_at),
+        ":interactive": interactive_column(&t.interactive)?,
     })?;
     Ok(t)
 }

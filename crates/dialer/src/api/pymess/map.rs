@@ -249,6 +249,7 @@ impl Mapping {
             from: Some(State::Waiting),
             to: state,
             reason: format!("imported from pymess (dialer message {})", m.id),
+            reply: Default::default(),
         }];
         ImportedMessage::new(message, history, m.id).map_err(|e| e.to_string())
     }
