@@ -44,6 +44,10 @@ pub struct Call {
     /// The final state was handed to the store: the AstDB key may go once the message
     /// is no longer in flight.
     pub reported_final: bool,
+    /// Whether the message is interactive (its results are also under `dialout-ivr/<id>`).
+    pub interactive: bool,
+    /// What AMD() and the last Read() reported.
+    pub ivr: crate::shared::ivr::IvrReport,
 }
 
 impl Call {
@@ -58,6 +62,8 @@ impl Call {
             placed_ms: Some(placed_ms),
             placed_conn: None,
             reported_final: false,
+            interactive: false,
+            ivr: Default::default(),
         }
     }
 
