@@ -173,14 +173,17 @@
 //! is the fake's own safety net (Asterisk relies on inotify alone); it skips files inotify
 //! reported created and not yet closed.
 
+mod apps;
 mod callee;
 mod clock;
 mod dialplan;
+mod expr;
+mod ivr;
 mod reader;
 mod runner;
 mod spooler;
 
-pub use callee::{Callee, Callees, UNLIMITED_RING_SECS, reason};
+pub use callee::{Callee, Callees, Party, UNLIMITED_RING_SECS, reason};
 pub use clock::{FakeMillis, real_unix_millis, secs};
 pub use dialplan::{AppRun, Dialplan, DialplanError, Step};
 pub use reader::{
