@@ -12,6 +12,7 @@
 mod call;
 mod callee;
 mod conn;
+mod ivr;
 pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};
@@ -113,6 +114,12 @@ pub(crate) struct State {
     pub actions: Vec<String>,
     /// When each call's last Hangup event was sent, by DIALOUT_ID.
     pub hung_up: HashMap<String, std::time::SystemTime>,
+    /// Real seconds per fake second of an interactive call's timeline.
+    pub ivr_scale: f64,
+    /// The gather prompt's length, in fake seconds.
+    pub prompt_secs: f64,
+    /// Whether `app_amd` is loaded (it is not without an amd.conf).
+    pub amd_loaded: bool,
 }
 
 pub(crate) struct Shared {
@@ -191,6 +198,9 @@ impl FakeAmi {
                 failed_logins: 0,
                 actions: Vec::new(),
                 hung_up: HashMap::new(),
+                ivr_scale: 0.01,
+                prompt_secs: 5.04,
+                amd_loaded: true,
             }),
         });
         let s = shared.clone();
@@ -217,6 +227,23 @@ impl FakeAmi {
 
     pub fn default_callee(&self, callee: Callee) {
         self.shared.lock().default_callee = callee;
+    }
+
+    /// Real seconds per fake second of an interactive call (default 0.01: AMD's 2 s verdict
+    /// comes after 20 ms, a 5 s Read timeout lasts 50 ms). The message lasts `playback`.
+    pub fn ivr_scale(&self, scale: f64) {
+        self.shared.lock().ivr_scale = scale;
+    }
+
+    /// The gather prompt's length in fake seconds (default 5.04, the reference's prompt).
+    pub fn prompt_length(&self, secs: f64) {
+        self.shared.lock().prompt_secs = secs;
+    }
+
+    /// Whether `app_amd` is loaded (`module show like app_amd` tells; default yes). Without
+    /// it `AMD()` is "No application" and the call hangs up at that priority.
+    pub fn amd_loaded(&self, loaded: bool) {
+        self.shared.lock().amd_loaded = loaded;
     }
 
     /// How long Playback of the message lasts.

@@ -49,8 +49,9 @@ impl Run {
             return AppOutcome::Continue;
         }
         if target.contains(',') {
-            self.errors
-                .push(format!("GotoIf({data}): only targets in the same extension are simulated"));
+            self.errors.push(format!(
+                "GotoIf({data}): only targets in the same extension are simulated"
+            ));
             return AppOutcome::HangUp;
         }
         match env
@@ -59,18 +60,26 @@ impl Run {
         {
             Some(p) => AppOutcome::Goto(p),
             None => {
-                self.warnings
-                    .push(format!("GotoIf: no priority `{target}` in {}@{}", self.exten, self.context));
+                self.warnings.push(format!(
+                    "GotoIf: no priority `{target}` in {}@{}",
+                    self.exten, self.context
+                ));
                 AppOutcome::HangUp
             }
         }
     }
 
     /// `AMD()` with amd.conf's defaults (arguments are not simulated).
-    pub(super) fn amd(&mut self, data: &str, now: FakeMillis, note: &mut Option<String>) -> AppOutcome {
+    pub(super) fn amd(
+        &mut self,
+        data: &str,
+        now: FakeMillis,
+        note: &mut Option<String>,
+    ) -> AppOutcome {
         if !data.trim().is_empty() {
-            self.errors
-                .push(format!("AMD({data}): arguments are not supported by the fake"));
+            self.errors.push(format!(
+                "AMD({data}): arguments are not supported by the fake"
+            ));
             return AppOutcome::HangUp;
         }
         let (at, status, cause) = ivr::amd(&self.party, self.since_answer(now));
@@ -95,8 +104,9 @@ impl Run {
         let times = a.get(1).copied().unwrap_or("1");
         let timeout = a.get(2).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
         let Some(need) = need.filter(|_| times == "1") else {
-            self.errors
-                .push(format!("WaitForSilence({data}): only (ms,1,timeout) is simulated"));
+            self.errors.push(format!(
+                "WaitForSilence({data}): only (ms,1,timeout) is simulated"
+            ));
             return AppOutcome::HangUp;
         };
         let (at, status) =
@@ -147,8 +157,9 @@ impl Run {
             return AppOutcome::HangUp;
         };
         if var.is_empty() || !(attempts.is_empty() || attempts == "1") {
-            self.errors
-                .push(format!("Read({data}): only one attempt into a variable is simulated"));
+            self.errors.push(format!(
+                "Read({data}): only one attempt into a variable is simulated"
+            ));
             return AppOutcome::HangUp;
         }
         self.vars.insert("READSTATUS".into(), "ERROR".into());
@@ -169,12 +180,22 @@ impl Run {
             super::callee::Party::Person { keys, .. } => keys.clone(),
             _ => Vec::new(),
         };
-        let end = ivr::read(&keys, self.since_answer(now), prompt_secs, max, &enders, timeout);
+        let end = ivr::read(
+            &keys,
+            self.since_answer(now),
+            prompt_secs,
+            max,
+            &enders,
+            timeout,
+        );
         *note = Some(format!("READSTATUS={} {var}={}", end.status, end.digits));
         self.lasts_until(
             now,
             end.at,
-            &[(var.as_str(), end.digits.clone()), ("READSTATUS", end.status.to_string())],
+            &[
+                (var.as_str(), end.digits.clone()),
+                ("READSTATUS", end.status.to_string()),
+            ],
             &[("READSTATUS", "HANGUP")],
         )
     }

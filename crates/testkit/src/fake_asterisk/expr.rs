@@ -67,8 +67,12 @@ fn reference(inner: &str, var: &dyn Fn(&str) -> String) -> Result<String, String
             other => Err(format!("function `{other}` is not supported by the fake")),
         };
     }
-    if inner.is_empty() || !inner.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
-        return Err(format!("unsupported expression `${{{inner}}}`"));
+    if inner.is_empty()
+        || !inner
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    {
+        return Err(format!("variable reference `${{{inner}}}`"));
     }
     Ok(var(inner))
 }
@@ -134,8 +138,14 @@ fn eval(t: &[String]) -> Result<String, String> {
             return Ok(apply(&t[i], &l, &r));
         }
     }
-    if t.len() != 1 {
-        return Err(format!("`{}` is not an expression the fake knows", t.join(" ")));
+    let glued = |x: &str| {
+        !x.starts_with('"') && x.len() > 1 && x.contains(['+', '-', '=', '<', '>', '!', '&', '|'])
+    };
+    if t.len() != 1 || glued(&t[0]) {
+        return Err(format!(
+            "expression `{}` (the fake needs blanks around operators)",
+            t.join(" ")
+        ));
     }
     Ok(t[0].strip_prefix('"').unwrap_or(&t[0]).to_string())
 }

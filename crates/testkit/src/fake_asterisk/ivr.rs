@@ -65,10 +65,19 @@ fn audio_end(party: &Party) -> f64 {
 
 /// `WaitForSilence(need_ms,1,timeout_s)` from `start`: when it returns and WAITSTATUS.
 /// Silence frames and no frames end it alike; the greeting and the beep do not.
-pub(crate) fn wait_for_silence(party: &Party, start: f64, need: f64, timeout: f64) -> (f64, &'static str) {
+pub(crate) fn wait_for_silence(
+    party: &Party,
+    start: f64,
+    need: f64,
+    timeout: f64,
+) -> (f64, &'static str) {
     let end = audio_end(party);
     // Seen: 1.48 s after the beep for a 1.5 s need (the detector's frame rounding).
-    let at = if end > start { end + need - 0.02 } else { start + need };
+    let at = if end > start {
+        end + need - 0.02
+    } else {
+        start + need
+    };
     if timeout > 0.0 && at > start + timeout {
         (start + timeout, "TIMEOUT")
     } else {
@@ -88,7 +97,14 @@ pub(crate) struct ReadEnd {
 /// any key stops the prompt; the first key waits `timeout` after the prompt, each next one
 /// `timeout` after the last; an ender alone gives OK and nothing, after digits it ends the
 /// entry (and is not kept); `max` digits end it; a timeout keeps the digits so far.
-pub(crate) fn read(keys: &[(f64, char)], start: f64, prompt: f64, max: usize, enders: &str, timeout: f64) -> ReadEnd {
+pub(crate) fn read(
+    keys: &[(f64, char)],
+    start: f64,
+    prompt: f64,
+    max: usize,
+    enders: &str,
+    timeout: f64,
+) -> ReadEnd {
     let mut digits = String::new();
     let mut deadline = start + prompt + timeout;
     let mut sorted: Vec<(f64, char)> = keys.iter().copied().filter(|(t, _)| *t >= start).collect();
@@ -99,11 +115,19 @@ pub(crate) fn read(keys: &[(f64, char)], start: f64, prompt: f64, max: usize, en
             break;
         }
         if enders.contains(k) {
-            return ReadEnd { at, status: "OK", digits };
+            return ReadEnd {
+                at,
+                status: "OK",
+                digits,
+            };
         }
         digits.push(k);
         if digits.chars().count() >= max {
-            return ReadEnd { at, status: "OK", digits };
+            return ReadEnd {
+                at,
+                status: "OK",
+                digits,
+            };
         }
         deadline = at + timeout;
     }
@@ -142,7 +166,14 @@ mod tests {
         assert_eq!(lost.digits, "", "a key before Read is lost");
         let partial = read(&[(3.0, '1'), (3.4, '2')], 2.0, 5.04, 4, "#", 5.0);
         assert_eq!((partial.status, partial.digits.as_str()), ("TIMEOUT", "12"));
-        let ended = read(&[(3.0, '1'), (3.4, '2'), (3.8, '#')], 2.0, 5.04, 4, "#", 5.0);
+        let ended = read(
+            &[(3.0, '1'), (3.4, '2'), (3.8, '#')],
+            2.0,
+            5.04,
+            4,
+            "#",
+            5.0,
+        );
         assert_eq!((ended.status, ended.digits.as_str()), ("OK", "12"));
         let hash = read(&[(3.0, '#')], 2.0, 5.04, 4, "#", 5.0);
         assert_eq!((hash.status, hash.digits.as_str()), ("OK", ""));

@@ -178,7 +178,7 @@ mod callee;
 mod clock;
 mod dialplan;
 mod expr;
-mod ivr;
+pub(crate) mod ivr;
 mod reader;
 mod runner;
 mod spooler;
