@@ -102,6 +102,7 @@ fn measure(
                 error: None,
                 sender_data: JsonMap::new(),
                 reason: "bench".into(),
+                reply: Default::default(),
             };
             let began = Instant::now();
             feeder_store

@@ -76,6 +76,7 @@ fn step_now(store: &Arc<dyn Store>, id: MessageId, k: usize) {
         error: None,
         sender_data: JsonMap::new(),
         reason: format!("step {k}"),
+        reply: Default::default(),
     };
     let out = store
         .apply(&[(id, change)], None, Timestamp::now())
@@ -826,6 +827,7 @@ fn done(m: &dialout_dialer::Message) -> (dialout_store::Seen, Change) {
             error: None,
             sender_data: JsonMap::new(),
             reason: "done".into(),
+            reply: Default::default(),
         },
     )
 }

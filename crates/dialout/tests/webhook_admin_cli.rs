@@ -415,6 +415,7 @@ fn changes_wake_the_delivery_loop(env: Env) {
             error: None,
             sender_data: JsonMap::new(),
             reason: "checked".into(),
+            reply: Default::default(),
         };
         store
             .apply(&[(ids[0], change)], None, Timestamp::now())

@@ -174,6 +174,9 @@ pub struct HistoryEntry {
     /// message keeps its last real state.
     pub to: State,
     pub reason: String,
+    /// What came back, on the entry of the final state of an interactive call (empty elsewhere).
+    #[serde(default, flatten)]
+    pub reply: Reply,
 }
 
 /// 1 is the highest priority, 3 the default.

@@ -135,6 +135,8 @@ pub struct MessageFilter {
     pub created_before: Option<Timestamp>,
     /// Only messages to this number, as stored (E.164).
     pub recipient: Option<String>,
+    /// Only messages whose reply has this answer label (interactive calls).
+    pub answer: Option<String>,
     /// Only messages stored before this one (the next page, newest first).
     pub before: Option<MessageId>,
     /// Only messages sent and not final: those a backend still reports on.

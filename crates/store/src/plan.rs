@@ -1,6 +1,7 @@
 //! What a change does to a message, decided once for both databases: the new row, the
 //! history rows it writes, and whether anything changed at all.
 use crate::sql::micros;
+use dialout_model::interactive::Reply;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
@@ -41,13 +42,15 @@ pub enum Change {
     /// Outside the recipient's calling hours before any attempt was begun: the message keeps
     /// its state (and an unresolved attempt stays unresolved) and is due again at `next`.
     Postponed { next: Timestamp, reason: String },
-    /// A state the backend reported.
+    /// A state the backend reported, with what the callee answered (merged into the
+    /// message's reply).
     Status {
         state: State,
         is_final: bool,
         error: Option<String>,
         sender_data: JsonMap,
         reason: String,
+        reply: Reply,
     },
     /// A status check failed for this message: counted; the state is kept, unless
     /// `made_final` (too many failures), which makes it ERROR_UPDATE, final.
@@ -100,6 +103,8 @@ struct RowChange {
     uncount_attempt: bool,
     /// A history row even when nothing else changes.
     note: bool,
+    /// Merged into the message's reply.
+    reply: Reply,
 }
 
 impl RowChange {
@@ -116,6 +121,7 @@ impl RowChange {
             check_failed: false,
             uncount_attempt: false,
             note: false,
+            reply: Reply::default(),
         };
         f(&mut c);
         c
@@ -172,10 +178,12 @@ impl RowChange {
                 is_final,
                 error,
                 sender_data,
+                reply,
                 ..
             } => RowChange::keep(old, |c| {
                 (c.state, c.is_final, c.error) = (*state, *is_final, error.clone());
                 c.sender_data = sender_data.clone();
+                c.reply = reply.clone();
             }),
             Change::CheckFailed {
                 error: e,
@@ -226,6 +234,8 @@ pub fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Plan {
     for (k, v) in &change.sender_data {
         new.extra_sender_data.insert(k.clone(), v.clone());
     }
+    new.reply.merge(&change.reply);
+    new.reply.answered_at = new.reply.answered_at.map(micros);
     new.next_attempt_at = change.next_attempt_at.map(micros);
     new.attempt_unresolved = change.attempt_unresolved;
     if change.uncount_attempt {
@@ -242,6 +252,7 @@ pub fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Plan {
         from: Some(old.state),
         to,
         reason: reason.to_string(),
+        reply: Reply::default(),
     };
     if change.check_failed {
         new.check_failures += 1;
@@ -255,7 +266,12 @@ pub fn plan_change(old: &Message, change: &Change, now: Timestamp) -> Plan {
         || change.note
         || (!change.check_failed && new.error != old.error)
     {
-        history.push(entry(new.state));
+        let mut e = entry(new.state);
+        // The entry of the final state tells what the callee answered.
+        if new.is_final_state {
+            e.reply = new.reply.clone();
+        }
+        history.push(e);
     }
     let changed = new != *old;
     if changed {
@@ -333,6 +349,7 @@ pub fn creation_entry(created_at: Timestamp) -> HistoryEntry {
         from: None,
         to: State::Waiting,
         reason: FIRST_REASON.into(),
+        reply: Reply::default(),
     }
 }
 

@@ -90,6 +90,7 @@ fn status(state: State, reason: &str) -> Change {
         error: None,
         sender_data: JsonMap::new(),
         reason: reason.into(),
+        reply: Default::default(),
     }
 }
 
@@ -1389,6 +1390,7 @@ fn hook_status(state: State, is_final: bool) -> Change {
         error: None,
         sender_data: JsonMap::new(),
         reason: "test".into(),
+        reply: Default::default(),
     }
 }
 

@@ -191,7 +191,11 @@ async fn apply_report(
             ));
             continue;
         };
-        if m.state == u.state && m.is_final_state == u.is_final && u.sender_data.is_empty() {
+        if m.state == u.state
+            && m.is_final_state == u.is_final
+            && u.sender_data.is_empty()
+            && u.reply.is_empty()
+        {
             continue;
         }
         told.push(Ok(CheckedUpdate {
@@ -207,6 +211,7 @@ async fn apply_report(
             error: u.error,
             sender_data: u.sender_data,
             reason: u.reason,
+            reply: u.reply,
         };
         changes.push((u.id, change));
     }

@@ -73,6 +73,10 @@ pub(super) fn insert_plain(
         .map(|m| m.resent_from.map(|r| r.as_uuid()))
         .collect();
     let time_zone: Vec<Option<&str>> = rows.iter().map(|m| m.time_zone.as_deref()).collect();
+    let interactive: Vec<Option<Json<&dialout_model::interactive::Interactive>>> = rows
+        .iter()
+        .map(|m| super::rows::interactive_param(&m.interactive))
+        .collect();
     let attempts: i32 = rows[0].attempts as i32;
     let unresolved = rows[0].attempt_unresolved;
     let owner = claim.map(|c| c.0);
@@ -80,13 +84,15 @@ pub(super) fn insert_plain(
     let stored = db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, \
          state, backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, \
-         not_before, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone) \
+         not_before, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone, \
+         interactive) \
          SELECT u.id, u.created, u.created, u.recipient, u.content, u.slug, u.template_id, u.state, u.backend, \
-         u.extra, '{}', u.tag, false, u.priority, u.predictive, $13, u.not_before, 0, u.resent, $14, $15, $16, u.time_zone \
+         u.extra, '{}', u.tag, false, u.priority, u.predictive, $13, u.not_before, 0, u.resent, $14, $15, $16, u.time_zone, \
+         u.interactive \
          FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::int8[], \
          $7::int2[], $8::text[], $9::jsonb[], $10::text[], $11::int2[], $12::bool[], $17::timestamptz[], \
-         $18::uuid[], $19::text[]) AS u(id, created, recipient, content, slug, template_id, state, backend, \
-         extra, tag, priority, predictive, not_before, resent, time_zone) ON CONFLICT DO NOTHING",
+         $18::uuid[], $19::text[], $20::jsonb[]) AS u(id, created, recipient, content, slug, template_id, state, backend, \
+         extra, tag, priority, predictive, not_before, resent, time_zone, interactive) ON CONFLICT DO NOTHING",
         &[
             &ids,
             &created,
@@ -107,6 +113,7 @@ pub(super) fn insert_plain(
             &not_before,
             &resent,
             &time_zone,
+            &interactive,
         ],
     )?;
     if stored as usize != rows.len() {
@@ -220,7 +227,9 @@ impl<'a> OutcomeArrays<'a> {
     }
 }
 
-/// History rows as arrays (message id, at, from, to, reason), in the order given.
+/// History rows as arrays (message id, at, from, to, reason), in the order given. They are
+/// the history of publish outcomes (`finish`), which never carry a reply: replies come with
+/// status updates, whose rows `rows::add_history` writes.
 pub(super) struct HistoryArrays<'a> {
     ids: Vec<Uuid>,
     at: Vec<Timestamp>,

@@ -16,6 +16,7 @@ use crate::plan::repeat_of;
 use crate::sql::micros;
 use crate::sql::unpublished_sql;
 use dialout_model::id::MessageId;
+use dialout_model::interactive::Reply;
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::Message;
 use dialout_model::message::NewMessage;
@@ -69,9 +70,10 @@ pub(super) fn insert_one(
     let stored = db.execute(
         "INSERT INTO messages (id, created_at, changed_at, recipient, content, template_slug, template_id, state, \
          backend, extra_data, extra_sender_data, tag, is_final_state, priority, predictive, attempts, not_before, \
-         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone) \
+         idempotency_key, check_failures, resent_from, attempt_unresolved, claim_owner, claim_until, time_zone, \
+         interactive) \
          VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, '{}', $10, false, $11, $12, $16, $13, $14, 0, $15, $17, \
-         $18, $19, $20) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+         $18, $19, $20, $21) ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
         &[
             &id,
             &m.created_at,
@@ -93,6 +95,7 @@ pub(super) fn insert_one(
             &claim_owner,
             &claim_until,
             &m.time_zone,
+            &rows::interactive_param(&m.interactive),
         ],
     )?;
     if stored == 0 {
@@ -159,6 +162,9 @@ pub(super) fn list<C: GenericClient>(
     if let Some(r) = &f.recipient {
         push(&mut sql, " AND recipient = ?", Box::new(r.clone()));
     }
+    if let Some(a) = &f.answer {
+        push(&mut sql, " AND reply ->> 'answer' = ?", Box::new(a.clone()));
+    }
     if f.in_flight {
         sql.push_str(" AND NOT is_final_state AND sent_at IS NOT NULL");
     }
@@ -209,16 +215,18 @@ pub(super) fn history<C: GenericClient>(
     };
     let mut out = vec![creation_entry(created.try_get(0)?)];
     let found = db.query(
-        "SELECT at, from_state, to_state, reason FROM message_history WHERE message_id = $1 ORDER BY id",
+        "SELECT at, from_state, to_state, reason, reply FROM message_history WHERE message_id = $1 ORDER BY id",
         &[&id.as_uuid()],
     )?;
     for r in &found {
         let from: Option<i16> = r.try_get(1)?;
+        let reply: Option<Json<Reply>> = r.try_get(4)?;
         out.push(HistoryEntry {
             at: r.try_get(0)?,
             from: from.map(rows::state).transpose()?,
             to: rows::state(r.try_get(2)?)?,
             reason: r.try_get(3)?,
+            reply: reply.map(|j| j.0).unwrap_or_default(),
         });
     }
     Ok(out)

@@ -3,6 +3,7 @@
 use super::Db;
 use crate::error::StoreError;
 use dialout_model::id::MessageId;
+use dialout_model::interactive::{Interactive, Reply};
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
@@ -19,7 +20,7 @@ use uuid::Uuid;
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
     predictive, attempts, next_attempt_at, not_before, idempotency_key, check_failures, resent_from, \
-    attempt_unresolved, time_zone";
+    attempt_unresolved, time_zone, interactive, reply";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(what, e)
@@ -38,6 +39,8 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
     let check_failures: i32 = row.try_get(21)?;
     let Json(extra_data): Json<JsonMap> = row.try_get(11)?;
     let Json(extra_sender_data): Json<JsonMap> = row.try_get(12)?;
+    let interactive: Option<Json<Interactive>> = row.try_get(25)?;
+    let reply: Option<Json<Reply>> = row.try_get(26)?;
     Ok(Message {
         id: MessageId::from_uuid(row.try_get(0)?),
         created_at: row.try_get(1)?,
@@ -71,9 +74,8 @@ pub(super) fn read(row: &Row) -> Result<Message, StoreError> {
         attempt_unresolved: row.try_get(23)?,
         related: Vec::new(),
         time_zone: row.try_get(24)?,
-        // Not stored yet (issue 29 adds the columns).
-        interactive: Default::default(),
-        reply: Default::default(),
+        interactive: interactive.map(|j| j.0).unwrap_or_default(),
+        reply: reply.map(|j| j.0).unwrap_or_default(),
     })
 }
 
@@ -124,8 +126,16 @@ pub(super) fn add_history<C: GenericClient>(
     h: &HistoryEntry,
 ) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO message_history (message_id, at, from_state, to_state, reason) VALUES ($1, $2, $3, $4, $5)",
-        &[&id.as_uuid(), &h.at, &h.from.map(|s| s.code()), &h.to.code(), &h.reason],
+        "INSERT INTO message_history (message_id, at, from_state, to_state, reason, reply) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &id.as_uuid(),
+            &h.at,
+            &h.from.map(|s| s.code()),
+            &h.to.code(),
+            &h.reason,
+            &reply_param(&h.reply),
+        ],
     )?;
     Ok(())
 }
@@ -139,7 +149,7 @@ pub(super) fn update<C: GenericClient>(
 ) -> Result<(), StoreError> {
     let sql = "UPDATE messages SET changed_at = $2, sent_at = $3, state = $4, error = $5, \
          extra_sender_data = $6, is_final_state = $7, attempts = $8, next_attempt_at = $9, \
-         check_failures = $10, attempt_unresolved = $11, \
+         check_failures = $10, attempt_unresolved = $11, reply = $13, \
          claim_owner = CASE WHEN $12 THEN claim_owner END, \
          claim_until = CASE WHEN $12 THEN claim_until END WHERE id = $1";
     let keep_claim = !release && m.state.is_unpublished() && !m.is_final_state;
@@ -160,9 +170,20 @@ pub(super) fn update<C: GenericClient>(
             &check_failures,
             &m.attempt_unresolved,
             &keep_claim,
+            &reply_param(&m.reply),
         ],
     )?;
     Ok(())
+}
+
+/// The `interactive` column: NULL for a plain call.
+pub(super) fn interactive_param(i: &Interactive) -> Option<Json<&Interactive>> {
+    (!i.is_plain()).then_some(Json(i))
+}
+
+/// A `reply` column: NULL before anything came back.
+pub(super) fn reply_param(r: &Reply) -> Option<Json<&Reply>> {
+    (*r != Reply::default()).then_some(Json(r))
 }
 
 pub(super) fn ts_param(t: Timestamp) -> Timestamp {

@@ -21,7 +21,19 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (11, super::webhook_control::MIGRATION),
     // Erasure and retention: the hash key, the record of erasures, their indexes.
     (12, super::privacy::MIGRATION),
+    // Interactive calls: what a message or template asks (gather, machine) and the reply.
+    (13, V13_INTERACTIVE),
 ];
+
+/// JSON objects, NULL for a plain call and before any reply; a history row carries the
+/// reply when it is the entry of the final state. Few messages have a reply, so the index
+/// of answers stays small.
+const V13_INTERACTIVE: &str = "
+ALTER TABLE messages ADD COLUMN interactive JSONB, ADD COLUMN reply JSONB;
+ALTER TABLE message_history ADD COLUMN reply JSONB;
+ALTER TABLE templates ADD COLUMN interactive JSONB;
+CREATE INDEX messages_answer ON messages ((reply ->> 'answer')) WHERE reply IS NOT NULL;
+";
 
 /// An attempt begin changes only columns no index names, so PostgreSQL can write it as a HOT
 /// update (no index entry) when the row's page has room: `fillfactor` leaves that room for

@@ -50,6 +50,12 @@ pub(super) fn list(conn: &Connection, f: &MessageFilter) -> Result<Vec<Message>,
             vec![(":recipient", Box::new(r.clone()))],
         );
     }
+    if let Some(a) = &f.answer {
+        and(
+            "reply IS NOT NULL AND reply ->> '$.answer' = :answer",
+            vec![(":answer", Box::new(a.clone()))],
+        );
+    }
     if f.in_flight {
         and("is_final_state = 0 AND sent_at IS NOT NULL", vec![]);
     }

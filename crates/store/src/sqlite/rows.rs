@@ -2,6 +2,7 @@
 use super::keys;
 use crate::error::StoreError;
 use dialout_model::id::MessageId;
+use dialout_model::interactive::{Interactive, Reply};
 use dialout_model::message::HistoryEntry;
 use dialout_model::message::JsonMap;
 use dialout_model::message::Message;
@@ -17,7 +18,7 @@ use std::sync::LazyLock;
 pub(super) const COLS: &str = "id, created_at, changed_at, sent_at, recipient, content, template_slug, \
     template_id, state, backend, error, extra_data, extra_sender_data, tag, is_final_state, priority, \
     predictive, attempts, next_attempt_at, not_before, idempotency_key, check_failures, resent_from, \
-    attempt_unresolved, related, time_zone";
+    attempt_unresolved, related, time_zone, interactive, reply";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::corrupt(what, e)
@@ -110,10 +111,36 @@ pub(super) fn read(row: &Row<'_>) -> Result<Message, StoreError> {
         attempt_unresolved: row.get(23)?,
         related: read_related(row.get(24)?)?,
         time_zone: row.get(25)?,
-        // Not stored yet (issue 29 adds the columns).
-        interactive: Default::default(),
-        reply: Default::default(),
+        interactive: json_or_default(row.get(26)?, "interactive")?,
+        reply: json_or_default(row.get(27)?, "reply")?,
     })
+}
+
+/// A JSON column that is NULL for its type's default.
+fn json_or_default<T: serde::de::DeserializeOwned + Default>(
+    text: Option<String>,
+    what: &str,
+) -> Result<T, StoreError> {
+    match text {
+        Some(t) => serde_json::from_str(&t).map_err(|e| corrupt(what, e)),
+        None => Ok(T::default()),
+    }
+}
+
+/// The `interactive` column: NULL for a plain call.
+pub(super) fn interactive_column(i: &Interactive) -> Result<Option<String>, StoreError> {
+    if i.is_plain() {
+        return Ok(None);
+    }
+    to_json(i).map(Some)
+}
+
+/// The `reply` column: NULL before anything came back.
+pub(super) fn reply_column(r: &Reply) -> Result<Option<String>, StoreError> {
+    if *r == Reply::default() {
+        return Ok(None);
+    }
+    to_json(r).map(Some)
 }
 
 /// Runs a query selecting [`COLS`].
@@ -156,7 +183,7 @@ pub(super) fn find_for_update(
     let mut stmt = conn.prepare_cached(&SQL)?;
     let mut rows = stmt.query(named_params! { ":id": id.to_string(), ":key": keys::of(id) })?;
     match rows.next()? {
-        Some(row) => Ok(Some((read(row)?, row.get(26)?))),
+        Some(row) => Ok(Some((read(row)?, row.get(28)?))),
         None => Ok(None),
     }
 }
@@ -168,6 +195,8 @@ struct HistoryRow {
     from: Option<i64>,
     to: i64,
     reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply: Option<Reply>,
 }
 
 /// New entries as a JSON array for [`update`] to append to the `history` column; None
@@ -183,6 +212,7 @@ pub(super) fn history_rows(entries: &[HistoryEntry]) -> Result<Option<String>, S
             from: h.from.map(|s| i64::from(s.code())),
             to: i64::from(h.to.code()),
             reason: h.reason.clone(),
+            reply: (h.reply != Reply::default()).then(|| h.reply.clone()),
         })
         .collect();
     to_json(&rows).map(Some)
@@ -198,6 +228,7 @@ pub(super) fn read_history(stored: &str) -> Result<Vec<HistoryEntry>, StoreError
                 from: r.from.map(state).transpose()?,
                 to: state(r.to)?,
                 reason: r.reason,
+                reply: r.reply.unwrap_or_default(),
             })
         })
         .collect()
@@ -237,7 +268,8 @@ pub(super) fn update(
             "UPDATE messages SET changed_at = :changed_at, sent_at = :sent_at, state = :state, \
              error = :error, extra_sender_data = :sender_data, is_final_state = :is_final, \
              attempts = :attempts, next_attempt_at = :next_attempt_at, \
-             check_failures = :check_failures, attempt_unresolved = :unresolved, inline_claim = 0, \
+             check_failures = :check_failures, attempt_unresolved = :unresolved, reply = :reply, \
+             inline_claim = 0, \
              claim_owner = CASE WHEN :keep_claim THEN claim_owner END, \
              claim_until = CASE WHEN :keep_claim THEN claim_until END, \
              history = CASE WHEN :history IS NULL THEN history WHEN history = '[]' THEN :history \
@@ -270,6 +302,7 @@ pub(super) fn update(
         to_json(&m.extra_sender_data)?,
     );
     let (sent_at, state, next) = (m.sent_at.map(us), m.state.code(), m.next_attempt_at.map(us));
+    let reply = reply_column(&m.reply)?;
     let keep_claim = !release && m.state.is_unpublished() && !m.is_final_state;
     let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
         (":changed_at", &changed_at),
@@ -282,6 +315,7 @@ pub(super) fn update(
         (":next_attempt_at", &next),
         (":check_failures", &m.check_failures),
         (":unresolved", &m.attempt_unresolved),
+        (":reply", &reply),
         (":keep_claim", &keep_claim),
         (":history", &new_history),
         (":id", &id),

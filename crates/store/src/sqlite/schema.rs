@@ -36,7 +36,17 @@ pub(super) const MIGRATIONS: &[(i64, Migration)] = &[
     (15, Migration::Sql(super::webhook_control::FAILED_AT)),
     // Erasure and retention: the hash key, the record of erasures, their indexes.
     (16, Migration::Sql(super::privacy::MIGRATION)),
+    // Interactive calls: what a message or template asks (gather, machine) and the reply.
+    (17, Migration::Sql(V17_INTERACTIVE)),
 ];
+
+/// JSON objects, NULL for a plain call and before any reply; the history's entries carry
+/// the reply inside the `history` JSON.
+const V17_INTERACTIVE: &str = "
+ALTER TABLE messages ADD COLUMN interactive TEXT;
+ALTER TABLE messages ADD COLUMN reply TEXT;
+ALTER TABLE templates ADD COLUMN interactive TEXT;
+";
 
 /// The do-not-call list, and recent calls per recipient for `max_calls_per_recipient` and
 /// `dedupe_window` (written only when one is configured, pruned as it is read).

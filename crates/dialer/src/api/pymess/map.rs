@@ -242,6 +242,7 @@ impl Mapping {
             from: Some(State::Waiting),
             to: state,
             reason: format!("imported from pymess (dialer message {})", m.id),
+            reply: Default::default(),
         }];
         Ok(ImportedMessage {
             message,

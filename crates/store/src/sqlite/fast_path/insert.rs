@@ -158,11 +158,12 @@ impl Marks {
 const INSERT: &str = "INSERT INTO messages (n, id, created_at, changed_at, recipient, content, \
      template_slug, template_id, state, backend, extra_data, extra_sender_data, tag, is_final_state, \
      priority, predictive, attempts, not_before, idempotency_key, check_failures, resent_from, \
-     attempt_unresolved, related, claim_owner, claim_until, inline_claim, history, time_zone) \
+     attempt_unresolved, related, claim_owner, claim_until, inline_claim, history, time_zone, \
+     interactive) \
      VALUES (:n, :id, :created_at, :created_at, :recipient, :content, :template_slug, :template_id, \
      :state, :backend, :extra_data, '{}', :tag, 0, :priority, :predictive, :attempts, \
      :not_before, :idempotency_key, 0, :resent_from, :unresolved, :related, :claim_owner, \
-     :claim_until, :inline_claim, '[]', :time_zone)";
+     :claim_until, :inline_claim, '[]', :time_zone, :interactive)";
 
 /// The prepared statements of an insert.
 struct InsertStatements<'t> {
@@ -261,6 +262,7 @@ fn insert_one(
         m.resent_from.map(|r| r.to_string()),
     );
     let related_text = related_column(&m.related)?;
+    let interactive = rows::interactive_column(&m.interactive)?;
     let mut n = own;
     let index_related = loop {
         let (inline, index_related) = place(n);
@@ -297,6 +299,7 @@ fn insert_one(
                 (":claim_until", &until),
                 (":inline_claim", &inline),
                 (":time_zone", &m.time_zone),
+                (":interactive", &interactive),
             ],
         );
         match result {
