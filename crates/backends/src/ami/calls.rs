@@ -112,6 +112,14 @@ impl Call {
                     self.ended = Some(End::Hangup);
                 }
             }
+            // An interactive call past its message, in its prompt: `h` makes it `complete`.
+            "gathering" => {
+                self.answered = true;
+                self.played = Some(f.get(2).is_none_or(|s| !s.eq_ignore_ascii_case("FAILED")));
+                if restarted && self.ended.is_none() {
+                    self.ended = Some(End::Hangup);
+                }
+            }
             "complete" => {
                 self.answered = true;
                 self.played = Some(f.get(2).is_none_or(|s| !s.eq_ignore_ascii_case("FAILED")));

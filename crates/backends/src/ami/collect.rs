@@ -54,24 +54,6 @@ impl Inner {
             let stale = self.config.wait_time.as_secs() as i64 + 60;
             for (id, (at, conn), interactive) in unsure {
                 let mark = self.reread.load(Ordering::SeqCst);
-                // The results of AMD() and Read() first: read after the outcome, they could
-                // miss a step the dialplan took between the two reads.
-                if interactive {
-                    match self.db_get_in(super::ivr::FAMILY, id).await {
-                        Ok(Some(v)) => {
-                            if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
-                                super::ivr::apply_db(&mut c.ivr, &v);
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            report
-                                .warnings
-                                .push(format!("DBGet {}/{id}: {e}", super::ivr::FAMILY));
-                            break;
-                        }
-                    }
-                }
                 match self.db_get(id).await {
                     Ok(_) if self.reread.load(Ordering::SeqCst) != mark => {
                         // Logged in again (or learnt of a restart) meanwhile: read again.
@@ -87,6 +69,17 @@ impl Inner {
                         report.warnings.push(format!("DBGet dialout/{id}: {e}"));
                         break;
                     }
+                }
+                // The results of AMD() and Read() after the outcome: the dialplan writes
+                // them before `complete`, so a `complete` read first has them all.
+                if interactive && let Err(e) = self.read_ivr(id).await {
+                    if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
+                        c.unsure = true;
+                    }
+                    report
+                        .warnings
+                        .push(format!("DBGet {}/{id}: {e}", super::ivr::FAMILY));
+                    break;
                 }
             }
         }

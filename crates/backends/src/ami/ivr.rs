@@ -2,10 +2,24 @@
 //! `dialout-ivr/<id>` AstDB record that keeps the same for a reconnect or a new process.
 
 use super::proto::Packet;
+use super::{AmiError, Inner, lock};
 use crate::shared::ivr::{IvrReport, ReadResult};
+use dialout_model::id::MessageId;
 
 /// The AstDB family of the interactive results.
 pub const FAMILY: &str = "dialout-ivr";
+
+impl Inner {
+    /// Reads `dialout-ivr/<id>` into the call's report.
+    pub(super) async fn read_ivr(&self, id: MessageId) -> Result<(), AmiError> {
+        if let Some(v) = self.db_get_in(FAMILY, id).await?
+            && let Some(c) = lock(&self.calls).by_id.get_mut(&id)
+        {
+            apply_db(&mut c.ivr, &v);
+        }
+        Ok(())
+    }
+}
 
 /// Applies a `DialoutReport` UserEvent of phase `amd` or `read`; false for other phases.
 pub fn apply_event(ivr: &mut IvrReport, p: &Packet, now: i64) -> bool {

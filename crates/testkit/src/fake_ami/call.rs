@@ -274,9 +274,8 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
     {
         let mut st = shared.lock();
         let key = format!("dialout/{id}");
-        if st.generation == generation && st.db.get(&key).is_some_and(|v| v.starts_with("answered"))
-        {
-            st.db.insert(key, format!("hangup {} 16", epoch()));
+        if st.generation == generation {
+            h_extension(&mut st.db, &key);
         }
     }
     emit(user_event(
@@ -313,5 +312,20 @@ fn plain_complete(
                 ("PlaybackStatus", status.into()),
             ],
         ));
+    }
+}
+
+/// The `h` extension's AstDB step: `answered` becomes `hangup`, `gathering` becomes
+/// `complete` (a `complete` one stays).
+pub(crate) fn h_extension(db: &mut std::collections::BTreeMap<String, String>, key: &str) {
+    match db.get(key) {
+        Some(v) if v.starts_with("answered") => {
+            db.insert(key.to_string(), format!("hangup {} 16", epoch()));
+        }
+        Some(v) if v.starts_with("gathering ") => {
+            let rest = v["gathering ".len()..].to_string();
+            db.insert(key.to_string(), format!("complete {rest}"));
+        }
+        _ => {}
     }
 }

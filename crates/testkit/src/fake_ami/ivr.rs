@@ -88,10 +88,16 @@ pub(crate) async fn run(
     if !tl.until(t).await {
         return;
     }
-    complete(line);
     let Ok(tries) = var("DIALOUT_GATHER").parse::<u32>() else {
+        complete(line);
         return;
     };
+    // `gathering` until `h` makes it `complete`.
+    (line.db)("dialout", format!("gathering {} SUCCESS", epoch()));
+    (line.user_event)(&[
+        ("Phase", "complete".into()),
+        ("PlaybackStatus", "SUCCESS".into()),
+    ]);
     let keys: &[(f64, char)] = match party {
         Party::Person { keys, .. } => keys,
         _ => &[],

@@ -324,12 +324,11 @@ impl FakeAmi {
             let mut st = self.shared.lock();
             st.generation += 1;
             st.phase = Phase::ShuttingDown;
-            let now = epoch();
             let cut: Vec<LiveCall> = st.live.drain().map(|(_, c)| c).collect();
             for c in cut {
                 let key = format!("dialout/{}", c.dialout_id);
-                if c.answered && st.db.get(&key).is_some_and(|v| v.starts_with("answered")) {
-                    st.db.insert(key, format!("hangup {now} 16"));
+                if c.answered {
+                    call::h_extension(&mut st.db, &key);
                 }
             }
         }
