@@ -7,7 +7,10 @@
 //! without a word, calls gone, AstDB kept), `FullyBooted` with `Uptime` after each login.
 //!
 //! It runs dialout's AMI dialplan the way Asterisk would (answered, complete, failed with
-//! `${REASON}`, h with `${HANGUPCAUSE}`), in real but short time.
+//! `${REASON}`, h with `${HANGUPCAUSE}`), in real but short time. Exten `ivr` (interactive
+//! calls) runs AMD, WaitForSilence, the message and Read with the fake Asterisk's timings
+//! for a [`Callee::Talks`], `ivr_scale` times faster; `module show like app_amd` answers as
+//! `amd_loaded` says (without it a machine policy hangs up right after the answer).
 
 mod call;
 mod callee;
