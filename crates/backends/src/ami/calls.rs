@@ -116,7 +116,9 @@ impl Call {
             "gathering" => {
                 self.answered = true;
                 self.played = Some(f.get(2).is_none_or(|s| !s.eq_ignore_ascii_case("FAILED")));
-                if restarted && self.ended.is_none() {
+                // As for `answered`: no prompt waits for an hour.
+                let stale = num(1).is_some_and(|at| now - at > stale_after + ANSWERED_STALE);
+                if (restarted || stale) && self.ended.is_none() {
                     self.ended = Some(End::Hangup);
                 }
             }
@@ -339,6 +341,16 @@ mod tests {
         assert_eq!(
             state(1, "failed 1 5", false),
             Some((State::Rescheduled, false))
+        );
+        assert_eq!(
+            state(1, "gathering 110 SUCCESS", false),
+            Some((State::CallInProgress, false)),
+            "in the prompt"
+        );
+        assert_eq!(
+            state(1, "gathering 110 SUCCESS", true),
+            Some((State::AnsweredComplete, true)),
+            "cut by a restart during the prompt: the message was heard"
         );
         assert_eq!(state(2, "failed 1 5", false), Some((State::Declined, true)));
         assert_eq!(
