@@ -19,7 +19,14 @@ use runner::Dialout;
 
 /// (number, keys in fake seconds after the answer, digits, answer). The prompt waits 60 s,
 /// so a key at 30 s comes after any prompt and within the timeout.
-const CASES: [(&str, &[(f64, char)], Option<&str>, Option<&str>); 3] = [
+type Case = (
+    &'static str,
+    &'static [(f64, char)],
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const CASES: [Case; 3] = [
     (
         "+420777300001",
         &[(30.0, '1')],

@@ -248,7 +248,7 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
         };
         let machine = o.variable("DIALOUT_MACHINE").is_some_and(|m| !m.is_empty());
         // Without app_amd: "No application 'AMD'", and the call hangs up at that priority.
-        if !(machine && !amd_loaded) {
+        if !machine || amd_loaded {
             let line = super::ivr::Line {
                 user_event: &user,
                 db: &db,

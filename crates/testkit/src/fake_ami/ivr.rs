@@ -10,10 +10,12 @@ use super::{Originated, epoch};
 use crate::fake_asterisk::Party;
 use crate::fake_asterisk::ivr::{amd, read, wait_for_silence};
 
+/// Sends `UserEvent(DialoutReport,Id: ..,<headers>)` on the caller half; false once cut.
+pub(crate) type UserEvent<'a> = dyn Fn(&[(&str, String)]) -> bool + Sync + 'a;
+
 /// What the call's dialplan can do to the outside world.
 pub(crate) struct Line<'a> {
-    /// A `UserEvent(DialoutReport,Id: ..,<headers>)` on the caller half; false once cut.
-    pub user_event: &'a (dyn Fn(&[(&str, String)]) -> bool + Sync),
+    pub user_event: &'a UserEvent<'a>,
     /// `Set(DB(<family>/<id>)=<value>)`.
     pub db: &'a (dyn Fn(&str, String) + Sync),
 }
