@@ -111,7 +111,7 @@ fn the_shipped_dialplan_is_within_the_fakes_subset_and_is_what_the_cli_prints() 
         "the embedded dialplan is the file in the repository"
     );
     let d = Dialplan::load(dialplan_path()).unwrap();
-    for exten in ["s", "failed", "h"] {
+    for exten in ["s", "ivr", "failed", "h"] {
         assert!(d.has_exten("dialout-message", exten), "{exten}");
     }
 }

@@ -82,6 +82,7 @@ fn doctor_checks_the_login_the_context_and_the_audio_url() {
     };
     assert!(ok("AMI login"), "{checks:?}");
     assert!(ok("context [dialout-ami]"), "{checks:?}");
+    assert!(ok("app_amd is loaded"), "{checks:?}");
     // The fake, like the reference, knows no `Command`: the URL check says what to do.
     assert!(!ok("test audio URL"));
     assert!(dir.path().join("audio/dialout-doctor.wav").is_file());

@@ -483,7 +483,7 @@ fn dialplan_outside_the_subset_is_an_error_naming_it() {
         ("[c]\nexten => s,1,NoOp($[1+1])\n", "expression"),
         ("[c]\nexten => s,1,NoOp(${X:1:2})\n", "variable reference"),
         ("[c]\nexten => _X.,1,NoOp()\n", "extension name"),
-        ("[c]\nexten => s,n(start),NoOp()\n", "priority"),
+        ("[c]\nexten => s,1(start),NoOp()\n", "priority"),
         ("[c]\ninclude => other\n", "keyword `include`"),
         ("exten => s,1,NoOp()\n", "outside any [context]"),
         ("[c](+)\n", "context header"),

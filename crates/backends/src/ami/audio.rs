@@ -7,12 +7,12 @@ use sha2::{Digest, Sha256};
 use dialout_model::id::MessageId;
 
 fn token(secret: &str, id: MessageId) -> String {
+    token_for(b"dialout audio url", secret, id)
+}
+
+fn token_for(domain: &[u8], secret: &str, id: MessageId) -> String {
     let mut h = Sha256::new();
-    for part in [
-        b"dialout audio url".as_slice(),
-        secret.as_bytes(),
-        id.as_uuid().as_bytes(),
-    ] {
+    for part in [domain, secret.as_bytes(), id.as_uuid().as_bytes()] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
@@ -26,6 +26,15 @@ fn hex(bytes: &[u8]) -> String {
 /// The 64-hex-digit key of a message's audio.
 pub fn url_key(secret: &str, id: MessageId) -> String {
     format!("{}{}", id.as_uuid().simple(), token(secret, id))
+}
+
+/// The 64-hex-digit key of a message's gather prompt (another token, same form).
+pub fn prompt_key(secret: &str, id: MessageId) -> String {
+    format!(
+        "{}{}",
+        id.as_uuid().simple(),
+        token_for(b"dialout prompt url", secret, id)
+    )
 }
 
 /// The message a key names, if the key is well formed (its token is checked by
@@ -45,7 +54,15 @@ pub fn key_message(key: &str) -> Option<MessageId> {
 
 /// Compares in constant time.
 pub fn key_matches(secret: &str, id: MessageId, key: &str) -> bool {
-    let want = url_key(secret, id);
+    same(&url_key(secret, id), key)
+}
+
+/// Whether `key` is the prompt key of message `id` (constant time).
+pub fn prompt_key_matches(secret: &str, id: MessageId, key: &str) -> bool {
+    same(&prompt_key(secret, id), key)
+}
+
+fn same(want: &str, key: &str) -> bool {
     want.len() == key.len()
         && want
             .bytes()

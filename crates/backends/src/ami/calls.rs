@@ -47,6 +47,10 @@ pub struct Call {
     /// The key of its audio in the cache, kept while the call lives (erasing another
     /// message of the same text leaves the file to this call).
     pub audio: Option<String>,
+    /// Whether the message is interactive (its results are also under `dialout-ivr/<id>`).
+    pub interactive: bool,
+    /// What AMD() and the last Read() reported.
+    pub ivr: crate::shared::ivr::IvrReport,
 }
 
 impl Call {
@@ -62,6 +66,8 @@ impl Call {
             placed_conn: None,
             reported_final: false,
             audio: None,
+            interactive: false,
+            ivr: Default::default(),
         }
     }
 
@@ -105,6 +111,16 @@ impl Call {
                 self.answered = true;
                 // A last resort when no restart could be proven (a new process after a
                 // sub-second crash): no message plays for an hour.
+                let stale = num(1).is_some_and(|at| now - at > stale_after + ANSWERED_STALE);
+                if (restarted || stale) && self.ended.is_none() {
+                    self.ended = Some(End::Hangup);
+                }
+            }
+            // An interactive call past its message, in its prompt: `h` makes it `complete`.
+            "gathering" => {
+                self.answered = true;
+                self.played = Some(f.get(2).is_none_or(|s| !s.eq_ignore_ascii_case("FAILED")));
+                // As for `answered`: no prompt waits for an hour.
                 let stale = num(1).is_some_and(|at| now - at > stale_after + ANSWERED_STALE);
                 if (restarted || stale) && self.ended.is_none() {
                     self.ended = Some(End::Hangup);
@@ -329,6 +345,16 @@ mod tests {
         assert_eq!(
             state(1, "failed 1 5", false),
             Some((State::Rescheduled, false))
+        );
+        assert_eq!(
+            state(1, "gathering 110 SUCCESS", false),
+            Some((State::CallInProgress, false)),
+            "in the prompt"
+        );
+        assert_eq!(
+            state(1, "gathering 110 SUCCESS", true),
+            Some((State::AnsweredComplete, true)),
+            "cut by a restart during the prompt: the message was heard"
         );
         assert_eq!(state(2, "failed 1 5", false), Some((State::Declined, true)));
         assert_eq!(

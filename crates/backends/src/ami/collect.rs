@@ -27,6 +27,7 @@ impl Inner {
                 }
                 let attempt = sender_u32(m, "ami_attempt").unwrap_or(1);
                 let mut c = Call::dialing(attempt, channel_id(m.id, attempt), 0);
+                c.interactive = !m.interactive.is_plain();
                 c.placed_ms = m
                     .extra_sender_data
                     .get("ami_placed_at_ms")
@@ -49,14 +50,14 @@ impl Inner {
                     c.unsure = true;
                 }
             }
-            let unsure: Vec<(MessageId, Placed)> = lock(&self.calls)
+            let unsure: Vec<(MessageId, Placed, bool)> = lock(&self.calls)
                 .by_id
                 .iter()
                 .filter(|(_, c)| c.unsure && c.ended.is_none())
-                .map(|(id, c)| (*id, (c.placed_ms, c.placed_conn)))
+                .map(|(id, c)| (*id, (c.placed_ms, c.placed_conn), c.interactive))
                 .collect();
             let stale = self.config.wait_time.as_secs() as i64 + 60;
-            for (id, (at, conn)) in unsure {
+            for (id, (at, conn), interactive) in unsure {
                 let mark = self.reread.load(Ordering::SeqCst);
                 match self.db_get(id).await {
                     Ok(_) if self.reread.load(Ordering::SeqCst) != mark => {
@@ -73,6 +74,17 @@ impl Inner {
                         report.warnings.push(format!("DBGet dialout/{id}: {e}"));
                         break;
                     }
+                }
+                // The results of AMD() and Read() after the outcome: the dialplan writes
+                // them before `complete`, so a `complete` read first has them all.
+                if interactive && let Err(e) = self.read_ivr(id).await {
+                    if let Some(c) = lock(&self.calls).by_id.get_mut(&id) {
+                        c.unsure = true;
+                    }
+                    report
+                        .warnings
+                        .push(format!("DBGet {}/{id}: {e}", super::ivr::FAMILY));
+                    break;
                 }
             }
         }
@@ -132,14 +144,21 @@ impl Inner {
                     continue;
                 }
                 c.reported_final |= v.is_final;
+                c.interactive |= !m.interactive.is_plain();
+                let reply = c.ivr.reply(&m.interactive, v.is_final && c.answered);
+                if v.state == State::AnsweredPartial
+                    && reply.answered_by == Some(dialout_model::interactive::AnsweredBy::Machine)
+                {
+                    v.reason = "an answering machine answered; the message was not left".into();
+                }
                 report.updates.push(StatusUpdate {
                     id: m.id,
                     state: v.state,
                     is_final: v.is_final,
                     error: v.error,
-                    sender_data: JsonMap::new(),
+                    sender_data: c.ivr.sender_data(),
                     reason: v.reason,
-                    reply: dialout_model::interactive::Reply::default(),
+                    reply,
                 });
             }
         }
@@ -189,13 +208,16 @@ impl Inner {
         // Final states stored: their AstDB keys go.
         if up {
             let in_flight: HashSet<MessageId> = pending.iter().map(|m| m.id).collect();
-            let done: Vec<MessageId> = lock(&self.calls)
+            let done: Vec<(MessageId, bool)> = lock(&self.calls)
                 .by_id
                 .iter()
                 .filter(|(id, c)| c.reported_final && !in_flight.contains(id))
-                .map(|(id, _)| *id)
+                .map(|(id, c)| (*id, c.interactive))
                 .collect();
-            for id in done {
+            for (id, interactive) in done {
+                if interactive && !self.db_del_in(super::ivr::FAMILY, id).await {
+                    continue;
+                }
                 if self.db_del(id).await {
                     lock(&self.calls).remove(id);
                 }

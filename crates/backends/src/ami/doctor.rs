@@ -135,6 +135,7 @@ pub async fn doctor(name: &str, settings: &AmiSettings, tts: &EspeakNg) -> Vec<C
                 Err(e) => fail(format!("the dialplan has context [{}]", config.context), e.to_string()),
             },
         );
+        checks.push(amd_loaded(&session).await);
         if let (AudioPlace::Url(base), Ok(_)) = (&config.audio, &test_audio) {
             let url = format!(
                 "{base}/{}.wav",
@@ -180,4 +181,43 @@ pub async fn doctor(name: &str, settings: &AmiSettings, tts: &EspeakNg) -> Vec<C
     }
     task.abort();
     checks
+}
+
+/// `module show like app_amd` (CLI through `Action: Command`): app_amd declines to load
+/// without amd.conf, and `AMD()` is then "No application" (the call hangs up at once). Only
+/// messages with a machine policy run `AMD()`.
+async fn amd_loaded(session: &Session) -> Check {
+    let what = "machine detection: app_amd is loaded (messages with a machine policy run AMD())";
+    match session
+        .request(&[
+            ("Action", "Command"),
+            ("Command", "module show like app_amd"),
+        ])
+        .await
+    {
+        Ok(r) if r.success() => {
+            let loaded = r
+                .response
+                .0
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("Output"))
+                .any(|(_, v)| v.trim_start().starts_with("app_amd.so"));
+            if loaded {
+                pass(what)
+            } else {
+                fail(
+                    what,
+                    "copy Asterisk's configs/samples/amd.conf.sample to /etc/asterisk/amd.conf, then asterisk -rx \"module load app_amd.so\" (or send no message with a machine policy through this backend)",
+                )
+            }
+        }
+        Ok(r) => fail(
+            what,
+            format!(
+                "Asterisk said {:?}: this check needs the `command` write right; or look on the PBX: asterisk -rx \"module show like app_amd\"",
+                r.message()
+            ),
+        ),
+        Err(e) => fail(what, e.to_string()),
+    }
 }

@@ -49,7 +49,9 @@ impl Events for Inner {
                         "hangup" if c.answered => {
                             c.ended.get_or_insert(End::Hangup);
                         }
-                        _ => {}
+                        _ => {
+                            super::ivr::apply_event(&mut c.ivr, p, super::now_epoch());
+                        }
                     }
                     changed = true;
                 }

@@ -158,6 +158,14 @@ impl Backend for Group {
         })
     }
 
+    /// Every member runs the same AMI dialplan.
+    fn check_interactive(
+        &self,
+        _ask: &dialout_model::interactive::Interactive,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
     fn pacing(&self) -> Option<&dyn Pacing> {
         Some(self)
     }

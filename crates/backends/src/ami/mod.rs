@@ -17,6 +17,7 @@ pub mod doctor;
 mod events;
 mod forget;
 pub mod group;
+mod ivr;
 mod place;
 mod proto;
 mod restarts;
@@ -282,14 +283,21 @@ impl Ami {
             let ours = audio::key_matches(self.inner.config.secret.expose(), m.id, key);
             return (ours && path.is_file()).then_some(path);
         }
+        let secret = self.inner.config.secret.expose();
+        let field = if audio::key_matches(secret, m.id, key) {
+            "audio"
+        } else if audio::prompt_key_matches(secret, m.id, key) {
+            "prompt_audio"
+        } else {
+            return None;
+        };
         if m.is_final_state
             || !matches!(self.inner.config.audio, AudioPlace::Url(_))
             || audio::key_message(key) != Some(m.id)
-            || !audio::key_matches(self.inner.config.secret.expose(), m.id, key)
         {
             return None;
         }
-        let cache_key = m.extra_sender_data.get("audio")?.as_str()?;
+        let cache_key = m.extra_sender_data.get(field)?.as_str()?;
         let path = self.inner.audio.path_of(cache_key);
         path.is_file().then_some(path)
     }
@@ -332,10 +340,14 @@ impl Inner {
     }
 
     async fn db_get(&self, id: MessageId) -> Result<Option<String>, AmiError> {
+        self.db_get_in("dialout", id).await
+    }
+
+    async fn db_get_in(&self, family: &str, id: MessageId) -> Result<Option<String>, AmiError> {
         let key = id.to_string();
         let r = self
             .session
-            .request(&[("Action", "DBGet"), ("Family", "dialout"), ("Key", &key)])
+            .request(&[("Action", "DBGet"), ("Family", family), ("Key", &key)])
             .await?;
         if !r.success() {
             // Only a missing key is "no record": a refusal (Asterisk shutting down, no
@@ -344,7 +356,7 @@ impl Inner {
                 return Ok(None);
             }
             return Err(AmiError::Refused(format!(
-                "Asterisk refused DBGet dialout/{key}: {}",
+                "Asterisk refused DBGet {family}/{key}: {}",
                 r.message()
             )));
         }
@@ -359,20 +371,24 @@ impl Inner {
     /// `Response: Success` (or a key already missing) counts: a DBDel refused while Asterisk
     /// shuts down deleted nothing, and is sent again after the next login.
     async fn db_del(&self, id: MessageId) -> bool {
+        self.db_del_in("dialout", id).await
+    }
+
+    async fn db_del_in(&self, family: &str, id: MessageId) -> bool {
         let key = id.to_string();
         match self
             .session
-            .request(&[("Action", "DBDel"), ("Family", "dialout"), ("Key", &key)])
+            .request(&[("Action", "DBDel"), ("Family", family), ("Key", &key)])
             .await
         {
             Ok(r) if r.success() => true,
             Ok(r) if r.message().to_ascii_lowercase().contains("not found") => true,
             Ok(r) => {
-                tracing::debug!(backend = %self.name, "DBDel dialout/{key} refused ({}); sent again later", r.message());
+                tracing::debug!(backend = %self.name, "DBDel {family}/{key} refused ({}); sent again later", r.message());
                 false
             }
             Err(e) => {
-                tracing::debug!(backend = %self.name, "DBDel dialout/{key}: {e}; sent again later");
+                tracing::debug!(backend = %self.name, "DBDel {family}/{key}: {e}; sent again later");
                 false
             }
         }
@@ -428,11 +444,10 @@ impl Inner {
     fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
         let keep: HashSet<String> = pending
             .iter()
-            .filter_map(|m| {
-                m.extra_sender_data
-                    .get("audio")?
-                    .as_str()
-                    .map(str::to_string)
+            .flat_map(|m| {
+                ["audio", "prompt_audio"]
+                    .into_iter()
+                    .filter_map(|k| m.extra_sender_data.get(k)?.as_str().map(str::to_string))
             })
             .collect();
         match self.audio.cleanup(&keep, AUDIO_GRACE) {
@@ -470,6 +485,14 @@ impl Backend for Ami {
 
     async fn cancel(&self, message: &Message) -> Result<Cancel, BackendError> {
         Ok(self.cancel_call(message))
+    }
+
+    /// The AMI dialplan carries AMD() and Read() (Exten `ivr`).
+    fn check_interactive(
+        &self,
+        _ask: &dialout_model::interactive::Interactive,
+    ) -> Result<(), String> {
+        Ok(())
     }
 
     fn pacing(&self) -> Option<&dyn Pacing> {

@@ -12,6 +12,7 @@ use super::config::AudioPlace;
 use super::session::Link;
 use super::{Inner, SETTLE, action_id, channel_id, lock, now_ms};
 use crate::backend::{Accepted, Publish};
+use crate::shared::ivr;
 use crate::tts::{AudioCache, AudioFile, TtsError};
 use dialout_model::message::{JsonMap, Message};
 
@@ -30,15 +31,26 @@ impl Inner {
         mut extra: JsonMap,
     ) -> Result<Publish, Publish> {
         self.ready_to_dial().await?;
-        let file = self.render(m).await?;
+        let file = self.render(&m.content).await?;
+        // The prompt is spoken by the same voice as the message.
+        let prompt = match m.interactive.gather.as_ref().and_then(|g| g.prompt()) {
+            Some(text) => Some(self.render(text).await?),
+            None => None,
+        };
         let at = now_ms();
         self.write_trace(m, attempt, at / 1000).await?;
         let (aid, chan) = (action_id(m.id, attempt), channel_id(m.id, attempt));
         let mut call = Call::dialing(attempt, chan.clone(), at);
         call.audio = Some(file.key.clone());
+        call.interactive = !m.interactive.is_plain();
         lock(&self.calls).insert(m.id, call);
-        let target = self.audio_target(m, &file);
-        self.originate(m, &aid, &chan, &target).await?;
+        let target = self.audio_target(m, &file, false);
+        let prompt_target = prompt.as_ref().map(|p| self.audio_target(m, p, true));
+        let vars = ivr::variables(&m.interactive, prompt_target.as_deref());
+        self.originate(m, (&aid, &chan), &target, &vars).await?;
+        if let Some(p) = prompt {
+            extra.insert("prompt_audio".into(), Value::String(p.key));
+        }
         extra.insert("ami_attempt".into(), Value::from(attempt));
         extra.insert("ami_placed_at_ms".into(), Value::from(at));
         extra.insert("ami_action_id".into(), Value::String(aid.clone()));
@@ -66,8 +78,8 @@ impl Inner {
     }
 
     /// The message spoken into the audio cache (blocking work, off the executor).
-    async fn render(&self, m: &Message) -> Result<AudioFile, Publish> {
-        let (text, voice, audio) = (m.content.clone(), self.config.voice.clone(), &self.audio);
+    async fn render(&self, text: &str) -> Result<AudioFile, Publish> {
+        let (text, voice, audio) = (text.to_string(), self.config.voice.clone(), &self.audio);
         let cache = AudioCache::new(audio.dir().to_path_buf(), audio.tts().clone(), None, None);
         let rendered = crate::shared::blocking::run(move || cache.ensure(&text, &voice))
             .await
@@ -90,12 +102,13 @@ impl Inner {
     }
 
     /// Where Asterisk reads the audio: a URL of `dialout serve`, or a shared folder.
-    fn audio_target(&self, m: &Message, file: &AudioFile) -> String {
+    fn audio_target(&self, m: &Message, file: &AudioFile, prompt: bool) -> String {
+        let secret = self.config.secret.expose();
         match &self.config.audio {
-            AudioPlace::Url(u) => format!(
-                "{u}/{}.wav",
-                audio::url_key(self.config.secret.expose(), m.id)
-            ),
+            AudioPlace::Url(u) if prompt => {
+                format!("{u}/{}.wav", audio::prompt_key(secret, m.id))
+            }
+            AudioPlace::Url(u) => format!("{u}/{}.wav", audio::url_key(secret, m.id)),
             AudioPlace::Shared(d) => d.join(&file.key).to_string_lossy().into_owned(),
         }
     }
@@ -129,9 +142,9 @@ impl Inner {
     async fn originate(
         &self,
         m: &Message,
-        aid: &str,
-        chan: &str,
+        (aid, chan): (&str, &str),
         target: &str,
+        ivr_vars: &[(&'static str, String)],
     ) -> Result<(), Publish> {
         let id = m.id.to_string();
         let dial = self.config.channel.render(&m.recipient);
@@ -143,7 +156,7 @@ impl Inner {
             ("ActionID", aid),
             ("Channel", &dial),
             ("Context", &self.config.context),
-            ("Exten", "s"),
+            ("Exten", ivr::exten(&m.interactive)),
             ("Priority", "1"),
             ("Async", "true"),
             ("Timeout", &timeout),
@@ -154,6 +167,10 @@ impl Inner {
         }
         headers.push(("Variable", &var_id));
         headers.push(("Variable", &var_audio));
+        let more: Vec<String> = ivr_vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for v in &more {
+            headers.push(("Variable", v));
+        }
         match self.session.request_on(&headers).await {
             Ok((r, conn)) if r.success() => {
                 if let Some(c) = lock(&self.calls).by_id.get_mut(&m.id) {

@@ -261,6 +261,37 @@ pub fn dialplan_check(context: &str, etc: &Path) -> Check {
     )
 }
 
+/// Whether `app_amd` can load: it declines to without `amd.conf`, and `AMD()` is then "No
+/// application" (the call hangs up right after the answer). Only messages with a machine
+/// policy run `AMD()`; a plain message never needs it.
+pub fn amd_check(etc: &Path) -> Check {
+    if !etc.join("extensions.conf").is_file() {
+        return pass(format!(
+            "machine detection: {} is not on this machine; messages with a machine policy need {}/amd.conf on the PBX (app_amd does not load without it)",
+            etc.display(),
+            etc.display()
+        ));
+    }
+    let conf = etc.join("amd.conf");
+    if conf.is_file() {
+        pass(format!(
+            "machine detection: {} exists (app_amd loads)",
+            conf.display()
+        ))
+    } else {
+        fail(
+            format!(
+                "machine detection: {} exists (app_amd does not load without it; messages with a machine policy would hang up at AMD())",
+                conf.display()
+            ),
+            format!(
+                "copy Asterisk's configs/samples/amd.conf.sample to {}, then asterisk -rx \"module load app_amd.so\" (or send no message with a machine policy through this backend)",
+                conf.display()
+            ),
+        )
+    }
+}
+
 /// Every check, in the order an admin fixes things. Nothing is created or changed except
 /// probe files that are removed at once.
 pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> {
@@ -318,6 +349,7 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
     });
     out.push(audio);
     out.push(dialplan_check(&config.context, etc));
+    out.push(amd_check(etc));
     out.push(report);
     out
 }
@@ -325,6 +357,17 @@ pub fn doctor(config: &AsteriskConfig, tts: &dyn Tts, etc: &Path) -> Vec<Check> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amd_needs_its_configuration_file() {
+        let etc = tempfile::tempdir().unwrap();
+        assert!(amd_check(etc.path()).ok, "not a PBX machine: only a hint");
+        fs::write(etc.path().join("extensions.conf"), "").unwrap();
+        let missing = amd_check(etc.path());
+        assert!(!missing.ok && missing.fix.unwrap().contains("amd.conf.sample"));
+        fs::write(etc.path().join("amd.conf"), "[general]\n").unwrap();
+        assert!(amd_check(etc.path()).ok);
+    }
 
     #[test]
     fn dialplan_is_found_through_an_include() {

@@ -274,10 +274,25 @@ impl Inner {
                 };
             }
         }
-        let file = match self
-            .config
-            .call_file_retrying(message, &audio.playback_name(), retries)
-        {
+        // The prompt is spoken by the same voice as the message.
+        let prompt = match message.interactive.gather.as_ref().and_then(|g| g.prompt()) {
+            None => None,
+            Some(text) => match self.audio.ensure(text, &self.config.voice) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    return Publish::Retry {
+                        error: format!("the gather prompt: {e}"),
+                        ambiguous: false,
+                    };
+                }
+            },
+        };
+        let file = match self.config.call_file_retrying(
+            message,
+            &audio.playback_name(),
+            prompt.as_ref().map(|p| p.playback_name()).as_deref(),
+            retries,
+        ) {
             Ok(f) => f,
             Err(e) => {
                 return Publish::Failed {
@@ -286,11 +301,18 @@ impl Inner {
             }
         };
         match publish::spool(&file) {
-            Spooled::Done(p) => Publish::Accepted(self.accepted(
-                message,
-                (Some(&audio.key), retries),
-                format!("spooled {}", p.display()),
-            )),
+            Spooled::Done(p) => {
+                let mut a = self.accepted(
+                    message,
+                    (Some(&audio.key), retries),
+                    format!("spooled {}", p.display()),
+                );
+                if let Some(pr) = &prompt {
+                    a.sender_data
+                        .insert("prompt_audio".into(), Value::String(pr.key.clone()));
+                }
+                Publish::Accepted(a)
+            }
             Spooled::AlreadyThere(p) => Publish::Accepted(self.accepted(
                 message,
                 (Some(&audio.key), retries),
@@ -342,7 +364,7 @@ impl Inner {
                     continue;
                 };
                 for (k, v) in parsed.call.variables() {
-                    if k == "DIALOUT_AUDIO"
+                    if (k == "DIALOUT_AUDIO" || k == "DIALOUT_PROMPT")
                         && let Some(stem) =
                             std::path::Path::new(v).file_name().and_then(|s| s.to_str())
                     {
@@ -357,11 +379,13 @@ impl Inner {
     fn cleanup_audio_now(&self, pending: &[Message]) -> usize {
         let mut keep: HashSet<String> = pending
             .iter()
-            .filter_map(|m| {
-                m.extra_sender_data
-                    .get("audio")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
+            .flat_map(|m| {
+                ["audio", "prompt_audio"].into_iter().filter_map(|k| {
+                    m.extra_sender_data
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
             })
             .collect();
         keep.extend(self.spooled_audio());
@@ -432,6 +456,14 @@ impl Backend for Asterisk {
         let inner = self.inner.clone();
         let message = message.clone();
         blocking(move || inner.publish(&message)).await
+    }
+
+    /// Both dialplan forms carry AMD() and Read() (Extension `ivr`).
+    fn check_interactive(
+        &self,
+        _ask: &dialout_model::interactive::Interactive,
+    ) -> Result<(), String> {
+        Ok(())
     }
 
     async fn details(&self, message: &Message) -> crate::backend::Details {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use dialout_callfile::{Action, Call, CallFile, SpoolError};
 
 use super::config::AsteriskConfig;
+use crate::shared::ivr;
 use dialout_model::id::MessageId;
 use dialout_model::message::Message;
 
@@ -50,7 +51,7 @@ impl AsteriskConfig {
     /// The call file of one message. `audio` is the playback name (no extension).
     pub fn call_file(&self, message: &Message, audio: &Path) -> Result<CallFile, String> {
         let retries = self.max_retries_for(message, jiff::Timestamp::now());
-        self.call_file_retrying(message, audio, retries)
+        self.call_file_retrying(message, audio, None, retries)
     }
 
     /// Asterisk's own retries for `message` spooled at `now`: those that start before the
@@ -75,11 +76,13 @@ impl AsteriskConfig {
         u32::try_from(fit).unwrap_or(u32::MAX).min(self.max_retries)
     }
 
-    /// The call file with `retries` for MaxRetries.
+    /// The call file with `retries` for MaxRetries; `prompt` is the gather prompt's
+    /// playback name, for an interactive message that has one.
     pub fn call_file_retrying(
         &self,
         message: &Message,
         audio: &Path,
+        prompt: Option<&Path>,
         retries: u32,
     ) -> Result<CallFile, String> {
         let name = file_name(message.id);
@@ -97,10 +100,18 @@ impl AsteriskConfig {
         if let Some(c) = &self.callerid {
             call = call.callerid(c.clone());
         }
+        let prompt = prompt.map(|p| p.to_string_lossy().into_owned());
+        for (k, v) in ivr::variables(&message.interactive, prompt.as_deref()) {
+            call = call.var(k, v);
+        }
         let call = call.build().map_err(|e| e.to_string())?;
         let mut file = CallFile::builder()
             .call(call)
-            .action(Action::context(self.context.clone(), "s", 1))
+            .action(Action::context(
+                self.context.clone(),
+                ivr::exten(&message.interactive),
+                1,
+            ))
             .archive(true)
             .filename(name)
             .spool_dir(self.spool_dir.clone())
@@ -195,7 +206,7 @@ mod tests {
             assert_eq!(c.max_retries_for(&m, now), retries, "{left_secs} s left");
         }
         let file = c
-            .call_file_retrying(&m, Path::new("dialout/x"), 0)
+            .call_file_retrying(&m, Path::new("dialout/x"), None, 0)
             .unwrap()
             .render();
         assert!(file.contains("Maxretries: 0"), "{file}");

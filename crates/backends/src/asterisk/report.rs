@@ -1,7 +1,10 @@
 //! The report lines the shipped dialplan appends (`dialplan/dialout.conf`):
 //! `answered EPOCH ATTEMPT`, `complete EPOCH ATTEMPT`, `failed EPOCH ATTEMPT REASON`,
 //! `hangup EPOCH ATTEMPT`; `complete` ends with `${PLAYBACKSTATUS}` (SUCCESS or FAILED). Fields are split on single spaces so that an empty variable keeps
-//! the positions of the others.
+//! the positions of the others. Interactive messages add `amd EPOCH ATTEMPT AMDSTATUS
+//! AMDCAUSE` and `read EPOCH ATTEMPT TRY READSTATUS DIGITS` (kept in [`Report::ivr`]).
+
+use crate::shared::ivr::{IvrReport, ReadResult};
 
 /// One line of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub struct Report {
     pub lines: Vec<Line>,
     /// Lines that mean nothing to dialout (kept for a warning).
     pub odd: Vec<String>,
+    /// What AMD() and the last Read() said.
+    pub ivr: IvrReport,
 }
 
 impl Report {
@@ -41,6 +46,27 @@ impl Report {
             }
             let f: Vec<&str> = line.split(' ').collect();
             let num = |i: usize| f.get(i).and_then(|s| s.trim().parse::<u32>().ok());
+            let word = |i: usize| f.get(i).map_or(String::new(), |s| s.trim().to_string());
+            let epoch = f
+                .get(1)
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .unwrap_or(0);
+            match f[0] {
+                "amd" => {
+                    report.ivr.amd = Some((epoch, word(3), word(4)));
+                    continue;
+                }
+                "read" => {
+                    report.ivr.read = Some(ReadResult {
+                        at: epoch,
+                        try_no: num(3).unwrap_or(1),
+                        status: word(4),
+                        digits: word(5),
+                    });
+                    continue;
+                }
+                _ => {}
+            }
             let parsed = match f[0] {
                 "answered" => Some(Line::Answered { attempt: num(2) }),
                 "complete" => Some(Line::Complete {

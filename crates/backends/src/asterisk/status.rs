@@ -52,7 +52,7 @@ impl Inner {
             .get("max_attempts")
             .and_then(Value::as_u64)
             .map_or(self.config.max_retries + 1, |n| n as u32);
-        let Some(v) = judge(&seen, &report, max_attempts) else {
+        let Some(mut v) = judge(&seen, &report, max_attempts) else {
             return Ok(None);
         };
         // Failed attempts are kept with the message, so each retry shows in its history.
@@ -72,6 +72,15 @@ impl Inner {
         if v.state == message.state && !v.is_final && !new_failure {
             return Ok(None);
         }
+        let reply = report
+            .ivr
+            .reply(&message.interactive, v.is_final && report.answered());
+        data.extend(report.ivr.sender_data());
+        if v.state == dialout_model::state::State::AnsweredPartial
+            && reply.answered_by == Some(dialout_model::interactive::AnsweredBy::Machine)
+        {
+            v.reason = "an answering machine answered; the message was not left".into();
+        }
         Ok(Some(StatusUpdate {
             id: message.id,
             state: v.state,
@@ -79,7 +88,7 @@ impl Inner {
             error: v.error,
             sender_data: data,
             reason: v.reason,
-            reply: dialout_model::interactive::Reply::default(),
+            reply,
         }))
     }
 

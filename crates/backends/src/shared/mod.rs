@@ -2,5 +2,6 @@
 
 pub mod blocking;
 pub mod check;
+pub mod ivr;
 pub mod pacer;
 pub mod secret;

@@ -46,6 +46,16 @@ pub struct Rig {
 
 impl Rig {
     pub fn start(fake: &FakeAmi, dir: &std::path::Path, calls: usize) -> Rig {
+        Rig::start_with(fake, dir, calls, Default::default())
+    }
+
+    /// Every message carries `interactive` (a gather, a machine policy).
+    pub fn start_with(
+        fake: &FakeAmi,
+        dir: &std::path::Path,
+        calls: usize,
+        interactive: dialout_model::interactive::Interactive,
+    ) -> Rig {
         let table: toml::Table = toml::from_str(&format!(
             "host = \"127.0.0.1\"\nport = {}\nusername = \"dialout\"\nsecret = \"bench\"\nchannel = \"Local/{{digits}}@callee\"\n\
              audio_url = \"http://dialout.example:8080/audio\"\naudio_dir = \"{}/audio\"\nmax_in_flight = 50\ncalls_per_second = 200\n",
@@ -59,7 +69,9 @@ impl Rig {
         let new: Vec<NewMessage> = (0..calls)
             .map(|i| {
                 let n = PhoneNumber::from_e164(&number(i)).unwrap();
-                NewMessage::new(n, "Your order has shipped.", "pbx")
+                let mut m = NewMessage::new(n, "Your order has shipped.", "pbx");
+                m.interactive = interactive.clone();
+                m
             })
             .collect();
         store

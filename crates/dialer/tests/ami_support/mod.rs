@@ -94,6 +94,7 @@ pub async fn intake(backend: &dyn Backend, messages: &mut [Message]) -> Vec<Stat
         m.is_final_state = u.is_final;
         m.error = u.error;
         m.extra_sender_data.extend(u.sender_data);
+        m.reply.merge(&u.reply);
         seen.push(u.state);
     }
     seen

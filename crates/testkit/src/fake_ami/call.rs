@@ -53,7 +53,7 @@ fn originate_response(o: &Originated, success: bool, channel: &str, reason: u32)
 }
 
 pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
-    let (generation, callee, seq, playback, setup, h_time, answer_time) = {
+    let (generation, callee, seq, playback, setup, h_time, answer_time, ivr_times) = {
         let mut st = shared.lock();
         st.seq += 1;
         let callee = st
@@ -70,8 +70,10 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
             st.setup,
             st.h_time,
             st.answer_time,
+            (st.ivr_scale, st.prompt_secs, st.amd_loaded),
         )
     };
+    let (scale, prompt_secs, amd_loaded) = ivr_times;
     let id = o.variable("DIALOUT_ID").unwrap_or("").to_string();
     let chan1 = format!("{}-{seq:08x};1", o.channel);
     let chan2 = format!("{}-{seq:08x};2", o.channel);
@@ -146,6 +148,15 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
             hangs_up_after,
         } => (ring, hangs_up_after, true),
         Callee::AnswersAudioFails { ring } => (ring, None, false),
+        Callee::Talks {
+            ring,
+            hangs_up_after,
+            ..
+        } => (
+            ring,
+            hangs_up_after.map(|s| Duration::from_secs_f64(s * scale)),
+            true,
+        ),
         Callee::Busy { after } | Callee::Congestion { after } => {
             tokio::time::sleep(after.min(timeout)).await;
             let busy = matches!(callee, Callee::Busy { .. });
@@ -218,23 +229,43 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
         &id,
         &[("Phase", "answered".into())],
     ));
-    let heard_all = listen.is_none_or(|l| l >= playback);
-    tokio::time::sleep(listen.map_or(playback, |l| l.min(playback))).await;
-    if shared.lock().generation != generation {
-        return;
-    }
-    if heard_all {
-        let status = if audio_ok { "SUCCESS" } else { "FAILED" };
-        db_set(format!("complete {} {status}", epoch()));
-        emit(user_event(
-            &chan1,
-            &uid1,
-            &id,
-            &[
-                ("Phase", "complete".into()),
-                ("PlaybackStatus", status.into()),
-            ],
-        ));
+    if o.exten == "ivr" {
+        let party = match &callee {
+            Callee::Talks { party, .. } => party.clone(),
+            _ => crate::fake_asterisk::Party::person(&[]),
+        };
+        let user = |h: &[(&str, String)]| emit(user_event(&chan1, &uid1, &id, h));
+        let db = |family: &str, value: String| {
+            let mut st = shared.lock();
+            if st.generation == generation {
+                st.db.insert(format!("{family}/{id}"), value);
+            }
+        };
+        let tl = super::ivr::Timeline {
+            answered: std::time::Instant::now(),
+            scale,
+            hangup_at: listen.map(|l| l.as_secs_f64() / scale),
+        };
+        let machine = o.variable("DIALOUT_MACHINE").is_some_and(|m| !m.is_empty());
+        // Without app_amd: "No application 'AMD'", and the call hangs up at that priority.
+        if !machine || amd_loaded {
+            let line = super::ivr::Line {
+                user_event: &user,
+                db: &db,
+            };
+            let message = playback.as_secs_f64() / scale;
+            super::ivr::run(&line, &o, &party, &tl, (message, prompt_secs)).await;
+        }
+        if shared.lock().generation != generation {
+            return;
+        }
+    } else {
+        let heard_all = listen.is_none_or(|l| l >= playback);
+        tokio::time::sleep(listen.map_or(playback, |l| l.min(playback))).await;
+        if shared.lock().generation != generation {
+            return;
+        }
+        plain_complete(heard_all, audio_ok, &db_set, &emit, (&chan1, &uid1, &id));
     }
     emit(hangup(&chan2, &uid2, 16, "Normal Clearing"));
     phase("h");
@@ -243,9 +274,8 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
     {
         let mut st = shared.lock();
         let key = format!("dialout/{id}");
-        if st.generation == generation && st.db.get(&key).is_some_and(|v| v.starts_with("answered"))
-        {
-            st.db.insert(key, format!("hangup {} 16", epoch()));
+        if st.generation == generation {
+            h_extension(&mut st.db, &key);
         }
     }
     emit(user_event(
@@ -260,4 +290,42 @@ pub(crate) async fn run(shared: Arc<Shared>, o: Originated) {
         .hung_up
         .insert(id.clone(), std::time::SystemTime::now());
     emit(hangup(&chan1, &uid1, 16, "Normal Clearing"));
+}
+
+/// The `complete` step of the plain extension `s`: AstDB, then the UserEvent.
+fn plain_complete(
+    heard_all: bool,
+    audio_ok: bool,
+    db_set: &dyn Fn(String),
+    emit: &dyn Fn(Packet) -> bool,
+    (chan1, uid1, id): (&str, &str, &str),
+) {
+    if heard_all {
+        let status = if audio_ok { "SUCCESS" } else { "FAILED" };
+        db_set(format!("complete {} {status}", epoch()));
+        emit(user_event(
+            chan1,
+            uid1,
+            id,
+            &[
+                ("Phase", "complete".into()),
+                ("PlaybackStatus", status.into()),
+            ],
+        ));
+    }
+}
+
+/// The `h` extension's AstDB step: `answered` becomes `hangup`, `gathering` becomes
+/// `complete` (a `complete` one stays).
+pub(crate) fn h_extension(db: &mut std::collections::BTreeMap<String, String>, key: &str) {
+    match db.get(key) {
+        Some(v) if v.starts_with("answered") => {
+            db.insert(key.to_string(), format!("hangup {} 16", epoch()));
+        }
+        Some(v) if v.starts_with("gathering ") => {
+            let rest = v["gathering ".len()..].to_string();
+            db.insert(key.to_string(), format!("complete {rest}"));
+        }
+        _ => {}
+    }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use crate::fake_asterisk::Party;
+
 /// One callee's behaviour, in real (short) time.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Callee {
@@ -21,6 +23,14 @@ pub enum Callee {
     Congestion { after: Duration },
     /// No route (Reason 0), at once.
     Unreachable,
+    /// Answers after `ring` as `party` (what AMD hears, the keys it presses, in fake seconds
+    /// after the answer, see [`crate::fake_asterisk::Party`]); hangs up `hangs_up_after`
+    /// fake seconds after answering, if given. Only the `ivr` extension looks at the party.
+    Talks {
+        ring: Duration,
+        party: Party,
+        hangs_up_after: Option<f64>,
+    },
 }
 
 impl Callee {
@@ -49,6 +59,21 @@ impl Callee {
     pub fn congestion() -> Callee {
         Callee::Congestion {
             after: Duration::from_millis(20),
+        }
+    }
+    pub fn talks(party: Party) -> Callee {
+        Callee::Talks {
+            ring: Duration::from_millis(20),
+            party,
+            hangs_up_after: None,
+        }
+    }
+    /// `party`, hanging up `secs` fake seconds after the answer.
+    pub fn talks_then_hangs_up(party: Party, secs: f64) -> Callee {
+        Callee::Talks {
+            ring: Duration::from_millis(20),
+            party,
+            hangs_up_after: Some(secs),
         }
     }
 }

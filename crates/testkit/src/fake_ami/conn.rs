@@ -206,6 +206,31 @@ pub(crate) async fn serve(shared: Arc<Shared>, sock: TcpStream) {
                             .with("ListContexts", 1),
                     ));
                 }
+                "command" if action.get("Command") == Some("module show like app_amd") => {
+                    // main/manager.c: one `Output:` per line; main/cli.c's module list.
+                    let loaded = shared.lock().amd_loaded;
+                    let mut p = success().with("Message", "Command output follows").with(
+                        "Output",
+                        format!(
+                            "{:<30} {:<40} {:<10} {:<11} {:>13}",
+                            "Module", "Description", "Use Count", "Status", "Support Level"
+                        ),
+                    );
+                    if loaded {
+                        p = p.with(
+                            "Output",
+                            format!(
+                                "{:<30} {:<40} {:<10} {:<11} {:>13}",
+                                "app_amd.so",
+                                "Answering Machine Detection Application",
+                                0,
+                                "Running",
+                                "extended"
+                            ),
+                        );
+                    }
+                    reply(p.with("Output", format!("{} modules loaded", u8::from(loaded))));
+                }
                 _ => reply(error("Invalid/unknown command")),
             }
         }

@@ -7,11 +7,15 @@
 //! without a word, calls gone, AstDB kept), `FullyBooted` with `Uptime` after each login.
 //!
 //! It runs dialout's AMI dialplan the way Asterisk would (answered, complete, failed with
-//! `${REASON}`, h with `${HANGUPCAUSE}`), in real but short time.
+//! `${REASON}`, h with `${HANGUPCAUSE}`), in real but short time. Exten `ivr` (interactive
+//! calls) runs AMD, WaitForSilence, the message and Read with the fake Asterisk's timings
+//! for a [`Callee::Talks`], `ivr_scale` times faster; `module show like app_amd` answers as
+//! `amd_loaded` says (without it a machine policy hangs up right after the answer).
 
 mod call;
 mod callee;
 mod conn;
+mod ivr;
 pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};
@@ -113,6 +117,12 @@ pub(crate) struct State {
     pub actions: Vec<String>,
     /// When each call's last Hangup event was sent, by DIALOUT_ID.
     pub hung_up: HashMap<String, std::time::SystemTime>,
+    /// Real seconds per fake second of an interactive call's timeline.
+    pub ivr_scale: f64,
+    /// The gather prompt's length, in fake seconds.
+    pub prompt_secs: f64,
+    /// Whether `app_amd` is loaded (it is not without an amd.conf).
+    pub amd_loaded: bool,
 }
 
 pub(crate) struct Shared {
@@ -191,6 +201,9 @@ impl FakeAmi {
                 failed_logins: 0,
                 actions: Vec::new(),
                 hung_up: HashMap::new(),
+                ivr_scale: 0.01,
+                prompt_secs: 5.04,
+                amd_loaded: true,
             }),
         });
         let s = shared.clone();
@@ -217,6 +230,23 @@ impl FakeAmi {
 
     pub fn default_callee(&self, callee: Callee) {
         self.shared.lock().default_callee = callee;
+    }
+
+    /// Real seconds per fake second of an interactive call (default 0.01: AMD's 2 s verdict
+    /// comes after 20 ms, a 5 s Read timeout lasts 50 ms). The message lasts `playback`.
+    pub fn ivr_scale(&self, scale: f64) {
+        self.shared.lock().ivr_scale = scale;
+    }
+
+    /// The gather prompt's length in fake seconds (default 5.04, the reference's prompt).
+    pub fn prompt_length(&self, secs: f64) {
+        self.shared.lock().prompt_secs = secs;
+    }
+
+    /// Whether `app_amd` is loaded (`module show like app_amd` tells; default yes). Without
+    /// it `AMD()` is "No application" and the call hangs up at that priority.
+    pub fn amd_loaded(&self, loaded: bool) {
+        self.shared.lock().amd_loaded = loaded;
     }
 
     /// How long Playback of the message lasts.
@@ -297,12 +327,11 @@ impl FakeAmi {
             let mut st = self.shared.lock();
             st.generation += 1;
             st.phase = Phase::ShuttingDown;
-            let now = epoch();
             let cut: Vec<LiveCall> = st.live.drain().map(|(_, c)| c).collect();
             for c in cut {
                 let key = format!("dialout/{}", c.dialout_id);
-                if c.answered && st.db.get(&key).is_some_and(|v| v.starts_with("answered")) {
-                    st.db.insert(key, format!("hangup {now} 16"));
+                if c.answered {
+                    call::h_extension(&mut st.db, &key);
                 }
             }
         }

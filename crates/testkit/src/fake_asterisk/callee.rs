@@ -33,6 +33,40 @@ pub enum Callee {
     Rejects { after: f64 },
     /// Cannot be dialed at all (REASON 0), at once.
     Unreachable,
+    /// Rings `ring` seconds, answers, and behaves as `party` (what AMD hears, the keys it
+    /// presses); hangs up `hangup_after` seconds after answering, if given.
+    Talks {
+        ring: f64,
+        party: Party,
+        hangup_after: Option<f64>,
+    },
+}
+
+/// Who picked up, as `AMD()`, `WaitForSilence()` and `Read()` meet them. The callee's audio
+/// starts 0.5 s after the answer (its `Answer()` waits that long for a first frame from the
+/// caller, and AMD and Wait send none). Key times are seconds after the answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Party {
+    /// A person: says something for `speech` seconds ("Hello?" is about 0.6 s), then
+    /// stays silent (real silence frames), pressing `keys` at the given times.
+    Person { speech: f64, keys: Vec<(f64, char)> },
+    /// An answering machine: a spoken greeting of `greeting` seconds, a 1 s beep, then
+    /// silence frames.
+    Machine { greeting: f64 },
+    /// Answers and sends silence frames only.
+    Silence,
+    /// Answers and sends no frames at all (a Local leg in `Wait()`).
+    NoMedia,
+}
+
+impl Party {
+    /// A person who says "Hello?" and presses `keys` (seconds after the answer, key).
+    pub fn person(keys: &[(f64, char)]) -> Party {
+        Party::Person {
+            speech: 0.6,
+            keys: keys.to_vec(),
+        }
+    }
 }
 
 impl Callee {
@@ -68,6 +102,30 @@ impl Callee {
     }
     pub fn unreachable() -> Callee {
         Callee::Unreachable
+    }
+    /// Answers after one second as `party` and stays on until the PBX hangs up.
+    pub fn talks(party: Party) -> Callee {
+        Callee::Talks {
+            ring: 1.0,
+            party,
+            hangup_after: None,
+        }
+    }
+    /// Answers after one second as `party`, hangs up `secs` after answering.
+    pub fn talks_then_hangs_up(party: Party, secs: f64) -> Callee {
+        Callee::Talks {
+            ring: 1.0,
+            party,
+            hangup_after: Some(secs),
+        }
+    }
+    /// Who AMD and Read meet on answer: a plain answering callee is a person who presses
+    /// nothing.
+    pub(crate) fn party(&self) -> Party {
+        match self {
+            Callee::Talks { party, .. } => party.clone(),
+            _ => Party::person(&[]),
+        }
     }
 }
 
@@ -108,7 +166,10 @@ impl Callee {
             }
         };
         match *self {
-            Callee::Answers { ring, hangup_after } => {
+            Callee::Answers { ring, hangup_after }
+            | Callee::Talks {
+                ring, hangup_after, ..
+            } => {
                 if ring >= wait {
                     DialResult::Failed {
                         after: wait,

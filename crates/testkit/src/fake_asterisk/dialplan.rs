@@ -10,6 +10,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::callee::Party;
 use super::clock::{FakeMillis, secs};
 
 /// A dialplan outside the supported subset, or unreadable.
@@ -28,7 +29,18 @@ pub enum DialplanError {
     },
 }
 
-const APPS: [&str; 6] = ["Answer", "Playback", "Hangup", "Wait", "NoOp", "Set"];
+const APPS: [&str; 10] = [
+    "Answer",
+    "Playback",
+    "Hangup",
+    "Wait",
+    "NoOp",
+    "Set",
+    "GotoIf",
+    "AMD",
+    "Read",
+    "WaitForSilence",
+];
 
 /// One priority of an extension.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +57,8 @@ pub struct Step {
 #[derive(Clone, Debug, Default)]
 pub struct Dialplan {
     contexts: HashMap<String, HashMap<String, BTreeMap<i32, Step>>>,
+    /// (context, extension, label) → priority, from `n(label)`.
+    labels: HashMap<(String, String, String), i32>,
 }
 
 impl Dialplan {
@@ -121,6 +135,11 @@ impl Dialplan {
                 }
                 other => return Err(unsupported(&format!("keyword `{other}`"))),
             };
+            let (prio, label) = match prio.strip_prefix("n(").and_then(|l| l.strip_suffix(')')) {
+                Some(l) if !l.is_empty() => ("n".to_string(), Some(l.to_string())),
+                _ => (prio, None),
+            };
+            let ctx_name = ctx.clone();
             let prios = dp
                 .contexts
                 .entry(ctx)
@@ -162,6 +181,9 @@ impl Dialplan {
                     line,
                 },
             );
+            if let Some(l) = label {
+                dp.labels.insert((ctx_name, exten.clone(), l), number);
+            }
             last_exten = Some(exten);
         }
         Ok(dp)
@@ -170,6 +192,16 @@ impl Dialplan {
     /// The step at (context, extension, priority), if any.
     pub fn step(&self, context: &str, exten: &str, priority: i32) -> Option<&Step> {
         self.contexts.get(context)?.get(exten)?.get(&priority)
+    }
+
+    /// The priority a `GotoIf` target names: a number or a label of the same extension.
+    pub fn priority_of(&self, context: &str, exten: &str, target: &str) -> Option<i32> {
+        if let Ok(n) = target.parse::<i32>() {
+            return Some(n);
+        }
+        self.labels
+            .get(&(context.to_string(), exten.to_string(), target.to_string()))
+            .copied()
     }
 
     /// Whether the context exists.
@@ -224,35 +256,10 @@ fn split_app(app: &str) -> Result<(String, String), String> {
     Ok((canon.to_string(), args.to_string()))
 }
 
-/// Only plain `${NAME}` references are in the subset.
+/// Only `${NAME}`, `${FILTER(..)}` and simple `$[...]` are in the subset (see `expr`): a dry
+/// run with every variable `1` finds anything else.
 fn check_expressions(args: &str) -> Result<(), String> {
-    let b = args.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' && b.get(i + 1) == Some(&b'[') {
-            return Err("expression `$[...]`".to_string());
-        }
-        if b[i] == b'$' && b.get(i + 1) == Some(&b'{') {
-            let Some(end) = args[i + 2..].find('}') else {
-                return Err("unterminated `${`".to_string());
-            };
-            let inner = &args[i + 2..i + 2 + end];
-            if let Some((func, _)) = inner.split_once('(') {
-                return Err(format!("function `{func}`"));
-            }
-            if inner.is_empty()
-                || !inner
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
-            {
-                return Err(format!("variable reference `${{{inner}}}`"));
-            }
-            i += 2 + end + 1;
-            continue;
-        }
-        i += 1;
-    }
-    Ok(())
+    super::expr::substitute(args, &|_| "1".to_string()).map(|_| ())
 }
 
 /// What one application did, in fake time.
@@ -304,14 +311,14 @@ pub(crate) struct Env<'a> {
 /// One channel executing dialplan (or one application) in fake time.
 #[derive(Clone, Debug)]
 pub(crate) struct Run {
-    channel: String,
+    pub(super) channel: String,
     /// `Some((app, data))`: Application form, one application, no substitution, no `h`.
     single: Option<(String, String)>,
-    context: String,
-    exten: String,
-    priority: i32,
-    vars: HashMap<String, String>,
-    hangup_at: Option<FakeMillis>,
+    pub(super) context: String,
+    pub(super) exten: String,
+    pub(super) priority: i32,
+    pub(super) vars: HashMap<String, String>,
+    pub(super) hangup_at: Option<FakeMillis>,
     phase: Phase,
     pending: Option<Pending>,
     started_any: bool,
@@ -320,6 +327,9 @@ pub(crate) struct Run {
     pub warnings: Vec<String>,
     /// `CDR(...)` writes from `Set:` lines.
     pub cdr: Vec<(String, String)>,
+    /// Who answered, and when (AMD, WaitForSilence and Read count from there).
+    pub(super) party: Party,
+    pub(super) answered_at: FakeMillis,
 }
 
 impl Run {
@@ -361,7 +371,15 @@ impl Run {
             errors: Vec::new(),
             warnings: Vec::new(),
             cdr: Vec::new(),
+            party: Party::person(&[]),
+            answered_at: 0,
         }
+    }
+
+    /// The callee answered at `at` as `party`.
+    pub(crate) fn answered_as(&mut self, at: FakeMillis, party: Party) {
+        self.answered_at = at;
+        self.party = party;
     }
 
     /// The callee hangs up at this instant.
@@ -517,6 +535,11 @@ impl Run {
                 self.enter_h();
                 None
             }
+            AppOutcome::Goto(p) => {
+                self.apps.push(run);
+                self.priority = p;
+                None
+            }
             AppOutcome::Lasts(ms) => {
                 let end = now + ms;
                 let (until, interrupted) = match self.hangup_at {
@@ -569,7 +592,7 @@ impl Run {
                 note: None,
             };
             let outcome = match step.app.as_str() {
-                "Playback" | "Wait" => {
+                "Playback" | "Wait" | "AMD" | "Read" | "WaitForSilence" => {
                     run.note = Some("channel already hung up".to_string());
                     AppOutcome::HangUp
                 }
@@ -617,6 +640,10 @@ impl Run {
                 }
             },
             Some("Playback") => self.playback(data, env, note),
+            Some("GotoIf") => self.goto_if(data, env),
+            Some("AMD") => self.amd(data, now, note),
+            Some("WaitForSilence") => self.wait_for_silence(data, now, note),
+            Some("Read") => self.read(data, now, env, note),
             _ => {
                 // Application form only: the dialplan parser refuses unknown applications.
                 *note = Some(format!("application {app} is not simulated by the fake"));
@@ -678,38 +705,24 @@ impl Run {
         Ok(())
     }
 
-    /// `${NAME}` substitution; unknown variables are empty, as in Asterisk.
+    /// `${NAME}`, `${FILTER(..)}` and `$[...]`; unknown variables are empty, as in Asterisk.
     fn substitute(&self, text: &str, now: FakeMillis) -> Result<String, String> {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(pos) = rest.find("${") {
-            out.push_str(&rest[..pos]);
-            let after = &rest[pos + 2..];
-            let end = after.find('}').ok_or("unterminated `${`")?;
-            let name = &after[..end];
-            if name.contains('(') || name.contains(':') || name.contains('$') {
-                return Err(format!("unsupported expression `${{{name}}}`"));
-            }
-            match name {
-                "EPOCH" => out.push_str(&secs(now).to_string()),
-                "CHANNEL" => out.push_str(&self.channel),
-                _ => out.push_str(self.vars.get(name).map_or("", String::as_str)),
-            }
-            rest = &after[end + 1..];
-        }
-        if rest.contains("$[") {
-            return Err("unsupported expression `$[...]`".into());
-        }
-        out.push_str(rest);
-        Ok(out)
+        let var = |name: &str| match name {
+            "EPOCH" => secs(now).to_string(),
+            "CHANNEL" => self.channel.clone(),
+            _ => self.vars.get(name).cloned().unwrap_or_default(),
+        };
+        super::expr::substitute(text, &var)
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AppOutcome {
+pub(crate) enum AppOutcome {
     Continue,
     HangUp,
     Lasts(FakeMillis),
+    /// Go on at this priority of the same extension.
+    Goto(i32),
 }
 
 /// `FILE(path,offset,length,options,format)=value`, for the forms the fake knows.
@@ -761,7 +774,7 @@ fn file_write(args: &str, value: &str) -> Result<(), String> {
 }
 
 /// Length of a sound as Asterisk would play it, trying the formats it can read.
-fn audio_millis(name: &str, sounds_dir: &Path) -> Result<FakeMillis, String> {
+pub(super) fn audio_millis(name: &str, sounds_dir: &Path) -> Result<FakeMillis, String> {
     let base = if Path::new(name).is_absolute() {
         PathBuf::from(name)
     } else {

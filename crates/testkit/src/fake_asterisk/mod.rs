@@ -76,6 +76,14 @@
 //! Answer, Playback, Hangup, Wait, NoOp, Set (with `FILE(path,,,al,u)`). Anything else is a
 //! [`DialplanError`] naming it, at load time.
 //!
+//! For interactive calls (issue 29): priority labels `n(name)`, `GotoIf(cond?a[:b])` within
+//! the extension, `${FILTER(keys,text)}`, `$[...]` with blank-separated operators, and
+//! `AMD()`, `WaitForSilence(ms,1,timeout)` and `Read(var,prompt,max,t(enders),1,timeout)`,
+//! timed as `shared/reference/asterisk-interactive.md` records (see the `ivr` module) for the
+//! [`Party`] a [`Callee::Talks`] is: a person who speaks and presses keys at given times,
+//! silence, no media, or an answering machine with a greeting and a beep. Keys pressed before
+//! `Read()` starts are lost; a plain answering callee is a person who presses nothing.
+//!
 //! # Facts of the reference → tests
 //!
 //! Test files are `crates/testkit/tests/fake_asterisk_{reader,lifecycle,dialplan,background,scale}.rs`.
@@ -173,14 +181,17 @@
 //! is the fake's own safety net (Asterisk relies on inotify alone); it skips files inotify
 //! reported created and not yet closed.
 
+mod apps;
 mod callee;
 mod clock;
 mod dialplan;
+mod expr;
+pub(crate) mod ivr;
 mod reader;
 mod runner;
 mod spooler;
 
-pub use callee::{Callee, Callees, UNLIMITED_RING_SECS, reason};
+pub use callee::{Callee, Callees, Party, UNLIMITED_RING_SECS, reason};
 pub use clock::{FakeMillis, real_unix_millis, secs};
 pub use dialplan::{AppRun, Dialplan, DialplanError, Step};
 pub use reader::{

@@ -790,6 +790,12 @@ impl Engine {
                     self.obs.attempts[call.record].answered = Some(at);
                     call.run
                         .callee_hangs_up_at(hangup_after.map(|h| at + (h * 1000.0) as i64));
+                    let party = self.obs.attempts[call.record]
+                        .callee
+                        .as_ref()
+                        .map(|c| c.party())
+                        .unwrap_or_else(|| super::callee::Party::person(&[]));
+                    call.run.answered_as(at, party);
                     call.phase = Phase::Answered;
                 }
                 DialResult::Failed { reason, .. } => {
