@@ -11,6 +11,12 @@ from dialout.pycall.errors import InvalidTimeError, ValidationError
 __all__ = ["CallFile"]
 
 
+def _invalid_time(message):
+    e = InvalidTimeError(message)
+    e.field = "time"
+    return e
+
+
 def _epoch(time):
     """Unix seconds of ``time`` (None: now). Naive values are local time, as pycall reads
     them; aware ones are exact. Sub-second parts are dropped (Asterisk reads whole seconds)."""
@@ -22,8 +28,8 @@ def _epoch(time):
         if isinstance(time, _dt.date):
             return int(_time.mktime(time.timetuple()))
     except (OverflowError, ValueError) as e:
-        raise InvalidTimeError("time: %r is out of range: %s" % (time, e)) from None
-    raise InvalidTimeError(
+        raise _invalid_time("time: %r is out of range: %s" % (time, e)) from None
+    raise _invalid_time(
         "time: must be a datetime (naive = local time, or aware) or None, not %s"
         % type(time).__name__
     )
