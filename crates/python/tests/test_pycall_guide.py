@@ -3,7 +3,8 @@
 which each test points at a fresh directory (the class attribute, as pycall reads it).
 
 Two examples of the guide are broken in pycall itself (a name used without import or
-definition): they raise the very same ``NameError`` here, and a variant with the missing name
+definition): they raise the very same ``NameError`` here as with the real pycall 2.3.2
+(installed beside, see test_pycall_compat.py), and a variant with the missing name
 supplied shows what dialout then does. The snippets that write ``CallFile(..., x=y)`` get
 the hello-world call and action in place of the guide's ``...``.
 """
@@ -122,6 +123,8 @@ def test_fixed_date_is_broken_in_the_guide_as_in_pycall(outgoing):
     with pytest.raises(NameError, match="'Call' is not defined"):
         run(FIXED_DATE, ["call.py", "18002223333"])
     assert spooled(outgoing) == []
+    with pytest.raises(NameError, match="'Call' is not defined"):
+        run(FIXED_DATE.replace("dialout.pycall", "pycall"), ["call.py", "18002223333"])
 
 
 def test_fixed_date_with_the_missing_imports_refuses_the_past(outgoing):
@@ -153,6 +156,8 @@ def test_permissions_is_broken_in_the_guide_as_in_pycall(outgoing):
     with pytest.raises(NameError, match="'time' is not defined"):
         run(PERMISSIONS, ["call.py", "18002223333"])
     assert spooled(outgoing) == []
+    with pytest.raises(NameError, match="'time' is not defined"):
+        run(PERMISSIONS.replace("dialout.pycall", "pycall"), ["call.py", "18002223333"])
 
 
 def test_permissions_with_time_defined(outgoing):
