@@ -1,0 +1,12 @@
+from dialout.pycall.actions import Action as Action
+from dialout.pycall.actions import Application as Application
+from dialout.pycall.actions import Context as Context
+from dialout.pycall.call import Call as Call
+from dialout.pycall.callfile import CallFile as CallFile
+from dialout.pycall.errors import InvalidTimeError as InvalidTimeError
+from dialout.pycall.errors import NoSpoolPermissionError as NoSpoolPermissionError
+from dialout.pycall.errors import NoUserError as NoUserError
+from dialout.pycall.errors import NoUserPermissionError as NoUserPermissionError
+from dialout.pycall.errors import PycallError as PycallError
+from dialout.pycall.errors import UnknownError as UnknownError
+from dialout.pycall.errors import ValidationError as ValidationError
