@@ -2,10 +2,13 @@
 //! here that registers its classes; the Python package (`python/dialout`) arranges them into
 //! pycall's and pymess's module layout.
 
+mod dialer;
+
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    dialer::register(m)?;
     Ok(())
 }
