@@ -3,6 +3,7 @@ import datetime
 import decimal
 import inspect
 import os
+import uuid
 
 import pytest
 
@@ -53,8 +54,8 @@ def test_pymess_signatures():
 
 
 def test_send_with_model_instances(project):
-    alice = User.objects.create(username="alice-%s" % id(project))
-    staff = Group.objects.create(name="staff-%s" % id(project))
+    alice = User.objects.create(username="alice-" + uuid.uuid4().hex)
+    staff = Group.objects.create(name="staff-" + uuid.uuid4().hex)
     m = send(NUMBER, "Your parcel is here", related_objects=[alice, staff, "order:9"],
              tag="parcels", priority=2, is_autodialer=False, amount=decimal.Decimal("12.50"),
              when=datetime.date(2026, 5, 1))
@@ -72,7 +73,7 @@ def test_send_with_model_instances(project):
 
 
 def test_send_template_returns_none_when_the_template_refuses(project):
-    bob = User.objects.create(username="bob-%s" % id(project))
+    bob = User.objects.create(username="bob-" + uuid.uuid4().hex)
     project.add_template("once", "Hello {{ name }}.", is_allowed_duplicate_messages=False)
     m = send_template(NUMBER, "once", {"name": "Bob"}, [bob], "greet")
     assert m.content == "Hello Bob." and m.template_slug == "once"
