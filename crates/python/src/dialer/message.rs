@@ -216,8 +216,8 @@ impl PyHistoryEntry {
         self.inner.at
     }
     /// None for the first entry (the message's creation).
-    #[getter]
-    fn from_state<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    #[getter(from_state)]
+    fn previous_state<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.inner.from.map(|s| state(py, s)).transpose()
     }
     #[getter]

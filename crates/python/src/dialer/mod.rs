@@ -3,11 +3,11 @@
 //! store instead of queueing behind the interpreter.
 
 mod convert;
-mod dialer;
 mod errors;
 mod message;
 mod options;
 mod pages;
+mod py_dialer;
 mod templates;
 mod worker;
 
@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<dialer::PyDialer>()?;
+    m.add_class::<py_dialer::PyDialer>()?;
     m.add_class::<message::PyMessage>()?;
     m.add_class::<message::PyHistoryEntry>()?;
     m.add_class::<templates::PyTemplate>()?;
