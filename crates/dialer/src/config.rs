@@ -24,6 +24,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://dialout.db";
 pub const DEFAULT_MAX_CONTENT_CHARS: usize = 2_000;
 /// Read when present and no other file is named.
 pub const DEFAULT_CONFIG_FILE: &str = "dialout.toml";
+/// Names the configuration file when none is given.
+pub const CONFIG_ENV: &str = "DIALOUT_CONFIG";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,6 +90,20 @@ impl Config {
         };
         config.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
         config.check()?;
+        Ok(config)
+    }
+
+    /// What every front end (the CLI, the Python package) opens: the file named by `path`,
+    /// else `DIALOUT_CONFIG`, else `./dialout.toml` when present; then the environment; then
+    /// `database_url` when given, over everything else.
+    pub fn resolve(path: Option<&Path>, database_url: Option<&str>) -> Result<Config, ConfigError> {
+        let from_env = std::env::var_os(CONFIG_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let mut config = Config::load(path.or(from_env.as_deref()))?;
+        if let Some(url) = database_url {
+            config.database_url = Some(url.to_string());
+        }
         Ok(config)
     }
 

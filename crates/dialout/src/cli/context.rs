@@ -12,11 +12,7 @@ use super::{Failure, Global};
 /// Reads the configuration (`--config`, `DIALOUT_CONFIG`, or `./dialout.toml` when present),
 /// the environment overrides, then `--database`. A bad configuration is invalid input (2).
 pub fn load_config(g: &Global) -> Result<Config, Failure> {
-    let mut config = Config::load(g.config.as_deref()).map_err(Failure::usage)?;
-    if let Some(url) = &g.database {
-        config.database_url = Some(url.clone());
-    }
-    Ok(config)
+    Config::resolve(g.config.as_deref(), g.database.as_deref()).map_err(Failure::usage)
 }
 
 pub struct Context {

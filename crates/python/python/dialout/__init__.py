@@ -5,6 +5,30 @@
 ``pymess.backend.dialer``. Importing ``dialout`` never needs Django.
 """
 
+from dialout._dialer import (
+    Dialer,
+    DialerError,
+    Failed,
+    HistoryEntry,
+    InvalidInput,
+    Message,
+    MessagePages,
+    Refused,
+    State,
+    Template,
+)
 from dialout._native import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "Dialer",
+    "DialerError",
+    "Failed",
+    "HistoryEntry",
+    "InvalidInput",
+    "Message",
+    "MessagePages",
+    "Refused",
+    "State",
+    "Template",
+]
