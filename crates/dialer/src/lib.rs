@@ -42,6 +42,7 @@ pub use dialout_model::duration::{Duration, DurationError};
 pub use dialout_model::id::{InvalidMessageId, MessageId};
 pub use dialout_model::interactive::{
     AnsweredBy, Gather, GatherError, GatherSpec, Interactive, MachinePolicy, Reply,
+    UnknownMachinePolicy,
 };
 pub use dialout_model::json;
 pub use dialout_model::message::{

@@ -76,6 +76,8 @@ fn send_field(e: &InvalidInput) -> Option<&'static str> {
             "idempotency_key"
         }
         InvalidInput::TimeZone(_) => "time_zone",
+        InvalidInput::Gather(_) => "gather",
+        InvalidInput::Interactive { field, .. } => field,
         InvalidInput::UnknownTemplate(_) | InvalidInput::Template(TemplateError::Slug(_)) => "slug",
         InvalidInput::Template(_) => "context_data",
         InvalidInput::InBatch { error, .. } => return send_field(error),

@@ -1,6 +1,7 @@
 //! The keyword arguments `send`, `send_template` and `send_many` share, as the dialer's
 //! `SendOptions`.
 
+use dialout_dialer::{GatherSpec, MachinePolicy};
 use dialout_dialer::{SendOptions, SendRequest};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -27,6 +28,10 @@ pub struct Options<'py> {
     pub allow_duplicate: bool,
     /// pymess's `**kwargs`; an `extra_data` dict among them is merged in (pymess dropped it).
     pub extra: Option<Bound<'py, PyDict>>,
+    /// Keys to gather after the message: a dict as the HTTP API's `gather` object.
+    pub gather: Option<Bound<'py, PyAny>>,
+    /// `hangup`, `leave_message` or `ignore`.
+    pub machine: Option<String>,
 }
 
 impl Options<'_> {
@@ -55,8 +60,28 @@ impl Options<'_> {
             resent_from: None,
             allow_duplicate: self.allow_duplicate,
             time_zone: self.time_zone.clone(),
+            gather: self
+                .gather
+                .as_ref()
+                .filter(|g| !g.is_none())
+                .map(gather_spec)
+                .transpose()?,
+            machine: self.machine.as_deref().map(machine).transpose()?,
         })
     }
+}
+
+/// A `gather` dict as the dialer's spec; its checks run in `send`.
+pub fn gather_spec(g: &Bound<'_, PyAny>) -> PyResult<GatherSpec> {
+    serde_json::from_value(convert::to_json(g, "gather")?)
+        .map_err(|e| errors::invalid(format!("invalid gather: {e}"), Some("gather")))
+}
+
+pub fn machine(m: &str) -> PyResult<MachinePolicy> {
+    m.parse()
+        .map_err(|e: dialout_dialer::UnknownMachinePolicy| {
+            errors::invalid(e.to_string(), Some("machine"))
+        })
 }
 
 /// `TYPE:ID` strings (`order:42`); `dialout.django` turns model instances into them.
@@ -136,6 +161,8 @@ pub fn request(item: &Bound<'_, PyAny>) -> PyResult<SendRequest> {
             "is_autodialer" => o.is_autodialer = v.extract()?,
             "allow_duplicate" => o.allow_duplicate = !none && v.extract()?,
             "extra_data" => extra.set_item("extra_data", v)?,
+            "gather" => o.gather = Some(v),
+            "machine" => o.machine = v.extract()?,
             other => {
                 return Err(errors::invalid(
                     format!("send_many: unknown key {other:?} (extra data goes under extra_data)"),

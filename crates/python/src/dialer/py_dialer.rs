@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use dialout_dialer::{
-    CancelOutcome, Config, Dialer, MessageFilter, MessageId, NewTemplate, RelatedObject,
-    SendRequest, State, Tag, TemplateChange, TemplateRequest,
+    CancelOutcome, Config, Dialer, Gather, Interactive, MessageFilter, MessageId, NewTemplate,
+    RelatedObject, SendRequest, State, Tag, TemplateChange, TemplateRequest,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -72,7 +72,7 @@ impl PyDialer {
     #[pyo3(signature = (recipient, content, related_objects=None, tag=None, *, priority=None,
         at=None, queued=false, idempotency_key=None, time_zone=None, backend=None,
         predictive=false, is_autodialer=None, allow_duplicate=false, send_immediately=None,
-        **extra_data))]
+        gather=None, machine=None, **extra_data))]
     #[allow(clippy::too_many_arguments)]
     fn send<'py>(
         &self,
@@ -91,6 +91,8 @@ impl PyDialer {
         is_autodialer: Option<bool>,
         allow_duplicate: bool,
         send_immediately: Option<bool>,
+        gather: Option<Bound<'py, PyAny>>,
+        machine: Option<String>,
         extra_data: Option<Bound<'py, PyDict>>,
     ) -> PyResult<PyMessage> {
         let _ = send_immediately;
@@ -107,6 +109,8 @@ impl PyDialer {
             is_autodialer,
             allow_duplicate,
             extra: extra_data,
+            gather,
+            machine,
         };
         let request = SendRequest {
             recipient,
@@ -122,7 +126,7 @@ impl PyDialer {
     #[pyo3(signature = (recipient, slug, context_data=None, related_objects=None, tag=None, *,
         priority=None, at=None, queued=false, idempotency_key=None, time_zone=None,
         backend=None, predictive=false, is_autodialer=None, allow_duplicate=false,
-        send_immediately=None, extra_data=None))]
+        send_immediately=None, extra_data=None, gather=None, machine=None))]
     #[allow(clippy::too_many_arguments)]
     fn send_template<'py>(
         &self,
@@ -143,6 +147,8 @@ impl PyDialer {
         allow_duplicate: bool,
         send_immediately: Option<bool>,
         extra_data: Option<Bound<'py, PyAny>>,
+        gather: Option<Bound<'py, PyAny>>,
+        machine: Option<String>,
     ) -> PyResult<PyMessage> {
         let _ = send_immediately;
         let extra = PyDict::new(py);
@@ -162,6 +168,8 @@ impl PyDialer {
             is_autodialer,
             allow_duplicate,
             extra: Some(extra),
+            gather,
+            machine,
         };
         let context = match &context_data {
             Some(c) => convert::to_json(c, "context_data")?,
@@ -297,7 +305,8 @@ impl PyDialer {
         Ok(PyMessage::new(m, false))
     }
 
-    #[pyo3(signature = (slug, body, is_active=true, is_allowed_duplicate_messages=true))]
+    #[pyo3(signature = (slug, body, is_active=true, is_allowed_duplicate_messages=true, *,
+        gather=None, machine=None))]
     fn add_template(
         &self,
         py: Python<'_>,
@@ -305,17 +314,24 @@ impl PyDialer {
         body: String,
         is_active: bool,
         is_allowed_duplicate_messages: bool,
+        gather: Option<Bound<'_, PyAny>>,
+        machine: Option<String>,
     ) -> PyResult<PyTemplate> {
         let new = NewTemplate {
             slug,
             body,
             active: is_active,
             allow_duplicates: is_allowed_duplicate_messages,
+            interactive: Interactive {
+                gather: gather.as_ref().map(template_gather).transpose()?,
+                machine: machine.as_deref().map(options::machine).transpose()?,
+            },
         };
         templates::add(py, &self.inner, new)
     }
 
-    #[pyo3(signature = (slug, *, body=None, is_active=None, is_allowed_duplicate_messages=None))]
+    #[pyo3(signature = (slug, *, body=None, is_active=None, is_allowed_duplicate_messages=None,
+        gather=None, machine=None))]
     fn update_template(
         &self,
         py: Python<'_>,
@@ -323,11 +339,19 @@ impl PyDialer {
         body: Option<String>,
         is_active: Option<bool>,
         is_allowed_duplicate_messages: Option<bool>,
+        gather: Option<Bound<'_, PyAny>>,
+        machine: Option<String>,
     ) -> PyResult<PyTemplate> {
         let change = TemplateChange {
             body,
             active: is_active,
             allow_duplicates: is_allowed_duplicate_messages,
+            gather: gather.as_ref().map(template_gather).transpose()?.map(Some),
+            machine: machine
+                .as_deref()
+                .map(options::machine)
+                .transpose()?
+                .map(Some),
         };
         templates::update(py, &self.inner, slug, change)
     }
@@ -383,4 +407,10 @@ fn state_of(obj: &Bound<'_, PyAny>) -> PyResult<State> {
         .extract()
         .map_err(|_| bad("(expected a State, code or name)".into()))?;
     State::from_code(code).ok_or_else(|| bad(code.to_string()))
+}
+
+/// A template's `gather` dict, checked at once (a template is checked when saved).
+fn template_gather(g: &Bound<'_, PyAny>) -> PyResult<Gather> {
+    Gather::try_from(options::gather_spec(g)?)
+        .map_err(|e| errors::invalid(e.to_string(), Some("gather")))
 }
