@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{TestDb, phone};
 use dialout_model::dnc::{Cap, RecipientLimits, Screen};
+use dialout_model::interactive::{AnsweredBy, Reply};
 use dialout_model::{JsonMap, MessageId, NewMessage, State};
 use dialout_store::prelude::*;
 use dialout_store::{Change, EraseOptions, Erasure, InsertMode, MessageFilter, StoreError};
@@ -282,6 +283,63 @@ fn the_hash_key_is_kept_in_the_database(db: &TestDb) {
     );
 }
 
+/// An interactive call keeps what the callee pressed (a PIN, an account number) and a
+/// prompt written for them: erasure takes both from the message and its history, and keeps
+/// the answer label and who answered, which the counts use.
+fn erase_takes_the_keys_pressed_and_the_prompt(db: &TestDb) {
+    const PIN: &str = "918273";
+    const PROMPT: &str = "Jana, enter the six digits of your card";
+    let s = &*db.store;
+    let mut new = NewMessage::new(phone(NUMBER), CONTENT, "dummy");
+    new.interactive.gather = Some(
+        serde_json::from_value(json!({"prompt": PROMPT, "digits": 6, "answers": {PIN: "known"}}))
+            .unwrap(),
+    );
+    let id = s.insert(&[new], InsertMode::QUEUED, t(0)).unwrap()[0]
+        .message
+        .id;
+    let reply = Reply {
+        digits: Some(PIN.into()),
+        answer: Some("known".into()),
+        answered_by: Some(AnsweredBy::Human),
+        answered_at: Some(t(5)),
+    };
+    let done = Change::Status {
+        state: State::AnsweredComplete,
+        is_final: true,
+        error: None,
+        sender_data: JsonMap::new(),
+        reason: "heard, keys read".into(),
+        reply,
+    };
+    s.apply(&[(id, done)], None, t(6)).unwrap();
+    assert!(
+        !traces(db, &[PROMPT]).is_empty(),
+        "the test finds the prompt"
+    );
+
+    assert_eq!(s.erase(&[id], EraseOptions::default()).unwrap(), 1);
+    let m = s.message(id).unwrap().unwrap();
+    assert_eq!(m.reply.digits, None);
+    assert_eq!(m.reply.answer.as_deref(), Some("known"));
+    assert_eq!(m.reply.answered_by, Some(AnsweredBy::Human));
+    assert_eq!(m.interactive.gather.as_ref().and_then(|g| g.prompt()), None);
+    let last = s.history(id).unwrap().pop().unwrap();
+    assert_eq!(last.reply.digits, None, "{last:?}");
+    assert_eq!(last.reply.answer.as_deref(), Some("known"));
+    // The answers map still names the PIN as a key the sender chose; only pressed keys and
+    // the prompt are the callee's.
+    let left = traces(
+        db,
+        &[
+            PROMPT,
+            &format!("\"digits\":\"{PIN}\""),
+            &format!("\"digits\": \"{PIN}\""),
+        ],
+    );
+    assert!(left.is_empty(), "{left:?}");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -301,6 +359,7 @@ suite!(
     retention_finds_expired_messages_by_index,
     erasures_are_recorded_without_the_number,
     the_hash_key_is_kept_in_the_database,
+    erase_takes_the_keys_pressed_and_the_prompt,
 );
 
 /// The raw bytes of a PostgreSQL database's files (tables, indexes, TOAST) after an

@@ -91,10 +91,17 @@ fn erase_batch(
     }
     db.execute(
         "UPDATE messages m SET recipient = u.r, content = '', extra_data = '{}'::jsonb, \
-         extra_sender_data = u.s, error = u.e, idempotency_key = u.k \
+         extra_sender_data = u.s, error = u.e, idempotency_key = u.k, \
+         interactive = interactive #- '{gather,prompt}', reply = reply - 'digits' \
          FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[]) AS u(id, r, s, e, k) \
          WHERE m.id = u.id",
         &[&ids, &recipients, &senders, &errors, &keys],
+    )?;
+    // The keys pressed (a PIN is personal) go; the answer label and who answered stay.
+    db.execute(
+        "UPDATE message_history SET reply = reply - 'digits' \
+         WHERE message_id = ANY($1) AND reply IS NOT NULL",
+        &[&ids],
     )?;
     let (mut history_ids, mut reasons) = (Vec::<i64>::new(), Vec::<String>::new());
     for h in db.query(

@@ -45,6 +45,18 @@ pub(super) fn key(conn: &Connection) -> Result<HashKey, StoreError> {
 }
 
 /// Erases one message; false when it is not final, already erased or gone.
+/// The keys pressed in the history's entries (a PIN is personal); the answer label and who
+/// answered stay, like the state, for the counts.
+fn forget_pressed(history: &mut serde_json::Value) {
+    if let serde_json::Value::Array(entries) = history {
+        for e in entries {
+            if let Some(serde_json::Value::Object(reply)) = e.get_mut("reply") {
+                reply.remove("digits");
+            }
+        }
+    }
+}
+
 fn erase_one(
     tx: &Connection,
     key: &HashKey,
@@ -84,12 +96,16 @@ fn erase_one(
     let json = |text: &str| -> Result<String, StoreError> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| StoreError::corrupt("JSON data", e))?;
-        Ok(r.json(&v).to_string())
+        let mut v = r.json(&v);
+        forget_pressed(&mut v);
+        Ok(v.to_string())
     };
     tx.prepare_cached(
         "UPDATE messages SET recipient = :recipient, content = '', extra_data = '{}', \
          extra_sender_data = :sender, error = :error, history = :history, \
-         idempotency_key = :idem, related = CASE WHEN :related THEN NULL ELSE related END \
+         idempotency_key = :idem, related = CASE WHEN :related THEN NULL ELSE related END, \
+         interactive = json_remove(interactive, '$.gather.prompt'), \
+         reply = json_remove(reply, '$.digits') \
          WHERE n = :n",
     )?
     .execute(named_params! {
