@@ -77,12 +77,23 @@ impl Dialer {
     async fn messages_of(&self, number: &PhoneNumber) -> Result<Vec<Message>, Error> {
         let number = number.clone();
         Ok(blocking(self.store(), move |s| {
-            let mut out = Vec::new();
+            let mut out: Vec<Message> = Vec::new();
+            let mut at = std::collections::HashMap::new();
             for r in [number.clone(), s.recipient_hash(&number)] {
-                out.extend(s.messages(&MessageFilter {
+                for m in s.messages(&MessageFilter {
                     recipient: Some(r.to_string()),
                     ..Default::default()
-                })?);
+                })? {
+                    // Erased by the worker between the two reads, a message is in both:
+                    // the second read, under the hash, is the newer.
+                    match at.get(&m.id) {
+                        Some(&i) => out[i] = m,
+                        None => {
+                            at.insert(m.id, out.len());
+                            out.push(m);
+                        }
+                    }
+                }
             }
             Ok(out)
         })
