@@ -119,3 +119,39 @@ def test_history_and_unknown_ids(dialer):
     with pytest.raises(dialout.InvalidInput) as e:
         dialer.message("not-an-id")
     assert e.value.field == "id"
+
+
+def test_send_asks_for_keys_and_a_machine_policy(dialer):
+    m = dialer.send(NUMBER, "Your appointment is tomorrow at 9.",
+                    gather={"prompt": "Press 1 to confirm, 2 to cancel.", "keys": "12",
+                            "answers": {"1": "confirmed", "2": "cancelled"}},
+                    machine="leave_message")
+    assert m.machine == "leave_message"
+    assert m.gather["keys"] == "12" and m.gather["answers"]["1"] == "confirmed"
+    assert m.extra_data == {}, "gather and machine are options, not extra data"
+    many = dialer.send_many([{"recipient": NUMBER, "content": "x", "machine": "hangup"}])
+    assert many[0].machine == "hangup"
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"gather": {"keys": "1a"}}, "gather"),
+    ({"gather": {"kyes": "12"}}, "gather"),
+    ({"machine": "voicemail"}, "machine"),
+])
+def test_send_refuses_a_bad_gather_or_machine_and_stores_nothing(dialer, kwargs, field):
+    before = sum(len(p) for p in dialer.messages())
+    with pytest.raises(dialout.InvalidInput) as e:
+        dialer.send(NUMBER, "hello", **kwargs)
+    assert e.value.field == field, e.value.as_dict()
+    assert sum(len(p) for p in dialer.messages()) == before
+
+
+def test_template_carries_gather(dialer):
+    t = dialer.add_template("confirm", "Hello {{ name }}.", gather={"keys": "12"},
+                            machine="ignore")
+    m = dialer.send_template(NUMBER, "confirm", {"name": "Jana"})
+    assert m.gather["keys"] == "12" and m.machine == "ignore"
+    with pytest.raises(dialout.InvalidInput) as e:
+        dialer.add_template("bad", "x", gather={"digits": 0})
+    assert e.value.field == "gather"
+    assert t.slug == "confirm"

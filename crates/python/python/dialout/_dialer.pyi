@@ -156,6 +156,8 @@ class Dialer:
         is_autodialer: Optional[bool] = ...,
         allow_duplicate: bool = ...,
         send_immediately: Optional[bool] = ...,
+        gather: Optional[Mapping[str, Any]] = ...,
+        machine: Optional[str] = ...,
         **extra_data: Any,
     ) -> Message: ...
     def send_template(
@@ -177,6 +179,8 @@ class Dialer:
         allow_duplicate: bool = ...,
         send_immediately: Optional[bool] = ...,
         extra_data: Optional[Mapping[str, Any]] = ...,
+        gather: Optional[Mapping[str, Any]] = ...,
+        machine: Optional[str] = ...,
     ) -> Message: ...
     def send_many(self, requests: Iterable[Mapping[str, Any]]) -> List[Message]: ...
     def message(self, id: str) -> Optional[Message]: ...
@@ -196,7 +200,14 @@ class Dialer:
     def cancel(self, id: str) -> Message: ...
     def resend(self, id: str) -> Message: ...
     def add_template(
-        self, slug: str, body: str, is_active: bool = ..., is_allowed_duplicate_messages: bool = ...
+        self,
+        slug: str,
+        body: str,
+        is_active: bool = ...,
+        is_allowed_duplicate_messages: bool = ...,
+        *,
+        gather: Optional[Mapping[str, Any]] = ...,
+        machine: Optional[str] = ...,
     ) -> Template: ...
     def update_template(
         self,
@@ -205,6 +216,8 @@ class Dialer:
         body: Optional[str] = ...,
         is_active: Optional[bool] = ...,
         is_allowed_duplicate_messages: Optional[bool] = ...,
+        gather: Optional[Mapping[str, Any]] = ...,
+        machine: Optional[str] = ...,
     ) -> Template: ...
     def template(self, slug: str) -> Optional[Template]: ...
     def templates(self) -> List[Template]: ...

@@ -307,6 +307,7 @@ impl PyDialer {
 
     #[pyo3(signature = (slug, body, is_active=true, is_allowed_duplicate_messages=true, *,
         gather=None, machine=None))]
+    #[allow(clippy::too_many_arguments)]
     fn add_template(
         &self,
         py: Python<'_>,
@@ -332,6 +333,7 @@ impl PyDialer {
 
     #[pyo3(signature = (slug, *, body=None, is_active=None, is_allowed_duplicate_messages=None,
         gather=None, machine=None))]
+    #[allow(clippy::too_many_arguments)]
     fn update_template(
         &self,
         py: Python<'_>,
